@@ -1,0 +1,77 @@
+/**
+ * Blocking queries: Consul's long-poll. With `?index=N` (N > 0) the request parks until the
+ * query's own scope index passes N or `wait` (plus up to wait/16 jitter) ends; without it, `wait`
+ * is ignored. Parking costs a waiter on one scope, so an unrelated change wakes nothing.
+ *
+ * @module
+ */
+import type { HandlerContext } from "./router.js";
+import type { ApiRequest } from "./request.js";
+import type { QueryMeta } from "./response.js";
+import { badRequest, AugurError } from "../lib/errors.js";
+
+/** What a blocking query needs from the catalog: a scope's waiter. */
+export interface ScopeWaiter<S> {
+  wait(scope: S, afterIndex: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface Indexed<T> {
+  readonly index: number;
+  readonly value: T;
+}
+
+/**
+ * Reads once; if the request asked to block and the result's index has not passed the requested
+ * one, parks on `scope` and reads again on each wake until it has or the wait is over. Returns
+ * the last read and the meta headers for it.
+ */
+export async function blockingRead<S, T>(
+  req: ApiRequest,
+  ctx: HandlerContext,
+  waiter: ScopeWaiter<S>,
+  scope: S,
+  read: () => Indexed<T>,
+): Promise<{ value: T; meta: QueryMeta }> {
+  const consistency = readConsistency(req);
+  const { minIndex, waitMs } = req.blocking();
+  let result = read();
+  if (minIndex > 0 && result.index <= minIndex) {
+    const deadline = new AbortController();
+    // Consul adds up to wait/16 of random jitter so a crowd of watchers does not return at once.
+    const timer = setTimeout(() => deadline.abort(), waitMs + Math.random() * (waitMs / 16));
+    const onClientGone = (): void => deadline.abort();
+    ctx.signal.addEventListener("abort", onClientGone, { once: true });
+    try {
+      while (result.index <= minIndex && !deadline.signal.aborted) {
+        await waiter.wait(scope, minIndex, deadline.signal);
+        result = read();
+      }
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", onClientGone);
+    }
+  }
+  return { value: result.value, meta: { index: result.index, consistency } };
+}
+
+/** `?stale` / `?consistent`, and the `dc`, `ns` and `partition` parameters every read takes. */
+export function readConsistency(req: ApiRequest): QueryMeta["consistency"] {
+  const stale = req.flag("stale");
+  const consistent = req.flag("consistent");
+  if (stale && consistent) throw badRequest("Cannot specify ?stale with ?consistent, conflicting semantics.");
+  return stale ? "stale" : consistent ? "consistent" : "leader";
+}
+
+/** Rejects a `dc` other than ours (500 as in Consul) and Enterprise-only namespaces/partitions. */
+export function checkScopeParams(req: ApiRequest, datacenter: string): void {
+  const dc = req.param("dc");
+  if (dc !== undefined && dc !== "" && dc !== datacenter) {
+    throw new AugurError("UNKNOWN_DATACENTER", "No path to datacenter");
+  }
+  for (const name of ["ns", "partition"]) {
+    const v = req.param(name);
+    if (v !== undefined && v !== "" && v !== "default") {
+      throw badRequest(`${name === "ns" ? "Namespaces" : "Admin Partitions"} are a Consul Enterprise feature`);
+    }
+  }
+}

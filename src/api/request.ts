@@ -1,0 +1,128 @@
+/**
+ * A parsed API request: the URL-decoded path remainder after the route prefix, the raw query,
+ * the body bytes, and the readers for Consul's query parameters. Parameter errors are thrown as
+ * AugurErrors worded as Consul words them.
+ *
+ * @module
+ */
+import { parseGoDuration } from "../lib/duration.js";
+import { badRequest } from "../lib/errors.js";
+
+/** Consul's default and maximum blocking wait (agent/consul/rpc.go). */
+export const DEFAULT_WAIT_MS = 5 * 60_000;
+export const MAX_WAIT_MS = 10 * 60_000;
+
+/** Go's strconv.ParseBool accepts exactly these spellings. */
+const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+
+export function parseGoBool(text: string): boolean | undefined {
+  if (GO_TRUE.has(text)) return true;
+  if (GO_FALSE.has(text)) return false;
+  return undefined;
+}
+
+export interface BlockingOptions {
+  /** 0 means "do not block". */
+  readonly minIndex: number;
+  readonly waitMs: number;
+}
+
+export class ApiRequest {
+  readonly method: string;
+  /** The URL-decoded path after the route's prefix ("" when none). */
+  readonly rest: string;
+  readonly query: URLSearchParams;
+  readonly body: Buffer;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+
+  constructor(method: string, rest: string, query: URLSearchParams, body: Buffer, headers: Record<string, string | string[] | undefined>) {
+    this.method = method;
+    this.rest = rest;
+    this.query = query;
+    this.body = body;
+    this.headers = headers;
+  }
+
+  /** A presence-only flag such as `?pretty`, `?recurse`, `?stale` (any value, even empty). */
+  flag(name: string): boolean {
+    return this.query.has(name);
+  }
+
+  /** A single query value, or undefined when absent. */
+  param(name: string): string | undefined {
+    return this.query.get(name) ?? undefined;
+  }
+
+  /** Every value of a repeatable parameter (`tag`, `node-meta`). */
+  params(name: string): string[] {
+    return this.query.getAll(name);
+  }
+
+  /** A Go ParseBool parameter; `emptyMeans` is used for `?passing` given without a value. */
+  bool(name: string, error: (raw: string) => string, emptyMeans?: boolean): boolean | undefined {
+    const raw = this.param(name);
+    if (raw === undefined) return undefined;
+    if (raw === "" && emptyMeans !== undefined) return emptyMeans;
+    const value = parseGoBool(raw);
+    if (value === undefined) throw badRequest(error(raw));
+    return value;
+  }
+
+  /** An unsigned integer parameter (`cas`, `flags`); a bad one is a 400 with `message`. */
+  uint(name: string, message: string): number | undefined {
+    const raw = this.param(name);
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw)) throw badRequest(message);
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n)) throw badRequest(message);
+    return n;
+  }
+
+  /** `index` and `wait` for a blocking query (agent/http.go parseWait). */
+  blocking(): BlockingOptions {
+    const rawWait = this.param("wait");
+    const rawIndex = this.param("index");
+    let waitMs = DEFAULT_WAIT_MS;
+    if (rawWait !== undefined) {
+      const ms = parseGoDuration(rawWait);
+      if (ms === undefined || ms < 0) throw badRequest("Invalid wait time");
+      waitMs = Math.min(ms === 0 ? DEFAULT_WAIT_MS : ms, MAX_WAIT_MS);
+    }
+    let minIndex = 0;
+    if (rawIndex !== undefined) {
+      if (!/^\d+$/.test(rawIndex) || rawIndex.length > 20 || BigInt(rawIndex) > 0xffffffffffffffffn) {
+        throw badRequest("Invalid index");
+      }
+      // Indexes above 2^53 cannot come from augur's stores; clamp so comparisons stay exact.
+      minIndex = Math.min(Number(rawIndex), Number.MAX_SAFE_INTEGER);
+    }
+    return { minIndex, waitMs };
+  }
+
+  /** The ACL token: `?token=`, then `X-Consul-Token`, then `Authorization: Bearer`. */
+  token(): string | undefined {
+    const fromQuery = this.param("token");
+    if (fromQuery) return fromQuery;
+    const header = this.header("x-consul-token");
+    if (header) return header;
+    const auth = this.header("authorization");
+    const m = auth === undefined ? null : /^Bearer\s+(.+)$/i.exec(auth);
+    return m?.[1];
+  }
+
+  header(name: string): string | undefined {
+    const value = this.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  /** The body parsed as JSON; an empty body is `undefined`. */
+  json(): unknown {
+    if (this.body.length === 0) return undefined;
+    try {
+      return JSON.parse(this.body.toString("utf8")) as unknown;
+    } catch (err) {
+      throw badRequest(`Request decode failed: ${(err as Error).message}`, err);
+    }
+  }
+}

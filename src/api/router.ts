@@ -1,0 +1,37 @@
+/**
+ * Consul's routing: a route is a path prefix (or an exact path); the rest of the path is the
+ * URL-decoded remainder. A known path with a method it does not take is a 405 naming the
+ * method, with `Allow`; `OPTIONS` answers 200 with the same `Allow` (agent/http.go).
+ *
+ * @module
+ */
+import type { ApiRequest } from "./request.js";
+import type { ApiResult } from "./response.js";
+
+export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
+
+/** Passed to every handler: aborts when the client goes away or the server shuts down. */
+export interface HandlerContext {
+  readonly signal: AbortSignal;
+}
+
+export type RouteHandler = (req: ApiRequest, ctx: HandlerContext) => ApiResult | Promise<ApiResult>;
+
+export interface Route {
+  /** For example `/v1/kv/` (with `prefix: true`) or `/v1/agent/self`. */
+  readonly path: string;
+  /** True when the route takes the rest of the path as an argument. */
+  readonly prefix: boolean;
+  /** Handlers per method; the methods listed here are the ones allowed. */
+  readonly methods: Partial<Record<HttpMethod, RouteHandler>>;
+}
+
+/** Builds a route; `path` ending in `/` marks a prefix route, as in Go's ServeMux. */
+export function route(path: string, methods: Partial<Record<HttpMethod, RouteHandler>>): Route {
+  return { path, prefix: path.endsWith("/"), methods };
+}
+
+/** The `Allow` header Consul sends: OPTIONS first, then the route's methods. */
+export function allowHeader(r: Route): string {
+  return ["OPTIONS", ...Object.keys(r.methods)].join(",");
+}

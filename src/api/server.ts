@@ -1,0 +1,178 @@
+/**
+ * The HTTP server: fastify (chosen for its speed and its maintained request lifecycle) carrying
+ * Consul's route table. Bodies are taken raw for every content type — Consul reads KV values as
+ * bytes and decodes JSON itself — and every error goes through the one error mapper.
+ *
+ * @module
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { AugurError } from "../lib/errors.js";
+import { errorResponse } from "./error-mapper.js";
+import { allowHeader, type HandlerContext, type Route } from "./router.js";
+import { ApiRequest } from "./request.js";
+import { goJson, metaHeaders, type ApiResult } from "./response.js";
+
+/** Bodies above this are refused before they are read; KV and txn apply Consul's own limits. */
+const BODY_LIMIT = 16 * 1024 * 1024;
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
+const TEXT = "text/plain; charset=utf-8";
+
+export interface ApiServerOptions {
+  readonly routes: readonly Route[];
+  /** `allow` unless ACLs are configured to deny; sent on every response. */
+  readonly defaultAclPolicy?: "allow" | "deny";
+  /** Called for every request that failed with a 5xx, for the agent's log. */
+  readonly onServerError?: (err: unknown, method: string, url: string) => void;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** An HTTP API server listening on one or more addresses (Consul's `addresses.http` list). */
+export class ApiServer {
+  readonly #apps: FastifyInstance[] = [];
+  readonly #options: ApiServerOptions;
+  /** Controllers of requests in flight that asked for a signal (parked blocking queries). */
+  readonly #inFlight = new Set<AbortController>();
+
+  constructor(options: ApiServerOptions) {
+    this.#options = options;
+  }
+
+  /** Starts listening on each address; resolves to the bound addresses (port 0 becomes real). */
+  async listen(addresses: readonly ListenAddress[]): Promise<ListenAddress[]> {
+    const bound: ListenAddress[] = [];
+    for (const address of addresses) {
+      const app = this.#build();
+      this.#apps.push(app);
+      await app.listen({ host: address.host, port: address.port });
+      const info = app.server.address();
+      const port = typeof info === "object" && info !== null ? info.port : address.port;
+      bound.push({ host: address.host, port });
+    }
+    return bound;
+  }
+
+  /** Releases parked blocking queries and closes every listener. */
+  async close(): Promise<void> {
+    for (const c of this.#inFlight) c.abort();
+    await Promise.all(this.#apps.map((app) => app.close()));
+  }
+
+  #build(): FastifyInstance {
+    const app = Fastify({
+      logger: false,
+      bodyLimit: BODY_LIMIT,
+      // Blocking queries hold a request for up to 10 min + jitter.
+      requestTimeout: 0,
+      keepAliveTimeout: 30_000,
+      return503OnClosing: false,
+      forceCloseConnections: true,
+      maxParamLength: 8192,
+    });
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+    for (const r of this.#options.routes) {
+      app.route({
+        method: [...METHODS],
+        url: r.prefix ? `${r.path}*` : r.path,
+        handler: (req, reply) => this.#dispatch(r, req, reply),
+      });
+    }
+    app.setNotFoundHandler((req, reply) => {
+      const path = req.url.split("?")[0] ?? "";
+      const body = path.startsWith("/v1/") ? "Invalid URL path: not a recognized HTTP API endpoint\n" : "404 page not found\n";
+      this.#sendText(reply, 404, body);
+    });
+    app.setErrorHandler((err, req, reply) => this.#sendError(reply, err, req.method, req.url));
+    return app;
+  }
+
+  async #dispatch(r: Route, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const method = req.method;
+    const allow = allowHeader(r);
+    if (method === "OPTIONS") {
+      reply.header("Allow", allow);
+      this.#sendText(reply, 200, "");
+      return;
+    }
+    const handler = r.methods[method as keyof Route["methods"]];
+    if (!handler) {
+      throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, { headers: { Allow: allow } });
+    }
+    const url = req.raw.url ?? "/";
+    const q = url.indexOf("?");
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rest = r.prefix ? decodePath(rawPath.slice(r.path.length)) : "";
+    const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const apiReq = new ApiRequest(method, rest, query, body, req.headers);
+    const result = await handler(apiReq, this.#context(reply));
+    this.#send(reply, result, apiReq.flag("pretty"));
+  }
+
+  /**
+   * The handler's context. Its signal is made only when a handler asks (most requests never
+   * block), and aborts when the client goes away or the server shuts down, so parked queries
+   * let go of their waiters.
+   */
+  #context(reply: FastifyReply): HandlerContext {
+    let controller: AbortController | undefined;
+    const inFlight = this.#inFlight;
+    return {
+      get signal(): AbortSignal {
+        if (!controller) {
+          const c = new AbortController();
+          controller = c;
+          inFlight.add(c);
+          reply.raw.once("close", () => {
+            inFlight.delete(c);
+            c.abort();
+          });
+        }
+        return controller.signal;
+      },
+    };
+  }
+
+  #send(reply: FastifyReply, result: ApiResult, pretty: boolean): void {
+    reply.header("X-Consul-Default-ACL-Policy", this.#options.defaultAclPolicy ?? "allow");
+    if (result.meta) reply.headers(metaHeaders(result.meta));
+    if (result.headers) reply.headers(result.headers);
+    reply.code(result.status ?? 200);
+    switch (result.kind) {
+      case "json":
+        reply.type("application/json").send(goJson(result.value, pretty));
+        return;
+      case "raw":
+        reply.type(result.contentType).send(result.body);
+        return;
+      case "empty":
+        reply.send("");
+        return;
+    }
+  }
+
+  #sendError(reply: FastifyReply, err: unknown, method: string, url: string): void {
+    const res = errorResponse(err);
+    if (res.status >= 500) this.#options.onServerError?.(err, method, url);
+    reply.headers(res.headers);
+    this.#sendText(reply, res.status, res.body);
+  }
+
+  #sendText(reply: FastifyReply, status: number, body: string): void {
+    reply.header("X-Consul-Default-ACL-Policy", this.#options.defaultAclPolicy ?? "allow");
+    reply.code(status).type(TEXT).send(body);
+  }
+}
+
+/** Go's URL path decoding; a malformed escape is a client error, not a crash. */
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch (err) {
+    throw new AugurError("BAD_REQUEST", `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`, { cause: err });
+  }
+}
