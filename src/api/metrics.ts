@@ -12,8 +12,9 @@ export class ApiMetrics {
   readonly requests: Counter<"method" | "route" | "code">;
   readonly requestSeconds: Histogram<"route">;
   readonly blockingQueries: Gauge;
+  readonly blockingWoken: Gauge;
 
-  constructor() {
+  constructor(blocking: { parked(): number; woken(): number }) {
     collectDefaultMetrics({ register: this.registry, prefix: "augur_process_" });
     this.requests = new Counter({
       name: "augur_http_requests_total",
@@ -32,6 +33,17 @@ export class ApiMetrics {
       name: "augur_http_blocking_queries",
       help: "Blocking queries parked right now.",
       registers: [this.registry],
+      collect() {
+        this.set(blocking.parked());
+      },
+    });
+    this.blockingWoken = new Gauge({
+      name: "augur_http_blocking_queries_woken",
+      help: "Blocking queries woken by a change to their own scope since start (cumulative).",
+      registers: [this.registry],
+      collect() {
+        this.set(blocking.woken());
+      },
     });
   }
 }

@@ -23,6 +23,8 @@ export interface ApiServerOptions {
   readonly defaultAclPolicy?: "allow" | "deny";
   /** Called for every request that failed with a 5xx, for the agent's log. */
   readonly onServerError?: (err: unknown, method: string, url: string) => void;
+  /** Called after every response, for request metrics. `route` is the matched route pattern. */
+  readonly onResponse?: (method: string, route: string, status: number, seconds: number) => void;
 }
 
 export interface ListenAddress {
@@ -87,6 +89,13 @@ export class ApiServer {
       this.#sendText(reply, 404, body);
     });
     app.setErrorHandler((err, req, reply) => this.#sendError(reply, err, req.method, req.url));
+    const onResponse = this.#options.onResponse;
+    if (onResponse) {
+      app.addHook("onResponse", (req, reply, done) => {
+        onResponse(req.method, req.routeOptions.url ?? "unknown", reply.statusCode, reply.elapsedTime / 1000);
+        done();
+      });
+    }
     return app;
   }
 

@@ -1,0 +1,62 @@
+/**
+ * Benchmark (issue #2, 10a): `GET /v1/kv/<key>` throughput on an `augur agent -dev` against a
+ * bare node:http hello world, both as separate processes, both loaded by the same `wrk`
+ * settings in the same run. Goal: augur ≥ 0.5× the bare server.
+ *
+ * Run: `npm run build && node dist/bench/kv-throughput.js`
+ */
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { promisify } from "node:util";
+import { startAgentProcess } from "../test/helpers/agent-process.js";
+import { fmt, writeSection } from "./lib/report.js";
+
+const run = promisify(execFile);
+const DURATION = process.env["BENCH_DURATION"] ?? "10s";
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
+
+interface WrkResult { rps: number; p99ms: number }
+
+async function wrk(url: string): Promise<WrkResult> {
+  const { stdout } = await run("wrk", ["-t1", `-c${CONNECTIONS}`, `-d${DURATION}`, "--latency", url]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
+  const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
+  return { rps, p99ms: Number(p99?.[1]) * unit };
+}
+
+async function bareServer(): Promise<{ url: string; stop: () => void }> {
+  const code = `require("node:http").createServer((q, s) => s.end("hello world")).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  const proc = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const [chunk] = (await once(proc.stdout, "data")) as [Buffer];
+  return { url: `http://127.0.0.1:${chunk.toString().trim()}/`, stop: () => proc.kill() };
+}
+
+async function main(): Promise<void> {
+  const bare = await bareServer();
+  const agent = await startAgentProcess();
+  await fetch(`${agent.url}/v1/kv/bench/key`, { method: "PUT", body: "a small value" });
+  // Warm both up so the JIT has settled before measuring.
+  await run("wrk", ["-t1", "-c10", "-d2s", bare.url]);
+  await run("wrk", ["-t1", "-c10", "-d2s", `${agent.url}/v1/kv/bench/key`]);
+  const base = await wrk(bare.url);
+  const kv = await wrk(`${agent.url}/v1/kv/bench/key`);
+  bare.stop();
+  await agent.stop();
+  const ratio = kv.rps / base.rps;
+  await writeSection(
+    "kv-throughput",
+    `## KV read throughput (issue #2, 10a)
+
+\`wrk -t1 -c${CONNECTIONS} -d${DURATION}\` against each server, one after the other, same machine.
+
+| server | requests/s | p99 latency |
+| --- | ---: | ---: |
+| bare node:http hello world | ${fmt(base.rps, 0)} | ${fmt(base.p99ms, 2)} ms |
+| augur \`GET /v1/kv/bench/key\` (-dev) | ${fmt(kv.rps, 0)} | ${fmt(kv.p99ms, 2)} ms |
+
+Ratio augur / bare: **${fmt(ratio, 2)}×** (goal ≥ 0.5×: ${ratio >= 0.5 ? "met" : "not met"}).`,
+  );
+}
+
+await main();

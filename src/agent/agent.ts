@@ -1,0 +1,283 @@
+/**
+ * The agent: this node's services and checks (from config files and the agent API), their check
+ * runners, anti-entropy into the catalog, the node's liveness lease, maintenance mode, reload
+ * and leave. It knows check runners only through {@link StartCheck}, so main.ts picks them.
+ *
+ * @module
+ */
+import type { Catalog } from "../catalog/catalog.js";
+import type { AgentRecord, NodeRecord } from "../catalog/records.js";
+import type { CheckDefinition, CheckStatus, HealthCheck, NodeService, ServiceDefinition } from "../catalog/types.js";
+import { DEFAULT_OUTPUT_MAX_SIZE } from "../catalog/types.js";
+import { AugurError, notFound } from "../lib/errors.js";
+import { healthCheckFrom, nodeServiceFrom } from "./definitions.js";
+import { LocalState, type DefinitionSource } from "./local-state.js";
+import { AntiEntropy } from "./sync.js";
+import { Liveness } from "./liveness.js";
+import {
+  DEFAULT_NODE_MAINTENANCE_REASON,
+  DEFAULT_SERVICE_MAINTENANCE_REASON,
+  NODE_MAINTENANCE_CHECK_ID,
+  serviceMaintenanceCheckId,
+} from "./maintenance.js";
+
+/** A running check; TTL checks also take updates from the API. */
+export interface CheckHandle {
+  stop(): void;
+  /** Present for TTL checks: records a status and restarts the TTL clock. */
+  ttlUpdate?(status: CheckStatus, output: string): void;
+}
+
+export type StartCheck = (def: CheckDefinition, report: (status: CheckStatus, output: string) => void) => CheckHandle;
+
+export interface AgentIdentity {
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly datacenter: string;
+  readonly advertiseAddr: string;
+  readonly nodeMeta?: Record<string, string>;
+  readonly version: string;
+}
+
+export interface AgentOptions {
+  readonly identity: AgentIdentity;
+  readonly catalog: Catalog;
+  readonly startCheck: StartCheck;
+  readonly enableScriptChecks: boolean;
+  readonly enableLocalScriptChecks: boolean;
+  readonly checkUpdateIntervalMs: number;
+  /** Liveness lease TTL (seconds): how soon other agents see this one as failed. */
+  readonly livenessTtlSeconds: number;
+  readonly fullSyncIntervalMs?: number;
+  readonly onError: (err: unknown, what: string) => void;
+}
+
+interface RunningCheck {
+  readonly def: CheckDefinition;
+  readonly handle: CheckHandle;
+  criticalSince?: number;
+}
+
+export class Agent {
+  readonly local: LocalState;
+  readonly #options: AgentOptions;
+  readonly #sync: AntiEntropy;
+  readonly #liveness: Liveness;
+  readonly #running = new Map<string, RunningCheck>();
+  readonly #reaper: NodeJS.Timeout;
+
+  constructor(options: AgentOptions) {
+    this.#options = options;
+    this.local = new LocalState({ checkUpdateIntervalMs: options.checkUpdateIntervalMs, onChange: () => this.#sync.trigger(false) });
+    this.#sync = new AntiEntropy({
+      catalog: options.catalog,
+      local: this.local,
+      node: () => this.nodeRecord(),
+      fullSyncIntervalMs: options.fullSyncIntervalMs ?? 60_000,
+      onError: (err) => options.onError(err, "anti-entropy sync"),
+    });
+    this.#liveness = new Liveness(options.catalog, () => this.agentRecord(), options.livenessTtlSeconds, (err) => options.onError(err, "liveness"));
+    this.#reaper = setInterval(() => this.#reapCritical(), 1000);
+    this.#reaper.unref();
+  }
+
+  get identity(): AgentIdentity {
+    return this.#options.identity;
+  }
+
+  nodeRecord(): NodeRecord {
+    const id = this.#options.identity;
+    return {
+      ID: id.nodeId,
+      Node: id.nodeName,
+      Address: id.advertiseAddr,
+      Datacenter: id.datacenter,
+      TaggedAddresses: { lan: id.advertiseAddr, lan_ipv4: id.advertiseAddr, wan: id.advertiseAddr, wan_ipv4: id.advertiseAddr },
+      Meta: { "consul-network-segment": "", ...(id.nodeMeta ?? {}) },
+    };
+  }
+
+  agentRecord(): AgentRecord {
+    const id = this.#options.identity;
+    return {
+      Node: id.nodeName,
+      ID: id.nodeId,
+      Addr: id.advertiseAddr,
+      Port: 8301,
+      Datacenter: id.datacenter,
+      Tags: { role: "node", dc: id.datacenter, id: id.nodeId, build: `${id.version}:augur`, vsn: "2", vsn_min: "2", vsn_max: "3", segment: "" },
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.#options.catalog.register({ node: this.nodeRecord() });
+    await this.#liveness.start();
+    this.#sync.start();
+  }
+
+  /** Waits until local changes made so far are in the catalog. */
+  async flush(): Promise<void> {
+    await this.#sync.flush();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#reaper);
+    for (const r of this.#running.values()) r.handle.stop();
+    this.#running.clear();
+    await this.#sync.stop();
+    await this.#liveness.stop();
+  }
+
+  /** `augur leave`: deregister this node and mark the member left. */
+  async leave(): Promise<void> {
+    await this.stop();
+    await this.#options.catalog.leaveAgent(this.agentRecord());
+  }
+
+  // ---- services and checks ------------------------------------------------------------------
+
+  /** Registers (or replaces) a service and its checks; script checks need permission. */
+  async registerService(def: ServiceDefinition, source: DefinitionSource, replaceExistingChecks = false): Promise<void> {
+    for (const c of def.checks) this.#allowScript(c, source);
+    const service = nodeServiceFrom(def);
+    const previous = this.local.service(def.id);
+    this.local.addService(service, source);
+    const keep = new Set(def.checks.map((c) => c.id));
+    if (previous && replaceExistingChecks) {
+      for (const [id, e] of this.local.checks()) if (e.check.ServiceID === def.id && !keep.has(id) && !id.startsWith("_")) this.#removeCheck(id);
+    }
+    for (const c of def.checks) this.#addCheck({ ...c, serviceId: def.id }, source, service);
+    await this.flush();
+  }
+
+  async deregisterService(id: string): Promise<void> {
+    if (!this.local.service(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+    for (const [checkId, e] of this.local.checks()) if (e.check.ServiceID === id) this.#stopRunner(checkId);
+    this.local.removeService(id);
+    await this.flush();
+  }
+
+  async registerCheck(def: CheckDefinition, source: DefinitionSource): Promise<void> {
+    this.#allowScript(def, source);
+    let service: NodeService | undefined;
+    if (def.serviceId) {
+      service = this.local.service(def.serviceId)?.service;
+      if (!service) throw notFound(`ServiceID "${def.serviceId}" does not exist`);
+    }
+    this.#addCheck(def, source, service);
+    await this.flush();
+  }
+
+  async deregisterCheck(id: string): Promise<void> {
+    if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    this.#removeCheck(id);
+    await this.flush();
+  }
+
+  /** check/pass|warn|fail and check/update for TTL checks. */
+  async updateTtlCheck(id: string, status: CheckStatus, output: string): Promise<void> {
+    const running = this.#running.get(id);
+    if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    if (!running?.handle.ttlUpdate) throw new AugurError("INVALID_STATE", `CheckID "${id}" does not have associated TTL`);
+    running.handle.ttlUpdate(status, output);
+    await this.flush();
+  }
+
+  services(): Record<string, NodeService> {
+    const out: Record<string, NodeService> = {};
+    for (const [id, e] of this.local.services()) out[id] = e.service;
+    return out;
+  }
+
+  checks(): Record<string, HealthCheck> {
+    const out: Record<string, HealthCheck> = {};
+    for (const [id, e] of this.local.checks()) out[id] = e.check;
+    return out;
+  }
+
+  // ---- maintenance ----------------------------------------------------------------------------
+
+  async setNodeMaintenance(enable: boolean, reason: string | undefined): Promise<void> {
+    await this.#setMaintenance(NODE_MAINTENANCE_CHECK_ID, "Node Maintenance Mode", reason || DEFAULT_NODE_MAINTENANCE_REASON, enable, undefined);
+  }
+
+  async setServiceMaintenance(serviceId: string, enable: boolean, reason: string | undefined): Promise<void> {
+    const service = this.local.service(serviceId)?.service;
+    if (!service) throw notFound(`No service registered with ID "${serviceId}"`);
+    await this.#setMaintenance(serviceMaintenanceCheckId(serviceId), "Service Maintenance Mode", reason || DEFAULT_SERVICE_MAINTENANCE_REASON, enable, service);
+  }
+
+  async #setMaintenance(id: string, name: string, notes: string, enable: boolean, service: NodeService | undefined): Promise<void> {
+    if (!enable) {
+      if (this.local.check(id)) this.local.removeCheck(id);
+      await this.flush();
+      return;
+    }
+    if (this.local.check(id)) return;
+    const check = healthCheckFrom(
+      { id, name, notes, type: "ttl", status: "critical", successBeforePassing: 0, failuresBeforeWarning: 0, failuresBeforeCritical: 0, outputMaxSize: DEFAULT_OUTPUT_MAX_SIZE, ...(service ? { serviceId: service.ID } : {}) },
+      this.#options.identity.nodeName,
+      service,
+    );
+    this.local.addCheck({ ...check, Type: "", Definition: {} }, "maintenance");
+    await this.flush();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  #allowScript(def: CheckDefinition, source: DefinitionSource): void {
+    if (def.type !== "script") return;
+    const o = this.#options;
+    if (o.enableScriptChecks || (source === "config" && o.enableLocalScriptChecks)) return;
+    throw new AugurError(
+      "CHECK_SCRIPTS_DISABLED",
+      source === "config"
+        ? "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true"
+        : "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true",
+    );
+  }
+
+  #addCheck(def: CheckDefinition, source: DefinitionSource, service: NodeService | undefined): void {
+    this.#stopRunner(def.id);
+    const existing = this.local.check(def.id)?.check;
+    const check = healthCheckFrom(def, this.#options.identity.nodeName, service);
+    // Re-registering keeps the current status and output, as Consul does for an unchanged check.
+    if (existing && existing.Type === check.Type) Object.assign(check, { Status: existing.Status, Output: existing.Output });
+    this.local.addCheck(check, source);
+    const running: RunningCheck = { def, handle: { stop: () => undefined } };
+    this.#running.set(def.id, running);
+    const handle = this.#options.startCheck(def, (status, output) => this.#report(def.id, status, output));
+    this.#running.set(def.id, { ...running, handle });
+  }
+
+  #report(id: string, status: CheckStatus, output: string): void {
+    const running = this.#running.get(id);
+    if (running) {
+      if (status === "critical") running.criticalSince ??= Date.now();
+      else delete running.criticalSince;
+    }
+    this.local.updateCheck(id, status, output);
+  }
+
+  #removeCheck(id: string): void {
+    this.#stopRunner(id);
+    this.local.removeCheck(id);
+  }
+
+  #stopRunner(id: string): void {
+    this.#running.get(id)?.handle.stop();
+    this.#running.delete(id);
+  }
+
+  /** deregister_critical_service_after: a service whose check stayed critical that long goes. */
+  #reapCritical(): void {
+    const now = Date.now();
+    for (const r of this.#running.values()) {
+      const after = r.def.deregisterCriticalServiceAfterMs;
+      const sid = r.def.serviceId;
+      if (!after || !sid || r.criticalSince === undefined || now - r.criticalSince < after) continue;
+      if (!this.local.service(sid)) continue;
+      this.deregisterService(sid).catch((err: unknown) => this.#options.onError(err, `reaping critical service ${sid}`));
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * `/v1/agent/*` (Consul agent/agent_endpoint.go): this agent's own services and checks, TTL
+ * updates, maintenance, members, self, reload, leave and metrics. Agent-local endpoints send no
+ * `X-Consul-Index`; `GET /agent/service/:id` sends `X-Consul-ContentHash` and blocks on `hash`.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Agent } from "../../agent/agent.js";
+import type { Catalog } from "../../catalog/catalog.js";
+import { scope } from "../../catalog/scopes.js";
+import { CHECK_STATUSES, type CheckStatus, type NodeService } from "../../catalog/types.js";
+import { decodeCheckDefinition, decodeServiceDefinition } from "../../config/definitions.js";
+import { AugurError, badRequest } from "../../lib/errors.js";
+import { asObject, optString } from "../body.js";
+import type { ApiRequest } from "../request.js";
+import { empty, json, raw, type ApiResult } from "../response.js";
+import { route, type HandlerContext, type Route } from "../router.js";
+import { applyFilterToMap } from "../filtering.js";
+import { membersOf, selfOf } from "./members.js";
+
+export interface AgentControl {
+  /** Re-reads the config files; rejects with the reason when they are invalid. */
+  reload(): Promise<void>;
+  /** Leaves the cluster and shuts the agent down (after the response is sent). */
+  leave(): Promise<void>;
+  /** Prometheus text exposition of every metric. */
+  prometheus(): Promise<{ contentType: string; body: string }>;
+  /** Consul's JSON metrics summary. */
+  metricsJson(): Promise<unknown>;
+}
+
+export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentControl): Route[] {
+  const enableParam = (req: ApiRequest): boolean => {
+    const raw = req.param("enable");
+    if (raw === undefined) throw badRequest("Missing value for enable");
+    const v = req.bool("enable", (r) => `Invalid value for enable: "${r}"`);
+    return v ?? false;
+  };
+  const ttl = (status: CheckStatus) => async (req: ApiRequest): Promise<ApiResult> => {
+    await agent.updateTtlCheck(req.rest, status, req.param("note") ?? "");
+    return empty();
+  };
+  return [
+    route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog)) }),
+    route("/v1/agent/members", { GET: () => json(membersOf(catalog)) }),
+    route("/v1/agent/services", { GET: (req) => json(applyFilterToMap(agentServices(agent), req.param("filter"), "AgentService")) }),
+    route("/v1/agent/checks", { GET: (req) => json(applyFilterToMap(agent.checks(), req.param("filter"), "HealthCheck")) }),
+    route("/v1/agent/service/register", { PUT: (req) => registerService(agent, req) }),
+    route("/v1/agent/service/deregister/", { PUT: async (req) => (await agent.deregisterService(req.rest), empty()) }),
+    route("/v1/agent/service/maintenance/", {
+      PUT: async (req) => {
+        if (req.rest === "") throw badRequest("Missing service ID");
+        await agent.setServiceMaintenance(req.rest, enableParam(req), req.param("reason"));
+        return empty();
+      },
+    }),
+    route("/v1/agent/service/", { GET: (req, ctx) => agentService(agent, catalog, req, ctx) }),
+    route("/v1/agent/check/register", { PUT: (req) => registerCheck(agent, req) }),
+    route("/v1/agent/check/deregister/", { PUT: async (req) => (await agent.deregisterCheck(req.rest), empty()) }),
+    route("/v1/agent/check/pass/", { PUT: ttl("passing") }),
+    route("/v1/agent/check/warn/", { PUT: ttl("warning") }),
+    route("/v1/agent/check/fail/", { PUT: ttl("critical") }),
+    route("/v1/agent/check/update/", { PUT: (req) => updateCheck(agent, req) }),
+    route("/v1/agent/maintenance", {
+      PUT: async (req) => {
+        await agent.setNodeMaintenance(enableParam(req), req.param("reason"));
+        return empty();
+      },
+    }),
+    route("/v1/agent/reload", { PUT: async () => (await control.reload(), empty()) }),
+    route("/v1/agent/leave", { PUT: async () => (await control.leave(), empty()) }),
+    route("/v1/agent/join/", {
+      PUT: () => {
+        throw new AugurError("INVALID_STATE", "augur agents do not join each other: start them with the same etcd endpoints (-etcd) to share a catalog");
+      },
+    }),
+    route("/v1/agent/force-leave/", {
+      PUT: async (req) => {
+        const member = catalog.view.agents.get(req.rest.toLowerCase());
+        if (!member) throw new AugurError("INVALID_STATE", `agent: No node found with name '${req.rest}'`);
+        await catalog.leaveAgent(member.value);
+        return empty();
+      },
+    }),
+    route("/v1/agent/metrics", {
+      GET: async (req) => {
+        if (req.param("format") === "prometheus") {
+          const m = await control.prometheus();
+          return raw(m.body, m.contentType);
+        }
+        return json(await control.metricsJson());
+      },
+    }),
+  ];
+}
+
+/** AgentService: NodeService without indexes, plus the datacenter. */
+export function toAgentService(s: NodeService, datacenter: string): Record<string, unknown> {
+  const { CreateIndex: _c, ModifyIndex: _m, Proxy: _p, Connect: _x, ...rest } = s;
+  return { ...rest, Port: s.Port ?? 0, Datacenter: datacenter };
+}
+
+function agentServices(agent: Agent): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [id, s] of Object.entries(agent.services())) out[id] = toAgentService(s, agent.identity.datacenter);
+  return out;
+}
+
+function contentHash(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+async function agentService(agent: Agent, catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  const read = (): { body: Record<string, unknown>; hash: string } | undefined => {
+    const s = agent.services()[req.rest];
+    if (!s) return undefined;
+    const body = toAgentService(s, agent.identity.datacenter);
+    const hash = contentHash(body);
+    return { body: { ...body, ContentHash: hash }, hash };
+  };
+  let current = read();
+  const wanted = req.param("hash");
+  if (current && wanted && current.hash === wanted) {
+    const { waitMs } = req.blocking();
+    const deadline = AbortSignal.any([AbortSignal.timeout(waitMs + Math.random() * (waitMs / 16)), ctx.signal]);
+    const nodeScope = scope.node(agent.identity.nodeName);
+    while (current && current.hash === wanted && !deadline.aborted) {
+      await catalog.wait(nodeScope, catalog.view.scopes.get(nodeScope), deadline);
+      current = read();
+    }
+  }
+  if (!current) throw new AugurError("NOT_FOUND", `unknown service ID: ${req.rest}`);
+  return json(current.body, undefined, { "X-Consul-ContentHash": current.hash });
+}
+
+async function registerService(agent: Agent, req: ApiRequest): Promise<ApiResult> {
+  const def = decodeServiceDefinition(req.json() ?? {});
+  const replace = req.param("replace-existing-checks");
+  await agent.registerService(def, "api", replace !== undefined && replace !== "false" && replace !== "0");
+  return empty();
+}
+
+async function registerCheck(agent: Agent, req: ApiRequest): Promise<ApiResult> {
+  const def = decodeCheckDefinition(req.json() ?? {});
+  await agent.registerCheck(def, "api");
+  return empty();
+}
+
+async function updateCheck(agent: Agent, req: ApiRequest): Promise<ApiResult> {
+  const body = asObject(req.json() ?? {}, "checkUpdate");
+  const status = optString(body, "Status") ?? "";
+  if (!CHECK_STATUSES.includes(status as CheckStatus)) throw badRequest(`Invalid check status: '${status}'`);
+  await agent.updateTtlCheck(req.rest, status as CheckStatus, optString(body, "Output") ?? "");
+  return empty();
+}

@@ -1,0 +1,185 @@
+/**
+ * `/v1/catalog/*` (Consul agent/catalog_endpoint.go). Reads block on their own scope; register
+ * and deregister answer `true`. Consul validates catalog writes in its RPC layer, so their
+ * errors are 500s.
+ *
+ * @module
+ */
+import type { Catalog } from "../../catalog/catalog.js";
+import type { CheckRecord, NodeRecord } from "../../catalog/records.js";
+import { CHECK_STATUSES, type CheckStatus, type HealthCheckDefinitionJson, type TaggedAddress } from "../../catalog/types.js";
+import { hasTags, matchesNodeMeta } from "../../catalog/health.js";
+import { scope } from "../../catalog/scopes.js";
+import { AugurError, badRequest } from "../../lib/errors.js";
+import { asObject, optBool, optNumber, optString, optStringList, optStringMap, pick, type JsonObject } from "../body.js";
+import { blockingRead, checkScopeParams } from "../blocking.js";
+import type { ApiRequest } from "../request.js";
+import { json, type ApiResult } from "../response.js";
+import { route, type HandlerContext, type Route } from "../router.js";
+import { applyFilter, applyFilterToMap } from "../filtering.js";
+
+export function catalogRoutes(catalog: Catalog): Route[] {
+  return [
+    route("/v1/catalog/register", { PUT: (req) => register(catalog, req) }),
+    route("/v1/catalog/deregister", { PUT: (req) => deregister(catalog, req) }),
+    route("/v1/catalog/datacenters", { GET: () => json([catalog.datacenter]) }),
+    route("/v1/catalog/nodes", { GET: (req, ctx) => nodes(catalog, req, ctx) }),
+    route("/v1/catalog/services", { GET: (req, ctx) => services(catalog, req, ctx) }),
+    route("/v1/catalog/service/", { GET: (req, ctx) => service(catalog, req, ctx) }),
+    route("/v1/catalog/node/", { GET: (req, ctx) => node(catalog, req, ctx) }),
+  ];
+}
+
+/** `node-meta=key:value`, repeatable, split at the first colon. */
+export function nodeMetaParams(req: ApiRequest): [string, string][] {
+  return req.params("node-meta").map((p) => {
+    const at = p.indexOf(":");
+    return at < 0 ? [p, ""] : [p.slice(0, at), p.slice(at + 1)];
+  });
+}
+
+async function nodes(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  const meta = nodeMetaParams(req);
+  const filter = req.param("filter");
+  const result = await blockingRead(req, ctx, catalog, scope.nodes, () => {
+    const r = catalog.nodes();
+    return { index: r.index, value: applyFilter(r.value.filter((n) => matchesNodeMeta(n.Meta, meta)), filter, "Node") };
+  });
+  return json(result.value, result.meta);
+}
+
+async function services(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  const meta = nodeMetaParams(req);
+  const filter = req.param("filter");
+  const result = await blockingRead(req, ctx, catalog, scope.services, () => {
+    const r = catalog.serviceNodesAll();
+    const list = applyFilter(r.value.filter((s) => matchesNodeMeta(s.NodeMeta, meta)), filter, "ServiceNode");
+    const grouped: Record<string, string[]> = {};
+    for (const s of list.sort((a, b) => (a.ServiceName < b.ServiceName ? -1 : a.ServiceName > b.ServiceName ? 1 : 0))) {
+      const tags = (grouped[s.ServiceName] ??= []);
+      for (const t of s.ServiceTags) if (!tags.includes(t)) tags.push(t);
+    }
+    return { index: r.index, value: grouped };
+  });
+  return json(result.value, result.meta);
+}
+
+async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing service name");
+  const tags = req.params("tag");
+  const meta = nodeMetaParams(req);
+  const filter = req.param("filter");
+  const result = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
+    const r = catalog.serviceNodes(req.rest);
+    const list = r.value.filter((s) => hasTags(s.ServiceTags, tags) && matchesNodeMeta(s.NodeMeta, meta));
+    return { index: r.index, value: applyFilter(list, filter, "ServiceNode") };
+  });
+  return json(result.value, result.meta);
+}
+
+async function node(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing node name");
+  const filter = req.param("filter");
+  const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => {
+    const r = catalog.node(req.rest);
+    if (!r.value) return r;
+    return { index: r.index, value: { ...r.value, Services: applyFilterToMap(r.value.Services, filter, "NodeService") } };
+  });
+  return json(result.value, result.meta);
+}
+
+/** Node TaggedAddresses are strings in Consul; node-consul may send `{Address, Port}` objects. */
+function nodeTaggedAddresses(obj: JsonObject): Record<string, string> | null {
+  const v = pick(obj, "TaggedAddresses");
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "object" || Array.isArray(v)) throw badRequest("Request decode failed: TaggedAddresses must be an object");
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v as JsonObject)) {
+    if (typeof val === "string") out[k] = val;
+    else if (typeof val === "object" && val !== null) out[k] = String(pick(val as JsonObject, "Address") ?? "");
+  }
+  return out;
+}
+
+async function register(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  const body = asObject(req.json() ?? {}, "structs.RegisterRequest");
+  const nodeName = optString(body, "Node");
+  if (!nodeName) throw new AugurError("INVALID_STATE", "Must provide node");
+  const skipNodeUpdate = optBool(body, "SkipNodeUpdate") ?? false;
+  const address = optString(body, "Address") ?? "";
+  if (!address && !skipNodeUpdate) throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
+  const existing = catalog.view.nodes.get(nodeName.toLowerCase());
+  const nodeRecord: NodeRecord = {
+    ID: optString(body, "ID") ?? existing?.value.ID ?? "",
+    Node: nodeName,
+    Address: address || existing?.value.Address || "",
+    Datacenter: catalog.datacenter,
+    TaggedAddresses: nodeTaggedAddresses(body),
+    Meta: optStringMap(body, "NodeMeta") ?? null,
+  };
+  const svcRaw = pick(body, "Service");
+  const svc = svcRaw === undefined || svcRaw === null ? undefined : decodeCatalogService(asObject(svcRaw, "structs.NodeService"));
+  const checksRaw = [pick(body, "Check"), ...((pick(body, "Checks") as unknown[] | undefined) ?? [])].filter((c) => c !== undefined && c !== null);
+  const checks = checksRaw.map((c) => decodeCatalogCheck(asObject(c, "structs.HealthCheck"), nodeName));
+  await catalog.register({ node: nodeRecord, skipNodeUpdate, ...(svc ? { service: svc } : {}), checks });
+  return json(true);
+}
+
+function decodeCatalogService(o: JsonObject): Parameters<Catalog["register"]>[0]["service"] {
+  const name = optString(o, "Service", "Name") ?? "";
+  const weights = pick(o, "Weights") as JsonObject | undefined;
+  const tagged = pick(o, "TaggedAddresses") as Record<string, TaggedAddress> | undefined;
+  return {
+    ...(optString(o, "Kind") ? { Kind: optString(o, "Kind") as string } : {}),
+    ID: optString(o, "ID") || name,
+    Service: name,
+    Tags: optStringList(o, "Tags") ?? [],
+    Address: optString(o, "Address") ?? "",
+    ...(tagged && typeof tagged === "object" ? { TaggedAddresses: tagged } : {}),
+    Meta: optStringMap(o, "Meta") ?? {},
+    Port: optNumber(o, "Port") ?? 0,
+    Weights: { Passing: Number(weights?.["Passing"] ?? 1), Warning: Number(weights?.["Warning"] ?? 1) },
+    EnableTagOverride: optBool(o, "EnableTagOverride") ?? false,
+    Proxy: {},
+    Connect: {},
+  };
+}
+
+function decodeCatalogCheck(o: JsonObject, node: string): CheckRecord {
+  const name = optString(o, "Name") ?? "";
+  const status = (optString(o, "Status") || "critical") as CheckStatus;
+  if (!CHECK_STATUSES.includes(status)) throw badRequest(`Invalid check status: '${status}'`);
+  const def = pick(o, "Definition");
+  return {
+    Node: node,
+    CheckID: optString(o, "CheckID", "ID") || name,
+    Name: name,
+    Status: status,
+    Notes: optString(o, "Notes") ?? "",
+    Output: optString(o, "Output") ?? "",
+    ServiceID: optString(o, "ServiceID") ?? "",
+    ServiceName: "",
+    ServiceTags: [],
+    Type: optString(o, "Type") ?? "",
+    Interval: optString(o, "Interval") ?? "",
+    Timeout: optString(o, "Timeout") ?? "",
+    ExposedPort: 0,
+    Definition: (typeof def === "object" && def !== null ? def : {}) as HealthCheckDefinitionJson,
+  };
+}
+
+async function deregister(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  const body = asObject(req.json() ?? {}, "structs.DeregisterRequest");
+  const nodeName = optString(body, "Node");
+  if (!nodeName) throw new AugurError("INVALID_STATE", "Must provide node");
+  const serviceId = optString(body, "ServiceID");
+  const checkId = optString(body, "CheckID");
+  await catalog.deregister({ node: nodeName, ...(serviceId ? { serviceId } : {}), ...(checkId ? { checkId } : {}) });
+  return json(true);
+}

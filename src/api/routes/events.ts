@@ -1,0 +1,86 @@
+/**
+ * `/v1/event/fire/:name` and `/v1/event/list` (Consul agent/event_endpoint.go). The list's index
+ * is the last event's UUID folded to 64 bits — not monotonic — so it is carried as a bigint and
+ * a blocking list waits while it equals the requested one.
+ *
+ * @module
+ */
+import type { Catalog } from "../../catalog/catalog.js";
+import { eventIndex, fireEvent, listEvents } from "../../catalog/events.js";
+import { scope } from "../../catalog/scopes.js";
+import type { UserEvent } from "../../catalog/types.js";
+import { badRequest } from "../../lib/errors.js";
+import { checkScopeParams } from "../blocking.js";
+import type { ApiRequest } from "../request.js";
+import { json, type ApiResult } from "../response.js";
+import { route, type HandlerContext, type Route } from "../router.js";
+
+export function eventRoutes(catalog: Catalog): Route[] {
+  return [
+    route("/v1/event/fire/", { PUT: (req) => fire(catalog, req) }),
+    route("/v1/event/list", { GET: (req, ctx) => list(catalog, req, ctx) }),
+  ];
+}
+
+function checkRegex(value: string | undefined, what: string): void {
+  if (!value) return;
+  try {
+    new RegExp(value);
+  } catch {
+    throw badRequest(`Invalid ${what} filter: ${value}`);
+  }
+}
+
+async function fire(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing name");
+  if (req.rest.startsWith("_")) throw badRequest("Event names starting with '_' are reserved for internal use");
+  const node = req.param("node");
+  const service = req.param("service");
+  const tag = req.param("tag");
+  if (tag && !service) throw badRequest("Cannot provide tag filter without service filter");
+  checkRegex(node, "node");
+  checkRegex(service, "service");
+  checkRegex(tag, "tag");
+  const event = await fireEvent(catalog.store, catalog.view, {
+    name: req.rest,
+    payload: req.body.length > 0 ? new Uint8Array(req.body) : null,
+    ...(node ? { nodeFilter: node } : {}),
+    ...(service ? { serviceFilter: service } : {}),
+    ...(tag ? { tagFilter: tag } : {}),
+  });
+  return json(event);
+}
+
+function parseIndex(raw: string | undefined): bigint {
+  if (raw === undefined || raw === "") return 0n;
+  if (!/^\d{1,20}$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) throw badRequest("Invalid index");
+  return BigInt(raw);
+}
+
+async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  const name = req.param("name") ?? "";
+  const requested = parseIndex(req.param("index"));
+  const { waitMs } = req.blocking();
+  const read = (): { events: UserEvent[]; index: bigint } => {
+    const all = listEvents(catalog.view);
+    return { events: name ? all.filter((e) => e.Name === name) : all, index: eventIndex(all) };
+  };
+  let r = read();
+  if (requested !== 0n && r.index === requested) {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), waitMs + Math.random() * (waitMs / 16));
+    const gone = (): void => deadline.abort();
+    ctx.signal.addEventListener("abort", gone, { once: true });
+    try {
+      while (r.index === requested && !deadline.signal.aborted) {
+        await catalog.wait(scope.events, catalog.view.scopes.get(scope.events), deadline.signal);
+        r = read();
+      }
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", gone);
+    }
+  }
+  return json(r.events, undefined, { "X-Consul-Index": r.index.toString() });
+}

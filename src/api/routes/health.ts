@@ -1,0 +1,82 @@
+/**
+ * `/v1/health/*` (Consul agent/health_endpoint.go). All block on their own scope; lists are `[]`,
+ * never null. `passing` drops any entry with a non-passing check, node checks included.
+ *
+ * @module
+ */
+import type { Catalog } from "../../catalog/catalog.js";
+import { hasTags, matchesNodeMeta } from "../../catalog/health.js";
+import { scope } from "../../catalog/scopes.js";
+import { badRequest } from "../../lib/errors.js";
+import { blockingRead, checkScopeParams } from "../blocking.js";
+import type { ApiRequest } from "../request.js";
+import { json, type ApiResult } from "../response.js";
+import { route, type HandlerContext, type Route } from "../router.js";
+import { applyFilter } from "../filtering.js";
+import { nodeMetaParams } from "./catalog.js";
+
+const STATES = new Set(["any", "passing", "warning", "critical"]);
+
+export function healthRoutes(catalog: Catalog): Route[] {
+  return [
+    route("/v1/health/node/", { GET: (req, ctx) => nodeHealth(catalog, req, ctx) }),
+    route("/v1/health/checks/", { GET: (req, ctx) => serviceChecks(catalog, req, ctx) }),
+    route("/v1/health/state/", { GET: (req, ctx) => stateChecks(catalog, req, ctx) }),
+    route("/v1/health/service/", { GET: (req, ctx) => serviceHealth(catalog, req, ctx) }),
+  ];
+}
+
+async function nodeHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing node name");
+  const filter = req.param("filter");
+  const r = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => {
+    const res = catalog.nodeChecks(req.rest);
+    return { index: res.index, value: applyFilter(res.value, filter, "HealthCheck") };
+  });
+  return json(r.value, r.meta);
+}
+
+async function serviceChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing service name");
+  const filter = req.param("filter");
+  const meta = nodeMetaParams(req);
+  const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
+    const res = catalog.serviceChecks(req.rest);
+    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.view.nodes.get(c.Node.toLowerCase())?.value.Meta ?? null, meta));
+    return { index: res.index, value: applyFilter(list, filter, "HealthCheck") };
+  });
+  return json(r.value, r.meta);
+}
+
+async function stateChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing check state");
+  if (!STATES.has(req.rest)) throw badRequest(`Invalid check state: ${JSON.stringify(req.rest)}`);
+  const filter = req.param("filter");
+  const meta = nodeMetaParams(req);
+  const r = await blockingRead(req, ctx, catalog, scope.checks, () => {
+    const res = catalog.checksInState(req.rest);
+    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.view.nodes.get(c.Node.toLowerCase())?.value.Meta ?? null, meta));
+    return { index: res.index, value: applyFilter(list, filter, "HealthCheck") };
+  });
+  return json(r.value, r.meta);
+}
+
+async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing service name");
+  const passing = req.bool("passing", () => "Invalid value for ?passing", true) ?? false;
+  const tags = req.params("tag");
+  const meta = nodeMetaParams(req);
+  const filter = req.param("filter");
+  const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
+    const res = catalog.serviceHealth(req.rest);
+    let list = res.value.filter((e) => hasTags(e.Service.Tags, tags) && matchesNodeMeta(e.Node.Meta, meta));
+    list = applyFilter(list, filter, "ServiceHealth");
+    if (passing) list = list.filter((e) => e.Checks.every((c) => c.Status === "passing"));
+    return { index: res.index, value: list };
+  });
+  return json(r.value, r.meta);
+}

@@ -1,0 +1,143 @@
+/**
+ * `/v1/kv/` (Consul agent/kvs_endpoint.go): GET with `recurse`, `keys`, `separator`, `raw`;
+ * PUT with `flags`, `cas`, `acquire`, `release`; DELETE with `recurse`, `cas`. Missing keys are a
+ * 404 with an empty body but with the `X-Consul-*` headers (python-consul reads them).
+ *
+ * @module
+ */
+import type { Catalog } from "../../catalog/catalog.js";
+import { kvRecordToPair, runKvOps, type KvOp } from "../../catalog/kv.js";
+import { scope } from "../../catalog/scopes.js";
+import { lowerBound } from "../../catalog/view.js";
+import type { KVPair } from "../../catalog/types.js";
+import { AugurError, badRequest } from "../../lib/errors.js";
+import { blockingRead, checkScopeParams, type Indexed } from "../blocking.js";
+import type { ApiRequest } from "../request.js";
+import { empty, json, raw, type ApiResult } from "../response.js";
+import { route, type HandlerContext, type Route } from "../router.js";
+
+/** Consul's maximum KV value size (kv_max_value_size). */
+export const MAX_KV_VALUE_BYTES = 512 * 1024;
+
+export function kvRoutes(catalog: Catalog): Route[] {
+  return [
+    route("/v1/kv/", {
+      GET: (req, ctx) => getKv(catalog, req, ctx),
+      PUT: (req) => putKv(catalog, req),
+      DELETE: (req) => deleteKv(catalog, req),
+    }),
+  ];
+}
+
+/** Entries under `prefix` in key order, and the prefix's index (deletions included). */
+export function kvPrefixRead(catalog: Catalog, prefix: string): Indexed<KVPair[]> {
+  const view = catalog.view;
+  const out: KVPair[] = [];
+  let index = 0;
+  for (let i = lowerBound(view.kvSorted, prefix); i < view.kvSorted.length; i++) {
+    const key = view.kvSorted[i] as string;
+    if (!key.startsWith(prefix)) break;
+    const s = view.kv.get(key);
+    if (!s) continue;
+    out.push(kvRecordToPair(s.value, s.createRevision, s.modRevision));
+    index = Math.max(index, s.modRevision);
+  }
+  for (const [key, rev] of view.kvTombstones) if (rev > index && key.startsWith(prefix)) index = rev;
+  return { index: index || view.tableIndex("kv"), value: out };
+}
+
+function kvKeyRead(catalog: Catalog, key: string): Indexed<KVPair[]> {
+  const s = catalog.view.kv.get(key);
+  if (!s) return { index: catalog.view.tableIndex("kv"), value: [] };
+  return { index: s.modRevision, value: [kvRecordToPair(s.value, s.createRevision, s.modRevision)] };
+}
+
+async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  const key = req.rest;
+  const recurse = req.flag("recurse");
+  const listKeys = req.flag("keys");
+  if (key === "" && !recurse && !listKeys) throw badRequest("Missing key name");
+  if (listKeys) {
+    const separator = req.param("separator") ?? "";
+    const { value, meta } = await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
+      const r = kvPrefixRead(catalog, key);
+      return { index: r.index, value: keysUnder(r.value, key, separator) };
+    });
+    // Consul answers 404 for an empty listing, except at the root.
+    if (value.length === 0 && key !== "") return empty(meta, 404);
+    return json(value, meta);
+  }
+  const { value, meta } = recurse
+    ? await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => kvPrefixRead(catalog, key))
+    : await blockingRead(req, ctx, catalog, scope.kv(key), () => kvKeyRead(catalog, key));
+  if (value.length === 0) return empty(meta, 404);
+  if (req.flag("raw")) {
+    const first = value[0] as KVPair;
+    return raw(first.Value === null ? Buffer.alloc(0) : Buffer.from(first.Value, "base64"), "text/plain; charset=utf-8", meta);
+  }
+  return json(value, meta);
+}
+
+/** `?keys&separator=`: each key cut after the first separator past the prefix, deduplicated. */
+function keysUnder(pairs: readonly KVPair[], prefix: string, separator: string): string[] {
+  const out: string[] = [];
+  let last: string | undefined;
+  for (const p of pairs) {
+    let k = p.Key;
+    if (separator) {
+      const at = k.indexOf(separator, prefix.length);
+      if (at >= 0) k = k.slice(0, at + separator.length);
+    }
+    if (k !== last) out.push(k);
+    last = k;
+  }
+  return out;
+}
+
+function conflictingFlags(req: ApiRequest, ...names: string[]): void {
+  if (names.filter((n) => req.flag(n)).length > 1) throw badRequest(`Conflicting flags: ${req.query.toString()}`);
+}
+
+function uint64Param(req: ApiRequest, name: string): number | undefined {
+  const raw = req.param(name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) throw badRequest(`Invalid ${name}: strconv.ParseUint: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  return Number(raw);
+}
+
+async function putKv(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing key name");
+  conflictingFlags(req, "cas", "acquire", "release");
+  if (req.body.length > MAX_KV_VALUE_BYTES) {
+    throw new AugurError("TOO_LARGE", `Request body(${req.body.length} bytes) too large, max size: ${MAX_KV_VALUE_BYTES} bytes.`);
+  }
+  const base = { key: req.rest, value: req.body.length > 0 ? new Uint8Array(req.body) : null, flags: uint64Param(req, "flags") ?? 0 };
+  let op: KvOp = { ...base, verb: "set" };
+  const cas = uint64Param(req, "cas");
+  if (cas !== undefined) op = { ...base, verb: "cas", index: cas };
+  if (req.flag("acquire")) op = { ...base, verb: "lock", session: req.param("acquire") ?? "" };
+  if (req.flag("release")) op = { ...base, verb: "unlock", session: req.param("release") ?? "" };
+  return json(await applyOne(catalog, op, op.verb === "lock"));
+}
+
+async function deleteKv(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  conflictingFlags(req, "recurse", "cas");
+  const cas = uint64Param(req, "cas");
+  if (req.rest === "" && !req.flag("recurse")) throw badRequest("Missing key name");
+  const op: KvOp = req.flag("recurse") ? { verb: "delete-tree", key: req.rest } : cas !== undefined ? { verb: "delete-cas", key: req.rest, index: cas } : { verb: "delete", key: req.rest };
+  return json(await applyOne(catalog, op, false));
+}
+
+/** One KV op as KVS.Apply runs it: `false` when a cas/lock did not apply, 500 for other errors. */
+async function applyOne(catalog: Catalog, op: KvOp, enforceLockDelay: boolean): Promise<boolean> {
+  const result = await runKvOps(catalog.store, [op], { enforceLockDelay });
+  if (result.errors.length > 0) {
+    if (!result.applied && !result.errors[0]?.What.startsWith("invalid session")) return false;
+    throw new AugurError("INVALID_STATE", result.errors[0]?.What ?? "KV operation failed");
+  }
+  await catalog.view.waitFor(result.revision);
+  return result.applied;
+}

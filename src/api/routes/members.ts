@@ -1,0 +1,63 @@
+/**
+ * `agent/members` and `agent/self` bodies. Members come from the store's agent records, so in
+ * cluster mode every agent lists every other with alive (1), left (3) or failed (4), the serf
+ * status numbers Consul's clients expect.
+ *
+ * @module
+ */
+import type { Agent } from "../../agent/agent.js";
+import type { Catalog } from "../../catalog/catalog.js";
+import type { AgentRecord } from "../../catalog/records.js";
+
+export const MEMBER_STATUS = { alive: 1, leaving: 2, left: 3, failed: 4 } as const;
+
+export interface AgentMember {
+  Name: string;
+  Addr: string;
+  Port: number;
+  Tags: Record<string, string>;
+  Status: number;
+  ProtocolMin: number;
+  ProtocolMax: number;
+  ProtocolCur: number;
+  DelegateMin: number;
+  DelegateMax: number;
+  DelegateCur: number;
+}
+
+export function toMember(rec: AgentRecord, alive: boolean): AgentMember {
+  const status = rec.LeftAt !== undefined ? MEMBER_STATUS.left : alive ? MEMBER_STATUS.alive : MEMBER_STATUS.failed;
+  return { Name: rec.Node, Addr: rec.Addr, Port: rec.Port, Tags: rec.Tags, Status: status, ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4 };
+}
+
+export function membersOf(catalog: Catalog): AgentMember[] {
+  const out = [...catalog.view.agents.entries()].map(([lower, s]) => toMember(s.value, catalog.view.alive.has(lower)));
+  return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+}
+
+export function selfOf(agent: Agent, catalog: Catalog): Record<string, unknown> {
+  const id = agent.identity;
+  const rec = agent.agentRecord();
+  return {
+    Config: {
+      Datacenter: id.datacenter,
+      PrimaryDatacenter: id.datacenter,
+      NodeName: id.nodeName,
+      NodeID: id.nodeId,
+      Revision: "augur",
+      Server: false,
+      Version: id.version,
+      BuildDate: "2026-11-25T00:00:00Z",
+    },
+    DebugConfig: { Datacenter: id.datacenter, NodeName: id.nodeName, AdvertiseAddrLAN: id.advertiseAddr },
+    Coord: null,
+    Member: toMember(rec, catalog.view.alive.has(id.nodeName.toLowerCase())),
+    Stats: {
+      agent: { check_monitors: "0", checks: String(Object.keys(agent.checks()).length), services: String(Object.keys(agent.services()).length) },
+      build: { version: id.version, revision: "augur", prerelease: "" },
+      runtime: { arch: process.arch, os: process.platform, version: process.version },
+    },
+    Meta: {},
+    xDS: null,
+  };
+}

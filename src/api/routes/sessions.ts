@@ -1,0 +1,91 @@
+/**
+ * `/v1/session/*` (Consul agent/session_endpoint.go).
+ *
+ * @module
+ */
+import type { Catalog } from "../../catalog/catalog.js";
+import { toSession } from "../../catalog/sessions.js";
+import { scope } from "../../catalog/scopes.js";
+import { AugurError, badRequest } from "../../lib/errors.js";
+import { parseGoDuration } from "../../lib/duration.js";
+import { asObject, optString, optStringList, pick, type JsonObject } from "../body.js";
+import { blockingRead, checkScopeParams } from "../blocking.js";
+import type { ApiRequest } from "../request.js";
+import { json, type ApiResult } from "../response.js";
+import { route, type HandlerContext, type Route } from "../router.js";
+import type { Session } from "../../catalog/types.js";
+
+export function sessionRoutes(catalog: Catalog, nodeName: string): Route[] {
+  return [
+    route("/v1/session/create", { PUT: (req) => create(catalog, req, nodeName) }),
+    route("/v1/session/destroy/", { PUT: (req) => destroy(catalog, req) }),
+    route("/v1/session/renew/", { PUT: (req) => renew(catalog, req) }),
+    route("/v1/session/info/", { GET: (req, ctx) => list(catalog, req, ctx, (s) => s.ID === req.rest, true) }),
+    route("/v1/session/node/", { GET: (req, ctx) => list(catalog, req, ctx, (s) => s.Node.toLowerCase() === req.rest.toLowerCase(), true) }),
+    route("/v1/session/list", { GET: (req, ctx) => list(catalog, req, ctx, () => true, false) }),
+  ];
+}
+
+/** Consul's FixupLockDelay: a bare number below 1000 means seconds, otherwise nanoseconds. */
+function lockDelayMs(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "number") return v < 1000 ? v * 1000 : v / 1e6;
+  if (typeof v === "string") {
+    const ms = parseGoDuration(v);
+    if (ms === undefined) throw badRequest(`Request decode failed: time: invalid duration ${JSON.stringify(v)}`);
+    return ms;
+  }
+  throw badRequest("Request decode failed: LockDelay must be a duration");
+}
+
+function ttlMs(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const ms = parseGoDuration(v);
+  if (ms === undefined) throw new AugurError("INVALID_STATE", `Invalid Session TTL '${v}': time: invalid duration ${JSON.stringify(v)}`);
+  return ms;
+}
+
+async function create(catalog: Catalog, req: ApiRequest, nodeName: string): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  const body: JsonObject = req.body.length === 0 ? {} : asObject(req.json() ?? {}, "structs.Session");
+  const nodeChecks = optStringList(body, "NodeChecks") ?? optStringList(body, "Checks");
+  const serviceChecks = pick(body, "ServiceChecks");
+  const delay = lockDelayMs(pick(body, "LockDelay"));
+  const ttl = ttlMs(optString(body, "TTL"));
+  const behavior = optString(body, "Behavior");
+  const name = optString(body, "Name");
+  const id = await catalog.sessions.create({
+    node: optString(body, "Node") || nodeName,
+    ...(name !== undefined ? { name } : {}),
+    ...(behavior ? { behavior } : {}),
+    ...(delay !== undefined ? { lockDelayMs: delay } : {}),
+    ...(ttl !== undefined ? { ttlMs: ttl } : {}),
+    ...(nodeChecks ? { nodeChecks } : {}),
+    ...(Array.isArray(serviceChecks) ? { serviceChecks: serviceChecks as { ID: string; Namespace: string }[] } : {}),
+  });
+  return json({ ID: id });
+}
+
+async function destroy(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing session");
+  await catalog.sessions.destroy(req.rest);
+  return json(true);
+}
+
+async function renew(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing session");
+  return json(await catalog.sessions.renew(req.rest));
+}
+
+async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext, keep: (s: Session) => boolean, needsArg: boolean): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (needsArg && req.rest === "") throw badRequest(req.rest === "" ? "Missing session" : "Missing node name");
+  const r = await blockingRead(req, ctx, catalog, scope.sessions, () => {
+    const all = [...catalog.view.sessions.values()].map(toSession).filter(keep);
+    all.sort((a, b) => a.CreateIndex - b.CreateIndex);
+    return { index: catalog.view.tableIndex("sessions"), value: all };
+  });
+  return json(r.value, r.meta);
+}

@@ -1,0 +1,213 @@
+/**
+ * The catalog: Consul's data model over the store. Reads come from the watch-fed view; writes are
+ * store transactions, and a write resolves only once the view has applied it, so a client that
+ * writes and then reads sees its write.
+ *
+ * @module
+ */
+import type { LeaseId, Store, TxnOp } from "../store/store.js";
+import { AugurError } from "../lib/errors.js";
+import type { Indexed } from "../api/blocking.js";
+import type { HealthCheck, Node, NodeService } from "./types.js";
+import { encodeRecord, keys, sameRecord, type AgentRecord, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
+import { CatalogView } from "./view.js";
+import { scope } from "./scopes.js";
+import {
+  checksForInstance,
+  checksOfNode,
+  instancesOf,
+  toNode,
+  toNodeService,
+  toServiceNode,
+  type ServiceHealthEntry,
+  type ServiceNode,
+} from "./health.js";
+import { Sessions } from "./sessions.js";
+
+export interface RegisterRequest {
+  readonly node: NodeRecord;
+  /** Consul's SkipNodeUpdate: leave an existing node record as it is. */
+  readonly skipNodeUpdate?: boolean;
+  readonly service?: Omit<ServiceRecord, "Node">;
+  readonly checks?: readonly CheckRecord[];
+}
+
+export interface DeregisterRequest {
+  readonly node: string;
+  readonly serviceId?: string;
+  readonly checkId?: string;
+}
+
+export interface CatalogOptions {
+  readonly datacenter: string;
+  readonly now?: () => number;
+}
+
+export class Catalog {
+  readonly view: CatalogView;
+  readonly sessions: Sessions;
+  readonly datacenter: string;
+
+  constructor(
+    readonly store: Store,
+    options: CatalogOptions,
+  ) {
+    this.view = new CatalogView(store);
+    this.datacenter = options.datacenter;
+    this.sessions = new Sessions(store, this.view, options.now);
+  }
+
+  async start(onFailure?: (err: unknown) => void): Promise<void> {
+    await this.view.start(onFailure);
+    this.view.onApplied((_rev, changes) => {
+      this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.view.stop();
+  }
+
+  /** Parks a blocking query on a scope (see ScopeIndex). */
+  wait(name: string, afterIndex: number, signal: AbortSignal): Promise<void> {
+    return this.view.scopes.wait(name, afterIndex, signal);
+  }
+
+  #index(name: string, table: Parameters<CatalogView["tableIndex"]>[0]): number {
+    return this.view.scopes.get(name) || this.view.tableIndex(table);
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  nodes(): Indexed<Node[]> {
+    const list = [...this.view.nodes.values()].map(toNode).sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
+    return { index: this.view.tableIndex("nodes"), value: list };
+  }
+
+  /** Every service instance as a ServiceNode (catalog/services groups these by name). */
+  serviceNodesAll(): Indexed<ServiceNode[]> {
+    const out: ServiceNode[] = [];
+    for (const s of this.view.services.values()) out.push(toServiceNode(this.view.nodes.get(s.value.Node.toLowerCase()), s));
+    return { index: this.view.tableIndex("services"), value: out };
+  }
+
+  serviceNodes(service: string): Indexed<ServiceNode[]> {
+    const value = instancesOf(this.view, service).map((s) => toServiceNode(this.view.nodes.get(s.value.Node.toLowerCase()), s));
+    return { index: this.#index(scope.service(service), "services"), value };
+  }
+
+  node(name: string): Indexed<{ Node: Node; Services: Record<string, NodeService> } | null> {
+    const lower = name.toLowerCase();
+    const node = this.view.nodes.get(lower);
+    const index = this.#index(scope.node(name), "nodes");
+    if (!node) return { index, value: null };
+    const services: Record<string, NodeService> = {};
+    for (const s of this.view.servicesByNode.get(lower)?.values() ?? []) services[s.value.ID] = toNodeService(s);
+    return { index, value: { Node: toNode(node), Services: services } };
+  }
+
+  nodeChecks(name: string): Indexed<HealthCheck[]> {
+    return { index: this.#index(scope.node(name), "nodes"), value: checksOfNode(this.view, name.toLowerCase()) };
+  }
+
+  serviceChecks(service: string): Indexed<HealthCheck[]> {
+    const value = this.#allChecks().filter((c) => c.ServiceName.toLowerCase() === service.toLowerCase());
+    return { index: this.#index(scope.service(service), "checks"), value };
+  }
+
+  checksInState(state: string): Indexed<HealthCheck[]> {
+    const all = this.#allChecks();
+    return { index: this.view.tableIndex("checks"), value: state === "any" ? all : all.filter((c) => c.Status === state) };
+  }
+
+  serviceHealth(service: string): Indexed<ServiceHealthEntry[]> {
+    const value = instancesOf(this.view, service).map((s) => {
+      const node = this.view.nodes.get(s.value.Node.toLowerCase());
+      return {
+        Node: node ? toNode(node) : ({ ID: "", Node: s.value.Node, Address: "", Datacenter: this.datacenter, TaggedAddresses: null, Meta: null, CreateIndex: 0, ModifyIndex: 0 } as Node),
+        Service: toNodeService(s),
+        Checks: checksForInstance(this.view, s),
+      };
+    });
+    return { index: this.#index(scope.service(service), "services"), value };
+  }
+
+  #allChecks(): HealthCheck[] {
+    const nodes = [...this.view.nodes.keys()].sort();
+    return nodes.flatMap((n) => checksOfNode(this.view, n));
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  /** catalog/register: node, optionally a service and checks, in one transaction. */
+  async register(req: RegisterRequest): Promise<void> {
+    const nodeName = req.node.Node;
+    const lower = nodeName.toLowerCase();
+    const existing = this.view.nodes.get(lower);
+    const ops: TxnOp[] = [];
+    const nodeRecord = req.skipNodeUpdate && existing ? existing.value : { ...req.node, Node: existing?.value.Node ?? nodeName };
+    if (!existing && req.skipNodeUpdate && !req.node.Address) throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
+    if (!existing || !sameRecord(existing.value, nodeRecord)) ops.push({ type: "put", key: keys.node(nodeRecord.Node), value: encodeRecord(nodeRecord) });
+    let service: ServiceRecord | undefined;
+    if (req.service) {
+      service = { ...req.service, Node: nodeRecord.Node };
+      const key = keys.service(nodeRecord.Node, service.ID);
+      const prev = this.view.services.get(key);
+      if (!prev || !sameRecord(prev.value, service)) ops.push({ type: "put", key, value: encodeRecord(service) });
+    }
+    for (const check of req.checks ?? []) {
+      const record = this.#checkRecord(nodeRecord.Node, check, service);
+      const key = keys.check(nodeRecord.Node, record.CheckID);
+      const prev = this.view.checks.get(key);
+      if (!prev || !sameRecord(prev.value, record)) ops.push({ type: "put", key, value: encodeRecord(record) });
+    }
+    await this.#commit(ops);
+  }
+
+  #checkRecord(node: string, check: CheckRecord, service: ServiceRecord | undefined): CheckRecord {
+    if (!check.ServiceID) return { ...check, Node: node, ServiceName: "", ServiceTags: [] };
+    const svc = service && service.ID === check.ServiceID ? service : this.view.services.get(keys.service(node, check.ServiceID))?.value;
+    if (!svc) throw new AugurError("INVALID_STATE", `Unknown service ID '${check.ServiceID}' for check ID '${check.CheckID}'`);
+    return { ...check, Node: node, ServiceName: svc.Service, ServiceTags: [...svc.Tags] };
+  }
+
+  /** catalog/deregister: a check, a service (with its checks), or the whole node. */
+  async deregister(req: DeregisterRequest): Promise<void> {
+    const lower = req.node.toLowerCase();
+    const node = this.view.nodes.get(lower)?.value.Node ?? req.node;
+    const ops: TxnOp[] = [];
+    if (req.checkId !== undefined) {
+      if (this.view.checks.has(keys.check(node, req.checkId))) ops.push({ type: "delete", key: keys.check(node, req.checkId) });
+    } else if (req.serviceId !== undefined) {
+      if (this.view.services.has(keys.service(node, req.serviceId))) ops.push({ type: "delete", key: keys.service(node, req.serviceId) });
+      for (const c of this.view.checksByNode.get(lower)?.values() ?? []) if (c.value.ServiceID === req.serviceId) ops.push({ type: "delete", key: c.key });
+    } else if (this.view.nodes.has(lower)) {
+      ops.push({ type: "delete", key: keys.node(node) }, { type: "deleteRange", prefix: keys.servicesOf(node) }, { type: "deleteRange", prefix: keys.checksOf(node) });
+    }
+    await this.#commit(ops);
+  }
+
+  /** An agent joins: its member record and its liveness key on the agent's lease. */
+  async joinAgent(agent: AgentRecord, lease: LeaseId): Promise<void> {
+    const ops: TxnOp[] = [
+      { type: "put", key: keys.agent(agent.Node), value: encodeRecord(agent) },
+      { type: "put", key: keys.alive(agent.Node), value: encodeRecord({ ID: agent.ID }), lease },
+    ];
+    await this.#commit(ops);
+  }
+
+  /** A graceful leave: the node is deregistered and the member marked left. */
+  async leaveAgent(agent: AgentRecord): Promise<void> {
+    await this.deregister({ node: agent.Node });
+    await this.#commit([
+      { type: "put", key: keys.agent(agent.Node), value: encodeRecord({ ...agent, LeftAt: Date.now() }) },
+      { type: "delete", key: keys.alive(agent.Node) },
+    ]);
+  }
+
+  async #commit(ops: TxnOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const res = await this.store.txn({ compare: [], success: ops });
+    await this.view.waitFor(res.revision);
+  }
+}

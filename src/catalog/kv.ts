@@ -1,0 +1,266 @@
+/**
+ * Consul's KV semantics (state/kvs.go, state/txn.go) on the store: every KV write — a plain PUT,
+ * `?cas`, `?acquire`, `?release`, DELETE, and each verb of `/v1/txn` — runs through one engine.
+ * The engine reads the keys it needs from the store, applies the operations in order to a working
+ * copy exactly as Consul would, and commits the result as one store transaction guarded by the
+ * mod revisions it read. A concurrent writer makes the guard fail and the engine retries, so the
+ * semantics hold on the embedded store and on etcd alike.
+ *
+ * @module
+ */
+import type { Compare, KeyValue, Store, TxnOp } from "../store/store.js";
+import { AugurError } from "../lib/errors.js";
+import type { KVPair } from "./types.js";
+import { PREFIX, decodeRecord, encodeRecord, keys, type KvRecord, type SessionRecord } from "./records.js";
+
+export type KvVerb =
+  | "set"
+  | "cas"
+  | "lock"
+  | "unlock"
+  | "get"
+  | "get-or-empty"
+  | "get-tree"
+  | "check-index"
+  | "check-session"
+  | "check-not-exists"
+  | "delete"
+  | "delete-tree"
+  | "delete-cas";
+
+export const KV_VERBS: readonly KvVerb[] = ["set", "cas", "lock", "unlock", "get", "get-or-empty", "get-tree", "check-index", "check-session", "check-not-exists", "delete", "delete-tree", "delete-cas"];
+
+export interface KvOp {
+  readonly verb: KvVerb;
+  readonly key: string;
+  /** Raw value bytes for set/cas/lock/unlock; null stores Consul's null value. */
+  readonly value?: Uint8Array | null;
+  readonly flags?: number;
+  /** ModifyIndex for cas / check-index / delete-cas. */
+  readonly index?: number;
+  readonly session?: string;
+}
+
+export interface KvOpsOptions {
+  /** Consul checks lock-delay for `PUT ?acquire` only, not inside `/v1/txn`. */
+  readonly enforceLockDelay?: boolean;
+  readonly now?: () => number;
+}
+
+export interface KvOpsResult {
+  /** Entries Consul returns per op (gets keep values; writes and checks blank them). */
+  readonly results: KVPair[];
+  /** Per-op failures; when non-empty nothing was written. */
+  readonly errors: { OpIndex: number; What: string }[];
+  /** False for ops like cas/lock that "did not apply" (the single-op PUT answers `false`). */
+  readonly applied: boolean;
+  readonly revision: number;
+}
+
+interface Slot {
+  rec: KvRecord | null;
+  createRevision: number;
+  modRevision: number;
+  dirty: boolean;
+}
+
+const MAX_ATTEMPTS = 20;
+
+export function kvRecordToPair(rec: KvRecord, createRevision: number, modRevision: number, withValue = true): KVPair {
+  const pair: KVPair = {
+    LockIndex: rec.LockIndex,
+    Key: rec.Key,
+    Flags: rec.Flags,
+    Value: withValue ? rec.Value : null,
+    CreateIndex: createRevision,
+    ModifyIndex: modRevision,
+  };
+  if (rec.Session) pair.Session = rec.Session;
+  return pair;
+}
+
+/** Runs KV ops atomically with Consul's semantics; retries on concurrent modification. */
+export async function runKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions = {}): Promise<KvOpsResult> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const outcome = await attemptKvOps(store, ops, options);
+    if (outcome) return outcome;
+  }
+  throw new AugurError("INTERNAL", "KV transaction kept conflicting with concurrent writes; try again");
+}
+
+async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions): Promise<KvOpsResult | undefined> {
+  const { slots, sessions, compare } = await readInputs(store, ops);
+  const now = (options.now ?? Date.now)();
+  const results: { pair: KVPair; key: string; written: boolean }[] = [];
+  const errors: { OpIndex: number; What: string }[] = [];
+  let applied = true;
+  ops.forEach((op, i) => {
+    const outcome = applyOp(op, slots, sessions, now, options);
+    if (outcome.error) errors.push({ OpIndex: i, What: outcome.error });
+    if (outcome.notApplied) applied = false;
+    results.push(...outcome.results);
+  });
+  if (errors.length > 0) return { results: [], errors, applied: false, revision: 0 };
+  const writes: TxnOp[] = [];
+  for (const [key, slot] of slots) {
+    if (!slot.dirty) continue;
+    writes.push(slot.rec ? { type: "put", key: keys.kv(key), value: encodeRecord(slot.rec) } : { type: "delete", key: keys.kv(key) });
+  }
+  if (writes.length === 0) return { results: results.map((r) => r.pair), errors, applied, revision: await store.revision() };
+  const response = await store.txn({ compare, success: writes });
+  if (!response.succeeded) return undefined;
+  const revision = response.revision;
+  const pairs = results.map((r) => {
+    if (!r.written) return r.pair;
+    const slot = slots.get(r.key);
+    return { ...r.pair, CreateIndex: slot && slot.createRevision > 0 ? slot.createRevision : revision, ModifyIndex: revision };
+  });
+  return { results: pairs, errors, applied, revision };
+}
+
+async function readInputs(store: Store, ops: readonly KvOp[]): Promise<{ slots: Map<string, Slot>; sessions: Map<string, SessionRecord | null>; compare: Compare[] }> {
+  const slots = new Map<string, Slot>();
+  const compare: Compare[] = [];
+  const put = (kv: KeyValue): void => {
+    const key = kv.key.slice(PREFIX.kv.length);
+    if (slots.has(key)) return;
+    slots.set(key, { rec: decodeRecord<KvRecord>(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision, dirty: false });
+    compare.push({ key: kv.key, target: "modRevision", op: "=", value: kv.modRevision });
+  };
+  for (const op of ops) {
+    if (op.verb === "get-tree" || op.verb === "delete-tree") {
+      const { kvs } = await store.range(keys.kv(op.key));
+      for (const kv of kvs) put(kv);
+    }
+  }
+  for (const op of ops) {
+    if (slots.has(op.key) || op.verb === "get-tree" || op.verb === "delete-tree") continue;
+    const kv = await store.get(keys.kv(op.key));
+    if (kv) put(kv);
+    else {
+      slots.set(op.key, { rec: null, createRevision: 0, modRevision: 0, dirty: false });
+      compare.push({ key: keys.kv(op.key), target: "exists", exists: false });
+    }
+  }
+  const sessions = new Map<string, SessionRecord | null>();
+  for (const op of ops) {
+    if (!op.session || sessions.has(op.session) || (op.verb !== "lock" && op.verb !== "unlock")) continue;
+    const kv = await store.get(keys.session(op.session));
+    sessions.set(op.session, kv ? decodeRecord<SessionRecord>(kv.value) : null);
+    compare.push(kv ? { key: kv.key, target: "modRevision", op: "=", value: kv.modRevision } : { key: keys.session(op.session), target: "exists", exists: false });
+  }
+  return { slots, sessions, compare };
+}
+
+interface OpOutcome {
+  error?: string;
+  notApplied?: boolean;
+  results: { pair: KVPair; key: string; written: boolean }[];
+}
+
+const toBase64 = (v: Uint8Array | null | undefined): string | null => (v && v.length > 0 ? Buffer.from(v).toString("base64") : null);
+
+function written(key: string, rec: KvRecord): OpOutcome {
+  return { results: [{ key, written: true, pair: kvRecordToPair(rec, 0, 0, false) }] };
+}
+
+function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, SessionRecord | null>, now: number, options: KvOpsOptions): OpOutcome {
+  const slot = slots.get(op.key);
+  const current = slot?.rec ?? null;
+  const write = (rec: KvRecord | null): void => {
+    const s = slots.get(op.key) ?? { rec: null, createRevision: 0, modRevision: 0, dirty: false };
+    s.rec = rec;
+    s.dirty = true;
+    if (!rec) s.createRevision = 0;
+    slots.set(op.key, s);
+  };
+  const fresh = (): KvRecord => ({ Key: op.key, Flags: op.flags ?? 0, Value: toBase64(op.value), LockIndex: current?.LockIndex ?? 0, ...(current?.Session ? { Session: current.Session } : {}) });
+  const read = (withValue: boolean): OpOutcome => ({ results: current && slot ? [{ key: op.key, written: false, pair: kvRecordToPair(current, slot.createRevision, slot.modRevision, withValue) }] : [] });
+  switch (op.verb) {
+    case "set": {
+      const rec = fresh();
+      write(rec);
+      return written(op.key, rec);
+    }
+    case "cas": {
+      const index = op.index ?? 0;
+      const ok = index === 0 ? current === null : current !== null && slot?.modRevision === index && !slot.dirty;
+      if (!ok) return { error: `failed to set key ${JSON.stringify(op.key)}, index is stale`, notApplied: true, results: [] };
+      const rec = fresh();
+      write(rec);
+      return written(op.key, rec);
+    }
+    case "lock":
+      return lockOp(op, current, sessions, now, options, write);
+    case "unlock": {
+      if (!current || current.Session !== op.session) {
+        return { error: `failed to unlock key ${JSON.stringify(op.key)}, lock isn't held, or is held by another session`, notApplied: true, results: [] };
+      }
+      const { Session: _s, ...rest } = fresh();
+      const rec: KvRecord = { ...rest };
+      write(rec);
+      return written(op.key, rec);
+    }
+    case "get":
+      if (!current) return { error: `key ${JSON.stringify(op.key)} doesn't exist`, results: [] };
+      return read(true);
+    case "get-or-empty":
+      return read(true);
+    case "get-tree":
+      return { results: treeOf(slots, op.key).map(([key, s]) => ({ key, written: false, pair: kvRecordToPair(s.rec as KvRecord, s.createRevision, s.modRevision) })) };
+    case "check-index":
+      if (!current || slot?.modRevision !== op.index) {
+        return { error: `failed index check for key ${JSON.stringify(op.key)}, current modify index ${slot?.modRevision ?? 0} != ${op.index ?? 0}`, results: [] };
+      }
+      return read(false);
+    case "check-session":
+      if (!current || (current.Session ?? "") !== (op.session ?? "")) {
+        return { error: `failed session check for key ${JSON.stringify(op.key)}, current session ${JSON.stringify(current?.Session ?? "")} != ${JSON.stringify(op.session ?? "")}`, results: [] };
+      }
+      return read(false);
+    case "check-not-exists":
+      if (current) return { error: `key ${JSON.stringify(op.key)} exists`, results: [] };
+      return { results: [] };
+    case "delete":
+      if (current) write(null);
+      return { results: [] };
+    case "delete-cas": {
+      const ok = current === null ? (op.index ?? 0) === 0 : slot?.modRevision === op.index;
+      if (!ok) return { error: `failed to delete key ${JSON.stringify(op.key)}, index is stale`, notApplied: true, results: [] };
+      if (current) write(null);
+      return { results: [] };
+    }
+    case "delete-tree":
+      for (const [key, s] of treeOf(slots, op.key)) {
+        s.rec = null;
+        s.dirty = true;
+        slots.set(key, s);
+      }
+      return { results: [] };
+  }
+}
+
+function lockOp(op: KvOp, current: KvRecord | null, sessions: Map<string, SessionRecord | null>, now: number, options: KvOpsOptions, write: (rec: KvRecord) => void): OpOutcome {
+  const session = op.session ? sessions.get(op.session) : null;
+  if (!op.session || !session) return { error: `invalid session ${JSON.stringify(op.session ?? "")}`, results: [] };
+  if (current?.Session && current.Session !== op.session) {
+    return { error: `failed to lock key ${JSON.stringify(op.key)}, lock is already held`, notApplied: true, results: [] };
+  }
+  if (options.enforceLockDelay && current && !current.Session && (current.LockDelayUntil ?? 0) > now) {
+    return { error: `failed to lock key ${JSON.stringify(op.key)}, lock-delay in effect`, notApplied: true, results: [] };
+  }
+  const reacquire = current?.Session === op.session;
+  const rec: KvRecord = {
+    Key: op.key,
+    Flags: op.flags ?? 0,
+    Value: toBase64(op.value),
+    LockIndex: (current?.LockIndex ?? 0) + (reacquire ? 0 : 1),
+    Session: op.session,
+  };
+  write(rec);
+  return written(op.key, rec);
+}
+
+function treeOf(slots: Map<string, Slot>, prefix: string): [string, Slot][] {
+  return [...slots.entries()].filter(([key, s]) => s.rec !== null && key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,185 @@
+/**
+ * Consul's data model as it travels over the HTTP API (consul-api.md §2), plus the normalised
+ * service and check *definitions* that config files and the agent API both produce. Field names
+ * are Consul's, so these objects are what `goJson` writes.
+ *
+ * @module
+ */
+
+export type CheckStatus = "passing" | "warning" | "critical";
+export const CHECK_STATUSES: readonly CheckStatus[] = ["passing", "warning", "critical"];
+
+export type StringMap = Record<string, string>;
+
+export interface TaggedAddress {
+  Address: string;
+  Port: number;
+}
+
+export interface ServiceWeights {
+  Passing: number;
+  Warning: number;
+}
+
+/** A node record (catalog/nodes). */
+export interface Node {
+  ID: string;
+  Node: string;
+  Address: string;
+  Datacenter: string;
+  TaggedAddresses: StringMap | null;
+  Meta: StringMap | null;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+/** A service instance on a node (health `Service`, catalog/node `Services` values). */
+export interface NodeService {
+  Kind?: string;
+  ID: string;
+  Service: string;
+  Tags: string[];
+  Address: string;
+  TaggedAddresses?: Record<string, TaggedAddress>;
+  Meta: StringMap;
+  Port?: number;
+  Weights: ServiceWeights;
+  EnableTagOverride: boolean;
+  Proxy: Record<string, unknown>;
+  Connect: Record<string, unknown>;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+/** HealthCheckDefinition: how the check probes, echoed back to clients. */
+export interface HealthCheckDefinitionJson {
+  HTTP?: string;
+  Header?: Record<string, string[]>;
+  Method?: string;
+  Body?: string;
+  TLSServerName?: string;
+  TLSSkipVerify?: boolean;
+  TCP?: string;
+  TCPUseTLS?: boolean;
+  ScriptArgs?: string[];
+  TTL?: string;
+  Interval?: string;
+  Timeout?: string;
+  DeregisterCriticalServiceAfter?: string;
+  OutputMaxSize?: number;
+}
+
+export interface HealthCheck {
+  Node: string;
+  CheckID: string;
+  Name: string;
+  Status: CheckStatus;
+  Notes: string;
+  Output: string;
+  ServiceID: string;
+  ServiceName: string;
+  ServiceTags: string[];
+  Type: string;
+  Interval: string;
+  Timeout: string;
+  ExposedPort: number;
+  Definition: HealthCheckDefinitionJson;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+export interface KVPair {
+  LockIndex: number;
+  Key: string;
+  Flags: number;
+  /** Standard padded base64, or null for an empty value. */
+  Value: string | null;
+  Session?: string;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+export type SessionBehavior = "release" | "delete";
+
+export interface Session {
+  ID: string;
+  Name: string;
+  Node: string;
+  /** Nanoseconds, as Consul's JSON carries time.Duration. */
+  LockDelay: number;
+  Behavior: SessionBehavior;
+  TTL: string;
+  NodeChecks: string[];
+  ServiceChecks: { ID: string; Namespace: string }[] | null;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+export interface UserEvent {
+  ID: string;
+  Name: string;
+  Payload: string | null;
+  NodeFilter: string;
+  ServiceFilter: string;
+  TagFilter: string;
+  Version: number;
+  LTime: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Definitions: what a user asks for (config file `services`/`checks`, agent/service/register,
+// agent/check/register), after validation and with Consul's defaults applied.
+
+export type CheckType = "ttl" | "http" | "tcp" | "script" | "udp" | "grpc" | "h2ping" | "alias" | "docker" | "os_service";
+
+/** A validated check definition. Durations are milliseconds. */
+export interface CheckDefinition {
+  /** `CheckID`/`ID`; generated as `service:<sid>` (or `service:<sid>:<i>`) for a service's checks. */
+  readonly id: string;
+  readonly name: string;
+  readonly serviceId?: string;
+  readonly notes: string;
+  readonly type: CheckType;
+  /** The initial status; Consul's default is critical. */
+  readonly status: CheckStatus;
+  readonly ttlMs?: number;
+  readonly intervalMs?: number;
+  /** Consul's default timeout is 10 s for probes. */
+  readonly timeoutMs?: number;
+  readonly http?: string;
+  readonly method?: string;
+  readonly header?: Record<string, string[]>;
+  readonly body?: string;
+  readonly disableRedirects?: boolean;
+  readonly tlsServerName?: string;
+  readonly tlsSkipVerify?: boolean;
+  readonly tcp?: string;
+  readonly tcpUseTls?: boolean;
+  readonly args?: readonly string[];
+  readonly aliasNode?: string;
+  readonly aliasService?: string;
+  readonly successBeforePassing: number;
+  readonly failuresBeforeWarning: number;
+  readonly failuresBeforeCritical: number;
+  readonly deregisterCriticalServiceAfterMs?: number;
+  /** Output is cut to this many bytes (Consul's default 4096). */
+  readonly outputMaxSize: number;
+}
+
+/** A validated service definition with its checks. */
+export interface ServiceDefinition {
+  readonly id: string;
+  readonly name: string;
+  readonly kind?: string;
+  readonly tags: readonly string[];
+  readonly address: string;
+  readonly taggedAddresses?: Record<string, TaggedAddress>;
+  readonly meta: StringMap;
+  readonly port: number;
+  readonly weights: ServiceWeights;
+  readonly enableTagOverride: boolean;
+  readonly checks: readonly CheckDefinition[];
+}
+
+export const DEFAULT_OUTPUT_MAX_SIZE = 4096;
+export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;

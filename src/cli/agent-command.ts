@@ -1,0 +1,77 @@
+/**
+ * `augur agent`: loads the configuration (files, dirs, flags), starts the agent, and maps
+ * signals as Consul does — SIGHUP reloads, SIGINT/SIGTERM stop (leaving first when
+ * `leave_on_terminate` is set). A bad configuration exits 1 before anything listens.
+ *
+ * @module
+ */
+import { loadConfig, parseAgentFlags, type RuntimeConfig } from "../config/index.js";
+import { startAgent, type AgentSettings } from "../main.js";
+import { createLogger } from "../lib/logger.js";
+import { isAugurError } from "../lib/errors.js";
+
+export function settingsFrom(config: RuntimeConfig): AgentSettings {
+  return {
+    nodeName: config.nodeName,
+    nodeId: config.nodeId,
+    datacenter: config.datacenter,
+    dev: config.dev,
+    ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+    httpAddresses: config.httpAddresses,
+    advertiseAddr: config.advertiseAddr,
+    enableScriptChecks: config.enableScriptChecks,
+    enableLocalScriptChecks: config.enableLocalScriptChecks,
+    checkUpdateIntervalMs: config.checkUpdateIntervalMs,
+    services: config.services,
+    checks: config.checks,
+  };
+}
+
+export async function runAgentCommand(argv: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseAgentFlags(argv);
+  } catch (err) {
+    process.stderr.write(`${isAugurError(err) ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const load = async (): Promise<RuntimeConfig> => {
+    const { config, notices } = await loadConfig({ flags, files: flags.configFiles, dirs: flags.configDirs });
+    for (const n of notices) process.stdout.write(`==> ${n}\n`);
+    return config;
+  };
+  let config: RuntimeConfig;
+  try {
+    config = await load();
+  } catch (err) {
+    process.stderr.write(`==> ${isAugurError(err) ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: config.logLevel, json: config.logJson });
+  let running;
+  try {
+    running = await startAgent(settingsFrom(config), { logger, reloadSettings: async () => settingsFrom(await load()) });
+  } catch (err) {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, "agent failed to start");
+    return 1;
+  }
+  const agent = running;
+  process.stdout.write(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}\n`);
+  const onHup = (): void => {
+    agent.reload().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "reload failed"));
+  };
+  const onTerm = (): void => {
+    logger.info("caught signal, shutting down");
+    const leave = config.leaveOnTerminate;
+    (leave ? agent.agent.leave().then(() => agent.stop()) : agent.stop()).catch(() => undefined);
+  };
+  process.on("SIGHUP", onHup);
+  process.on("SIGINT", onTerm);
+  process.on("SIGTERM", onTerm);
+  await agent.stopped;
+  process.off("SIGHUP", onHup);
+  process.off("SIGINT", onTerm);
+  process.off("SIGTERM", onTerm);
+  logger.info("agent stopped");
+  return 0;
+}

@@ -1,0 +1,158 @@
+/**
+ * The one wiring file: picks the store (memory for `-dev`, lmdb on disk with a data dir, etcd in
+ * cluster mode), the check runners and the watch engine, and assembles catalog, agent and HTTP
+ * API. Nothing else imports concrete adapters.
+ *
+ * @module
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Store } from "./store/store.js";
+import { MemoryStore } from "./store/memory/memory-store.js";
+import { DiskStore } from "./store/disk/disk-store.js";
+import { Catalog } from "./catalog/catalog.js";
+import type { CheckDefinition, ServiceDefinition } from "./catalog/types.js";
+import { Agent } from "./agent/agent.js";
+import { startCheckRunner } from "./agent-checks.js";
+import { ApiServer, type ListenAddress } from "./api/server.js";
+import { ApiMetrics } from "./api/metrics.js";
+import { statusRoutes } from "./api/routes/status.js";
+import { kvRoutes } from "./api/routes/kv.js";
+import { txnRoutes } from "./api/routes/txn.js";
+import { catalogRoutes } from "./api/routes/catalog.js";
+import { healthRoutes } from "./api/routes/health.js";
+import { sessionRoutes } from "./api/routes/sessions.js";
+import { eventRoutes } from "./api/routes/events.js";
+import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
+import type { Logger } from "./lib/logger.js";
+import { toAugurError } from "./lib/errors.js";
+
+export const VERSION = "0.1.0";
+
+/** Everything the agent needs from its configuration (config/ builds it from files and flags). */
+export interface AgentSettings {
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly datacenter: string;
+  readonly dev: boolean;
+  readonly dataDir?: string;
+  readonly httpAddresses: readonly ListenAddress[];
+  readonly advertiseAddr: string;
+  readonly enableScriptChecks: boolean;
+  readonly enableLocalScriptChecks: boolean;
+  readonly checkUpdateIntervalMs: number;
+  readonly services: readonly ServiceDefinition[];
+  readonly checks: readonly CheckDefinition[];
+  /** Liveness lease TTL in seconds. */
+  readonly livenessTtlSeconds?: number;
+}
+
+export interface RunningAgent {
+  readonly addresses: readonly ListenAddress[];
+  readonly agent: Agent;
+  readonly catalog: Catalog;
+  /** Resolves when the agent has stopped (after `stop()`, a leave, or a fatal error). */
+  readonly stopped: Promise<void>;
+  reload(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartAgentOptions {
+  readonly logger: Logger;
+  /** Re-reads configuration for `reload` (SIGHUP, `augur reload`, `PUT /v1/agent/reload`). */
+  readonly reloadSettings: () => Promise<AgentSettings>;
+}
+
+async function openStore(settings: AgentSettings): Promise<Store> {
+  if (settings.dev || !settings.dataDir) return new MemoryStore();
+  const path = join(settings.dataDir, "catalog");
+  await mkdir(path, { recursive: true });
+  return DiskStore.open({ path });
+}
+
+export async function startAgent(settings: AgentSettings, options: StartAgentOptions): Promise<RunningAgent> {
+  const log = options.logger;
+  const store = await openStore(settings);
+  const catalog = new Catalog(store, { datacenter: settings.datacenter });
+  await catalog.start((err) => log.error({ err: toAugurError(err).message }, "catalog view"));
+  const metrics = new ApiMetrics(catalog.view.scopes);
+  const agent = new Agent({
+    identity: { nodeName: settings.nodeName, nodeId: settings.nodeId, datacenter: settings.datacenter, advertiseAddr: settings.advertiseAddr, version: VERSION },
+    catalog,
+    startCheck: startCheckRunner,
+    enableScriptChecks: settings.enableScriptChecks,
+    enableLocalScriptChecks: settings.enableLocalScriptChecks,
+    checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
+    livenessTtlSeconds: settings.livenessTtlSeconds ?? 10,
+    onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
+  });
+  await agent.start();
+  let current = settings;
+  await applyDefinitions(agent, [], [], settings);
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  const stop = (leave = false): Promise<void> =>
+    (stopping ??= (async () => {
+      await server.close();
+      if (leave) await agent.leave();
+      else await agent.stop();
+      await catalog.stop();
+      await store.close();
+      resolveStopped();
+    })());
+
+  const reload = async (): Promise<void> => {
+    const next = await options.reloadSettings();
+    await applyDefinitions(agent, current.services, current.checks, next);
+    current = next;
+    log.info("reloaded configuration");
+  };
+  const control: AgentControl = {
+    reload,
+    leave: async () => {
+      // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
+      setTimeout(() => void stop(true), 50);
+    },
+    prometheus: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metricsJson: async () => ({ Timestamp: new Date().toISOString(), Gauges: [], Points: [], Counters: [], Samples: [], Metrics: await metrics.registry.getMetricsAsJSON() }),
+  };
+  const server = new ApiServer({
+    routes: [
+      ...statusRoutes({ leader: () => `${settings.advertiseAddr}:8300`, peers: () => [`${settings.advertiseAddr}:8300`] }),
+      ...agentRoutes(agent, catalog, control),
+      ...catalogRoutes(catalog),
+      ...healthRoutes(catalog),
+      ...kvRoutes(catalog),
+      ...txnRoutes(catalog),
+      ...sessionRoutes(catalog, settings.nodeName),
+      ...eventRoutes(catalog),
+    ],
+    onResponse: (method, route, status, seconds) => {
+      metrics.requests.inc({ method, route, code: String(status) });
+      metrics.requestSeconds.observe({ route }, seconds);
+    },
+    onServerError: (err, method, url) => log.warn({ err: toAugurError(err).message }, `${method} ${url}`),
+  });
+  const addresses = await server.listen(settings.httpAddresses);
+  for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
+  return { addresses, agent, catalog, stopped, reload, stop: () => stop(false) };
+}
+
+/** Config-file services and checks: removed ones go, new or changed ones are (re)registered. */
+async function applyDefinitions(agent: Agent, oldServices: readonly ServiceDefinition[], oldChecks: readonly CheckDefinition[], next: AgentSettings): Promise<void> {
+  const nextServiceIds = new Set(next.services.map((s) => s.id));
+  const nextCheckIds = new Set(next.checks.map((c) => c.id));
+  for (const s of oldServices) if (!nextServiceIds.has(s.id) && agent.local.service(s.id)?.source === "config") await agent.deregisterService(s.id);
+  for (const c of oldChecks) if (!nextCheckIds.has(c.id) && agent.local.check(c.id)?.source === "config") await agent.deregisterCheck(c.id);
+  const unchanged = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  for (const s of next.services) {
+    const old = oldServices.find((o) => o.id === s.id);
+    if (!old || !unchanged(old, s) || !agent.local.service(s.id)) await agent.registerService(s, "config", true);
+  }
+  for (const c of next.checks) {
+    const old = oldChecks.find((o) => o.id === c.id);
+    if (!old || !unchanged(old, c) || !agent.local.check(c.id)) await agent.registerCheck(c, "config");
+  }
+}

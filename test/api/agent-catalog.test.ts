@@ -1,0 +1,146 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+
+interface Check { CheckID: string; Status: string; Output: string; ServiceID: string; ServiceName: string; Name: string; Notes: string }
+
+describe("agent and catalog", () => {
+  let a: TestAgent;
+  before(async () => (a = await startTestAgent()));
+  after(async () => a.stop());
+
+  it("agent - the node is in the catalog with a passing serfHealth check", async () => {
+    const nodes = (await (await a.call("GET", "/v1/catalog/nodes")).json()) as { Node: string; Address: string; Datacenter: string }[];
+    assert.deepEqual(nodes.map((n) => [n.Node, n.Address, n.Datacenter]), [["node1", "127.0.0.1", "dc1"]]);
+    const checks = (await (await a.call("GET", "/v1/health/node/node1")).json()) as Check[];
+    const serf = checks.find((c) => c.CheckID === "serfHealth");
+    assert.equal(serf?.Status, "passing");
+    assert.equal(serf?.Output, "Agent alive and reachable");
+    assert.equal(serf?.Name, "Serf Health Status");
+  });
+
+  it("agent - service register with a TTL check: critical first, pass/fail move it, health reflects it", async () => {
+    const reg = await a.call("PUT", "/v1/agent/service/register", { Name: "web", ID: "web1", Port: 8080, Tags: ["v1"], Check: { TTL: "10s" } });
+    assert.equal(reg.status, 200);
+    const svcs = (await (await a.call("GET", "/v1/agent/services")).json()) as Record<string, { Service: string; Port: number; Tags: string[] }>;
+    assert.equal(svcs["web1"]?.Service, "web");
+    const entry = async (): Promise<Check | undefined> => {
+      const h = (await (await a.call("GET", "/v1/health/service/web")).json()) as { Checks: Check[] }[];
+      return h[0]?.Checks.find((c) => c.CheckID === "service:web1");
+    };
+    assert.equal((await entry())?.Status, "critical");
+    assert.equal((await a.call("PUT", "/v1/agent/check/pass/service:web1?note=all%20good")).status, 200);
+    const passing = await entry();
+    assert.equal(passing?.Status, "passing");
+    assert.equal(passing?.Output, "all good");
+    assert.equal(passing?.ServiceName, "web");
+    const onlyPassing = (await (await a.call("GET", "/v1/health/service/web?passing")).json()) as unknown[];
+    assert.equal(onlyPassing.length, 1);
+    await a.call("PUT", "/v1/agent/check/fail/service:web1");
+    assert.equal((await entry())?.Status, "critical");
+    assert.deepEqual(await (await a.call("GET", "/v1/health/service/web?passing=1")).json(), []);
+    const bad = await a.call("GET", "/v1/health/service/web?passing=maybe");
+    assert.equal(bad.status, 400);
+    assert.equal(await bad.text(), "Invalid value for ?passing");
+  });
+
+  it("agent - check/update validates the status; non-TTL checks refuse pass", async () => {
+    const res = await a.call("PUT", "/v1/agent/check/update/service:web1", { Status: "meh" });
+    assert.equal(res.status, 400);
+    assert.equal(await res.text(), "Invalid check status: 'meh'");
+    const unknown = await a.call("PUT", "/v1/agent/check/pass/nope");
+    assert.equal(unknown.status, 404);
+  });
+
+  it("agent - maintenance mode adds and removes the critical maintenance checks", async () => {
+    assert.equal((await a.call("PUT", "/v1/agent/service/maintenance/web1?enable=true&reason=deploy")).status, 200);
+    let checks = (await (await a.call("GET", "/v1/health/checks/web")).json()) as Check[];
+    const m = checks.find((c) => c.CheckID === "_service_maintenance:web1");
+    assert.equal(m?.Status, "critical");
+    assert.equal(m?.Notes, "deploy");
+    await a.call("PUT", "/v1/agent/service/maintenance/web1?enable=false");
+    checks = (await (await a.call("GET", "/v1/health/checks/web")).json()) as Check[];
+    assert.equal(checks.find((c) => c.CheckID.startsWith("_service_maintenance")), undefined);
+    await a.call("PUT", "/v1/agent/maintenance?enable=true");
+    const node = (await (await a.call("GET", "/v1/health/node/node1")).json()) as Check[];
+    assert.equal(node.find((c) => c.CheckID === "_node_maintenance")?.Name, "Node Maintenance Mode");
+    await a.call("PUT", "/v1/agent/maintenance?enable=false");
+    const missing = await a.call("PUT", "/v1/agent/maintenance");
+    assert.equal(missing.status, 400);
+    assert.equal(await missing.text(), "Missing value for enable");
+  });
+
+  it("agent - registration errors use Consul's texts", async () => {
+    const noName = await a.call("PUT", "/v1/agent/service/register", { Port: 1 });
+    assert.equal(noName.status, 400);
+    assert.equal(await noName.text(), "Missing service name");
+    const badJson = await a.call("PUT", "/v1/agent/service/register", "{nope");
+    assert.equal(badJson.status, 400);
+    assert.match(await badJson.text(), /^Request decode failed: /);
+    const script = await a.call("PUT", "/v1/agent/check/register", { Name: "s", Args: ["/bin/true"], Interval: "10s" });
+    assert.equal(script.status, 400);
+    assert.match(await script.text(), /Scripts are disabled on this agent/);
+    const dereg = await a.call("PUT", "/v1/agent/service/deregister/ghost");
+    assert.equal(dereg.status, 404);
+    assert.equal(await dereg.text(), 'Unknown service ID "ghost". Ensure that the service ID is passed, not the service name.');
+  });
+
+  it("catalog - register and deregister an external node with a service", async () => {
+    const reg = await a.call("PUT", "/v1/catalog/register", { Node: "ext1", Address: "10.0.0.5", NodeMeta: { rack: "r1" }, Service: { Service: "db", Port: 5432, Tags: ["primary"] }, Check: { CheckID: "db-alive", Name: "db alive", Status: "passing", ServiceID: "db" } });
+    assert.equal(await reg.text(), "true");
+    const db = (await (await a.call("GET", "/v1/catalog/service/db?tag=PRIMARY")).json()) as { Node: string; ServiceAddress: string; ServicePort: number; NodeMeta: Record<string, string> }[];
+    assert.equal(db[0]?.Node, "ext1");
+    assert.equal(db[0]?.ServicePort, 5432);
+    assert.equal(db[0]?.NodeMeta["rack"], "r1");
+    const meta = (await (await a.call("GET", "/v1/catalog/nodes?node-meta=rack:r1")).json()) as { Node: string }[];
+    assert.deepEqual(meta.map((n) => n.Node), ["ext1"]);
+    const node = (await (await a.call("GET", "/v1/catalog/node/ext1")).json()) as { Services: Record<string, { Service: string }> };
+    assert.equal(node.Services["db"]?.Service, "db");
+    assert.equal(await (await a.call("GET", "/v1/catalog/node/ghost")).text(), "null");
+    const noNode = await a.call("PUT", "/v1/catalog/register", { Address: "1.2.3.4" });
+    assert.equal(noNode.status, 500);
+    assert.equal(await noNode.text(), "Must provide node");
+    assert.equal(await (await a.call("PUT", "/v1/catalog/deregister", { Node: "ext1" })).text(), "true");
+    assert.deepEqual(await (await a.call("GET", "/v1/catalog/service/db")).json(), []);
+  });
+
+  it("catalog - datacenters, services with tags, health/state", async () => {
+    assert.deepEqual(await (await a.call("GET", "/v1/catalog/datacenters")).json(), ["dc1"]);
+    const services = (await (await a.call("GET", "/v1/catalog/services")).json()) as Record<string, string[]>;
+    assert.deepEqual(services["web"], ["v1"]);
+    const critical = (await (await a.call("GET", "/v1/health/state/critical")).json()) as Check[];
+    assert.ok(critical.some((c) => c.CheckID === "service:web1"));
+    const missing = await a.call("GET", "/v1/health/state/");
+    assert.equal(missing.status, 400);
+    assert.equal(await missing.text(), "Missing check state");
+  });
+
+  it("agent - deregistering a service removes it and its checks from the catalog", async () => {
+    assert.equal((await a.call("PUT", "/v1/agent/service/deregister/web1")).status, 200);
+    assert.deepEqual(await (await a.call("GET", "/v1/health/service/web")).json(), []);
+    assert.deepEqual(await (await a.call("GET", "/v1/health/checks/web")).json(), []);
+  });
+
+  it("agent - self and members describe this agent", async () => {
+    const self = (await (await a.call("GET", "/v1/agent/self")).json()) as { Config: { Datacenter: string; NodeName: string }; Member: { Status: number } };
+    assert.equal(self.Config.Datacenter, "dc1");
+    assert.equal(self.Config.NodeName, "node1");
+    assert.equal(self.Member.Status, 1);
+    const members = (await (await a.call("GET", "/v1/agent/members")).json()) as { Name: string; Status: number }[];
+    assert.deepEqual(members.map((m) => [m.Name, m.Status]), [["node1", 1]]);
+  });
+
+  it("http - unknown paths, wrong methods and OPTIONS answer as Consul does", async () => {
+    const unknown = await a.call("GET", "/v1/nope");
+    assert.equal(unknown.status, 404);
+    assert.equal(await unknown.text(), "Invalid URL path: not a recognized HTTP API endpoint\n");
+    const method = await a.call("DELETE", "/v1/catalog/nodes");
+    assert.equal(method.status, 405);
+    assert.equal(await method.text(), "method DELETE not allowed");
+    assert.equal(method.headers.get("allow"), "OPTIONS,GET");
+    const options = await a.call("OPTIONS", "/v1/kv/x");
+    assert.equal(options.status, 200);
+    assert.equal(options.headers.get("allow"), "OPTIONS,GET,PUT,DELETE");
+    assert.equal(await (await a.call("GET", "/v1/status/leader")).text(), '"127.0.0.1:8300"');
+  });
+});

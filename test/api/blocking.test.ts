@@ -1,0 +1,73 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+
+const svc = (name: string, port: number): object => ({ Name: name, Port: port, Check: { TTL: "30s" } });
+
+describe("blocking queries", () => {
+  let a: TestAgent;
+  before(async () => (a = await startTestAgent()));
+  after(async () => a.stop());
+
+  it("blocking - a KV write releases a query parked on that key with the new index", async () => {
+    await a.call("PUT", "/v1/kv/b/key", "1");
+    const first = await a.call("GET", "/v1/kv/b/key");
+    const index = Number(first.headers.get("x-consul-index"));
+    const parked = a.call("GET", `/v1/kv/b/key?index=${index}&wait=10s`);
+    await new Promise((r) => setTimeout(r, 100));
+    await a.call("PUT", "/v1/kv/b/key", "2");
+    const res = await parked;
+    assert.ok(Number(res.headers.get("x-consul-index")) > index);
+    const [pair] = (await res.json()) as { Value: string }[];
+    assert.equal(Buffer.from(pair?.Value ?? "", "base64").toString(), "2");
+  });
+
+  it("blocking - a wait that times out returns the same index", async () => {
+    const first = await a.call("GET", "/v1/kv/b/key");
+    const index = first.headers.get("x-consul-index");
+    const res = await a.call("GET", `/v1/kv/b/key?index=${index}&wait=200ms`);
+    assert.equal(res.headers.get("x-consul-index"), index);
+  });
+
+  it("blocking - a change to service B wakes no watcher of service A; a KV write wakes no health watcher", async () => {
+    await a.call("PUT", "/v1/agent/service/register", svc("svc-a", 1));
+    await a.call("PUT", "/v1/agent/service/register", svc("svc-b", 2));
+    const idx = (await a.call("GET", "/v1/health/service/svc-a")).headers.get("x-consul-index");
+    const scopes = a.running.catalog.view.scopes;
+    const parked = a.call("GET", `/v1/health/service/svc-a?index=${idx}&wait=1500ms`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(scopes.parked(), 1);
+    const wokenBefore = scopes.woken();
+    await a.call("PUT", "/v1/agent/check/fail/service:svc-b");
+    await a.call("PUT", "/v1/kv/unrelated", "x");
+    await a.call("PUT", "/v1/agent/service/register", svc("svc-c", 3));
+    assert.equal(scopes.woken(), wokenBefore, "unrelated changes woke a parked query");
+    assert.equal(scopes.parked(), 1);
+    await a.call("PUT", "/v1/agent/check/pass/service:svc-a");
+    const res = await parked;
+    assert.ok(Number(res.headers.get("x-consul-index")) > Number(idx));
+    const entries = (await res.json()) as { Checks: { CheckID: string; Status: string }[] }[];
+    assert.equal(entries[0]?.Checks.find((c) => c.CheckID === "service:svc-a")?.Status, "passing");
+  });
+
+  it("blocking - a prefix query wakes on a delete under the prefix and its index includes the deletion", async () => {
+    await a.call("PUT", "/v1/kv/pre/a", "1");
+    await a.call("PUT", "/v1/kv/pre/b", "1");
+    const idx = Number((await a.call("GET", "/v1/kv/pre/?recurse")).headers.get("x-consul-index"));
+    const parked = a.call("GET", `/v1/kv/pre/?recurse&index=${idx}&wait=10s`);
+    await new Promise((r) => setTimeout(r, 100));
+    await a.call("DELETE", "/v1/kv/pre/a");
+    const res = await parked;
+    assert.ok(Number(res.headers.get("x-consul-index")) > idx);
+    assert.deepEqual(((await res.json()) as { Key: string }[]).map((p) => p.Key), ["pre/b"]);
+  });
+
+  it("blocking - catalog/services blocks until a service is added", async () => {
+    const idx = Number((await a.call("GET", "/v1/catalog/services")).headers.get("x-consul-index"));
+    const parked = a.call("GET", `/v1/catalog/services?index=${idx}&wait=10s`);
+    await new Promise((r) => setTimeout(r, 50));
+    await a.call("PUT", "/v1/agent/service/register", { Name: "late", Tags: ["x", "y"] });
+    const body = (await (await parked).json()) as Record<string, string[]>;
+    assert.deepEqual(body["late"], ["x", "y"]);
+  });
+});
