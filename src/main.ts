@@ -13,7 +13,8 @@ import { DiskStore } from "./store/disk/disk-store.js";
 import { Catalog } from "./catalog/catalog.js";
 import type { CheckDefinition, ServiceDefinition } from "./catalog/types.js";
 import { Agent } from "./agent/agent.js";
-import { startCheckRunner } from "./agent-checks.js";
+import { createCheckRunner, TtlCheckRunner } from "./checks/index.js";
+import type { StartCheck } from "./agent/agent.js";
 import { ApiServer, type ListenAddress } from "./api/server.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
@@ -62,6 +63,16 @@ export interface StartAgentOptions {
   /** Re-reads configuration for `reload` (SIGHUP, `augur reload`, `PUT /v1/agent/reload`). */
   readonly reloadSettings: () => Promise<AgentSettings>;
 }
+
+/** Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. */
+const startCheckRunner: StartCheck = (def, report) => {
+  const runner = createCheckRunner(def, report);
+  runner.start();
+  return {
+    stop: () => runner.stop(),
+    ...(runner instanceof TtlCheckRunner ? { ttlUpdate: (status, output) => runner.update(status, output) } : {}),
+  };
+};
 
 async function openStore(settings: AgentSettings): Promise<Store> {
   if (settings.dev || !settings.dataDir) return new MemoryStore();

@@ -72,7 +72,7 @@ export class ApiServer {
       keepAliveTimeout: 30_000,
       return503OnClosing: false,
       forceCloseConnections: true,
-      maxParamLength: 8192,
+      routerOptions: { maxParamLength: 8192 },
     });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));

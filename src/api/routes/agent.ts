@@ -12,7 +12,7 @@ import { scope } from "../../catalog/scopes.js";
 import { CHECK_STATUSES, type CheckStatus, type NodeService } from "../../catalog/types.js";
 import { decodeCheckDefinition, decodeServiceDefinition } from "../../config/definitions.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
-import { asObject, optString } from "../body.js";
+import { asObject, optString } from "../../lib/json-fields.js";
 import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";

@@ -11,7 +11,7 @@ import { CHECK_STATUSES, type CheckStatus, type HealthCheckDefinitionJson, type 
 import { hasTags, matchesNodeMeta } from "../../catalog/health.js";
 import { scope } from "../../catalog/scopes.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
-import { asObject, optBool, optNumber, optString, optStringList, optStringMap, pick, type JsonObject } from "../body.js";
+import { asObject, optBool, optNumber, optString, optStringList, optStringMap, pick, type JsonObject } from "../../lib/json-fields.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";

@@ -8,7 +8,7 @@ import { toSession } from "../../catalog/sessions.js";
 import { scope } from "../../catalog/scopes.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { parseGoDuration } from "../../lib/duration.js";
-import { asObject, optString, optStringList, pick, type JsonObject } from "../body.js";
+import { asObject, optString, optStringList, pick, type JsonObject } from "../../lib/json-fields.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";

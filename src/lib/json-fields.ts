@@ -1,10 +1,10 @@
 /**
- * Lenient JSON body reading as Go's encoding/json does it: field names match case-insensitively,
+ * Lenient JSON reading (request bodies and config files) as Go's encoding/json does it: field names match case-insensitively,
  * unknown fields are ignored, and a wrong type is a 400 naming the field.
  *
  * @module
  */
-import { badRequest } from "../lib/errors.js";
+import { badRequest } from "./errors.js";
 
 export type JsonObject = Record<string, unknown>;
 

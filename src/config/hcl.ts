@@ -1,0 +1,37 @@
+/**
+ * HCL config files, parsed by `js-hcl-parser`: HashiCorp's own HCL v1 parser (the one Consul
+ * uses) compiled to JavaScript, so HCL quirks behave exactly as in Consul. HCL turns every block
+ * into a list of objects; as Consul's loader does, a one-element list of one object is flattened
+ * back to the object except for keys that really are lists.
+ *
+ * @module
+ */
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const hcl = require("js-hcl-parser") as { parse(text: string): string };
+
+/** Keys whose value is a list even with one element. */
+const LIST_KEYS = new Set(["services", "checks", "watches", "retry_join", "start_join", "endpoints", "args", "tags", "service", "check"]);
+
+export class HclSyntaxError extends Error {}
+
+export function parseHcl(text: string): Record<string, unknown> {
+  const out = hcl.parse(text);
+  if (out.startsWith("unable to parse")) throw new HclSyntaxError(out.replace(/^unable to parse JSON: /, ""));
+  return flatten(JSON.parse(out) as unknown, "") as Record<string, unknown>;
+}
+
+function flatten(value: unknown, key: string): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((v) => flatten(v, key));
+    if (!LIST_KEYS.has(key) && items.length === 1 && typeof items[0] === "object" && items[0] !== null && !Array.isArray(items[0])) return items[0];
+    return items;
+  }
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = flatten(v, k);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,8 @@
+/**
+ * Configuration: Consul-compatible files and flags into one frozen {@link RuntimeConfig}.
+ *
+ * @module
+ */
+export { loadConfig, type RuntimeConfig, type LoadedConfig, type EtcdConfig, type LogLevel } from "./load.js";
+export { parseAgentFlags, goStyleArgs, type AgentFlags } from "./flags.js";
+export { decodeCheckDefinition, decodeServiceDefinition } from "./definitions.js";

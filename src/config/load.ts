@@ -1,0 +1,248 @@
+/**
+ * Consul agent configuration: files (JSON or HCL) in order, then `-config-dir` files sorted by
+ * name, then flags; lists (`services`, `checks`, `watches`) append, everything else overrides.
+ * Keys of Consul features augur does not have load with a one-line notice so an existing file
+ * works; a malformed file or a wrong type fails with the file, the key path and the expectation.
+ *
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { hostname, networkInterfaces } from "node:os";
+import { extname, join } from "node:path";
+import { parseGoDuration } from "../lib/duration.js";
+import { AugurError } from "../lib/errors.js";
+import { jsonType } from "../lib/json-fields.js";
+import type { CheckDefinition, ServiceDefinition } from "../catalog/types.js";
+import { decodeCheckDefinition, decodeServiceDefinition } from "./definitions.js";
+import type { AgentFlags } from "./flags.js";
+import { HclSyntaxError, parseHcl } from "./hcl.js";
+import { validateWatch } from "./watches.js";
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+
+export interface EtcdConfig {
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+}
+
+/** The agent's configuration after merging every source. */
+export interface RuntimeConfig {
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly datacenter: string;
+  readonly dev: boolean;
+  readonly dataDir?: string;
+  readonly httpAddresses: readonly { host: string; port: number }[];
+  readonly bindAddr: string;
+  readonly advertiseAddr: string;
+  readonly enableScriptChecks: boolean;
+  readonly enableLocalScriptChecks: boolean;
+  readonly logLevel: LogLevel;
+  readonly logJson: boolean;
+  readonly services: readonly ServiceDefinition[];
+  readonly checks: readonly CheckDefinition[];
+  /** Watch definitions as written (validated); run by the watch engine. */
+  readonly watches: readonly Record<string, unknown>[];
+  readonly etcd?: EtcdConfig;
+  readonly checkUpdateIntervalMs: number;
+  readonly reconnectTimeoutMs: number;
+  readonly leaveOnTerminate: boolean;
+  /** Consul's cluster keys, kept for cluster mode. */
+  readonly cluster: { readonly server: boolean; readonly bootstrap: boolean; readonly bootstrapExpect?: number; readonly startJoin: readonly string[]; readonly retryJoin: readonly string[] };
+}
+
+export interface LoadedConfig {
+  readonly config: RuntimeConfig;
+  readonly notices: string[];
+}
+
+type Raw = Record<string, unknown>;
+
+/** Consul keys augur accepts and does not act on (one notice each). */
+const UNSUPPORTED = new Set(["connect", "ui_config", "ui", "server", "bootstrap", "bootstrap_expect", "encrypt", "encrypt_verify_incoming", "encrypt_verify_outgoing", "acl", "telemetry", "performance", "dns_config", "recursors", "domain", "alt_domain", "limits", "tls", "verify_incoming", "verify_outgoing", "ca_file", "cert_file", "key_file", "auto_encrypt", "auto_config", "primary_datacenter", "segments", "segment", "autopilot", "raft_protocol", "rejoin_after_leave", "disable_update_check", "disable_remote_exec", "enable_central_service_config", "serf_lan", "serf_wan", "advertise_addr_wan", "translate_wan_addrs", "config_entries", "license_path", "enable_debug", "log_file", "log_rotate_max_files", "syslog_facility", "enable_syslog", "node_meta", "skip_leave_on_interrupt", "pid_file"]);
+const LIST_KEYS = ["services", "service", "checks", "check", "watches"] as const;
+
+function fail(file: string, path: string, expected: string, got: unknown): AugurError {
+  return new AugurError("CONFIG_INVALID", `${file}: ${path}: expected ${expected}, got ${jsonType(got)}${typeof got === "string" || typeof got === "number" ? ` ${JSON.stringify(got)}` : ""}`);
+}
+
+async function parseFile(file: string): Promise<Raw> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new AugurError("CONFIG_INVALID", `${file}: cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  try {
+    const parsed: unknown = extname(file) === ".hcl" ? parseHcl(text) : JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw fail(file, "(top level)", "an object", parsed);
+    return parsed as Raw;
+  } catch (err) {
+    if (err instanceof AugurError) throw err;
+    const why = err instanceof HclSyntaxError || err instanceof SyntaxError ? err.message : String(err);
+    throw new AugurError("CONFIG_INVALID", `${file}: malformed ${extname(file) === ".hcl" ? "HCL" : "JSON"}: ${why}`, { cause: err });
+  }
+}
+
+async function dirFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new AugurError("CONFIG_INVALID", `${dir}: cannot read config dir: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  return names.filter((n) => n.endsWith(".json") || n.endsWith(".hcl")).sort().map((n) => join(dir, n));
+}
+
+/** Reads and merges the sources; every value is checked where it is used, naming its file. */
+export async function loadConfig(args: { flags: AgentFlags; files: readonly string[]; dirs: readonly string[] }): Promise<LoadedConfig> {
+  const sources: { file: string; raw: Raw }[] = [];
+  for (const f of args.files) {
+    const isDir = await stat(f).then((s) => s.isDirectory(), () => false);
+    for (const file of isDir ? await dirFiles(f) : [f]) sources.push({ file, raw: await parseFile(file) });
+  }
+  for (const d of args.dirs) for (const file of await dirFiles(d)) sources.push({ file, raw: await parseFile(file) });
+  return build(sources, args.flags);
+}
+
+class Merged {
+  readonly values = new Map<string, { file: string; value: unknown }>();
+  readonly lists: Record<(typeof LIST_KEYS)[number], { file: string; value: unknown; index: number }[]> = { services: [], service: [], checks: [], check: [], watches: [] };
+  readonly notices: string[] = [];
+
+  add(file: string, raw: Raw): void {
+    for (const [key, value] of Object.entries(raw)) {
+      if ((LIST_KEYS as readonly string[]).includes(key)) {
+        const items = Array.isArray(value) ? value : [value];
+        items.forEach((v, i) => this.lists[key as (typeof LIST_KEYS)[number]].push({ file, value: v, index: Array.isArray(value) ? i : -1 }));
+      } else if (UNSUPPORTED.has(key)) {
+        this.notices.push(`${file}: "${key}" is a Consul feature augur does not have; ignored`);
+        this.values.set(key, { file, value });
+      } else this.values.set(key, { file, value });
+    }
+  }
+
+  get<T>(key: string, kind: "string" | "boolean" | "number" | "object" | "strings", path = key): { value: T; file: string } | undefined {
+    const entry = this.values.get(key);
+    if (!entry || entry.value === undefined || entry.value === null) return undefined;
+    const v = entry.value;
+    const ok = kind === "strings" ? Array.isArray(v) && v.every((x) => typeof x === "string") : kind === "object" ? typeof v === "object" && !Array.isArray(v) : typeof v === kind;
+    if (!ok) throw fail(entry.file, path, kind === "strings" ? "a list of strings" : kind === "object" ? "an object" : `a ${kind}`, v);
+    return { value: v as T, file: entry.file };
+  }
+}
+
+const KNOWN = new Set(["node_name", "node_id", "datacenter", "data_dir", "client_addr", "addresses", "ports", "bind_addr", "advertise_addr", "enable_script_checks", "enable_local_script_checks", "log_level", "log_json", "etcd", "check_update_interval", "reconnect_timeout", "leave_on_terminate", "start_join", "retry_join", "retry_interval", "retry_max", "node_meta"]);
+
+async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): Promise<LoadedConfig> {
+  const m = new Merged();
+  for (const s of sources) m.add(s.file, s.raw);
+  for (const [key, entry] of m.values) if (!KNOWN.has(key) && !UNSUPPORTED.has(key)) m.notices.push(`${entry.file}: unknown config key "${key}" ignored`);
+  for (const f of flags.ignored) m.notices.push(`flag -${f} is a Consul feature augur does not have; ignored`);
+  const str = (key: string): string | undefined => m.get<string>(key, "string")?.value;
+  const bool = (key: string): boolean | undefined => m.get<boolean>(key, "boolean")?.value;
+  const duration = (key: string, dflt: number): number => {
+    const e = m.values.get(key);
+    if (!e) return dflt;
+    const ms = typeof e.value === "string" ? parseGoDuration(e.value) : undefined;
+    if (ms === undefined) throw fail(e.file, key, "a duration such as \"30s\"", e.value);
+    return ms;
+  };
+  const dev = flags.dev;
+  const dataDir = flags.dataDir ?? str("data_dir");
+  if (!dev && !dataDir && !flags.etcd?.length) throw new AugurError("CONFIG_INVALID", "data_dir cannot be empty");
+  const bindAddr = flags.bind ?? str("bind_addr") ?? (dev ? "127.0.0.1" : "0.0.0.0");
+  const advertiseAddr = flags.advertise ?? str("advertise_addr") ?? (bindAddr === "0.0.0.0" ? privateAddress() : bindAddr);
+  const nodeName = flags.node ?? str("node_name") ?? hostname();
+  const nodeId = flags.nodeId ?? str("node_id") ?? (await persistentNodeId(dev ? undefined : dataDir));
+  const logLevel = (flags.logLevel ?? str("log_level") ?? "info").toLowerCase();
+  if (!["trace", "debug", "info", "warn", "error"].includes(logLevel)) throw new AugurError("CONFIG_INVALID", `log_level: expected one of trace, debug, info, warn, error, got "${logLevel}"`);
+  const services = [...m.lists.service, ...m.lists.services].map((e) => decodeServiceDefinition(e.value, { config: true, path: `${e.file}: services${e.index >= 0 ? `[${e.index}]` : ""}.` }));
+  const checks = [...m.lists.check, ...m.lists.checks].map((e) => decodeCheckDefinition(e.value, { config: true, path: `${e.file}: checks${e.index >= 0 ? `[${e.index}]` : ""}.` }));
+  const watches = m.lists.watches.map((e) => validateWatch(e.value, `${e.file}: watches${e.index >= 0 ? `[${e.index}]` : ""}`));
+  const etcd = etcdConfig(m, flags);
+  const config: RuntimeConfig = {
+    nodeName,
+    nodeId,
+    datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
+    dev,
+    ...(dataDir && !dev ? { dataDir } : {}),
+    httpAddresses: httpAddresses(m, flags, dev),
+    bindAddr,
+    advertiseAddr,
+    enableScriptChecks: flags.enableScriptChecks ?? bool("enable_script_checks") ?? false,
+    enableLocalScriptChecks: flags.enableLocalScriptChecks ?? bool("enable_local_script_checks") ?? false,
+    logLevel: logLevel as LogLevel,
+    logJson: flags.logJson ?? bool("log_json") ?? false,
+    services,
+    checks,
+    watches,
+    ...(etcd ? { etcd } : {}),
+    checkUpdateIntervalMs: duration("check_update_interval", 5 * 60_000),
+    reconnectTimeoutMs: duration("reconnect_timeout", 72 * 3600_000),
+    leaveOnTerminate: bool("leave_on_terminate") ?? false,
+    cluster: {
+      server: m.values.get("server")?.value === true,
+      bootstrap: m.values.get("bootstrap")?.value === true,
+      ...(typeof m.values.get("bootstrap_expect")?.value === "number" ? { bootstrapExpect: m.values.get("bootstrap_expect")?.value as number } : {}),
+      startJoin: m.get<string[]>("start_join", "strings")?.value ?? [],
+      retryJoin: [...(m.get<string[]>("retry_join", "strings")?.value ?? []), ...flags.retryJoin],
+    },
+  };
+  return { config: Object.freeze(config), notices: m.notices };
+}
+
+function httpAddresses(m: Merged, flags: AgentFlags, dev: boolean): { host: string; port: number }[] {
+  const addresses = m.get<Raw>("addresses", "object");
+  const httpRaw = addresses?.value["http"];
+  if (httpRaw !== undefined && typeof httpRaw !== "string") throw fail(addresses?.file ?? "", "addresses.http", "a string", httpRaw);
+  const ports = m.get<Raw>("ports", "object");
+  const portRaw = ports?.value["http"];
+  if (portRaw !== undefined && typeof portRaw !== "number") throw fail(ports?.file ?? "", "ports.http", "a number", portRaw);
+  const port = flags.httpPort ?? (portRaw as number | undefined) ?? 8500;
+  if (port < 0) return [];
+  const client = flags.client ?? (httpRaw as string | undefined) ?? m.get<string>("client_addr", "string")?.value ?? (dev ? "127.0.0.1" : "127.0.0.1");
+  return client.split(/\s+/).filter(Boolean).map((host) => ({ host, port }));
+}
+
+function etcdConfig(m: Merged, flags: AgentFlags): EtcdConfig | undefined {
+  const block = m.get<Raw>("etcd", "object");
+  const raw = block?.value ?? {};
+  const file = block?.file ?? "";
+  const endpoints = raw["endpoints"];
+  if (endpoints !== undefined && (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== "string"))) throw fail(file, "etcd.endpoints", "a list of URLs", endpoints);
+  const list = flags.etcd ?? (endpoints as string[] | undefined) ?? [];
+  if (list.length === 0) return undefined;
+  const prefix = flags.etcdPrefix ?? raw["prefix"] ?? "augur/";
+  if (typeof prefix !== "string") throw fail(file, "etcd.prefix", "a string", prefix);
+  const tls = raw["tls"];
+  if (tls !== undefined && (typeof tls !== "object" || tls === null)) throw fail(file, "etcd.tls", "an object", tls);
+  const t = (tls ?? {}) as Raw;
+  for (const k of ["ca_file", "cert_file", "key_file"]) if (t[k] !== undefined && typeof t[k] !== "string") throw fail(file, `etcd.tls.${k}`, "a string", t[k]);
+  const tlsOut = { ...(t["ca_file"] ? { caFile: t["ca_file"] as string } : {}), ...(t["cert_file"] ? { certFile: t["cert_file"] as string } : {}), ...(t["key_file"] ? { keyFile: t["key_file"] as string } : {}) };
+  return { endpoints: list, prefix, ...(Object.keys(tlsOut).length > 0 ? { tls: tlsOut } : {}) };
+}
+
+/** The first private IPv4 address, as Consul picks its advertise address; loopback if none. */
+function privateAddress(): string {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  return "127.0.0.1";
+}
+
+/** Consul keeps the node id in `<data_dir>/node-id` so it survives restarts. */
+async function persistentNodeId(dataDir: string | undefined): Promise<string> {
+  if (!dataDir) return randomUUID();
+  const file = join(dataDir, "node-id");
+  try {
+    const id = (await readFile(file, "utf8")).trim();
+    if (/^[0-9a-f-]{36}$/.test(id)) return id;
+  } catch {
+    // first start
+  }
+  const id = randomUUID();
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, id);
+  return id;
+}

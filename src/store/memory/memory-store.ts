@@ -1,0 +1,257 @@
+/**
+ * The in-memory store for `-dev`: an MVCC map with etcd's revision semantics, a bounded change
+ * history for resumable watches, and leases on timers. Nothing survives the process.
+ *
+ * @module
+ */
+import { AugurError } from "../../lib/errors.js";
+import type {
+  KeyValue,
+  LeaseId,
+  RangeResult,
+  Store,
+  TxnOp,
+  TxnOpResult,
+  TxnRequest,
+  TxnResponse,
+  WatchBatch,
+  WatchEvent,
+  WatchOptions,
+} from "../store.js";
+import { compareHolds, WatchHub } from "../watch-hub.js";
+
+/**
+ * Where a durable store writes each revision before it is acknowledged (the disk store). The
+ * memory store applies a write in memory, awaits the journal, and only then tells watchers.
+ */
+export interface Journal {
+  write(revision: number, events: readonly WatchEvent[], leases: { granted?: [LeaseId, number]; revoked?: LeaseId }): Promise<void>;
+}
+
+/** State a durable store hands back at open. */
+export interface InitialState {
+  readonly revision: number;
+  readonly kvs: readonly KeyValue[];
+  readonly leases: readonly [LeaseId, number][];
+  readonly history: readonly WatchBatch[];
+  readonly nextLease: number;
+}
+
+export interface MemoryStoreOptions {
+  readonly journal?: Journal;
+  readonly initial?: InitialState;
+  /** Clock for lease expiry (epoch ms); tests inject a fake. */
+  readonly now?: () => number;
+  /** How many past revisions watches can resume from (default 10,000). */
+  readonly historyLimit?: number;
+}
+
+interface Lease {
+  readonly ttlSeconds: number;
+  expiresAt: number;
+  readonly keys: Set<string>;
+  timer?: NodeJS.Timeout;
+}
+
+export class MemoryStore implements Store {
+  readonly #data = new Map<string, KeyValue>();
+  readonly #leases = new Map<LeaseId, Lease>();
+  readonly #hub: WatchHub;
+  readonly #now: () => number;
+  #revision = 1;
+  #nextLease = 1;
+  #closed = false;
+
+  readonly #journal: Journal | undefined;
+  /** Revisions written but not yet durable, published to watchers in order once they are. */
+  #pending: Promise<void> = Promise.resolve();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#hub = new WatchHub(options.historyLimit ?? 10_000);
+    this.#journal = options.journal;
+    const init = options.initial;
+    if (init) {
+      this.#revision = init.revision;
+      this.#nextLease = init.nextLease;
+      for (const kv of init.kvs) this.#data.set(kv.key, kv);
+      this.#hub.seed(init.history);
+      // As etcd does after a restart, every lease gets its full TTL again.
+      for (const [id, ttl] of init.leases) {
+        const lease: Lease = { ttlSeconds: ttl, expiresAt: 0, keys: new Set() };
+        this.#leases.set(id, lease);
+        this.#arm(id, lease);
+      }
+      for (const kv of init.kvs) if (kv.lease) this.#leases.get(kv.lease)?.keys.add(kv.key);
+    }
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.#open();
+    return this.#data.get(key);
+  }
+
+  async range(prefix: string): Promise<RangeResult> {
+    this.#open();
+    return { kvs: this.#range(prefix), revision: this.#revision };
+  }
+
+  async put(key: string, value: Uint8Array, options: { lease?: LeaseId } = {}): Promise<{ revision: number; prev?: KeyValue }> {
+    const res = await this.txn({ compare: [], success: [{ type: "put", key, value, ...(options.lease ? { lease: options.lease } : {}) }] });
+    const first = res.results[0];
+    const prev = first?.type === "put" ? first.prev : undefined;
+    return { revision: res.revision, ...(prev ? { prev } : {}) };
+  }
+
+  async delete(key: string): Promise<{ revision: number; deleted: number }> {
+    const res = await this.txn({ compare: [], success: [{ type: "delete", key }] });
+    const first = res.results[0];
+    return { revision: res.revision, deleted: first?.type === "delete" ? first.deleted.length : 0 };
+  }
+
+  async deleteRange(prefix: string): Promise<{ revision: number; deleted: number }> {
+    const res = await this.txn({ compare: [], success: [{ type: "deleteRange", prefix }] });
+    const first = res.results[0];
+    return { revision: res.revision, deleted: first?.type === "deleteRange" ? first.deleted.length : 0 };
+  }
+
+  async txn(request: TxnRequest): Promise<TxnResponse> {
+    this.#open();
+    for (const op of [...request.success, ...(request.failure ?? [])]) {
+      if (op.type === "put" && op.lease !== undefined && !this.#leases.has(op.lease)) throw new AugurError("NOT_FOUND", "lease not found");
+    }
+    const succeeded = request.compare.every((c) => compareHolds(c, this.#data.get(c.key)));
+    const ops = succeeded ? request.success : (request.failure ?? []);
+    const next = this.#revision + 1;
+    const events: WatchEvent[] = [];
+    const results = ops.map((op) => this.#apply(op, next, events));
+    if (events.length === 0) return { succeeded, revision: this.#revision, results };
+    this.#revision = next;
+    await this.#durable(next, events, {});
+    return { succeeded, revision: next, results };
+  }
+
+  watch(prefix: string, options: WatchOptions = {}): AsyncIterable<WatchBatch> {
+    this.#open();
+    return this.#hub.subscribe(prefix, options, this.#revision);
+  }
+
+  async grant(ttlSeconds: number): Promise<LeaseId> {
+    this.#open();
+    const id = String(this.#nextLease++);
+    const lease: Lease = { ttlSeconds, expiresAt: 0, keys: new Set() };
+    this.#leases.set(id, lease);
+    this.#arm(id, lease);
+    if (this.#journal) await this.#journal.write(this.#revision, [], { granted: [id, ttlSeconds] });
+    return id;
+  }
+
+  async keepAlive(id: LeaseId): Promise<number> {
+    this.#open();
+    const lease = this.#leases.get(id);
+    if (!lease || lease.expiresAt <= this.#now()) throw new AugurError("NOT_FOUND", `lease ${id} not found`);
+    this.#arm(id, lease);
+    return lease.ttlSeconds;
+  }
+
+  async revoke(id: LeaseId): Promise<void> {
+    this.#open();
+    await this.#expire(id);
+  }
+
+  async revision(): Promise<number> {
+    this.#open();
+    return this.#revision;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const lease of this.#leases.values()) clearTimeout(lease.timer);
+    this.#hub.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new AugurError("STORE_CLOSED", "the store is closed");
+  }
+
+  #range(prefix: string): KeyValue[] {
+    const out: KeyValue[] = [];
+    for (const [key, kv] of this.#data) if (key.startsWith(prefix)) out.push(kv);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  #apply(op: TxnOp, revision: number, events: WatchEvent[]): TxnOpResult {
+    switch (op.type) {
+      case "get":
+        return { type: "get", ...(this.#data.has(op.key) ? { kv: this.#data.get(op.key) as KeyValue } : {}) };
+      case "range":
+        return { type: "range", kvs: this.#range(op.prefix) };
+      case "put": {
+        const prev = this.#data.get(op.key);
+        if (prev?.lease) this.#leases.get(prev.lease)?.keys.delete(op.key);
+        const kv: KeyValue = {
+          key: op.key,
+          value: op.value,
+          createRevision: prev ? prev.createRevision : revision,
+          modRevision: revision,
+          version: (prev?.version ?? 0) + 1,
+          ...(op.lease ? { lease: op.lease } : {}),
+        };
+        this.#data.set(op.key, kv);
+        if (op.lease) this.#leases.get(op.lease)?.keys.add(op.key);
+        events.push({ type: "put", kv, ...(prev ? { prev } : {}) });
+        return { type: "put", ...(prev ? { prev } : {}) };
+      }
+      case "delete":
+      case "deleteRange": {
+        const victims = op.type === "delete" ? [this.#data.get(op.key)].filter((kv): kv is KeyValue => kv !== undefined) : this.#range(op.prefix);
+        for (const kv of victims) {
+          this.#data.delete(kv.key);
+          if (kv.lease) this.#leases.get(kv.lease)?.keys.delete(kv.key);
+          events.push({ type: "delete", key: kv.key, revision, prev: kv });
+        }
+        return { type: op.type, deleted: victims };
+      }
+    }
+  }
+
+  #arm(id: LeaseId, lease: Lease): void {
+    clearTimeout(lease.timer);
+    lease.expiresAt = this.#now() + lease.ttlSeconds * 1000;
+    lease.timer = setTimeout(() => void this.#expire(id).catch(() => undefined), lease.ttlSeconds * 1000);
+    lease.timer.unref();
+  }
+
+  /**
+   * Durability, then publication: the journal writes revisions in order, so chaining on the
+   * previous write keeps watchers seeing revisions in order and only once they are on disk.
+   */
+  async #durable(revision: number, events: WatchEvent[], leases: Parameters<Journal["write"]>[2]): Promise<void> {
+    if (!this.#journal) {
+      this.#hub.publish({ revision, events });
+      return;
+    }
+    const write = this.#journal.write(revision, events, leases);
+    const previous = this.#pending;
+    const done = (async () => {
+      await previous.catch(() => undefined);
+      await write;
+      this.#hub.publish({ revision, events });
+    })();
+    this.#pending = done;
+    await done;
+  }
+
+  /** Deletes a lease and its keys in one revision. */
+  async #expire(id: LeaseId): Promise<void> {
+    const lease = this.#leases.get(id);
+    if (!lease) return;
+    clearTimeout(lease.timer);
+    this.#leases.delete(id);
+    if (this.#closed) return;
+    const ops: TxnOp[] = [...lease.keys].map((key) => ({ type: "delete", key }));
+    if (ops.length > 0) await this.txn({ compare: [], success: ops });
+    if (this.#journal) await this.#journal.write(this.#revision, [], { revoked: id });
+  }
+}
