@@ -73,6 +73,8 @@ export class ApiServer {
       return503OnClosing: false,
       forceCloseConnections: true,
       routerOptions: { maxParamLength: 8192 },
+      // A malformed URL escape is the client's error; answer it like any other, in plain text.
+      frameworkErrors: (err, req, reply) => this.#sendError(reply, err, req.method, req.url),
     });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
@@ -153,7 +155,7 @@ export class ApiServer {
     reply.code(result.status ?? 200);
     switch (result.kind) {
       case "json":
-        reply.type("application/json").send(goJson(result.value, pretty));
+        reply.header("Content-Type", "application/json").send(goJson(result.value, pretty));
         return;
       case "raw":
         reply.type(result.contentType).send(result.body);

@@ -37,7 +37,7 @@ const requestArb = fc.record({
 /** Sends a request with node:http so malformed paths reach the server as written. */
 function send(base: URL, method: string, path: string, body: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: base.hostname, port: base.port, method, path, timeout: 5000 }, (res) => {
+    const req = request({ host: base.hostname, port: base.port, method, path, timeout: 5000, agent: false }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
     });
@@ -60,9 +60,14 @@ describe("fuzz", () => {
         const qs = query.map(([k, v, bare]) => (bare ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)).join("&");
         // A blocking query would park for its wait; keep them short.
         const safeQs = qs.includes("index=") ? `${qs}&wait=5ms` : qs;
-        const status = await send(base, method, qs ? `${path}?${safeQs}` : path, method === "GET" ? undefined : body);
+        const target = qs ? `${path}?${safeQs}` : path;
+        const status = await send(base, method, target, method === "GET" ? undefined : body).catch((err: unknown) => {
+          process.stderr.write(`failed ${method} ${target}: ${String(err)}\n`);
+          throw new Error(`${method} ${target}: ${String(err)}`);
+        });
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        assert.ok(ALLOWED.has(status), `${method} ${path}?${safeQs} -> ${status}`);
+        if (!ALLOWED.has(status)) process.stderr.write(`unexpected ${method} ${target} -> ${status}\n`);
+        assert.ok(ALLOWED.has(status), `${method} ${target} -> ${status}`);
       }),
       { numRuns: 3000 },
     );

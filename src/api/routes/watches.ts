@@ -1,0 +1,68 @@
+/**
+ * augur's watch API (not in Consul):
+ *
+ * - `GET /v1/agent/watches`: the running watches, their index, errors and queue depths.
+ * - `GET /v1/agent/watch/deliveries?watch=<id>&limit=<n>&body`: pending records, recent
+ *   deliveries and dead letters, newest first (`body` includes the payloads).
+ * - `PUT /v1/agent/watch/replay/<id>`: re-queue one dead letter; `PUT /v1/agent/watch/replay?all-dead`:
+ *   every dead letter whose handler is still configured. Answers `{"Replayed": [...]}`.
+ *
+ * @module
+ */
+import { badRequest } from "../../lib/errors.js";
+import type { OutboxRecord } from "../../watch/outbox.js";
+import type { WatchManager } from "../../watch/manager.js";
+import type { ApiRequest } from "../request.js";
+import { json, type ApiResult } from "../response.js";
+import { route, type Route } from "../router.js";
+
+const iso = (ms: number | undefined): string | null => (ms === undefined || ms === 0 ? null : new Date(ms).toISOString());
+
+/** A record as the API shows it (Consul-style field names). */
+export function deliveryJson(r: OutboxRecord, withBody: boolean): Record<string, unknown> {
+  return {
+    ID: r.id,
+    EventID: r.eventId,
+    Watch: r.watchId,
+    Handler: r.handlerKey,
+    Status: r.status,
+    Index: r.index,
+    CreatedAt: iso(r.createdAt),
+    Attempts: r.attempts,
+    NextAttemptAt: r.status === "pending" ? iso(r.nextAttemptAt) : null,
+    FinishedAt: iso(r.finishedAt),
+    LastError: r.lastError ?? "",
+    Replays: r.replays ?? 0,
+    ...(withBody ? { Body: r.body } : {}),
+  };
+}
+
+export function watchRoutes(manager: WatchManager): Route[] {
+  return [
+    route("/v1/agent/watches", { GET: () => json(manager.watches()) }),
+    route("/v1/agent/watch/deliveries", { GET: (req) => deliveries(manager, req) }),
+    route("/v1/agent/watch/replay", { PUT: (req) => replay(manager, req, "") }),
+    route("/v1/agent/watch/replay/", { PUT: (req) => replay(manager, req, req.rest) }),
+  ];
+}
+
+async function deliveries(manager: WatchManager, req: ApiRequest): Promise<ApiResult> {
+  const limit = req.uint("limit", "Invalid value for ?limit");
+  const watch = req.param("watch");
+  const report = await manager.deliveries({ ...(limit !== undefined ? { limit } : {}), ...(watch ? { watch } : {}) });
+  const body = req.flag("body");
+  return json({
+    Store: report.store,
+    Pending: report.pending.map((r) => deliveryJson(r, body)),
+    Recent: report.recent.map((r) => deliveryJson(r, body)),
+    Dead: report.dead.map((r) => deliveryJson(r, body)),
+  });
+}
+
+async function replay(manager: WatchManager, req: ApiRequest, id: string): Promise<ApiResult> {
+  const allDead = req.flag("all-dead");
+  if (id === "" && !allDead) throw badRequest("Missing delivery ID (or ?all-dead)");
+  if (id !== "" && allDead) throw badRequest("Cannot specify a delivery ID with ?all-dead");
+  const replayed = await manager.replay(allDead ? { allDead: true } : id);
+  return json({ Replayed: replayed.map((r) => deliveryJson(r, false)) });
+}

@@ -1,0 +1,391 @@
+/**
+ * A typed HTTP client for Consul's API — augur's own agent or a real Consul — on Node's global
+ * `fetch`. One low-level {@link ConsulClient.request} (used by the watch engine for blocking
+ * queries) and typed helpers for what the CLI needs. The helpers speak as Consul's Go client
+ * does: a KV 404 is "no such key", other non-2xx answers throw {@link UnexpectedResponseError}.
+ *
+ * @module
+ */
+import { AugurError } from "../lib/errors.js";
+import type { KVPair, Node, UserEvent } from "../catalog/types.js";
+import { resolveAddress, resolveToken } from "./address.js";
+import { makeResponse, requireOk, type ClientResponse } from "./response.js";
+import {
+  causeText,
+  escapePath,
+  goOp,
+  queryString,
+  readQuery,
+  type QueryParams,
+} from "./encoding.js";
+
+import type {
+  AgentChecks,
+  AgentMember,
+  AgentSelf,
+  AgentServiceRegistration,
+  CatalogNode,
+  CatalogServiceNode,
+  ReadOptions,
+  WriteOptions,
+} from "./types.js";
+
+export { escapePath, type QueryParams };
+
+export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
+
+export interface ConsulClientOptions {
+  /** `host:port` or `http(s)://host:port`; defaults from AUGUR_HTTP_ADDR, CONSUL_HTTP_ADDR, then 127.0.0.1:8500. */
+  address?: string;
+  /** ACL token sent as `X-Consul-Token`; defaults from AUGUR_HTTP_TOKEN, then CONSUL_HTTP_TOKEN. */
+  token?: string;
+  /** Environment to read defaults from (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Per-request timeout in ms; undefined or 0 means none (blocking queries set their own). */
+  timeoutMs?: number;
+}
+
+export interface RequestOptions {
+  /** Query parameters; undefined values are skipped, arrays repeat, `""` sends the bare key (`?recurse`). */
+  query?: QueryParams;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+  /** Overrides the client's timeout for this request; 0 means none. */
+  timeoutMs?: number;
+  /** Extra request headers (for example `Content-Type`). */
+  headers?: Record<string, string>;
+}
+
+export interface KvPutOptions extends WriteOptions {
+  /** Opaque uint64 flags; sent only when non-zero, as the Go client does. Decimal string for values past 2^53. */
+  flags?: number | bigint | string;
+  /** Check-and-set: 0 creates only if absent, N writes only if ModifyIndex is N. */
+  cas?: number | bigint | string;
+  acquire?: string;
+  release?: string;
+}
+
+export interface KvDeleteOptions extends WriteOptions {
+  recurse?: boolean;
+  cas?: number | bigint | string;
+}
+
+export interface EventFireOptions extends WriteOptions {
+  /** Regular expressions restricting which agents handle the event. */
+  node?: string;
+  service?: string;
+  tag?: string;
+}
+
+const bool = (res: ClientResponse): boolean => res.json<unknown>() === true;
+
+/** A client for one agent address. */
+export class ConsulClient {
+  /** Normalised `http://host:port` (or `https://`). */
+  readonly address: string;
+  readonly #token: string | undefined;
+  readonly #timeoutMs: number | undefined;
+
+  /** Throws CONFIG_INVALID for an address with an unknown scheme. */
+  constructor(options: ConsulClientOptions = {}) {
+    const env = options.env ?? process.env;
+    this.address = resolveAddress(options.address, env);
+    this.#token = resolveToken(options.token, env);
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  /**
+   * One HTTP request. `path` is used as given (for example `/v1/kv/foo`; escape segments with
+   * {@link escapePath}). Any status is returned; connection failures, timeouts and aborts throw
+   * `AugurError("INTERNAL", '<Op> "<url>": <cause>')`.
+   */
+  async request(
+    method: HttpMethod,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<ClientResponse> {
+    const url = `${this.address}${path}${queryString(options.query)}`;
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.#token !== undefined) headers["X-Consul-Token"] = this.#token;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    // One controller per request, fed by the caller's signal and our timer, both detached in
+    // `finally`: a watch passes one long-lived signal to many blocking queries, and listeners
+    // must not pile up on it.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, timeoutMs)
+      : undefined;
+    const onAbort = (): void => controller.abort();
+    if (options.signal?.aborted) controller.abort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      // A copy gives fetch the ArrayBuffer-backed view its types ask for (a Buffer may share a pool).
+      const body =
+        typeof options.body === "string" || options.body === undefined
+          ? options.body
+          : new Uint8Array(options.body);
+      const res = await fetch(url, {
+        method,
+        headers,
+        signal: controller.signal,
+        ...(body !== undefined ? { body } : {}),
+      });
+      return makeResponse(res.status, res.headers, Buffer.from(await res.arrayBuffer()));
+    } catch (err) {
+      const why = timedOut
+        ? `timed out after ${timeoutMs}ms`
+        : options.signal?.aborted
+          ? "request aborted"
+          : causeText(err);
+      throw new AugurError("INTERNAL", `${goOp(method)} "${url}": ${why}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #json<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    return requireOk(await this.request(method, path, options)).json<T>();
+  }
+
+  async #ok(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<void> {
+    requireOk(await this.request(method, path, options));
+  }
+
+  // --- KV -------------------------------------------------------------------------------------
+
+  /** One key, or undefined when it does not exist (Consul answers 404). */
+  async kvGet(key: string, options: ReadOptions = {}): Promise<KVPair | undefined> {
+    const res = await this.request("GET", `/v1/kv/${escapePath(key)}`, {
+      query: readQuery(options),
+      ...signalOf(options),
+    });
+    if (res.status === 404) return undefined;
+    return requireOk(res).json<KVPair[]>()[0];
+  }
+
+  /** Every key under `prefix`, sorted by key; `[]` when none. */
+  async kvList(prefix: string, options: ReadOptions = {}): Promise<KVPair[]> {
+    const res = await this.request("GET", `/v1/kv/${escapePath(prefix)}`, {
+      query: { ...readQuery(options), recurse: "" },
+      ...signalOf(options),
+    });
+    if (res.status === 404) return [];
+    return requireOk(res).json<KVPair[]>() ?? [];
+  }
+
+  /** Key names under `prefix`, cut after the first `separator` past the prefix when one is given. */
+  async kvKeys(prefix: string, separator = "", options: ReadOptions = {}): Promise<string[]> {
+    const query = { ...readQuery(options), keys: "", separator: separator || undefined };
+    const res = await this.request("GET", `/v1/kv/${escapePath(prefix)}`, {
+      query,
+      ...signalOf(options),
+    });
+    if (res.status === 404) return [];
+    return requireOk(res).json<string[]>() ?? [];
+  }
+
+  /** Writes a value; false when a `cas`, `acquire` or `release` condition did not hold. */
+  async kvPut(
+    key: string,
+    value: string | Uint8Array,
+    options: KvPutOptions = {},
+  ): Promise<boolean> {
+    const query: QueryParams = {
+      dc: options.datacenter || undefined,
+      flags:
+        options.flags !== undefined && String(options.flags) !== "0"
+          ? String(options.flags)
+          : undefined,
+      cas: options.cas !== undefined ? String(options.cas) : undefined,
+      acquire: options.acquire || undefined,
+      release: options.release || undefined,
+    };
+    return bool(
+      requireOk(
+        await this.request("PUT", `/v1/kv/${escapePath(key)}`, {
+          query,
+          body: value,
+          ...signalOf(options),
+        }),
+      ),
+    );
+  }
+
+  /** Deletes a key (or a prefix with `recurse`); false only when a `cas` did not hold. */
+  async kvDelete(key: string, options: KvDeleteOptions = {}): Promise<boolean> {
+    const query: QueryParams = {
+      dc: options.datacenter || undefined,
+      recurse: options.recurse ? "" : undefined,
+      cas: options.cas !== undefined ? String(options.cas) : undefined,
+    };
+    const res = requireOk(
+      await this.request("DELETE", `/v1/kv/${escapePath(key)}`, { query, ...signalOf(options) }),
+    );
+    return res.body.length === 0 || bool(res);
+  }
+
+  // --- catalog --------------------------------------------------------------------------------
+
+  async datacenters(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    return (
+      (await this.#json<string[] | null>("GET", "/v1/catalog/datacenters", signalOf(options))) ?? []
+    );
+  }
+
+  async catalogNodes(options: ReadOptions = {}): Promise<Node[]> {
+    return (
+      (await this.#json<Node[] | null>("GET", "/v1/catalog/nodes", {
+        query: readQuery(options),
+        ...signalOf(options),
+      })) ?? []
+    );
+  }
+
+  /** Service name → its tags. */
+  async catalogServices(options: ReadOptions = {}): Promise<Record<string, string[]>> {
+    return (
+      (await this.#json<Record<string, string[]> | null>("GET", "/v1/catalog/services", {
+        query: readQuery(options),
+        ...signalOf(options),
+      })) ?? {}
+    );
+  }
+
+  /** The instances of one service. */
+  async catalogService(
+    name: string,
+    options: ReadOptions & { tag?: string } = {},
+  ): Promise<CatalogServiceNode[]> {
+    const query = { ...readQuery(options), tag: options.tag || undefined };
+    return (
+      (await this.#json<CatalogServiceNode[] | null>(
+        "GET",
+        `/v1/catalog/service/${escapePath(name)}`,
+        { query, ...signalOf(options) },
+      )) ?? []
+    );
+  }
+
+  /** One node with its services, or null when the catalog does not know it. */
+  async catalogNode(node: string, options: ReadOptions = {}): Promise<CatalogNode | null> {
+    return this.#json<CatalogNode | null>("GET", `/v1/catalog/node/${escapePath(node)}`, {
+      query: readQuery(options),
+      ...signalOf(options),
+    });
+  }
+
+  // --- agent ----------------------------------------------------------------------------------
+
+  async agentSelf(options: { signal?: AbortSignal } = {}): Promise<AgentSelf> {
+    return this.#json<AgentSelf>("GET", "/v1/agent/self", signalOf(options));
+  }
+
+  async members(
+    options: { wan?: boolean; filter?: string; signal?: AbortSignal } = {},
+  ): Promise<AgentMember[]> {
+    const query = { wan: options.wan ? "1" : undefined, filter: options.filter || undefined };
+    return (
+      (await this.#json<AgentMember[] | null>("GET", "/v1/agent/members", {
+        query,
+        ...signalOf(options),
+      })) ?? []
+    );
+  }
+
+  async agentChecks(options: { filter?: string; signal?: AbortSignal } = {}): Promise<AgentChecks> {
+    const query = { filter: options.filter || undefined };
+    return (
+      (await this.#json<AgentChecks | null>("GET", "/v1/agent/checks", {
+        query,
+        ...signalOf(options),
+      })) ?? {}
+    );
+  }
+
+  async agentServiceRegister(
+    registration: AgentServiceRegistration,
+    options: { replaceExistingChecks?: boolean; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.#ok("PUT", "/v1/agent/service/register", {
+      query: { "replace-existing-checks": options.replaceExistingChecks ? "" : undefined },
+      body: JSON.stringify(registration),
+      headers: { "Content-Type": "application/json" },
+      ...signalOf(options),
+    });
+  }
+
+  async agentServiceDeregister(
+    serviceId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.#ok(
+      "PUT",
+      `/v1/agent/service/deregister/${escapePath(serviceId)}`,
+      signalOf(options),
+    );
+  }
+
+  /** Node maintenance mode on or off (`PUT /v1/agent/maintenance`). */
+  async maintenance(
+    enable: boolean,
+    reason?: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.#ok("PUT", "/v1/agent/maintenance", {
+      query: { enable: String(enable), reason: reason || undefined },
+      ...signalOf(options),
+    });
+  }
+
+  /** Service maintenance mode on or off (`PUT /v1/agent/service/maintenance/:id`). */
+  async serviceMaintenance(
+    serviceId: string,
+    enable: boolean,
+    reason?: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const query = { enable: String(enable), reason: reason || undefined };
+    await this.#ok("PUT", `/v1/agent/service/maintenance/${escapePath(serviceId)}`, {
+      query,
+      ...signalOf(options),
+    });
+  }
+
+  async reload(options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#ok("PUT", "/v1/agent/reload", signalOf(options));
+  }
+
+  async leave(options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#ok("PUT", "/v1/agent/leave", signalOf(options));
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  /** Fires a user event; the payload is sent as the raw body. */
+  async eventFire(
+    name: string,
+    payload?: string | Uint8Array,
+    options: EventFireOptions = {},
+  ): Promise<UserEvent> {
+    const query = {
+      dc: options.datacenter || undefined,
+      node: options.node || undefined,
+      service: options.service || undefined,
+      tag: options.tag || undefined,
+    };
+    return this.#json<UserEvent>("PUT", `/v1/event/fire/${escapePath(name)}`, {
+      query,
+      ...(payload !== undefined ? { body: payload } : {}),
+      ...signalOf(options),
+    });
+  }
+}
+
+function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {
+  return options.signal ? { signal: options.signal } : {};
+}

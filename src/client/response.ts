@@ -1,0 +1,80 @@
+/**
+ * What {@link ConsulClient.request} returns, and the error the typed helpers throw for a non-2xx
+ * answer (worded as Consul's Go client words it, so CLI output matches `consul`'s).
+ *
+ * @module
+ */
+import { AugurError, type ErrorCode } from "../lib/errors.js";
+
+/** One HTTP answer, body fully read. Non-2xx statuses are answers too; the caller decides. */
+export interface ClientResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** `X-Consul-Index` as a number; undefined when absent or not a non-negative integer. */
+  readonly index: number | undefined;
+  readonly body: Buffer;
+  /** Parses the body as JSON (throws INTERNAL with the body's start when it is not JSON). */
+  json<T = unknown>(): T;
+  /** The body as UTF-8 text. */
+  text(): string;
+}
+
+/** Parses `X-Consul-Index` (a uint64 in decimal). */
+export function parseIndexHeader(value: string | null): number | undefined {
+  if (value === null || !/^\d{1,20}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Builds a {@link ClientResponse} over a body that has been read. */
+export function makeResponse(status: number, headers: Headers, body: Buffer): ClientResponse {
+  return {
+    status,
+    headers,
+    index: parseIndexHeader(headers.get("x-consul-index")),
+    body,
+    text: () => body.toString("utf8"),
+    json<T = unknown>(): T {
+      try {
+        return JSON.parse(body.toString("utf8")) as T;
+      } catch (err) {
+        const start = body.toString("utf8", 0, 120);
+        throw new AugurError("INTERNAL", `Failed to decode response (status ${status}): ${start}`, {
+          cause: err,
+        });
+      }
+    },
+  };
+}
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: "BAD_REQUEST",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  409: "CONFLICT",
+  413: "TOO_LARGE",
+};
+
+/**
+ * A non-2xx answer to a typed helper. `message` is Consul's Go client wording,
+ * `Unexpected response code: <status> (<body>)`; `status` is the server's status and
+ * `responseText` its trimmed body.
+ */
+export class UnexpectedResponseError extends AugurError {
+  readonly responseText: string;
+
+  constructor(status: number, responseText: string) {
+    super(
+      CODE_BY_STATUS[status] ?? "INTERNAL",
+      `Unexpected response code: ${status} (${responseText})`,
+      { status },
+    );
+    this.responseText = responseText;
+  }
+}
+
+/** Returns `res` when its status is 2xx; throws {@link UnexpectedResponseError} otherwise. */
+export function requireOk(res: ClientResponse): ClientResponse {
+  if (res.status >= 200 && res.status < 300) return res;
+  throw new UnexpectedResponseError(res.status, res.text().trim());
+}

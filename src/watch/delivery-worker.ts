@@ -1,0 +1,159 @@
+/**
+ * Drains one handler's queue in order: a record is delivered, retried with backoff, or
+ * dead-lettered before the next one is tried, so one watch's events reach a handler in the
+ * order they were detected. Each handler has its own worker: a slow or failing handler holds up
+ * only its own queue, never the watch loop or other handlers, and a retry goes only to the
+ * handler that failed.
+ *
+ * ```
+ * idle ──record──▶ delivering ──ok / permanent / exhausted──▶ (next record | idle)
+ *                       └──retryable──▶ waiting (backoff, Retry-After) ──▶ delivering
+ * any ──stop──▶ stopping (grace for the attempt in flight, then abort) ──▶ stopped
+ * ```
+ * A record aborted by a stop stays pending and is delivered again after the restart: delivery
+ * is at least once, and the Idempotency-Key lets receivers drop the duplicate.
+ *
+ * @module
+ */
+import { toAugurError } from "../lib/errors.js";
+import { sleep, type Clock } from "./clock.js";
+import type { DeliveryRequest, Handler } from "./handlers/handler.js";
+import type { OutboxRecord, WatchStore } from "./outbox.js";
+import { backoffMs, exhausted, type DeliveryOutcome } from "./retry.js";
+import type { RetryPolicy } from "./types.js";
+import type { WatchLogger } from "./logger.js";
+
+export type WorkerState = "idle" | "delivering" | "waiting" | "stopping" | "stopped";
+
+/** What a worker reports (metrics). */
+export interface DeliveryObserver {
+  delivered(record: OutboxRecord, latencyMs: number): void;
+  failed(record: OutboxRecord, permanent: boolean): void;
+  retried(record: OutboxRecord): void;
+  deadLettered(record: OutboxRecord): void;
+}
+
+export interface DeliveryWorkerOptions {
+  readonly handler: Handler;
+  readonly retry: RetryPolicy;
+  readonly store: WatchStore;
+  readonly clock: Clock;
+  readonly logger: WatchLogger;
+  readonly observer?: DeliveryObserver;
+  /** How long `stop()` lets an attempt in flight finish before aborting it (default 5 s). */
+  readonly stopGraceMs?: number;
+  readonly random?: () => number;
+}
+
+const STORE_RETRY_MS = 1000;
+
+export class DeliveryWorker {
+  readonly #o: DeliveryWorkerOptions;
+  readonly #abort = new AbortController();
+  readonly #stopSignal = new AbortController();
+  #queue: OutboxRecord[] = [];
+  #state: WorkerState = "idle";
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.#o = options;
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  /** Adds records (already durable in the store) to the tail of the queue. */
+  enqueue(records: readonly OutboxRecord[]): void {
+    if (records.length === 0) return;
+    this.#queue = [...this.#queue, ...records].sort((a, b) => a.seq - b.seq);
+    this.#wake?.();
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Lets the attempt in flight finish (up to the grace time), then aborts it; resolves when stopped. */
+  async stop(): Promise<void> {
+    if (this.#state === "stopped") return;
+    this.#state = "stopping";
+    this.#stopSignal.abort();
+    this.#wake?.();
+    const grace = setTimeout(() => this.#abort.abort(), this.#o.stopGraceMs ?? 5000);
+    await this.#loop;
+    clearTimeout(grace);
+    this.#state = "stopped";
+  }
+
+  get #stopping(): boolean {
+    return this.#stopSignal.signal.aborted;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      const record = this.#queue[0];
+      if (record === undefined) {
+        this.#state = "idle";
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      const wait = record.nextAttemptAt - this.#o.clock.now();
+      if (wait > 0) {
+        this.#state = "waiting";
+        await sleep(this.#o.clock, wait, this.#stopSignal.signal);
+        continue;
+      }
+      await this.#attempt(record);
+    }
+  }
+
+  async #attempt(record: OutboxRecord): Promise<void> {
+    this.#state = "delivering";
+    const attempt = record.attempts + 1;
+    const request: DeliveryRequest = { body: record.body, index: record.index, eventId: record.eventId, deliveryId: record.id, watchId: record.watchId, attempt };
+    // Handlers classify failures instead of throwing; a throw is a bug, retried like a failure.
+    const outcome = await this.#o.handler.deliver(request, this.#abort.signal).catch((err: unknown): DeliveryOutcome => ({ kind: "retry", error: `handler failed: ${toAugurError(err).message}` }));
+    if (this.#abort.signal.aborted) return; // stopping: the record stays pending for the next start
+    try {
+      await this.#settle({ ...record, attempts: attempt }, outcome);
+    } catch (err) {
+      this.#o.logger.error("watch outbox write failed; will retry the delivery", { watch: record.watchId, delivery: record.id, error: toAugurError(err).message });
+      await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
+    }
+  }
+
+  async #settle(record: OutboxRecord, outcome: DeliveryOutcome): Promise<void> {
+    const now = this.#o.clock.now();
+    const log = { watch: record.watchId, handler: this.#o.handler.target, delivery: record.id, event: record.eventId, attempt: record.attempts };
+    if (outcome.kind === "delivered") {
+      await this.#o.store.finish(record, "delivered", now);
+      this.#queue.shift();
+      this.#o.observer?.delivered(record, now - record.createdAt);
+      if (outcome.output) this.#o.logger.info("watch handler output", { ...log, output: outcome.output });
+      return;
+    }
+    const next = now + Math.max(backoffMs(this.#o.retry, record.attempts, this.#o.random), outcome.kind === "retry" ? (outcome.retryAfterMs ?? 0) : 0);
+    const gaveUp = outcome.kind === "permanent" ? "permanent failure" : exhausted(this.#o.retry, record.attempts, record.createdAt, next);
+    this.#o.observer?.failed(record, gaveUp !== undefined);
+    if (gaveUp !== undefined) {
+      const reason = `${outcome.error} (${gaveUp})`;
+      const dead = await this.#o.store.finish(record, "dead", now, reason);
+      this.#queue.shift();
+      this.#o.observer?.deadLettered(dead);
+      this.#o.logger.error("watch delivery dead-lettered", { ...log, error: reason, ...(outcome.output ? { output: outcome.output } : {}) });
+      return;
+    }
+    const retried: OutboxRecord = { ...record, nextAttemptAt: next, lastError: outcome.error };
+    await this.#o.store.recordAttempt(retried);
+    this.#queue[0] = retried;
+    this.#o.observer?.retried(retried);
+    this.#o.logger.warn("watch delivery failed; will retry", { ...log, error: outcome.error, retryInMs: next - now });
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * Turns a watch's results into events: per-entity changes against what handlers were last told,
+ * shaped by the start mode and noise control, each event recorded durably (with the new state)
+ * before the plan asks for the next result.
+ *
+ * ```
+ * starting ──first result──▶ running ──result──▶ (quiet period / hold / flap) ──flush──▶ running
+ * ```
+ * At start: `fire` delivers the first result as Consul does; `changes` delivers only the
+ * difference from the persisted state (nothing on a first-ever run); `never` adopts silently.
+ *
+ * @module
+ */
+import { toAugurError, type AugurError } from "../lib/errors.js";
+import type { Clock, TimerHandle } from "./clock.js";
+import { diffEntities, makeChange, type EntityChange, type RawChange } from "./changes.js";
+import { entitiesFromJson, entitiesOf, entitiesToJson, type Entity, type EntityMap } from "./entities.js";
+import { NoiseFilter } from "./noise.js";
+import type { PlanResult } from "./plan.js";
+import { QuietPeriod } from "./quiet-period.js";
+import { hashId, stableHash } from "./stable-hash.js";
+import type { NoiseOptions, OnStart, WatchType } from "./types.js";
+
+/** One detected event: what every handler of the watch is told about. */
+export interface DetectedEvent {
+  /** Stable: the same content at the same index always gets the same id (the Idempotency-Key). */
+  readonly id: string;
+  readonly watchId: string;
+  readonly type: WatchType;
+  /** `X-Consul-Index` of the result (decimal string: event indexes use 64 bits). */
+  readonly index: string;
+  readonly detectedAt: number;
+  /** Exactly what Consul would hand its handler. */
+  readonly consul: unknown;
+  readonly changes: readonly EntityChange[];
+}
+
+/** What is persisted per watch (`<data_dir>/watches`). */
+export interface PersistedWatchState {
+  readonly version: 1;
+  readonly index: string;
+  readonly reported: ReturnType<typeof entitiesToJson>;
+  /** Event watches: ids of the events already handled (the last {@link SEEN_EVENTS_MAX}). */
+  readonly seenEvents?: readonly string[];
+  readonly updatedAt: number;
+}
+
+export const SEEN_EVENTS_MAX = 1024;
+
+/** After a failed outbox write from a timer-driven flush, try again after this long. */
+const COMMIT_RETRY_MS = 1000;
+
+export interface ChangeDetectorOptions {
+  readonly watchId: string;
+  readonly type: WatchType;
+  readonly onStart: OnStart;
+  readonly noise: NoiseOptions;
+  readonly clock: Clock;
+  readonly initial?: PersistedWatchState;
+  /** Durably records the new state and the event (if any); the detector waits for it. */
+  readonly commit: (state: PersistedWatchState, event: DetectedEvent | undefined) => Promise<void>;
+  readonly onError?: (err: AugurError) => void;
+}
+
+interface Latest {
+  readonly index: string;
+  readonly result: unknown;
+  readonly entities: EntityMap;
+}
+
+export class ChangeDetector {
+  readonly #o: ChangeDetectorOptions;
+  readonly #noise: NoiseFilter;
+  readonly #quiet: QuietPeriod | undefined;
+  #reported: Map<string, Entity>;
+  #seen: string[];
+  #latest: Latest | undefined;
+  #started = false;
+  #stopped = false;
+  #timer: TimerHandle | undefined;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: ChangeDetectorOptions) {
+    this.#o = options;
+    this.#noise = new NoiseFilter({ holdMs: options.type === "event" ? 0 : options.noise.holdMs, ...(options.noise.flap && options.type !== "event" ? { flap: options.noise.flap } : {}) });
+    this.#quiet = options.noise.quietPeriodMs > 0 ? new QuietPeriod(options.noise.quietPeriodMs, options.noise.quietPeriodMaxMs) : undefined;
+    this.#reported = entitiesFromJson(options.initial?.reported);
+    this.#seen = [...(options.initial?.seenEvents ?? [])];
+  }
+
+  /** Noise control on: deliveries only carry real (held, debounced) changes. */
+  get #filtered(): boolean {
+    return this.#quiet !== undefined || this.#noise.active || this.#o.noise.stateChangesOnly;
+  }
+
+  /** The plan's result handler: resolves once the result is recorded (or deferred by noise control). */
+  handle(r: PlanResult): Promise<void> {
+    return this.#serial(() => this.#onResult(r));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.#chain.then(fn);
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async #onResult(r: PlanResult): Promise<void> {
+    const now = this.#o.clock.now();
+    this.#latest = { index: r.index.toString(), result: r.result, entities: entitiesOf(this.#o.type, r.result, this.#o.noise.maintenanceAware) };
+    if (!this.#started) return this.#start(now);
+    if (this.#noise.active) this.#noise.observe(this.#latest.entities, this.#reported, now);
+    if (this.#quiet) this.#quiet.touch(now);
+    else await this.#flush(now, true);
+    await this.#schedule(now);
+  }
+
+  async #start(now: number): Promise<void> {
+    const latest = this.#latest as Latest;
+    const mode = this.#o.onStart;
+    const known = this.#o.initial !== undefined;
+    if (this.#o.type === "event") {
+      const all = [...latest.entities.values()];
+      const fresh = mode === "fire" ? all : mode === "changes" && known ? all.filter((e) => !this.#seen.includes(e.key)) : [];
+      this.#started = true;
+      return this.#emitEvents(fresh, now, mode === "fire");
+    }
+    const changes = diffEntities(this.#reported, latest.entities, { stateOnly: this.#o.noise.stateChangesOnly });
+    const emit = mode === "fire" || (mode === "changes" && known && changes.length > 0);
+    this.#started = true;
+    await this.#commit(latest.entities, emit ? this.#event(latest.result, changes, now) : undefined, now);
+  }
+
+  /** Sets the timer for the next quiet-period end, hold maturity or flap-window slide. */
+  async #schedule(now: number): Promise<void> {
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    const candidates = [this.#quiet?.dueAt(), this.#noise.active ? this.#noise.nextWakeAt(this.#reported) : undefined].filter((t): t is number => t !== undefined);
+    if (candidates.length === 0 || this.#stopped) return;
+    const at = Math.min(...candidates);
+    if (at <= now) return this.#tick(now);
+    this.#setTimer(at - now);
+  }
+
+  #setTimer(ms: number): void {
+    this.#timer = this.#o.clock.setTimer(() => {
+      this.#timer = undefined;
+      this.#serial(() => this.#tick(this.#o.clock.now())).catch((err: unknown) => {
+        // The commit failed (outbox write): report it and try the flush again shortly.
+        this.#o.onError?.(toAugurError(err));
+        if (!this.#stopped && this.#timer === undefined) this.#setTimer(COMMIT_RETRY_MS);
+      });
+    }, ms);
+  }
+
+  async #tick(now: number): Promise<void> {
+    if (this.#stopped) return;
+    const due = this.#quiet?.dueAt();
+    if (due !== undefined && due > now) return this.#schedule(now);
+    await this.#flush(now, false);
+    await this.#schedule(now);
+  }
+
+  /** Reports what is reportable now. `everyResult`: no noise control, fire on every result as Consul. */
+  async #flush(now: number, everyResult: boolean): Promise<void> {
+    this.#quiet?.reset();
+    const latest = this.#latest;
+    if (latest === undefined) return;
+    if (this.#o.type === "event") {
+      return this.#emitEvents([...latest.entities.values()].filter((e) => !this.#seen.includes(e.key)), now, false);
+    }
+    const effective = this.#noise.active ? this.#noise.effective(this.#reported, now) : latest.entities;
+    const changes = mergeSynthetic(diffEntities(this.#reported, effective, { stateOnly: this.#o.noise.stateChangesOnly }), this.#noise.takeSynthetic());
+    const emit = everyResult && !this.#filtered ? true : changes.length > 0;
+    if (!emit && sameEntities(this.#reported, effective)) return;
+    await this.#commit(effective, emit ? this.#event(latest.result, changes, now) : undefined, now);
+  }
+
+  /** Event watches: the payload is the list of events not handled yet (Consul prunes by index). */
+  async #emitEvents(fresh: Entity[], now: number, always: boolean): Promise<void> {
+    const latest = this.#latest as Latest;
+    const seen = [...this.#seen];
+    for (const e of latest.entities.values()) if (!seen.includes(e.key)) seen.push(e.key);
+    const event = fresh.length > 0 || always ? this.#event(fresh.map((e) => e.value), fresh.map((e) => makeChange("added", e.key, undefined, e)), now) : undefined;
+    if (event === undefined && seen.length === this.#seen.length) return;
+    await this.#commit(new Map(), event, now, seen.slice(-SEEN_EVENTS_MAX));
+  }
+
+  #event(consul: unknown, raw: readonly RawChange[], now: number): DetectedEvent {
+    const latest = this.#latest as Latest;
+    const w = this.#o.watchId;
+    const changes = raw.map((c) => ({ id: hashId("change", w, latest.index, c.entity, c.kind, stableHash(c.old), stableHash(c.new)), ...c }));
+    const id = hashId("event", w, latest.index, stableHash(consul), stableHash(raw));
+    return { id, watchId: w, type: this.#o.type, index: latest.index, detectedAt: now, consul, changes };
+  }
+
+  async #commit(reported: EntityMap, event: DetectedEvent | undefined, now: number, seen: string[] = this.#seen): Promise<void> {
+    const latest = this.#latest as Latest;
+    const state: PersistedWatchState = {
+      version: 1,
+      index: latest.index,
+      reported: entitiesToJson(reported),
+      ...(this.#o.type === "event" ? { seenEvents: seen } : {}),
+      updatedAt: now,
+    };
+    await this.#o.commit(state, event);
+    this.#reported = new Map(reported);
+    this.#seen = seen;
+  }
+}
+
+/** A `flapping`/`stable` change replaces the plain change of the same entity. */
+function mergeSynthetic(diff: RawChange[], synthetic: RawChange[]): RawChange[] {
+  if (synthetic.length === 0) return diff;
+  const replaced = new Set(synthetic.map((c) => c.entity));
+  return [...diff.filter((c) => !replaced.has(c.entity)), ...synthetic];
+}
+
+function sameEntities(a: EntityMap, b: EntityMap): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, e] of a) if (b.get(k)?.hash !== e.hash) return false;
+  return true;
+}

@@ -1,0 +1,185 @@
+/**
+ * The outbox and watch state on disk: an lmdb environment of its own under
+ * `<data_dir>/watches/`. `commit` resolves only after lmdb has committed *and flushed* the
+ * transaction, so an event counts as detected only once it survives a crash or power loss.
+ *
+ * Layout (ordered array keys): `["state", watchId]`, `["q", seq]` pending records,
+ * `["hist", n]` recent deliveries, `["dead", n]` dead letters, `["meta", "seq" | "fin"]` counters.
+ *
+ * @module
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { open, type RootDatabase } from "lmdb";
+import { AugurError } from "../lib/errors.js";
+import type { PersistedWatchState } from "./detector.js";
+import { DEAD_MAX, HISTORY_MAX, type NewRecord, type OutboxRecord, type PendingFilter, type WatchStore } from "./outbox.js";
+import { closedError, matches, notDead } from "./store-common.js";
+
+type Key = [string, string | number];
+
+/** History and dead letters may exceed their bound by this much before a trim. */
+const TRIM_BATCH = 100;
+
+function ioError(err: unknown): AugurError {
+  if (err instanceof AugurError) return err;
+  return new AugurError("STORE_IO", `watch outbox: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+export class LmdbWatchStore implements WatchStore {
+  readonly kind = "disk" as const;
+  readonly #db: RootDatabase<unknown, Key>;
+  #seq: number;
+  #fin: number;
+  #depth: number;
+  readonly #counts: Record<string, number>;
+  #closed = false;
+
+  private constructor(db: RootDatabase<unknown, Key>) {
+    this.#db = db;
+    this.#seq = (db.get(["meta", "seq"]) as number | undefined) ?? 0;
+    this.#fin = (db.get(["meta", "fin"]) as number | undefined) ?? 0;
+    this.#depth = this.#count("q");
+    this.#counts = { hist: this.#count("hist"), dead: this.#count("dead") };
+  }
+
+  /** Opens (creating) the environment in `<dir>` (the agent passes `<data_dir>/watches`). */
+  static async open(dir: string): Promise<LmdbWatchStore> {
+    try {
+      await mkdir(dir, { recursive: true });
+      return new LmdbWatchStore(open<unknown, Key>({ path: join(dir, "outbox.mdb"), compression: false }));
+    } catch (err) {
+      throw ioError(err);
+    }
+  }
+
+  async loadState(watchId: string): Promise<PersistedWatchState | undefined> {
+    this.#check();
+    return this.#db.get(["state", watchId]) as PersistedWatchState | undefined;
+  }
+
+  async commit(watchId: string, state: PersistedWatchState, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
+    this.#check();
+    const created: OutboxRecord[] = [];
+    await this.#write(() => {
+      void this.#db.put(["state", watchId], state);
+      for (const r of records) {
+        const seq = ++this.#seq;
+        const rec: OutboxRecord = { ...r, id: String(seq), seq, status: "pending", attempts: 0, nextAttemptAt: 0 };
+        void this.#db.put(["q", seq], rec);
+        created.push(rec);
+      }
+      if (records.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
+    });
+    this.#depth += created.length;
+    return created;
+  }
+
+  async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {
+    this.#check();
+    const out: OutboxRecord[] = [];
+    for (const { value } of this.#db.getRange({ start: ["q", 0], end: ["q", Number.MAX_SAFE_INTEGER] })) {
+      const r = value as OutboxRecord;
+      if (matches(r, filter)) out.push(r);
+    }
+    return out;
+  }
+
+  async recordAttempt(record: OutboxRecord): Promise<void> {
+    this.#check();
+    await this.#write(() => {
+      if (this.#db.get(["q", record.seq]) !== undefined) void this.#db.put(["q", record.seq], record);
+    }, false);
+  }
+
+  async finish(record: OutboxRecord, status: "delivered" | "dead", finishedAt: number, lastError?: string): Promise<OutboxRecord> {
+    this.#check();
+    const done: OutboxRecord = { ...record, status, finishedAt, ...(lastError !== undefined ? { lastError } : {}) };
+    const area = status === "delivered" ? "hist" : "dead";
+    let removed = false;
+    await this.#write(() => {
+      removed = this.#db.get(["q", record.seq]) !== undefined;
+      void this.#db.remove(["q", record.seq]);
+      const n = ++this.#fin;
+      void this.#db.put([area, n], done);
+      void this.#db.put(["meta", "fin"], n);
+      this.#trim(area, status === "delivered" ? HISTORY_MAX : DEAD_MAX);
+    }, status === "dead");
+    if (removed) this.#depth--;
+    return done;
+  }
+
+  async requeue(ids: readonly string[] | "all-dead", now: number): Promise<OutboxRecord[]> {
+    this.#check();
+    const out: OutboxRecord[] = [];
+    await this.#write(() => {
+      for (const { key, value } of this.#db.getRange({ start: ["dead", 0], end: ["dead", Number.MAX_SAFE_INTEGER] })) {
+        const r = value as OutboxRecord;
+        if (ids !== "all-dead" && !ids.includes(r.id)) continue;
+        void this.#db.remove(key);
+        this.#counts["dead"] = (this.#counts["dead"] ?? 1) - 1;
+        const seq = ++this.#seq;
+        const rec: OutboxRecord = { ...notDead(r), seq, nextAttemptAt: now, replays: (r.replays ?? 0) + 1 };
+        void this.#db.put(["q", seq], rec);
+        out.push(rec);
+      }
+      void this.#db.put(["meta", "seq"], this.#seq);
+    });
+    this.#depth += out.length;
+    return out;
+  }
+
+  async recent(limit = HISTORY_MAX): Promise<OutboxRecord[]> {
+    return this.#newest("hist", limit);
+  }
+
+  async dead(limit = DEAD_MAX): Promise<OutboxRecord[]> {
+    return this.#newest("dead", limit);
+  }
+
+  depth(): number {
+    return this.#depth;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#db.flushed;
+    await this.#db.close();
+  }
+
+  #newest(area: string, limit: number): OutboxRecord[] {
+    this.#check();
+    const out: OutboxRecord[] = [];
+    for (const { value } of this.#db.getRange({ start: [area, Number.MAX_SAFE_INTEGER], end: [area, 0], reverse: true, limit })) out.push(value as OutboxRecord);
+    return out;
+  }
+
+  #count(area: string): number {
+    return this.#db.getKeysCount({ start: [area, 0], end: [area, Number.MAX_SAFE_INTEGER] });
+  }
+
+  /** Keeps about the newest `max` entries of an area (inside a write transaction), trimming in batches. */
+  #trim(area: string, max: number): void {
+    const count = (this.#counts[area] ?? 0) + 1;
+    this.#counts[area] = count;
+    if (count <= max + TRIM_BATCH) return;
+    const keys = [...this.#db.getKeys({ start: [area, 0], end: [area, Number.MAX_SAFE_INTEGER], limit: count - max })];
+    for (const key of keys) void this.#db.remove(key);
+    this.#counts[area] = count - keys.length;
+  }
+
+  /** One write transaction; `durable` also waits for the flush to disk. */
+  async #write(fn: () => void, durable = true): Promise<void> {
+    try {
+      await this.#db.transaction(fn);
+      if (durable) await this.#db.flushed;
+    } catch (err) {
+      throw ioError(err);
+    }
+  }
+
+  #check(): void {
+    if (this.#closed) throw closedError();
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * What the agent wires: runs the configured watches, reloads them without re-firing the
+ * unchanged ones, and answers the deliveries / replay API.
+ *
+ * Watch identity on reload: a watch is *the same* when its id (the user's `id`, or
+ * `<type>-<hash>` of its normalised definition) and its `identity` (sha256 of the whole
+ * normalised definition: query, handlers, start mode, noise options) are both unchanged. Such a
+ * watch keeps running — no new plan, no re-fire. A changed definition stops the old runner and
+ * starts a new one, which resumes from the state persisted under its id (with `on_start =
+ * "changes"` it reports only real changes). Records left for a handler that is no longer
+ * configured are dead-lettered ("handler no longer configured") so they can be inspected.
+ *
+ * `new ──start──▶ running ──reload──▶ running ──stop──▶ stopped`
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Registry } from "prom-client";
+import { AugurError } from "../lib/errors.js";
+import { systemClock, type Clock } from "./clock.js";
+import { withUniqueIds } from "./definition.js";
+import { createHandler } from "./handlers/create-handler.js";
+import type { Handler } from "./handlers/handler.js";
+import { LmdbWatchStore } from "./lmdb-store.js";
+import { silentLogger, type WatchLogger } from "./logger.js";
+import { MemoryWatchStore } from "./memory-store.js";
+import { WatchMetrics } from "./metrics.js";
+import type { OutboxRecord, WatchStore } from "./outbox.js";
+import type { WatchSource } from "./query.js";
+import type { WatchDefinition } from "./types.js";
+import { WatchRunner, type WatchStatus } from "./watch-runner.js";
+
+export interface WatchManagerOptions {
+  /** The HTTP client the plans query (the agent's own API, or any Consul-compatible agent). */
+  readonly client: WatchSource;
+  /** Without it (or with `-dev`) the outbox lives in memory. */
+  readonly dataDir?: string;
+  readonly registry?: Registry;
+  readonly logger?: WatchLogger;
+  readonly now?: () => number;
+  /** Tests: a hand-driven clock (overrides `now`). */
+  readonly clock?: Clock;
+  /** Environment for script handlers and signing secrets (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Tests and tuning: the blocking wait and Consul's 5 s error backoff base. */
+  readonly planWaitMs?: number;
+  readonly planRetryBaseMs?: number;
+  /** How long `stop()` lets a delivery in flight finish (default 5 s). */
+  readonly stopGraceMs?: number;
+  /** Time between SIGTERM and SIGKILL for a timed-out script (default 3 s). */
+  readonly killGraceMs?: number;
+}
+
+/** `augur watch deliveries` / `GET /v1/agent/watch/deliveries`. */
+export interface DeliveriesReport {
+  readonly store: "memory" | "disk";
+  readonly pending: readonly OutboxRecord[];
+  readonly recent: readonly OutboxRecord[];
+  readonly dead: readonly OutboxRecord[];
+}
+
+export interface DeliveriesQuery {
+  readonly limit?: number;
+  readonly watch?: string;
+}
+
+export type ReplayTarget = string | { readonly allDead: true };
+
+export class WatchManager {
+  readonly #o: WatchManagerOptions;
+  readonly #clock: Clock;
+  readonly #logger: WatchLogger;
+  readonly #metrics: WatchMetrics;
+  readonly #memory = new MemoryWatchStore();
+  readonly #runners = new Map<string, WatchRunner>();
+  #store: WatchStore | undefined;
+  #state: "new" | "running" | "stopped" = "new";
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(options: WatchManagerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock(options.now);
+    this.#logger = options.logger ?? silentLogger;
+    this.#metrics = new WatchMetrics(options.registry);
+    this.#metrics.attach({ depths: () => this.#depths() });
+  }
+
+  /** Opens the outbox (`<dataDir>/watches`, or memory) and starts every watch. */
+  start(defs: readonly WatchDefinition[]): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#state !== "new") throw new AugurError("INTERNAL", `WatchManager.start: illegal in state ${this.#state}`);
+      this.#store = this.#o.dataDir ? await LmdbWatchStore.open(join(this.#o.dataDir, "watches")) : this.#memory;
+      this.#state = "running";
+      await this.#apply(withUniqueIds(defs));
+      this.#metrics.setDeadCounts(await this.#allDead());
+      this.#logger.info("watches started", { count: this.#runners.size, outbox: this.#store.kind });
+    });
+  }
+
+  /** Keeps unchanged watches running (no re-fire); stops removed or changed ones; starts new ones. */
+  reload(defs: readonly WatchDefinition[]): Promise<void> {
+    return this.#serial(async () => {
+      this.#requireRunning();
+      await this.#apply(withUniqueIds(defs));
+    });
+  }
+
+  /** Stops every watch (deliveries in flight get a grace period) and closes the outbox. */
+  stop(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#state === "stopped") return;
+      this.#state = "stopped";
+      await Promise.all([...this.#runners.values()].map((r) => r.stop()));
+      this.#runners.clear();
+      if (this.#store && this.#store !== this.#memory) await this.#store.close();
+      await this.#memory.close();
+    });
+  }
+
+  /** The running watches. */
+  watches(): WatchStatus[] {
+    return [...this.#runners.values()].map((r) => r.status());
+  }
+
+  /** Pending records, recent deliveries and dead letters (newest first), optionally for one watch. */
+  async deliveries(query: DeliveriesQuery = {}): Promise<DeliveriesReport> {
+    const store = this.#requireRunning();
+    const limit = query.limit ?? 100;
+    const pick = (list: OutboxRecord[]): OutboxRecord[] => list.filter((r) => query.watch === undefined || r.watchId === query.watch);
+    const stores = store === this.#memory ? [store] : [store, this.#memory];
+    const all = async (f: (s: WatchStore) => Promise<OutboxRecord[]>): Promise<OutboxRecord[]> => (await Promise.all(stores.map(f))).flat();
+    return {
+      store: store.kind,
+      pending: pick(await all((s) => s.pending())).slice(0, limit),
+      recent: newest(pick(await all((s) => s.recent())), limit),
+      dead: newest(pick(await all((s) => s.dead())), limit),
+    };
+  }
+
+  /**
+   * Moves dead letters back to their handler's queue (attempts reset, same event id). A single id
+   * that is not a dead letter is NOT_FOUND; one whose handler is no longer configured is INVALID_STATE.
+   */
+  replay(target: ReplayTarget): Promise<OutboxRecord[]> {
+    return this.#serial(async () => {
+      this.#requireRunning();
+      const dead = await this.#allDead();
+      const wanted = typeof target === "string" ? dead.filter((r) => r.id === target) : dead.filter((r) => this.#runnerFor(r) !== undefined);
+      if (typeof target === "string") {
+        const rec = wanted[0];
+        if (rec === undefined) throw new AugurError("NOT_FOUND", `No dead letter with ID "${target}"`);
+        if (this.#runnerFor(rec) === undefined) throw new AugurError("INVALID_STATE", `Cannot replay ${target}: watch "${rec.watchId}" no longer has that handler`);
+      }
+      const now = this.#clock.now();
+      const requeued: OutboxRecord[] = [];
+      for (const store of this.#stores()) requeued.push(...(await store.requeue(wanted.map((r) => r.id), now)));
+      for (const rec of requeued) this.#runnerFor(rec)?.worker(rec.handlerKey)?.enqueue([rec]);
+      this.#metrics.setDeadCounts(await this.#allDead());
+      this.#logger.info("watch deliveries replayed", { count: requeued.length });
+      return requeued;
+    });
+  }
+
+  async #apply(defs: WatchDefinition[]): Promise<void> {
+    const next = new Map(defs.map((d) => [d.id, d]));
+    for (const [id, runner] of [...this.#runners]) {
+      if (next.get(id)?.identity === runner.def.identity) continue;
+      await runner.stop();
+      this.#runners.delete(id);
+      this.#logger.info("watch stopped", { watch: id });
+    }
+    for (const def of defs) {
+      if (this.#runners.has(def.id)) continue;
+      const runner = new WatchRunner({
+        def,
+        source: this.#o.client,
+        store: this.#store as WatchStore,
+        memoryStore: this.#memory,
+        handlers: await this.#handlersFor(def),
+        clock: this.#clock,
+        logger: this.#logger,
+        metrics: this.#metrics,
+        ...pickDefined({ planWaitMs: this.#o.planWaitMs, planRetryBaseMs: this.#o.planRetryBaseMs, stopGraceMs: this.#o.stopGraceMs }),
+      });
+      await runner.start();
+      this.#runners.set(def.id, runner);
+      this.#logger.info("watch started", { watch: def.id, type: def.query.type });
+    }
+    await this.#deadLetterOrphans();
+  }
+
+  async #handlersFor(def: WatchDefinition): Promise<Map<string, Handler>> {
+    const out = new Map<string, Handler>();
+    for (const h of def.handlers) out.set(h.key, await createHandler(h, pickDefined({ env: this.#o.env, killGraceMs: this.#o.killGraceMs, now: () => this.#clock.now() })));
+    return out;
+  }
+
+  /** Pending records whose watch or handler is gone go to the dead letters instead of waiting forever. */
+  async #deadLetterOrphans(): Promise<void> {
+    const now = this.#clock.now();
+    for (const store of this.#stores()) {
+      for (const rec of await store.pending()) {
+        if (this.#runnerFor(rec) !== undefined) continue;
+        const dead = await store.finish(rec, "dead", now, "handler no longer configured");
+        this.#metrics.deadLettered(dead);
+        this.#logger.warn("watch delivery dead-lettered: handler no longer configured", { watch: rec.watchId, delivery: rec.id });
+      }
+    }
+  }
+
+  #runnerFor(rec: OutboxRecord): WatchRunner | undefined {
+    const runner = this.#runners.get(rec.watchId);
+    return runner?.def.handlers.some((h) => h.key === rec.handlerKey) ? runner : undefined;
+  }
+
+  #stores(): WatchStore[] {
+    const store = this.#store;
+    return store === undefined || store === this.#memory ? [this.#memory] : [store, this.#memory];
+  }
+
+  async #allDead(): Promise<OutboxRecord[]> {
+    return (await Promise.all(this.#stores().map((s) => s.dead()))).flat();
+  }
+
+  *#depths(): Iterable<{ watch: string; handler: string; depth: number }> {
+    for (const r of this.#runners.values()) for (const h of r.def.handlers) yield { watch: r.def.id, handler: h.key, depth: r.worker(h.key)?.depth ?? 0 };
+  }
+
+  #requireRunning(): WatchStore {
+    if (this.#state !== "running" || this.#store === undefined) throw new AugurError("INVALID_STATE", "Watches are not running");
+    return this.#store;
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function newest(list: OutboxRecord[], limit: number): OutboxRecord[] {
+  return [...list].sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0)).slice(0, limit);
+}
+
+function pickDefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}

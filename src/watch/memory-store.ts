@@ -1,0 +1,88 @@
+/**
+ * The outbox and watch state in memory (`-dev`, and handlers with `durable = false`): same
+ * contract as the disk store, gone when the process ends.
+ *
+ * @module
+ */
+import type { PersistedWatchState } from "./detector.js";
+import { DEAD_MAX, HISTORY_MAX, type NewRecord, type OutboxRecord, type PendingFilter, type WatchStore } from "./outbox.js";
+import { closedError, matches, newestFirst, notDead } from "./store-common.js";
+
+export class MemoryWatchStore implements WatchStore {
+  readonly kind = "memory" as const;
+  readonly #states = new Map<string, PersistedWatchState>();
+  readonly #pending = new Map<number, OutboxRecord>();
+  #history: OutboxRecord[] = [];
+  #dead: OutboxRecord[] = [];
+  #seq = 0;
+  #closed = false;
+
+  async loadState(watchId: string): Promise<PersistedWatchState | undefined> {
+    this.#check();
+    return structuredClone(this.#states.get(watchId));
+  }
+
+  async commit(watchId: string, state: PersistedWatchState, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
+    this.#check();
+    this.#states.set(watchId, structuredClone(state));
+    return records.map((r) => {
+      const seq = ++this.#seq;
+      const rec: OutboxRecord = { ...r, id: String(seq), seq, status: "pending", attempts: 0, nextAttemptAt: 0 };
+      this.#pending.set(seq, rec);
+      return rec;
+    });
+  }
+
+  async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {
+    this.#check();
+    return [...this.#pending.values()].filter((r) => matches(r, filter)).sort((a, b) => a.seq - b.seq);
+  }
+
+  async recordAttempt(record: OutboxRecord): Promise<void> {
+    this.#check();
+    if (this.#pending.has(record.seq)) this.#pending.set(record.seq, record);
+  }
+
+  async finish(record: OutboxRecord, status: "delivered" | "dead", finishedAt: number, lastError?: string): Promise<OutboxRecord> {
+    this.#check();
+    this.#pending.delete(record.seq);
+    const done: OutboxRecord = { ...record, status, finishedAt, ...(lastError !== undefined ? { lastError } : {}) };
+    if (status === "delivered") this.#history = [...this.#history, done].slice(-HISTORY_MAX);
+    else this.#dead = [...this.#dead, done].slice(-DEAD_MAX);
+    return done;
+  }
+
+  async requeue(ids: readonly string[] | "all-dead", now: number): Promise<OutboxRecord[]> {
+    this.#check();
+    const chosen = this.#dead.filter((r) => ids === "all-dead" || ids.includes(r.id));
+    this.#dead = this.#dead.filter((r) => !chosen.includes(r));
+    return chosen.map((r) => {
+      const seq = ++this.#seq;
+      const rec: OutboxRecord = { ...notDead(r), seq, nextAttemptAt: now, replays: (r.replays ?? 0) + 1 };
+      this.#pending.set(seq, rec);
+      return rec;
+    });
+  }
+
+  async recent(limit = HISTORY_MAX): Promise<OutboxRecord[]> {
+    this.#check();
+    return newestFirst(this.#history, limit);
+  }
+
+  async dead(limit = DEAD_MAX): Promise<OutboxRecord[]> {
+    this.#check();
+    return newestFirst(this.#dead, limit);
+  }
+
+  depth(): number {
+    return this.#pending.size;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #check(): void {
+    if (this.#closed) throw closedError();
+  }
+}

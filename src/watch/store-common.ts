@@ -1,0 +1,22 @@
+/**
+ * Small pieces both watch stores share.
+ *
+ * @module
+ */
+import { AugurError } from "../lib/errors.js";
+import type { OutboxRecord, PendingFilter } from "./outbox.js";
+
+export const matches = (r: OutboxRecord, f: PendingFilter): boolean =>
+  (f.watchId === undefined || r.watchId === f.watchId) && (f.handlerKey === undefined || r.handlerKey === f.handlerKey);
+
+/** A dead letter made pending again: attempts reset, failure kept for the record. */
+export function notDead(r: OutboxRecord): OutboxRecord {
+  const { finishedAt: _f, ...rest } = r;
+  return { ...rest, status: "pending", attempts: 0 };
+}
+
+export function newestFirst(list: readonly OutboxRecord[], limit: number): OutboxRecord[] {
+  return list.slice(-Math.max(0, limit)).reverse();
+}
+
+export const closedError = (): AugurError => new AugurError("STORE_CLOSED", "The watch outbox is closed");

@@ -1,0 +1,165 @@
+/**
+ * One running watch: its plan (the Consul loop), its change detector, and one delivery worker
+ * per handler. The detector's commit writes the watch state and one outbox record per handler
+ * in one durable transaction, then hands the records to the workers.
+ *
+ * `created ──start──▶ running ──stop──▶ stopped`
+ *
+ * @module
+ */
+import { AugurError, toAugurError } from "../lib/errors.js";
+import type { Clock } from "./clock.js";
+import { DeliveryWorker, type DeliveryObserver, type WorkerState } from "./delivery-worker.js";
+import { ChangeDetector, type DetectedEvent, type PersistedWatchState } from "./detector.js";
+import type { Handler } from "./handlers/handler.js";
+import type { WatchLogger } from "./logger.js";
+import type { WatchMetrics } from "./metrics.js";
+import type { NewRecord, WatchStore } from "./outbox.js";
+import { payloadFor } from "./payload.js";
+import { WatchPlan, type PlanState } from "./plan.js";
+import type { WatchSource } from "./query.js";
+import type { HandlerDefinition, WatchDefinition } from "./types.js";
+
+export interface WatchRunnerOptions {
+  readonly def: WatchDefinition;
+  readonly source: WatchSource;
+  /** Where the watch state and durable handlers' records live. */
+  readonly store: WatchStore;
+  /** Records of handlers with `durable = false`. */
+  readonly memoryStore: WatchStore;
+  /** A ready handler per handler key. */
+  readonly handlers: ReadonlyMap<string, Handler>;
+  readonly clock: Clock;
+  readonly logger: WatchLogger;
+  readonly metrics?: WatchMetrics;
+  readonly planWaitMs?: number;
+  readonly planRetryBaseMs?: number;
+  readonly stopGraceMs?: number;
+}
+
+/** What the API and CLI show about a watch. */
+export interface WatchStatus {
+  readonly id: string;
+  readonly type: string;
+  readonly state: PlanState;
+  readonly index?: string;
+  readonly failures: number;
+  readonly lastError?: string;
+  readonly events: number;
+  readonly handlers: readonly { key: string; kind: string; target: string; state: WorkerState; depth: number }[];
+}
+
+export class WatchRunner {
+  readonly def: WatchDefinition;
+  readonly #o: WatchRunnerOptions;
+  readonly #workers = new Map<string, DeliveryWorker>();
+  #plan: WatchPlan | undefined;
+  #detector: ChangeDetector | undefined;
+  #lastError: string | undefined;
+  #events = 0;
+
+  constructor(options: WatchRunnerOptions) {
+    this.def = options.def;
+    this.#o = options;
+  }
+
+  /** Loads the persisted state and pending records, starts the workers, then the plan. */
+  async start(): Promise<void> {
+    const { def, clock, logger } = this.#o;
+    for (const h of def.handlers) await this.#startWorker(h);
+    const initial = await this.#o.store.loadState(def.id);
+    this.#detector = new ChangeDetector({
+      watchId: def.id,
+      type: def.query.type,
+      onStart: def.onStart,
+      noise: def.noise,
+      clock,
+      ...(initial ? { initial } : {}),
+      commit: (state, event) => this.#commit(state, event),
+      onError: (err) => logger.error("watch change detection failed", { watch: def.id, error: err.message }),
+    });
+    const detector = this.#detector;
+    this.#plan = new WatchPlan({
+      source: this.#o.source,
+      query: def.query,
+      clock,
+      onResult: (r) => detector.handle(r),
+      onError: (err, retryInMs) => {
+        this.#lastError = err.message;
+        this.#o.metrics?.queryErrors.inc({ watch: def.id });
+        logger.error("Watch errored", { watch: def.id, type: def.query.type, error: err.message, retryInMs });
+      },
+      ...(this.#o.planWaitMs !== undefined ? { waitMs: this.#o.planWaitMs } : {}),
+      ...(this.#o.planRetryBaseMs !== undefined ? { retryBaseMs: this.#o.planRetryBaseMs } : {}),
+    });
+    this.#plan.start();
+  }
+
+  async #startWorker(h: HandlerDefinition): Promise<void> {
+    const handler = this.#o.handlers.get(h.key);
+    if (handler === undefined) throw new AugurError("INTERNAL", `watch ${this.def.id}: no handler for key ${h.key}`);
+    const store = this.#storeFor(h);
+    const worker = new DeliveryWorker({
+      handler,
+      retry: h.retry,
+      store,
+      clock: this.#o.clock,
+      logger: this.#o.logger,
+      ...(this.#o.metrics ? { observer: this.#o.metrics as DeliveryObserver } : {}),
+      ...(this.#o.stopGraceMs !== undefined ? { stopGraceMs: this.#o.stopGraceMs } : {}),
+    });
+    worker.enqueue(await store.pending({ watchId: this.def.id, handlerKey: h.key }));
+    worker.start();
+    this.#workers.set(h.key, worker);
+  }
+
+  #storeFor(h: HandlerDefinition): WatchStore {
+    return h.durable ? this.#o.store : this.#o.memoryStore;
+  }
+
+  /** The detector's commit: state + durable records in one transaction, then memory records. */
+  async #commit(state: PersistedWatchState, event: DetectedEvent | undefined): Promise<void> {
+    const durable: NewRecord[] = [];
+    const volatile: NewRecord[] = [];
+    for (const h of event ? this.def.handlers : []) {
+      const body = payloadFor(event as DetectedEvent, h.payload);
+      if (body === undefined) continue;
+      const rec: NewRecord = { eventId: (event as DetectedEvent).id, watchId: this.def.id, handlerKey: h.key, index: state.index, createdAt: (event as DetectedEvent).detectedAt, body };
+      (h.durable || this.#o.store === this.#o.memoryStore ? durable : volatile).push(rec);
+    }
+    const created = [...(await this.#o.store.commit(this.def.id, state, durable))];
+    if (volatile.length > 0) created.push(...(await this.#o.memoryStore.commit(this.def.id, state, volatile)));
+    if (event) {
+      this.#events++;
+      this.#o.metrics?.events.inc({ watch: this.def.id });
+    }
+    for (const rec of created) this.#workers.get(rec.handlerKey)?.enqueue([rec]);
+  }
+
+  worker(handlerKey: string): DeliveryWorker | undefined {
+    return this.#workers.get(handlerKey);
+  }
+
+  async stop(): Promise<void> {
+    this.#detector?.stop();
+    await this.#plan?.stop().catch((err: unknown) => this.#o.logger.warn("watch plan stop", { watch: this.def.id, error: toAugurError(err).message }));
+    await Promise.all([...this.#workers.values()].map((w) => w.stop()));
+  }
+
+  status(): WatchStatus {
+    return {
+      id: this.def.id,
+      type: this.def.query.type,
+      state: this.#plan?.state ?? "idle",
+      ...(this.#plan?.lastIndex !== undefined ? { index: this.#plan.lastIndex.toString() } : {}),
+      failures: this.#plan?.failures ?? 0,
+      ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),
+      events: this.#events,
+      handlers: this.def.handlers.map((h) => {
+        const w = this.#workers.get(h.key);
+        const handler = this.#o.handlers.get(h.key);
+        return { key: h.key, kind: h.kind, target: handler?.target ?? "", state: w?.state ?? "stopped", depth: w?.depth ?? 0 };
+      }),
+    };
+  }
+}

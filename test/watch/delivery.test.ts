@@ -1,0 +1,106 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { systemClock } from "../../src/watch/clock.js";
+import { DeliveryWorker } from "../../src/watch/delivery-worker.js";
+import { HttpHandler } from "../../src/watch/handlers/http-handler.js";
+import { silentLogger } from "../../src/watch/logger.js";
+import { MemoryWatchStore } from "../../src/watch/memory-store.js";
+import type { NewRecord } from "../../src/watch/outbox.js";
+import type { HttpHandlerDefinition, RetryPolicy } from "../../src/watch/types.js";
+import { httpReceiver, type HttpReceiver } from "./receivers.js";
+
+const FAST: RetryPolicy = { initialIntervalMs: 10, maxIntervalMs: 40, maxAttempts: 5, maxAgeMs: 0 };
+
+function handler(url: string): HttpHandler {
+  const def: HttpHandlerDefinition = { kind: "http", key: "h1", payload: "consul", durable: true, timeoutMs: 2000, url, method: "POST", header: {}, tlsSkipVerify: false, retry: FAST };
+  return new HttpHandler(def);
+}
+
+const rec = (n: number): NewRecord => ({ eventId: `e${n}`, watchId: "w1", handlerKey: "h1", index: String(n), createdAt: Date.now(), body: `{"n":${n}}` });
+
+async function setup(respond: HttpReceiver["respond"], retry: RetryPolicy = FAST): Promise<{ r: HttpReceiver; store: MemoryWatchStore; worker: DeliveryWorker; done(): Promise<void> }> {
+  const r = await httpReceiver(respond);
+  const store = new MemoryWatchStore();
+  const worker = new DeliveryWorker({ handler: handler(r.url), retry, store, clock: systemClock(), logger: silentLogger, random: () => 0.5 });
+  worker.start();
+  return { r, store, worker, done: async () => (await worker.stop(), await r.close()) };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
+void test("delivery - retries a 503 with backoff; records reach the handler in order, head of line", async () => {
+  const t = await setup((q, n) => (n <= 2 ? { status: 503 } : { status: 200 }));
+  try {
+    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "3", reported: {}, updatedAt: 0 }, [rec(1), rec(2), rec(3)]));
+    await until(async () => (await t.store.recent()).length === 3);
+    assert.deepEqual(t.r.requests.map((q) => q.headers["idempotency-key"]), ["e1", "e1", "e1", "e2", "e3"]);
+    assert.deepEqual(t.r.requests.map((q) => q.headers["x-augur-attempt"]), ["1", "2", "3", "1", "1"]);
+    const recent = await t.store.recent();
+    assert.deepEqual(recent.map((x) => [x.eventId, x.attempts]), [["e3", 1], ["e2", 1], ["e1", 3]]);
+    assert.equal(t.store.depth(), 0);
+  } finally {
+    await t.done();
+  }
+});
+
+void test("delivery - a 400 is dead-lettered at once, without a retry storm, and the queue moves on", async () => {
+  const t = await setup((q) => (q.headers["idempotency-key"] === "e1" ? { status: 400, body: "bad" } : { status: 200 }));
+  try {
+    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "2", reported: {}, updatedAt: 0 }, [rec(1), rec(2)]));
+    await until(async () => (await t.store.recent()).length === 1);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(t.r.requests.length, 2, "one request each");
+    const dead = await t.store.dead();
+    assert.deepEqual(dead.map((d) => [d.eventId, d.attempts]), [["e1", 1]]);
+    assert.match(dead[0]?.lastError ?? "", /400.*permanent failure/);
+  } finally {
+    await t.done();
+  }
+});
+
+void test("delivery - retries stop at retry_max_attempts, then dead letter", async () => {
+  const t = await setup(() => ({ status: 502 }), { ...FAST, maxAttempts: 3 });
+  try {
+    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]));
+    await until(async () => (await t.store.dead()).length === 1);
+    assert.equal(t.r.requests.length, 3);
+    assert.match((await t.store.dead())[0]?.lastError ?? "", /gave up after 3 attempts/);
+  } finally {
+    await t.done();
+  }
+});
+
+void test("delivery - Retry-After on a 429 delays the next attempt at least that long", async () => {
+  const t = await setup((q, n) => (n === 1 ? { status: 429, headers: { "Retry-After": "1" } } : { status: 200 }));
+  try {
+    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]));
+    await t.r.waitFor(1);
+    const first = Date.now();
+    await t.r.waitFor(2, 5000);
+    assert.ok(Date.now() - first >= 900, "waited for Retry-After");
+  } finally {
+    await t.done();
+  }
+});
+
+void test("delivery - stop aborts an attempt in flight after the grace; the record stays pending", async () => {
+  const r = await httpReceiver(() => "hang");
+  const store = new MemoryWatchStore();
+  const worker = new DeliveryWorker({ handler: handler(r.url), retry: FAST, store, clock: systemClock(), logger: silentLogger, stopGraceMs: 100 });
+  worker.start();
+  try {
+    worker.enqueue(await store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]));
+    await r.waitFor(1);
+    await worker.stop();
+    assert.equal(worker.state, "stopped");
+    assert.deepEqual((await store.pending()).map((x) => [x.eventId, x.attempts]), [["e1", 0]]);
+  } finally {
+    await r.close();
+  }
+});

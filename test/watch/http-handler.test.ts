@@ -1,0 +1,113 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { HttpHandler } from "../../src/watch/handlers/http-handler.js";
+import { verify } from "../../src/watch/signing.js";
+import type { HttpHandlerDefinition } from "../../src/watch/types.js";
+import { handlerContract, request, type Behaviour } from "./handler-contract.js";
+import { httpReceiver, type HttpReceiver } from "./receivers.js";
+
+function def(url: string, over: Partial<HttpHandlerDefinition> = {}): HttpHandlerDefinition {
+  return {
+    kind: "http",
+    key: "k",
+    payload: "consul",
+    durable: true,
+    timeoutMs: 5000,
+    url,
+    method: "POST",
+    header: {},
+    tlsSkipVerify: false,
+    retry: { initialIntervalMs: 10, maxIntervalMs: 100, maxAttempts: 3, maxAgeMs: 0 },
+    ...over,
+  };
+}
+
+const STATUS: Record<Behaviour, number | "hang"> = { ok: 200, transient: 503, permanent: 400, hang: "hang" };
+
+handlerContract("http handler", async (behaviour, timeoutMs) => {
+  const status = STATUS[behaviour];
+  const r = await httpReceiver(() => (status === "hang" ? "hang" : { status }));
+  return {
+    handler: new HttpHandler(def(r.url, { timeoutMs })),
+    received: async () => r.requests.map((q) => ({ body: q.body.toString("utf8"), index: String(q.headers["x-consul-index"]), eventId: String(q.headers["idempotency-key"]) })),
+    close: () => r.close(),
+  };
+});
+
+async function withReceiver(fn: (r: HttpReceiver) => Promise<void>): Promise<void> {
+  const r = await httpReceiver();
+  try {
+    await fn(r);
+  } finally {
+    await r.close();
+  }
+}
+
+void test("http handler - Consul's headers, configured headers added, method, Idempotency-Key", () =>
+  withReceiver(async (r) => {
+    const h = new HttpHandler(def(r.url, { method: "PUT", header: { "x-team": ["a", "b"], Authorization: ["Bearer t"] } }));
+    assert.equal((await h.deliver(request({ attempt: 2 }), new AbortController().signal)).kind, "delivered");
+    const q = r.requests[0];
+    assert.ok(q);
+    assert.equal(q.method, "PUT");
+    assert.equal(q.url, "/hook");
+    assert.equal(q.headers["content-type"], "application/json");
+    assert.equal(q.headers["x-consul-index"], "18446744073709551615");
+    assert.equal(q.headers["idempotency-key"], "2f6e1a0c-0000-4000-8000-000000000001");
+    assert.equal(q.headers["x-augur-attempt"], "2");
+    assert.equal(q.headers["authorization"], "Bearer t");
+    assert.deepEqual(q.rawHeaders.filter((_, i, a) => i % 2 === 1 && a[i - 1] === "X-Team"), ["a", "b"]);
+    assert.equal(q.body.toString(), '{"Key":"a","Value":"PGI+"}\n');
+  }));
+
+void test("http handler - HMAC-SHA256 over timestamp + body verifies with the shared secret", () =>
+  withReceiver(async (r) => {
+    const secret = Buffer.from("s3cret");
+    const h = new HttpHandler(def(r.url), { secret, now: () => 1_700_000_000_123 });
+    await h.deliver(request(), new AbortController().signal);
+    const q = r.requests[0];
+    assert.ok(q);
+    const ts = String(q.headers["x-augur-timestamp"]);
+    const sig = String(q.headers["x-augur-signature"]);
+    assert.equal(ts, "1700000000");
+    assert.match(sig, /^sha256=[0-9a-f]{64}$/);
+    assert.equal(verify(secret, ts, q.body, sig), true);
+    assert.equal(verify(Buffer.from("other"), ts, q.body, sig), false);
+    assert.equal(verify(secret, "1700000001", q.body, sig), false, "the timestamp is signed");
+  }));
+
+void test("http handler - 5xx and 429 retry (Retry-After honoured), other 4xx are permanent", () =>
+  withReceiver(async (r) => {
+    const h = new HttpHandler(def(r.url));
+    const signal = new AbortController().signal;
+    r.respond = () => ({ status: 500, body: "boom" });
+    const a = await h.deliver(request(), signal);
+    assert.deepEqual([a.kind, a.output], ["retry", "boom"]);
+    r.respond = () => ({ status: 429, headers: { "Retry-After": "7" } });
+    const b = await h.deliver(request(), signal);
+    assert.deepEqual([b.kind, b.kind === "retry" && b.retryAfterMs], ["retry", 7000]);
+    r.respond = () => ({ status: 404 });
+    assert.equal((await h.deliver(request(), signal)).kind, "permanent");
+    r.respond = () => ({ status: 301, headers: { Location: "http://elsewhere/" } });
+    assert.equal((await h.deliver(request(), signal)).kind, "permanent");
+  }));
+
+void test("http handler - connection refused is retryable", async () => {
+  const srv = createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const port = (srv.address() as AddressInfo).port;
+  srv.close();
+  await once(srv, "close");
+  const r = await new HttpHandler(def(`http://127.0.0.1:${port}/x`)).deliver(request(), new AbortController().signal);
+  assert.equal(r.kind, "retry");
+  assert.match(r.kind === "retry" ? r.error : "", /ECONNREFUSED/);
+});
+
+void test("http handler - a URL that cannot work is permanent", async () => {
+  const r = await new HttpHandler(def("ftp://example/x")).deliver(request(), new AbortController().signal);
+  assert.equal(r.kind, "permanent");
+});
