@@ -26,6 +26,10 @@ import { sessionRoutes } from "./api/routes/sessions.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
 import type { Logger } from "./lib/logger.js";
+import { ConsulClient } from "./client/consul-client.js";
+import { WatchManager } from "./watch/manager.js";
+import type { WatchDefinition } from "./watch/types.js";
+import { watchRoutes } from "./api/routes/watches.js";
 import { toAugurError } from "./lib/errors.js";
 
 export const VERSION = "0.1.0";
@@ -44,6 +48,7 @@ export interface AgentSettings {
   readonly checkUpdateIntervalMs: number;
   readonly services: readonly ServiceDefinition[];
   readonly checks: readonly CheckDefinition[];
+  readonly watches: readonly WatchDefinition[];
   /** Liveness lease TTL in seconds. */
   readonly livenessTtlSeconds?: number;
 }
@@ -62,6 +67,19 @@ export interface StartAgentOptions {
   readonly logger: Logger;
   /** Re-reads configuration for `reload` (SIGHUP, `augur reload`, `PUT /v1/agent/reload`). */
   readonly reloadSettings: () => Promise<AgentSettings>;
+}
+
+/** The watch engine's client, pointed at this agent once its listen address is known. */
+class AddressableClient {
+  #client = new ConsulClient({ address: "127.0.0.1:8500" });
+
+  setAddress(address: string): void {
+    this.#client = new ConsulClient({ address });
+  }
+
+  request(...args: Parameters<ConsulClient["request"]>): ReturnType<ConsulClient["request"]> {
+    return this.#client.request(...args);
+  }
 }
 
 /** Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. */
@@ -101,11 +119,21 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   let current = settings;
   await applyDefinitions(agent, [], [], settings);
 
+  const watchClient = new AddressableClient();
+  const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);
+  const watchManager = new WatchManager({
+    client: watchClient,
+    ...(settings.dev || !settings.dataDir ? {} : { dataDir: settings.dataDir }),
+    registry: metrics.registry,
+    logger: { info: watchLog("info"), warn: watchLog("warn"), error: watchLog("error") },
+  });
+  let watches: WatchManager | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
   const stop = (leave = false): Promise<void> =>
     (stopping ??= (async () => {
+      await watches?.stop();
       await server.close();
       if (leave) await agent.leave();
       else await agent.stop();
@@ -117,6 +145,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const reload = async (): Promise<void> => {
     const next = await options.reloadSettings();
     await applyDefinitions(agent, current.services, current.checks, next);
+    await watches?.reload(next.watches);
     current = next;
     log.info("reloaded configuration");
   };
@@ -139,6 +168,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       ...txnRoutes(catalog),
       ...sessionRoutes(catalog, settings.nodeName),
       ...eventRoutes(catalog),
+      ...watchRoutes(watchManager),
     ],
     onResponse: (method, route, status, seconds) => {
       metrics.requests.inc({ method, route, code: String(status) });
@@ -148,6 +178,15 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   });
   const addresses = await server.listen(settings.httpAddresses);
   for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
+  // Watches reach the API through the HTTP client, exactly as `augur watch` against any agent.
+  const own = addresses[0];
+  if (own) {
+    watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
+    await watchManager.start(settings.watches);
+    watches = watchManager;
+  } else if (settings.watches.length > 0) {
+    log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
+  }
   return { addresses, agent, catalog, stopped, reload, stop: () => stop(false) };
 }
 

@@ -155,7 +155,8 @@ export class ApiServer {
     reply.code(result.status ?? 200);
     switch (result.kind) {
       case "json":
-        reply.header("Content-Type", "application/json").send(goJson(result.value, pretty));
+        // A Buffer keeps fastify from appending "; charset=utf-8": node-consul parses JSON only for exactly application/json.
+        reply.header("Content-Type", "application/json").send(Buffer.from(goJson(result.value, pretty)));
         return;
       case "raw":
         reply.type(result.contentType).send(result.body);

@@ -24,6 +24,7 @@ export function settingsFrom(config: RuntimeConfig): AgentSettings {
     checkUpdateIntervalMs: config.checkUpdateIntervalMs,
     services: config.services,
     checks: config.checks,
+    watches: config.watches,
   };
 }
 

@@ -21,9 +21,6 @@ import { versionCommand } from "./commands/version.js";
 import { toCommanderArgs, UsageError, wantsHelp, doubleDashLongFlags } from "./go-flags.js";
 import { groupHelp, topHelp } from "./usage.js";
 
-// TODO(watch): `augur watch` belongs to the watch issue. When src/cli/watch-command.ts exists,
-// import { registerWatchCommand } from "./watch-command.js" and call it on the program in
-// buildProgram(); commands registered that way are dispatched by commander (see dispatchOther).
 
 export interface MainOptions {
   /** Streams and environment; defaults to the process's. */
@@ -142,6 +139,11 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     // Imported on demand: the agent pulls in the HTTP server and stores, which no other command needs.
     const { runAgentCommand } = await import("./agent-command.js");
     return runAgentCommand(rest);
+  }
+  if (first === "watch") {
+    // `augur watch` parses its own flags: everything after them is the child command, untouched.
+    const { runWatchCommand } = await import("./watch-command.js");
+    return runWatchCommand(rest, { stdout: (t) => io.stdout.write(t), stderr: (t) => io.stderr.write(t) }, io.env);
   }
   const spec = findSpec(argv);
   if (spec) return runSpec(spec, argv.slice(spec.name.split(" ").length), io);

@@ -17,7 +17,8 @@ import type { CheckDefinition, ServiceDefinition } from "../catalog/types.js";
 import { decodeCheckDefinition, decodeServiceDefinition } from "./definitions.js";
 import type { AgentFlags } from "./flags.js";
 import { HclSyntaxError, parseHcl } from "./hcl.js";
-import { validateWatch } from "./watches.js";
+import { parseWatchDefinition, withUniqueIds } from "../watch/definition.js";
+import type { WatchDefinition } from "../watch/types.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
@@ -43,8 +44,8 @@ export interface RuntimeConfig {
   readonly logJson: boolean;
   readonly services: readonly ServiceDefinition[];
   readonly checks: readonly CheckDefinition[];
-  /** Watch definitions as written (validated); run by the watch engine. */
-  readonly watches: readonly Record<string, unknown>[];
+  /** Validated watch definitions, run by the watch engine. */
+  readonly watches: readonly WatchDefinition[];
   readonly etcd?: EtcdConfig;
   readonly checkUpdateIntervalMs: number;
   readonly reconnectTimeoutMs: number;
@@ -161,7 +162,7 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
   if (!["trace", "debug", "info", "warn", "error"].includes(logLevel)) throw new AugurError("CONFIG_INVALID", `log_level: expected one of trace, debug, info, warn, error, got "${logLevel}"`);
   const services = [...m.lists.service, ...m.lists.services].map((e) => decodeServiceDefinition(e.value, { config: true, path: `${e.file}: services${e.index >= 0 ? `[${e.index}]` : ""}.` }));
   const checks = [...m.lists.check, ...m.lists.checks].map((e) => decodeCheckDefinition(e.value, { config: true, path: `${e.file}: checks${e.index >= 0 ? `[${e.index}]` : ""}.` }));
-  const watches = m.lists.watches.map((e) => validateWatch(e.value, `${e.file}: watches${e.index >= 0 ? `[${e.index}]` : ""}`));
+  const watches = withUniqueIds(m.lists.watches.map((e) => parseWatch(e.value, `${e.file}: watches${e.index >= 0 ? `[${e.index}]` : ""}`)));
   const etcd = etcdConfig(m, flags);
   const config: RuntimeConfig = {
     nodeName,
@@ -192,6 +193,15 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     },
   };
   return { config: Object.freeze(config), notices: m.notices };
+}
+
+function parseWatch(raw: unknown, where: string): WatchDefinition {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new AugurError("CONFIG_INVALID", `${where}: Failed to parse watch: expected an object`);
+  try {
+    return parseWatchDefinition(raw as Record<string, unknown>);
+  } catch (err) {
+    throw new AugurError("CONFIG_INVALID", `${where}: Failed to parse watch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 function httpAddresses(m: Merged, flags: AgentFlags, dev: boolean): { host: string; port: number }[] {

@@ -82,7 +82,7 @@ export class WatchHub {
       sub.wake?.();
     };
     signal?.addEventListener("abort", stop, { once: true });
-    const hub = this;
+    const subscribers = this.#subscribers;
     return {
       async *[Symbol.asyncIterator]() {
         try {
@@ -99,7 +99,7 @@ export class WatchHub {
           }
         } finally {
           signal?.removeEventListener("abort", stop);
-          hub.#subscribers.delete(sub);
+          subscribers.delete(sub);
         }
       },
     };

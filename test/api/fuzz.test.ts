@@ -37,7 +37,8 @@ const requestArb = fc.record({
 /** Sends a request with node:http so malformed paths reach the server as written. */
 function send(base: URL, method: string, path: string, body: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: base.hostname, port: base.port, method, path, timeout: 5000, agent: false }, (res) => {
+    const headers = body === undefined ? {} : { "Content-Length": String(Buffer.byteLength(body)) };
+    const req = request({ host: base.hostname, port: base.port, method, path, headers, timeout: 5000, agent: false }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
     });
@@ -61,12 +62,10 @@ describe("fuzz", () => {
         // A blocking query would park for its wait; keep them short.
         const safeQs = qs.includes("index=") ? `${qs}&wait=5ms` : qs;
         const target = qs ? `${path}?${safeQs}` : path;
-        const status = await send(base, method, target, method === "GET" ? undefined : body).catch((err: unknown) => {
-          process.stderr.write(`failed ${method} ${target}: ${String(err)}\n`);
+        const status = await send(base, method, target, method === "GET" || method === "OPTIONS" ? undefined : body).catch((err: unknown) => {
           throw new Error(`${method} ${target}: ${String(err)}`);
         });
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        if (!ALLOWED.has(status)) process.stderr.write(`unexpected ${method} ${target} -> ${status}\n`);
         assert.ok(ALLOWED.has(status), `${method} ${target} -> ${status}`);
       }),
       { numRuns: 3000 },

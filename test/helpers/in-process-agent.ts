@@ -38,6 +38,7 @@ export async function startTestAgent(overrides: Partial<AgentSettings> = {}): Pr
     checkUpdateIntervalMs: 0,
     services: [],
     checks: [],
+    watches: [],
     ...overrides,
   };
   const logger = createLogger({ level: "warn", json: false, out: sink });
