@@ -70,7 +70,10 @@ export class WatchHub {
       const oldest = this.#history[0]?.revision ?? currentRevision + 1;
       // History is complete from `oldest`; anything older than that (but after revision 1) is gone.
       if (from < oldest && from > 1 && this.#history.length >= this.historyLimit) {
-        throw new AugurError("STORE_COMPACTED", `revision ${from} has been compacted; oldest kept is ${oldest}`);
+        const err = new AugurError("STORE_COMPACTED", `revision ${from} has been compacted; oldest kept is ${oldest}`);
+        return {
+          [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
+        };
       }
       for (const batch of this.#history) if (batch.revision >= from) this.#deliver(sub, batch);
     }

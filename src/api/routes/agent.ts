@@ -47,7 +47,7 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     route("/v1/agent/services", { GET: (req) => json(applyFilterToMap(agentServices(agent), req.param("filter"), "AgentService")) }),
     route("/v1/agent/checks", { GET: (req) => json(applyFilterToMap(agent.checks(), req.param("filter"), "HealthCheck")) }),
     route("/v1/agent/service/register", { PUT: (req) => registerService(agent, req) }),
-    route("/v1/agent/service/deregister/", { PUT: async (req) => (await agent.deregisterService(req.rest), empty()) }),
+    route("/v1/agent/service/deregister/", legacyGet(async (req) => (await agent.deregisterService(req.rest), empty()))),
     route("/v1/agent/service/maintenance/", {
       PUT: async (req) => {
         if (req.rest === "") throw badRequest("Missing service ID");
@@ -57,10 +57,10 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     }),
     route("/v1/agent/service/", { GET: (req, ctx) => agentService(agent, catalog, req, ctx) }),
     route("/v1/agent/check/register", { PUT: (req) => registerCheck(agent, req) }),
-    route("/v1/agent/check/deregister/", { PUT: async (req) => (await agent.deregisterCheck(req.rest), empty()) }),
-    route("/v1/agent/check/pass/", { PUT: ttl("passing") }),
-    route("/v1/agent/check/warn/", { PUT: ttl("warning") }),
-    route("/v1/agent/check/fail/", { PUT: ttl("critical") }),
+    route("/v1/agent/check/deregister/", legacyGet(async (req) => (await agent.deregisterCheck(req.rest), empty()))),
+    route("/v1/agent/check/pass/", legacyGet(ttl("passing"))),
+    route("/v1/agent/check/warn/", legacyGet(ttl("warning"))),
+    route("/v1/agent/check/fail/", legacyGet(ttl("critical"))),
     route("/v1/agent/check/update/", { PUT: (req) => updateCheck(agent, req) }),
     route("/v1/agent/maintenance", {
       PUT: async (req) => {
@@ -93,6 +93,14 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
       },
     }),
   ];
+}
+
+/**
+ * Consul before 1.0 took GET on these agent writes, and Debian's python3-consul 0.7.1 still
+ * sends GET for service/check deregistration and TTL updates; augur accepts both.
+ */
+function legacyGet(handler: (req: ApiRequest) => Promise<ApiResult>): { PUT: typeof handler; GET: typeof handler } {
+  return { PUT: handler, GET: handler };
 }
 
 /** AgentService: NodeService without indexes, plus the datacenter. */
