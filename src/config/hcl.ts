@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const hcl = require("js-hcl-parser") as { parse(text: string): string };
 
 /** Keys whose value is a list even with one element. */
-const LIST_KEYS = new Set(["services", "checks", "watches", "retry_join", "start_join", "endpoints", "args", "tags", "service", "check"]);
+const LIST_KEYS = new Set(["services", "checks", "watches", "retry_join", "start_join", "endpoints", "args", "tags"]);
 
 export class HclSyntaxError extends Error {}
 

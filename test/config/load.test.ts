@@ -1,0 +1,96 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, parseAgentFlags } from "../../src/config/index.js";
+import { decodeServiceDefinition, decodeCheckDefinition } from "../../src/config/definitions.js";
+import { isAugurError } from "../../src/lib/errors.js";
+
+describe("config", () => {
+  let dir = "";
+  before(async () => (dir = await mkdtemp(join(tmpdir(), "augur-config-"))));
+  after(async () => rm(dir, { recursive: true, force: true }));
+  const file = async (name: string, text: string): Promise<string> => {
+    const p = join(dir, name);
+    await writeFile(p, text);
+    return p;
+  };
+
+  it("config - the rendered Consul file from the issue loads with notices", async () => {
+    const p = await file("consul.json", JSON.stringify({ node_name: "consulServer", addresses: { http: "127.0.0.1 127.0.0.2" }, server: true, advertise_addr: "127.0.0.1", client_addr: "127.0.0.1", connect: { enabled: true }, data_dir: join(dir, "data"), bootstrap: true, watches: [{ type: "checks", handler: "/etc/augur/watch_script.py" }] }));
+    const { config, notices } = await loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] });
+    assert.equal(config.nodeName, "consulServer");
+    assert.deepEqual(config.httpAddresses, [{ host: "127.0.0.1", port: 8500 }, { host: "127.0.0.2", port: 8500 }]);
+    assert.equal(config.watches.length, 1);
+    assert.ok(config.cluster.server && config.cluster.bootstrap);
+    for (const key of ["server", "connect", "bootstrap"]) assert.ok(notices.some((n) => n.includes(`"${key}"`)), `no notice for ${key}`);
+  });
+
+  it("config - HCL with repeated service blocks, checks and a watch", async () => {
+    const p = await file("a.hcl", `node_name = "h1"\ndata_dir = "${join(dir, "d2")}"\nports { http = 18600 }\nservice {\n  name = "web"\n  port = 80\n  check = { http = "http://127.0.0.1:80/", interval = "10s" }\n}\nservice {\n  name = "db"\n  tags = ["primary"]\n}\nwatches = [{ type = "key", key = "a", args = ["/bin/true"] }]\n`);
+    const { config } = await loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] });
+    assert.deepEqual(config.services.map((s) => s.name), ["web", "db"]);
+    assert.equal(config.services[0]?.checks[0]?.id, "service:web");
+    assert.equal(config.services[0]?.checks[0]?.type, "http");
+    assert.equal(config.httpAddresses[0]?.port, 18600);
+    assert.equal(config.watches.length, 1);
+  });
+
+  it("config - dir files load in name order and flags override files", async () => {
+    const d = join(dir, "conf.d");
+    await mkdir(d);
+    await writeFile(join(d, "b.json"), JSON.stringify({ datacenter: "second", data_dir: join(dir, "d3") }));
+    await writeFile(join(d, "a.json"), JSON.stringify({ datacenter: "first", node_name: "x" }));
+    await writeFile(join(d, "ignored.txt"), "not config");
+    const { config } = await loadConfig({ flags: parseAgentFlags(["-node=from-flag"]), files: [], dirs: [d] });
+    assert.equal(config.datacenter, "second");
+    assert.equal(config.nodeName, "from-flag");
+  });
+
+  it("config - a wrong type names the file, the key path and the expectation", async () => {
+    const p = await file("bad.json", JSON.stringify({ data_dir: "/tmp/x", ports: { http: "8500" } }));
+    await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message === `${p}: ports.http: expected a number, got string "8500"`);
+    const svc = await file("svc.json", JSON.stringify({ data_dir: "/tmp/x", services: [{ name: "a", port: "80" }] }));
+    await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [svc], dirs: [] }), /svc\.json: services\[0\]\.Port: expected integer, got string/);
+  });
+
+  it("config - malformed JSON and HCL name the file", async () => {
+    const j = await file("broken.json", "{ nope");
+    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [j], dirs: [] }), (err) => isAugurError(err) && err.message.startsWith(`${j}: malformed JSON`));
+    const h = await file("broken.hcl", "service {");
+    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [h], dirs: [] }), (err) => isAugurError(err) && err.message.startsWith(`${h}: malformed HCL`));
+  });
+
+  it("config - a bad watch fails the load with Consul's text", async () => {
+    const p = await file("w.json", JSON.stringify({ watches: [{ type: "key", key: "a", handler: "x", args: ["y"] }] }));
+    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [p], dirs: [] }), /Only one watch handler allowed/);
+  });
+
+  it("config - without -dev a data_dir is required", async () => {
+    await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [], dirs: [] }), /data_dir cannot be empty/);
+  });
+
+  it("flags - Go style single dash, = and repeats", () => {
+    const f = parseAgentFlags(["-dev", "-config-file=a.json", "-config-file", "b.hcl", "-http-port", "0", "--node", "n"]);
+    assert.deepEqual(f.configFiles, ["a.json", "b.hcl"]);
+    assert.equal(f.httpPort, 0);
+    assert.equal(f.node, "n");
+    assert.throws(() => parseAgentFlags(["-nope"]), /unknown option/);
+  });
+
+  it("definitions - defaults, aliases, generated check ids and Consul's errors", () => {
+    const s = decodeServiceDefinition({ name: "api", checks: [{ ttl: "10s" }, { script_args: ["/bin/true"], interval: 5_000_000_000, deregister_critical_service_after: "1m" }] });
+    assert.equal(s.id, "api");
+    assert.deepEqual(s.weights, { Passing: 1, Warning: 1 });
+    assert.deepEqual(s.checks.map((c) => [c.id, c.name, c.type, c.status]), [["service:api:1", "Service 'api' check", "ttl", "critical"], ["service:api:2", "Service 'api' check", "script", "critical"]]);
+    assert.equal(s.checks[1]?.intervalMs, 5000);
+    assert.equal(s.checks[1]?.deregisterCriticalServiceAfterMs, 60_000);
+    assert.throws(() => decodeServiceDefinition({ port: 1 }), /^AugurError: Missing service name$|Missing service name/);
+    assert.throws(() => decodeServiceDefinition({ name: "a", check: { http: "http://x" } }), /Invalid check: Interval must be > 0/);
+    assert.throws(() => decodeServiceDefinition({ name: "a", meta: { "consul-x": "1" } }), /Invalid Service Meta: Key prefix 'consul-' is reserved/);
+    assert.throws(() => decodeServiceDefinition({ name: "a", check: { ttl: "1s", status: "meh" } }), /Status for checks must 'passing', 'warning', 'critical'/);
+    assert.throws(() => decodeCheckDefinition({ ttl: "1s" }), /Missing check name/);
+    assert.throws(() => decodeCheckDefinition({ name: "x", ttl: "soon" }), /invalid duration/);
+  });
+});
