@@ -12,6 +12,21 @@ import { allowHeader, type HandlerContext, type Route } from "./router.js";
 import { ApiRequest } from "./request.js";
 import { goJson, metaHeaders, type ApiResult } from "./response.js";
 
+/**
+ * Serialised bodies by result object: when a change releases thousands of parked queries for the
+ * same scope, their reads return the same object and it is encoded once.
+ */
+const encoded = new WeakMap<object, { pretty: boolean; body: Buffer }>();
+
+function encode(value: unknown, pretty: boolean): Buffer {
+  if (typeof value !== "object" || value === null) return Buffer.from(goJson(value, pretty));
+  const hit = encoded.get(value);
+  if (hit && hit.pretty === pretty) return hit.body;
+  const body = Buffer.from(goJson(value, pretty));
+  encoded.set(value, { pretty, body });
+  return body;
+}
+
 /** Bodies above this are refused before they are read; KV and txn apply Consul's own limits. */
 const BODY_LIMIT = 16 * 1024 * 1024;
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
@@ -156,7 +171,7 @@ export class ApiServer {
     switch (result.kind) {
       case "json":
         // A Buffer keeps fastify from appending "; charset=utf-8": node-consul parses JSON only for exactly application/json.
-        reply.header("Content-Type", "application/json").send(Buffer.from(goJson(result.value, pretty)));
+        reply.header("Content-Type", "application/json").send(encode(result.value, pretty));
         return;
       case "raw":
         reply.type(result.contentType).send(result.body);

@@ -64,6 +64,12 @@ async function stateChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContex
   return json(r.value, r.meta);
 }
 
+/**
+ * The last answer per distinct health/service query, reused while the scope's index is unchanged:
+ * a change that releases thousands of watchers of one service computes (and encodes) it once.
+ */
+const lastServiceHealthByCatalog = new WeakMap<Catalog, Map<string, { index: number; value: unknown[] }>>();
+
 async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing service name");
@@ -71,11 +77,22 @@ async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerCont
   const tags = req.params("tag");
   const meta = nodeMetaParams(req);
   const filter = req.param("filter");
+  let lastServiceHealth = lastServiceHealthByCatalog.get(catalog);
+  if (!lastServiceHealth) lastServiceHealthByCatalog.set(catalog, (lastServiceHealth = new Map()));
+  const memo = lastServiceHealth;
+  const memoKey = JSON.stringify([req.rest.toLowerCase(), passing, tags, meta, filter ?? ""]);
   const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
+    const index = catalog.view.scopes.get(scope.service(req.rest));
+    const hit = memo.get(memoKey);
+    if (hit && index > 0 && hit.index === index) return hit;
     const res = catalog.serviceHealth(req.rest);
     let list = res.value.filter((e) => hasTags(e.Service.Tags, tags) && matchesNodeMeta(e.Node.Meta, meta));
     list = applyFilter(list, filter, "ServiceHealth");
     if (passing) list = list.filter((e) => e.Checks.every((c) => c.Status === "passing"));
+    if (index > 0 && res.index === index) {
+      if (memo.size > 1000) memo.clear();
+      memo.set(memoKey, { index, value: list });
+    }
     return { index: res.index, value: list };
   });
   return json(r.value, r.meta);
