@@ -49,6 +49,8 @@ export interface AgentSettings {
   readonly services: readonly ServiceDefinition[];
   readonly checks: readonly CheckDefinition[];
   readonly watches: readonly WatchDefinition[];
+  /** Anti-entropy full sync period (Consul: about a minute). */
+  readonly fullSyncIntervalMs?: number;
   /** Liveness lease TTL in seconds. */
   readonly livenessTtlSeconds?: number;
 }
@@ -113,6 +115,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     enableLocalScriptChecks: settings.enableLocalScriptChecks,
     checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
     livenessTtlSeconds: settings.livenessTtlSeconds ?? 10,
+    ...(settings.fullSyncIntervalMs ? { fullSyncIntervalMs: settings.fullSyncIntervalMs } : {}),
     onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
   });
   await agent.start();

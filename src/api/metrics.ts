@@ -15,7 +15,7 @@ export class ApiMetrics {
   readonly blockingWoken: Gauge;
 
   constructor(blocking: { parked(): number; woken(): number }) {
-    collectDefaultMetrics({ register: this.registry, prefix: "augur_process_" });
+    collectDefaultMetrics({ register: this.registry, prefix: "augur_" });
     this.requests = new Counter({
       name: "augur_http_requests_total",
       help: "HTTP API requests by method, route prefix and status code.",
