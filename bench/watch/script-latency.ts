@@ -1,0 +1,110 @@
+/**
+ * Benchmark (issue #3, item 7): change → script handler start, augur versus Debian's
+ * `etcdctl watch <key> -- <command>` against a local single-member etcd, in the same run.
+ * Both handlers are the same `sh -c 'date +%s%N >> file'`; the latency is from just before the
+ * write is sent (augur: `PUT /v1/kv/<key>`; etcd: its JSON gateway `POST /v3/kv/put`) to the
+ * timestamp the command wrote. No quiet period; augur's outbox is durable (lmdb).
+ *
+ * Run: `npm run build && node dist/bench/watch/script-latency.js`
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startAgentProcess } from "../../test/helpers/agent-process.js";
+import { fmt, percentile, writeSection } from "../lib/report.js";
+
+const N = Number(process.env["BENCH_CHANGES"] ?? 50);
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => s.once("listening", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+
+async function waitLines(file: string, n: number): Promise<bigint[]> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const lines = (await readFile(file, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
+    if (lines.length >= n || Date.now() > end) return lines.map((l) => BigInt(l));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Sends N writes one at a time; returns ms from each send to its handler's timestamp. */
+async function measure(file: string, write: (i: number) => Promise<void>, already: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const sent = BigInt(Date.now()) * 1_000_000n;
+    await write(i);
+    const lines = await waitLines(file, already + i + 1);
+    const started = lines[already + i];
+    if (started !== undefined) out.push(Number(started - sent) / 1e6);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function etcdPeer(dir: string): Promise<number[]> {
+  const client = await freePort();
+  const peer = await freePort();
+  const etcd = spawn("/usr/bin/etcd", ["--data-dir", join(dir, "etcd"), "--listen-client-urls", `http://127.0.0.1:${client}`, "--advertise-client-urls", `http://127.0.0.1:${client}`, "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`, "--initial-cluster", `default=http://127.0.0.1:${peer}`, "--log-level", "error"], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${client}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const file = join(dir, "etcd.log");
+  const watcher = spawn("/usr/bin/etcdctl", [`--endpoints=${url}`, "watch", "bench-key", "--", "sh", "-c", `date +%s%N >> ${file}`], { stdio: "ignore", env: { ...process.env, ETCDCTL_API: "3" } });
+  await new Promise((r) => setTimeout(r, 500));
+  const key = Buffer.from("bench-key").toString("base64");
+  const lat = await measure(file, async (i) => {
+    await fetch(`${url}/v3/kv/put`, { method: "POST", body: JSON.stringify({ key, value: Buffer.from(String(i)).toString("base64") }) });
+  }, 0);
+  watcher.kill();
+  etcd.kill();
+  return lat;
+}
+
+async function augurScript(dir: string): Promise<number[]> {
+  const file = join(dir, "augur.log");
+  const config = join(dir, "augur.json");
+  await writeFile(config, JSON.stringify({ watches: [{ type: "key", key: "bench-key", args: ["sh", "-c", `date +%s%N >> ${file}`] }] }));
+  const agent = await startAgentProcess({ args: ["-data-dir", join(dir, "augur-data"), "-config-file", config] });
+  const first = await waitLines(file, 1); // Consul fires once at start (key missing → null)
+  const lat = await measure(file, async (i) => {
+    await fetch(`${agent.url}/v1/kv/bench-key`, { method: "PUT", body: String(i) });
+  }, first.length);
+  await agent.stop();
+  return lat;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "augur-bench-"));
+  try {
+    const etcd = await etcdPeer(dir);
+    const augur = await augurScript(dir);
+    const row = (name: string, l: number[]): string => `| ${name} | ${l.length} | ${fmt(percentile(l, 50), 1)} ms | ${fmt(percentile(l, 99), 1)} ms |`;
+    await writeSection(
+      "watch-script-latency",
+      `## Change → script handler start (issue #3, item 7)
+
+${N} single-key changes, one at a time; the handler is \`sh -c 'date +%s%N >> file'\` in both.
+
+| watcher | changes seen | p50 | p99 |
+| --- | ---: | ---: | ---: |
+${row("etcdctl watch bench-key -- cmd (etcd 3.4, one member)", etcd)}
+${row("augur \`key\` watch, script handler, durable outbox (-data-dir)", augur)}
+
+Ratio augur / etcdctl p99: **${fmt(percentile(augur, 99) / percentile(etcd, 99), 2)}×** (goal: p99 ≤ 50 ms: ${percentile(augur, 99) <= 50 ? "met" : "not met"}).`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
