@@ -16,13 +16,13 @@ import { goJson, metaHeaders, type ApiResult } from "./response.js";
  * Serialised bodies by result object: when a change releases thousands of parked queries for the
  * same scope, their reads return the same object and it is encoded once.
  */
-const encoded = new WeakMap<object, { pretty: boolean; body: Buffer }>();
+const encoded = new WeakMap<object, { pretty: boolean; body: string }>();
 
-function encode(value: unknown, pretty: boolean): Buffer {
-  if (typeof value !== "object" || value === null) return Buffer.from(goJson(value, pretty));
+function encode(value: unknown, pretty: boolean): string {
+  if (typeof value !== "object" || value === null) return goJson(value, pretty);
   const hit = encoded.get(value);
   if (hit && hit.pretty === pretty) return hit.body;
-  const body = Buffer.from(goJson(value, pretty));
+  const body = goJson(value, pretty);
   encoded.set(value, { pretty, body });
   return body;
 }
@@ -53,6 +53,8 @@ export class ApiServer {
   readonly #options: ApiServerOptions;
   /** Controllers of requests in flight that asked for a signal (parked blocking queries). */
   readonly #inFlight = new Set<AbortController>();
+  /** Requests whose response #send already counted. */
+  readonly #counted = new WeakSet<object>();
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
@@ -109,7 +111,8 @@ export class ApiServer {
     const onResponse = this.#options.onResponse;
     if (onResponse) {
       app.addHook("onResponse", (req, reply, done) => {
-        onResponse(req.method, req.routeOptions.url ?? "unknown", reply.statusCode, reply.elapsedTime / 1000);
+        // Hijacked replies (every successful route answer) were counted in #send already.
+        if (!this.#counted.delete(req.raw)) onResponse(req.method, req.routeOptions.url ?? "unknown", reply.statusCode, reply.elapsedTime / 1000);
         done();
       });
     }
@@ -117,6 +120,7 @@ export class ApiServer {
   }
 
   async #dispatch(r: Route, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const started = performance.now();
     const method = req.method;
     const allow = allowHeader(r);
     if (method === "OPTIONS") {
@@ -136,7 +140,7 @@ export class ApiServer {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const apiReq = new ApiRequest(method, rest, query, body, req.headers);
     const result = await handler(apiReq, this.#context(reply));
-    this.#send(reply, result, apiReq.flag("pretty"));
+    this.#send(reply, result, apiReq.flag("pretty"), r.path, started);
   }
 
   /**
@@ -163,22 +167,37 @@ export class ApiServer {
     };
   }
 
-  #send(reply: FastifyReply, result: ApiResult, pretty: boolean): void {
-    reply.header("X-Consul-Default-ACL-Policy", this.#options.defaultAclPolicy ?? "allow");
-    if (result.meta) reply.headers(metaHeaders(result.meta));
-    if (result.headers) reply.headers(result.headers);
-    reply.code(result.status ?? 200);
+  /**
+   * Writes the response straight to node:http (fastify's reply is hijacked): one write of
+   * headers and body, and exactly the Content-Type Consul sends (`application/json`, which
+   * node-consul requires, without fastify's "; charset=utf-8").
+   */
+  #send(reply: FastifyReply, result: ApiResult, pretty: boolean, route: string, started: number): void {
+    const headers: Record<string, string | number> = { "X-Consul-Default-ACL-Policy": this.#options.defaultAclPolicy ?? "allow" };
+    if (result.meta) Object.assign(headers, metaHeaders(result.meta));
+    if (result.headers) Object.assign(headers, result.headers);
+    let body: string | Buffer;
     switch (result.kind) {
       case "json":
-        // A Buffer keeps fastify from appending "; charset=utf-8": node-consul parses JSON only for exactly application/json.
-        reply.header("Content-Type", "application/json").send(encode(result.value, pretty));
-        return;
+        headers["Content-Type"] = "application/json";
+        body = encode(result.value, pretty);
+        break;
       case "raw":
-        reply.type(result.contentType).send(result.body);
-        return;
+        headers["Content-Type"] = result.contentType;
+        body = result.body;
+        break;
       case "empty":
-        reply.send("");
-        return;
+        body = "";
+        break;
+    }
+    headers["Content-Length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+    const status = result.status ?? 200;
+    reply.hijack();
+    reply.raw.writeHead(status, headers);
+    reply.raw.end(body);
+    if (this.#options.onResponse) {
+      this.#counted.add(reply.request.raw);
+      this.#options.onResponse(reply.request.method, route, status, (performance.now() - started) / 1000);
     }
   }
 
