@@ -10,6 +10,8 @@ import { join } from "node:path";
 import type { Store } from "./store/store.js";
 import { MemoryStore } from "./store/memory/memory-store.js";
 import { DiskStore } from "./store/disk/disk-store.js";
+import { EtcdStore } from "./store/etcd/etcd-store.js";
+import type { EtcdConfig } from "./config/index.js";
 import { Catalog } from "./catalog/catalog.js";
 import type { CheckDefinition, ServiceDefinition } from "./catalog/types.js";
 import { Agent } from "./agent/agent.js";
@@ -49,6 +51,8 @@ export interface AgentSettings {
   readonly services: readonly ServiceDefinition[];
   readonly checks: readonly CheckDefinition[];
   readonly watches: readonly WatchDefinition[];
+  /** Cluster mode: the catalog lives in this etcd cluster. */
+  readonly etcd?: EtcdConfig;
   /** Anti-entropy full sync period (Consul: about a minute). */
   readonly fullSyncIntervalMs?: number;
   /** Liveness lease TTL in seconds. */
@@ -95,6 +99,7 @@ const startCheckRunner: StartCheck = (def, report) => {
 };
 
 async function openStore(settings: AgentSettings): Promise<Store> {
+  if (settings.etcd) return EtcdStore.open({ endpoints: settings.etcd.endpoints, prefix: settings.etcd.prefix, ...(settings.etcd.tls ? { tls: settings.etcd.tls } : {}) });
   if (settings.dev || !settings.dataDir) return new MemoryStore();
   const path = join(settings.dataDir, "catalog");
   await mkdir(path, { recursive: true });
@@ -114,7 +119,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     enableScriptChecks: settings.enableScriptChecks,
     enableLocalScriptChecks: settings.enableLocalScriptChecks,
     checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
-    livenessTtlSeconds: settings.livenessTtlSeconds ?? 10,
+    // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
+    livenessTtlSeconds: settings.livenessTtlSeconds ?? (settings.etcd ? 5 : 10),
     ...(settings.fullSyncIntervalMs ? { fullSyncIntervalMs: settings.fullSyncIntervalMs } : {}),
     onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
   });

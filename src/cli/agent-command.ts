@@ -25,6 +25,7 @@ export function settingsFrom(config: RuntimeConfig): AgentSettings {
     services: config.services,
     checks: config.checks,
     watches: config.watches,
+    ...(config.etcd ? { etcd: config.etcd } : {}),
   };
 }
 

@@ -1,0 +1,306 @@
+/**
+ * The cluster-mode store: the `Store` contract on a real etcd (3.4+) through the maintained
+ * `etcd3` client. Every key lives under a prefix (default `augur/`), added on the way in and cut
+ * on the way out. etcd's revisions are the store's revisions (shared by every agent on the
+ * cluster). etcd and gRPC errors become AugurErrors here: unreachable or without quorum →
+ * `NO_LEADER` ("No cluster leader", Consul's wording), compaction → `STORE_COMPACTED`, a missing
+ * lease → `NOT_FOUND`, anything else → `STORE_IO`. Only this file imports `etcd3`.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { Etcd3, type IKeyValue, type IOptions } from "etcd3";
+import { AugurError } from "../../lib/errors.js";
+import type { Compare, KeyValue, LeaseId, RangeResult, Store, TxnOp, TxnOpResult, TxnRequest, TxnResponse, WatchBatch, WatchEvent, WatchOptions } from "../store.js";
+
+export interface EtcdStoreOptions {
+  readonly endpoints: readonly string[];
+  readonly prefix?: string;
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** Per-call deadline, so a cluster without quorum fails a call instead of hanging it. */
+  readonly callTimeoutMs?: number;
+}
+
+/** The first key after every key starting with `prefix` (etcd's range_end for a prefix). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+/** Converts anything etcd3 throws into an AugurError. */
+export function fromEtcdError(err: unknown): AugurError {
+  if (err instanceof AugurError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const name = err instanceof Error ? err.name : "";
+  if (/lease not found|EtcdLeaseInvalid/i.test(`${name} ${message}`)) return new AugurError("NOT_FOUND", "lease not found", { cause: err });
+  if (/compacted/i.test(message)) return new AugurError("STORE_COMPACTED", message, { cause: err });
+  if (/Unavailable|DeadlineExceeded|no leader|timed out|ECONNREFUSED|connect|leader changed|NoConnectionsAvailable/i.test(`${name} ${message}`)) {
+    return new AugurError("NO_LEADER", "No cluster leader", { cause: err });
+  }
+  return new AugurError("STORE_IO", `etcd: ${message}`, { cause: err });
+}
+
+type CompareTarget = "Version" | "Create" | "Mod" | "Value";
+
+export class EtcdStore implements Store {
+  readonly #client: Etcd3;
+  readonly #prefix: Buffer;
+  readonly #timeoutMs: number;
+  #closed = false;
+
+  private constructor(client: Etcd3, prefix: string, timeoutMs: number) {
+    this.#client = client;
+    this.#prefix = Buffer.from(prefix);
+    this.#timeoutMs = timeoutMs;
+  }
+
+  static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
+    const tls = options.tls;
+    const clientOptions: IOptions = {
+      hosts: [...options.endpoints],
+      dialTimeout: 3000,
+      ...(tls?.caFile ? { credentials: { rootCertificate: readFileSync(tls.caFile), ...(tls.certFile ? { certChain: readFileSync(tls.certFile) } : {}), ...(tls.keyFile ? { privateKey: readFileSync(tls.keyFile) } : {}) } } : {}),
+    };
+    const store = new EtcdStore(new Etcd3(clientOptions), options.prefix ?? "augur/", options.callTimeoutMs ?? 5000);
+    await store.revision();
+    return store;
+  }
+
+  #key(key: string): Buffer {
+    return Buffer.concat([this.#prefix, Buffer.from(key)]);
+  }
+
+  #opts(): { deadline: Date } {
+    return { deadline: new Date(Date.now() + this.#timeoutMs) };
+  }
+
+  #kv(raw: IKeyValue): KeyValue {
+    const lease = raw.lease && raw.lease !== "0" ? { lease: String(raw.lease) } : {};
+    return {
+      key: raw.key.subarray(this.#prefix.length).toString(),
+      value: new Uint8Array(raw.value),
+      createRevision: Number(raw.create_revision),
+      modRevision: Number(raw.mod_revision),
+      version: Number(raw.version),
+      ...lease,
+    };
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new AugurError("STORE_CLOSED", "the store is closed");
+    try {
+      return await fn();
+    } catch (err) {
+      throw fromEtcdError(err);
+    }
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    const res = await this.#call(() => this.#client.kv.range({ key: this.#key(key) }, this.#opts()));
+    const first = res.kvs[0];
+    return first ? this.#kv(first) : undefined;
+  }
+
+  async range(prefix: string): Promise<RangeResult> {
+    const start = this.#key(prefix);
+    const res = await this.#call(() => this.#client.kv.range({ key: start, range_end: prefixEnd(start), sort_target: "Key", sort_order: "Ascend" }, this.#opts()));
+    return { kvs: res.kvs.map((kv) => this.#kv(kv)), revision: Number(res.header.revision) };
+  }
+
+  async put(key: string, value: Uint8Array, options: { lease?: LeaseId } = {}): Promise<{ revision: number; prev?: KeyValue }> {
+    const res = await this.#call(() => this.#client.kv.put({ key: this.#key(key), value: Buffer.from(value), prev_kv: true, ...(options.lease ? { lease: options.lease } : {}) }, this.#opts()));
+    return { revision: Number(res.header.revision), ...(res.prev_kv ? { prev: this.#kv(res.prev_kv) } : {}) };
+  }
+
+  async delete(key: string): Promise<{ revision: number; deleted: number }> {
+    const res = await this.#call(() => this.#client.kv.deleteRange({ key: this.#key(key) }, this.#opts()));
+    return { revision: Number(res.header.revision), deleted: Number(res.deleted) };
+  }
+
+  async deleteRange(prefix: string): Promise<{ revision: number; deleted: number }> {
+    const start = this.#key(prefix);
+    const res = await this.#call(() => this.#client.kv.deleteRange({ key: start, range_end: prefixEnd(start) }, this.#opts()));
+    return { revision: Number(res.header.revision), deleted: Number(res.deleted) };
+  }
+
+  #compare(c: Compare): Record<string, unknown> {
+    const key = this.#key(c.key);
+    if (c.target === "exists") return { key, target: "Version" as CompareTarget, result: c.exists ? "Greater" : "Equal", version: 0 };
+    if (c.target === "value") return { key, target: "Value" as CompareTarget, result: c.op === "=" ? "Equal" : "NotEqual", value: Buffer.from(c.value) };
+    const result = { "=": "Equal", "!=": "NotEqual", "<": "Less", ">": "Greater" }[c.op];
+    if (c.target === "modRevision") return { key, target: "Mod" as CompareTarget, result, mod_revision: c.value };
+    if (c.target === "createRevision") return { key, target: "Create" as CompareTarget, result, create_revision: c.value };
+    return { key, target: "Version" as CompareTarget, result, version: c.value };
+  }
+
+  #op(op: TxnOp): Record<string, unknown> {
+    switch (op.type) {
+      case "put":
+        return { request_put: { key: this.#key(op.key), value: Buffer.from(op.value), prev_kv: true, ...(op.lease ? { lease: op.lease } : {}) } };
+      case "delete":
+        return { request_delete_range: { key: this.#key(op.key), prev_kv: true } };
+      case "deleteRange": {
+        const start = this.#key(op.prefix);
+        return { request_delete_range: { key: start, range_end: prefixEnd(start), prev_kv: true } };
+      }
+      case "get":
+        return { request_range: { key: this.#key(op.key) } };
+      case "range": {
+        const start = this.#key(op.prefix);
+        return { request_range: { key: start, range_end: prefixEnd(start), sort_target: "Key", sort_order: "Ascend" } };
+      }
+    }
+  }
+
+  async txn(request: TxnRequest): Promise<TxnResponse> {
+    const ops = (list: readonly TxnOp[]): Record<string, unknown>[] => list.map((o) => this.#op(o));
+    const res = await this.#call(() =>
+      this.#client.kv.txn({ compare: request.compare.map((c) => this.#compare(c)), success: ops(request.success), failure: ops(request.failure ?? []) } as never, this.#opts()),
+    );
+    const chosen = res.succeeded ? request.success : (request.failure ?? []);
+    const results: TxnOpResult[] = chosen.map((op, i) => {
+      const r = res.responses[i] as Record<string, { prev_kv?: IKeyValue; prev_kvs?: IKeyValue[]; kvs?: IKeyValue[] } | undefined> | undefined;
+      switch (op.type) {
+        case "put": {
+          const prev = r?.["response_put"]?.prev_kv;
+          return { type: "put", ...(prev ? { prev: this.#kv(prev) } : {}) };
+        }
+        case "delete":
+        case "deleteRange":
+          return { type: op.type, deleted: (r?.["response_delete_range"]?.prev_kvs ?? []).map((kv) => this.#kv(kv)) };
+        case "get": {
+          const kv = r?.["response_range"]?.kvs?.[0];
+          return { type: "get", ...(kv ? { kv: this.#kv(kv) } : {}) };
+        }
+        case "range":
+          return { type: "range", kvs: (r?.["response_range"]?.kvs ?? []).map((kv) => this.#kv(kv)) };
+      }
+    });
+    return { succeeded: res.succeeded, revision: Number(res.header.revision), results };
+  }
+
+  watch(prefix: string, options: WatchOptions = {}): AsyncIterable<WatchBatch> {
+    if (this.#closed) throw new AugurError("STORE_CLOSED", "the store is closed");
+    return { [Symbol.asyncIterator]: () => this.#watchIterator(prefix, options) };
+  }
+
+  /** etcd3's Watcher reconnects and resumes by itself; we group its events by revision. */
+  #watchIterator(prefix: string, options: WatchOptions): AsyncIterator<WatchBatch> {
+    const queue: WatchBatch[] = [];
+    let failure: AugurError | undefined;
+    let done = false;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      wake?.();
+      wake = undefined;
+    };
+    const full = this.#key(prefix).toString();
+    let builder = this.#client.watch().prefix(full).withPreviousKV();
+    if (options.fromRevision !== undefined) builder = builder.startRevision(String(options.fromRevision));
+    const watcherPromise = builder.create();
+    const finish = (): void => {
+      done = true;
+      notify();
+      void watcherPromise.then((w) => w.cancel()).catch(() => undefined);
+    };
+    options.signal?.addEventListener("abort", finish, { once: true });
+    watcherPromise.then(
+      (w) => {
+        w.on("data", (res) => {
+          let batch: { revision: number; events: WatchEvent[] } | undefined;
+          for (const e of res.events) {
+            const revision = Number(e.kv.mod_revision);
+            if (!batch || batch.revision !== revision) {
+              if (batch) queue.push(batch);
+              batch = { revision, events: [] };
+            }
+            const prev = e.prev_kv ? { prev: this.#kv(e.prev_kv) } : {};
+            if (e.type === "Put") batch.events.push({ type: "put", kv: this.#kv(e.kv), ...prev });
+            else batch.events.push({ type: "delete", key: e.kv.key.subarray(this.#prefix.length).toString(), revision, ...prev });
+          }
+          if (batch) queue.push(batch);
+          notify();
+        });
+        w.on("error", (err) => {
+          // Stream errors are retried by etcd3 itself; only a cancellation (compaction) ends us.
+          const e = fromEtcdError(err);
+          if (e.code === "STORE_COMPACTED" || /canceled/i.test(String((err as Error).message))) {
+            failure = e.code === "STORE_COMPACTED" ? e : new AugurError("STORE_COMPACTED", String((err as Error).message), { cause: err });
+            notify();
+          }
+        });
+      },
+      (err: unknown) => {
+        failure = fromEtcdError(err);
+        notify();
+      },
+    );
+    return {
+      next: async (): Promise<IteratorResult<WatchBatch>> => {
+        for (;;) {
+          const batch = queue.shift();
+          if (batch) return { value: batch, done: false };
+          if (failure) {
+            finish();
+            throw failure;
+          }
+          if (done || this.#closed) return { value: undefined, done: true };
+          await new Promise<void>((r) => (wake = r));
+        }
+      },
+      return: async (): Promise<IteratorResult<WatchBatch>> => {
+        finish();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  async grant(ttlSeconds: number): Promise<LeaseId> {
+    const res = await this.#call(() => this.#client.leaseClient.leaseGrant({ TTL: ttlSeconds }, this.#opts()));
+    return String(res.ID);
+  }
+
+  async keepAlive(lease: LeaseId): Promise<number> {
+    return this.#call(async () => {
+      const stream = await this.#client.leaseClient.leaseKeepAlive(this.#opts());
+      try {
+        const res = await new Promise<{ TTL: string }>((resolve, reject) => {
+          stream.on("data", resolve);
+          stream.on("error", reject);
+          stream.write({ ID: lease });
+        });
+        const ttl = Number(res.TTL);
+        if (ttl <= 0) throw new AugurError("NOT_FOUND", `lease ${lease} not found`);
+        return ttl;
+      } finally {
+        stream.end();
+      }
+    });
+  }
+
+  async revoke(lease: LeaseId): Promise<void> {
+    try {
+      await this.#call(() => this.#client.leaseClient.leaseRevoke({ ID: lease }, this.#opts()));
+    } catch (err) {
+      // Revoking an unknown lease is a no-op in the contract.
+      if (!(err instanceof AugurError && err.code === "NOT_FOUND")) throw err;
+    }
+  }
+
+  async revision(): Promise<number> {
+    const res = await this.#call(() => this.#client.kv.range({ key: this.#prefix, limit: 1 }, this.#opts()));
+    return Number(res.header.revision);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.close();
+  }
+}

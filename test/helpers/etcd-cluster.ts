@@ -1,0 +1,60 @@
+/**
+ * Real etcd members (Debian's /usr/bin/etcd) on loopback for tests: free ports, a temp data
+ * dir, tuned for fast elections; stopped and removed afterwards.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => s.once("listening", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export interface EtcdCluster {
+  readonly clientUrls: string[];
+  stop(): Promise<void>;
+}
+
+export async function startEtcdCluster(members = 1): Promise<EtcdCluster> {
+  const dir = await mkdtemp(join(tmpdir(), "augur-etcd-"));
+  const ports = await Promise.all(Array.from({ length: members }, async () => ({ client: await freePort(), peer: await freePort() })));
+  const initial = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(",");
+  const procs: ChildProcess[] = ports.map((p, i) =>
+    spawn("/usr/bin/etcd", [
+      "--name", `m${i}`,
+      "--data-dir", join(dir, `m${i}`),
+      "--listen-client-urls", `http://127.0.0.1:${p.client}`,
+      "--advertise-client-urls", `http://127.0.0.1:${p.client}`,
+      "--listen-peer-urls", `http://127.0.0.1:${p.peer}`,
+      "--initial-advertise-peer-urls", `http://127.0.0.1:${p.peer}`,
+      "--initial-cluster", initial,
+      "--initial-cluster-state", "new",
+      "--heartbeat-interval", "50",
+      "--election-timeout", "500",
+      "--log-level", "error",
+    ], { stdio: "ignore" }),
+  );
+  const clientUrls = ports.map((p) => `http://127.0.0.1:${p.client}`);
+  const end = Date.now() + 20_000;
+  for (const url of clientUrls) {
+    while (!(await fetch(`${url}/health`).then(async (r) => r.ok && ((await r.json()) as { health: string }).health === "true", () => false))) {
+      if (Date.now() > end) throw new Error(`etcd at ${url} did not become healthy`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    clientUrls,
+    stop: async () => {
+      await Promise.all(procs.map((p) => (p.exitCode !== null ? Promise.resolve() : new Promise((r) => { p.once("exit", r); p.kill("SIGKILL"); }))));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
