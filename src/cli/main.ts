@@ -140,6 +140,10 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     const { runAgentCommand } = await import("./agent-command.js");
     return runAgentCommand(rest);
   }
+  if (first === "dev-cluster") {
+    const { runDevCluster } = await import("./dev-cluster.js");
+    return runDevCluster(rest, { stdout: (t) => io.stdout.write(t), stderr: (t) => io.stderr.write(t) });
+  }
   if (first === "watch") {
     // `augur watch` parses its own flags: everything after them is the child command, untouched.
     const { runWatchCommand } = await import("./watch-command.js");

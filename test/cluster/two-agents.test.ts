@@ -39,6 +39,18 @@ describe("cluster mode on etcd", () => {
     assert.deepEqual(members.map((m) => [m.Name, m.Status]), [["a1", 1], ["a2", 1]]);
   });
 
+  it("cluster - an event fired on one agent is listed on the other; a lock taken on one is seen on the other", async () => {
+    const fired = (await (await fetch(`${a1.url}/v1/event/fire/deploy`, { method: "PUT", body: "v9" })).json()) as { ID: string };
+    const list = (await (await fetch(`${a2.url}/v1/event/list?name=deploy`)).json()) as { ID: string }[];
+    assert.deepEqual(list.map((e) => e.ID), [fired.ID]);
+    const { ID } = (await (await fetch(`${a1.url}/v1/session/create`, { method: "PUT", body: "{}" })).json()) as { ID: string };
+    assert.equal(await (await fetch(`${a1.url}/v1/kv/lock?acquire=${ID}`, { method: "PUT", body: "a1" })).text(), "true");
+    const [pair] = (await (await fetch(`${a2.url}/v1/kv/lock`)).json()) as { Session?: string }[];
+    assert.equal(pair?.Session, ID);
+    const other = (await (await fetch(`${a2.url}/v1/session/create`, { method: "PUT", body: "{}" })).json()) as { ID: string };
+    assert.equal(await (await fetch(`${a2.url}/v1/kv/lock?acquire=${other.ID}`, { method: "PUT", body: "a2" })).text(), "false");
+  });
+
   it("cluster - kill -9 of an agent turns its serfHealth critical on the other", async () => {
     await a1.kill();
     const end = Date.now() + 15_000;
@@ -55,5 +67,13 @@ describe("cluster mode on etcd", () => {
     assert.deepEqual(health, []);
     const members = (await (await fetch(`${a2.url}/v1/agent/members`)).json()) as { Name: string; Status: number }[];
     assert.equal(members.find((m) => m.Name === "a1")?.Status, 4);
+    // a1's session was tied to its serfHealth: invalidated, so its lock is free again.
+    const end2 = Date.now() + 5000;
+    let pair: { Session?: string } | undefined = { Session: "x" };
+    while (pair?.Session && Date.now() < end2) {
+      [pair] = (await (await fetch(`${a2.url}/v1/kv/lock`)).json()) as { Session?: string }[];
+      if (pair?.Session) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(pair?.Session, undefined);
   });
 });
