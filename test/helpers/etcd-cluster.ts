@@ -20,6 +20,10 @@ async function freePort(): Promise<number> {
 
 export interface EtcdCluster {
   readonly clientUrls: string[];
+  /** SIGKILLs member i (its data dir stays). */
+  killMember(i: number): Promise<void>;
+  /** Restarts member i on its old ports and data dir. */
+  startMember(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,7 +31,7 @@ export async function startEtcdCluster(members = 1): Promise<EtcdCluster> {
   const dir = await mkdtemp(join(tmpdir(), "augur-etcd-"));
   const ports = await Promise.all(Array.from({ length: members }, async () => ({ client: await freePort(), peer: await freePort() })));
   const initial = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(",");
-  const procs: ChildProcess[] = ports.map((p, i) =>
+  const launch = (p: { client: number; peer: number }, i: number, state: "new" | "existing"): ChildProcess =>
     spawn("/usr/bin/etcd", [
       "--name", `m${i}`,
       "--data-dir", join(dir, `m${i}`),
@@ -36,12 +40,13 @@ export async function startEtcdCluster(members = 1): Promise<EtcdCluster> {
       "--listen-peer-urls", `http://127.0.0.1:${p.peer}`,
       "--initial-advertise-peer-urls", `http://127.0.0.1:${p.peer}`,
       "--initial-cluster", initial,
-      "--initial-cluster-state", "new",
+      "--initial-cluster-state", state,
       "--heartbeat-interval", "50",
       "--election-timeout", "500",
       "--log-level", "error",
-    ], { stdio: "ignore" }),
-  );
+    ], { stdio: "ignore" });
+  const procs: ChildProcess[] = ports.map((p, i) => launch(p, i, "new"));
+  const exitOf = (p: ChildProcess): Promise<unknown> => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once("exit", r)));
   const clientUrls = ports.map((p) => `http://127.0.0.1:${p.client}`);
   const end = Date.now() + 20_000;
   for (const url of clientUrls) {
@@ -52,8 +57,24 @@ export async function startEtcdCluster(members = 1): Promise<EtcdCluster> {
   }
   return {
     clientUrls,
+    killMember: async (i) => {
+      const p = procs[i];
+      if (!p) return;
+      const exited = exitOf(p);
+      p.kill("SIGKILL");
+      await exited;
+    },
+    startMember: async (i) => {
+      const port = ports[i];
+      if (!port) return;
+      procs[i] = launch(port, i, "existing");
+    },
     stop: async () => {
-      await Promise.all(procs.map((p) => (p.exitCode !== null ? Promise.resolve() : new Promise((r) => { p.once("exit", r); p.kill("SIGKILL"); }))));
+      await Promise.all(procs.map((p) => {
+        const exited = exitOf(p);
+        p.kill("SIGKILL");
+        return exited;
+      }));
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -40,7 +40,7 @@ export function fromEtcdError(err: unknown): AugurError {
   const name = err instanceof Error ? err.name : "";
   if (/lease not found|EtcdLeaseInvalid/i.test(`${name} ${message}`)) return new AugurError("NOT_FOUND", "lease not found", { cause: err });
   if (/compacted/i.test(message)) return new AugurError("STORE_COMPACTED", message, { cause: err });
-  if (/Unavailable|DeadlineExceeded|no leader|timed out|ECONNREFUSED|connect|leader changed|NoConnectionsAvailable/i.test(`${name} ${message}`)) {
+  if (/Unavailable|DeadlineExceeded|DEADLINE_EXCEEDED|Deadline exceeded|no leader|timed out|ECONNREFUSED|connect|leader changed|NoConnectionsAvailable|circuit|Broken/i.test(`${name} ${message}`)) {
     return new AugurError("NO_LEADER", "No cluster leader", { cause: err });
   }
   return new AugurError("STORE_IO", `etcd: ${message}`, { cause: err });
