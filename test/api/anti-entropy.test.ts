@@ -38,6 +38,20 @@ describe("anti-entropy, metrics and the issue's rendered config", () => {
     assert.deepEqual(left, []);
   });
 
+  it("checks - deregister_critical_service_after removes a service whose check stayed critical", async () => {
+    await a.call("PUT", "/v1/agent/service/register", { Name: "doomed", Check: { TTL: "1s", DeregisterCriticalServiceAfter: "1s" } });
+    await a.call("PUT", "/v1/agent/check/fail/service:doomed");
+    const end = Date.now() + 8000;
+    let present = true;
+    while (present && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      const svcs = (await (await a.call("GET", "/v1/agent/services")).json()) as Record<string, unknown>;
+      present = "doomed" in svcs;
+    }
+    assert.equal(present, false, "the service was reaped");
+    assert.deepEqual(await (await a.call("GET", "/v1/catalog/service/doomed")).json(), []);
+  });
+
   it("metrics - Prometheus exposition with request and blocking-query metrics", async () => {
     const res = await a.call("GET", "/v1/agent/metrics?format=prometheus");
     assert.equal(res.status, 200);
