@@ -91,8 +91,39 @@ void test("http handler - 5xx and 429 retry (Retry-After honoured), other 4xx ar
     assert.deepEqual([b.kind, b.kind === "retry" && b.retryAfterMs], ["retry", 7000]);
     r.respond = () => ({ status: 404 });
     assert.equal((await h.deliver(request(), signal)).kind, "permanent");
-    r.respond = () => ({ status: 301, headers: { Location: "http://elsewhere/" } });
-    assert.equal((await h.deliver(request(), signal)).kind, "permanent");
+    r.respond = () => ({ status: 302 });
+    assert.equal((await h.deliver(request(), signal)).kind, "permanent", "a 3xx without Location is the answer, as in Go");
+  }));
+
+void test("http handler - redirects are followed as Go's http.Client follows them", () =>
+  withReceiver(async (r) => {
+    const other = await httpReceiver();
+    try {
+      const h = new HttpHandler(def(`http://127.0.0.1:${r.port}/start`, { header: { Authorization: ["Bearer s3cret"] } }));
+      const signal = new AbortController().signal;
+      // 307 keeps method and body; 308 to another host drops Authorization; 303 turns POST into GET.
+      r.respond = (req) => (req.url === "/start" ? { status: 307, headers: { Location: "/again" } } : req.url === "/again" ? { status: 308, headers: { Location: `http://localhost:${other.port}/moved` } } : { status: 500 });
+      other.respond = (req) => (req.url === "/moved" ? { status: 303, headers: { Location: "/final" } } : { status: 204 });
+      const out = await h.deliver(request({ body: '{"x":1}' }), signal);
+      assert.deepEqual(out, { kind: "delivered", output: "" });
+      assert.deepEqual(r.requests.map((q) => [q.method, q.url, q.body.toString(), q.headers.authorization]), [
+        ["POST", "/start", '{"x":1}\n', "Bearer s3cret"],
+        ["POST", "/again", '{"x":1}\n', "Bearer s3cret"],
+      ]);
+      assert.deepEqual(other.requests.map((q) => [q.method, q.url, q.body.toString(), q.headers.authorization, q.headers["idempotency-key"]]), [
+        ["POST", "/moved", '{"x":1}\n', undefined, "2f6e1a0c-0000-4000-8000-000000000001"],
+        ["GET", "/final", "", undefined, "2f6e1a0c-0000-4000-8000-000000000001"],
+      ]);
+
+      r.requests.length = 0;
+      r.respond = () => ({ status: 302, headers: { Location: "/loop" } });
+      const loop = await h.deliver(request(), signal);
+      assert.equal(loop.kind, "permanent");
+      assert.match(loop.kind === "permanent" ? loop.error : "", /stopped after 10 redirects/);
+      assert.equal(r.requests.length, 11, "the first request and 10 redirects");
+    } finally {
+      await other.close();
+    }
   }));
 
 void test("http handler - connection refused is retryable", async () => {

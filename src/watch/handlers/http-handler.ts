@@ -5,8 +5,13 @@
  *
  * augur adds `Idempotency-Key: <event id>`, the optional HMAC signature, and a classification:
  * 2xx delivered; 5xx, 429 (honouring `Retry-After`), timeouts and connection errors retry; any
- * other status is permanent. Redirects are not followed (a 3xx is permanent): a webhook that
- * moved should be reconfigured, not silently re-posted.
+ * other status is permanent.
+ *
+ * Redirects are followed as Consul's Go `http.Client` follows them (net/http redirectBehavior), so
+ * a webhook that works under Consul works here: at most 10; 301/302/303 turn a non-GET/HEAD
+ * request into a bodiless GET, 307/308 repeat the method and body; headers are carried over, less
+ * `Authorization`, `Cookie` and `Www-Authenticate` when the host changes; a 3xx without `Location`
+ * is the answer itself (permanent). The timeout covers the whole chain, as Go's Client.Timeout does.
  *
  * @module
  */
@@ -71,10 +76,10 @@ export class HttpHandler implements Handler {
     } catch {
       return Promise.resolve({ kind: "permanent", error: `Failed to setup http watch: invalid URL ${JSON.stringify(this.#def.url)}` });
     }
-    const send = url.protocol === "https:" ? httpsRequest : url.protocol === "http:" ? httpRequest : undefined;
-    if (send === undefined) return Promise.resolve({ kind: "permanent", error: `Failed to setup http watch: unsupported protocol scheme "${url.protocol.replace(/:$/, "")}"` });
+    if (url.protocol !== "https:" && url.protocol !== "http:") return Promise.resolve({ kind: "permanent", error: `Failed to setup http watch: unsupported protocol scheme "${url.protocol.replace(/:$/, "")}"` });
     return new Promise((resolve) => {
       let settled = false;
+      let current: ReturnType<typeof httpRequest> | undefined;
       const done = (o: DeliveryOutcome): void => {
         if (settled) return;
         settled = true;
@@ -82,23 +87,65 @@ export class HttpHandler implements Handler {
         signal.removeEventListener("abort", onAbort);
         resolve(o);
       };
-      const req = send(url, { method: this.#def.method, headers: { ...this.#headers(request, body), "Content-Length": String(body.length) }, rejectUnauthorized: !this.#def.tlsSkipVerify });
       const timer = setTimeout(() => {
-        req.destroy();
+        current?.destroy();
         done({ kind: "retry", error: `Failed to invoke http watch handler: timed out after ${this.#def.timeoutMs}ms` });
       }, this.#def.timeoutMs > 0 ? this.#def.timeoutMs : 2 ** 31 - 1);
       const onAbort = (): void => {
-        req.destroy();
+        current?.destroy();
         done({ kind: "retry", error: "delivery aborted (agent stopping)" });
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
-      req.on("error", (err) => done({ kind: "retry", error: `Failed to invoke http watch handler: ${err.message}` }));
-      req.on("response", (res) => readResponse(res, this.#now(), done));
-      req.end(body);
+
+      const send = (target: URL, method: string, headers: Record<string, string[]>, payload: Buffer | undefined, redirects: number): void => {
+        if (settled) return;
+        const sendFn = target.protocol === "https:" ? httpsRequest : target.protocol === "http:" ? httpRequest : undefined;
+        if (sendFn === undefined) return done({ kind: "permanent", error: `Failed to invoke http watch handler: unsupported protocol scheme "${target.protocol.replace(/:$/, "")}"` });
+        const sent = payload ? { ...headers, "Content-Length": String(payload.length) } : headers;
+        const req = sendFn(target, { method, headers: sent, rejectUnauthorized: !this.#def.tlsSkipVerify });
+        current = req;
+        req.on("error", (err) => done({ kind: "retry", error: `Failed to invoke http watch handler: ${err.message}` }));
+        req.on("response", (res) => {
+          const next = redirectOf(res, target, method);
+          if (next === undefined) return readResponse(res, this.#now(), done);
+          res.resume();
+          if (redirects >= MAX_REDIRECTS) return done({ kind: "permanent", error: `Failed to invoke http watch handler: ${method} ${next.url.href}: stopped after ${MAX_REDIRECTS} redirects` });
+          const carried = next.url.host === target.host ? headers : withoutSensitive(headers);
+          send(next.url, next.method, carried, next.includeBody ? payload : undefined, redirects + 1);
+        });
+        req.end(payload);
+      };
+      send(url, this.#def.method, this.#headers(request, body), body, 0);
     });
   }
 }
+
+/** Go's net/http Client default (`stopped after 10 redirects`). */
+const MAX_REDIRECTS = 10;
+
+/** Where Go's http.Client would go next for this response, or undefined if it stops here. */
+function redirectOf(res: IncomingMessage, from: URL, method: string): { url: URL; method: string; includeBody: boolean } | undefined {
+  const status = res.statusCode ?? 0;
+  const location = res.headers.location;
+  if (location === undefined || location === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(location, from);
+  } catch {
+    return undefined;
+  }
+  if (status === 301 || status === 302 || status === 303) return { url, method: method === "GET" || method === "HEAD" ? method : "GET", includeBody: false };
+  if (status === 307 || status === 308) return { url, method, includeBody: true };
+  return undefined;
+}
+
+const SENSITIVE = new Set(["Authorization", "Www-Authenticate", "Cookie", "Cookie2"]);
+
+function withoutSensitive(headers: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !SENSITIVE.has(name)));
+}
+
 
 function readResponse(res: IncomingMessage, now: number, done: (o: DeliveryOutcome) => void): void {
   const output = new OutputBuffer(RESPONSE_CAPTURE);
