@@ -15,7 +15,7 @@ import { toAugurError, type AugurError } from "../lib/errors.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { diffEntities, makeChange, type EntityChange, type RawChange } from "./changes.js";
 import { entitiesFromJson, entitiesOf, entitiesToJson, type Entity, type EntityMap } from "./entities.js";
-import { NoiseFilter } from "./noise.js";
+import { NoiseFilter, type TrackerSnapshot } from "./noise.js";
 import type { PlanResult } from "./plan.js";
 import { QuietPeriod } from "./quiet-period.js";
 import { hashId, stableHash } from "./stable-hash.js";
@@ -42,6 +42,8 @@ export interface PersistedWatchState {
   readonly reported: ReturnType<typeof entitiesToJson>;
   /** Event watches: ids of the events already handled (the last {@link SEEN_EVENTS_MAX}). */
   readonly seenEvents?: readonly string[];
+  /** Hold and flap trackers (noise control), so a restart keeps pending holds and flap counts. */
+  readonly noise?: readonly TrackerSnapshot[];
   readonly updatedAt: number;
 }
 
@@ -86,6 +88,7 @@ export class ChangeDetector {
     this.#quiet = options.noise.quietPeriodMs > 0 ? new QuietPeriod(options.noise.quietPeriodMs, options.noise.quietPeriodMaxMs) : undefined;
     this.#reported = entitiesFromJson(options.initial?.reported);
     this.#seen = [...(options.initial?.seenEvents ?? [])];
+    if (options.initial?.noise && this.#noise.active) this.#noise.restore(options.initial.noise);
   }
 
   /** Noise control on: deliveries only carry real (held, debounced) changes. */
@@ -113,10 +116,16 @@ export class ChangeDetector {
   async #onResult(r: PlanResult): Promise<void> {
     const now = this.#o.clock.now();
     this.#latest = { index: r.index.toString(), result: r.result, entities: entitiesOf(this.#o.type, r.result, this.#o.noise.maintenanceAware) };
-    if (!this.#started) return this.#start(now);
-    if (this.#noise.active) this.#noise.observe(this.#latest.entities, this.#reported, now);
+    if (!this.#started) {
+      await this.#start(now);
+      return this.#schedule(now);
+    }
+    const moved = this.#noise.active && this.#noise.observe(this.#latest.entities, this.#reported, now);
+    let committed = false;
     if (this.#quiet) this.#quiet.touch(now);
-    else await this.#flush(now, true);
+    else committed = await this.#flush(now, true);
+    // A hold that started or a counted flap transition is state too: persist it now.
+    if (moved && !committed) await this.#commit(this.#reported, undefined, now);
     await this.#schedule(now);
   }
 
@@ -130,10 +139,18 @@ export class ChangeDetector {
       this.#started = true;
       return this.#emitEvents(fresh, now, mode === "fire");
     }
-    const changes = diffEntities(this.#reported, latest.entities, { stateOnly: this.#o.noise.stateChangesOnly });
+    // on_start=changes with noise control: what changed while down still has to pass the hold
+    // (counted from when it was first seen, persisted) and the flap detector. Other modes adopt
+    // the result as reported, but the trackers still see it (flap counts).
+    if (known && this.#noise.active) this.#noise.observe(latest.entities, this.#reported, now);
+    const filtered = mode === "changes" && known && this.#noise.active;
+    const reported = filtered ? this.#noise.effective(this.#reported, now) : latest.entities;
+    const raw = diffEntities(this.#reported, reported, { stateOnly: this.#o.noise.stateChangesOnly });
+    const synthetic = this.#noise.takeSynthetic();
+    const changes = filtered ? mergeSynthetic(raw, synthetic) : raw;
     const emit = mode === "fire" || (mode === "changes" && known && changes.length > 0);
     this.#started = true;
-    await this.#commit(latest.entities, emit ? this.#event(latest.result, changes, now) : undefined, now);
+    await this.#commit(reported, emit ? this.#event(latest.result, changes, now) : undefined, now);
   }
 
   /** Sets the timer for the next quiet-period end, hold maturity or flap-window slide. */
@@ -166,19 +183,24 @@ export class ChangeDetector {
     await this.#schedule(now);
   }
 
-  /** Reports what is reportable now. `everyResult`: no noise control, fire on every result as Consul. */
-  async #flush(now: number, everyResult: boolean): Promise<void> {
+  /**
+   * Reports what is reportable now. `everyResult`: no noise control, fire on every result as Consul.
+   * Returns whether anything was committed.
+   */
+  async #flush(now: number, everyResult: boolean): Promise<boolean> {
     this.#quiet?.reset();
     const latest = this.#latest;
-    if (latest === undefined) return;
+    if (latest === undefined) return false;
     if (this.#o.type === "event") {
-      return this.#emitEvents([...latest.entities.values()].filter((e) => !this.#seen.includes(e.key)), now, false);
+      await this.#emitEvents([...latest.entities.values()].filter((e) => !this.#seen.includes(e.key)), now, false);
+      return true;
     }
     const effective = this.#noise.active ? this.#noise.effective(this.#reported, now) : latest.entities;
     const changes = mergeSynthetic(diffEntities(this.#reported, effective, { stateOnly: this.#o.noise.stateChangesOnly }), this.#noise.takeSynthetic());
     const emit = everyResult && !this.#filtered ? true : changes.length > 0;
-    if (!emit && sameEntities(this.#reported, effective)) return;
+    if (!emit && sameEntities(this.#reported, effective)) return false;
     await this.#commit(effective, emit ? this.#event(latest.result, changes, now) : undefined, now);
+    return true;
   }
 
   /** Event watches: the payload is the list of events not handled yet (Consul prunes by index). */
@@ -206,6 +228,7 @@ export class ChangeDetector {
       index: latest.index,
       reported: entitiesToJson(reported),
       ...(this.#o.type === "event" ? { seenEvents: seen } : {}),
+      ...(this.#noise.active ? { noise: this.#noise.snapshot() } : {}),
       updatedAt: now,
     };
     await this.#o.commit(state, event);

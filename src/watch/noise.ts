@@ -14,6 +14,10 @@
  * Per entity: `settled ──signature differs──▶ pending ──held long enough──▶ settled`,
  * and independently `calm ──≥ start──▶ flapping ──≤ stop──▶ calm`.
  *
+ * The trackers are part of the watch's persisted state ({@link NoiseFilter.snapshot}), so a
+ * restart neither restarts a hold that was already running nor forgets that an entity flaps:
+ * times are wall-clock, and a state observed before and after the restart counts as lasting.
+ *
  * @module
  */
 import { makeChange, type RawChange } from "./changes.js";
@@ -26,6 +30,9 @@ interface Tracker {
   transitions: number[];
   flapping: boolean;
 }
+
+/** A tracker as persisted: `[entity, signature, since, transitions, flapping]`. */
+export type TrackerSnapshot = readonly [string, string, number, readonly number[], boolean];
 
 const ABSENT = "\u0000absent";
 const signature = (e: Entity | undefined): string => (e === undefined ? ABSENT : e.state ?? e.hash);
@@ -50,8 +57,22 @@ export class NoiseFilter {
     return this.#o.holdMs > 0 || this.#o.flap !== undefined;
   }
 
-  /** Records the latest observation; `reported` is what handlers were last told. */
-  observe(observed: EntityMap, reported: EntityMap, now: number): void {
+  /** The trackers worth keeping across a restart (pending holds and recent transitions). */
+  snapshot(): TrackerSnapshot[] {
+    return [...this.#trackers].filter(([, t]) => t.transitions.length > 0 || t.flapping).map(([key, t]) => [key, t.sig, t.since, [...t.transitions], t.flapping]);
+  }
+
+  /** Takes back a {@link snapshot} (at start, before the first observation). */
+  restore(trackers: readonly TrackerSnapshot[]): void {
+    for (const [key, sig, since, transitions, flapping] of trackers) this.#trackers.set(key, { sig, since, transitions: [...transitions], flapping });
+  }
+
+  /**
+   * Records the latest observation; `reported` is what handlers were last told. Returns whether a
+   * tracker moved (a hold started, a transition was counted), i.e. whether the snapshot changed.
+   */
+  observe(observed: EntityMap, reported: EntityMap, now: number): boolean {
+    let moved = false;
     this.#observed = observed;
     const keys = new Set([...observed.keys(), ...this.#trackers.keys()]);
     for (const key of keys) {
@@ -65,9 +86,11 @@ export class NoiseFilter {
         t.sig = sig;
         t.since = now;
         t.transitions.push(now);
+        moved = true;
       }
     }
     this.#evaluateFlaps(reported, now);
+    return moved;
   }
 
   /** What to report at `now`: observed entities, except those still held or frozen by flapping. */

@@ -83,3 +83,48 @@ void test("noise - flapping is reported once, then stable once (hysteresis)", as
   await h.clock.advance(120_000);
   assert.equal(h.events.length, 6, "stable is reported once");
 });
+
+void test("noise - a restart keeps a running hold: it matures on time, not a whole hold after the restart", async () => {
+  const before = harness({ onStart: "changes", noise: { holdMs: 30_000 } });
+  await before.feed(1, web("passing"));
+  await before.feed(2, web("critical"));
+  await before.clock.advance(20_000);
+  const state = before.states.at(-1);
+  assert.equal(before.events.length, 0, "first run with on_start=changes is silent; critical is still held");
+  assert.ok(state?.noise?.length, "the pending hold is in the persisted state");
+  before.detector.stop();
+
+  const after = harness({ onStart: "changes", noise: { holdMs: 30_000 }, initial: state, clock: before.clock });
+  await after.feed(3, web("critical"));
+  assert.equal(after.events.length, 0, "20 s of 30 s held: not yet");
+  await after.clock.advance(9_000);
+  assert.equal(after.events.length, 0);
+  await after.clock.advance(1_000);
+  assert.deepEqual(after.events.map((e) => e.changes.map((c) => c.transition)), [["passing→critical"]], "matured 30 s after it was first seen");
+
+  const blip = harness({ onStart: "changes", noise: { holdMs: 30_000 }, initial: state, clock: before.clock });
+  await blip.feed(3, web("passing"));
+  await blip.clock.advance(60_000);
+  assert.equal(blip.events.length, 0, "back to passing after the restart: the blip is never reported");
+});
+
+void test("noise - a restart remembers flapping: no second `flapping`, and `stable` once when it settles", async () => {
+  const flap = { windowMs: 60_000, startThreshold: 4, stopThreshold: 1 };
+  const before = harness({ noise: { flap } });
+  await before.feed(1, web("passing"));
+  const states = ["critical", "passing", "critical", "passing", "critical"];
+  for (const [i, s] of states.entries()) {
+    await before.feed(2 + i, web(s));
+    await before.clock.advance(2_000);
+  }
+  assert.equal(before.events.at(-1)?.changes[0]?.kind, "flapping");
+  const state = before.states.at(-1);
+  before.detector.stop();
+
+  const after = harness({ onStart: "changes", noise: { flap }, initial: state, clock: before.clock });
+  await after.feed(10, web("passing"));
+  await after.feed(11, web("critical"));
+  assert.equal(after.events.length, 0, "still flapping after the restart: frozen, not reported again");
+  await after.clock.advance(120_000);
+  assert.deepEqual(after.events.map((e) => e.changes.map((c) => `${c.kind} ${c.transition}`)), [["stable flapping→critical"]]);
+});
