@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { startAgentProcess } from "../../test/helpers/agent-process.js";
 import { fmt, percentile, writeSection } from "../lib/report.js";
 
-const N = Number(process.env["BENCH_CHANGES"] ?? 50);
+const N = Number(process.env["BENCH_CHANGES"] ?? 200);
 
 async function freePort(): Promise<number> {
   const s = createServer().listen(0, "127.0.0.1");
