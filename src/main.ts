@@ -136,13 +136,12 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     registry: metrics.registry,
     logger: { info: watchLog("info"), warn: watchLog("warn"), error: watchLog("error") },
   });
-  let watches: WatchManager | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
   const stop = (leave = false): Promise<void> =>
     (stopping ??= (async () => {
-      await watches?.stop();
+      await watchManager.stop();
       await server.close();
       if (leave) await agent.leave();
       else await agent.stop();
@@ -154,7 +153,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const reload = async (): Promise<void> => {
     const next = await options.reloadSettings();
     await applyDefinitions(agent, current.services, current.checks, next);
-    await watches?.reload(next.watches);
+    await watchManager.reload(own ? next.watches : []);
     current = next;
     log.info("reloaded configuration");
   };
@@ -192,9 +191,10 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   if (own) {
     watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
     await watchManager.start(settings.watches);
-    watches = watchManager;
-  } else if (settings.watches.length > 0) {
-    log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
+  } else {
+    if (settings.watches.length > 0) log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
+    // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
+    await watchManager.start([]);
   }
   return { addresses, agent, catalog, stopped, reload, stop: () => stop(false) };
 }

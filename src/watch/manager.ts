@@ -76,6 +76,10 @@ export class WatchManager {
   #store: WatchStore | undefined;
   #state: "new" | "running" | "stopped" = "new";
   #lock: Promise<unknown> = Promise.resolve();
+  // The agent's API listens before the watches start (they reach it through the HTTP client), so
+  // a deliveries or replay request can arrive first: it waits for the start instead of failing.
+  #markStartCalled!: () => void;
+  readonly #startCalled = new Promise<void>((resolve) => (this.#markStartCalled = resolve));
 
   constructor(options: WatchManagerOptions) {
     this.#o = options;
@@ -87,6 +91,7 @@ export class WatchManager {
 
   /** Opens the outbox (`<dataDir>/watches`, or memory) and starts every watch. */
   start(defs: readonly WatchDefinition[]): Promise<void> {
+    this.#markStartCalled();
     return this.#serial(async () => {
       if (this.#state !== "new") throw new AugurError("INTERNAL", `WatchManager.start: illegal in state ${this.#state}`);
       this.#store = this.#o.dataDir ? await LmdbWatchStore.open(join(this.#o.dataDir, "watches")) : this.#memory;
@@ -107,6 +112,7 @@ export class WatchManager {
 
   /** Stops every watch (deliveries in flight get a grace period) and closes the outbox. */
   stop(): Promise<void> {
+    this.#markStartCalled(); // requests waiting for a start that will not come get "not running"
     return this.#serial(async () => {
       if (this.#state === "stopped") return;
       this.#state = "stopped";
@@ -124,7 +130,7 @@ export class WatchManager {
 
   /** Pending records, recent deliveries and dead letters (newest first), optionally for one watch. */
   async deliveries(query: DeliveriesQuery = {}): Promise<DeliveriesReport> {
-    const store = this.#requireRunning();
+    const store = await this.#whenStarted();
     const limit = query.limit ?? 100;
     const pick = (list: OutboxRecord[]): OutboxRecord[] => list.filter((r) => query.watch === undefined || r.watchId === query.watch);
     const stores = store === this.#memory ? [store] : [store, this.#memory];
@@ -141,7 +147,8 @@ export class WatchManager {
    * Moves dead letters back to their handler's queue (attempts reset, same event id). A single id
    * that is not a dead letter is NOT_FOUND; one whose handler is no longer configured is INVALID_STATE.
    */
-  replay(target: ReplayTarget): Promise<OutboxRecord[]> {
+  async replay(target: ReplayTarget): Promise<OutboxRecord[]> {
+    await this.#whenStarted();
     return this.#serial(async () => {
       this.#requireRunning();
       const dead = await this.#allDead();
@@ -224,6 +231,15 @@ export class WatchManager {
 
   *#depths(): Iterable<{ watch: string; handler: string; depth: number }> {
     for (const r of this.#runners.values()) for (const h of r.def.handlers) yield { watch: r.def.id, handler: h.key, depth: r.worker(h.key)?.depth ?? 0 };
+  }
+
+  /** The outbox once `start` has run (waiting for it if it was not called yet). */
+  async #whenStarted(): Promise<WatchStore> {
+    if (this.#state === "new") {
+      await this.#startCalled;
+      await this.#lock;
+    }
+    return this.#requireRunning();
   }
 
   #requireRunning(): WatchStore {

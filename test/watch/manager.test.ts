@@ -184,4 +184,21 @@ void describe("watch manager", () => {
       await r.close();
     }
   });
+
+  void it("manager - deliveries and replay asked before start wait for it instead of failing", async () => {
+    const { m } = manager(a);
+    let answered = false;
+    const early = m.deliveries().then((d) => ((answered = true), d));
+    const earlyReplay = m.replay({ allDead: true });
+    await pause(50);
+    assert.equal(answered, false, "still waiting: start was not called");
+    await m.start([]);
+    try {
+      assert.deepEqual(await early, { store: "memory", pending: [], recent: [], dead: [] });
+      assert.deepEqual(await earlyReplay, []);
+    } finally {
+      await m.stop();
+    }
+    await assert.rejects(m.deliveries(), /Watches are not running/, "after stop it is an error");
+  });
 });

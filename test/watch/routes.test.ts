@@ -45,8 +45,8 @@ void describe("watch API routes", () => {
   });
 
   void it("routes - GET /v1/agent/watches shows each watch and its handlers", async () => {
-    const list = (await (await fetch(`${base}/v1/agent/watches`)).json()) as { id: string; type: string; handlers: { kind: string }[] }[];
-    assert.deepEqual(list.map((w) => [w.id, w.type, w.handlers[0]?.kind]), [["rk", "key", "http"]]);
+    const list = (await (await fetch(`${base}/v1/agent/watches`)).json()) as { ID: string; Type: string; Events: number; Handlers: { Kind: string; Depth: number }[] }[];
+    assert.deepEqual(list.map((w) => [w.ID, w.Type, w.Handlers[0]?.Kind, w.Handlers[0]?.Depth]), [["rk", "key", "http", 0]]);
   });
 
   void it("routes - PUT replay/<id>, ?all-dead, and the errors", async () => {

@@ -12,6 +12,7 @@
 import { badRequest } from "../../lib/errors.js";
 import type { OutboxRecord } from "../../watch/outbox.js";
 import type { WatchManager } from "../../watch/manager.js";
+import type { WatchStatus } from "../../watch/watch-runner.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
@@ -37,9 +38,23 @@ export function deliveryJson(r: OutboxRecord, withBody: boolean): Record<string,
   };
 }
 
+/** A watch's status as the API shows it (Consul-style field names, like the deliveries). */
+export function watchJson(w: WatchStatus): Record<string, unknown> {
+  return {
+    ID: w.id,
+    Type: w.type,
+    State: w.state,
+    Index: w.index ?? null,
+    Failures: w.failures,
+    LastError: w.lastError ?? "",
+    Events: w.events,
+    Handlers: w.handlers.map((h) => ({ Key: h.key, Kind: h.kind, Target: h.target, State: h.state, Depth: h.depth })),
+  };
+}
+
 export function watchRoutes(manager: WatchManager): Route[] {
   return [
-    route("/v1/agent/watches", { GET: () => json(manager.watches()) }),
+    route("/v1/agent/watches", { GET: () => json(manager.watches().map(watchJson)) }),
     route("/v1/agent/watch/deliveries", { GET: (req) => deliveries(manager, req) }),
     route("/v1/agent/watch/replay", { PUT: (req) => replay(manager, req, "") }),
     route("/v1/agent/watch/replay/", { PUT: (req) => replay(manager, req, req.rest) }),
