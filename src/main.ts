@@ -57,6 +57,8 @@ export interface AgentSettings {
   readonly fullSyncIntervalMs?: number;
   /** Liveness lease TTL in seconds. */
   readonly livenessTtlSeconds?: number;
+  /** Consul's `reconnect_timeout` (default 72h). */
+  readonly reconnectTimeoutMs?: number;
 }
 
 export interface RunningAgent {
@@ -122,7 +124,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
     livenessTtlSeconds: settings.livenessTtlSeconds ?? (settings.etcd ? 5 : 10),
     ...(settings.fullSyncIntervalMs ? { fullSyncIntervalMs: settings.fullSyncIntervalMs } : {}),
+    ...(settings.reconnectTimeoutMs ? { reconnectTimeoutMs: settings.reconnectTimeoutMs } : {}),
     onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
+    onReaped: (node) => log.info(`EventMemberReap: ${node} (failed longer than reconnect_timeout)`),
   });
   await agent.start();
   let current = settings;

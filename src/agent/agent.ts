@@ -49,8 +49,20 @@ export interface AgentOptions {
   /** Liveness lease TTL (seconds): how soon other agents see this one as failed. */
   readonly livenessTtlSeconds: number;
   readonly fullSyncIntervalMs?: number;
+  /** Consul's `reconnect_timeout`: a member failed this long is removed with its node (default 72h). */
+  readonly reconnectTimeoutMs?: number;
+  /** How often this agent looks for members to mark failed or reap (default 15 s, Serf's reap interval). */
+  readonly reapIntervalMs?: number;
+  /** Wall clock for failure marks (tests fake it). */
+  readonly now?: () => number;
   readonly onError: (err: unknown, what: string) => void;
+  /** Told about each member this agent reaped. */
+  readonly onReaped?: (node: string) => void;
 }
+
+/** Serf's tombstone timeout: members that left are forgotten after a day. */
+export const TOMBSTONE_TIMEOUT_MS = 24 * 3600_000;
+export const DEFAULT_RECONNECT_TIMEOUT_MS = 72 * 3600_000;
 
 interface RunningCheck {
   readonly def: CheckDefinition;
@@ -65,6 +77,8 @@ export class Agent {
   readonly #liveness: Liveness;
   readonly #running = new Map<string, RunningCheck>();
   readonly #reaper: NodeJS.Timeout;
+  readonly #memberReaper: NodeJS.Timeout;
+  #reaping: Promise<string[]> | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -79,6 +93,26 @@ export class Agent {
     this.#liveness = new Liveness(options.catalog, () => this.agentRecord(), options.livenessTtlSeconds, (err) => options.onError(err, "liveness"));
     this.#reaper = setInterval(() => this.#reapCritical(), 1000);
     this.#reaper.unref();
+    this.#memberReaper = setInterval(() => void this.reapFailedMembers().catch((err: unknown) => options.onError(err, "reaping failed members")), options.reapIntervalMs ?? 15_000);
+    this.#memberReaper.unref();
+  }
+
+  /**
+   * One reaping pass over the members (runs on a timer; exposed for tests). Marks newly failed
+   * members, removes those failed longer than `reconnect_timeout`, forgets long-left ones.
+   */
+  reapFailedMembers(): Promise<string[]> {
+    this.#reaping ??= (async () => {
+      try {
+        const o = this.#options;
+        const reaped = await o.catalog.reapFailedMembers((o.now ?? Date.now)(), o.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS, TOMBSTONE_TIMEOUT_MS);
+        for (const node of reaped) o.onReaped?.(node);
+        return reaped;
+      } finally {
+        this.#reaping = undefined;
+      }
+    })();
+    return this.#reaping;
   }
 
   get identity(): AgentIdentity {
@@ -122,6 +156,7 @@ export class Agent {
 
   async stop(): Promise<void> {
     clearInterval(this.#reaper);
+    clearInterval(this.#memberReaper);
     for (const r of this.#running.values()) r.handle.stop();
     this.#running.clear();
     await this.#sync.stop();

@@ -9,7 +9,7 @@ import type { LeaseId, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
 import type { Indexed } from "../api/blocking.js";
 import type { HealthCheck, Node, NodeService } from "./types.js";
-import { encodeRecord, keys, sameRecord, type AgentRecord, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
+import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
 import { CatalogView } from "./view.js";
 import { scope } from "./scopes.js";
 import {
@@ -187,11 +187,12 @@ export class Catalog {
     await this.#commit(ops);
   }
 
-  /** An agent joins: its member record and its liveness key on the agent's lease. */
+  /** An agent joins: its member record and its liveness key on the agent's lease; any failure mark goes. */
   async joinAgent(agent: AgentRecord, lease: LeaseId): Promise<void> {
     const ops: TxnOp[] = [
       { type: "put", key: keys.agent(agent.Node), value: encodeRecord(agent) },
       { type: "put", key: keys.alive(agent.Node), value: encodeRecord({ ID: agent.ID }), lease },
+      { type: "delete", key: keys.failed(agent.Node) },
     ];
     await this.#commit(ops);
   }
@@ -203,6 +204,55 @@ export class Catalog {
       { type: "put", key: keys.agent(agent.Node), value: encodeRecord({ ...agent, LeftAt: Date.now() }) },
       { type: "delete", key: keys.alive(agent.Node) },
     ]);
+  }
+
+  /**
+   * Consul's reaping, run by every live agent (each step is a compare-and-swap, so agents racing
+   * do it once): a member whose liveness key is gone gets a failure mark with the time it was
+   * first seen failed; a mark older than `reconnectTimeoutMs` removes the member and its node,
+   * services and checks; a member that left more than `tombstoneTimeoutMs` ago is forgotten
+   * (Serf's tombstone timeout). A member that comes back clears its mark when it rejoins.
+   * Returns the names of the nodes reaped.
+   */
+  async reapFailedMembers(now: number, reconnectTimeoutMs: number, tombstoneTimeoutMs: number): Promise<string[]> {
+    const marks = new Map((await this.store.range(FAILED_PREFIX)).kvs.map((kv) => [kv.key, kv]));
+    const reaped: string[] = [];
+    let revision = 0;
+    for (const member of [...this.view.agents.values()]) {
+      const name = member.value.Node;
+      const markKey = keys.failed(name);
+      const mark = marks.get(markKey);
+      marks.delete(markKey);
+      const aliveGone = { key: keys.alive(name), target: "exists", exists: false } as const;
+      const unchanged = { key: keys.agent(name), target: "modRevision", op: "=", value: member.modRevision } as const;
+      if (member.value.LeftAt !== undefined) {
+        if (now - member.value.LeftAt < tombstoneTimeoutMs) continue;
+        const res = await this.store.txn({ compare: [aliveGone, unchanged], success: [{ type: "delete", key: keys.agent(name) }, { type: "delete", key: markKey }] });
+        revision = Math.max(revision, res.revision);
+      } else if (this.view.alive.has(name.toLowerCase())) {
+        if (mark) await this.store.txn({ compare: [{ key: markKey, target: "modRevision", op: "=", value: mark.modRevision }], success: [{ type: "delete", key: markKey }] });
+      } else if (!mark) {
+        const first: FailedMark = { FailedAt: now };
+        await this.store.txn({ compare: [aliveGone, { key: markKey, target: "exists", exists: false }], success: [{ type: "put", key: markKey, value: encodeRecord(first) }] });
+      } else if (now - decodeRecord<FailedMark>(mark.value).FailedAt >= reconnectTimeoutMs) {
+        const res = await this.store.txn({
+          compare: [aliveGone, unchanged, { key: markKey, target: "modRevision", op: "=", value: mark.modRevision }],
+          success: [
+            { type: "delete", key: keys.node(name) },
+            { type: "deleteRange", prefix: keys.servicesOf(name) },
+            { type: "deleteRange", prefix: keys.checksOf(name) },
+            { type: "delete", key: keys.agent(name) },
+            { type: "delete", key: markKey },
+          ],
+        });
+        if (res.succeeded) reaped.push(name);
+        revision = Math.max(revision, res.revision);
+      }
+    }
+    // Marks of members that are gone altogether (reaped elsewhere, or deregistered).
+    for (const mark of marks.values()) await this.store.txn({ compare: [{ key: mark.key, target: "modRevision", op: "=", value: mark.modRevision }], success: [{ type: "delete", key: mark.key }] });
+    if (revision > 0) await this.view.waitFor(revision);
+    return reaped;
   }
 
   async #commit(ops: TxnOp[]): Promise<void> {

@@ -70,7 +70,16 @@ export const keys = {
   event: (seq: number): string => `${PREFIX.events}${String(seq).padStart(16, "0")}`,
   agent: (node: string): string => `${PREFIX.agents}${enc(node)}`,
   alive: (node: string): string => `${PREFIX.alive}${enc(node)}`,
+  /** When a live agent first saw this member failed (not part of the view: only the reaper reads it). */
+  failed: (node: string): string => `${FAILED_PREFIX}${enc(node)}`,
 };
+
+/** Failure marks, `{ FailedAt }` in epoch ms, kept outside PREFIX so the view ignores them. */
+export const FAILED_PREFIX = "failed/";
+
+export interface FailedMark {
+  readonly FailedAt: number;
+}
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();

@@ -26,6 +26,7 @@ export function settingsFrom(config: RuntimeConfig): AgentSettings {
     checks: config.checks,
     watches: config.watches,
     ...(config.etcd ? { etcd: config.etcd } : {}),
+    reconnectTimeoutMs: config.reconnectTimeoutMs,
   };
 }
 

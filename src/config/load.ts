@@ -151,6 +151,13 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     if (ms === undefined) throw fail(e.file, key, "a duration such as \"30s\"", e.value);
     return ms;
   };
+  // Consul refuses a shorter reconnect_timeout: reaping a member that is only partitioned is worse
+  // than keeping a dead one listed as failed.
+  const reconnectTimeout = (): number => {
+    const ms = duration("reconnect_timeout", 0) || 72 * 3600_000;
+    if (ms < 8 * 3600_000) throw new AugurError("CONFIG_INVALID", `${m.values.get("reconnect_timeout")?.file ?? "config"}: reconnect_timeout must be >= 8h0m0s`);
+    return ms;
+  };
   const dev = flags.dev;
   const dataDir = flags.dataDir ?? str("data_dir");
   if (!dev && !dataDir && !flags.etcd?.length) throw new AugurError("CONFIG_INVALID", "data_dir cannot be empty");
@@ -182,7 +189,7 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     watches,
     ...(etcd ? { etcd } : {}),
     checkUpdateIntervalMs: duration("check_update_interval", 5 * 60_000),
-    reconnectTimeoutMs: duration("reconnect_timeout", 72 * 3600_000),
+    reconnectTimeoutMs: reconnectTimeout(),
     leaveOnTerminate: bool("leave_on_terminate") ?? false,
     cluster: {
       server: m.values.get("server")?.value === true,

@@ -71,6 +71,14 @@ describe("config", () => {
     await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [], dirs: [] }), /data_dir cannot be empty/);
   });
 
+  it("config - reconnect_timeout defaults to 72h and, as in Consul, must be at least 8h", async () => {
+    assert.equal((await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [], dirs: [] })).config.reconnectTimeoutMs, 72 * 3600_000);
+    const ok = await file("rt-ok.json", JSON.stringify({ reconnect_timeout: "8h" }));
+    assert.equal((await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [ok], dirs: [] })).config.reconnectTimeoutMs, 8 * 3600_000);
+    const short = await file("rt-short.json", JSON.stringify({ reconnect_timeout: "4h" }));
+    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [short], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message === `${short}: reconnect_timeout must be >= 8h0m0s`);
+  });
+
   it("flags - Go style single dash, = and repeats", () => {
     const f = parseAgentFlags(["-dev", "-config-file=a.json", "-config-file", "b.hcl", "-http-port", "0", "--node", "n"]);
     assert.deepEqual(f.configFiles, ["a.json", "b.hcl"]);
