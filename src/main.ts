@@ -168,6 +168,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       setTimeout(() => void stop(true), 50);
     },
     prometheus: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    cluster: () => (settings.etcd ? { Store: "etcd", Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix } } : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" }),
     metricsJson: async () => ({ Timestamp: new Date().toISOString(), Gauges: [], Points: [], Counters: [], Samples: [], Metrics: await metrics.registry.getMetricsAsJSON() }),
   };
   const server = new ApiServer({

@@ -9,6 +9,8 @@ import { loadConfig, parseAgentFlags, type RuntimeConfig } from "../config/index
 import { startAgent, type AgentSettings } from "../main.js";
 import { createLogger } from "../lib/logger.js";
 import { isAugurError } from "../lib/errors.js";
+import { joinCluster } from "../client/join.js";
+import type { Logger } from "../lib/logger.js";
 
 export function settingsFrom(config: RuntimeConfig): AgentSettings {
   return {
@@ -28,6 +30,22 @@ export function settingsFrom(config: RuntimeConfig): AgentSettings {
     ...(config.etcd ? { etcd: config.etcd } : {}),
     reconnectTimeoutMs: config.reconnectTimeoutMs,
   };
+}
+
+/**
+ * start_join / retry_join: an agent with no etcd endpoints of its own learns them (and the key
+ * prefix) from another agent; with endpoints configured, the join addresses are not needed.
+ */
+async function learnedEtcd(config: RuntimeConfig, logger: Logger): Promise<AgentSettings["etcd"]> {
+  const { startJoin, retryJoin, retryIntervalMs, retryMax } = config.cluster;
+  if (startJoin.length === 0 && retryJoin.length === 0) return undefined;
+  if (config.etcd) {
+    logger.info("etcd endpoints are configured: start_join and retry_join are not needed");
+    return undefined;
+  }
+  const joined = await joinCluster({ startJoin, retryJoin, retryIntervalMs, retryMax, log: (level, msg) => logger[level](msg) });
+  if (!joined) return undefined;
+  return { endpoints: joined.endpoints, prefix: joined.prefix, ...(config.etcdTls ? { tls: config.etcdTls } : {}) };
 }
 
 export async function runAgentCommand(argv: string[]): Promise<number> {
@@ -53,7 +71,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel, json: config.logJson });
   let running;
   try {
-    running = await startAgent(settingsFrom(config), { logger, reloadSettings: async () => settingsFrom(await load()) });
+    const joined = await learnedEtcd(config, logger);
+    const settings = (c: RuntimeConfig): AgentSettings => ({ ...settingsFrom(c), ...(joined ? { etcd: joined } : {}) });
+    running = await startAgent(settings(config), { logger, reloadSettings: async () => settings(await load()) });
   } catch (err) {
     logger.error({ err: err instanceof Error ? err.message : String(err) }, "agent failed to start");
     return 1;

@@ -20,6 +20,7 @@ export function readOnlyFlags(dev: boolean): AgentFlags {
     dev,
     configFiles: [],
     configDirs: [],
+    join: [],
     retryJoin: [],
     ignored: [],
     nodeId: "00000000-0000-0000-0000-000000000000",

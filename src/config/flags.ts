@@ -26,7 +26,11 @@ export interface AgentFlags {
   readonly logJson?: boolean;
   readonly etcd?: string[];
   readonly etcdPrefix?: string;
+  /** `-join` (Consul's start_join): agents to learn the etcd endpoints from, tried once. */
+  readonly join: string[];
   readonly retryJoin: string[];
+  readonly retryInterval?: string;
+  readonly retryMax?: number;
   /** Consul flags augur accepts and ignores (with a notice). */
   readonly ignored: string[];
 }
@@ -37,7 +41,13 @@ export function goStyleArgs(argv: readonly string[]): string[] {
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-const IGNORED_FLAGS = ["server", "bootstrap", "ui", "bootstrap-expect", "encrypt", "join", "domain", "grpc-port", "dns-port", "serf-lan-port", "serf-wan-port", "server-port", "recursor", "ui-dir"];
+
+function nonNegativeInt(raw: string, flag: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new AugurError("CONFIG_INVALID", `invalid value "${raw}" for flag -${flag}: parse error`);
+  return n;
+}
+const IGNORED_FLAGS = ["server", "bootstrap", "ui", "bootstrap-expect", "encrypt", "domain", "grpc-port", "dns-port", "serf-lan-port", "serf-wan-port", "server-port", "recursor", "ui-dir"];
 
 export function parseAgentFlags(argv: readonly string[]): AgentFlags {
   const cmd = new Command("agent")
@@ -61,7 +71,10 @@ export function parseAgentFlags(argv: readonly string[]): AgentFlags {
     .option("--log-json [bool]")
     .option("--etcd <endpoints>", "etcd endpoints, comma separated (cluster mode)")
     .option("--etcd-prefix <prefix>")
-    .option("--retry-join <addr>", "", collect, []);
+    .option("--join <addr>", "", collect, [])
+    .option("--retry-join <addr>", "", collect, [])
+    .option("--retry-interval <duration>")
+    .option("--retry-max <n>");
   for (const f of IGNORED_FLAGS) cmd.option(`--${f} [value]`);
   try {
     cmd.parse(goStyleArgs(argv), { from: "user" });
@@ -95,7 +108,10 @@ export function parseAgentFlags(argv: readonly string[]): AgentFlags {
     logJson: bool(o["logJson"]),
     etcd: str(o["etcd"])?.split(",").map((s) => s.trim()).filter(Boolean),
     etcdPrefix: str(o["etcdPrefix"]),
+    join: o["join"] as string[],
     retryJoin: o["retryJoin"] as string[],
+    retryInterval: str(o["retryInterval"]),
+    retryMax: o["retryMax"] === undefined ? undefined : nonNegativeInt(String(o["retryMax"]), "retry-max"),
     ignored: IGNORED_FLAGS.filter((f) => o[f.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase())] !== undefined),
   };
   for (const k of Object.keys(flags)) if (flags[k] === undefined) delete flags[k];

@@ -50,8 +50,22 @@ export interface RuntimeConfig {
   readonly checkUpdateIntervalMs: number;
   readonly reconnectTimeoutMs: number;
   readonly leaveOnTerminate: boolean;
-  /** Consul's cluster keys, kept for cluster mode. */
-  readonly cluster: { readonly server: boolean; readonly bootstrap: boolean; readonly bootstrapExpect?: number; readonly startJoin: readonly string[]; readonly retryJoin: readonly string[] };
+  /** Consul's cluster keys. `server`, `bootstrap`, `bootstrap_expect` have no effect (etcd is the server). */
+  readonly cluster: { readonly server: boolean; readonly bootstrap: boolean; readonly bootstrapExpect?: number } & JoinConfig;
+  /** `etcd.tls`, also used for etcd endpoints learned by joining. */
+  readonly etcdTls?: EtcdConfig["tls"];
+}
+
+/**
+ * Joining: without etcd endpoints of its own, an agent learns them (and the key prefix) from
+ * another agent's HTTP API. `start_join` / `-join` are tried once at start; `retry_join` /
+ * `-retry-join` every `retry_interval` until one answers or `retry_max` attempts (0: forever).
+ */
+export interface JoinConfig {
+  readonly startJoin: readonly string[];
+  readonly retryJoin: readonly string[];
+  readonly retryIntervalMs: number;
+  readonly retryMax: number;
 }
 
 export interface LoadedConfig {
@@ -61,8 +75,11 @@ export interface LoadedConfig {
 
 type Raw = Record<string, unknown>;
 
+/** Consul's server keys: accepted, and pointless, since etcd holds the catalog. */
+const SERVER_KEYS = new Set(["server", "bootstrap", "bootstrap_expect"]);
+
 /** Consul keys augur accepts and does not act on (one notice each). */
-const UNSUPPORTED = new Set(["connect", "ui_config", "ui", "server", "bootstrap", "bootstrap_expect", "encrypt", "encrypt_verify_incoming", "encrypt_verify_outgoing", "acl", "telemetry", "performance", "dns_config", "recursors", "domain", "alt_domain", "limits", "tls", "verify_incoming", "verify_outgoing", "ca_file", "cert_file", "key_file", "auto_encrypt", "auto_config", "primary_datacenter", "segments", "segment", "autopilot", "raft_protocol", "rejoin_after_leave", "disable_update_check", "disable_remote_exec", "enable_central_service_config", "serf_lan", "serf_wan", "advertise_addr_wan", "translate_wan_addrs", "config_entries", "license_path", "enable_debug", "log_file", "log_rotate_max_files", "syslog_facility", "enable_syslog", "node_meta", "skip_leave_on_interrupt", "pid_file"]);
+const UNSUPPORTED = new Set(["connect", "ui_config", "ui", "encrypt", "encrypt_verify_incoming", "encrypt_verify_outgoing", "acl", "telemetry", "performance", "dns_config", "recursors", "domain", "alt_domain", "limits", "tls", "verify_incoming", "verify_outgoing", "ca_file", "cert_file", "key_file", "auto_encrypt", "auto_config", "primary_datacenter", "segments", "segment", "autopilot", "raft_protocol", "rejoin_after_leave", "disable_update_check", "disable_remote_exec", "enable_central_service_config", "serf_lan", "serf_wan", "advertise_addr_wan", "translate_wan_addrs", "config_entries", "license_path", "enable_debug", "log_file", "log_rotate_max_files", "syslog_facility", "enable_syslog", "node_meta", "skip_leave_on_interrupt", "pid_file"]);
 const LIST_KEYS = ["services", "service", "checks", "check", "watches"] as const;
 
 function fail(file: string, path: string, expected: string, got: unknown): AugurError {
@@ -118,6 +135,9 @@ class Merged {
       if ((LIST_KEYS as readonly string[]).includes(key)) {
         const items = Array.isArray(value) ? value : [value];
         items.forEach((v, i) => this.lists[key as (typeof LIST_KEYS)[number]].push({ file, value: v, index: Array.isArray(value) ? i : -1 }));
+      } else if (SERVER_KEYS.has(key)) {
+        this.notices.push(`${file}: "${key}" has no effect: in augur the etcd members are the servers (see "Running a cluster")`);
+        this.values.set(key, { file, value });
       } else if (UNSUPPORTED.has(key)) {
         this.notices.push(`${file}: "${key}" is a Consul feature augur does not have; ignored`);
         this.values.set(key, { file, value });
@@ -158,6 +178,13 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     if (ms < 8 * 3600_000) throw new AugurError("CONFIG_INVALID", `${m.values.get("reconnect_timeout")?.file ?? "config"}: reconnect_timeout must be >= 8h0m0s`);
     return ms;
   };
+  const retryMax = (): number => {
+    const e = m.values.get("retry_max");
+    if (!e) return 0;
+    if (typeof e.value !== "number" || !Number.isInteger(e.value) || e.value < 0) throw fail(e.file, "retry_max", "a non-negative integer", e.value);
+    return e.value;
+  };
+  const etcdTls = etcdTlsConfig(m);
   const dev = flags.dev;
   const dataDir = flags.dataDir ?? str("data_dir");
   if (!dev && !dataDir && !flags.etcd?.length) throw new AugurError("CONFIG_INVALID", "data_dir cannot be empty");
@@ -195,9 +222,12 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
       server: m.values.get("server")?.value === true,
       bootstrap: m.values.get("bootstrap")?.value === true,
       ...(typeof m.values.get("bootstrap_expect")?.value === "number" ? { bootstrapExpect: m.values.get("bootstrap_expect")?.value as number } : {}),
-      startJoin: m.get<string[]>("start_join", "strings")?.value ?? [],
-      retryJoin: [...(m.get<string[]>("retry_join", "strings")?.value ?? []), ...flags.retryJoin],
+      startJoin: joinAddresses("start_join", [...(m.get<string[]>("start_join", "strings")?.value ?? []), ...flags.join]),
+      retryJoin: joinAddresses("retry_join", [...(m.get<string[]>("retry_join", "strings")?.value ?? []), ...flags.retryJoin]),
+      retryIntervalMs: flags.retryInterval !== undefined ? flagDuration("retry-interval", flags.retryInterval) : duration("retry_interval", 30_000),
+      retryMax: flags.retryMax ?? retryMax(),
     },
+    ...(etcdTls ? { etcdTls } : {}),
   };
   return { config: Object.freeze(config), notices: m.notices };
 }
@@ -224,6 +254,29 @@ function httpAddresses(m: Merged, flags: AgentFlags, dev: boolean): { host: stri
   return client.split(/\s+/).filter(Boolean).map((host) => ({ host, port }));
 }
 
+function flagDuration(flag: string, raw: string): number {
+  const ms = parseGoDuration(raw);
+  if (ms === undefined) throw new AugurError("CONFIG_INVALID", `invalid value "${raw}" for flag -${flag}: parse error`);
+  return ms;
+}
+
+/** Join addresses are other agents' HTTP API addresses; Consul's cloud auto-join is not available. */
+function joinAddresses(key: string, list: string[]): string[] {
+  for (const a of list) if (/(^|\s)provider=/.test(a)) throw new AugurError("CONFIG_INVALID", `${key}: cloud auto-join ("${a}") is not supported; give another augur agent's HTTP address`);
+  return list;
+}
+
+function etcdTlsConfig(m: Merged): EtcdConfig["tls"] | undefined {
+  const block = m.get<Raw>("etcd", "object");
+  const tls = block?.value["tls"];
+  if (tls === undefined) return undefined;
+  if (typeof tls !== "object" || tls === null) throw fail(block?.file ?? "", "etcd.tls", "an object", tls);
+  const t = tls as Raw;
+  for (const k of ["ca_file", "cert_file", "key_file"]) if (t[k] !== undefined && typeof t[k] !== "string") throw fail(block?.file ?? "", `etcd.tls.${k}`, "a string", t[k]);
+  const out = { ...(t["ca_file"] ? { caFile: t["ca_file"] as string } : {}), ...(t["cert_file"] ? { certFile: t["cert_file"] as string } : {}), ...(t["key_file"] ? { keyFile: t["key_file"] as string } : {}) };
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function etcdConfig(m: Merged, flags: AgentFlags): EtcdConfig | undefined {
   const block = m.get<Raw>("etcd", "object");
   const raw = block?.value ?? {};
@@ -234,12 +287,8 @@ function etcdConfig(m: Merged, flags: AgentFlags): EtcdConfig | undefined {
   if (list.length === 0) return undefined;
   const prefix = flags.etcdPrefix ?? raw["prefix"] ?? "augur/";
   if (typeof prefix !== "string") throw fail(file, "etcd.prefix", "a string", prefix);
-  const tls = raw["tls"];
-  if (tls !== undefined && (typeof tls !== "object" || tls === null)) throw fail(file, "etcd.tls", "an object", tls);
-  const t = (tls ?? {}) as Raw;
-  for (const k of ["ca_file", "cert_file", "key_file"]) if (t[k] !== undefined && typeof t[k] !== "string") throw fail(file, `etcd.tls.${k}`, "a string", t[k]);
-  const tlsOut = { ...(t["ca_file"] ? { caFile: t["ca_file"] as string } : {}), ...(t["cert_file"] ? { certFile: t["cert_file"] as string } : {}), ...(t["key_file"] ? { keyFile: t["key_file"] as string } : {}) };
-  return { endpoints: list, prefix, ...(Object.keys(tlsOut).length > 0 ? { tls: tlsOut } : {}) };
+  const tls = etcdTlsConfig(m);
+  return { endpoints: list, prefix, ...(tls ? { tls } : {}) };
 }
 
 /** The first private IPv4 address, as Consul picks its advertise address; loopback if none. */

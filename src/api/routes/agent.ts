@@ -17,7 +17,7 @@ import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 import { applyFilterToMap } from "../filtering.js";
-import { membersOf, selfOf } from "./members.js";
+import { membersOf, selfOf, type ClusterInfo } from "./members.js";
 
 export interface AgentControl {
   /** Re-reads the config files; rejects with the reason when they are invalid. */
@@ -28,6 +28,8 @@ export interface AgentControl {
   prometheus(): Promise<{ contentType: string; body: string }>;
   /** Consul's JSON metrics summary. */
   metricsJson(): Promise<unknown>;
+  /** Where the catalog lives, shown in `/v1/agent/self` for joining agents. */
+  cluster(): ClusterInfo;
 }
 
 export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentControl): Route[] {
@@ -42,7 +44,7 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     return empty();
   };
   return [
-    route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog)) }),
+    route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog, control.cluster())) }),
     route("/v1/agent/members", { GET: () => json(membersOf(catalog)) }),
     route("/v1/agent/services", { GET: (req) => json(applyFilterToMap(agentServices(agent), req.param("filter"), "AgentService")) }),
     route("/v1/agent/checks", { GET: (req) => json(applyFilterToMap(agent.checks(), req.param("filter"), "HealthCheck")) }),

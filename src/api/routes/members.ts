@@ -35,7 +35,16 @@ export function membersOf(catalog: Catalog): AgentMember[] {
   return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
 }
 
-export function selfOf(agent: Agent, catalog: Catalog): Record<string, unknown> {
+/**
+ * augur's addition to `/v1/agent/self`: where this agent keeps the catalog. Another agent's
+ * `start_join` / `retry_join` reads `Etcd` from here to join the same cluster.
+ */
+export interface ClusterInfo {
+  readonly Store: "etcd" | "disk" | "memory";
+  readonly Etcd?: { readonly Endpoints: readonly string[]; readonly Prefix: string };
+}
+
+export function selfOf(agent: Agent, catalog: Catalog, cluster: ClusterInfo): Record<string, unknown> {
   const id = agent.identity;
   const rec = agent.agentRecord();
   return {
@@ -59,5 +68,6 @@ export function selfOf(agent: Agent, catalog: Catalog): Record<string, unknown> 
     },
     Meta: {},
     xDS: null,
+    Cluster: cluster,
   };
 }
