@@ -112,7 +112,10 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const log = options.logger;
   const store = await openStore(settings);
   const catalog = new Catalog(store, { datacenter: settings.datacenter });
-  await catalog.start((err) => log.error({ err: toAugurError(err).message }, "catalog view"));
+  await catalog.start(
+    (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
+    (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
+  );
   const metrics = new ApiMetrics(catalog.view.scopes);
   const agent = new Agent({
     identity: { nodeName: settings.nodeName, nodeId: settings.nodeId, datacenter: settings.datacenter, advertiseAddr: settings.advertiseAddr, version: VERSION },

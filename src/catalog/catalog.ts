@@ -57,8 +57,9 @@ export class Catalog {
     this.sessions = new Sessions(store, this.view, options.now);
   }
 
-  async start(onFailure?: (err: unknown) => void): Promise<void> {
-    await this.view.start(onFailure);
+  /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */
+  async start(onFailure?: (err: unknown) => void, onResync?: (reason: string) => void): Promise<void> {
+    await this.view.start(onFailure, onResync);
     this.view.onApplied((_rev, changes) => {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
     });

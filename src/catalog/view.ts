@@ -79,6 +79,7 @@ export class CatalogView {
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #failure: ((err: unknown) => void) | undefined;
+  #resynced: ((reason: string) => void) | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -98,8 +99,9 @@ export class CatalogView {
   }
 
   /** Loads the snapshot and starts following the store. `onFailure` hears a broken stream. */
-  async start(onFailure?: (err: unknown) => void): Promise<void> {
+  async start(onFailure?: (err: unknown) => void, onResync?: (reason: string) => void): Promise<void> {
     this.#failure = onFailure;
+    this.#resynced = onResync;
     await this.#resync();
     this.#running = this.#follow();
   }
@@ -127,7 +129,10 @@ export class CatalogView {
       } catch (err) {
         if (signal.aborted) return;
         if (isAugurError(err, "STORE_COMPACTED")) {
-          await this.#resync().catch((e: unknown) => this.#failure?.(e));
+          await this.#resync().then(
+            () => this.#resynced?.(`the store compacted the history after revision ${this.#revision}: ${err.message}`),
+            (e: unknown) => this.#failure?.(e),
+          );
           continue;
         }
         this.#failure?.(err);

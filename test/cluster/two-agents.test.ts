@@ -1,14 +1,15 @@
 /**
  * Cluster mode on a real etcd: two agents (child processes) sharing one catalog; kill -9 of one
- * turns its serfHealth critical on the other.
+ * turns its serfHealth critical on the other, and a `checks` watch on the other fires.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
+import { httpReceiver, type HttpReceiver } from "../watch/receivers.js";
 
 interface Check { CheckID: string; Status: string; Output: string }
 
@@ -17,16 +18,21 @@ describe("cluster mode on etcd", () => {
   let dir = "";
   let a1: AgentProcess;
   let a2: AgentProcess;
+  let critical: HttpReceiver;
   before(async () => {
     etcd = await startEtcdCluster(1);
     dir = await mkdtemp(join(tmpdir(), "augur-cluster-"));
+    critical = await httpReceiver();
+    const watch = join(dir, "watch.json");
+    await writeFile(watch, JSON.stringify({ watches: [{ type: "checks", state: "critical", handler_type: "http", http_handler_config: { path: critical.url } }] }));
     const args = (node: string): string[] => [`-etcd=${etcd.clientUrls.join(",")}`, "-etcd-prefix", `c${process.pid}/`, "-node", node, "-data-dir", join(dir, node), "-bind", "127.0.0.1"];
     a1 = await startAgentProcess({ args: args("a1") });
-    a2 = await startAgentProcess({ args: args("a2") });
+    a2 = await startAgentProcess({ args: [...args("a2"), "-config-file", watch] });
   });
   after(async () => {
     await a1.stop();
     await a2.stop();
+    await critical.close();
     await etcd.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -63,6 +69,12 @@ describe("cluster mode on etcd", () => {
     }
     assert.equal(serf?.Status, "critical");
     assert.equal(serf?.Output, "Agent not live or unreachable");
+    // a2's `checks` watch (state=critical) fires with a1's serfHealth in Consul's payload.
+    const a1Critical = (body: Buffer): boolean => (JSON.parse(body.toString()) as { Node: string; CheckID: string; Status: string }[]).some((c) => c.Node === "a1" && c.CheckID === "serfHealth" && c.Status === "critical");
+    const fireEnd = Date.now() + 10_000;
+    while (!critical.requests.some((r) => a1Critical(r.body)) && Date.now() < fireEnd) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(critical.requests.some((r) => a1Critical(r.body)), `the checks watch on a2 fired for a1 (${critical.requests.length} deliveries)`);
+    assert.ok(!a1Critical(critical.requests[0]?.body ?? Buffer.from("[]")), "its first delivery, before the kill, had no critical serfHealth");
     const health = (await (await fetch(`${a2.url}/v1/health/service/shared?passing`)).json()) as unknown[];
     assert.deepEqual(health, []);
     const members = (await (await fetch(`${a2.url}/v1/agent/members`)).json()) as { Name: string; Status: number }[];
