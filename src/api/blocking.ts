@@ -13,6 +13,8 @@ import { badRequest, AugurError } from "../lib/errors.js";
 /** What a blocking query needs from the catalog: a scope's waiter. */
 export interface ScopeWaiter<S> {
   wait(scope: S, afterIndex: number, signal: AbortSignal): Promise<void>;
+  /** The scope's current index: the revision of the last change that touched it. */
+  scopeIndex(scope: S): number;
 }
 
 export interface Indexed<T> {
@@ -42,9 +44,14 @@ export async function blockingRead<S, T>(
     const onClientGone = (): void => deadline.abort();
     ctx.signal.addEventListener("abort", onClientGone, { once: true });
     try {
+      // A scope can be ahead of what the read reports (a view loaded from a snapshot marks every
+      // scope with the snapshot's revision while a key keeps its ModifyIndex). Each further wait
+      // is for a change newer than the scope's index, so such a gap parks instead of spinning.
+      let after = minIndex;
       while (result.index <= minIndex && !deadline.signal.aborted) {
-        await waiter.wait(scope, minIndex, deadline.signal);
+        await waiter.wait(scope, after, deadline.signal);
         result = read();
+        after = Math.max(after, waiter.scopeIndex(scope));
       }
     } finally {
       clearTimeout(timer);

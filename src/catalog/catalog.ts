@@ -74,6 +74,10 @@ export class Catalog {
     return this.view.scopes.wait(name, afterIndex, signal);
   }
 
+  scopeIndex(name: string): number {
+    return this.view.scopes.get(name);
+  }
+
   #index(name: string, table: Parameters<CatalogView["tableIndex"]>[0]): number {
     return this.view.scopes.get(name) || this.view.tableIndex(table);
   }
