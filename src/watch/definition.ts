@@ -45,11 +45,12 @@ export function parseWatchDefinition(raw: Record<string, unknown>): WatchDefinit
   const list = p.take("handlers");
   const handlerOptions = readHandlerOptions(p, hasList ? "any" : handlerType);
   const { id, onStart, noise } = readWatchOptions(p);
+  const oncePerCluster = p.bool("once_per_cluster") ?? false;
   p.assertConsumed();
   const handlers = hasList ? parseHandlerList(list, partsNameAHandler(parts), handlerOptions) : [assembleHandler(parts, handlerOptions)];
-  const normalized = { query, handlers, onStart, noise, ...(id !== undefined ? { id } : {}) };
+  const normalized = { query, handlers, onStart, noise, ...(oncePerCluster ? { oncePerCluster } : {}), ...(id !== undefined ? { id } : {}) };
   const identity = stableHash(normalized);
-  return { id: id ?? `${query.type}-${identity.slice(0, 12)}`, identity, query, handlers, onStart, noise };
+  return { id: id ?? `${query.type}-${identity.slice(0, 12)}`, identity, query, handlers, onStart, noise, oncePerCluster };
 }
 
 /** augur: `handlers = [{...}, ...]`, each item a handler as Consul writes one on a watch. */

@@ -10,6 +10,9 @@
  *                       └──retryable──▶ waiting (backoff, Retry-After) ──▶ delivering
  * any ──stop──▶ stopping (grace for the attempt in flight, then abort) ──▶ stopped
  * ```
+ * With a gate (`once_per_cluster`), each attempt is first admitted: a record the cluster leader
+ * already delivered is finished as delivered by it, and on an agent that is not the leader the
+ * queue stands by (`standby`) until leadership or the leader's watermark moves.
  * A record aborted by a stop stays pending and is delivered again after the restart: delivery
  * is at least once, and the Idempotency-Key lets receivers drop the duplicate.
  *
@@ -22,8 +25,10 @@ import type { OutboxRecord, WatchStore } from "./outbox.js";
 import { backoffMs, exhausted, type DeliveryOutcome } from "./retry.js";
 import type { RetryPolicy } from "./types.js";
 import type { WatchLogger } from "./logger.js";
+import type { DeliveryGate } from "./cluster-leader.js";
 
-export type WorkerState = "idle" | "delivering" | "waiting" | "stopping" | "stopped";
+/** `standby`: a `once_per_cluster` watch on an agent that is not its leader holds its records. */
+export type WorkerState = "idle" | "delivering" | "waiting" | "standby" | "stopping" | "stopped";
 
 /** What a worker reports (metrics). */
 export interface DeliveryObserver {
@@ -43,6 +48,8 @@ export interface DeliveryWorkerOptions {
   /** How long `stop()` lets an attempt in flight finish before aborting it (default 5 s). */
   readonly stopGraceMs?: number;
   readonly random?: () => number;
+  /** `once_per_cluster`: who may deliver (see cluster-leader.ts). */
+  readonly gate?: DeliveryGate;
 }
 
 const STORE_RETRY_MS = 1000;
@@ -110,14 +117,43 @@ export class DeliveryWorker {
         await sleep(this.#o.clock, wait, this.#stopSignal.signal);
         continue;
       }
-      await this.#attempt(record);
+      const fencingToken = await this.#admit(record);
+      if (fencingToken === false) continue;
+      await this.#attempt(record, fencingToken);
     }
   }
 
-  async #attempt(record: OutboxRecord): Promise<void> {
+  /** The gate's say on the head record: its fencing token, `undefined` without a gate, false to skip this round. */
+  async #admit(record: OutboxRecord): Promise<string | undefined | false> {
+    const gate = this.#o.gate;
+    if (gate === undefined) return undefined;
+    let verdict;
+    try {
+      verdict = await gate.admit(record);
+    } catch (err) {
+      this.#o.logger.warn("watch leadership check failed; holding", { watch: record.watchId, error: toAugurError(err).message });
+      verdict = { kind: "hold" } as const;
+    }
+    if (verdict.kind === "deliver") return verdict.fencingToken;
+    if (verdict.kind === "covered") {
+      try {
+        await this.#o.store.finish(record, "delivered", this.#o.clock.now(), `delivered by ${verdict.by}, the cluster leader`);
+        if (this.#queue[0] === record) this.#queue.shift();
+      } catch (err) {
+        this.#o.logger.error("watch outbox write failed", { watch: record.watchId, delivery: record.id, error: toAugurError(err).message });
+        await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
+      }
+      return false;
+    }
+    this.#state = "standby";
+    await gate.changed(this.#stopSignal.signal);
+    return false;
+  }
+
+  async #attempt(record: OutboxRecord, fencingToken: string | undefined): Promise<void> {
     this.#state = "delivering";
     const attempt = record.attempts + 1;
-    const request: DeliveryRequest = { body: record.body, index: record.index, eventId: record.eventId, deliveryId: record.id, watchId: record.watchId, attempt };
+    const request: DeliveryRequest = { body: record.body, index: record.index, eventId: record.eventId, deliveryId: record.id, watchId: record.watchId, attempt, ...(fencingToken !== undefined ? { fencingToken } : {}) };
     // Handlers classify failures instead of throwing; a throw is a bug, retried like a failure.
     const outcome = await this.#o.handler.deliver(request, this.#abort.signal).catch((err: unknown): DeliveryOutcome => ({ kind: "retry", error: `handler failed: ${toAugurError(err).message}` }));
     if (this.#abort.signal.aborted) return; // stopping: the record stays pending for the next start
@@ -135,6 +171,7 @@ export class DeliveryWorker {
     if (outcome.kind === "delivered") {
       await this.#o.store.finish(record, "delivered", now);
       this.#queue.shift();
+      await this.#o.gate?.delivered(record).catch(() => undefined);
       this.#o.observer?.delivered(record, now - record.createdAt);
       if (outcome.output) this.#o.logger.info("watch handler output", { ...log, output: outcome.output });
       return;

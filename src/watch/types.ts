@@ -120,6 +120,8 @@ export interface WatchDefinition {
   readonly handlers: readonly HandlerDefinition[];
   readonly onStart: OnStart;
   readonly noise: NoiseOptions;
+  /** Cluster mode: only the agent holding this watch's leader lock delivers (see cluster-leader.ts). */
+  readonly oncePerCluster: boolean;
 }
 
 /** Defaults of the augur keys (documented in docs/watches.md). */

@@ -19,6 +19,7 @@ import { payloadFor } from "./payload.js";
 import { WatchPlan, type PlanState } from "./plan.js";
 import type { WatchSource } from "./query.js";
 import type { HandlerDefinition, WatchDefinition } from "./types.js";
+import { WatchLeadership, type LeadershipState } from "./cluster-leader.js";
 
 export interface WatchRunnerOptions {
   readonly def: WatchDefinition;
@@ -35,6 +36,8 @@ export interface WatchRunnerOptions {
   readonly planWaitMs?: number;
   readonly planRetryBaseMs?: number;
   readonly stopGraceMs?: number;
+  /** `once_per_cluster` tuning (tests): pause after a refused acquire or an error. */
+  readonly leaderRetryMs?: number;
 }
 
 /** What the API and CLI show about a watch. */
@@ -47,6 +50,8 @@ export interface WatchStatus {
   readonly lastError?: string;
   readonly events: number;
   readonly handlers: readonly { key: string; kind: string; target: string; state: WorkerState; depth: number }[];
+  /** `once_per_cluster` watches: this agent's role and the node delivering. */
+  readonly leadership?: { readonly state: LeadershipState; readonly leader: string };
 }
 
 export class WatchRunner {
@@ -57,15 +62,27 @@ export class WatchRunner {
   #detector: ChangeDetector | undefined;
   #lastError: string | undefined;
   #events = 0;
+  readonly #leadership: WatchLeadership | undefined;
 
   constructor(options: WatchRunnerOptions) {
     this.def = options.def;
     this.#o = options;
+    if (options.def.oncePerCluster) {
+      this.#leadership = new WatchLeadership({
+        watchId: options.def.id,
+        source: options.source,
+        indexOrdered: options.def.query.type !== "event",
+        clock: options.clock,
+        logger: options.logger,
+        ...(options.leaderRetryMs !== undefined ? { retryMs: options.leaderRetryMs } : {}),
+      });
+    }
   }
 
   /** Loads the persisted state and pending records, starts the workers, then the plan. */
   async start(): Promise<void> {
     const { def, clock, logger } = this.#o;
+    this.#leadership?.start();
     for (const h of def.handlers) await this.#startWorker(h);
     const initial = await this.#o.store.loadState(def.id);
     this.#detector = new ChangeDetector({
@@ -107,6 +124,7 @@ export class WatchRunner {
       logger: this.#o.logger,
       ...(this.#o.metrics ? { observer: this.#o.metrics as DeliveryObserver } : {}),
       ...(this.#o.stopGraceMs !== undefined ? { stopGraceMs: this.#o.stopGraceMs } : {}),
+      ...(this.#leadership ? { gate: this.#leadership } : {}),
     });
     worker.enqueue(await store.pending({ watchId: this.def.id, handlerKey: h.key }));
     worker.start();
@@ -144,6 +162,7 @@ export class WatchRunner {
     this.#detector?.stop();
     await this.#plan?.stop().catch((err: unknown) => this.#o.logger.warn("watch plan stop", { watch: this.def.id, error: toAugurError(err).message }));
     await Promise.all([...this.#workers.values()].map((w) => w.stop()));
+    await this.#leadership?.stop();
   }
 
   status(): WatchStatus {
@@ -160,6 +179,7 @@ export class WatchRunner {
         const handler = this.#o.handlers.get(h.key);
         return { key: h.key, kind: h.kind, target: handler?.target ?? "", state: w?.state ?? "stopped", depth: w?.depth ?? 0 };
       }),
+      ...(this.#leadership ? { leadership: { state: this.#leadership.state, leader: this.#leadership.holder } } : {}),
     };
   }
 }

@@ -114,6 +114,11 @@ void test("definition - augur keys: parsed, defaulted, validated", () => {
   rejects({ type: "key", key: "a", ...script, quiet_period: "5x" }, `Failed to parse quiet_period: time: invalid duration "5x"`);
   rejects({ type: "key", key: "a", ...script, flap_window: "1m", flap_start_threshold: 2, flap_stop_threshold: 2 }, "flap_stop_threshold must be lower than flap_start_threshold");
   rejects({ type: "key", key: "a", ...script, id: "has space" }, "Invalid watch id 'has space': use 1 to 128 letters, digits, '-', '_', '.', ':'");
+  assert.equal(def.oncePerCluster, false, "once_per_cluster defaults to off");
+  const once = parseWatchDefinition({ type: "key", key: "a", ...script, once_per_cluster: true });
+  assert.equal(once.oncePerCluster, true);
+  assert.notEqual(once.id, parseWatchDefinition({ type: "key", key: "a", ...script }).id, "marking a watch changes its identity");
+  assert.equal(parseWatchDefinition({ type: "key", key: "a", ...script, once_per_cluster: false }).id, parseWatchDefinition({ type: "key", key: "a", ...script }).id, "false is the default: same identity");
   // Signing belongs to HTTP handlers only.
   rejects({ type: "key", key: "a", ...script, signing_secret_env: "S" }, "Invalid parameters: [signing_secret_env]");
 });

@@ -49,6 +49,7 @@ export function watchJson(w: WatchStatus): Record<string, unknown> {
     LastError: w.lastError ?? "",
     Events: w.events,
     Handlers: w.handlers.map((h) => ({ Key: h.key, Kind: h.kind, Target: h.target, State: h.state, Depth: h.depth })),
+    ...(w.leadership ? { Leadership: { State: w.leadership.state, Leader: w.leadership.leader } } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface DeliveryRequest {
   readonly watchId: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /** `once_per_cluster` watches: the leader lock's LockIndex (`X-Augur-Fencing-Token` / `AUGUR_FENCING_TOKEN`). */
+  readonly fencingToken?: string;
 }
 
 export interface Handler {
@@ -34,4 +36,5 @@ export const SCRIPT_ENV = {
   deliveryId: "AUGUR_DELIVERY_ID",
   watchId: "AUGUR_WATCH_ID",
   attempt: "AUGUR_DELIVERY_ATTEMPT",
+  fencingToken: "AUGUR_FENCING_TOKEN",
 } as const;

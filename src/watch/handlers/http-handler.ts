@@ -60,6 +60,7 @@ export class HttpHandler implements Handler {
     add("Idempotency-Key", request.eventId);
     add("X-Augur-Delivery", request.deliveryId);
     add("X-Augur-Attempt", String(request.attempt));
+    if (request.fencingToken !== undefined) add("X-Augur-Fencing-Token", request.fencingToken);
     if (this.#secret) {
       const ts = String(Math.floor(this.#now() / 1000));
       add(TIMESTAMP_HEADER, ts);

@@ -62,6 +62,7 @@ export class ScriptHandler implements Handler {
       [SCRIPT_ENV.deliveryId]: request.deliveryId,
       [SCRIPT_ENV.watchId]: request.watchId,
       [SCRIPT_ENV.attempt]: String(request.attempt),
+      ...(request.fencingToken !== undefined ? { [SCRIPT_ENV.fencingToken]: request.fencingToken } : {}),
     };
     return new Promise((resolve) => {
       let child: ChildProcess;
