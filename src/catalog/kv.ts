@@ -12,6 +12,7 @@ import type { Compare, KeyValue, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
 import type { KVPair } from "./types.js";
 import { PREFIX, decodeRecord, encodeRecord, keys, type KvRecord, type SessionRecord } from "./records.js";
+import type { Stored } from "./view.js";
 
 export type KvVerb =
   | "set"
@@ -45,6 +46,18 @@ export interface KvOpsOptions {
   /** Consul checks lock-delay for `PUT ?acquire` only, not inside `/v1/txn`. */
   readonly enforceLockDelay?: boolean;
   readonly now?: () => number;
+  /**
+   * The agent's local view: the first attempt reads keys and sessions from it instead of from the
+   * store (one consensus round trip fewer per write). Safe because every key read is compared by
+   * ModifyIndex in the write's transaction; an outcome the view alone decided — a failed check, a
+   * `cas` that did not apply, no write at all — is recomputed from the store before it is answered.
+   */
+  readonly view?: LocalKv;
+}
+
+export interface LocalKv {
+  readonly kv: ReadonlyMap<string, Stored<KvRecord>>;
+  readonly sessions: ReadonlyMap<string, Stored<SessionRecord>>;
 }
 
 export interface KvOpsResult {
@@ -81,15 +94,48 @@ export function kvRecordToPair(rec: KvRecord, createRevision: number, modRevisio
 
 /** Runs KV ops atomically with Consul's semantics; retries on concurrent modification. */
 export async function runKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions = {}): Promise<KvOpsResult> {
+  if (options.view) {
+    const fromView = await attemptKvOps(store, ops, options, await readFromView(options.view, store, ops));
+    if (fromView && fromView.revision > 0 && fromView.applied && fromView.errors.length === 0) return fromView;
+  }
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const outcome = await attemptKvOps(store, ops, options);
+    const outcome = await attemptKvOps(store, ops, options, await readInputs(store, ops));
     if (outcome) return outcome;
   }
   throw new AugurError("INTERNAL", "KV transaction kept conflicting with concurrent writes; try again");
 }
 
-async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions): Promise<KvOpsResult | undefined> {
-  const { slots, sessions, compare } = await readInputs(store, ops);
+interface Inputs {
+  readonly slots: Map<string, Slot>;
+  readonly sessions: Map<string, SessionRecord | null>;
+  readonly compare: Compare[];
+  readonly fromView: boolean;
+}
+
+/** The first attempt's reads, from the local view (trees still come from the store). */
+async function readFromView(view: LocalKv, store: Store, ops: readonly KvOp[]): Promise<Inputs> {
+  if (ops.some((op) => op.verb === "get-tree" || op.verb === "delete-tree")) return { ...(await readInputs(store, ops)), fromView: false };
+  const slots = new Map<string, Slot>();
+  const compare: Compare[] = [];
+  for (const op of ops) {
+    if (slots.has(op.key)) continue;
+    const s = view.kv.get(op.key);
+    slots.set(op.key, s ? { rec: s.value, createRevision: s.createRevision, modRevision: s.modRevision, dirty: false } : { rec: null, createRevision: 0, modRevision: 0, dirty: false });
+    compare.push(s ? { key: keys.kv(op.key), target: "modRevision", op: "=", value: s.modRevision } : { key: keys.kv(op.key), target: "exists", exists: false });
+  }
+  const sessions = new Map<string, SessionRecord | null>();
+  for (const op of ops) {
+    if (!op.session || sessions.has(op.session) || (op.verb !== "lock" && op.verb !== "unlock")) continue;
+    const s = view.sessions.get(op.session);
+    sessions.set(op.session, s ? s.value : null);
+    compare.push(s ? { key: keys.session(op.session), target: "modRevision", op: "=", value: s.modRevision } : { key: keys.session(op.session), target: "exists", exists: false });
+  }
+  return { slots, sessions, compare, fromView: true };
+}
+
+/** `revision` is 0 when nothing was written (then the reads were not verified by a transaction). */
+async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions, inputs: Inputs): Promise<KvOpsResult | undefined> {
+  const { slots, sessions, compare } = inputs;
   const now = (options.now ?? Date.now)();
   const results: { pair: KVPair; key: string; written: boolean }[] = [];
   const errors: { OpIndex: number; What: string }[] = [];
@@ -106,7 +152,7 @@ async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOp
     if (!slot.dirty) continue;
     writes.push(slot.rec ? { type: "put", key: keys.kv(key), value: encodeRecord(slot.rec) } : { type: "delete", key: keys.kv(key) });
   }
-  if (writes.length === 0) return { results: results.map((r) => r.pair), errors, applied, revision: await store.revision() };
+  if (writes.length === 0) return inputs.fromView ? { results: [], errors, applied, revision: 0 } : { results: results.map((r) => r.pair), errors, applied, revision: await store.revision() };
   const response = await store.txn({ compare, success: writes });
   if (!response.succeeded) return undefined;
   const revision = response.revision;
@@ -118,7 +164,7 @@ async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOp
   return { results: pairs, errors, applied, revision };
 }
 
-async function readInputs(store: Store, ops: readonly KvOp[]): Promise<{ slots: Map<string, Slot>; sessions: Map<string, SessionRecord | null>; compare: Compare[] }> {
+async function readInputs(store: Store, ops: readonly KvOp[]): Promise<Inputs> {
   const slots = new Map<string, Slot>();
   const compare: Compare[] = [];
   const put = (kv: KeyValue): void => {
@@ -149,7 +195,7 @@ async function readInputs(store: Store, ops: readonly KvOp[]): Promise<{ slots: 
     sessions.set(op.session, kv ? decodeRecord<SessionRecord>(kv.value) : null);
     compare.push(kv ? { key: kv.key, target: "modRevision", op: "=", value: kv.modRevision } : { key: keys.session(op.session), target: "exists", exists: false });
   }
-  return { slots, sessions, compare };
+  return { slots, sessions, compare, fromView: false };
 }
 
 interface OpOutcome {

@@ -160,7 +160,7 @@ const KNOWN = new Set(["node_name", "node_id", "datacenter", "data_dir", "client
 async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): Promise<LoadedConfig> {
   const m = new Merged();
   for (const s of sources) m.add(s.file, s.raw);
-  for (const [key, entry] of m.values) if (!KNOWN.has(key) && !UNSUPPORTED.has(key)) m.notices.push(`${entry.file}: unknown config key "${key}" ignored`);
+  for (const [key, entry] of m.values) if (!KNOWN.has(key) && !UNSUPPORTED.has(key) && !SERVER_KEYS.has(key)) m.notices.push(`${entry.file}: unknown config key "${key}" ignored`);
   for (const f of flags.ignored) m.notices.push(`flag -${f} is a Consul feature augur does not have; ignored`);
   const str = (key: string): string | undefined => m.get<string>(key, "string")?.value;
   const bool = (key: string): boolean | undefined => m.get<boolean>(key, "boolean")?.value;

@@ -57,6 +57,17 @@ describe("cluster mode on etcd", () => {
     assert.equal(await (await fetch(`${a2.url}/v1/kv/lock?acquire=${other.ID}`, { method: "PUT", body: "a2" })).text(), "false");
   });
 
+  it("cluster - a cas on one agent right after a write on the other sees the write (reads verified against etcd)", async () => {
+    for (let i = 0; i < 20; i++) {
+      await fetch(`${a1.url}/v1/kv/cas-race`, { method: "PUT", body: `a${i}` });
+      const [pair] = (await (await fetch(`${a1.url}/v1/kv/cas-race`)).json()) as { ModifyIndex: number }[];
+      const res = await fetch(`${a2.url}/v1/kv/cas-race?cas=${pair?.ModifyIndex}`, { method: "PUT", body: `b${i}` });
+      assert.equal(await res.text(), "true", `round ${i}: a2 must not answer from a view that has not caught up`);
+      const seen = await (await fetch(`${a1.url}/v1/kv/cas-race?raw&consistent`)).text();
+      assert.ok(seen === `b${i}` || seen === `a${i}`);
+    }
+  });
+
   it("cluster - kill -9 of an agent turns its serfHealth critical on the other", async () => {
     await a1.kill();
     const end = Date.now() + 15_000;

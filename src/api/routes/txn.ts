@@ -68,7 +68,7 @@ async function runTxn(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   const body = parseBody(req);
   if (body.length > MAX_TXN_OPS) throw new AugurError("TOO_LARGE", `Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`);
   const ops = body.map(parseOp);
-  const result = await runKvOps(catalog.store, ops);
+  const result = await runKvOps(catalog.store, ops, { view: catalog.view });
   if (result.errors.length > 0) return { kind: "json", status: 409, value: { Results: null, Errors: result.errors } };
   if (result.revision) await catalog.view.waitFor(result.revision);
   return json({ Results: result.results.map((kv) => ({ KV: kv })), Errors: null });
