@@ -19,12 +19,22 @@ describe("cluster mode on etcd", () => {
   let a1: AgentProcess;
   let a2: AgentProcess;
   let critical: HttpReceiver;
+  let events: HttpReceiver;
   before(async () => {
     etcd = await startEtcdCluster(1);
     dir = await mkdtemp(join(tmpdir(), "augur-cluster-"));
     critical = await httpReceiver();
     const watch = join(dir, "watch.json");
-    await writeFile(watch, JSON.stringify({ watches: [{ type: "checks", state: "critical", handler_type: "http", http_handler_config: { path: critical.url } }] }));
+    events = await httpReceiver();
+    await writeFile(
+      watch,
+      JSON.stringify({
+        watches: [
+          { type: "checks", state: "critical", handler_type: "http", http_handler_config: { path: critical.url } },
+          { type: "event", name: "deploy", on_start: "never", handler_type: "http", http_handler_config: { path: events.url } },
+        ],
+      }),
+    );
     const args = (node: string): string[] => [`-etcd=${etcd.clientUrls.join(",")}`, "-etcd-prefix", `c${process.pid}/`, "-node", node, "-data-dir", join(dir, node), "-bind", "127.0.0.1"];
     a1 = await startAgentProcess({ args: args("a1") });
     a2 = await startAgentProcess({ args: [...args("a2"), "-config-file", watch] });
@@ -33,6 +43,7 @@ describe("cluster mode on etcd", () => {
     await a1.stop();
     await a2.stop();
     await critical.close();
+    await events.close();
     await etcd.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -49,6 +60,11 @@ describe("cluster mode on etcd", () => {
     const fired = (await (await fetch(`${a1.url}/v1/event/fire/deploy`, { method: "PUT", body: "v9" })).json()) as { ID: string };
     const list = (await (await fetch(`${a2.url}/v1/event/list?name=deploy`)).json()) as { ID: string }[];
     assert.deepEqual(list.map((e) => e.ID), [fired.ID]);
+    // a2's `event` watch fires for the event fired on a1.
+    const end = Date.now() + 10_000;
+    const fired2 = (): boolean => events.requests.some((r) => (JSON.parse(r.body.toString()) as { ID: string }[]).some((e) => e.ID === fired.ID));
+    while (!fired2() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fired2(), "the event watch on a2 delivered the event fired on a1");
     const { ID } = (await (await fetch(`${a1.url}/v1/session/create`, { method: "PUT", body: "{}" })).json()) as { ID: string };
     assert.equal(await (await fetch(`${a1.url}/v1/kv/lock?acquire=${ID}`, { method: "PUT", body: "a1" })).text(), "true");
     const [pair] = (await (await fetch(`${a2.url}/v1/kv/lock`)).json()) as { Session?: string }[];
