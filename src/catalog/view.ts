@@ -122,7 +122,7 @@ export class CatalogView {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        for await (const batch of this.store.watch("", { fromRevision: this.#revision + 1, signal })) {
+        for await (const batch of this.store.watch("", { fromRevision: this.#revision + 1, signal, prevKv: false })) {
           this.apply(batch);
         }
         if (!signal.aborted) await this.#resync();

@@ -91,6 +91,11 @@ export interface WatchOptions {
   readonly fromRevision?: number;
   /** Ends the iteration (the iterator returns normally). */
   readonly signal?: AbortSignal;
+  /**
+   * False: events may come without `prev` (a store may skip fetching it; etcd then does not read
+   * each previous value from its backend). Default true.
+   */
+  readonly prevKv?: boolean;
 }
 
 export interface RangeResult {

@@ -201,7 +201,8 @@ export class EtcdStore implements Store {
       wake = undefined;
     };
     const full = this.#key(prefix).toString();
-    let builder = this.#client.watch().prefix(full).withPreviousKV();
+    let builder = this.#client.watch().prefix(full);
+    if (options.prevKv !== false) builder = builder.withPreviousKV();
     if (options.fromRevision !== undefined) builder = builder.startRevision(String(options.fromRevision));
     const watcherPromise = builder.create();
     const finish = (): void => {
