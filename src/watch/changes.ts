@@ -7,7 +7,11 @@
  */
 import type { Entity, EntityMap } from "./entities.js";
 
-export type ChangeKind = "added" | "removed" | "changed" | "flapping" | "stable";
+/**
+ * `source_unreachable` / `source_recovered` / `index_reset` are about the watch's source (entity
+ * `source`), not an entity of the result: see ChangeDetector.reportSource.
+ */
+export type ChangeKind = "added" | "removed" | "changed" | "flapping" | "stable" | "source_unreachable" | "source_recovered" | "index_reset";
 
 /** One entity's change, as handlers receive it (snake_case: augur's own format). */
 export interface EntityChange {

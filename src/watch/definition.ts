@@ -46,11 +46,14 @@ export function parseWatchDefinition(raw: Record<string, unknown>): WatchDefinit
   const handlerOptions = readHandlerOptions(p, hasList ? "any" : handlerType);
   const { id, onStart, noise } = readWatchOptions(p);
   const oncePerCluster = p.bool("once_per_cluster") ?? false;
+  const sourceAfter = p.duration("source_unreachable_after");
   p.assertConsumed();
   const handlers = hasList ? parseHandlerList(list, partsNameAHandler(parts), handlerOptions) : [assembleHandler(parts, handlerOptions)];
-  const normalized = { query, handlers, onStart, noise, ...(oncePerCluster ? { oncePerCluster } : {}), ...(id !== undefined ? { id } : {}) };
+  // Keys added after a release join the identity only when set, so existing watches keep their ids.
+  const normalized = { query, handlers, onStart, noise, ...(oncePerCluster ? { oncePerCluster } : {}), ...(sourceAfter !== undefined ? { sourceAfter } : {}), ...(id !== undefined ? { id } : {}) };
   const identity = stableHash(normalized);
-  return { id: id ?? `${query.type}-${identity.slice(0, 12)}`, identity, query, handlers, onStart, noise, oncePerCluster };
+  const sourceUnreachableAfterMs = sourceAfter ?? WATCH_DEFAULTS.sourceUnreachableAfterMs;
+  return { id: id ?? `${query.type}-${identity.slice(0, 12)}`, identity, query, handlers, onStart, noise, oncePerCluster, sourceUnreachableAfterMs };
 }
 
 /** augur: `handlers = [{...}, ...]`, each item a handler as Consul writes one on a watch. */

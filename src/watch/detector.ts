@@ -33,6 +33,8 @@ export interface DetectedEvent {
   /** Exactly what Consul would hand its handler. */
   readonly consul: unknown;
   readonly changes: readonly EntityChange[];
+  /** About the source, not a result: Consul-payload handlers do not receive it. */
+  readonly synthetic?: true;
 }
 
 /** What is persisted per watch (`<data_dir>/watches`). */
@@ -60,7 +62,8 @@ export interface ChangeDetectorOptions {
   readonly clock: Clock;
   readonly initial?: PersistedWatchState;
   /** Durably records the new state and the event (if any); the detector waits for it. */
-  readonly commit: (state: PersistedWatchState, event: DetectedEvent | undefined) => Promise<void>;
+  /** `state` null: record the event only (a synthetic event before any state exists). */
+  readonly commit: (state: PersistedWatchState | null, event: DetectedEvent | undefined) => Promise<void>;
   readonly onError?: (err: AugurError) => void;
 }
 
@@ -99,6 +102,29 @@ export class ChangeDetector {
   /** The plan's result handler: resolves once the result is recorded (or deferred by noise control). */
   handle(r: PlanResult): Promise<void> {
     return this.#serial(() => this.#onResult(r));
+  }
+
+  /**
+   * A synthetic event about the watch's source: it has been unreachable for a while, it is back,
+   * or its index went backwards. It goes through the outbox like any event (handlers with
+   * `payload = "changes"` or `"both"` get it); the watch's state does not change.
+   */
+  reportSource(kind: "source_unreachable" | "source_recovered" | "index_reset", old: unknown, next: unknown, key: string): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#stopped) return;
+      const now = this.#o.clock.now();
+      const states: Record<typeof kind, [string, string] | null> = { source_unreachable: ["reachable", "unreachable"], source_recovered: ["unreachable", "reachable"], index_reset: null };
+      const st = states[kind];
+      const raw: RawChange = { entity: "source", kind, transition: st ? `${st[0]}→${st[1]}` : null, old_state: st?.[0] ?? null, new_state: st?.[1] ?? null, old, new: next };
+      const w = this.#o.watchId;
+      const index = this.#latest?.index ?? this.#o.initial?.index ?? "0";
+      const id = hashId("source", w, kind, key);
+      const event: DetectedEvent = { id, watchId: w, type: this.#o.type, index, detectedAt: now, consul: null, changes: [{ id: hashId("change", w, kind, key), ...raw }], synthetic: true };
+      // Before the first result there is no state to keep (a persisted empty one would make
+      // on_start = "changes" report everything as added later).
+      const state = this.#latest === undefined && this.#o.initial === undefined ? null : this.#stateNow(this.#reported, now, this.#seen);
+      await this.#o.commit(state, event);
+    });
   }
 
   stop(): void {
@@ -221,17 +247,19 @@ export class ChangeDetector {
     return { id, watchId: w, type: this.#o.type, index: latest.index, detectedAt: now, consul, changes };
   }
 
-  async #commit(reported: EntityMap, event: DetectedEvent | undefined, now: number, seen: string[] = this.#seen): Promise<void> {
-    const latest = this.#latest as Latest;
-    const state: PersistedWatchState = {
+  #stateNow(reported: EntityMap, now: number, seen: string[]): PersistedWatchState {
+    return {
       version: 1,
-      index: latest.index,
+      index: this.#latest?.index ?? this.#o.initial?.index ?? "0",
       reported: entitiesToJson(reported),
       ...(this.#o.type === "event" ? { seenEvents: seen } : {}),
       ...(this.#noise.active ? { noise: this.#noise.snapshot() } : {}),
       updatedAt: now,
     };
-    await this.#o.commit(state, event);
+  }
+
+  async #commit(reported: EntityMap, event: DetectedEvent | undefined, now: number, seen: string[] = this.#seen): Promise<void> {
+    await this.#o.commit(this.#stateNow(reported, now, seen), event);
     this.#reported = new Map(reported);
     this.#seen = seen;
   }

@@ -58,11 +58,11 @@ export class LmdbWatchStore implements WatchStore {
     return this.#db.get(["state", watchId]) as PersistedWatchState | undefined;
   }
 
-  async commit(watchId: string, state: PersistedWatchState, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
+  async commit(watchId: string, state: PersistedWatchState | null, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
     this.#check();
     const created: OutboxRecord[] = [];
     await this.#write(() => {
-      void this.#db.put(["state", watchId], state);
+      if (state !== null) void this.#db.put(["state", watchId], state);
       for (const r of records) {
         const seq = ++this.#seq;
         const rec: OutboxRecord = { ...r, id: String(seq), seq, status: "pending", attempts: 0, nextAttemptAt: 0 };

@@ -22,9 +22,9 @@ export class MemoryWatchStore implements WatchStore {
     return structuredClone(this.#states.get(watchId));
   }
 
-  async commit(watchId: string, state: PersistedWatchState, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
+  async commit(watchId: string, state: PersistedWatchState | null, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
     this.#check();
-    this.#states.set(watchId, structuredClone(state));
+    if (state !== null) this.#states.set(watchId, structuredClone(state));
     return records.map((r) => {
       const seq = ++this.#seq;
       const rec: OutboxRecord = { ...r, id: String(seq), seq, status: "pending", attempts: 0, nextAttemptAt: 0 };

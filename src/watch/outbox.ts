@@ -55,8 +55,8 @@ export interface WatchStore {
   /** `memory` or `disk`: for logs and the deliveries API. */
   readonly kind: "memory" | "disk";
   loadState(watchId: string): Promise<PersistedWatchState | undefined>;
-  /** Atomically (and durably, for disk) stores the watch's state and enqueues the records. */
-  commit(watchId: string, state: PersistedWatchState, records: readonly NewRecord[]): Promise<OutboxRecord[]>;
+  /** Atomically (and durably, for disk) stores the watch's state (null: keep it) and enqueues the records. */
+  commit(watchId: string, state: PersistedWatchState | null, records: readonly NewRecord[]): Promise<OutboxRecord[]>;
   /** Pending records in queue order. */
   pending(filter?: PendingFilter): Promise<OutboxRecord[]>;
   /** Records a failed attempt on a pending record (attempts, nextAttemptAt, lastError). */

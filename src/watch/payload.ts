@@ -30,7 +30,7 @@ export function changeDocument(event: DetectedEvent): Record<string, unknown> {
 export function payloadFor(event: DetectedEvent, mode: PayloadMode): string | undefined {
   switch (mode) {
     case "consul":
-      return goJson(event.consul);
+      return event.synthetic ? undefined : goJson(event.consul);
     case "changes":
       return event.changes.length === 0 ? undefined : goJson(changeDocument(event));
     case "both":

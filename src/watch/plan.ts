@@ -37,6 +37,10 @@ export interface WatchPlanOptions {
   /** Called for each new, different result; the loop waits for it. A throw is treated like a query error. */
   readonly onResult: (result: PlanResult) => Promise<void>;
   readonly onError?: (err: AugurError, retryInMs: number, failures: number) => void;
+  /** Every successful query, changed result or not (the source is reachable). */
+  readonly onSuccess?: () => void;
+  /** The index went backwards (Consul: a snapshot restore) and the loop starts over from 0. */
+  readonly onIndexReset?: (from: bigint, to: bigint) => void;
   /** Blocking wait sent as `wait=` (default 5 min, Consul's default query time). */
   readonly waitMs?: number;
   /** Consul's retryInterval (5 s) and maxBackoffTime (180 s). */
@@ -106,6 +110,7 @@ export class WatchPlan {
     }
     if (this.#abort.signal.aborted) return;
     this.#failures = 0;
+    this.#o.onSuccess?.();
     const index = r.index === 0n ? 1n : r.index; // Consul never sends 0; a 0 would spin.
     if (this.#lastIndex !== undefined && index === this.#lastIndex) return;
     const previous = this.#lastIndex;
@@ -127,7 +132,9 @@ export class WatchPlan {
   /** Consul's WaitIndexVal.Next: an index lower than the last one resets to 0 (snapshot restore). */
   #nextIndex(index: bigint, previous: bigint | undefined): bigint {
     if (this.#o.query.type === "event") return index;
-    return previous !== undefined && index < previous ? 0n : index;
+    if (previous === undefined || index >= previous) return index;
+    this.#o.onIndexReset?.(previous, index);
+    return 0n;
   }
 
   async #backoff(err: AugurError): Promise<void> {

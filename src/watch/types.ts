@@ -122,6 +122,8 @@ export interface WatchDefinition {
   readonly noise: NoiseOptions;
   /** Cluster mode: only the agent holding this watch's leader lock delivers (see cluster-leader.ts). */
   readonly oncePerCluster: boolean;
+  /** A `source_unreachable` event after the source has failed this long (0: never). */
+  readonly sourceUnreachableAfterMs: number;
 }
 
 /** Defaults of the augur keys (documented in docs/watches.md). */
@@ -139,4 +141,5 @@ export const WATCH_DEFAULTS = {
   flapWindowMs: 10 * 60_000,
   flapStartThreshold: 5,
   flapStopThreshold: 2,
+  sourceUnreachableAfterMs: 30_000,
 } as const;

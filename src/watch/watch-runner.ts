@@ -8,7 +8,7 @@
  * @module
  */
 import { AugurError, toAugurError } from "../lib/errors.js";
-import type { Clock } from "./clock.js";
+import type { Clock, TimerHandle } from "./clock.js";
 import { DeliveryWorker, type DeliveryObserver, type WorkerState } from "./delivery-worker.js";
 import { ChangeDetector, type DetectedEvent, type PersistedWatchState } from "./detector.js";
 import type { Handler } from "./handlers/handler.js";
@@ -62,6 +62,10 @@ export class WatchRunner {
   #detector: ChangeDetector | undefined;
   #lastError: string | undefined;
   #events = 0;
+  /** Source health: when the current run of query failures began, and whether it was reported. */
+  #failingSince: number | undefined;
+  #downTimer: TimerHandle | undefined;
+  #reportedDown = false;
   readonly #leadership: WatchLeadership | undefined;
 
   constructor(options: WatchRunnerOptions) {
@@ -105,11 +109,42 @@ export class WatchRunner {
         this.#lastError = err.message;
         this.#o.metrics?.queryErrors.inc({ watch: def.id });
         logger.error("Watch errored", { watch: def.id, type: def.query.type, error: err.message, retryInMs });
+        this.#sourceFailed();
       },
+      onSuccess: () => this.#sourceOk(),
+      onIndexReset: (from, to) => this.#report("index_reset", { index: from.toString() }, { index: to.toString() }, `reset:${from}:${to}`),
       ...(this.#o.planWaitMs !== undefined ? { waitMs: this.#o.planWaitMs } : {}),
       ...(this.#o.planRetryBaseMs !== undefined ? { retryBaseMs: this.#o.planRetryBaseMs } : {}),
     });
     this.#plan.start();
+  }
+
+  #sourceFailed(): void {
+    const after = this.def.sourceUnreachableAfterMs;
+    if (this.#failingSince !== undefined || after <= 0) return;
+    const since = this.#o.clock.now();
+    this.#failingSince = since;
+    this.#downTimer = this.#o.clock.setTimer(() => {
+      this.#downTimer = undefined;
+      if (this.#failingSince !== since) return;
+      this.#reportedDown = true;
+      this.#report("source_unreachable", null, { error: this.#lastError ?? "", since: new Date(since).toISOString() }, `down:${since}`);
+    }, after);
+  }
+
+  #sourceOk(): void {
+    const since = this.#failingSince;
+    if (since === undefined) return;
+    if (this.#downTimer) this.#o.clock.clearTimer(this.#downTimer);
+    this.#downTimer = undefined;
+    if (this.#reportedDown) this.#report("source_recovered", { error: this.#lastError ?? "", since: new Date(since).toISOString() }, null, `up:${since}`);
+    this.#failingSince = undefined;
+    this.#reportedDown = false;
+  }
+
+  #report(kind: "source_unreachable" | "source_recovered" | "index_reset", old: unknown, next: unknown, key: string): void {
+    this.#o.logger.warn(`watch source: ${kind}`, { watch: this.def.id, ...(this.#lastError ? { error: this.#lastError } : {}) });
+    this.#detector?.reportSource(kind, old, next, key).catch((err: unknown) => this.#o.logger.error("watch source event not recorded", { watch: this.def.id, kind, error: toAugurError(err).message }));
   }
 
   async #startWorker(h: HandlerDefinition): Promise<void> {
@@ -136,13 +171,13 @@ export class WatchRunner {
   }
 
   /** The detector's commit: state + durable records in one transaction, then memory records. */
-  async #commit(state: PersistedWatchState, event: DetectedEvent | undefined): Promise<void> {
+  async #commit(state: PersistedWatchState | null, event: DetectedEvent | undefined): Promise<void> {
     const durable: NewRecord[] = [];
     const volatile: NewRecord[] = [];
     for (const h of event ? this.def.handlers : []) {
       const body = payloadFor(event as DetectedEvent, h.payload);
       if (body === undefined) continue;
-      const rec: NewRecord = { eventId: (event as DetectedEvent).id, watchId: this.def.id, handlerKey: h.key, index: state.index, createdAt: (event as DetectedEvent).detectedAt, body };
+      const rec: NewRecord = { eventId: (event as DetectedEvent).id, watchId: this.def.id, handlerKey: h.key, index: (event as DetectedEvent).index, createdAt: (event as DetectedEvent).detectedAt, body };
       (h.durable || this.#o.store === this.#o.memoryStore ? durable : volatile).push(rec);
     }
     const created = [...(await this.#o.store.commit(this.def.id, state, durable))];
@@ -159,6 +194,7 @@ export class WatchRunner {
   }
 
   async stop(): Promise<void> {
+    if (this.#downTimer) this.#o.clock.clearTimer(this.#downTimer);
     this.#detector?.stop();
     await this.#plan?.stop().catch((err: unknown) => this.#o.logger.warn("watch plan stop", { watch: this.def.id, error: toAugurError(err).message }));
     await Promise.all([...this.#workers.values()].map((w) => w.stop()));

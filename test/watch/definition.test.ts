@@ -119,6 +119,10 @@ void test("definition - augur keys: parsed, defaulted, validated", () => {
   assert.equal(once.oncePerCluster, true);
   assert.notEqual(once.id, parseWatchDefinition({ type: "key", key: "a", ...script }).id, "marking a watch changes its identity");
   assert.equal(parseWatchDefinition({ type: "key", key: "a", ...script, once_per_cluster: false }).id, parseWatchDefinition({ type: "key", key: "a", ...script }).id, "false is the default: same identity");
+  assert.equal(def.sourceUnreachableAfterMs, 30_000, "source_unreachable_after defaults to 30s");
+  const src = parseWatchDefinition({ type: "key", key: "a", ...script, source_unreachable_after: "0s" });
+  assert.equal(src.sourceUnreachableAfterMs, 0);
+  rejects({ type: "key", key: "a", ...script, source_unreachable_after: "soon" }, `Failed to parse source_unreachable_after: time: invalid duration "soon"`);
   // Signing belongs to HTTP handlers only.
   rejects({ type: "key", key: "a", ...script, signing_secret_env: "S" }, "Invalid parameters: [signing_secret_env]");
 });

@@ -46,7 +46,7 @@ export function harness(options: { type?: WatchType; onStart?: OnStart; noise?: 
     clock,
     ...(options.initial ? { initial: options.initial } : {}),
     commit: async (state, event) => {
-      states.push(state);
+      if (state) states.push(state);
       if (event) events.push(event);
     },
   });
