@@ -23,6 +23,7 @@ import {
   type ServiceNode,
 } from "./health.js";
 import { Sessions } from "./sessions.js";
+import { KvSetBatcher } from "./kv-batch.js";
 
 export interface RegisterRequest {
   readonly node: NodeRecord;
@@ -47,6 +48,8 @@ export class Catalog {
   readonly view: CatalogView;
   readonly sessions: Sessions;
   readonly datacenter: string;
+  /** Plain KV writes, group-committed under load. */
+  readonly kvWrites: KvSetBatcher;
 
   constructor(
     readonly store: Store,
@@ -55,6 +58,7 @@ export class Catalog {
     this.view = new CatalogView(store);
     this.datacenter = options.datacenter;
     this.sessions = new Sessions(store, this.view, options.now);
+    this.kvWrites = new KvSetBatcher(store, this.view);
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */

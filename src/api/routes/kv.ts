@@ -133,6 +133,10 @@ async function deleteKv(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
 
 /** One KV op as KVS.Apply runs it: `false` when a cas/lock did not apply, 500 for other errors. */
 async function applyOne(catalog: Catalog, op: KvOp, enforceLockDelay: boolean): Promise<boolean> {
+  if (op.verb === "set") {
+    await catalog.view.waitFor(await catalog.kvWrites.set({ ...op, verb: "set" }));
+    return true;
+  }
   const result = await runKvOps(catalog.store, [op], { enforceLockDelay, view: catalog.view });
   if (result.errors.length > 0) {
     if (!result.applied && !result.errors[0]?.What.startsWith("invalid session")) return false;
