@@ -117,6 +117,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
   );
   const metrics = new ApiMetrics(catalog.view.scopes);
+  // Set once the HTTP server exists: a lost store releases parked blocking queries.
+  let releaseParked = (): void => undefined;
   const agent = new Agent({
     identity: { nodeName: settings.nodeName, nodeId: settings.nodeId, datacenter: settings.datacenter, advertiseAddr: settings.advertiseAddr, version: VERSION },
     catalog,
@@ -130,6 +132,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     ...(settings.reconnectTimeoutMs ? { reconnectTimeoutMs: settings.reconnectTimeoutMs } : {}),
     onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
     onReaped: (node) => log.info(`EventMemberReap: ${node} (failed longer than reconnect_timeout)`),
+    onStoreContact: (known) => {
+      if (known) log.info("store reachable again: reads are current");
+      else log.warn("lost contact with the store for longer than the liveness TTL: reads come from this agent's last view (X-Consul-KnownLeader: false)");
+      releaseParked();
+    },
   });
   await agent.start();
   let current = settings;
@@ -191,7 +198,10 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       metrics.requestSeconds.observe({ route }, seconds);
     },
     onServerError: (err, method, url) => log.warn({ err: toAugurError(err).message }, `${method} ${url}`),
+    // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
+    ...(settings.etcd ? { storeContact: () => agent.storeContact() } : {}),
   });
+  releaseParked = () => server.releaseParked();
   const addresses = await server.listen(settings.httpAddresses);
   for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
   // Watches reach the API through the HTTP client, exactly as `augur watch` against any agent.

@@ -58,6 +58,8 @@ export interface AgentOptions {
   readonly onError: (err: unknown, what: string) => void;
   /** Told about each member this agent reaped. */
   readonly onReaped?: (node: string) => void;
+  /** Told when the store stops answering for longer than the liveness TTL, and when it is back. */
+  readonly onStoreContact?: (known: boolean) => void;
 }
 
 /** Serf's tombstone timeout: members that left are forgotten after a day. */
@@ -90,7 +92,7 @@ export class Agent {
       fullSyncIntervalMs: options.fullSyncIntervalMs ?? 60_000,
       onError: (err) => options.onError(err, "anti-entropy sync"),
     });
-    this.#liveness = new Liveness(options.catalog, () => this.agentRecord(), options.livenessTtlSeconds, (err) => options.onError(err, "liveness"));
+    this.#liveness = new Liveness(options.catalog, () => this.agentRecord(), options.livenessTtlSeconds, (err) => options.onError(err, "liveness"), (known) => options.onStoreContact?.(known));
     this.#reaper = setInterval(() => this.#reapCritical(), 1000);
     this.#reaper.unref();
     this.#memberReaper = setInterval(() => void this.reapFailedMembers().catch((err: unknown) => options.onError(err, "reaping failed members")), options.reapIntervalMs ?? 15_000);
@@ -147,6 +149,11 @@ export class Agent {
     await this.#options.catalog.register({ node: this.nodeRecord() });
     await this.#liveness.start();
     this.#sync.start();
+  }
+
+  /** Whether the store (etcd in cluster mode) answered recently: Consul's KnownLeader / LastContact. */
+  storeContact(): { knownLeader: boolean; lastContactMs: number } {
+    return this.#liveness.contact();
   }
 
   /** Waits until local changes made so far are in the catalog. */

@@ -14,27 +14,56 @@ export class Liveness {
   #lease: LeaseId | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** When the store last answered a keep-alive or a join (epoch ms). */
+  #lastContact = Date.now();
+
+  #known = true;
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly catalog: Catalog,
     private readonly record: () => AgentRecord,
     private readonly ttlSeconds: number,
     private readonly onError: (err: unknown) => void,
+    /** Told when the store stops answering for longer than the TTL, and when it answers again. */
+    private readonly onContact: (known: boolean) => void = () => undefined,
   ) {}
 
   async start(): Promise<void> {
     await this.#join();
     this.#schedule();
+    // A keep-alive to an unreachable store can hang; contact is judged on a clock of its own.
+    this.#watchdog = setInterval(() => this.#checkContact(), 500);
+    this.#watchdog.unref();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#watchdog);
+  }
+
+  #checkContact(): void {
+    const known = this.contact().knownLeader;
+    if (known === this.#known) return;
+    this.#known = known;
+    this.onContact(known);
+  }
+
+  /**
+   * Consul's `X-Consul-KnownLeader` / `X-Consul-LastContact` for this agent: whether the store
+   * answered within the lease TTL, and how long ago it last did.
+   */
+  contact(now = Date.now()): { knownLeader: boolean; lastContactMs: number } {
+    const ms = Math.max(0, now - this.#lastContact);
+    return { knownLeader: ms <= this.ttlSeconds * 1000, lastContactMs: ms };
   }
 
   async #join(): Promise<void> {
     this.#lease = await this.catalog.store.grant(this.ttlSeconds);
     await this.catalog.joinAgent(this.record(), this.#lease);
+    this.#lastContact = Date.now();
+    this.#checkContact();
   }
 
   #schedule(): void {
@@ -46,7 +75,11 @@ export class Liveness {
   async #beat(): Promise<void> {
     try {
       if (this.#lease === undefined) await this.#join();
-      else await this.catalog.store.keepAlive(this.#lease);
+      else {
+        await this.catalog.store.keepAlive(this.#lease);
+        this.#lastContact = Date.now();
+        this.#checkContact();
+      }
     } catch (err) {
       this.#lease = undefined;
       this.onError(err);

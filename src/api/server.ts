@@ -38,6 +38,8 @@ export interface ApiServerOptions {
   readonly defaultAclPolicy?: "allow" | "deny";
   /** Called for every request that failed with a 5xx, for the agent's log. */
   readonly onServerError?: (err: unknown, method: string, url: string) => void;
+  /** `X-Consul-KnownLeader` / `X-Consul-LastContact` for read responses (default: known, 0). */
+  readonly storeContact?: () => { knownLeader: boolean; lastContactMs: number };
   /** Called after every response, for request metrics. `route` is the matched route pattern. */
   readonly onResponse?: (method: string, route: string, status: number, seconds: number) => void;
 }
@@ -75,6 +77,14 @@ export class ApiServer {
   }
 
   /** Releases parked blocking queries and closes every listener. */
+  /**
+   * Ends every parked blocking query now, each answering with its current data (and the current
+   * KnownLeader header): used when the agent loses its store, so clients learn it at once.
+   */
+  releaseParked(): void {
+    for (const c of [...this.#inFlight]) c.abort();
+  }
+
   async close(): Promise<void> {
     for (const c of this.#inFlight) c.abort();
     await Promise.all(this.#apps.map((app) => app.close()));
@@ -174,7 +184,7 @@ export class ApiServer {
    */
   #send(reply: FastifyReply, result: ApiResult, pretty: boolean, route: string, started: number): void {
     const headers: Record<string, string | number> = { "X-Consul-Default-ACL-Policy": this.#options.defaultAclPolicy ?? "allow" };
-    if (result.meta) Object.assign(headers, metaHeaders(result.meta));
+    if (result.meta) Object.assign(headers, metaHeaders(this.#options.storeContact ? { ...this.#options.storeContact(), ...result.meta } : result.meta));
     if (result.headers) Object.assign(headers, result.headers);
     let body: string | Buffer;
     switch (result.kind) {

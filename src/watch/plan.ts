@@ -19,7 +19,7 @@
  */
 import { AugurError, toAugurError } from "../lib/errors.js";
 import { sleep, type Clock } from "./clock.js";
-import { runQuery, type WatchSource } from "./query.js";
+import { runQuery, type QueryResult, type WatchSource } from "./query.js";
 import { canonicalJson } from "./stable-hash.js";
 import type { WatchQuery } from "./types.js";
 
@@ -37,8 +37,8 @@ export interface WatchPlanOptions {
   /** Called for each new, different result; the loop waits for it. A throw is treated like a query error. */
   readonly onResult: (result: PlanResult) => Promise<void>;
   readonly onError?: (err: AugurError, retryInMs: number, failures: number) => void;
-  /** Every successful query, changed result or not (the source is reachable). */
-  readonly onSuccess?: () => void;
+  /** Every successful query, changed result or not; `leaderKnown` false when the agent said it knows no leader. */
+  readonly onSuccess?: (leaderKnown: boolean) => void;
   /** The index went backwards (Consul: a snapshot restore) and the loop starts over from 0. */
   readonly onIndexReset?: (from: bigint, to: bigint) => void;
   /** Blocking wait sent as `wait=` (default 5 min, Consul's default query time). */
@@ -101,7 +101,7 @@ export class WatchPlan {
 
   async #step(): Promise<void> {
     this.#state = "querying";
-    let r: PlanResult;
+    let r: QueryResult;
     try {
       r = await runQuery(this.#o.source, this.#o.query, { index: this.#lastIndex ?? 0n, waitMs: this.#o.waitMs ?? PLAN_DEFAULTS.waitMs, signal: this.#abort.signal });
     } catch (err) {
@@ -110,7 +110,7 @@ export class WatchPlan {
     }
     if (this.#abort.signal.aborted) return;
     this.#failures = 0;
-    this.#o.onSuccess?.();
+    this.#o.onSuccess?.(r.noKnownLeader !== true);
     const index = r.index === 0n ? 1n : r.index; // Consul never sends 0; a 0 would spin.
     if (this.#lastIndex !== undefined && index === this.#lastIndex) return;
     const previous = this.#lastIndex;

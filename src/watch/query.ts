@@ -19,6 +19,8 @@ export interface QueryResult {
   /** `X-Consul-Index`; a bigint because event indexes use all 64 bits. */
   readonly index: bigint;
   readonly result: unknown;
+  /** `X-Consul-KnownLeader: false`: the agent answered from data it cannot confirm is current. */
+  readonly noKnownLeader?: true;
 }
 
 export interface QueryOptions {
@@ -71,13 +73,14 @@ export async function runQuery(source: WatchSource, q: WatchQuery, options: Quer
   // Consul answers within wait + wait/16; leave room for that and a slow network.
   const timeoutMs = options.index > 0n ? options.waitMs + options.waitMs / 16 + 15_000 : 30_000;
   const res = await source.request("GET", req.path, { query, timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
-  if (res.status === 404 && req.notFoundIsEmpty) return { index: indexOf(res), result: null };
+  const leaderless = res.headers.get("x-consul-knownleader") === "false" ? ({ noKnownLeader: true } as const) : {};
+  if (res.status === 404 && req.notFoundIsEmpty) return { index: indexOf(res), result: null, ...leaderless };
   if (res.status < 200 || res.status > 299) {
     throw new AugurError("INTERNAL", `Unexpected response code: ${res.status} (${res.text().trim()})`);
   }
   const index = indexOf(res);
   const body = res.json<unknown>();
-  return { index, result: shapeResult(q, body) };
+  return { index, result: shapeResult(q, body), ...leaderless };
 }
 
 function indexOf(res: ClientResponse): bigint {

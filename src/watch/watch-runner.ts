@@ -111,7 +111,12 @@ export class WatchRunner {
         logger.error("Watch errored", { watch: def.id, type: def.query.type, error: err.message, retryInMs });
         this.#sourceFailed();
       },
-      onSuccess: () => this.#sourceOk(),
+      onSuccess: (leaderKnown) => {
+        if (leaderKnown) return this.#sourceOk();
+        // The agent answers from its own view but cannot reach its store: the data may be stale.
+        this.#lastError = "the agent knows no leader (X-Consul-KnownLeader: false): its data may be stale";
+        this.#sourceFailed();
+      },
       onIndexReset: (from, to) => this.#report("index_reset", { index: from.toString() }, { index: to.toString() }, `reset:${from}:${to}`),
       ...(this.#o.planWaitMs !== undefined ? { waitMs: this.#o.planWaitMs } : {}),
       ...(this.#o.planRetryBaseMs !== undefined ? { retryBaseMs: this.#o.planRetryBaseMs } : {}),
