@@ -127,7 +127,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     enableLocalScriptChecks: settings.enableLocalScriptChecks,
     checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
     // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
-    livenessTtlSeconds: settings.livenessTtlSeconds ?? (settings.etcd ? 5 : 10),
+    // 4 s: with renewals every TTL/3 and etcd's lease-expiry sweep, a kill shows within 5 s.
+    livenessTtlSeconds: settings.livenessTtlSeconds ?? settings.etcd?.livenessTtlSeconds ?? (settings.etcd ? 4 : 10),
     ...(settings.fullSyncIntervalMs ? { fullSyncIntervalMs: settings.fullSyncIntervalMs } : {}),
     ...(settings.reconnectTimeoutMs ? { reconnectTimeoutMs: settings.reconnectTimeoutMs } : {}),
     onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),

@@ -3,7 +3,7 @@
  * another one, augur versus Debian's `serf`, same node count, same run, same handler
  * (`date +%s%N >> file`).
  *
- * - augur: N agents on a 3-member etcd (default 5 s liveness lease); agent 0 has a `checks`
+ * - augur: N agents on a 3-member etcd (default 4 s liveness lease); agent 0 has a `checks`
  *   watch with `state = "critical"` whose script is the handler. Killing an agent turns its
  *   `serfHealth` critical once its lease lapses; the watch fires.
  * - serf: N `serf agent`s (default LAN profile) joined on loopback; agent 0 runs the handler on
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       `## Agent killed → handler on another agent (issue #4, item 9)
 
 ${NODES} nodes on loopback, \`kill -9\` of one (not the observer), ${TRIALS} trials each; the handler is
-\`date +%s%N >> file\` in both. augur: 3-member etcd, default 5 s liveness lease, a \`checks\` watch
+\`date +%s%N >> file\` in both. augur: 3-member etcd, default 4 s liveness lease, a \`checks\` watch
 with \`state = "critical"\`. serf: \`serf agent\` (Debian, default LAN profile) with a
 \`member-failed\` event handler.
 
@@ -145,7 +145,7 @@ ${row("serf: kill → member-failed handler", serf)}
 
 Ratio augur / serf (median): **${fmt(ratio, 2)}×** (goal ≤ 1.0×: ${ratio <= 1 ? "met" : "not met"}; aim 0.6×).
 augur's time is the lease: the agent renews every TTL/3, so a kill is noticed between 2/3 and all of
-the 5 s TTL after it, plus etcd's lease-expiry sweep; the watch itself adds milliseconds.`,
+the 4 s TTL after it, plus etcd's lease-expiry sweep; the watch itself adds milliseconds.`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

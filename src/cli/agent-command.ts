@@ -45,7 +45,7 @@ async function learnedEtcd(config: RuntimeConfig, logger: Logger): Promise<Agent
   }
   const joined = await joinCluster({ startJoin, retryJoin, retryIntervalMs, retryMax, log: (level, msg) => logger[level](msg) });
   if (!joined) return undefined;
-  return { endpoints: joined.endpoints, prefix: joined.prefix, ...(config.etcdTls ? { tls: config.etcdTls } : {}) };
+  return { endpoints: joined.endpoints, prefix: joined.prefix, ...(config.etcdTls ? { tls: config.etcdTls } : {}), ...(config.etcdLivenessTtlSeconds !== undefined ? { livenessTtlSeconds: config.etcdLivenessTtlSeconds } : {}) };
 }
 
 export async function runAgentCommand(argv: string[]): Promise<number> {

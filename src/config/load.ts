@@ -25,6 +25,8 @@ export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
 export interface EtcdConfig {
   readonly endpoints: readonly string[];
   readonly prefix: string;
+  /** `etcd.liveness_ttl`: this agent's lease; a dead agent is seen failed within it (default 4 s). */
+  readonly livenessTtlSeconds?: number;
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
 }
 
@@ -54,6 +56,8 @@ export interface RuntimeConfig {
   readonly cluster: { readonly server: boolean; readonly bootstrap: boolean; readonly bootstrapExpect?: number } & JoinConfig;
   /** `etcd.tls`, also used for etcd endpoints learned by joining. */
   readonly etcdTls?: EtcdConfig["tls"];
+  /** `etcd.liveness_ttl`, likewise. */
+  readonly etcdLivenessTtlSeconds?: number;
 }
 
 /**
@@ -185,6 +189,7 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     return e.value;
   };
   const etcdTls = etcdTlsConfig(m);
+  const etcdLivenessTtlSeconds = etcdLivenessTtl(m);
   const dev = flags.dev;
   const dataDir = flags.dataDir ?? str("data_dir");
   if (!dev && !dataDir && !flags.etcd?.length) throw new AugurError("CONFIG_INVALID", "data_dir cannot be empty");
@@ -228,6 +233,7 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
       retryMax: flags.retryMax ?? retryMax(),
     },
     ...(etcdTls ? { etcdTls } : {}),
+    ...(etcdLivenessTtlSeconds !== undefined ? { etcdLivenessTtlSeconds } : {}),
   };
   return { config: Object.freeze(config), notices: m.notices };
 }
@@ -277,6 +283,19 @@ function etcdTlsConfig(m: Merged): EtcdConfig["tls"] | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/** `etcd.liveness_ttl` in whole seconds (also used with endpoints learned by joining). */
+function etcdLivenessTtl(m: Merged): number | undefined {
+  const block = m.get<Raw>("etcd", "object");
+  const ttl = block?.value["liveness_ttl"];
+  if (ttl === undefined) return undefined;
+  const file = block?.file ?? "";
+  const ms = typeof ttl === "string" ? parseGoDuration(ttl) : undefined;
+  if (ms === undefined) throw fail(file, "etcd.liveness_ttl", "a duration such as \"4s\"", ttl);
+  // etcd leases count whole seconds and refuse very short ones (about 1.5 election timeouts).
+  if (ms < 2000 || ms > 3600_000) throw new AugurError("CONFIG_INVALID", `${file}: etcd.liveness_ttl must be between 2s and 1h, got "${ttl}"`);
+  return Math.ceil(ms / 1000);
+}
+
 function etcdConfig(m: Merged, flags: AgentFlags): EtcdConfig | undefined {
   const block = m.get<Raw>("etcd", "object");
   const raw = block?.value ?? {};
@@ -288,7 +307,8 @@ function etcdConfig(m: Merged, flags: AgentFlags): EtcdConfig | undefined {
   const prefix = flags.etcdPrefix ?? raw["prefix"] ?? "augur/";
   if (typeof prefix !== "string") throw fail(file, "etcd.prefix", "a string", prefix);
   const tls = etcdTlsConfig(m);
-  return { endpoints: list, prefix, ...(tls ? { tls } : {}) };
+  const livenessTtlSeconds = etcdLivenessTtl(m);
+  return { endpoints: list, prefix, ...(tls ? { tls } : {}), ...(livenessTtlSeconds !== undefined ? { livenessTtlSeconds } : {}) };
 }
 
 /** The first private IPv4 address, as Consul picks its advertise address; loopback if none. */

@@ -79,6 +79,19 @@ describe("config", () => {
     await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [short], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message === `${short}: reconnect_timeout must be >= 8h0m0s`);
   });
 
+  it("config - etcd.liveness_ttl: whole seconds, 2s to 1h; kept for endpoints learned by joining", async () => {
+    const ok = await file("ttl-ok.json", JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: "2500ms" } }));
+    assert.equal((await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [ok], dirs: [] })).config.etcd?.livenessTtlSeconds, 3);
+    const joinOnly = await file("ttl-join.json", JSON.stringify({ retry_join: ["10.0.0.1"], etcd: { liveness_ttl: "3s" } }));
+    const joined = (await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [joinOnly], dirs: [] })).config;
+    assert.equal(joined.etcd, undefined);
+    assert.equal(joined.etcdLivenessTtlSeconds, 3);
+    const short = await file("ttl-short.json", JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: "1s" } }));
+    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [short], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message === `${short}: etcd.liveness_ttl must be between 2s and 1h, got "1s"`);
+    const bad = await file("ttl-bad.json", JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: 4 } }));
+    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [bad], dirs: [] }), /etcd\.liveness_ttl: expected a duration such as "4s", got number 4/);
+  });
+
   it("flags - Go style single dash, = and repeats", () => {
     const f = parseAgentFlags(["-dev", "-config-file=a.json", "-config-file", "b.hcl", "-http-port", "0", "--node", "n"]);
     assert.deepEqual(f.configFiles, ["a.json", "b.hcl"]);
