@@ -17,7 +17,7 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile, chmod } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../../test/helpers/free-port.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -29,13 +29,6 @@ const run = promisify(execFile);
 const NODES = Number(process.env["BENCH_NODES"] ?? 3);
 const TRIALS = Number(process.env["BENCH_TRIALS"] ?? 6);
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 

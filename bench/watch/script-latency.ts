@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../../test/helpers/free-port.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess } from "../../test/helpers/agent-process.js";
@@ -17,13 +17,6 @@ import { fmt, percentile, writeSection } from "../lib/report.js";
 
 const N = Number(process.env["BENCH_CHANGES"] ?? 200);
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => s.once("listening", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 
 async function waitLines(file: string, n: number): Promise<bigint[]> {

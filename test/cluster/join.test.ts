@@ -9,20 +9,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../helpers/free-port.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AUGUR_BIN, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
 import { until } from "../watch/manager-helpers.js";
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Runs `augur agent args...` to its exit; the agent is expected to fail before listening. */
 async function agentExit(args: string[]): Promise<{ code: number | null; out: string }> {
