@@ -191,7 +191,7 @@ export class Catalog {
       if (this.view.services.has(keys.service(node, req.serviceId))) ops.push({ type: "delete", key: keys.service(node, req.serviceId) });
       for (const c of this.view.checksByNode.get(lower)?.values() ?? []) if (c.value.ServiceID === req.serviceId) ops.push({ type: "delete", key: c.key });
     } else if (this.view.nodes.has(lower)) {
-      ops.push({ type: "delete", key: keys.node(node) }, { type: "deleteRange", prefix: keys.servicesOf(node) }, { type: "deleteRange", prefix: keys.checksOf(node) });
+      ops.push(...nodeRemoval(node));
     }
     await this.#commit(ops);
   }
@@ -246,13 +246,7 @@ export class Catalog {
       } else if (now - decodeRecord<FailedMark>(mark.value).FailedAt >= reconnectTimeoutMs) {
         const res = await this.store.txn({
           compare: [aliveGone, unchanged, { key: markKey, target: "modRevision", op: "=", value: mark.modRevision }],
-          success: [
-            { type: "delete", key: keys.node(name) },
-            { type: "deleteRange", prefix: keys.servicesOf(name) },
-            { type: "deleteRange", prefix: keys.checksOf(name) },
-            { type: "delete", key: keys.agent(name) },
-            { type: "delete", key: markKey },
-          ],
+          success: [...nodeRemoval(name), { type: "delete", key: keys.agent(name) }, { type: "delete", key: markKey }],
         });
         if (res.succeeded) reaped.push(name);
         revision = Math.max(revision, res.revision);
@@ -269,4 +263,9 @@ export class Catalog {
     const res = await this.store.txn({ compare: [], success: ops });
     await this.view.waitFor(res.revision);
   }
+}
+
+/** Deregistering a node: the node record with its services and checks. */
+function nodeRemoval(node: string): TxnOp[] {
+  return [{ type: "delete", key: keys.node(node) }, { type: "deleteRange", prefix: keys.servicesOf(node) }, { type: "deleteRange", prefix: keys.checksOf(node) }];
 }
