@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Compare, KeyValue, Store, TxnOp } from "../store/store.js";
+import type { Compare, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
 import type { KVPair } from "./types.js";
 import { PREFIX, decodeRecord, encodeRecord, keys, type KvRecord, type SessionRecord } from "./records.js";
@@ -95,11 +95,12 @@ export function kvRecordToPair(rec: KvRecord, createRevision: number, modRevisio
 /** Runs KV ops atomically with Consul's semantics; retries on concurrent modification. */
 export async function runKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions = {}): Promise<KvOpsResult> {
   if (options.view) {
-    const fromView = await attemptKvOps(store, ops, options, await readFromView(options.view, store, ops));
+    const fromView = await attemptKvOps(store, ops, options, await readInputs(store, viewReader(options.view), ops));
     if (fromView && fromView.revision > 0 && fromView.applied && fromView.errors.length === 0) return fromView;
   }
+  const reader = storeReader(store);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const outcome = await attemptKvOps(store, ops, options, await readInputs(store, ops));
+    const outcome = await attemptKvOps(store, ops, options, await readInputs(store, reader, ops));
     if (outcome) return outcome;
   }
   throw new AugurError("INTERNAL", "KV transaction kept conflicting with concurrent writes; try again");
@@ -112,25 +113,29 @@ interface Inputs {
   readonly fromView: boolean;
 }
 
-/** The first attempt's reads, from the local view (trees still come from the store). */
-async function readFromView(view: LocalKv, store: Store, ops: readonly KvOp[]): Promise<Inputs> {
-  if (ops.some((op) => op.verb === "get-tree" || op.verb === "delete-tree")) return { ...(await readInputs(store, ops)), fromView: false };
-  const slots = new Map<string, Slot>();
-  const compare: Compare[] = [];
-  for (const op of ops) {
-    if (slots.has(op.key)) continue;
-    const s = view.kv.get(op.key);
-    slots.set(op.key, s ? { rec: s.value, createRevision: s.createRevision, modRevision: s.modRevision, dirty: false } : { rec: null, createRevision: 0, modRevision: 0, dirty: false });
-    compare.push(s ? { key: keys.kv(op.key), target: "modRevision", op: "=", value: s.modRevision } : { key: keys.kv(op.key), target: "exists", exists: false });
-  }
-  const sessions = new Map<string, SessionRecord | null>();
-  for (const op of ops) {
-    if (!op.session || sessions.has(op.session) || (op.verb !== "lock" && op.verb !== "unlock")) continue;
-    const s = view.sessions.get(op.session);
-    sessions.set(op.session, s ? s.value : null);
-    compare.push(s ? { key: keys.session(op.session), target: "modRevision", op: "=", value: s.modRevision } : { key: keys.session(op.session), target: "exists", exists: false });
-  }
-  return { slots, sessions, compare, fromView: true };
+/** Where an attempt reads single keys and sessions: the store, or (first attempt) the local view. */
+interface KvReader {
+  readonly fromView: boolean;
+  key(key: string): Promise<{ value: KvRecord; createRevision: number; modRevision: number } | undefined>;
+  session(id: string): Promise<{ value: SessionRecord; modRevision: number } | undefined>;
+}
+
+function storeReader(store: Store): KvReader {
+  return {
+    fromView: false,
+    key: async (key) => {
+      const kv = await store.get(keys.kv(key));
+      return kv && { value: decodeRecord<KvRecord>(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision };
+    },
+    session: async (id) => {
+      const kv = await store.get(keys.session(id));
+      return kv && { value: decodeRecord<SessionRecord>(kv.value), modRevision: kv.modRevision };
+    },
+  };
+}
+
+function viewReader(view: LocalKv): KvReader {
+  return { fromView: true, key: async (key) => view.kv.get(key), session: async (id) => view.sessions.get(id) };
 }
 
 /** `revision` is 0 when nothing was written (then the reads were not verified by a transaction). */
@@ -164,25 +169,26 @@ async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOp
   return { results: pairs, errors, applied, revision };
 }
 
-async function readInputs(store: Store, ops: readonly KvOp[]): Promise<Inputs> {
+/** An attempt's inputs: every key and session it touches, each compared by ModifyIndex in its transaction. */
+async function readInputs(store: Store, reader: KvReader, ops: readonly KvOp[]): Promise<Inputs> {
   const slots = new Map<string, Slot>();
   const compare: Compare[] = [];
-  const put = (kv: KeyValue): void => {
-    const key = kv.key.slice(PREFIX.kv.length);
+  const put = (key: string, e: { value: KvRecord; createRevision: number; modRevision: number }): void => {
     if (slots.has(key)) return;
-    slots.set(key, { rec: decodeRecord<KvRecord>(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision, dirty: false });
-    compare.push({ key: kv.key, target: "modRevision", op: "=", value: kv.modRevision });
+    slots.set(key, { rec: e.value, createRevision: e.createRevision, modRevision: e.modRevision, dirty: false });
+    compare.push({ key: keys.kv(key), target: "modRevision", op: "=", value: e.modRevision });
   };
+  // Trees always come from the store: the view has no ordered prefix scan.
   for (const op of ops) {
     if (op.verb === "get-tree" || op.verb === "delete-tree") {
       const { kvs } = await store.range(keys.kv(op.key));
-      for (const kv of kvs) put(kv);
+      for (const kv of kvs) put(kv.key.slice(PREFIX.kv.length), { value: decodeRecord<KvRecord>(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision });
     }
   }
   for (const op of ops) {
     if (slots.has(op.key) || op.verb === "get-tree" || op.verb === "delete-tree") continue;
-    const kv = await store.get(keys.kv(op.key));
-    if (kv) put(kv);
+    const found = await reader.key(op.key);
+    if (found) put(op.key, found);
     else {
       slots.set(op.key, { rec: null, createRevision: 0, modRevision: 0, dirty: false });
       compare.push({ key: keys.kv(op.key), target: "exists", exists: false });
@@ -191,11 +197,11 @@ async function readInputs(store: Store, ops: readonly KvOp[]): Promise<Inputs> {
   const sessions = new Map<string, SessionRecord | null>();
   for (const op of ops) {
     if (!op.session || sessions.has(op.session) || (op.verb !== "lock" && op.verb !== "unlock")) continue;
-    const kv = await store.get(keys.session(op.session));
-    sessions.set(op.session, kv ? decodeRecord<SessionRecord>(kv.value) : null);
-    compare.push(kv ? { key: kv.key, target: "modRevision", op: "=", value: kv.modRevision } : { key: keys.session(op.session), target: "exists", exists: false });
+    const found = await reader.session(op.session);
+    sessions.set(op.session, found ? found.value : null);
+    compare.push(found ? { key: keys.session(op.session), target: "modRevision", op: "=", value: found.modRevision } : { key: keys.session(op.session), target: "exists", exists: false });
   }
-  return { slots, sessions, compare, fromView: false };
+  return { slots, sessions, compare, fromView: reader.fromView };
 }
 
 interface OpOutcome {
