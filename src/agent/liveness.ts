@@ -16,7 +16,7 @@ export class Liveness {
   #stopped = false;
   /** When the store last answered a keep-alive or a join (epoch ms). */
   #lastContact = Date.now();
-
+  /** The contact state last reported to `onContact`. */
   #known = true;
   #watchdog: NodeJS.Timeout | undefined;
 
@@ -62,6 +62,10 @@ export class Liveness {
   async #join(): Promise<void> {
     this.#lease = await this.catalog.store.grant(this.ttlSeconds);
     await this.catalog.joinAgent(this.record(), this.#lease);
+    this.#contacted();
+  }
+
+  #contacted(): void {
     this.#lastContact = Date.now();
     this.#checkContact();
   }
@@ -77,8 +81,7 @@ export class Liveness {
       if (this.#lease === undefined) await this.#join();
       else {
         await this.catalog.store.keepAlive(this.#lease);
-        this.#lastContact = Date.now();
-        this.#checkContact();
+        this.#contacted();
       }
     } catch (err) {
       this.#lease = undefined;

@@ -30,6 +30,7 @@
 import { toAugurError } from "../lib/errors.js";
 import { escapePath } from "../client/consul-client.js";
 import type { ClientResponse } from "../client/response.js";
+import type { KVPair } from "../catalog/types.js";
 import { sleep, type Clock } from "./clock.js";
 import type { WatchLogger } from "./logger.js";
 import type { OutboxRecord } from "./outbox.js";
@@ -60,12 +61,6 @@ interface HandlerMark {
 interface LeaderValue {
   Node: string;
   Delivered: Record<string, HandlerMark>;
-}
-
-interface KvPair {
-  Value: string | null;
-  Session?: string;
-  LockIndex: number;
 }
 
 export interface WatchLeadershipOptions {
@@ -222,7 +217,7 @@ export class WatchLeadership implements DeliveryGate {
         if (res.status !== 200 && res.status !== 404) throw new Error(`lock read: ${res.status} ${res.text()}`);
         const next = res.index ?? 0;
         index = next < index ? 0 : next;
-        const pair = res.status === 404 ? undefined : res.json<KvPair[]>()[0];
+        const pair = res.status === 404 ? undefined : res.json<KVPair[]>()[0];
         const value = parseValue(pair?.Value);
         if (value && pair?.Session !== this.#session) this.#adoptMarks(value.Delivered);
         if (pair?.Session === this.#session) {
