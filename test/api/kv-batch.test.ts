@@ -32,7 +32,7 @@ describe("KV group commit", () => {
     const revisions = await Promise.all(Array.from({ length: 100 }, (_, i) => batcher.set({ verb: "set", key: `b/${i}`, value: bytes(`v${i}`) })));
     assert.ok(store.txns >= 2 && store.txns < 100, `${store.txns} transactions`);
     for (let i = 0; i < 100; i++) assert.equal(await valueOf(store, `b/${i}`), `v${i}`);
-    for (const r of revisions) assert.equal((await store.get(keys.kv(`b/${revisions.indexOf(r)}`)))?.modRevision, r, "each write resolves with the revision that holds it");
+    for (const [i, r] of revisions.entries()) assert.equal((await store.get(keys.kv(`b/${i}`)))?.modRevision, r, "each write resolves with the revision that holds it");
   });
 
   it("kv-batch - writes to one key never share a transaction: each gets its own revision, the last wins", async () => {
