@@ -29,6 +29,7 @@ import type { OutboxRecord, WatchStore } from "./outbox.js";
 import type { WatchSource } from "./query.js";
 import type { WatchDefinition } from "./types.js";
 import { WatchRunner, type WatchStatus } from "./watch-runner.js";
+import { secretEnvNames } from "./signing.js";
 
 export interface WatchManagerOptions {
   /** The HTTP client the plans query (the agent's own API, or any Consul-compatible agent). */
@@ -73,6 +74,8 @@ export class WatchManager {
   readonly #metrics: WatchMetrics;
   readonly #memory = new MemoryWatchStore();
   readonly #runners = new Map<string, WatchRunner>();
+  /** Signing-secret variables of every watch seen so far, kept out of script handlers' environment. */
+  readonly #hiddenEnv = new Set<string>();
   #store: WatchStore | undefined;
   #state: "new" | "running" | "stopped" = "new";
   #lock: Promise<unknown> = Promise.resolve();
@@ -169,6 +172,7 @@ export class WatchManager {
   }
 
   async #apply(defs: WatchDefinition[]): Promise<void> {
+    for (const def of defs) for (const name of secretEnvNames(def.handlers.map((h) => (h.kind === "http" ? h.signing : undefined)))) this.#hiddenEnv.add(name);
     const next = new Map(defs.map((d) => [d.id, d]));
     for (const [id, runner] of [...this.#runners]) {
       if (next.get(id)?.identity === runner.def.identity) continue;
@@ -198,7 +202,7 @@ export class WatchManager {
 
   async #handlersFor(def: WatchDefinition): Promise<Map<string, Handler>> {
     const out = new Map<string, Handler>();
-    for (const h of def.handlers) out.set(h.key, await createHandler(h, pickDefined({ env: this.#o.env, killGraceMs: this.#o.killGraceMs, now: () => this.#clock.now() })));
+    for (const h of def.handlers) out.set(h.key, await createHandler(h, pickDefined({ env: this.#o.env, hiddenEnv: this.#hiddenEnv, killGraceMs: this.#o.killGraceMs, now: () => this.#clock.now() })));
     return out;
   }
 

@@ -63,20 +63,47 @@ void test("http handler - Consul's headers, configured headers added, method, Id
     assert.equal(q.body.toString(), '{"Key":"a","Value":"PGI+"}\n');
   }));
 
-void test("http handler - HMAC-SHA256 over timestamp + body verifies with the shared secret", () =>
+void test("http handler - HMAC-SHA256 binds the timestamp, Idempotency-Key, X-Consul-Index, fencing token and body", () =>
   withReceiver(async (r) => {
     const secret = Buffer.from("s3cret");
-    const h = new HttpHandler(def(r.url), { secret, now: () => 1_700_000_000_123 });
-    await h.deliver(request(), new AbortController().signal);
+    const now = 1_700_000_000_123;
+    const h = new HttpHandler(def(r.url), { secret, now: () => now });
+    await h.deliver(request({ fencingToken: "42" }), new AbortController().signal);
     const q = r.requests[0];
     assert.ok(q);
-    const ts = String(q.headers["x-augur-timestamp"]);
+    const fields = {
+      timestamp: String(q.headers["x-augur-timestamp"]),
+      idempotencyKey: String(q.headers["idempotency-key"]),
+      consulIndex: String(q.headers["x-consul-index"]),
+      fencingToken: String(q.headers["x-augur-fencing-token"]),
+    };
     const sig = String(q.headers["x-augur-signature"]);
-    assert.equal(ts, "1700000000");
+    assert.equal(fields.timestamp, "1700000000");
+    assert.equal(fields.fencingToken, "42");
     assert.match(sig, /^sha256=[0-9a-f]{64}$/);
-    assert.equal(verify(secret, ts, q.body, sig), true);
-    assert.equal(verify(Buffer.from("other"), ts, q.body, sig), false);
-    assert.equal(verify(secret, "1700000001", q.body, sig), false, "the timestamp is signed");
+    const ok = (f: typeof fields, body: Buffer | string = q.body, at = now): boolean => verify(secret, f, body, sig, { now: at });
+    assert.equal(ok(fields), true);
+    assert.equal(verify(Buffer.from("other"), fields, q.body, sig, { now }), false);
+    assert.equal(ok({ ...fields, timestamp: "1700000001" }), false, "the timestamp is signed");
+    assert.equal(ok({ ...fields, idempotencyKey: "forged-key" }), false, "the Idempotency-Key is signed: a replay cannot dodge dedupe");
+    assert.equal(ok({ ...fields, consulIndex: "999999" }), false, "X-Consul-Index is signed");
+    assert.equal(ok({ ...fields, fencingToken: "43" }), false, "the fencing token is signed");
+    assert.equal(ok(fields, Buffer.concat([q.body, Buffer.from(" ")])), false, "the body is signed");
+    assert.equal(ok(fields, q.body, now + 301_000), false, "outside the replay window");
+    assert.equal(ok(fields, q.body, now + 299_000), true, "inside the replay window");
+  }));
+
+void test("http handler - without a fencing token the signature binds an empty one", () =>
+  withReceiver(async (r) => {
+    const secret = Buffer.from("s3cret");
+    const now = 1_700_000_000_000;
+    await new HttpHandler(def(r.url), { secret, now: () => now }).deliver(request(), new AbortController().signal);
+    const q = r.requests[0];
+    assert.ok(q);
+    assert.equal(q.headers["x-augur-fencing-token"], undefined);
+    const fields = { timestamp: String(q.headers["x-augur-timestamp"]), idempotencyKey: String(q.headers["idempotency-key"]), consulIndex: String(q.headers["x-consul-index"]) };
+    assert.equal(verify(secret, fields, q.body, String(q.headers["x-augur-signature"]), { now }), true);
+    assert.equal(verify(secret, { ...fields, fencingToken: "1" }, q.body, String(q.headers["x-augur-signature"]), { now }), false);
   }));
 
 void test("http handler - 5xx and 429 retry (Retry-After honoured), other 4xx are permanent", () =>

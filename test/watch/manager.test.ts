@@ -201,4 +201,24 @@ void describe("watch manager", () => {
     }
     await assert.rejects(m.deliveries(), /Watches are not running/, "after stop it is an error");
   });
+  void it("manager - a signing secret held in the agent's environment is not passed to script handlers", async () => {
+    const out = join(dir.path, "env-secret");
+    await (await import("node:fs/promises")).mkdir(out);
+    const script = await dir.script("env-secret.sh", `echo "secret=[$HOOK_SECRET] other=[$OTHER_VAR]" > "${out}/env"`);
+    const env = { ...process.env, HOOK_SECRET: "s3cret", OTHER_VAR: "kept" };
+    const { m } = manager(a, { env });
+    await m.start(
+      defs(
+        { type: "key", key: "mgr/env-secret", args: [script] },
+        { type: "key", key: "mgr/env-secret-hook", handler_type: "http", http_handler_config: { path: "http://127.0.0.1:9/" }, signing_secret_env: "HOOK_SECRET" },
+      ),
+    );
+    try {
+      const { readFile } = await import("node:fs/promises");
+      await until(async () => (await readFile(join(out, "env"), "utf8").catch(() => "")).includes("other="), 8000, "script ran");
+      assert.equal((await readFile(join(out, "env"), "utf8")).trim(), "secret=[] other=[kept]");
+    } finally {
+      await m.stop();
+    }
+  });
 });

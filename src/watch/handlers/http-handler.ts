@@ -64,7 +64,7 @@ export class HttpHandler implements Handler {
     if (this.#secret) {
       const ts = String(Math.floor(this.#now() / 1000));
       add(TIMESTAMP_HEADER, ts);
-      add(SIGNATURE_HEADER, sign(this.#secret, ts, body));
+      add(SIGNATURE_HEADER, sign(this.#secret, { timestamp: ts, idempotencyKey: request.eventId, consulIndex: request.index, fencingToken: request.fencingToken }, body));
     }
     return headers;
   }

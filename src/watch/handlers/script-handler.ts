@@ -16,6 +16,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { OutputBuffer } from "../output-buffer.js";
 import type { DeliveryOutcome } from "../retry.js";
+import { withoutEnv } from "../signing.js";
 import type { ScriptHandlerDefinition } from "../types.js";
 import { SCRIPT_ENV, type DeliveryRequest, type Handler } from "./handler.js";
 
@@ -25,6 +26,11 @@ export const EXIT_TEMPFAIL = 75;
 export interface ScriptHandlerOptions {
   /** The agent's environment (default `process.env`); `CONSUL_INDEX` etc. are added. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Variables of `env` never passed to the script: the signing secrets of HTTP handlers. A live
+   * set (the manager adds to it on reload), read at every delivery.
+   */
+  readonly hiddenEnv?: ReadonlySet<string>;
   /** Time between SIGTERM and SIGKILL (default 3 s). */
   readonly killGraceMs?: number;
 }
@@ -37,11 +43,13 @@ export class ScriptHandler implements Handler {
   readonly target: string;
   readonly #def: ScriptHandlerDefinition;
   readonly #env: NodeJS.ProcessEnv;
+  readonly #hiddenEnv: ReadonlySet<string>;
   readonly #killGraceMs: number;
 
   constructor(def: ScriptHandlerDefinition, options: ScriptHandlerOptions = {}) {
     this.#def = def;
     this.#env = options.env ?? process.env;
+    this.#hiddenEnv = options.hiddenEnv ?? new Set();
     this.#killGraceMs = options.killGraceMs ?? 3000;
     this.target = def.args ? def.args.join(" ") : (def.shellCommand ?? "");
   }
@@ -56,7 +64,7 @@ export class ScriptHandler implements Handler {
   deliver(request: DeliveryRequest, signal: AbortSignal): Promise<DeliveryOutcome> {
     const [cmd, args] = this.#command();
     const env = {
-      ...this.#env,
+      ...withoutEnv(this.#env, this.#hiddenEnv),
       CONSUL_INDEX: request.index,
       [SCRIPT_ENV.eventId]: request.eventId,
       [SCRIPT_ENV.deliveryId]: request.deliveryId,
