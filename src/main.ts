@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "./store/store.js";
@@ -79,10 +80,15 @@ export interface StartAgentOptions {
 
 /** The watch engine's client, pointed at this agent once its listen address is known. */
 class AddressableClient {
-  #client = new ConsulClient({ address: "127.0.0.1:8500" });
+  #client: ConsulClient;
+
+  /** `token`: the agent's internal token, which lets the watch engine write its `_augur/` records. */
+  constructor(private readonly token: string) {
+    this.#client = new ConsulClient({ address: "127.0.0.1:8500", token });
+  }
 
   setAddress(address: string): void {
-    this.#client = new ConsulClient({ address });
+    this.#client = new ConsulClient({ address, token: this.token });
   }
 
   request(...args: Parameters<ConsulClient["request"]>): ReturnType<ConsulClient["request"]> {
@@ -143,7 +149,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   let current = settings;
   await applyDefinitions(agent, [], [], settings);
 
-  const watchClient = new AddressableClient();
+  // Never leaves this process: it marks the watch engine's own requests (kv-internal.ts).
+  const internalToken = randomBytes(32).toString("hex");
+  const watchClient = new AddressableClient(internalToken);
   const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);
   const watchManager = new WatchManager({
     client: watchClient,
@@ -188,8 +196,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
-      ...kvRoutes(catalog),
-      ...txnRoutes(catalog),
+      ...kvRoutes(catalog, { internalToken }),
+      ...txnRoutes(catalog, { internalToken }),
       ...sessionRoutes(catalog, settings.nodeName),
       ...eventRoutes(catalog),
       ...watchRoutes(watchManager),

@@ -13,6 +13,7 @@ import { AugurError } from "../lib/errors.js";
 import type { KVPair } from "./types.js";
 import { PREFIX, decodeRecord, encodeRecord, keys, type KvRecord, type SessionRecord } from "./records.js";
 import type { Stored } from "./view.js";
+import { isInternalKey } from "./kv-internal.js";
 
 export type KvVerb =
   | "set"
@@ -53,6 +54,11 @@ export interface KvOpsOptions {
    * `cas` that did not apply, no write at all — is recomputed from the store before it is answered.
    */
   readonly view?: LocalKv;
+  /**
+   * True for the agent's own writes: a recursive delete may then remove `_augur/` keys too.
+   * Clients' recursive deletes skip them (kv-internal.ts).
+   */
+  readonly internal?: boolean;
 }
 
 export interface LocalKv {
@@ -284,6 +290,7 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
     }
     case "delete-tree":
       for (const [key, s] of treeOf(slots, op.key)) {
+        if (!options.internal && isInternalKey(key)) continue;
         s.rec = null;
         s.dirty = true;
         slots.set(key, s);

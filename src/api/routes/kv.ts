@@ -6,7 +6,9 @@
  * @module
  */
 import type { Catalog } from "../../catalog/catalog.js";
+import { timingSafeEqual } from "node:crypto";
 import { kvRecordToPair, runKvOps, type KvOp } from "../../catalog/kv.js";
+import { refuseInternalWrite } from "../../catalog/kv-internal.js";
 import { scope } from "../../catalog/scopes.js";
 import { lowerBound } from "../../catalog/view.js";
 import type { KVPair } from "../../catalog/types.js";
@@ -19,14 +21,30 @@ import { route, type HandlerContext, type Route } from "../router.js";
 /** Consul's maximum KV value size (kv_max_value_size). */
 export const MAX_KV_VALUE_BYTES = 512 * 1024;
 
-export function kvRoutes(catalog: Catalog): Route[] {
+export interface KvRouteOptions {
+  /**
+   * The token the agent's own watch engine presents; only it may write `_augur/` keys
+   * (catalog/kv-internal.ts). Unset: no caller may.
+   */
+  readonly internalToken?: string;
+}
+
+export function kvRoutes(catalog: Catalog, options: KvRouteOptions = {}): Route[] {
+  const internal = (req: ApiRequest): boolean => isInternalCaller(req, options.internalToken);
   return [
     route("/v1/kv/", {
       GET: (req, ctx) => getKv(catalog, req, ctx),
-      PUT: (req) => putKv(catalog, req),
-      DELETE: (req) => deleteKv(catalog, req),
+      PUT: (req) => putKv(catalog, req, internal(req)),
+      DELETE: (req) => deleteKv(catalog, req, internal(req)),
     }),
   ];
+}
+
+/** True when the request carries the agent's internal token (compared in constant time). */
+export function isInternalCaller(req: ApiRequest, internalToken: string | undefined): boolean {
+  const given = req.token();
+  if (internalToken === undefined || given === undefined || given.length !== internalToken.length) return false;
+  return timingSafeEqual(Buffer.from(given), Buffer.from(internalToken));
 }
 
 /** Entries under `prefix` in key order, and the prefix's index (deletions included). */
@@ -106,7 +124,7 @@ function uint64Param(req: ApiRequest, name: string): number | undefined {
   return Number(raw);
 }
 
-async function putKv(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing key name");
   conflictingFlags(req, "cas", "acquire", "release");
@@ -119,25 +137,27 @@ async function putKv(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   if (cas !== undefined) op = { ...base, verb: "cas", index: cas };
   if (req.flag("acquire")) op = { ...base, verb: "lock", session: req.param("acquire") ?? "" };
   if (req.flag("release")) op = { ...base, verb: "unlock", session: req.param("release") ?? "" };
-  return json(await applyOne(catalog, op, op.verb === "lock"));
+  if (!internal) refuseInternalWrite(op);
+  return json(await applyOne(catalog, op, op.verb === "lock", internal));
 }
 
-async function deleteKv(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+async function deleteKv(catalog: Catalog, req: ApiRequest, internal: boolean): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   conflictingFlags(req, "recurse", "cas");
   const cas = uint64Param(req, "cas");
   if (req.rest === "" && !req.flag("recurse")) throw badRequest("Missing key name");
   const op: KvOp = req.flag("recurse") ? { verb: "delete-tree", key: req.rest } : cas !== undefined ? { verb: "delete-cas", key: req.rest, index: cas } : { verb: "delete", key: req.rest };
-  return json(await applyOne(catalog, op, false));
+  if (!internal) refuseInternalWrite(op);
+  return json(await applyOne(catalog, op, false, internal));
 }
 
 /** One KV op as KVS.Apply runs it: `false` when a cas/lock did not apply, 500 for other errors. */
-async function applyOne(catalog: Catalog, op: KvOp, enforceLockDelay: boolean): Promise<boolean> {
+async function applyOne(catalog: Catalog, op: KvOp, enforceLockDelay: boolean, internal: boolean): Promise<boolean> {
   if (op.verb === "set") {
     await catalog.view.waitFor(await catalog.kvWrites.set({ ...op, verb: "set" }));
     return true;
   }
-  const result = await runKvOps(catalog.store, [op], { enforceLockDelay, view: catalog.view });
+  const result = await runKvOps(catalog.store, [op], { enforceLockDelay, view: catalog.view, internal });
   if (result.errors.length > 0) {
     if (!result.applied && !result.errors[0]?.What.startsWith("invalid session")) return false;
     throw new AugurError("INVALID_STATE", result.errors[0]?.What ?? "KV operation failed");

@@ -6,6 +6,8 @@
  */
 import type { Catalog } from "../../catalog/catalog.js";
 import { KV_VERBS, runKvOps, type KvOp, type KvVerb } from "../../catalog/kv.js";
+import { firstForbiddenOp, internalKeyDenied } from "../../catalog/kv-internal.js";
+import { isInternalCaller, type KvRouteOptions } from "./kv.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
@@ -15,8 +17,8 @@ import { MAX_KV_VALUE_BYTES } from "./kv.js";
 
 export const MAX_TXN_OPS = 128;
 
-export function txnRoutes(catalog: Catalog): Route[] {
-  return [route("/v1/txn", { PUT: (req) => runTxn(catalog, req) })];
+export function txnRoutes(catalog: Catalog, options: KvRouteOptions = {}): Route[] {
+  return [route("/v1/txn", { PUT: (req) => runTxn(catalog, req, isInternalCaller(req, options.internalToken)) })];
 }
 
 /** Finds a key case-insensitively, as Go's JSON decoder matches struct fields. */
@@ -63,12 +65,15 @@ function parseOp(raw: unknown, i: number): KvOp {
   return { verb: verb as KvVerb, key, value: bytes ? new Uint8Array(bytes) : null, flags: num("Flags") ?? 0, index: num("Index") ?? 0, ...(typeof session === "string" ? { session } : {}) };
 }
 
-async function runTxn(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
+async function runTxn(catalog: Catalog, req: ApiRequest, internal: boolean): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const body = parseBody(req);
   if (body.length > MAX_TXN_OPS) throw new AugurError("TOO_LARGE", `Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`);
   const ops = body.map(parseOp);
-  const result = await runKvOps(catalog.store, ops, { view: catalog.view });
+  // As Consul's Txn.preCheck reports ACL denials: every refused op listed, nothing run, 409.
+  const denied = internal ? [] : ops.flatMap((op, i) => (firstForbiddenOp([op]) >= 0 ? [{ OpIndex: i, What: internalKeyDenied(op.key) }] : []));
+  if (denied.length > 0) return { kind: "json", status: 409, value: { Results: null, Errors: denied } };
+  const result = await runKvOps(catalog.store, ops, { view: catalog.view, internal });
   if (result.errors.length > 0) return { kind: "json", status: 409, value: { Results: null, Errors: result.errors } };
   if (result.revision) await catalog.view.waitFor(result.revision);
   return json({ Results: result.results.map((kv) => ({ KV: kv })), Errors: null });
