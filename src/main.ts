@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "./store/store.js";
+import type { HistoryLimits } from "./store/watch-hub.js";
 import { MemoryStore } from "./store/memory/memory-store.js";
 import { DiskStore } from "./store/disk/disk-store.js";
 import { EtcdStore } from "./store/etcd/etcd-store.js";
@@ -44,6 +45,8 @@ export interface AgentSettings {
   readonly datacenter: string;
   readonly dev: boolean;
   readonly dataDir?: string;
+  /** The embedded store's change history bounds (`store { ... }`); defaults 10,000 revisions, 64 MiB. */
+  readonly storeHistory?: HistoryLimits;
   readonly httpAddresses: readonly ListenAddress[];
   readonly advertiseAddr: string;
   readonly enableScriptChecks: boolean;
@@ -108,10 +111,11 @@ const startCheckRunner: StartCheck = (def, report) => {
 
 async function openStore(settings: AgentSettings): Promise<Store> {
   if (settings.etcd) return EtcdStore.open({ endpoints: settings.etcd.endpoints, prefix: settings.etcd.prefix, ...(settings.etcd.tls ? { tls: settings.etcd.tls } : {}) });
-  if (settings.dev || !settings.dataDir) return new MemoryStore();
+  const history = settings.storeHistory ? { history: settings.storeHistory } : {};
+  if (settings.dev || !settings.dataDir) return new MemoryStore(history);
   const path = join(settings.dataDir, "catalog");
   await mkdir(path, { recursive: true });
-  return DiskStore.open({ path });
+  return DiskStore.open({ path, ...history });
 }
 
 export async function startAgent(settings: AgentSettings, options: StartAgentOptions): Promise<RunningAgent> {
@@ -192,7 +196,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   };
   const server = new ApiServer({
     routes: [
-      ...statusRoutes({ leader: () => `${settings.advertiseAddr}:8300`, peers: () => [`${settings.advertiseAddr}:8300`] }),
+      // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
+      // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
+      ...statusRoutes({ leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""), peers: () => [`${settings.advertiseAddr}:8300`] }),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),

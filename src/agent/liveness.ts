@@ -1,7 +1,8 @@
 /**
  * This agent's liveness: a store lease with its `alive/<node>` key. While the agent runs it
- * keeps the lease alive; if the lease was lost (the store restarted, a partition outlasted the
- * TTL) it grants a new one and rejoins. When the agent dies the lease expires, the key vanishes,
+ * keeps the lease alive; if the lease was lost (a partition outlasted the TTL, the store lost its
+ * data) it grants a new one and rejoins; while the store is unreachable it keeps trying the same
+ * lease. When the agent dies the lease expires, the key vanishes,
  * and every reader derives `serfHealth` critical.
  *
  * @module
@@ -9,6 +10,7 @@
 import type { Catalog } from "../catalog/catalog.js";
 import type { AgentRecord } from "../catalog/records.js";
 import type { LeaseId } from "../store/store.js";
+import { isAugurError } from "../lib/errors.js";
 
 export class Liveness {
   #lease: LeaseId | undefined;
@@ -84,12 +86,19 @@ export class Liveness {
         this.#contacted();
       }
     } catch (err) {
-      this.#lease = undefined;
       this.onError(err);
-      try {
-        if (!this.#stopped) await this.#join();
-      } catch (e) {
-        this.onError(e);
+      // Only a lease the store no longer has is given up. Through an outage (etcd unreachable or
+      // without quorum) the same lease is kept alive again as soon as the store answers: etcd
+      // restores every lease with a fresh TTL when it regains a leader, so the alive key, and with
+      // it serfHealth, the node's sessions and their locks, survive. Granting a new lease instead
+      // would leave the old one to expire and take whatever it carries along.
+      if (isAugurError(err, "NOT_FOUND")) {
+        this.#lease = undefined;
+        try {
+          if (!this.#stopped) await this.#join();
+        } catch (e) {
+          this.onError(e);
+        }
       }
     }
     this.#schedule();

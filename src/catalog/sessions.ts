@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Store } from "../store/store.js";
-import { AugurError } from "../lib/errors.js";
+import { AugurError, isAugurError } from "../lib/errors.js";
 import { formatGoDuration } from "../lib/duration.js";
 import type { Session, SessionBehavior } from "./types.js";
 import { PREFIX, decodeRecord, encodeRecord, keys, type KvRecord, type SessionRecord } from "./records.js";
@@ -79,8 +79,12 @@ export class Sessions {
     if (s.value.Lease) {
       try {
         await this.store.keepAlive(s.value.Lease);
-      } catch {
-        throw new AugurError("NOT_FOUND", `Session id '${id}' not found`);
+      } catch (err) {
+        // Only a lease the store no longer has means the session is gone. An unreachable store is
+        // a 500 "No cluster leader", as Consul answers without a Raft leader: a 404 here would make
+        // clients (Patroni) drop a session that is still valid and will be renewed once etcd is back.
+        if (isAugurError(err, "NOT_FOUND")) throw new AugurError("NOT_FOUND", `Session id '${id}' not found`);
+        throw err;
       }
     }
     return [toSession(s)];

@@ -9,6 +9,9 @@ import { loadConfig, parseAgentFlags, type RuntimeConfig } from "../config/index
 import { startAgent, type AgentSettings } from "../main.js";
 import { createLogger } from "../lib/logger.js";
 import { isAugurError } from "../lib/errors.js";
+
+/** How long a SIGINT/SIGTERM stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 4000;
 import { joinCluster } from "../client/join.js";
 import type { Logger } from "../lib/logger.js";
 
@@ -29,6 +32,7 @@ export function settingsFrom(config: RuntimeConfig): AgentSettings {
     watches: config.watches,
     ...(config.etcd ? { etcd: config.etcd } : {}),
     reconnectTimeoutMs: config.reconnectTimeoutMs,
+    ...(config.storeHistory ? { storeHistory: config.storeHistory } : {}),
   };
 }
 
@@ -85,6 +89,14 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   };
   const onTerm = (): void => {
     logger.info("caught signal, shutting down");
+    // A graceful stop talks to the store (releasing leadership locks, leaving, closing watches);
+    // with etcd unreachable each of those calls waits out its deadline. Process supervisors expect
+    // an agent to stop promptly, so the stop gets a bounded time and the process exits after it.
+    const deadline = setTimeout(() => {
+      logger.warn(`shutdown did not finish within ${STOP_DEADLINE_MS / 1000}s (is the store unreachable?); exiting now`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
     const leave = config.leaveOnTerminate;
     (leave ? agent.agent.leave().then(() => agent.stop()) : agent.stop()).catch(() => undefined);
   };

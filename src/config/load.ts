@@ -58,6 +58,8 @@ export interface RuntimeConfig {
   readonly etcdTls?: EtcdConfig["tls"];
   /** `etcd.liveness_ttl`, likewise. */
   readonly etcdLivenessTtlSeconds?: number;
+  /** `store { history_max_revisions, history_max_bytes }`: the embedded store's change history. */
+  readonly storeHistory?: { readonly maxRevisions?: number; readonly maxBytes?: number };
 }
 
 /**
@@ -159,7 +161,7 @@ class Merged {
   }
 }
 
-const KNOWN = new Set(["node_name", "node_id", "datacenter", "data_dir", "client_addr", "addresses", "ports", "bind_addr", "advertise_addr", "enable_script_checks", "enable_local_script_checks", "log_level", "log_json", "etcd", "check_update_interval", "reconnect_timeout", "leave_on_terminate", "start_join", "retry_join", "retry_interval", "retry_max", "node_meta"]);
+const KNOWN = new Set(["node_name", "node_id", "datacenter", "data_dir", "client_addr", "addresses", "ports", "bind_addr", "advertise_addr", "enable_script_checks", "enable_local_script_checks", "log_level", "log_json", "etcd", "check_update_interval", "reconnect_timeout", "leave_on_terminate", "start_join", "retry_join", "retry_interval", "retry_max", "node_meta", "store"]);
 
 async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): Promise<LoadedConfig> {
   const m = new Merged();
@@ -190,6 +192,7 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
   };
   const etcdTls = etcdTlsConfig(m);
   const etcdLivenessTtlSeconds = etcdLivenessTtl(m);
+  const history = storeHistory(m);
   const dev = flags.dev;
   const dataDir = flags.dataDir ?? str("data_dir");
   if (!dev && !dataDir && !flags.etcd?.length) throw new AugurError("CONFIG_INVALID", "data_dir cannot be empty");
@@ -234,6 +237,7 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     },
     ...(etcdTls ? { etcdTls } : {}),
     ...(etcdLivenessTtlSeconds !== undefined ? { etcdLivenessTtlSeconds } : {}),
+    ...(history ? { storeHistory: history } : {}),
   };
   return { config: Object.freeze(config), notices: m.notices };
 }
@@ -281,6 +285,34 @@ function etcdTlsConfig(m: Merged): EtcdConfig["tls"] | undefined {
   for (const k of ["ca_file", "cert_file", "key_file"]) if (t[k] !== undefined && typeof t[k] !== "string") throw fail(block?.file ?? "", `etcd.tls.${k}`, "a string", t[k]);
   const out = { ...(t["ca_file"] ? { caFile: t["ca_file"] as string } : {}), ...(t["cert_file"] ? { certFile: t["cert_file"] as string } : {}), ...(t["key_file"] ? { keyFile: t["key_file"] as string } : {}) };
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** A size: a number of bytes, or a string such as "64MiB" or "100MB". */
+export function parseByteSize(raw: unknown): number | undefined {
+  if (typeof raw === "number") return Number.isSafeInteger(raw) && raw >= 0 ? raw : undefined;
+  if (typeof raw !== "string") return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  const unit = m ? BYTE_UNITS[(m[2] ?? "").toLowerCase()] : undefined;
+  return m && unit !== undefined ? Math.round(Number(m[1]) * unit) : undefined;
+}
+
+/**
+ * `store { history_max_revisions = 10000, history_max_bytes = "64MiB" }`: how much change history
+ * the embedded store keeps for watches to resume from (augur's own block; etcd keeps its own).
+ */
+function storeHistory(m: Merged): RuntimeConfig["storeHistory"] {
+  const block = m.get<Raw>("store", "object");
+  if (!block) return undefined;
+  const file = block.file;
+  const revisions = block.value["history_max_revisions"];
+  const bytes = block.value["history_max_bytes"];
+  for (const k of Object.keys(block.value)) if (k !== "history_max_revisions" && k !== "history_max_bytes") m.notices.push(`${file}: unknown config key "store.${k}" ignored`);
+  if (revisions !== undefined && (typeof revisions !== "number" || !Number.isInteger(revisions) || revisions < 1)) throw fail(file, "store.history_max_revisions", "a positive integer", revisions);
+  const maxBytes = bytes === undefined ? undefined : parseByteSize(bytes);
+  if (bytes !== undefined && (maxBytes === undefined || maxBytes < 1024 * 1024)) throw fail(file, "store.history_max_bytes", 'a size of at least 1MiB such as "64MiB"', bytes);
+  return { ...(typeof revisions === "number" ? { maxRevisions: revisions } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) };
 }
 
 /** `etcd.liveness_ttl` in whole seconds (also used with endpoints learned by joining). */

@@ -35,23 +35,89 @@ interface Subscriber {
   closed: boolean;
 }
 
+/** Bounds on the history a store keeps for watches to resume from. */
+export interface HistoryLimits {
+  /** Revisions kept (default 10,000). */
+  readonly maxRevisions?: number;
+  /**
+   * Bytes kept, counting keys and values of every event and its previous value (default 64 MiB).
+   * Without it, 10,000 revisions of 512 KiB values would pin 10 GB.
+   */
+  readonly maxBytes?: number;
+}
+
+export const DEFAULT_HISTORY_REVISIONS = 10_000;
+export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
+/** What an event costs beyond its keys and values (objects, numbers), roughly. */
+const EVENT_OVERHEAD_BYTES = 96;
+
+/** The memory a batch holds, roughly: what the byte bound counts. */
+export function batchBytes(batch: WatchBatch): number {
+  let n = 0;
+  const kvBytes = (kv: KeyValue | undefined): number => (kv ? kv.key.length * 2 + kv.value.byteLength : 0);
+  for (const e of batch.events) n += EVENT_OVERHEAD_BYTES + (e.type === "put" ? kvBytes(e.kv) : e.key.length * 2) + kvBytes(e.prev);
+  return n;
+}
+
 export class WatchHub {
-  readonly #history: WatchBatch[] = [];
+  #history: WatchBatch[] = [];
+  #sizes: number[] = [];
+  #bytes = 0;
+  /** Every revision up to this one has been dropped from the history (0: nothing dropped). */
+  #compactedThrough = 0;
   readonly #subscribers = new Set<Subscriber>();
+  readonly #maxRevisions: number;
+  readonly #maxBytes: number;
   #closed = false;
 
-  constructor(private readonly historyLimit: number) {}
+  constructor(limits: HistoryLimits = {}) {
+    this.#maxRevisions = limits.maxRevisions ?? DEFAULT_HISTORY_REVISIONS;
+    this.#maxBytes = limits.maxBytes ?? DEFAULT_HISTORY_BYTES;
+  }
 
   /** Records a revision's events and hands them to every watcher whose prefix they fall under. */
   publish(batch: WatchBatch): void {
-    this.#history.push(batch);
-    if (this.#history.length > this.historyLimit) this.#history.splice(0, this.#history.length - this.historyLimit);
+    this.#append(batch);
     for (const sub of this.#subscribers) this.#deliver(sub, batch);
   }
 
-  /** Seeds history after a restart (disk store): batches must be in revision order. */
-  seed(batches: readonly WatchBatch[]): void {
-    this.#history.push(...batches.slice(-this.historyLimit));
+  /**
+   * Seeds history after a restart (disk store): batches must be in revision order and complete
+   * from the first one on; anything older than the first counts as compacted.
+   */
+  seed(batches: readonly WatchBatch[], currentRevision: number): void {
+    const first = batches[0]?.revision ?? currentRevision + 1;
+    this.#compactedThrough = Math.max(this.#compactedThrough, first - 1);
+    for (const b of batches) this.#append(b);
+  }
+
+  /** The oldest revision still kept (the next one to be written when the history is empty). */
+  oldestKept(): number {
+    return this.#history[0]?.revision ?? this.#compactedThrough + 1;
+  }
+
+  /** Bytes and revisions held right now (for tests and the memory benchmark). */
+  size(): { revisions: number; bytes: number } {
+    return { revisions: this.#history.length, bytes: this.#bytes };
+  }
+
+  #append(batch: WatchBatch): void {
+    const size = batchBytes(batch);
+    this.#history.push(batch);
+    this.#sizes.push(size);
+    this.#bytes += size;
+    let drop = 0;
+    let bytes = this.#bytes;
+    // The newest batch always stays, even alone over the byte bound: a watcher must see it.
+    while (this.#history.length - drop > 1 && (this.#history.length - drop > this.#maxRevisions || bytes > this.#maxBytes)) {
+      bytes -= this.#sizes[drop] as number;
+      drop++;
+    }
+    if (drop === 0) return;
+    this.#compactedThrough = (this.#history[drop - 1] as WatchBatch).revision;
+    this.#history = this.#history.slice(drop);
+    this.#sizes = this.#sizes.slice(drop);
+    this.#bytes = bytes;
   }
 
   close(): void {
@@ -67,10 +133,10 @@ export class WatchHub {
     const sub: Subscriber = { prefix, queue: [], closed: this.#closed };
     const from = options.fromRevision;
     if (from !== undefined && from <= currentRevision) {
-      const oldest = this.#history[0]?.revision ?? currentRevision + 1;
-      // History is complete from `oldest`; anything older than that (but after revision 1) is gone.
-      if (from < oldest && from > 1 && this.#history.length >= this.historyLimit) {
-        const err = new AugurError("STORE_COMPACTED", `revision ${from} has been compacted; oldest kept is ${oldest}`);
+      // History is complete after #compactedThrough; a watcher asking for anything older (but
+      // after revision 1, which means "from the start" on a fresh store) has missed changes.
+      if (from <= this.#compactedThrough && from > 1) {
+        const err = new AugurError("STORE_COMPACTED", `revision ${from} has been compacted; oldest kept is ${this.oldestKept()}`);
         return {
           [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
         };

@@ -27,6 +27,20 @@ describe("config", () => {
     for (const key of ["server", "connect", "bootstrap"]) assert.ok(notices.some((n) => n.includes(`"${key}"`)), `no notice for ${key}`);
   });
 
+  it("config - store { history_max_revisions, history_max_bytes } bounds the embedded store's history; bad values are refused", async () => {
+    const ok = await file("store.hcl", 'data_dir = "/tmp/x"\nstore {\n  history_max_revisions = 500\n  history_max_bytes = "16MiB"\n}\n');
+    const { config } = await loadConfig({ flags: parseAgentFlags([]), files: [ok], dirs: [] });
+    assert.deepEqual(config.storeHistory, { maxRevisions: 500, maxBytes: 16 * 1024 * 1024 });
+    for (const [name, body, what] of [
+      ["s1.json", { store: { history_max_bytes: "lots" } }, "store.history_max_bytes"],
+      ["s2.json", { store: { history_max_bytes: 1000 } }, "store.history_max_bytes"],
+      ["s3.json", { store: { history_max_revisions: 0 } }, "store.history_max_revisions"],
+    ] as const) {
+      const p = await file(name, JSON.stringify({ data_dir: "/tmp/x", ...body }));
+      await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message.includes(what));
+    }
+  });
+
   it("config - HCL with repeated service blocks, checks and a watch", async () => {
     const p = await file("a.hcl", `node_name = "h1"\ndata_dir = "${join(dir, "d2")}"\nports { http = 18600 }\nservice {\n  name = "web"\n  port = 80\n  check = { http = "http://127.0.0.1:80/", interval = "10s" }\n}\nservice {\n  name = "db"\n  tags = ["primary"]\n}\nwatches = [{ type = "key", key = "a", args = ["/bin/true"] }]\n`);
     const { config } = await loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] });

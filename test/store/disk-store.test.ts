@@ -1,7 +1,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,30 @@ describe("DiskStore durability", () => {
     }
     assert.deepEqual(seen, [first.revision, first.revision + 1, first.revision + 2]);
     await s2.close();
+  });
+
+  it("disk - the on-disk change log is bounded by bytes as the history is, also across reopen", async () => {
+    const path = await tempDir();
+    const history = { maxBytes: 1024 * 1024 };
+    const s1 = await DiskStore.open({ path, history });
+    const value = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 200; i++) await s1.put("big", value);
+    const before = s1.historySize();
+    await s1.close();
+    // Unbounded, the log would hold 200 × (value + previous value) ≈ 25 MiB of pages.
+    const { size } = await stat(join(path, "data.mdb"));
+    assert.ok(size < 4 * 1024 * 1024, `data.mdb is ${size} bytes`);
+    const s2 = await DiskStore.open({ path, history });
+    const after = s2.historySize();
+    assert.ok(after.bytes <= history.maxBytes, `reopened history holds ${after.bytes} bytes`);
+    assert.ok(after.oldest >= before.oldest - 1, `the log kept no more than the history did (oldest ${after.oldest}, was ${before.oldest})`);
+    const old = s2.watch("", { fromRevision: 2 })[Symbol.asyncIterator]();
+    await assert.rejects(async () => old.next(), (err: unknown) => (err as { code?: string }).code === "STORE_COMPACTED");
+    await s2.close();
+    // Reopening with smaller bounds cuts the loaded history to them.
+    const s3 = await DiskStore.open({ path, history: { maxRevisions: 2 } });
+    assert.equal(s3.historySize().revisions, 2);
+    await s3.close();
   });
 
   it("disk - every write acknowledged before kill -9 is there after reopening", async () => {

@@ -11,10 +11,37 @@ storeContract("MemoryStore", async () => {
 
 describe("MemoryStore history", () => {
   it("memory - a watch from a compacted revision fails with STORE_COMPACTED", async () => {
-    const store = new MemoryStore({ historyLimit: 3 });
+    const store = new MemoryStore({ history: { maxRevisions: 3 } });
     for (let i = 0; i < 10; i++) await store.put(`k${i}`, new Uint8Array([i]));
     const iter = store.watch("", { fromRevision: 3 })[Symbol.asyncIterator]();
     await assert.rejects(async () => iter.next(), (err) => isAugurError(err, "STORE_COMPACTED"));
+    await store.close();
+  });
+
+  it("memory - history is bounded by bytes: 200 PUTs of 64 KiB keep about 1 MiB, older revisions are compacted", async () => {
+    const maxBytes = 1024 * 1024;
+    const store = new MemoryStore({ history: { maxBytes } });
+    const value = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 200; i++) await store.put("big", value);
+    const size = store.historySize();
+    assert.ok(size.bytes <= maxBytes, `history holds ${size.bytes} bytes`);
+    assert.ok(size.revisions >= 4 && size.revisions < 10, `history keeps ${size.revisions} revisions`);
+    const old = store.watch("", { fromRevision: 2 })[Symbol.asyncIterator]();
+    await assert.rejects(async () => old.next(), (err) => isAugurError(err, "STORE_COMPACTED"), "a watcher that missed dropped revisions is told so");
+    const ac = new AbortController();
+    const seen: number[] = [];
+    for await (const b of store.watch("", { fromRevision: size.oldest, signal: ac.signal })) {
+      seen.push(b.revision);
+      if (seen.length === size.revisions) ac.abort();
+    }
+    assert.equal(seen[0], size.oldest, "a watcher from the oldest kept revision gets everything since");
+    await store.close();
+  });
+
+  it("memory - a single revision larger than the byte bound is still kept (the newest always is)", async () => {
+    const store = new MemoryStore({ history: { maxBytes: 1024 } });
+    await store.put("a", new Uint8Array(4096));
+    assert.equal(store.historySize().revisions, 1);
     await store.close();
   });
 });

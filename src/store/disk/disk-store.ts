@@ -12,12 +12,13 @@ import { open, type Database, type RootDatabase } from "lmdb";
 import { AugurError } from "../../lib/errors.js";
 import type { KeyValue, LeaseId, Store, WatchBatch, WatchEvent } from "../store.js";
 import { MemoryStore, type Journal } from "../memory/memory-store.js";
+import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_REVISIONS, batchBytes, type HistoryLimits } from "../watch-hub.js";
 
 export interface DiskStoreOptions {
   readonly path: string;
   readonly now?: () => number;
-  /** Revisions kept for watches to resume from (default 10,000). */
-  readonly historyLimit?: number;
+  /** History kept for watches to resume from, in memory and in the on-disk log (default 10,000 revisions, 64 MiB). */
+  readonly history?: HistoryLimits;
 }
 
 interface StoredKv {
@@ -44,10 +45,14 @@ class LmdbJournal implements Journal {
     private readonly kvs: Database<StoredKv, string>,
     private readonly log: Database<StoredEvent[], number>,
     private readonly leases: Database<number, string>,
-    private readonly historyLimit: number,
+    /** The oldest revision still in the log. */
+    private logFrom: number,
   ) {}
 
-  async write(revision: number, events: readonly WatchEvent[], lease: { granted?: [LeaseId, number]; revoked?: LeaseId }): Promise<void> {
+  async write(revision: number, events: readonly WatchEvent[], lease: { granted?: [LeaseId, number]; revoked?: LeaseId }, historyFrom: number): Promise<void> {
+    // The log keeps what the in-memory history keeps (bounded by revisions and bytes), no more.
+    const pruneTo = Math.min(historyFrom, revision);
+    const prune = this.logFrom < pruneTo ? { from: this.logFrom, to: pruneTo } : undefined;
     try {
       await this.root.transaction(() => {
         for (const e of events) {
@@ -56,15 +61,16 @@ class LmdbJournal implements Journal {
         }
         if (events.length > 0) {
           void this.log.put(revision, events.map(encodeEvent));
-          void this.log.remove(revision - this.historyLimit);
           void this.root.put("revision", revision);
         }
+        if (prune) for (let r = prune.from; r < prune.to; r++) void this.log.remove(r);
         if (lease.granted) {
           void this.leases.put(lease.granted[0], lease.granted[1]);
           void this.root.put("nextLease", Number(lease.granted[0]) + 1);
         }
         if (lease.revoked) void this.leases.remove(lease.revoked);
       });
+      if (prune) this.logFrom = prune.to;
     } catch (err) {
       throw ioError(err);
     }
@@ -89,7 +95,6 @@ export class DiskStore extends MemoryStore implements Store {
   }
 
   static async open(options: DiskStoreOptions): Promise<DiskStore> {
-    const historyLimit = options.historyLimit ?? 10_000;
     let root: RootDatabase;
     try {
       root = open({ path: options.path, compression: false });
@@ -103,14 +108,26 @@ export class DiskStore extends MemoryStore implements Store {
     const nextLease = (root.get("nextLease") as number | undefined) ?? 1;
     const loaded: KeyValue[] = [];
     for (const { key, value } of kvs.getRange()) loaded.push(fromStored(key, value));
+    // Newest first, until the bounds are met: a log written under larger bounds is cut at load.
+    const maxRevisions = options.history?.maxRevisions ?? DEFAULT_HISTORY_REVISIONS;
+    const maxBytes = options.history?.maxBytes ?? DEFAULT_HISTORY_BYTES;
     const history: WatchBatch[] = [];
-    for (const { key, value } of log.getRange({ start: Math.max(0, revision - historyLimit + 1) })) history.push({ revision: key, events: value.map((e) => decodeEvent(e, key)) });
+    let bytes = 0;
+    for (const { key, value } of log.getRange({ reverse: true })) {
+      const batch = { revision: key, events: value.map((e) => decodeEvent(e, key)) };
+      bytes += batchBytes(batch);
+      if (history.length > 0 && (history.length >= maxRevisions || bytes > maxBytes)) break;
+      history.push(batch);
+    }
+    history.reverse();
+    let logFrom = revision + 1;
+    for (const first of log.getKeys({ limit: 1 })) logFrom = first;
     const leaseList: [LeaseId, number][] = [];
     for (const { key, value } of leases.getRange()) leaseList.push([key, value]);
     return new DiskStore(root, {
       ...(options.now ? { now: options.now } : {}),
-      historyLimit,
-      journal: new LmdbJournal(root, kvs, log, leases, historyLimit),
+      ...(options.history ? { history: options.history } : {}),
+      journal: new LmdbJournal(root, kvs, log, leases, logFrom),
       initial: { revision, kvs: loaded, leases: leaseList, history, nextLease },
     });
   }

@@ -9,7 +9,8 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { Etcd3, type IKeyValue, type IOptions } from "etcd3";
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen } from "cockatiel";
+import { Etcd3, isRecoverableError, type IKeyValue, type IOptions } from "etcd3";
 import { AugurError } from "../../lib/errors.js";
 import type { Compare, KeyValue, LeaseId, RangeResult, Store, TxnOp, TxnOpResult, TxnRequest, TxnResponse, WatchBatch, WatchEvent, WatchOptions } from "../store.js";
 
@@ -19,6 +20,30 @@ export interface EtcdStoreOptions {
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** Per-call deadline, so a cluster without quorum fails a call instead of hanging it. */
   readonly callTimeoutMs?: number;
+}
+
+const KEEPALIVE_TIMEOUT_MS = 2000;
+
+type WatchBackoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
+
+/** Longest pause before retrying an endpoint or re-opening a watch stream after etcd failed. */
+export const RECONNECT_MAX_MS = 1000;
+
+/**
+ * Short reconnect backoff. etcd3's defaults (a host shut off for 5 s after 3 failures, watch
+ * streams retried after up to 30 s) are made for long-lived servers, not for an agent whose
+ * liveness lease is 4 s: after a full etcd outage, the members restore every lease with a fresh
+ * TTL, and the agent must renew within that TTL or be declared failed, its sessions invalidated
+ * and its locks released. A breaker that reopens after 250 ms and a watch backoff capped at 1 s
+ * keep the time from etcd's return to the agent's first renewal well inside the TTL.
+ */
+function faultHandling(): NonNullable<IOptions["faultHandling"]> {
+  return {
+    host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 250, breaker: new ConsecutiveBreaker(3) }),
+    // etcd3 declares an IBackoff here but calls `.next()` on it first, as with its own default
+    // (`new ExponentialBackoff()`): a factory is what it takes at run time.
+    watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: RECONNECT_MAX_MS }) as unknown as WatchBackoff,
+  };
 }
 
 /** The first key after every key starting with `prefix` (etcd's range_end for a prefix). */
@@ -65,6 +90,7 @@ export class EtcdStore implements Store {
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
       dialTimeout: 3000,
+      faultHandling: faultHandling(),
       ...(tls?.caFile ? { credentials: { rootCertificate: readFileSync(tls.caFile), ...(tls.certFile ? { certChain: readFileSync(tls.certFile) } : {}), ...(tls.keyFile ? { privateKey: readFileSync(tls.keyFile) } : {}) } } : {}),
     };
     const store = new EtcdStore(new Etcd3(clientOptions), options.prefix ?? "augur/", options.callTimeoutMs ?? 5000);
@@ -269,7 +295,9 @@ export class EtcdStore implements Store {
 
   async keepAlive(lease: LeaseId): Promise<number> {
     return this.#call(async () => {
-      const stream = await this.#client.leaseClient.leaseKeepAlive(this.#opts());
+      // A short deadline: a keep-alive is retried every TTL/3, and one stuck on a dead member must
+      // not hold up the next try past the lease's TTL.
+      const stream = await this.#client.leaseClient.leaseKeepAlive({ deadline: new Date(Date.now() + Math.min(this.#timeoutMs, KEEPALIVE_TIMEOUT_MS)) });
       try {
         const res = await new Promise<{ TTL: string }>((resolve, reject) => {
           stream.on("data", resolve);

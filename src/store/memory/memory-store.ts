@@ -18,14 +18,18 @@ import type {
   WatchEvent,
   WatchOptions,
 } from "../store.js";
-import { compareHolds, WatchHub } from "../watch-hub.js";
+import { compareHolds, WatchHub, type HistoryLimits } from "../watch-hub.js";
 
 /**
  * Where a durable store writes each revision before it is acknowledged (the disk store). The
  * memory store applies a write in memory, awaits the journal, and only then tells watchers.
  */
 export interface Journal {
-  write(revision: number, events: readonly WatchEvent[], leases: { granted?: [LeaseId, number]; revoked?: LeaseId }): Promise<void>;
+  /**
+   * Makes one revision durable. `historyFrom`: the oldest revision the watch history still keeps;
+   * a journal that logs changes may drop what is older (so its log is bounded as the history is).
+   */
+  write(revision: number, events: readonly WatchEvent[], leases: { granted?: [LeaseId, number]; revoked?: LeaseId }, historyFrom: number): Promise<void>;
 }
 
 /** State a durable store hands back at open. */
@@ -42,8 +46,8 @@ export interface MemoryStoreOptions {
   readonly initial?: InitialState;
   /** Clock for lease expiry (epoch ms); tests inject a fake. */
   readonly now?: () => number;
-  /** How many past revisions watches can resume from (default 10,000). */
-  readonly historyLimit?: number;
+  /** How much history watches can resume from (default 10,000 revisions, 64 MiB). */
+  readonly history?: HistoryLimits;
 }
 
 interface Lease {
@@ -68,14 +72,14 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
-    this.#hub = new WatchHub(options.historyLimit ?? 10_000);
+    this.#hub = new WatchHub(options.history);
     this.#journal = options.journal;
     const init = options.initial;
     if (init) {
       this.#revision = init.revision;
       this.#nextLease = init.nextLease;
       for (const kv of init.kvs) this.#data.set(kv.key, kv);
-      this.#hub.seed(init.history);
+      this.#hub.seed(init.history, init.revision);
       // As etcd does after a restart, every lease gets its full TTL again.
       for (const [id, ttl] of init.leases) {
         const lease: Lease = { ttlSeconds: ttl, expiresAt: 0, keys: new Set() };
@@ -84,6 +88,11 @@ export class MemoryStore implements Store {
       }
       for (const kv of init.kvs) if (kv.lease) this.#leases.get(kv.lease)?.keys.add(kv.key);
     }
+  }
+
+  /** What the watch history holds now, and its oldest revision (for tests and benchmarks). */
+  historySize(): { revisions: number; bytes: number; oldest: number } {
+    return { ...this.#hub.size(), oldest: this.#hub.oldestKept() };
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -142,7 +151,7 @@ export class MemoryStore implements Store {
     const lease: Lease = { ttlSeconds, expiresAt: 0, keys: new Set() };
     this.#leases.set(id, lease);
     this.#arm(id, lease);
-    if (this.#journal) await this.#journal.write(this.#revision, [], { granted: [id, ttlSeconds] });
+    if (this.#journal) await this.#journal.write(this.#revision, [], { granted: [id, ttlSeconds] }, this.#hub.oldestKept());
     return id;
   }
 
@@ -232,7 +241,7 @@ export class MemoryStore implements Store {
       this.#hub.publish({ revision, events });
       return;
     }
-    const write = this.#journal.write(revision, events, leases);
+    const write = this.#journal.write(revision, events, leases, this.#hub.oldestKept());
     const previous = this.#pending;
     const done = (async () => {
       await previous.catch(() => undefined);
@@ -252,6 +261,6 @@ export class MemoryStore implements Store {
     if (this.#closed) return;
     const ops: TxnOp[] = [...lease.keys].map((key) => ({ type: "delete", key }));
     if (ops.length > 0) await this.txn({ compare: [], success: ops });
-    if (this.#journal) await this.#journal.write(this.#revision, [], { revoked: id });
+    if (this.#journal) await this.#journal.write(this.#revision, [], { revoked: id }, this.#hub.oldestKept());
   }
 }
