@@ -56,6 +56,20 @@ export class ScopeIndex {
     }
   }
 
+  /**
+   * Drops `name`'s index (a deleted key's scope, once its tombstone is reaped) unless queries are
+   * parked on it. Safe: a scope without an index reads 0, so a later wait parks until its next
+   * change, which is exactly what a query on a key that no longer exists waits for.
+   */
+  forget(name: string): void {
+    if (!this.#waiters.has(name)) this.#index.delete(name);
+  }
+
+  /** How many scopes have an index (for tests of memory bounds). */
+  size(): number {
+    return this.#index.size;
+  }
+
   /** Resolves once `name` changes past `after`, or when `signal` aborts. */
   wait(name: string, after: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.get(name) > after) return Promise.resolve();

@@ -52,6 +52,9 @@ function groupSet<V>(groups: Map<string, Map<string, V>>, group: string, key: st
   g.set(key, value);
 }
 
+/** Deleted KV keys remembered for prefix indexes; older tombstones are reaped. */
+export const KV_TOMBSTONE_LIMIT = 10_000;
+
 export class CatalogView {
   readonly scopes = new ScopeIndex();
   readonly nodes = new Map<string, Stored<NodeRecord>>();
@@ -64,7 +67,10 @@ export class CatalogView {
   readonly kv = new Map<string, Stored<KvRecord>>();
   /** KV keys in byte order, for prefix reads. */
   readonly kvSorted: string[] = [];
-  /** Deleted KV keys and the revision that deleted them: prefix indexes include deletions. */
+  /**
+   * Deleted KV keys and the revision that deleted them, oldest deletion first: prefix indexes
+   * include deletions. At most {@link KV_TOMBSTONE_LIMIT} are kept; see {@link kvTombstoneFloor}.
+   */
   readonly kvTombstones = new Map<string, number>();
   readonly sessions = new Map<string, Stored<SessionRecord>>();
   readonly events = new Map<string, Stored<EventRecord>>();
@@ -194,9 +200,36 @@ export class CatalogView {
     const prev = this.#set(kind, key, undefined, touched);
     if (!prev) return undefined;
     if (kind === "alive") this.aliveChanged.set(nodeOfLivenessKey(key), revision);
-    if (kind === "kv") this.kvTombstones.set(key.slice(PREFIX.kv.length), revision);
+    if (kind === "kv") this.#tombstone(key.slice(PREFIX.kv.length), revision);
     this.#table(kind, revision, touched);
     return { kind, key, prev };
+  }
+
+  #kvTombstoneFloor = 0;
+
+  /**
+   * The newest deletion whose tombstone was reaped (0 while none was). A prefix read answers no
+   * index below it: the reaped deletion may have been under the prefix, and an index must never
+   * go backwards (Consul keeps a graveyard index for the same reason).
+   */
+  get kvTombstoneFloor(): number {
+    return this.#kvTombstoneFloor;
+  }
+
+  /**
+   * Records a deletion, and reaps the oldest tombstones past the limit together with the deleted
+   * keys' scope indexes: without that, every key ever created and deleted would stay in memory
+   * (a million unique keys, a million entries in two maps).
+   */
+  #tombstone(key: string, revision: number): void {
+    this.kvTombstones.delete(key); // re-inserted last: the map stays in deletion order
+    this.kvTombstones.set(key, revision);
+    for (const [old, rev] of this.kvTombstones) {
+      if (this.kvTombstones.size <= KV_TOMBSTONE_LIMIT) break;
+      this.kvTombstones.delete(old);
+      this.#kvTombstoneFloor = Math.max(this.#kvTombstoneFloor, rev);
+      this.scopes.forget(scope.kv(old));
+    }
   }
 
   #table(kind: keyof typeof PREFIX, revision: number, touched: Set<string>): void {

@@ -61,7 +61,7 @@ export function kvPrefixRead(catalog: Catalog, prefix: string): Indexed<KVPair[]
     index = Math.max(index, s.modRevision);
   }
   for (const [key, rev] of view.kvTombstones) if (rev > index && key.startsWith(prefix)) index = rev;
-  return { index: index || view.tableIndex("kv"), value: out };
+  return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor), value: out };
 }
 
 function kvKeyRead(catalog: Catalog, key: string): Indexed<KVPair[]> {
