@@ -42,6 +42,8 @@ export interface DeregisterRequest {
 export interface CatalogOptions {
   readonly datacenter: string;
   readonly now?: () => number;
+  /** The most operations the store takes in one transaction (etcd's `--max-txn-ops`); unlimited if unset. */
+  readonly maxTxnOps?: number;
 }
 
 export class Catalog {
@@ -57,13 +59,16 @@ export class Catalog {
   ) {
     this.view = new CatalogView(store);
     this.datacenter = options.datacenter;
-    this.sessions = new Sessions(store, this.view, options.now);
+    this.sessions = new Sessions(store, this.view, options.now, options.maxTxnOps);
     this.kvWrites = new KvSetBatcher(store, this.view);
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */
   async start(onFailure?: (err: unknown) => void, onResync?: (reason: string) => void): Promise<void> {
     await this.view.start(onFailure, onResync);
+    // A crash mid-destroy (or an etcd lease expiring with no agent up) may have left locks naming
+    // sessions that are gone: free them before answering anyone.
+    await this.sessions.recover();
     this.view.onApplied((_rev, changes) => {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
     });
