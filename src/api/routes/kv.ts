@@ -43,7 +43,8 @@ export function kvPrefixRead(catalog: Catalog, prefix: string): Indexed<KVPair[]
     index = Math.max(index, s.modRevision);
   }
   for (const [key, rev] of view.kvTombstones) if (rev > index && key.startsWith(prefix)) index = rev;
-  return { index: index || view.tableIndex("kv"), value: out };
+  // Tombstones are kept in memory only: after a (re)load the snapshot's revision stands in for them.
+  return { index: Math.max(index || view.tableIndex("kv"), view.loadedAt), value: out };
 }
 
 function kvKeyRead(catalog: Catalog, key: string): Indexed<KVPair[]> {
