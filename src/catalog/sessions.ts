@@ -161,14 +161,13 @@ export class Sessions {
 
   /**
    * Repairs what a crash (or an etcd lease expiring while no agent ran) can leave behind: locks
-   * naming sessions that are gone, and sessions of nodes that were deregistered. Run at start,
+   * naming sessions that are gone, and sessions that should have been invalidated — their node
+   * deregistered or a check of theirs critical — when no agent was there to see it. Run at start,
    * before the agent answers requests.
    */
   async recover(): Promise<void> {
     await this.releaseOrphanedLocks();
-    for (const s of [...this.view.sessions.values()]) {
-      if (!this.view.nodes.has(s.value.Node.toLowerCase())) await this.destroy(s.value.ID);
-    }
+    for (const s of [...this.view.sessions.values()]) if (this.#shouldInvalidate(s.value)) await this.destroy(s.value.ID);
   }
 
   /** Releases keys in transactions of at most `maxTxnOps`; returns the last revision written (0 if none). */

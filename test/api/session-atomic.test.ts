@@ -89,4 +89,33 @@ describe("sessions - atomic across kill -9 (disk store)", () => {
     assert.deepEqual([...released.values()].filter((s) => s !== undefined), []);
     assert.equal((await keyHolders(agent.url, "orphan/delete/")).size, 0, "a delete session's keys are deleted");
   });
+
+  it("sessions - a session whose node was deregistered, or whose check turned critical, while nothing ran is destroyed at start, its locks freed", { timeout: 60_000 }, async () => {
+    await agent?.stop();
+    agent = await startAgentProcess({ args: args("deregistered") });
+    await fetch(`${agent.url}/v1/catalog/register`, { method: "PUT", body: JSON.stringify({ Node: "ext", Address: "10.0.0.9" }) });
+    const checked = { Node: "ext2", CheckID: "disk", Name: "disk", Status: "passing" };
+    await fetch(`${agent.url}/v1/catalog/register`, { method: "PUT", body: JSON.stringify({ Node: "ext2", Address: "10.0.0.10", Checks: [checked] }) });
+    const id = await createSession(agent.url, { Node: "ext", NodeChecks: [], LockDelay: "0s" });
+    const onCheck = await createSession(agent.url, { Node: "ext2", NodeChecks: ["disk"], LockDelay: "0s" });
+    await lockKeys(agent.url, "dereg/", id, 100);
+    await lockKeys(agent.url, "critical/", onCheck, 100);
+    await agent.kill();
+    // A crash after the node's removal (or the check's change) committed and before its sessions were invalidated.
+    const store = await DiskStore.open({ path: join(dir, "deregistered", "catalog") });
+    await store.delete("nodes/ext");
+    const check = await store.get("checks/ext2/disk");
+    assert.ok(check);
+    const record = { ...(JSON.parse(Buffer.from(check.value).toString("utf8")) as Record<string, unknown>), Status: "critical" };
+    await store.put("checks/ext2/disk", Buffer.from(JSON.stringify(record)));
+    await store.close();
+
+    agent = await startAgentProcess({ args: args("deregistered") });
+    assert.equal((await sessionIds(agent.url)).has(id), false, "the session of a deregistered node is gone");
+    const holders = await keyHolders(agent.url, "dereg/");
+    assert.equal(holders.size, 100);
+    assert.deepEqual([...holders.values()].filter((s) => s !== undefined), [], "and its locks are free");
+    assert.equal((await sessionIds(agent.url)).has(onCheck), false, "the session of a critical check is gone");
+    assert.deepEqual([...(await keyHolders(agent.url, "critical/")).values()].filter((s) => s !== undefined), [], "and its locks are free");
+  });
 });
