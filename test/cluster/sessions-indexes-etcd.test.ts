@@ -6,7 +6,8 @@
  *   in between leaves locks naming a missing session; a restarted agent frees them before it
  *   answers, and a running agent frees them as soon as it sees the record go.
  * - X-Consul-Index is an etcd revision, shared by every agent: an agent restarted against the
- *   same etcd, or another agent joining, never answers an index below what a client was told.
+ *   same etcd, another agent joining, or an agent whose view resynced after etcd compacted the
+ *   history it missed, never answers an index below what a client was told.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +18,8 @@ import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.j
 import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
 import { createSession, keyHolders, lockKeys, orphanedLocks, sessionIds, sleep } from "../helpers/session-locks.js";
 import { assertNotBackwards, readIndexes, writeThenDelete } from "../helpers/index-probe.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
+import { until } from "../watch/manager-helpers.js";
 import { EtcdStore } from "../../src/store/etcd/etcd-store.js";
 
 const LOCKS = 2000;
@@ -26,8 +29,8 @@ describe("sessions and indexes on etcd", () => {
   let dir = "";
   const running = new Set<AgentProcess>();
   const prefix = `si${process.pid}/`;
-  const start = async (node: string): Promise<AgentProcess> => {
-    const agent = await startAgentProcess({ args: [`-etcd=${etcd.clientUrls.join(",")}`, "-etcd-prefix", prefix, "-node", node, "-data-dir", join(dir, node), "-bind", "127.0.0.1"] });
+  const start = async (node: string, endpoints = etcd.clientUrls.join(",")): Promise<AgentProcess> => {
+    const agent = await startAgentProcess({ args: [`-etcd=${endpoints}`, "-etcd-prefix", prefix, "-node", node, "-data-dir", join(dir, node), "-bind", "127.0.0.1"] });
     running.add(agent);
     return agent;
   };
@@ -119,5 +122,33 @@ describe("sessions and indexes on etcd", () => {
     assertNotBackwards(before, await readIndexes(b.url), "another agent joining");
     await kill(a);
     await kill(b);
+  });
+
+  it("indexes - an agent whose view resyncs after etcd compacted the history it missed never answers a lower index", { timeout: 90_000 }, async () => {
+    await killAll();
+    const url = new URL(etcd.clientUrls[0] as string);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) });
+    try {
+      const other = await start("other");
+      const cut = await start("cut", proxy.url);
+      await writeThenDelete(other.url);
+      const otherIndex = Number((await fetch(`${other.url}/v1/kv/mono/a/1`)).headers.get("x-consul-index"));
+      await until(async () => Number((await fetch(`${cut.url}/v1/kv/mono/a/1`)).headers.get("x-consul-index")) === otherIndex, 5000, "cut agent caught up");
+      const before = await readIndexes(cut.url);
+
+      proxy.partition();
+      await fetch(`${other.url}/v1/kv/mono/a/1`, { method: "DELETE" });
+      await fetch(`${other.url}/v1/catalog/deregister`, { method: "PUT", body: JSON.stringify({ Node: "ext1" }) });
+      const head = (await (await fetch(`${etcd.clientUrls[0]}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: Buffer.from("x").toString("base64") }) })).json()) as { header: { revision: string } };
+      const compacted = await fetch(`${etcd.clientUrls[0]}/v3/kv/compaction`, { method: "POST", body: JSON.stringify({ revision: head.header.revision, physical: true }) });
+      assert.equal(compacted.status, 200, await compacted.text());
+      proxy.heal();
+
+      await until(() => /catalog view resynced from a snapshot/.test(cut.output()), 45_000, "cut agent resynced");
+      assertNotBackwards(before, await readIndexes(cut.url), "after a resync from a compacted etcd");
+    } finally {
+      await killAll();
+      await proxy.close();
+    }
   });
 });
