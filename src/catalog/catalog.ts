@@ -87,6 +87,11 @@ export class Catalog {
     return this.view.scopes.get(name);
   }
 
+  /** Waits until the view has applied everything the store holds now (for `?consistent` reads). */
+  async catchUp(): Promise<void> {
+    await this.view.waitFor(await this.store.revision());
+  }
+
   #index(name: string, table: Parameters<CatalogView["tableIndex"]>[0]): number {
     return this.view.scopes.get(name) || this.view.tableIndex(table);
   }
