@@ -125,11 +125,11 @@ export class Sessions {
         success: [{ type: "delete", key: kv.key }, ...first.map((s) => this.#releaseOp(s, record))],
       });
       if (!res.succeeded) continue;
-      let last = res.revision;
-      if (locked.length > first.length) last = Math.max(last, await this.#releaseAll(locked.slice(first.length), () => record));
+      await this.view.waitFor(res.revision);
+      // The locks that did not fit (etcd), in further transactions that retry on their own.
+      if (locked.length > first.length) await this.releaseOrphanedLocks(new Set([id]), new Map([[id, record]]));
       // The record is gone already; the lease only carried it. Revoking is tidiness, not safety.
       if (record.Lease) await this.store.revoke(record.Lease).catch(() => undefined);
-      await this.view.waitFor(last);
       return;
     }
     throw new AugurError("INTERNAL", `Destroying session '${id}' kept conflicting with concurrent writes; try again`);
