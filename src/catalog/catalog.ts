@@ -68,7 +68,9 @@ export class Catalog {
     await this.view.start(onFailure, onResync);
     // A crash mid-destroy (or an etcd lease expiring with no agent up) may have left locks naming
     // sessions that are gone: free them before answering anyone.
-    await this.sessions.recover();
+    // A failure here (the store went away meanwhile) is reported, not fatal: every agent that sees
+    // a session go repairs its locks anyway, and the next start tries again.
+    await this.sessions.recover().catch((err: unknown) => onFailure?.(err));
     this.view.onApplied((_rev, changes) => {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
     });
