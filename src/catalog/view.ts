@@ -93,8 +93,9 @@ export class CatalogView {
    * The revision of the snapshot the view last loaded (at start, or after a compaction). What
    * happened before it — deletions above all — is no longer known one by one, so no index the
    * view answers is below it: an index never goes backwards across a restart, a resync, or a
-   * move to another agent of the cluster (every snapshot is at least as new as any index a
-   * client was given, since indexes are store revisions and revisions only grow).
+   * move to an agent that has just joined the cluster (every snapshot is at least as new as any
+   * index a client was given, since indexes are store revisions and revisions only grow). A
+   * running agent's view can trail the store; `?consistent` reads wait for it to catch up.
    */
   get loadedAt(): number {
     return this.#loadedAt;
