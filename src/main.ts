@@ -121,7 +121,8 @@ async function openStore(settings: AgentSettings): Promise<Store> {
 export async function startAgent(settings: AgentSettings, options: StartAgentOptions): Promise<RunningAgent> {
   const log = options.logger;
   const store = await openStore(settings);
-  const catalog = new Catalog(store, { datacenter: settings.datacenter });
+  // etcd refuses a transaction of more than --max-txn-ops (128 by default) operations.
+  const catalog = new Catalog(store, { datacenter: settings.datacenter, ...(settings.etcd ? { maxTxnOps: 128 } : {}) });
   await catalog.start(
     (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
     (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),

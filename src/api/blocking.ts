@@ -15,6 +15,12 @@ export interface ScopeWaiter<S> {
   wait(scope: S, afterIndex: number, signal: AbortSignal): Promise<void>;
   /** The scope's current index: the revision of the last change that touched it. */
   scopeIndex(scope: S): number;
+  /**
+   * Resolves once the local view has applied every write the store had acknowledged when it was
+   * called (one store round trip). A `?consistent` read waits for it, so it never answers an
+   * index below one another agent of the cluster has already answered.
+   */
+  catchUp?(): Promise<void>;
 }
 
 export interface Indexed<T> {
@@ -36,6 +42,7 @@ export async function blockingRead<S, T>(
 ): Promise<{ value: T; meta: QueryMeta }> {
   const consistency = readConsistency(req);
   const { minIndex, waitMs } = req.blocking();
+  if (consistency === "consistent") await waiter.catchUp?.();
   let result = read();
   if (minIndex > 0 && result.index <= minIndex) {
     const deadline = new AbortController();

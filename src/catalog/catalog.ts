@@ -42,6 +42,8 @@ export interface DeregisterRequest {
 export interface CatalogOptions {
   readonly datacenter: string;
   readonly now?: () => number;
+  /** The most operations the store takes in one transaction (etcd's `--max-txn-ops`); unlimited if unset. */
+  readonly maxTxnOps?: number;
 }
 
 export class Catalog {
@@ -57,13 +59,18 @@ export class Catalog {
   ) {
     this.view = new CatalogView(store);
     this.datacenter = options.datacenter;
-    this.sessions = new Sessions(store, this.view, options.now);
+    this.sessions = new Sessions(store, this.view, options.now, options.maxTxnOps);
     this.kvWrites = new KvSetBatcher(store, this.view);
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */
   async start(onFailure?: (err: unknown) => void, onResync?: (reason: string) => void): Promise<void> {
     await this.view.start(onFailure, onResync);
+    // A crash mid-destroy (or an etcd lease expiring with no agent up) may have left locks naming
+    // sessions that are gone: free them before answering anyone.
+    // A failure here (the store went away meanwhile) is reported, not fatal: every agent that sees
+    // a session go repairs its locks anyway, and the next start tries again.
+    await this.sessions.recover().catch((err: unknown) => onFailure?.(err));
     this.view.onApplied((_rev, changes) => {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
     });
@@ -80,6 +87,11 @@ export class Catalog {
 
   scopeIndex(name: string): number {
     return this.view.scopes.get(name);
+  }
+
+  /** Waits until the view has applied everything the store holds now (for `?consistent` reads). */
+  async catchUp(): Promise<void> {
+    await this.view.waitFor(await this.store.revision());
   }
 
   #index(name: string, table: Parameters<CatalogView["tableIndex"]>[0]): number {

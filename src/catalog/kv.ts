@@ -232,7 +232,7 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
     if (!rec) s.createRevision = 0;
     slots.set(op.key, s);
   };
-  const fresh = (): KvRecord => ({ Key: op.key, Flags: op.flags ?? 0, Value: toBase64(op.value), LockIndex: current?.LockIndex ?? 0, ...(current?.Session ? { Session: current.Session } : {}) });
+  const fresh = (): KvRecord => ({ Key: op.key, Flags: op.flags ?? 0, Value: toBase64(op.value), LockIndex: current?.LockIndex ?? 0, ...(current?.Session ? lockFields(current) : {}) });
   const read = (withValue: boolean): OpOutcome => ({ results: current && slot ? [{ key: op.key, written: false, pair: kvRecordToPair(current, slot.createRevision, slot.modRevision, withValue) }] : [] });
   switch (op.verb) {
     case "set": {
@@ -254,7 +254,7 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
       if (!current || current.Session !== op.session) {
         return { error: `failed to unlock key ${JSON.stringify(op.key)}, lock isn't held, or is held by another session`, notApplied: true, results: [] };
       }
-      const { Session: _s, ...rest } = fresh();
+      const { Session: _s, LockBehavior: _b, LockDelayNs: _d, ...rest } = fresh();
       const rec: KvRecord = { ...rest };
       write(rec);
       return written(op.key, rec);
@@ -315,9 +315,20 @@ function lockOp(op: KvOp, current: KvRecord | null, sessions: Map<string, Sessio
     Value: toBase64(op.value),
     LockIndex: (current?.LockIndex ?? 0) + (reacquire ? 0 : 1),
     Session: op.session,
+    LockBehavior: session.Behavior,
+    LockDelayNs: session.LockDelay,
   };
   write(rec);
   return written(op.key, rec);
+}
+
+/** The fields a write to a locked key keeps: the holder, and how to release it if the holder goes. */
+function lockFields(rec: KvRecord): Pick<KvRecord, "Session" | "LockBehavior" | "LockDelayNs"> {
+  return {
+    ...(rec.Session !== undefined ? { Session: rec.Session } : {}),
+    ...(rec.LockBehavior !== undefined ? { LockBehavior: rec.LockBehavior } : {}),
+    ...(rec.LockDelayNs !== undefined ? { LockDelayNs: rec.LockDelayNs } : {}),
+  };
 }
 
 function treeOf(slots: Map<string, Slot>, prefix: string): [string, Slot][] {

@@ -29,6 +29,13 @@ export interface KvRecord {
   Value: string | null;
   LockIndex: number;
   Session?: string;
+  /**
+   * The locking session's Behavior and LockDelay (ns), copied onto the key when it is locked, so
+   * the lock can be released the session's way even after the session's record is gone (a crash
+   * mid-destroy, an etcd lease that expired while no agent ran). Never shown to clients.
+   */
+  LockBehavior?: "release" | "delete";
+  LockDelayNs?: number;
   /** Epoch ms before which no session may acquire the key (lock-delay after an invalidation). */
   LockDelayUntil?: number;
 }

@@ -5,10 +5,15 @@
  * a critical check, node deregistration) releases or deletes the session's locks, with
  * lock-delay for `release`.
  *
+ * The invariant: no key names a session that does not exist. A destroy removes the record and
+ * the locks in one transaction. What removes a record without us — an expiring lease — is
+ * followed by a sweep in every agent that sees it go, and `recover()` at start repairs what a
+ * crash left between the two.
+ *
  * @module
  */
 import { randomUUID } from "node:crypto";
-import type { Store } from "../store/store.js";
+import type { Compare, Store, TxnOp } from "../store/store.js";
 import { AugurError, isAugurError } from "../lib/errors.js";
 import { formatGoDuration } from "../lib/duration.js";
 import type { Session, SessionBehavior } from "./types.js";
@@ -21,6 +26,13 @@ const MIN_TTL_MS = 10_000;
 const MAX_TTL_MS = 24 * 3600_000;
 /** Consul's SessionTTLMultiplier: a session lives up to twice its TTL after the last renew. */
 const TTL_MULTIPLIER = 2;
+/** Attempts before a destroy or a lock sweep that keeps meeting concurrent writes gives up. */
+const MAX_ATTEMPTS = 20;
+
+/** A compare that holds while the key is as the view last saw it. */
+function unchanged(stored: Stored<unknown>): Compare {
+  return { key: stored.key, target: "modRevision", op: "=", value: stored.modRevision };
+}
 
 export interface SessionRequest {
   name?: string;
@@ -42,6 +54,8 @@ export class Sessions {
     private readonly store: Store,
     private readonly view: CatalogView,
     private readonly now: () => number = Date.now,
+    /** The most operations one store transaction may carry (etcd: `--max-txn-ops`, 128 by default). */
+    private readonly maxTxnOps: number = Number.POSITIVE_INFINITY,
   ) {}
 
   async create(req: SessionRequest): Promise<string> {
@@ -90,45 +104,112 @@ export class Sessions {
     return [toSession(s)];
   }
 
-  /** Destroys a session (idempotent) and releases or deletes its locks before answering. */
+  /**
+   * Destroys a session (idempotent). The session's record and its locks go in ONE store
+   * transaction — released, or deleted for `Behavior: delete` — so a crash never leaves a key
+   * naming a session that does not exist. On a store with a transaction size limit (etcd's
+   * `--max-txn-ops`) the record goes with the first locks and the rest follow in further
+   * transactions; a crash in between is repaired by {@link recover} at the next start, and any
+   * running agent repairs it at once when it sees the record go (see {@link invalidateAffected}).
+   */
   async destroy(id: string): Promise<void> {
-    const kv = await this.store.get(keys.session(id));
-    if (!kv) return;
-    const record = decodeRecord<SessionRecord>(kv.value);
-    if (record.Lease) await this.store.revoke(record.Lease);
-    const { revision } = await this.store.delete(keys.session(id));
-    await this.view.waitFor(revision);
-    await this.releaseLocks(record);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      await this.view.waitFor(await this.store.revision());
+      const kv = await this.store.get(keys.session(id));
+      if (!kv) {
+        // Gone already (another destroy, a lease expiry): its locks may still be held.
+        await this.releaseOrphanedLocks(new Set([id]));
+        return;
+      }
+      const record = decodeRecord<SessionRecord>(kv.value);
+      const locked = [...this.view.kv.values()].filter((s) => s.value.Session === id);
+      const first = locked.slice(0, this.maxTxnOps - 1);
+      const res = await this.store.txn({
+        compare: [{ key: kv.key, target: "modRevision", op: "=", value: kv.modRevision }, ...first.map((s) => unchanged(s))],
+        success: [{ type: "delete", key: kv.key }, ...first.map((s) => this.#releaseOp(s, record))],
+      });
+      if (!res.succeeded) continue;
+      await this.view.waitFor(res.revision);
+      // The locks that did not fit (etcd), in further transactions that retry on their own.
+      if (locked.length > first.length) await this.releaseOrphanedLocks(new Set([id]), new Map([[id, record]]));
+      // The record is gone already; the lease only carried it. Revoking is tidiness, not safety.
+      if (record.Lease) await this.store.revoke(record.Lease).catch(() => undefined);
+      return;
+    }
+    throw new AugurError("INTERNAL", `Destroying session '${id}' kept conflicting with concurrent writes; try again`);
   }
 
-  /** Releases (or, for `delete` sessions, deletes) every key locked by the session. */
-  async releaseLocks(record: SessionRecord): Promise<void> {
-    await this.view.waitFor(await this.store.revision());
-    const delayMs = record.LockDelay / 1e6;
-    let last = 0;
-    for (const stored of [...this.view.kv.values()]) {
-      if (stored.value.Session !== record.ID) continue;
-      const { Session: _s, ...unlocked } = stored.value;
-      const next: KvRecord = { ...unlocked, ...(delayMs > 0 ? { LockDelayUntil: this.now() + delayMs } : {}) };
-      const op = record.Behavior === "delete" ? { type: "delete" as const, key: stored.key } : { type: "put" as const, key: stored.key, value: encodeRecord(next) };
-      const res = await this.store.txn({ compare: [{ key: stored.key, target: "modRevision", op: "=", value: stored.modRevision }], success: [op] });
-      if (res.succeeded) last = res.revision;
+  /**
+   * Restores the invariant "no key names a session that does not exist": every key locked by a
+   * session that is gone is released (or deleted, for a `delete` session), with lock-delay.
+   * `ids` limits the sweep to those sessions. Each release is compared by ModifyIndex, so agents
+   * racing to do it do it once. Keys carry their session's behavior and lock-delay from the
+   * moment they were locked, so this works when no one remembers the session's record (an etcd
+   * lease that expired while no agent was running, a crash after the record went).
+   */
+  async releaseOrphanedLocks(ids?: ReadonlySet<string>, known?: ReadonlyMap<string, SessionRecord>): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      // A lock is only taken while its session exists (the lock compares the session's record),
+      // so once the view has caught up with the store, every orphan is in it.
+      await this.view.waitFor(await this.store.revision());
+      const orphans = [...this.view.kv.values()].filter((s) => {
+        const sid = s.value.Session;
+        return sid !== undefined && !this.view.sessions.has(sid) && (!ids || ids.has(sid));
+      });
+      if (orphans.length === 0) return;
+      const last = await this.#releaseAll(orphans, (sid) => known?.get(sid));
+      if (last > 0) await this.view.waitFor(last);
     }
-    if (last) await this.view.waitFor(last);
+    throw new AugurError("INTERNAL", "Releasing the locks of destroyed sessions kept conflicting with concurrent writes; try again");
+  }
+
+  /**
+   * Repairs what a crash (or an etcd lease expiring while no agent ran) can leave behind: locks
+   * naming sessions that are gone, and sessions that should have been invalidated — their node
+   * deregistered or a check of theirs critical — when no agent was there to see it. Run at start,
+   * before the agent answers requests.
+   */
+  async recover(): Promise<void> {
+    await this.releaseOrphanedLocks();
+    for (const s of [...this.view.sessions.values()]) if (this.#shouldInvalidate(s.value)) await this.destroy(s.value.ID);
+  }
+
+  /** Releases keys in transactions of at most `maxTxnOps`; returns the last revision written (0 if none). */
+  async #releaseAll(locked: readonly Stored<KvRecord>[], recordOf: (session: string) => SessionRecord | undefined): Promise<number> {
+    let last = 0;
+    for (let i = 0; i < locked.length; i += this.maxTxnOps) {
+      const chunk = locked.slice(i, i + this.maxTxnOps);
+      const res = await this.store.txn({ compare: chunk.map(unchanged), success: chunk.map((s) => this.#releaseOp(s, recordOf(s.value.Session ?? ""))) });
+      // A key changed meanwhile (someone else released it, or it was written): the caller re-reads.
+      if (res.succeeded) last = Math.max(last, res.revision);
+    }
+    return last;
+  }
+
+  /** The write that frees one locked key: Consul's release (with lock-delay), or its deletion. */
+  #releaseOp(stored: Stored<KvRecord>, record: SessionRecord | undefined): TxnOp {
+    const behavior = stored.value.LockBehavior ?? record?.Behavior ?? "release";
+    if (behavior === "delete") return { type: "delete", key: stored.key };
+    const delayMs = (stored.value.LockDelayNs ?? record?.LockDelay ?? 0) / 1e6;
+    const { Session: _s, LockBehavior: _b, LockDelayNs: _d, ...unlocked } = stored.value;
+    const next: KvRecord = { ...unlocked, ...(delayMs > 0 ? { LockDelayUntil: this.now() + delayMs } : {}) };
+    return { type: "put", key: stored.key, value: encodeRecord(next) };
   }
 
   /** Invalidates sessions whose node went away or whose checks turned critical. */
   async invalidateAffected(changes: readonly AppliedChange[]): Promise<void> {
     const victims = new Set<string>();
+    const gone = new Map<string, SessionRecord>();
+    let recheck = false;
     for (const change of changes) {
       if (change.kind === "sessions" && change.prev && !change.next) {
-        // Lease expiry (or a destroy elsewhere): the locks still need releasing.
-        await this.releaseLocks(change.prev.value as SessionRecord);
-        continue;
-      }
-      if (!["checks", "nodes", "alive", "agents"].includes(change.kind)) continue;
-      for (const s of this.view.sessions.values()) if (this.#shouldInvalidate(s.value)) victims.add(s.value.ID);
+        // A destroy here or elsewhere, or a lease expiry: any lock still naming it is released.
+        const record = change.prev.value as SessionRecord;
+        gone.set(record.ID, record);
+      } else if (["checks", "nodes", "alive", "agents"].includes(change.kind)) recheck = true;
     }
+    if (gone.size > 0) await this.releaseOrphanedLocks(new Set(gone.keys()), gone);
+    if (recheck) for (const s of this.view.sessions.values()) if (this.#shouldInvalidate(s.value)) victims.add(s.value.ID);
     for (const id of victims) await this.destroy(id);
   }
 

@@ -82,6 +82,7 @@ export class CatalogView {
   readonly #listeners = new Set<ViewListener>();
   readonly #revisionWaiters: { revision: number; resolve: () => void }[] = [];
   #revision = 0;
+  #loadedAt = 0;
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #failure: ((err: unknown) => void) | undefined;
@@ -94,9 +95,21 @@ export class CatalogView {
     return this.#revision;
   }
 
+  /**
+   * The revision of the snapshot the view last loaded (at start, or after a compaction). What
+   * happened before it — deletions above all — is no longer known one by one, so no index the
+   * view answers is below it: an index never goes backwards across a restart, a resync, or a
+   * move to an agent that has just joined the cluster (every snapshot is at least as new as any
+   * index a client was given, since indexes are store revisions and revisions only grow). A
+   * running agent's view can trail the store; `?consistent` reads wait for it to catch up.
+   */
+  get loadedAt(): number {
+    return this.#loadedAt;
+  }
+
   /** Index of a whole table (Consul's table index, the answer for a missing object). */
   tableIndex(table: Table): number {
-    return this.#tables.get(table) ?? this.#revision;
+    return Math.max(this.#tables.get(table) ?? this.#revision, this.#loadedAt);
   }
 
   onApplied(listener: ViewListener): () => void {
@@ -162,6 +175,7 @@ export class CatalogView {
       if (!old || old.modRevision !== kv.modRevision) events.push({ type: "put", kv });
     }
     for (const key of before.keys()) if (!after.has(key)) events.push({ type: "delete", key, revision });
+    this.#loadedAt = Math.max(this.#loadedAt, revision);
     this.apply({ revision, events });
   }
 
@@ -234,7 +248,8 @@ export class CatalogView {
 
   #table(kind: keyof typeof PREFIX, revision: number, touched: Set<string>): void {
     const table: Table = kind === "agents" || kind === "alive" ? "members" : kind;
-    this.#tables.set(table, revision);
+    // A snapshot applies its records in key order, not revision order: keep the newest.
+    this.#tables.set(table, Math.max(this.#tables.get(table) ?? 0, revision));
     touched.add(table);
     if (kind === "alive" || kind === "agents") touched.add(scope.checks);
   }

@@ -61,7 +61,9 @@ export function kvPrefixRead(catalog: Catalog, prefix: string): Indexed<KVPair[]
     index = Math.max(index, s.modRevision);
   }
   for (const [key, rev] of view.kvTombstones) if (rev > index && key.startsWith(prefix)) index = rev;
-  return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor), value: out };
+  // Deletions the view no longer knows one by one — reaped tombstones, and everything before the
+  // snapshot it (re)loaded — stand in through their newest revision, so the index never goes back.
+  return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor, view.loadedAt), value: out };
 }
 
 function kvKeyRead(catalog: Catalog, key: string): Indexed<KVPair[]> {
