@@ -12,6 +12,7 @@ import { DEFAULT_OUTPUT_MAX_SIZE } from "../catalog/types.js";
 import { AugurError, notFound } from "../lib/errors.js";
 import { healthCheckFrom, nodeServiceFrom } from "./definitions.js";
 import { LocalState, type DefinitionSource } from "./local-state.js";
+import type { LocalStatePersistence, PersistedCheck, PersistedCheckState, PersistedService } from "./persistence.js";
 import { AntiEntropy } from "./sync.js";
 import { Liveness } from "./liveness.js";
 import {
@@ -56,6 +57,16 @@ export interface AgentOptions {
   /** Wall clock for failure marks (tests fake it). */
   readonly now?: () => number;
   readonly onError: (err: unknown, what: string) => void;
+  /**
+   * Where API-registered services and checks, maintenance and TTL statuses are kept across
+   * restarts (a data dir); absent in `-dev`, where everything is forgotten as in Consul.
+   */
+  readonly persistence?: LocalStatePersistence;
+  /**
+   * Refuses a check this agent cannot run (throws an AugurError). Called for every check before
+   * anything of its registration is kept, so a refused check leaves nothing behind.
+   */
+  readonly validateCheck?: (def: CheckDefinition) => void;
   /** Told about each member this agent reaped. */
   readonly onReaped?: (node: string) => void;
   /** Told when the store stops answering for longer than the liveness TTL, and when it is back. */
@@ -81,6 +92,10 @@ export class Agent {
   readonly #reaper: NodeJS.Timeout;
   readonly #memberReaper: NodeJS.Timeout;
   #reaping: Promise<string[]> | undefined;
+  /** Read by loadPersisted(), registered by start() (after the config's definitions). */
+  #persisted: { services: PersistedService[]; checks: PersistedCheck[] } | undefined;
+  /** Unexpired TTL statuses from before the restart, applied when their check is added. */
+  readonly #ttlStates = new Map<string, PersistedCheckState>();
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -145,7 +160,27 @@ export class Agent {
     };
   }
 
+  /**
+   * Reads what the last run persisted (Consul loadServices/loadChecks). Call before the
+   * config-file definitions are applied, so their TTL checks get their statuses back; start()
+   * then registers the persisted services and checks — before the first anti-entropy pass, which
+   * would otherwise remove them from the catalog as strays.
+   */
+  async loadPersisted(): Promise<void> {
+    const p = this.#options.persistence;
+    if (!p) return;
+    const { services, checks, states } = await p.load();
+    const now = this.#now();
+    for (const s of states) {
+      // Consul restores a TTL status only while it would still be current.
+      if (s.expires > now) this.#ttlStates.set(s.checkId, s);
+      else await p.removeCheckState(s.checkId);
+    }
+    this.#persisted = { services, checks };
+  }
+
   async start(): Promise<void> {
+    await this.#restorePersisted();
     await this.#options.catalog.register({ node: this.nodeRecord() });
     await this.#liveness.start();
     this.#sync.start();
@@ -179,40 +214,65 @@ export class Agent {
   // ---- services and checks ------------------------------------------------------------------
 
   /** Registers (or replaces) a service and its checks; script checks need permission. */
+  /**
+   * Throws what registering these definitions would throw (script checks not allowed, check types
+   * this agent does not run), without registering anything: start and reload check every
+   * config-file definition first, and `augur validate` runs the same test.
+   */
+  validateDefinitions(services: readonly ServiceDefinition[], checks: readonly CheckDefinition[], source: DefinitionSource): void {
+    for (const s of services) for (const c of s.checks) this.#validateCheck(c, source);
+    for (const c of checks) this.#validateCheck(c, source);
+  }
+
+  /** Registers (or replaces) a service and its checks; script checks need permission. */
   async registerService(def: ServiceDefinition, source: DefinitionSource, replaceExistingChecks = false): Promise<void> {
-    for (const c of def.checks) this.#allowScript(c, source);
+    // All checks are vetted first: a refused check refuses the whole registration.
+    for (const c of def.checks) this.#validateCheck(c, source);
     const service = nodeServiceFrom(def);
     const previous = this.local.service(def.id);
     this.local.addService(service, source);
     const keep = new Set(def.checks.map((c) => c.id));
+    const removed: string[] = [];
     if (previous && replaceExistingChecks) {
-      for (const [id, e] of this.local.checks()) if (e.check.ServiceID === def.id && !keep.has(id) && !id.startsWith("_")) this.#removeCheck(id);
+      for (const [id, e] of this.local.checks()) {
+        if (e.check.ServiceID === def.id && !keep.has(id) && !id.startsWith("_")) {
+          this.#removeCheck(id);
+          removed.push(id);
+        }
+      }
     }
     for (const c of def.checks) this.#addCheck({ ...c, serviceId: def.id }, source, service);
+    await this.#persistService(service, source);
+    for (const c of def.checks) await this.#persistCheck({ ...c, serviceId: def.id }, source);
+    for (const id of removed) await this.#purgeCheck(id);
     await this.flush();
   }
 
   async deregisterService(id: string): Promise<void> {
     if (!this.local.service(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
     for (const [checkId, e] of this.local.checks()) if (e.check.ServiceID === id) this.#stopRunner(checkId);
-    this.local.removeService(id);
+    const removedChecks = this.local.removeService(id);
+    await this.#options.persistence?.removeService(id);
+    for (const checkId of removedChecks) await this.#purgeCheck(checkId);
     await this.flush();
   }
 
   async registerCheck(def: CheckDefinition, source: DefinitionSource): Promise<void> {
-    this.#allowScript(def, source);
+    this.#validateCheck(def, source);
     let service: NodeService | undefined;
     if (def.serviceId) {
       service = this.local.service(def.serviceId)?.service;
       if (!service) throw notFound(`ServiceID "${def.serviceId}" does not exist`);
     }
     this.#addCheck(def, source, service);
+    await this.#persistCheck(def, source);
     await this.flush();
   }
 
   async deregisterCheck(id: string): Promise<void> {
     if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     this.#removeCheck(id);
+    await this.#purgeCheck(id);
     await this.flush();
   }
 
@@ -222,6 +282,9 @@ export class Agent {
     if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     if (!running?.handle.ttlUpdate) throw new AugurError("INVALID_STATE", `CheckID "${id}" does not have associated TTL`);
     running.handle.ttlUpdate(status, output);
+    // Consul persists the status so a TTL check comes back in a good state after a restart,
+    // which matters most for long TTLs (agent.go updateTTLCheck → persistCheckState).
+    await this.#options.persistence?.saveCheckState({ checkId: id, status, output, expires: this.#now() + (running.def.ttlMs ?? 0) });
     await this.flush();
   }
 
@@ -252,6 +315,7 @@ export class Agent {
   async #setMaintenance(id: string, name: string, notes: string, enable: boolean, service: NodeService | undefined): Promise<void> {
     if (!enable) {
       if (this.local.check(id)) this.local.removeCheck(id);
+      await this.#options.persistence?.removeCheck(id);
       await this.flush();
       return;
     }
@@ -261,11 +325,82 @@ export class Agent {
       this.#options.identity.nodeName,
       service,
     );
-    this.local.addCheck({ ...check, Type: "", Definition: {} }, "maintenance");
+    const maintenance: HealthCheck = { ...check, Type: "", Definition: {} };
+    this.local.addCheck(maintenance, "maintenance");
+    await this.#options.persistence?.saveCheck({ check: maintenance, source: "maintenance" });
     await this.flush();
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  #validateCheck(def: CheckDefinition, source: DefinitionSource): void {
+    this.#allowScript(def, source);
+    this.#options.validateCheck?.(def);
+  }
+
+  /** API registrations are persisted; a config-file definition replaces any persisted copy. */
+  async #persistService(service: NodeService, source: DefinitionSource): Promise<void> {
+    const p = this.#options.persistence;
+    if (!p) return;
+    if (source === "api") await p.saveService({ service });
+    else await p.removeService(service.ID);
+  }
+
+  async #persistCheck(def: CheckDefinition, source: DefinitionSource): Promise<void> {
+    const p = this.#options.persistence;
+    const check = this.local.check(def.id)?.check;
+    if (!p || !check) return;
+    if (source === "api") await p.saveCheck({ check, definition: def, source: "api" });
+    else await p.removeCheck(def.id);
+  }
+
+  async #purgeCheck(id: string): Promise<void> {
+    const p = this.#options.persistence;
+    if (!p) return;
+    await p.removeCheck(id);
+    await p.removeCheckState(id);
+  }
+
+  /**
+   * Registers what loadPersisted() read. Config-file definitions were applied first and win over
+   * a persisted entry with the same id (its file is dropped); an entry that cannot be restored
+   * (its service is gone, its check type is no longer allowed) is dropped with a warning, as
+   * Consul purges it.
+   */
+  async #restorePersisted(): Promise<void> {
+    const persisted = this.#persisted;
+    const p = this.#options.persistence;
+    this.#persisted = undefined;
+    if (!persisted || !p) return;
+    for (const { service } of persisted.services) {
+      if (this.local.service(service.ID)?.source === "config") await p.removeService(service.ID);
+      else this.local.addService(service, "api");
+    }
+    for (const entry of persisted.checks) {
+      const id = entry.check.CheckID;
+      try {
+        if (this.local.check(id)?.source === "config") throw new AugurError("INVALID_STATE", "a config file defines it");
+        const sid = entry.check.ServiceID;
+        const service = sid ? this.local.service(sid)?.service : undefined;
+        if (sid && !service) throw new AugurError("INVALID_STATE", `its service ${JSON.stringify(sid)} is not registered`);
+        if (entry.source === "maintenance" || !entry.definition) {
+          this.local.addCheck(entry.check, "maintenance");
+        } else {
+          this.#validateCheck(entry.definition, "api");
+          this.#addCheck(entry.definition, "api", service);
+        }
+      } catch (err) {
+        this.#options.onError(err, `not restoring persisted check ${JSON.stringify(id)}`);
+        await this.#purgeCheck(id);
+      }
+    }
+    for (const id of this.#ttlStates.keys()) if (!this.local.check(id)) await p.removeCheckState(id);
+    this.#ttlStates.clear();
+  }
 
   #allowScript(def: CheckDefinition, source: DefinitionSource): void {
     if (def.type !== "script") return;
@@ -285,6 +420,8 @@ export class Agent {
     const check = healthCheckFrom(def, this.#options.identity.nodeName, service);
     // Re-registering keeps the current status and output, as Consul does for an unchanged check.
     if (existing && existing.Type === check.Type) Object.assign(check, { Status: existing.Status, Output: existing.Output });
+    const restored = def.type === "ttl" ? this.#ttlStates.get(def.id) : undefined;
+    if (restored && !existing) Object.assign(check, { Status: restored.status, Output: restored.output });
     this.local.addCheck(check, source);
     const running: RunningCheck = { def, handle: { stop: () => undefined } };
     this.#running.set(def.id, running);
