@@ -14,6 +14,7 @@ import { healthCheckFrom, nodeServiceFrom } from "./definitions.js";
 import { LocalState, type DefinitionSource } from "./local-state.js";
 import type { LocalStatePersistence, PersistedCheck, PersistedCheckState, PersistedService } from "./persistence.js";
 import { AntiEntropy } from "./sync.js";
+import { validateCheck, validateDefinitions } from "./validate.js";
 import { Liveness } from "./liveness.js";
 import {
   DEFAULT_NODE_MAINTENANCE_REASON,
@@ -220,8 +221,7 @@ export class Agent {
    * config-file definition first, and `augur validate` runs the same test.
    */
   validateDefinitions(services: readonly ServiceDefinition[], checks: readonly CheckDefinition[], source: DefinitionSource): void {
-    for (const s of services) for (const c of s.checks) this.#validateCheck(c, source);
-    for (const c of checks) this.#validateCheck(c, source);
+    validateDefinitions(services, checks, source, this.#options);
   }
 
   /** Registers (or replaces) a service and its checks; script checks need permission. */
@@ -338,8 +338,7 @@ export class Agent {
   }
 
   #validateCheck(def: CheckDefinition, source: DefinitionSource): void {
-    this.#allowScript(def, source);
-    this.#options.validateCheck?.(def);
+    validateCheck(def, source, this.#options);
   }
 
   /** API registrations are persisted; a config-file definition replaces any persisted copy. */
@@ -400,18 +399,6 @@ export class Agent {
     }
     for (const id of this.#ttlStates.keys()) if (!this.local.check(id)) await p.removeCheckState(id);
     this.#ttlStates.clear();
-  }
-
-  #allowScript(def: CheckDefinition, source: DefinitionSource): void {
-    if (def.type !== "script") return;
-    const o = this.#options;
-    if (o.enableScriptChecks || (source === "config" && o.enableLocalScriptChecks)) return;
-    throw new AugurError(
-      "CHECK_SCRIPTS_DISABLED",
-      source === "config"
-        ? "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true"
-        : "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true",
-    );
   }
 
   #addCheck(def: CheckDefinition, source: DefinitionSource, service: NodeService | undefined): void {
