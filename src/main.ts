@@ -145,10 +145,18 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   });
   // Consul's order: persisted state is read, config definitions are added, persisted services
   // and checks are added, and only then does anti-entropy run — so it never sees them as strays.
-  await agent.loadPersisted();
   let current = settings;
-  await applyDefinitions(agent, [], [], settings);
-  await agent.start();
+  try {
+    await agent.loadPersisted();
+    await applyDefinitions(agent, [], [], settings);
+    await agent.start();
+  } catch (err) {
+    // A definition the agent refuses (or an unreadable data dir) stops the start: release what is open.
+    await agent.stop().catch(() => undefined);
+    await catalog.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
 
   const watchClient = new AddressableClient();
   const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);

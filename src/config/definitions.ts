@@ -148,8 +148,10 @@ function decodeCheckFields(raw: unknown, options: DecodeOptions, generated: { id
   const h2ping = r.str("H2PING");
   const aliasNode = r.str("AliasNode");
   const aliasService = r.str("AliasService");
-  const ttlMs = r.duration("TTL");
-  const intervalMs = r.duration("Interval");
+  // Consul's CheckType.Validate tests TTL > 0 and Interval > 0: a negative one counts as unset.
+  const positive = (ms: number | undefined): number | undefined => (ms !== undefined && ms > 0 ? ms : undefined);
+  const ttlMs = positive(r.duration("TTL"));
+  const intervalMs = positive(r.duration("Interval"));
   const outputMaxSize = r.int("OutputMaxSize");
   const osService = r.str("OSService");
   // Consul: a script check with a DockerContainerID runs inside that container (IsDocker); it

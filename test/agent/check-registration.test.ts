@@ -46,6 +46,18 @@ void describe("agent - check registration", () => {
     });
   }
 
+  for (const [fields, why] of [
+    [{ TTL: "-10s" }, "Invalid check: TTL must be > 0 for TTL checks"],
+    [{ HTTP: "http://127.0.0.1:1/", Interval: "-1s" }, "Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks"],
+  ] as const) {
+    test(`check/register - a negative duration is refused as Consul refuses it (${JSON.stringify(fields)})`, async () => {
+      const res = await agent.call("PUT", "/v1/agent/check/register", { Name: "neg", ...fields });
+      assert.equal(res.status, 400);
+      assert.equal(await res.text(), why);
+      assert.deepEqual(await json("/v1/agent/checks"), {});
+    });
+  }
+
   test("service/register - an unsupported embedded check refuses the whole service", async () => {
     const res = await agent.call("PUT", "/v1/agent/service/register", { Name: "web", Checks: [{ TTL: "30s" }, { UDP: "127.0.0.1:1", Interval: "10s" }] });
     assert.equal(res.status, 400);

@@ -28,6 +28,7 @@ const refused: [string, object, RegExp][] = [
   ["docker", { enable_script_checks: true, checks: [{ name: "d", docker_container_id: "abc", args: ["true"], interval: "10s" }] }, /docker \(DockerContainerID\) checks are not supported/],
   ["script-disabled", { checks: [{ name: "s", args: ["true"], interval: "10s" }] }, /Scripts are disabled on this agent/],
   ["bad-duration", { checks: [{ name: "t", ttl: "10 parsecs" }] }, /invalid duration/],
+  ["negative-ttl", { checks: [{ name: "t", ttl: "-10s" }] }, /TTL must be > 0/],
 ];
 
 for (const [name, config, why] of refused) {
