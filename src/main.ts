@@ -92,8 +92,9 @@ class AddressableClient {
 }
 
 /** Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. */
-const startCheckRunner: StartCheck = (def, report) => {
+const startCheckRunner: StartCheck = (def, report, restoredOutput) => {
   const runner = createCheckRunner(def, report);
+  if (restoredOutput !== undefined && runner instanceof TtlCheckRunner) runner.restoreOutput(restoredOutput);
   runner.start();
   return {
     stop: () => runner.stop(),

@@ -30,7 +30,8 @@ export interface CheckHandle {
   ttlUpdate?(status: CheckStatus, output: string): void;
 }
 
-export type StartCheck = (def: CheckDefinition, report: (status: CheckStatus, output: string) => void) => CheckHandle;
+/** `restoredOutput`: a TTL check's output from before a restart (see LocalStatePersistence). */
+export type StartCheck = (def: CheckDefinition, report: (status: CheckStatus, output: string) => void, restoredOutput?: string) => CheckHandle;
 
 export interface AgentIdentity {
   readonly nodeName: string;
@@ -412,7 +413,7 @@ export class Agent {
     this.local.addCheck(check, source);
     const running: RunningCheck = { def, handle: { stop: () => undefined } };
     this.#running.set(def.id, running);
-    const handle = this.#options.startCheck(def, (status, output) => this.#report(def.id, status, output));
+    const handle = this.#options.startCheck(def, (status, output) => this.#report(def.id, status, output), restored && !existing ? restored.output : undefined);
     this.#running.set(def.id, { ...running, handle });
   }
 

@@ -10,6 +10,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { startTestAgent } from "../helpers/in-process-agent.js";
 
 interface Check {
   CheckID: string;
@@ -61,6 +62,8 @@ void describe("agent - local state persisted in the data dir", () => {
     await ok("PUT", "/v1/agent/check/pass/service:web?note=all%20good");
     await ok("PUT", "/v1/agent/check/warn/ping?note=slow");
     await ok("PUT", "/v1/agent/check/pass/short?note=soon%20stale");
+    // A config-file TTL check's status is kept too (Consul persists every TTL check's state).
+    await ok("PUT", "/v1/agent/check/warn/service:cfg?note=from%20config");
     await ok("PUT", "/v1/agent/service/maintenance/web?enable=true&reason=deploying");
     await ok("PUT", "/v1/agent/maintenance?enable=true&reason=patching");
     const createIndex = (await catalogWeb())[0]?.CreateIndex;
@@ -78,6 +81,8 @@ void describe("agent - local state persisted in the data dir", () => {
       assert.equal(c["_service_maintenance:web"]?.Status, "critical", how);
       assert.equal(c["_service_maintenance:web"]?.Notes, "deploying", how);
       assert.equal(c["_node_maintenance"]?.Notes, "patching", how);
+      assert.equal(c["service:cfg"]?.Status, "warning", how);
+      assert.equal(c["service:cfg"]?.Output, "from config", how);
       // The catalog entry was never removed as a stray and re-added: same CreateIndex.
       assert.equal((await catalogWeb())[0]?.CreateIndex, createIndex, `${how}: catalog entry kept`);
     };
@@ -122,4 +127,26 @@ void describe("agent - local state persisted in the data dir", () => {
     assert.deepEqual(await catalogWeb(), []);
     assert.deepEqual(await readdir(join(dataDir, "services")), []);
   });
+});
+
+void test("agent - a restored TTL status lapses after a whole TTL, quoting the restored output", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "augur-persist-ttl-"));
+  try {
+    const first = await startTestAgent({ dev: false, dataDir });
+    assert.equal((await first.call("PUT", "/v1/agent/check/register", { Name: "t", TTL: "3s" })).status, 200);
+    assert.equal((await first.call("PUT", "/v1/agent/check/pass/t?note=last%20words")).status, 200);
+    await first.stop();
+    const second = await startTestAgent({ dev: false, dataDir });
+    try {
+      const read = async (): Promise<Check | undefined> => ((await (await second.call("GET", "/v1/agent/checks")).json()) as Record<string, Check>)["t"];
+      assert.equal((await read())?.Status, "passing");
+      await new Promise((r) => setTimeout(r, 3300));
+      assert.equal((await read())?.Status, "critical");
+      assert.equal((await read())?.Output, "TTL expired (last output before timeout follows): last words");
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
