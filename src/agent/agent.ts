@@ -12,7 +12,8 @@ import { DEFAULT_OUTPUT_MAX_SIZE } from "../catalog/types.js";
 import { AugurError, notFound } from "../lib/errors.js";
 import { healthCheckFrom, nodeServiceFrom } from "./definitions.js";
 import { LocalState, type DefinitionSource } from "./local-state.js";
-import type { LocalStatePersistence, PersistedCheck, PersistedCheckState, PersistedService } from "./persistence.js";
+import type { LocalStatePersistence } from "./persistence.js";
+import { LocalStateJournal } from "./journal.js";
 import { AntiEntropy } from "./sync.js";
 import { validateCheck, validateDefinitions } from "./validate.js";
 import { Liveness } from "./liveness.js";
@@ -94,13 +95,11 @@ export class Agent {
   readonly #reaper: NodeJS.Timeout;
   readonly #memberReaper: NodeJS.Timeout;
   #reaping: Promise<string[]> | undefined;
-  /** Read by loadPersisted(), registered by start() (after the config's definitions). */
-  #persisted: { services: PersistedService[]; checks: PersistedCheck[] } | undefined;
-  /** Unexpired TTL statuses from before the restart, applied when their check is added. */
-  readonly #ttlStates = new Map<string, PersistedCheckState>();
+  readonly #journal: LocalStateJournal;
 
   constructor(options: AgentOptions) {
     this.#options = options;
+    this.#journal = new LocalStateJournal(options.persistence, () => this.#now());
     this.local = new LocalState({ checkUpdateIntervalMs: options.checkUpdateIntervalMs, onChange: () => this.#sync.trigger(false) });
     this.#sync = new AntiEntropy({
       catalog: options.catalog,
@@ -169,16 +168,7 @@ export class Agent {
    * would otherwise remove them from the catalog as strays.
    */
   async loadPersisted(): Promise<void> {
-    const p = this.#options.persistence;
-    if (!p) return;
-    const { services, checks, states } = await p.load();
-    const now = this.#now();
-    for (const s of states) {
-      // Consul restores a TTL status only while it would still be current.
-      if (s.expires > now) this.#ttlStates.set(s.checkId, s);
-      else await p.removeCheckState(s.checkId);
-    }
-    this.#persisted = { services, checks };
+    await this.#journal.load();
   }
 
   async start(): Promise<void> {
@@ -243,9 +233,9 @@ export class Agent {
       }
     }
     for (const c of def.checks) this.#addCheck({ ...c, serviceId: def.id }, source, service);
-    await this.#persistService(service, source);
-    for (const c of def.checks) await this.#persistCheck({ ...c, serviceId: def.id }, source);
-    for (const id of removed) await this.#purgeCheck(id);
+    await this.#journal.serviceRegistered(service, source);
+    for (const c of def.checks) await this.#journalCheck({ ...c, serviceId: def.id }, source);
+    for (const id of removed) await this.#journal.checkRemoved(id);
     await this.flush();
   }
 
@@ -253,8 +243,8 @@ export class Agent {
     if (!this.local.service(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
     for (const [checkId, e] of this.local.checks()) if (e.check.ServiceID === id) this.#stopRunner(checkId);
     const removedChecks = this.local.removeService(id);
-    await this.#options.persistence?.removeService(id);
-    for (const checkId of removedChecks) await this.#purgeCheck(checkId);
+    await this.#journal.serviceRemoved(id);
+    for (const checkId of removedChecks) await this.#journal.checkRemoved(checkId);
     await this.flush();
   }
 
@@ -266,14 +256,14 @@ export class Agent {
       if (!service) throw notFound(`ServiceID "${def.serviceId}" does not exist`);
     }
     this.#addCheck(def, source, service);
-    await this.#persistCheck(def, source);
+    await this.#journalCheck(def, source);
     await this.flush();
   }
 
   async deregisterCheck(id: string): Promise<void> {
     if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     this.#removeCheck(id);
-    await this.#purgeCheck(id);
+    await this.#journal.checkRemoved(id);
     await this.flush();
   }
 
@@ -283,9 +273,7 @@ export class Agent {
     if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     if (!running?.handle.ttlUpdate) throw new AugurError("INVALID_STATE", `CheckID "${id}" does not have associated TTL`);
     running.handle.ttlUpdate(status, output);
-    // Consul persists the status so a TTL check comes back in a good state after a restart,
-    // which matters most for long TTLs (agent.go updateTTLCheck → persistCheckState).
-    await this.#options.persistence?.saveCheckState({ checkId: id, status, output, expires: this.#now() + (running.def.ttlMs ?? 0) });
+    await this.#journal.ttlReported(id, status, output, running.def.ttlMs ?? 0);
     await this.flush();
   }
 
@@ -316,7 +304,7 @@ export class Agent {
   async #setMaintenance(id: string, name: string, notes: string, enable: boolean, service: NodeService | undefined): Promise<void> {
     if (!enable) {
       if (this.local.check(id)) this.local.removeCheck(id);
-      await this.#options.persistence?.removeCheck(id);
+      await this.#journal.checkRemoved(id);
       await this.flush();
       return;
     }
@@ -328,7 +316,7 @@ export class Agent {
     );
     const maintenance: HealthCheck = { ...check, Type: "", Definition: {} };
     this.local.addCheck(maintenance, "maintenance");
-    await this.#options.persistence?.saveCheck({ check: maintenance, source: "maintenance" });
+    await this.#journal.maintenanceStarted(maintenance);
     await this.flush();
   }
 
@@ -342,27 +330,9 @@ export class Agent {
     validateCheck(def, source, this.#options);
   }
 
-  /** API registrations are persisted; a config-file definition replaces any persisted copy. */
-  async #persistService(service: NodeService, source: DefinitionSource): Promise<void> {
-    const p = this.#options.persistence;
-    if (!p) return;
-    if (source === "api") await p.saveService({ service });
-    else await p.removeService(service.ID);
-  }
-
-  async #persistCheck(def: CheckDefinition, source: DefinitionSource): Promise<void> {
-    const p = this.#options.persistence;
+  async #journalCheck(def: CheckDefinition, source: DefinitionSource): Promise<void> {
     const check = this.local.check(def.id)?.check;
-    if (!p || !check) return;
-    if (source === "api") await p.saveCheck({ check, definition: def, source: "api" });
-    else await p.removeCheck(def.id);
-  }
-
-  async #purgeCheck(id: string): Promise<void> {
-    const p = this.#options.persistence;
-    if (!p) return;
-    await p.removeCheck(id);
-    await p.removeCheckState(id);
+    if (check) await this.#journal.checkRegistered(def, check, source);
   }
 
   /**
@@ -372,12 +342,10 @@ export class Agent {
    * Consul purges it.
    */
   async #restorePersisted(): Promise<void> {
-    const persisted = this.#persisted;
-    const p = this.#options.persistence;
-    this.#persisted = undefined;
-    if (!persisted || !p) return;
+    const persisted = this.#journal.takeLoaded();
+    if (!persisted) return;
     for (const { service } of persisted.services) {
-      if (this.local.service(service.ID)?.source === "config") await p.removeService(service.ID);
+      if (this.local.service(service.ID)?.source === "config") await this.#journal.serviceRemoved(service.ID);
       else this.local.addService(service, "api");
     }
     for (const entry of persisted.checks) {
@@ -395,11 +363,10 @@ export class Agent {
         }
       } catch (err) {
         this.#options.onError(err, `not restoring persisted check ${JSON.stringify(id)}`);
-        await this.#purgeCheck(id);
+        await this.#journal.checkRemoved(id);
       }
     }
-    for (const id of this.#ttlStates.keys()) if (!this.local.check(id)) await p.removeCheckState(id);
-    this.#ttlStates.clear();
+    await this.#journal.restored((id) => this.local.check(id) !== undefined);
   }
 
   #addCheck(def: CheckDefinition, source: DefinitionSource, service: NodeService | undefined): void {
@@ -408,7 +375,7 @@ export class Agent {
     const check = healthCheckFrom(def, this.#options.identity.nodeName, service);
     // Re-registering keeps the current status and output, as Consul does for an unchanged check.
     if (existing && existing.Type === check.Type) Object.assign(check, { Status: existing.Status, Output: existing.Output });
-    const restored = def.type === "ttl" ? this.#ttlStates.get(def.id) : undefined;
+    const restored = def.type === "ttl" ? this.#journal.restoredTtl(def.id) : undefined;
     if (restored && !existing) Object.assign(check, { Status: restored.status, Output: restored.output });
     this.local.addCheck(check, source);
     const running: RunningCheck = { def, handle: { stop: () => undefined } };
