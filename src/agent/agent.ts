@@ -356,7 +356,8 @@ export class Agent {
         const service = sid ? this.local.service(sid)?.service : undefined;
         if (sid && !service) throw new AugurError("INVALID_STATE", `its service ${JSON.stringify(sid)} is not registered`);
         if (entry.source === "maintenance" || !entry.definition) {
-          this.local.addCheck(entry.check, "maintenance");
+          // The node may have been renamed since: the check belongs to this node now.
+          this.local.addCheck({ ...entry.check, Node: this.#options.identity.nodeName }, "maintenance");
         } else {
           this.#validateCheck(entry.definition, "api");
           this.#addCheck(entry.definition, "api", service);
