@@ -205,7 +205,6 @@ export class Agent {
 
   // ---- services and checks ------------------------------------------------------------------
 
-  /** Registers (or replaces) a service and its checks; script checks need permission. */
   /**
    * Throws what registering these definitions would throw (script checks not allowed, check types
    * this agent does not run), without registering anything: start and reload check every
@@ -350,8 +349,12 @@ export class Agent {
     }
     for (const entry of persisted.checks) {
       const id = entry.check.CheckID;
+      if (this.local.check(id)?.source === "config") {
+        // The config file defines it now; its TTL status (already applied) stays.
+        await this.#journal.checkDefinitionDropped(id);
+        continue;
+      }
       try {
-        if (this.local.check(id)?.source === "config") throw new AugurError("INVALID_STATE", "a config file defines it");
         const sid = entry.check.ServiceID;
         const service = sid ? this.local.service(sid)?.service : undefined;
         if (sid && !service) throw new AugurError("INVALID_STATE", `its service ${JSON.stringify(sid)} is not registered`);

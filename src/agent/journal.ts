@@ -64,6 +64,11 @@ export class LocalStateJournal {
     else await this.store?.removeCheck(def.id);
   }
 
+  /** A persisted check that a config file now defines: only the saved definition goes. */
+  async checkDefinitionDropped(id: string): Promise<void> {
+    await this.store?.removeCheck(id);
+  }
+
   async maintenanceStarted(check: HealthCheck): Promise<void> {
     await this.store?.saveCheck({ check, source: "maintenance" });
   }

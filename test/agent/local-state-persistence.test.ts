@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startTestAgent } from "../helpers/in-process-agent.js";
+import { decodeServiceDefinition } from "../../src/config/definitions.js";
 
 interface Check {
   CheckID: string;
@@ -143,6 +144,29 @@ void test("agent - a restored TTL status lapses after a whole TTL, quoting the r
       await new Promise((r) => setTimeout(r, 3300));
       assert.equal((await read())?.Status, "critical");
       assert.equal((await read())?.Output, "TTL expired (last output before timeout follows): last words");
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+void test("agent - a config-file service replaces a persisted API registration with the same id", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "augur-persist-cfg-"));
+  try {
+    const first = await startTestAgent({ dev: false, dataDir });
+    assert.equal((await first.call("PUT", "/v1/agent/service/register", { Name: "dup", Port: 1, Check: { TTL: "1h" } })).status, 200);
+    await first.stop();
+    assert.equal((await readdir(join(dataDir, "services"))).length, 1);
+    const def = decodeServiceDefinition({ name: "dup", port: 2, checks: [{ ttl: "1h" }] }, { config: true, path: "services[0]." });
+    const second = await startTestAgent({ dev: false, dataDir, services: [def] });
+    try {
+      const services = (await (await second.call("GET", "/v1/agent/services")).json()) as Record<string, { Port: number }>;
+      assert.equal(services["dup"]?.Port, 2);
+      assert.equal(second.running.agent.local.service("dup")?.source, "config");
+      assert.deepEqual(await readdir(join(dataDir, "services")), []);
+      assert.deepEqual(await readdir(join(dataDir, "checks")), ["state"]);
     } finally {
       await second.stop();
     }
