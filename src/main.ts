@@ -17,7 +17,8 @@ import type { EtcdConfig } from "./config/index.js";
 import { Catalog } from "./catalog/catalog.js";
 import type { CheckDefinition, ServiceDefinition } from "./catalog/types.js";
 import { Agent } from "./agent/agent.js";
-import { createCheckRunner, TtlCheckRunner } from "./checks/index.js";
+import { assertRunnable, createCheckRunner, TtlCheckRunner } from "./checks/index.js";
+import { FileLocalStatePersistence } from "./agent/file-persistence.js";
 import type { StartCheck } from "./agent/agent.js";
 import { ApiServer, type ListenAddress } from "./api/server.js";
 import { ApiMetrics } from "./api/metrics.js";
@@ -100,8 +101,9 @@ class AddressableClient {
 }
 
 /** Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. */
-const startCheckRunner: StartCheck = (def, report) => {
+const startCheckRunner: StartCheck = (def, report, restoredOutput) => {
   const runner = createCheckRunner(def, report);
+  if (restoredOutput !== undefined && runner instanceof TtlCheckRunner) runner.restoreOutput(restoredOutput);
   runner.start();
   return {
     stop: () => runner.stop(),
@@ -134,6 +136,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     identity: { nodeName: settings.nodeName, nodeId: settings.nodeId, datacenter: settings.datacenter, advertiseAddr: settings.advertiseAddr, version: VERSION },
     catalog,
     startCheck: startCheckRunner,
+    validateCheck: assertRunnable,
+    // Consul keeps API registrations in its data dir; a -dev agent forgets them.
+    ...(settings.dev || !settings.dataDir ? {} : { persistence: new FileLocalStatePersistence(settings.dataDir) }),
     enableScriptChecks: settings.enableScriptChecks,
     enableLocalScriptChecks: settings.enableLocalScriptChecks,
     checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
@@ -150,9 +155,20 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       releaseParked();
     },
   });
-  await agent.start();
+  // Consul's order: persisted state is read, config definitions are added, persisted services
+  // and checks are added, and only then does anti-entropy run — so it never sees them as strays.
   let current = settings;
-  await applyDefinitions(agent, [], [], settings);
+  try {
+    await agent.loadPersisted();
+    await applyDefinitions(agent, [], [], settings);
+    await agent.start();
+  } catch (err) {
+    // A definition the agent refuses (or an unreadable data dir) stops the start: release what is open.
+    await agent.stop().catch(() => undefined);
+    await catalog.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
 
   // Never leaves this process: it marks the watch engine's own requests (kv-internal.ts).
   const internalToken = randomBytes(32).toString("hex");
@@ -235,6 +251,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
 
 /** Config-file services and checks: removed ones go, new or changed ones are (re)registered. */
 async function applyDefinitions(agent: Agent, oldServices: readonly ServiceDefinition[], oldChecks: readonly CheckDefinition[], next: AgentSettings): Promise<void> {
+  // All or nothing: a definition the agent would refuse fails the start or reload before any change.
+  agent.validateDefinitions(next.services, next.checks, "config");
   const nextServiceIds = new Set(next.services.map((s) => s.id));
   const nextCheckIds = new Set(next.checks.map((c) => c.id));
   for (const s of oldServices) if (!nextServiceIds.has(s.id) && agent.local.service(s.id)?.source === "config") await agent.deregisterService(s.id);

@@ -12,7 +12,10 @@ import { DEFAULT_OUTPUT_MAX_SIZE } from "../catalog/types.js";
 import { AugurError, notFound } from "../lib/errors.js";
 import { healthCheckFrom, nodeServiceFrom } from "./definitions.js";
 import { LocalState, type DefinitionSource } from "./local-state.js";
+import type { LocalStatePersistence } from "./persistence.js";
+import { LocalStateJournal } from "./journal.js";
 import { AntiEntropy } from "./sync.js";
+import { validateCheck, validateDefinitions } from "./validate.js";
 import { Liveness } from "./liveness.js";
 import {
   DEFAULT_NODE_MAINTENANCE_REASON,
@@ -28,7 +31,8 @@ export interface CheckHandle {
   ttlUpdate?(status: CheckStatus, output: string): void;
 }
 
-export type StartCheck = (def: CheckDefinition, report: (status: CheckStatus, output: string) => void) => CheckHandle;
+/** `restoredOutput`: a TTL check's output from before a restart (see LocalStatePersistence). */
+export type StartCheck = (def: CheckDefinition, report: (status: CheckStatus, output: string) => void, restoredOutput?: string) => CheckHandle;
 
 export interface AgentIdentity {
   readonly nodeName: string;
@@ -56,6 +60,16 @@ export interface AgentOptions {
   /** Wall clock for failure marks (tests fake it). */
   readonly now?: () => number;
   readonly onError: (err: unknown, what: string) => void;
+  /**
+   * Where API-registered services and checks, maintenance and TTL statuses are kept across
+   * restarts (a data dir); absent in `-dev`, where everything is forgotten as in Consul.
+   */
+  readonly persistence?: LocalStatePersistence;
+  /**
+   * Refuses a check this agent cannot run (throws an AugurError). Called for every check before
+   * anything of its registration is kept, so a refused check leaves nothing behind.
+   */
+  readonly validateCheck?: (def: CheckDefinition) => void;
   /** Told about each member this agent reaped. */
   readonly onReaped?: (node: string) => void;
   /** Told when the store stops answering for longer than the liveness TTL, and when it is back. */
@@ -81,9 +95,11 @@ export class Agent {
   readonly #reaper: NodeJS.Timeout;
   readonly #memberReaper: NodeJS.Timeout;
   #reaping: Promise<string[]> | undefined;
+  readonly #journal: LocalStateJournal;
 
   constructor(options: AgentOptions) {
     this.#options = options;
+    this.#journal = new LocalStateJournal(options.persistence, () => this.#now());
     this.local = new LocalState({ checkUpdateIntervalMs: options.checkUpdateIntervalMs, onChange: () => this.#sync.trigger(false) });
     this.#sync = new AntiEntropy({
       catalog: options.catalog,
@@ -145,7 +161,18 @@ export class Agent {
     };
   }
 
+  /**
+   * Reads what the last run persisted (Consul loadServices/loadChecks). Call before the
+   * config-file definitions are applied, so their TTL checks get their statuses back; start()
+   * then registers the persisted services and checks — before the first anti-entropy pass, which
+   * would otherwise remove them from the catalog as strays.
+   */
+  async loadPersisted(): Promise<void> {
+    await this.#journal.load();
+  }
+
   async start(): Promise<void> {
+    await this.#restorePersisted();
     await this.#options.catalog.register({ node: this.nodeRecord() });
     await this.#liveness.start();
     this.#sync.start();
@@ -178,41 +205,64 @@ export class Agent {
 
   // ---- services and checks ------------------------------------------------------------------
 
+  /**
+   * Throws what registering these definitions would throw (script checks not allowed, check types
+   * this agent does not run), without registering anything: start and reload check every
+   * config-file definition first, and `augur validate` runs the same test.
+   */
+  validateDefinitions(services: readonly ServiceDefinition[], checks: readonly CheckDefinition[], source: DefinitionSource): void {
+    validateDefinitions(services, checks, source, this.#options);
+  }
+
   /** Registers (or replaces) a service and its checks; script checks need permission. */
   async registerService(def: ServiceDefinition, source: DefinitionSource, replaceExistingChecks = false): Promise<void> {
-    for (const c of def.checks) this.#allowScript(c, source);
+    // All checks are vetted first: a refused check refuses the whole registration.
+    for (const c of def.checks) this.#validateCheck(c, source);
     const service = nodeServiceFrom(def);
     const previous = this.local.service(def.id);
     this.local.addService(service, source);
     const keep = new Set(def.checks.map((c) => c.id));
+    const removed: string[] = [];
     if (previous && replaceExistingChecks) {
-      for (const [id, e] of this.local.checks()) if (e.check.ServiceID === def.id && !keep.has(id) && !id.startsWith("_")) this.#removeCheck(id);
+      for (const [id, e] of this.local.checks()) {
+        if (e.check.ServiceID === def.id && !keep.has(id) && !id.startsWith("_")) {
+          this.#removeCheck(id);
+          removed.push(id);
+        }
+      }
     }
     for (const c of def.checks) this.#addCheck({ ...c, serviceId: def.id }, source, service);
+    await this.#journal.serviceRegistered(service, source);
+    for (const c of def.checks) await this.#journalCheck({ ...c, serviceId: def.id }, source);
+    for (const id of removed) await this.#journal.checkRemoved(id);
     await this.flush();
   }
 
   async deregisterService(id: string): Promise<void> {
     if (!this.local.service(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
     for (const [checkId, e] of this.local.checks()) if (e.check.ServiceID === id) this.#stopRunner(checkId);
-    this.local.removeService(id);
+    const removedChecks = this.local.removeService(id);
+    await this.#journal.serviceRemoved(id);
+    for (const checkId of removedChecks) await this.#journal.checkRemoved(checkId);
     await this.flush();
   }
 
   async registerCheck(def: CheckDefinition, source: DefinitionSource): Promise<void> {
-    this.#allowScript(def, source);
+    this.#validateCheck(def, source);
     let service: NodeService | undefined;
     if (def.serviceId) {
       service = this.local.service(def.serviceId)?.service;
       if (!service) throw notFound(`ServiceID "${def.serviceId}" does not exist`);
     }
     this.#addCheck(def, source, service);
+    await this.#journalCheck(def, source);
     await this.flush();
   }
 
   async deregisterCheck(id: string): Promise<void> {
     if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     this.#removeCheck(id);
+    await this.#journal.checkRemoved(id);
     await this.flush();
   }
 
@@ -222,6 +272,7 @@ export class Agent {
     if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     if (!running?.handle.ttlUpdate) throw new AugurError("INVALID_STATE", `CheckID "${id}" does not have associated TTL`);
     running.handle.ttlUpdate(status, output);
+    await this.#journal.ttlReported(id, status, output, running.def.ttlMs ?? 0);
     await this.flush();
   }
 
@@ -252,6 +303,7 @@ export class Agent {
   async #setMaintenance(id: string, name: string, notes: string, enable: boolean, service: NodeService | undefined): Promise<void> {
     if (!enable) {
       if (this.local.check(id)) this.local.removeCheck(id);
+      await this.#journal.checkRemoved(id);
       await this.flush();
       return;
     }
@@ -261,22 +313,64 @@ export class Agent {
       this.#options.identity.nodeName,
       service,
     );
-    this.local.addCheck({ ...check, Type: "", Definition: {} }, "maintenance");
+    const maintenance: HealthCheck = { ...check, Type: "", Definition: {} };
+    this.local.addCheck(maintenance, "maintenance");
+    await this.#journal.maintenanceStarted(maintenance);
     await this.flush();
   }
 
   // ---- internals ---------------------------------------------------------------------------
 
-  #allowScript(def: CheckDefinition, source: DefinitionSource): void {
-    if (def.type !== "script") return;
-    const o = this.#options;
-    if (o.enableScriptChecks || (source === "config" && o.enableLocalScriptChecks)) return;
-    throw new AugurError(
-      "CHECK_SCRIPTS_DISABLED",
-      source === "config"
-        ? "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true"
-        : "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true",
-    );
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  #validateCheck(def: CheckDefinition, source: DefinitionSource): void {
+    validateCheck(def, source, this.#options);
+  }
+
+  async #journalCheck(def: CheckDefinition, source: DefinitionSource): Promise<void> {
+    const check = this.local.check(def.id)?.check;
+    if (check) await this.#journal.checkRegistered(def, check, source);
+  }
+
+  /**
+   * Registers what loadPersisted() read. Config-file definitions were applied first and win over
+   * a persisted entry with the same id (its file is dropped); an entry that cannot be restored
+   * (its service is gone, its check type is no longer allowed) is dropped with a warning, as
+   * Consul purges it.
+   */
+  async #restorePersisted(): Promise<void> {
+    const persisted = this.#journal.takeLoaded();
+    if (!persisted) return;
+    for (const { service } of persisted.services) {
+      if (this.local.service(service.ID)?.source === "config") await this.#journal.serviceRemoved(service.ID);
+      else this.local.addService(service, "api");
+    }
+    for (const entry of persisted.checks) {
+      const id = entry.check.CheckID;
+      if (this.local.check(id)?.source === "config") {
+        // The config file defines it now; its TTL status (already applied) stays.
+        await this.#journal.checkDefinitionDropped(id);
+        continue;
+      }
+      try {
+        const sid = entry.check.ServiceID;
+        const service = sid ? this.local.service(sid)?.service : undefined;
+        if (sid && !service) throw new AugurError("INVALID_STATE", `its service ${JSON.stringify(sid)} is not registered`);
+        if (entry.source === "maintenance" || !entry.definition) {
+          // The node may have been renamed since: the check belongs to this node now.
+          this.local.addCheck({ ...entry.check, Node: this.#options.identity.nodeName }, "maintenance");
+        } else {
+          this.#validateCheck(entry.definition, "api");
+          this.#addCheck(entry.definition, "api", service);
+        }
+      } catch (err) {
+        this.#options.onError(err, `not restoring persisted check ${JSON.stringify(id)}`);
+        await this.#journal.checkRemoved(id);
+      }
+    }
+    await this.#journal.restored((id) => this.local.check(id) !== undefined);
   }
 
   #addCheck(def: CheckDefinition, source: DefinitionSource, service: NodeService | undefined): void {
@@ -285,10 +379,12 @@ export class Agent {
     const check = healthCheckFrom(def, this.#options.identity.nodeName, service);
     // Re-registering keeps the current status and output, as Consul does for an unchanged check.
     if (existing && existing.Type === check.Type) Object.assign(check, { Status: existing.Status, Output: existing.Output });
+    const restored = def.type === "ttl" ? this.#journal.restoredTtl(def.id) : undefined;
+    if (restored && !existing) Object.assign(check, { Status: restored.status, Output: restored.output });
     this.local.addCheck(check, source);
     const running: RunningCheck = { def, handle: { stop: () => undefined } };
     this.#running.set(def.id, running);
-    const handle = this.#options.startCheck(def, (status, output) => this.#report(def.id, status, output));
+    const handle = this.#options.startCheck(def, (status, output) => this.#report(def.id, status, output), restored && !existing ? restored.output : undefined);
     this.#running.set(def.id, { ...running, handle });
   }
 

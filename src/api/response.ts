@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { stringifyLossless } from "../lib/lossless-json.js";
 
 /** Read metadata sent as `X-Consul-*` headers on catalog, health, KV and session reads. */
 export interface QueryMeta {
@@ -49,7 +50,14 @@ const GO_ESCAPES: Record<string, string> = {
 
 /** Serialises as Go's json.Marshal / MarshalIndent(“”, “    ”) would. */
 export function goJson(value: unknown, pretty = false): string {
-  const text = pretty ? `${JSON.stringify(value, null, 4)}\n` : JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = pretty ? `${JSON.stringify(value, null, 4)}\n` : JSON.stringify(value);
+  } catch (err) {
+    // Only uint64 fields past 2^53 (KV Flags) are bigints; the fast path above covers the rest.
+    if (!(err instanceof TypeError && /BigInt/.test(err.message))) throw err;
+    text = pretty ? `${stringifyLossless(value, 4)}\n` : stringifyLossless(value);
+  }
   if (text === undefined) return "null";
   // Characters are only ever inside strings here, so escaping them in place is what Go does.
   return HTML_UNSAFE.test(text) ? text.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c) : text;

@@ -37,7 +37,7 @@ export interface KvOp {
   readonly key: string;
   /** Raw value bytes for set/cas/lock/unlock; null stores Consul's null value. */
   readonly value?: Uint8Array | null;
-  readonly flags?: number;
+  readonly flags?: KvFlags;
   /** ModifyIndex for cas / check-index / delete-cas. */
   readonly index?: number;
   readonly session?: string;
@@ -85,11 +85,34 @@ interface Slot {
 
 const MAX_ATTEMPTS = 20;
 
+/** KV `Flags`: an opaque uint64, exact to 2^64-1 — a bigint when past 2^53. */
+export type KvFlags = number | bigint;
+
+export const MAX_UINT64 = 0xffffffffffffffffn;
+
+/**
+ * Go's strconv.ParseUint(text, 10, 64), as `PUT /v1/kv/:key?flags=` runs it: the value, or the
+ * error text Consul answers with.
+ */
+export function parseFlagsText(text: string): KvFlags | { error: string } {
+  if (!/^\d+$/.test(text)) return { error: `strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax` };
+  const n = BigInt(text);
+  if (n > MAX_UINT64) return { error: `strconv.ParseUint: parsing ${JSON.stringify(text)}: value out of range` };
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+}
+
+/** Records are JSON in the store: flags past 2^53 are kept as decimal text. */
+function storedFlags(flags: KvFlags | undefined): number | string {
+  if (flags === undefined) return 0;
+  if (typeof flags === "number") return flags;
+  return flags <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(flags) : flags.toString();
+}
+
 export function kvRecordToPair(rec: KvRecord, createRevision: number, modRevision: number, withValue = true): KVPair {
   const pair: KVPair = {
     LockIndex: rec.LockIndex,
     Key: rec.Key,
-    Flags: rec.Flags,
+    Flags: typeof rec.Flags === "string" ? BigInt(rec.Flags) : rec.Flags,
     Value: withValue ? rec.Value : null,
     CreateIndex: createRevision,
     ModifyIndex: modRevision,
@@ -232,7 +255,7 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
     if (!rec) s.createRevision = 0;
     slots.set(op.key, s);
   };
-  const fresh = (): KvRecord => ({ Key: op.key, Flags: op.flags ?? 0, Value: toBase64(op.value), LockIndex: current?.LockIndex ?? 0, ...(current?.Session ? lockFields(current) : {}) });
+  const fresh = (): KvRecord => ({ Key: op.key, Flags: storedFlags(op.flags), Value: toBase64(op.value), LockIndex: current?.LockIndex ?? 0, ...(current?.Session ? lockFields(current) : {}) });
   const read = (withValue: boolean): OpOutcome => ({ results: current && slot ? [{ key: op.key, written: false, pair: kvRecordToPair(current, slot.createRevision, slot.modRevision, withValue) }] : [] });
   switch (op.verb) {
     case "set": {
@@ -311,7 +334,7 @@ function lockOp(op: KvOp, current: KvRecord | null, sessions: Map<string, Sessio
   const reacquire = current?.Session === op.session;
   const rec: KvRecord = {
     Key: op.key,
-    Flags: op.flags ?? 0,
+    Flags: storedFlags(op.flags),
     Value: toBase64(op.value),
     LockIndex: (current?.LockIndex ?? 0) + (reacquire ? 0 : 1),
     Session: op.session,

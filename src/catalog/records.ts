@@ -25,7 +25,8 @@ export type EventRecord = UserEvent;
 
 export interface KvRecord {
   Key: string;
-  Flags: number;
+  /** uint64: a number while exact, the decimal text past 2^53 (see catalog/kv.ts). */
+  Flags: number | string;
   Value: string | null;
   LockIndex: number;
   Session?: string;

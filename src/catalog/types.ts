@@ -91,7 +91,8 @@ export interface HealthCheck {
 export interface KVPair {
   LockIndex: number;
   Key: string;
-  Flags: number;
+  /** uint64; a bigint past 2^53, written as a bare JSON number. */
+  Flags: number | bigint;
   /** Standard padded base64, or null for an empty value. */
   Value: string | null;
   Session?: string;

@@ -7,7 +7,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { ProbeResult } from "./runner.js";
+import { probeTimeoutMs, type ProbeResult } from "./runner.js";
 
 export interface HttpProbeOptions {
   readonly url: string;
@@ -58,7 +58,7 @@ function send(url: URL, options: HttpProbeOptions, method: string, signal: Abort
 export function httpProbe(options: HttpProbeOptions): (signal: AbortSignal) => Promise<ProbeResult> {
   const method = options.method || "GET";
   return async (outer) => {
-    const signal = AbortSignal.any([outer, AbortSignal.timeout(options.timeoutMs)]);
+    const signal = AbortSignal.any([outer, AbortSignal.timeout(probeTimeoutMs(options.timeoutMs))]);
     let url = new URL(options.url);
     try {
       for (let hop = 0; ; hop++) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CheckDefinition } from "../catalog/types.js";
+import type { CheckDefinition, CheckType } from "../catalog/types.js";
 import { AugurError } from "../lib/errors.js";
 import { httpProbe } from "./http-check.js";
 import { IntervalRunner, StatusThresholds, realClock, type CheckClock, type CheckRunner, type CheckSink } from "./runner.js";
@@ -19,6 +19,20 @@ export interface CreateRunnerOptions {
   readonly clock?: CheckClock;
   /** Delay before the first probe; Consul staggers it randomly within the interval. */
   readonly firstDelayMs?: number;
+}
+
+/** The check types augur runs; everything else is refused at registration. */
+export const RUNNABLE_CHECK_TYPES: readonly CheckType[] = ["ttl", "http", "tcp", "script"];
+
+/**
+ * Throws CHECK_UNSUPPORTED for a check type augur does not run. Consul would run these; augur
+ * refuses them rather than keep a check that never runs (and, critical, hides its service
+ * from `?passing`).
+ */
+export function assertRunnable(def: CheckDefinition): void {
+  if (RUNNABLE_CHECK_TYPES.includes(def.type)) return;
+  const what = def.type === "docker" ? "docker (DockerContainerID)" : def.type === "os_service" ? "os_service (OSService)" : def.type;
+  throw new AugurError("CHECK_UNSUPPORTED", `Invalid check: ${what} checks are not supported by augur; use ttl, http, tcp or script (args) checks`);
 }
 
 export function createCheckRunner(def: CheckDefinition, sink: CheckSink, options: CreateRunnerOptions = {}): CheckRunner {
@@ -50,6 +64,7 @@ export function createCheckRunner(def: CheckDefinition, sink: CheckSink, options
     case "script":
       return periodic(scriptProbe({ args: def.args ?? [], timeoutMs, outputMaxSize: def.outputMaxSize }));
     default:
-      throw new AugurError("BAD_REQUEST", `Invalid check: ${def.type} checks are not supported by augur; use ttl, http, tcp or script (args)`);
+      assertRunnable(def);
+      throw new AugurError("INTERNAL", `no runner for ${def.type} checks`);
   }
 }

@@ -21,15 +21,45 @@ export interface CheckClock {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer delay fires after 1 ms with a
+ * TimeoutOverflowWarning. Consul accepts any Go duration for a TTL or interval, so long delays
+ * are waited out in steps of at most this much.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timer that may be longer than Node allows: re-armed until the whole delay has passed. */
+class LongTimer {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(fn: () => void, ms: number) {
+    const due = Date.now() + ms;
+    const arm = (left: number): void => {
+      this.#timer = setTimeout(() => {
+        const rest = due - Date.now();
+        if (rest > 0) arm(rest);
+        else fn();
+      }, Math.min(Math.max(0, left), MAX_TIMER_MS));
+      this.#timer.unref();
+    };
+    arm(ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
 export const realClock: CheckClock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setTimeout: (fn, ms) => new LongTimer(fn, ms),
+  clearTimeout: (h) => (h as LongTimer).clear(),
 };
+
+/** A probe timeout Node can arm: a timeout over 24.8 days is, for a probe, no timeout at all. */
+export function probeTimeoutMs(ms: number): number {
+  return Math.min(ms, MAX_TIMER_MS);
+}
 
 export interface CheckRunner {
   start(): void;

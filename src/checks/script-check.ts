@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { formatGoDuration } from "../lib/duration.js";
-import type { ProbeResult } from "./runner.js";
+import { probeTimeoutMs, type ProbeResult } from "./runner.js";
 
 export interface ScriptProbeOptions {
   readonly args: readonly string[];
@@ -50,7 +50,7 @@ export function scriptProbe(options: ScriptProbeOptions): (signal: AbortSignal) 
       const timer = setTimeout(() => {
         timedOut = true;
         killGroup(child.pid);
-      }, options.timeoutMs);
+      }, probeTimeoutMs(options.timeoutMs));
       const onAbort = (): void => killGroup(child.pid);
       signal.addEventListener("abort", onAbort, { once: true });
       const output = (): string => {

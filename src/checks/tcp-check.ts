@@ -6,7 +6,7 @@
  */
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import type { ProbeResult } from "./runner.js";
+import { probeTimeoutMs, type ProbeResult } from "./runner.js";
 
 export interface TcpProbeOptions {
   readonly address: string;
@@ -37,7 +37,7 @@ export function tcpProbe(options: TcpProbeOptions): (signal: AbortSignal) => Pro
         socket.destroy();
         resolve(result);
       };
-      const timer = setTimeout(() => finish({ status: "critical", output: `dial tcp ${options.address}: i/o timeout` }), options.timeoutMs);
+      const timer = setTimeout(() => finish({ status: "critical", output: `dial tcp ${options.address}: i/o timeout` }), probeTimeoutMs(options.timeoutMs));
       signal.addEventListener("abort", () => finish({ status: "critical", output: "check stopped" }), { once: true });
       socket.once(options.useTls ? "secureConnect" : "connect", () => finish({ status: "passing", output: `TCP connect ${options.address}: Success` }));
       socket.once("error", (err: NodeJS.ErrnoException) => finish({ status: "critical", output: `dial tcp ${options.address}: ${describe(err)}` }));

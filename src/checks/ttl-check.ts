@@ -33,6 +33,11 @@ export class TtlCheckRunner implements CheckRunner {
     this.#state = { kind: "stopped" };
   }
 
+  /** The output restored from before a restart: quoted if the TTL lapses before the next report. */
+  restoreOutput(output: string): void {
+    this.#lastOutput = output;
+  }
+
   /** Records a status from the API and restarts the TTL clock. */
   update(status: CheckStatus, output: string): void {
     if (this.#state.kind === "stopped") return;

@@ -14,6 +14,8 @@ import { isAugurError } from "../lib/errors.js";
 const STOP_DEADLINE_MS = 4000;
 import { joinCluster } from "../client/join.js";
 import type { Logger } from "../lib/logger.js";
+import { wantsHelp } from "./go-flags.js";
+import { agentHelp } from "./usage.js";
 
 export function settingsFrom(config: RuntimeConfig): AgentSettings {
   return {
@@ -53,6 +55,11 @@ async function learnedEtcd(config: RuntimeConfig, logger: Logger): Promise<Agent
 }
 
 export async function runAgentCommand(argv: string[]): Promise<number> {
+  // Consul's `consul agent -h`: usage and flags on stdout, exit 0, nothing started.
+  if (wantsHelp(argv)) {
+    process.stdout.write(agentHelp());
+    return 0;
+  }
   let flags;
   try {
     flags = parseAgentFlags(argv);

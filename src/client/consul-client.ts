@@ -7,6 +7,7 @@
  * @module
  */
 import { AugurError } from "../lib/errors.js";
+import { parseJsonLossless } from "../lib/lossless-json.js";
 import type { KVPair, Node, UserEvent } from "../catalog/types.js";
 import { resolveAddress, resolveToken } from "./address.js";
 import { makeResponse, requireOk, type ClientResponse } from "./response.js";
@@ -77,6 +78,8 @@ export interface EventFireOptions extends WriteOptions {
   tag?: string;
 }
 
+/** KV pairs with `Flags` exact past 2^53 (a bigint there), as `kv get -detailed` prints them. */
+const kvPairs = (res: ClientResponse): KVPair[] => parseJsonLossless(res.text()) as KVPair[];
 const bool = (res: ClientResponse): boolean => res.json<unknown>() === true;
 
 /** A client for one agent address. */
@@ -165,7 +168,7 @@ export class ConsulClient {
       ...signalOf(options),
     });
     if (res.status === 404) return undefined;
-    return requireOk(res).json<KVPair[]>()[0];
+    return kvPairs(requireOk(res))[0];
   }
 
   /** Every key under `prefix`, sorted by key; `[]` when none. */
@@ -175,7 +178,7 @@ export class ConsulClient {
       ...signalOf(options),
     });
     if (res.status === 404) return [];
-    return requireOk(res).json<KVPair[]>() ?? [];
+    return kvPairs(requireOk(res)) ?? [];
   }
 
   /** Key names under `prefix`, cut after the first `separator` past the prefix when one is given. */

@@ -148,10 +148,16 @@ function decodeCheckFields(raw: unknown, options: DecodeOptions, generated: { id
   const h2ping = r.str("H2PING");
   const aliasNode = r.str("AliasNode");
   const aliasService = r.str("AliasService");
-  const ttlMs = r.duration("TTL");
-  const intervalMs = r.duration("Interval");
+  // Consul's CheckType.Validate tests TTL > 0 and Interval > 0: a negative one counts as unset.
+  const positive = (ms: number | undefined): number | undefined => (ms !== undefined && ms > 0 ? ms : undefined);
+  const ttlMs = positive(r.duration("TTL"));
+  const intervalMs = positive(r.duration("Interval"));
   const outputMaxSize = r.int("OutputMaxSize");
-  const intervalCheck = (args && args.length > 0) || !!http || !!tcp || !!udp || !!grpc || !!h2ping;
+  const osService = r.str("OSService");
+  // Consul: a script check with a DockerContainerID runs inside that container (IsDocker); it
+  // must never fall back to running the script on the host.
+  const docker = !!r.str("DockerContainerID") && !!args && args.length > 0;
+  const intervalCheck = (args && args.length > 0) || !!http || !!tcp || !!udp || !!grpc || !!h2ping || !!osService;
   const isAlias = !!aliasNode || !!aliasService;
   const invalid = (why: string): AugurError => r.fail(options.config ? `${options.path ?? ""}: invalid check: ${why}` : `Invalid check: ${why}`);
   if (intervalMs && ttlMs) throw invalid("Interval and TTL cannot both be specified");
@@ -162,7 +168,7 @@ function decodeCheckFields(raw: unknown, options: DecodeOptions, generated: { id
   if (outputMaxSize !== undefined && outputMaxSize < 0) throw invalid("MaxOutputMaxSize must be positive");
   const status = r.str("Status") || "critical";
   if (!CHECK_STATUSES.includes(status as CheckStatus)) throw r.fail("Status for checks must 'passing', 'warning', 'critical'");
-  const type: CheckType = ttlMs ? "ttl" : args?.length ? "script" : http ? "http" : tcp ? "tcp" : udp ? "udp" : grpc ? "grpc" : h2ping ? "h2ping" : "alias";
+  const type: CheckType = ttlMs ? "ttl" : docker ? "docker" : args?.length ? "script" : osService ? "os_service" : http ? "http" : tcp ? "tcp" : udp ? "udp" : grpc ? "grpc" : h2ping ? "h2ping" : "alias";
   const failuresBeforeCritical = r.int("FailuresBeforeCritical") ?? 0;
   const header = r.object("Header");
   const def: Record<string, unknown> = {

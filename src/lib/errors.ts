@@ -35,6 +35,7 @@ export const ERRORS = {
   STORE_IO: { status: 500, retryable: true, summary: "The store failed to read or write its files." },
   CONFIG_INVALID: { status: 500, retryable: false, summary: "A config file or flag is malformed or has a wrong type." },
   JOIN_FAILED: { status: 500, retryable: true, summary: "start_join or retry_join found no agent to learn the etcd endpoints from." },
+  CHECK_UNSUPPORTED: { status: 400, retryable: false, summary: "A check of a type augur does not run (docker, grpc, udp, h2ping, alias, os_service) was refused; nothing was registered." },
   CHECK_SCRIPTS_DISABLED: { status: 400, retryable: false, summary: "A script check was registered while script checks are disabled." },
   INTERNAL: { status: 500, retryable: false, summary: "A bug in augur; the message says what happened." },
 } as const satisfies Record<string, ErrorSpec>;

@@ -7,7 +7,7 @@
  */
 import type { Catalog } from "../../catalog/catalog.js";
 import { timingSafeEqual } from "node:crypto";
-import { kvRecordToPair, runKvOps, type KvOp } from "../../catalog/kv.js";
+import { kvRecordToPair, parseFlagsText, runKvOps, type KvFlags, type KvOp } from "../../catalog/kv.js";
 import { refuseInternalWrite } from "../../catalog/kv-internal.js";
 import { scope } from "../../catalog/scopes.js";
 import { lowerBound } from "../../catalog/view.js";
@@ -126,14 +126,27 @@ function uint64Param(req: ApiRequest, name: string): number | undefined {
   return Number(raw);
 }
 
+/**
+ * `?flags=`: Go's ParseUint, exact to 2^64-1. Consul returns the parse error as is, so a bad
+ * value is a 500 with strconv's text.
+ */
+function flagsParam(req: ApiRequest): KvFlags {
+  const raw = req.param("flags");
+  if (raw === undefined) return 0;
+  const parsed = parseFlagsText(raw);
+  if (typeof parsed === "object") throw new AugurError("BAD_REQUEST", parsed.error, { status: 500 });
+  return parsed;
+}
+
 async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing key name");
   conflictingFlags(req, "cas", "acquire", "release");
+  const flags = flagsParam(req);
   if (req.body.length > MAX_KV_VALUE_BYTES) {
     throw new AugurError("TOO_LARGE", `Request body(${req.body.length} bytes) too large, max size: ${MAX_KV_VALUE_BYTES} bytes.`);
   }
-  const base = { key: req.rest, value: req.body.length > 0 ? new Uint8Array(req.body) : null, flags: uint64Param(req, "flags") ?? 0 };
+  const base = { key: req.rest, value: req.body.length > 0 ? new Uint8Array(req.body) : null, flags };
   let op: KvOp = { ...base, verb: "set" };
   const cas = uint64Param(req, "cas");
   if (cas !== undefined) op = { ...base, verb: "cas", index: cas };

@@ -5,7 +5,10 @@
  * @module
  */
 import type { Catalog } from "../../catalog/catalog.js";
-import { KV_VERBS, runKvOps, type KvOp, type KvVerb } from "../../catalog/kv.js";
+import { KV_VERBS, MAX_UINT64, runKvOps, type KvFlags, type KvOp, type KvVerb } from "../../catalog/kv.js";
+import { CorruptBase64Error, decodeGoBase64 } from "../../lib/go-base64.js";
+import { jsonType } from "../../lib/json-fields.js";
+import { parseJsonLossless } from "../../lib/lossless-json.js";
 import { firstForbiddenOp, internalKeyDenied } from "../../catalog/kv-internal.js";
 import { isInternalCaller, type KvRouteOptions } from "./kv.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
@@ -32,7 +35,8 @@ function field(obj: Record<string, unknown>, name: string): unknown {
 function parseBody(req: ApiRequest): unknown[] {
   let body: unknown;
   try {
-    body = JSON.parse(req.body.toString("utf8") || "null");
+    // Lossless: Flags are uint64 and must not round through a double.
+    body = parseJsonLossless(req.body.toString("utf8") || "null");
   } catch (err) {
     throw badRequest(`Failed to parse body: ${(err as Error).message}`, err);
   }
@@ -52,7 +56,7 @@ function parseOp(raw: unknown, i: number): KvOp {
   if (typeof key !== "string") throw fail("Key must be a string");
   const value = field(o, "Value");
   if (value !== undefined && value !== null && typeof value !== "string") throw fail("Value must be base64 text");
-  const bytes = typeof value === "string" ? Buffer.from(value, "base64") : null;
+  const bytes = typeof value === "string" ? decodeValue(value) : null;
   if (bytes && bytes.length > MAX_KV_VALUE_BYTES) throw new AugurError("TOO_LARGE", `Value for key ${JSON.stringify(key)} is too large (${bytes.length} > ${MAX_KV_VALUE_BYTES} bytes)`);
   const num = (name: string): number | undefined => {
     const v = field(o, name);
@@ -60,9 +64,36 @@ function parseOp(raw: unknown, i: number): KvOp {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw fail(`${name} must be an unsigned integer`);
     return v;
   };
+  const flags = flagsField(field(o, "Flags"));
   const session = field(o, "Session");
   if (session !== undefined && session !== null && typeof session !== "string") throw fail("Session must be a string");
-  return { verb: verb as KvVerb, key, value: bytes ? new Uint8Array(bytes) : null, flags: num("Flags") ?? 0, index: num("Index") ?? 0, ...(typeof session === "string" ? { session } : {}) };
+  return { verb: verb as KvVerb, key, value: bytes ? new Uint8Array(bytes) : null, flags, index: num("Index") ?? 0, ...(typeof session === "string" ? { session } : {}) };
+}
+
+/**
+ * `Value` as Go's JSON decoder reads a []byte: strict standard base64 (padding required, only
+ * \r and \n skipped). Consul answers a bad one with the decoder's error.
+ */
+function decodeValue(value: string): Buffer {
+  try {
+    return decodeGoBase64(value);
+  } catch (err) {
+    if (err instanceof CorruptBase64Error) throw badRequest(`Failed to parse body: ${err.message}`, err);
+    throw err;
+  }
+}
+
+/** `Flags` as Go decodes a uint64 field: any integer 0..2^64-1, anything else refused in its words. */
+function flagsField(v: unknown): KvFlags {
+  if (v === undefined || v === null) return 0;
+  const typeError = (what: string): AugurError => badRequest(`Failed to parse body: json: cannot unmarshal ${what} into Go struct field KVTxnOp.KV.Flags of type uint64`);
+  if (typeof v === "bigint") {
+    if (v < 0n || v > MAX_UINT64) throw typeError(`number ${v}`);
+    return v;
+  }
+  if (typeof v !== "number") throw typeError(jsonType(v));
+  if (!Number.isInteger(v) || v < 0) throw typeError(`number ${v}`);
+  return v;
 }
 
 async function runTxn(catalog: Catalog, req: ApiRequest, internal: boolean): Promise<ApiResult> {

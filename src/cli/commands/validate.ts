@@ -12,9 +12,14 @@ async function run(ctx: CommandContext): Promise<number> {
   if (ctx.args.length < 1) return ctx.fail("Must specify at least one config file or directory");
   // Loaded lazily: the config parser is only needed here.
   const { loadConfig } = await import("../../config/index.js");
+  const { validateDefinitions } = await import("../../agent/validate.js");
+  const { assertRunnable } = await import("../../checks/index.js");
   let notices: string[];
   try {
-    ({ notices } = await loadConfig({ flags: readOnlyFlags(false), files: ctx.args, dirs: [] }));
+    let config;
+    ({ config, notices } = await loadConfig({ flags: readOnlyFlags(false), files: ctx.args, dirs: [] }));
+    // What the agent refuses at start: script checks it may not run, check types it does not run.
+    validateDefinitions(config.services, config.checks, "config", { ...config, validateCheck: assertRunnable });
   } catch (err) {
     return ctx.fail(`Config validation failed: ${errorText(err)}`);
   }
