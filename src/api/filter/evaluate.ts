@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { goRegexpMatches } from "./go-regexp.js";
 import type { GoString } from "./go-strconv.js";
 import type { Checked, Coerced } from "./validate.js";
 import { quoteSelector } from "./validate.js";
@@ -91,7 +92,7 @@ function doMatch(m: Match, t: GoType, v: unknown): boolean {
     case "matches":
     case "not matches": {
       if (want.kind !== "regexp") return false;
-      const found = want.value.matcher(typeof v === "string" ? v : "").find();
+      const found = goRegexpMatches(want.value, typeof v === "string" ? v : "");
       return found === (m.op === "matches");
     }
   }

@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { RE2JS } from "re2js";
+import type { RE2JS } from "re2js";
+import { compileGoRegexp, GoRegexpError } from "./go-regexp.js";
 import { goParseBool, goParseFloat, goParseInt, goParseUint, goQuote, type GoString } from "./go-strconv.js";
 import type { Expr, MatchOp } from "./parser.js";
 import type { GoType } from "./schema.js";
@@ -106,45 +107,16 @@ function coerce(kind: Primitive, raw: GoString): Coerced {
   }
 }
 
-/** Whether `pattern` has a `(?<` group outside a character class (Go before 1.22 rejects it). */
-function hasAngleGroup(pattern: string): boolean {
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "\\") i++;
-    else if (inClass) {
-      if (c === "[" && pattern[i + 1] === ":") {
-        const end = pattern.indexOf(":]", i + 2);
-        if (end > 0) i = end + 1;
-      } else if (c === "]") inClass = false;
-    } else if (c === "[") {
-      inClass = true;
-      if (pattern[i + 1] === "^") i++;
-      if (pattern[i + 1] === "]") i++;
-    } else if (c === "(" && pattern.startsWith("?<", i + 1)) return true;
-  }
-  return false;
-}
-
-/**
- * regexp.Compile as Go (1.19, RE2 syntax) does it, on re2js — a port of the same parser, so
- * its messages are Go's; it does accept `(?<name>...)`, which Go only learnt in 1.22.
- */
 function compileRegexp(raw: GoString): RE2JS {
-  const fail = (why: string): never => {
-    throw new FilterValidationError(`Failed to compile regular expression ${goQuote(raw)}: error parsing regexp: ${why}`);
-  };
-  if (raw.text === undefined) return fail(`invalid UTF-8: \`${raw.bytes.toString("utf8")}\``);
-  let re: RE2JS;
-  try {
-    re = RE2JS.compile(raw.text);
-  } catch (err) {
-    const message = (err as Error).message.replace(/^error parsing regexp: /, "");
-    // Go always ends with the offending text in backquotes, even when it is empty.
-    return fail(message.endsWith("`") ? message : `${message}: \`\``);
+  if (raw.text === undefined) {
+    throw new FilterValidationError(`Failed to compile regular expression ${goQuote(raw)}: error parsing regexp: invalid UTF-8: \`${raw.bytes.toString("utf8")}\``);
   }
-  if (hasAngleGroup(raw.text)) fail("invalid or unsupported Perl syntax: `(?<`");
-  return re;
+  try {
+    return compileGoRegexp(raw.text);
+  } catch (err) {
+    if (err instanceof GoRegexpError) throw new FilterValidationError(`Failed to compile regular expression ${goQuote(raw)}: ${err.message}`);
+    throw err;
+  }
 }
 
 function checkMatch(node: Extract<Expr, { type: "match" }>, root: FieldConfig): Checked {
