@@ -19,12 +19,15 @@
  * Keywords are plain literals, so `not`, `in` or `and` can also be selectors and bare values
  * wherever the ordered choice lets them. `contains` is `in` with the operands swapped. There is
  * no numeric index, JSON pointer or `.0` form: those arrived in later go-bexpr versions.
- * Like pigeon, an error raised inside a rule (a bad escape, a bad number, an unmatched
- * parenthesis) fails the whole parse even when another alternative went on to match.
+ * It runs on ./peg, which reports errors as pigeon does: an error raised inside a rule (a bad
+ * escape, a bad number, an unmatched parenthesis) fails the whole parse even when another
+ * alternative went on to match, and a plain failure lists what was expected where parsing got
+ * farthest.
  *
  * @module
  */
 import { goStringOf, goUnquote, type GoString } from "./go-strconv.js";
+import { act, and, any, choice, cls, failWith, lit, not, opt, PegState, plus, rule, seq, star, type Expr as Peg } from "./peg.js";
 
 export type MatchOp = "==" | "!=" | "in" | "not in" | "is empty" | "is not empty" | "matches" | "not matches";
 
@@ -35,283 +38,140 @@ export type Expr =
 
 export class FilterSyntaxError extends Error {}
 
-type Result<T> = { value: T; pos: number } | undefined;
+type Match = Extract<Expr, { type: "match" }>;
 
-const WS = /[ \t\r\n]+/y;
-const IDENT = /[a-zA-Z][a-zA-Z0-9_]*/y;
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?/y;
+const ws = rule('"whitespace"', () => plus(cls("[ \\t\\r\\n]", (c) => c === " " || c === "\t" || c === "\r" || c === "\n")));
+const ows = opt(ws);
+const eof = rule("EOF", () => not(any));
 
-/** Parses a filter expression; throws FilterSyntaxError. */
-export function parseFilter(input: string): Expr {
-  return new Parser(input).input();
+function op(name: string, value: MatchOp, ...parts: Peg[]): Peg<MatchOp> {
+  return rule(name, () => act(seq(...parts), () => value, value));
 }
 
-class Parser {
-  readonly #s: string;
-  readonly #errors: string[] = [];
-  readonly #orMemo = new Map<number, Result<Expr>>();
-  #farthest = 0;
+const matchEqual = op("MatchEqual", "==", ows, lit("=="), ows);
+const matchNotEqual = op("MatchNotEqual", "!=", ows, lit("!="), ows);
+const matchIsEmpty = op("MatchIsEmpty", "is empty", ws, lit("is"), ws, lit("empty"));
+const matchIsNotEmpty = op("MatchIsNotEmpty", "is not empty", ws, lit("is"), ws, lit("not"), ws, lit("empty"));
+const matchIn = op("MatchIn", "in", ws, lit("in"), ws);
+const matchNotIn = op("MatchNotIn", "not in", ws, lit("not"), ws, lit("in"), ws);
+const matchContains = op("MatchContains", "in", ws, lit("contains"), ws);
+const matchNotContains = op("MatchNotContains", "not in", ws, lit("not"), ws, lit("contains"), ws);
+const matchMatches = op("MatchMatches", "matches", ws, lit("matches"), ws);
+const matchNotMatches = op("MatchNotMatches", "not matches", ws, lit("not"), ws, lit("matches"), ws);
 
-  constructor(s: string) {
-    this.#s = s;
-  }
+const isAlpha = (c: string): boolean => (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
+const isDigit = (c: string): boolean => c >= "0" && c <= "9";
 
-  input(): Expr {
-    let r = this.#inputParen();
-    if (!r) {
-      const p = this.#opt(this.#ws(0), 0);
-      const e = this.#or(p);
-      if (e) {
-        const end = this.#opt(this.#ws(e.pos), e.pos);
-        if (end === this.#s.length) r = e;
-      }
-    }
-    if (this.#errors.length > 0) throw new FilterSyntaxError(this.#errors.join("\n"));
-    if (!r) throw new FilterSyntaxError(`${this.#where(this.#farthest)}: no match found`);
-    return r.value;
-  }
+const identifier = rule("Identifier", () =>
+  act(seq(cls("[a-zA-Z]", isAlpha), star(cls("[a-zA-Z0-9_]", (c) => isAlpha(c) || isDigit(c) || c === "_"))), (_v, text) => text, ""),
+);
 
-  #inputParen(): Result<Expr> {
-    let p = this.#opt(this.#ws(0), 0);
-    if (this.#s[p] !== "(") return undefined;
-    p = this.#opt(this.#ws(p + 1), p + 1);
-    const e = this.#or(p);
-    if (!e) return undefined;
-    p = this.#opt(this.#ws(e.pos), e.pos);
-    if (this.#s[p] !== ")") return undefined;
-    p = this.#opt(this.#ws(p + 1), p + 1);
-    return p === this.#s.length ? { value: e.value, pos: p } : undefined;
-  }
+const rawStringChar = rule("RawStringChar", () => seq(not(lit("`")), any));
+const doubleStringChar = rule("DoubleStringChar", () => seq(not(lit('"')), any));
 
-  /** pigeon's position: line, column in characters, offset in UTF-8 bytes. */
-  #where(pos: number): string {
-    const before = this.#s.slice(0, pos);
-    const line = before.split("\n").length;
-    const col = Array.from(before.slice(before.lastIndexOf("\n") + 1)).length + 1;
-    return `${line}:${col} (${Buffer.byteLength(before, "utf8")})`;
-  }
+const stringLiteral: Peg<GoString> = rule('"string"', () =>
+  choice<GoString>(
+    act(choice(seq(lit("`"), star(rawStringChar), lit("`")), seq(lit('"'), star(doubleStringChar), lit('"'))), (_v, text) => goUnquote(text), goStringOf("")),
+    act(seq(choice(seq(lit("`"), star(rawStringChar)), seq(lit('"'), star(doubleStringChar))), eof, failWith("Unterminated string literal")), () => goStringOf(""), goStringOf("")),
+  ),
+);
 
-  /** Records an error as pigeon words it, naming the rule by its display name; duplicates merge. */
-  #error(pos: number, rule: string, message: string): void {
-    const text = `${this.#where(pos)}: rule ${rule}: ${message}`;
-    if (!this.#errors.includes(text)) this.#errors.push(text);
-  }
+const indexExpression: Peg<string> = rule('"index"', () =>
+  choice<string>(
+    act(seq(lit("["), ows, stringLiteral, ows, lit("]")), (v) => (v[2] as GoString).bytes.toString("utf8"), ""),
+    act(seq(lit("["), ows, not(stringLiteral), failWith("Invalid index")), () => "", ""),
+    act(seq(lit("["), ows, stringLiteral, ows, not(lit("]")), failWith("Unclosed index expression")), () => "", ""),
+  ),
+);
 
-  #note(pos: number): void {
-    if (pos > this.#farthest) this.#farthest = pos;
-  }
+const selectorOrIndex: Peg<string> = rule("SelectorOrIndex", () =>
+  choice<string>(act(seq(lit("."), identifier), (v) => v[1] as string, ""), indexExpression),
+);
 
-  #re(re: RegExp, pos: number): Result<string> {
-    re.lastIndex = pos;
-    const m = re.exec(this.#s);
-    if (!m) {
-      this.#note(pos);
-      return undefined;
-    }
-    return { value: m[0], pos: re.lastIndex };
-  }
+const selector: Peg<string[]> = rule('"selector"', () => act(seq(identifier, star(selectorOrIndex)), (v) => [v[0] as string, ...(v[1] as string[])], []));
 
-  #lit(text: string, pos: number): number | undefined {
-    if (this.#s.startsWith(text, pos)) return pos + text.length;
-    this.#note(pos);
-    return undefined;
-  }
+const afterNumbers = rule("AfterNumbers", () => and(choice<unknown>(ws, eof, lit(")"))));
+const integerOrFloat = rule("IntegerOrFloat", () =>
+  seq(choice<unknown>(lit("0"), seq(cls("[1-9]", (c) => c >= "1" && c <= "9"), star(cls("[0-9]", isDigit)))), opt(seq(lit("."), plus(cls("[0-9]", isDigit))))),
+);
+const numberLiteral: Peg<string> = rule('"number"', () =>
+  choice<string>(
+    act(seq(opt(lit("-")), integerOrFloat, afterNumbers), (_v, text) => text, ""),
+    act(seq(opt(lit("-")), integerOrFloat, not(afterNumbers), failWith("Invalid number literal")), () => "", ""),
+  ),
+);
 
-  #ws(pos: number): number | undefined {
-    return this.#re(WS, pos)?.pos;
-  }
+const value: Peg<GoString> = rule('"value"', () =>
+  choice<GoString>(act(selector, (sel) => goStringOf(sel.join(".")), goStringOf("")), act(numberLiteral, (n) => goStringOf(n), goStringOf("")), stringLiteral),
+);
 
-  #opt(p: number | undefined, fallback: number): number {
-    return p ?? fallback;
-  }
+const matchSelectorOpValue: Peg<Match> = rule('"match"', () =>
+  act(
+    seq(selector, choice(matchEqual, matchNotEqual, matchContains, matchNotContains, matchMatches, matchNotMatches), value),
+    (v): Match => ({ type: "match", selector: v[0] as string[], op: v[1] as MatchOp, value: v[2] as GoString }),
+    { type: "match", selector: [], op: "==" },
+  ),
+);
 
-  /** A sequence of literals, `_` marking required whitespace and `_?` optional whitespace. */
-  #seq(parts: readonly string[], pos: number): number | undefined {
-    let p: number | undefined = pos;
-    for (const part of parts) {
-      if (p === undefined) return undefined;
-      if (part === "_") p = this.#ws(p);
-      else if (part === "_?") p = this.#opt(this.#ws(p), p);
-      else p = this.#lit(part, p);
-    }
-    return p;
-  }
+const matchSelectorOp: Peg<Match> = rule('"match"', () =>
+  act(seq(selector, choice(matchIsEmpty, matchIsNotEmpty)), (v): Match => ({ type: "match", selector: v[0] as string[], op: v[1] as MatchOp }), { type: "match", selector: [], op: "==" }),
+);
 
-  // The left operand is parsed once: "A _ op _ B / A" tries the same A in both alternatives,
-  // so sharing it changes nothing but the cost (pigeon's version is exponential in nesting).
-  #or(pos: number): Result<Expr> {
-    if (this.#orMemo.has(pos)) return this.#orMemo.get(pos);
-    const left = this.#and(pos);
-    let r: Result<Expr> = left;
-    if (left) {
-      const p = this.#seq(["_", "or", "_"], left.pos);
-      const right = p === undefined ? undefined : this.#or(p);
-      if (right) r = { value: { type: "or", left: left.value, right: right.value }, pos: right.pos };
-    }
-    this.#orMemo.set(pos, r);
-    return r;
-  }
+const matchValueOpSelector: Peg<Match> = rule('"match"', () =>
+  choice<Match>(
+    act(seq(value, choice(matchIn, matchNotIn), selector), (v): Match => ({ type: "match", selector: v[2] as string[], op: v[1] as MatchOp, value: v[0] as GoString }), { type: "match", selector: [], op: "==" }),
+    act(seq(value, choice(matchIn, matchNotIn), not(selector), failWith("Invalid selector")), (): Match => ({ type: "match", selector: [], op: "==" }), { type: "match", selector: [], op: "==" }),
+  ),
+);
 
-  #and(pos: number): Result<Expr> {
-    const left = this.#not(pos);
-    if (!left) return undefined;
-    const p = this.#seq(["_", "and", "_"], left.pos);
-    const right = p === undefined ? undefined : this.#and(p);
-    return right ? { value: { type: "and", left: left.value, right: right.value }, pos: right.pos } : left;
-  }
+const matchExpression: Peg<Expr> = rule('"match"', () => choice<Expr>(matchSelectorOpValue, matchSelectorOp, matchValueOpSelector));
 
-  #not(pos: number): Result<Expr> {
-    const p = this.#seq(["not", "_"], pos);
-    if (p !== undefined) {
-      const inner = this.#not(p);
-      if (inner) {
-        const e = inner.value;
-        return { value: e.type === "not" ? e.operand : { type: "not", operand: e }, pos: inner.pos };
-      }
-    }
-    return this.#paren(pos);
-  }
+const parenthesized: Peg<Expr> = rule('"grouping"', () =>
+  choice<Expr>(
+    act(seq(lit("("), ows, orExpression, ows, lit(")")), (v) => v[2] as Expr, NONE),
+    matchExpression,
+    act(seq(lit("("), ows, orExpression, ows, not(lit(")")), failWith("Unmatched parentheses")), () => NONE, NONE),
+  ),
+);
 
-  #paren(pos: number): Result<Expr> {
-    let inner: Result<Expr>;
-    if (this.#s[pos] === "(") {
-      inner = this.#or(this.#opt(this.#ws(pos + 1), pos + 1));
-      if (inner) {
-        const p = this.#opt(this.#ws(inner.pos), inner.pos);
-        if (this.#s[p] === ")") return { value: inner.value, pos: p + 1 };
-      }
-    }
-    const m = this.#match(pos);
-    if (m) return m;
-    if (inner) this.#error(this.#opt(this.#ws(inner.pos), inner.pos), '"grouping"', "Unmatched parentheses");
-    return undefined;
-  }
+const NONE: Expr = { type: "match", selector: [], op: "==" };
 
-  #match(pos: number): Result<Expr> {
-    const sel = this.#selector(pos);
-    if (sel) {
-      const op = this.#selectorOp(sel.pos);
-      if (op) {
-        const v = this.#value(op.pos);
-        if (v) return { value: { type: "match", selector: sel.value, op: op.value, value: v.value }, pos: v.pos };
-      }
-      const emptyOp = this.#emptyOp(sel.pos);
-      if (emptyOp) return { value: { type: "match", selector: sel.value, op: emptyOp.value }, pos: emptyOp.pos };
-    }
-    const v = this.#value(pos);
-    if (!v) return undefined;
-    const inOp = this.#first(v.pos, [
-      [["_", "in", "_"], "in"],
-      [["_", "not", "_", "in", "_"], "not in"],
-    ]);
-    if (!inOp) return undefined;
-    const target = this.#selector(inOp.pos);
-    if (!target) {
-      this.#error(inOp.pos, '"match"', "Invalid selector");
-      return undefined;
-    }
-    return { value: { type: "match", selector: target.value, op: inOp.value, value: v.value }, pos: target.pos };
-  }
+const notExpression: Peg<Expr> = rule("NotExpression", () =>
+  choice<Expr>(
+    act(seq(lit("not"), ws, notExpression), (v): Expr => {
+      const e = v[2] as Expr;
+      // pigeon's action folds `not not e` into `e`.
+      return e.type === "not" ? e.operand : { type: "not", operand: e };
+    }, NONE),
+    parenthesized,
+  ),
+);
 
-  #first(pos: number, choices: readonly [readonly string[], MatchOp][]): Result<MatchOp> {
-    for (const [parts, op] of choices) {
-      const p = this.#seq(parts, pos);
-      if (p !== undefined) return { value: op, pos: p };
-    }
-    return undefined;
-  }
+const andExpression: Peg<Expr> = rule("AndExpression", () =>
+  choice<Expr>(act(seq(notExpression, ws, lit("and"), ws, andExpression), (v): Expr => ({ type: "and", left: v[0] as Expr, right: v[4] as Expr }), NONE), notExpression),
+);
 
-  #selectorOp(pos: number): Result<MatchOp> {
-    return this.#first(pos, [
-      [["_?", "==", "_?"], "=="],
-      [["_?", "!=", "_?"], "!="],
-      [["_", "contains", "_"], "in"],
-      [["_", "not", "_", "contains", "_"], "not in"],
-      [["_", "matches", "_"], "matches"],
-      [["_", "not", "_", "matches", "_"], "not matches"],
-    ]);
-  }
+function orExpression(st: PegState, pos: number): ReturnType<Peg<Expr>> {
+  return orRule(st, pos);
+}
 
-  #emptyOp(pos: number): Result<MatchOp> {
-    return this.#first(pos, [
-      [["_", "is", "_", "empty"], "is empty"],
-      [["_", "is", "_", "not", "_", "empty"], "is not empty"],
-    ]);
-  }
+const orRule: Peg<Expr> = rule("OrExpression", () =>
+  choice<Expr>(act(seq(andExpression, ws, lit("or"), ws, orExpression), (v): Expr => ({ type: "or", left: v[0] as Expr, right: v[4] as Expr }), NONE), andExpression),
+);
 
-  #selector(pos: number): Result<string[]> {
-    const first = this.#re(IDENT, pos);
-    if (!first) return undefined;
-    const path = [first.value];
-    let p = first.pos;
-    for (;;) {
-      if (this.#s[p] === ".") {
-        const id = this.#re(IDENT, p + 1);
-        if (id) {
-          path.push(id.value);
-          p = id.pos;
-          continue;
-        }
-      }
-      const idx = this.#index(p);
-      if (!idx) break;
-      path.push(idx.value);
-      p = idx.pos;
-    }
-    return { value: path, pos: p };
-  }
+const input: Peg<Expr> = rule("Input", () =>
+  choice<Expr>(
+    act(seq(ows, lit("("), ows, orExpression, ows, lit(")"), ows, eof), (v) => v[3] as Expr, NONE),
+    act(seq(ows, orExpression, ows, eof), (v) => v[1] as Expr, NONE),
+  ),
+);
 
-  /** `["key"]`. The key is a Go string; a selector part is text, so it is decoded as UTF-8. */
-  #index(pos: number): Result<string> {
-    if (this.#s[pos] !== "[") {
-      this.#note(pos);
-      return undefined;
-    }
-    const p = this.#opt(this.#ws(pos + 1), pos + 1);
-    const lit = this.#string(p);
-    if (!lit) {
-      this.#error(p, '"index"', "Invalid index");
-      return undefined;
-    }
-    const end = this.#opt(this.#ws(lit.pos), lit.pos);
-    if (this.#s[end] !== "]") {
-      this.#error(end, '"index"', "Unclosed index expression");
-      return undefined;
-    }
-    return { value: lit.value.bytes.toString("utf8"), pos: end + 1 };
-  }
-
-  #value(pos: number): Result<GoString> {
-    const sel = this.#selector(pos);
-    if (sel) return { value: goStringOf(sel.value.join(".")), pos: sel.pos };
-    const num = this.#re(NUMBER, pos);
-    if (num) {
-      const next = this.#s[num.pos];
-      if (next === undefined || next === ")" || /[ \t\r\n]/.test(next)) return { value: goStringOf(num.value), pos: num.pos };
-      this.#error(num.pos, '"number"', "Invalid number literal");
-      return undefined;
-    }
-    return this.#string(pos);
-  }
-
-  #string(pos: number): Result<GoString> {
-    const q = this.#s[pos];
-    if (q !== '"' && q !== "`") {
-      this.#note(pos);
-      return undefined;
-    }
-    const end = this.#s.indexOf(q, pos + 1);
-    if (end < 0) {
-      this.#error(this.#s.length, '"string"', "Unterminated string literal");
-      return undefined;
-    }
-    const literal = this.#s.slice(pos, end + 1);
-    try {
-      return { value: goUnquote(literal), pos: end + 1 };
-    } catch {
-      // pigeon keeps the match but records the action's error, which fails the parse.
-      this.#error(pos, '"string"', "invalid syntax");
-      return { value: goStringOf(""), pos: end + 1 };
-    }
-  }
+/** Parses a filter expression; throws FilterSyntaxError with pigeon's message. */
+export function parseFilter(source: string): Expr {
+  const st = new PegState(source);
+  const r = input(st, 0);
+  if (!r.ok && st.errors.length === 0) throw new FilterSyntaxError(st.noMatch());
+  if (st.errors.length > 0) throw new FilterSyntaxError(st.errors.join("\n"));
+  if (!r.ok) throw new FilterSyntaxError(st.noMatch());
+  return r.val;
 }
