@@ -131,6 +131,14 @@ const BREAKERS: ((s: string, r: () => number) => string)[] = [
   (s, r) => s.slice(0, Math.floor(r() * s.length)),
   (s) => `not(${s})`,
   (s) => `${s} or${s}`,
+  (s, r) => {
+    const at = Math.floor(r() * (s.length + 1));
+    return s.slice(0, at) + pick(r, ["(", ")", '"', "`", "[", "]", ".", "!", "=", "-", "0", "\\", " ", "\n", "é", "x"]) + s.slice(at);
+  },
+  (s, r) => {
+    const at = Math.floor(r() * s.length);
+    return s.slice(0, at) + s.slice(at + 1);
+  },
 ];
 
 interface Outcome {
@@ -155,7 +163,7 @@ function generate(): OracleRequest[] {
   for (let i = 0; i < COUNT; i++) {
     const target = targets[i % targets.length] as FilterTarget;
     let expr = expression(r, TARGETS[target]);
-    if (r() < 0.08) expr = pick(r, BREAKERS)(expr, r);
+    if (r() < 0.12) expr = pick(r, BREAKERS)(expr, r);
     out.push({ target, expression: expr, items: CATALOG[target] });
   }
   return out;

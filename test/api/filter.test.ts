@@ -87,6 +87,14 @@ describe("filter - go-bexpr 0.1.2 semantics", () => {
     }
   });
 
+  it("filter - parsing stays linear on nested and unbalanced parentheses, and refuses what is too deep", () => {
+    const started = performance.now();
+    assert.match(creationError(`${"(".repeat(400)}Node == a${")".repeat(399)}`), /rule "grouping": Unmatched parentheses$/);
+    assert.deepEqual(matching("Node", `${"(".repeat(200)}Node == "web-1"${")".repeat(200)}`), [0]);
+    assert.equal(creationError(`${"(".repeat(5000)}Node == a${")".repeat(5000)}`), `${PREFIX}expression is nested too deeply`);
+    assert.ok(performance.now() - started < 3000);
+  });
+
   it("filter - matches is RE2: a catastrophic-backtracking pattern over long strings stays linear", () => {
     const items = Array.from({ length: 200 }, (_, i) => ({ ServiceName: `${"a".repeat(5000)}${i}!`, ServiceTags: [] }));
     const started = performance.now();

@@ -37,6 +37,11 @@ export function compileFilter(expression: string, target: FilterTarget): Filter 
       if (err instanceof FilterSyntaxError || err instanceof FilterValidationError) {
         throw new AugurError("INVALID_STATE", CREATE_ERROR_PREFIX + err.message, { cause: err });
       }
+      // The parser recurses per nesting level; Go's growable stacks take deeper nesting than
+      // V8's (a few hundred parentheses, a couple of thousand and/or terms) — refuse, don't crash.
+      if (err instanceof RangeError) {
+        throw new AugurError("INVALID_STATE", `${CREATE_ERROR_PREFIX}expression is nested too deeply`, { cause: err });
+      }
       throw err;
     }
     if (cache.size > 500) cache.clear();

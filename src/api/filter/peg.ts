@@ -31,7 +31,7 @@ export class PegState {
   #expected = new Set<string>();
   invert = false;
   readonly rules: string[] = [];
-  readonly memo = new Map<string, Res>();
+  readonly memo = new Map<number, Res>();
 
   constructor(source: string) {
     this.#source = source;
@@ -220,13 +220,15 @@ export function act<T, U>(e: Expr<T>, fn: (val: T, text: string) => U, onError: 
 }
 
 let ruleIds = 0;
+/** Rules per grammar this module can tell apart in its memo keys. */
+const MAX_RULES = 256;
 
 /** A named rule (errors inside it name it by `display`), memoized by position and inversion. */
 export function rule<T>(display: string, body: () => Expr<T>): Expr<T> {
-  const id = ruleIds++;
+  const id = ruleIds++ % MAX_RULES;
   let compiled: Expr<T> | undefined;
   return (st, pos) => {
-    const key = `${id}:${pos}:${st.invert ? 1 : 0}`;
+    const key = ((pos * 2 + (st.invert ? 1 : 0)) * MAX_RULES) + id;
     const hit = st.memo.get(key);
     if (hit) return hit as Res<T>;
     compiled ??= body();
