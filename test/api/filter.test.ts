@@ -135,6 +135,22 @@ describe("filter - over HTTP", () => {
     assert.equal(wrongType.status, 500, "health/service filters CheckServiceNode, which has no ServiceName");
   });
 
+  it("filter - a catastrophic-backtracking regex over a catalog of long strings answers quickly", async () => {
+    for (let i = 0; i < 20; i++) {
+      const reg = await a.call("PUT", "/v1/agent/service/register", { Name: `${"a".repeat(8_000)}${i}!`, ID: `long${i}`, Tags: ["v1"] });
+      assert.equal(reg.status, 200);
+    }
+    const started = performance.now();
+    const filter = encodeURIComponent('Service matches "(a+)+$" or Tags contains "b" or Service matches "^(a|aa)+$"');
+    const res = await a.call("GET", `/v1/agent/services?filter=${filter}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {});
+    const name = encodeURIComponent(`${"a".repeat(8_000)}1!`);
+    const catalog = await a.call("GET", `/v1/catalog/service/${name}?filter=${encodeURIComponent('ServiceName matches "(a|1|!)+$" and ServiceName not matches "(a+)+$"')}`);
+    assert.equal(((await catalog.json()) as unknown[]).length, 1);
+    assert.ok(performance.now() - started < 3000, `took ${(performance.now() - started).toFixed(0)} ms`);
+  });
+
   it("event - node/service/tag filters are compiled as Go regexes", async () => {
     const bad = await a.call("PUT", `/v1/event/fire/deploy?node=${encodeURIComponent("(?<n>x)")}`);
     assert.equal(bad.status, 400);
