@@ -18,7 +18,8 @@ export interface GoString {
 
 export class GoSyntaxError extends Error {}
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of a Go string, not a byte-order mark to drop.
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function goString(bytes: Buffer): GoString {
   let text: string | undefined;
@@ -130,8 +131,8 @@ function decodeRune(b: Buffer, i: number): [number, number] {
   const n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
   if (n === 0 || c > 0xf4 || i + n > b.length) return [-1, 1];
   try {
-    const s = UTF8.decode(b.subarray(i, i + n));
-    return [s.codePointAt(0) as number, n];
+    const cp = UTF8.decode(b.subarray(i, i + n)).codePointAt(0);
+    return cp === undefined ? [-1, 1] : [cp, n];
   } catch {
     return [-1, 1];
   }
