@@ -58,6 +58,9 @@ const nodeServices = [
   { ID: "é\t", Service: "\\back", Tags: ["", "é"], Meta: { env: "", "": "x" }, Port: 1, Weights: { Passing: 1, Warning: 1 } },
 ];
 
+// Appended, not inserted, so the indexes other tests name stay put.
+nodes.push({ Node: "😀", Address: "\u212a", Datacenter: "ſ", Meta: { env: "σς", rack: "Ω" } } as (typeof nodes)[number]);
+
 const checks = [
   { Node: "web-1", CheckID: "serfHealth", Name: "Serf Health Status", Status: "passing", Notes: "", Output: "Agent alive and reachable", ServiceID: "", ServiceName: "", ServiceTags: [], Type: "", ExposedPort: 0 },
   { Node: "web-1", CheckID: "service:web-1", Name: "Service 'web' check", Status: "critical", Output: "HTTP GET http://x: 500", ServiceID: "web-1", ServiceName: "web", ServiceTags: ["v1", "primary"], Type: "http", ExposedPort: 21500 },

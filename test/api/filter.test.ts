@@ -58,14 +58,14 @@ describe("filter - go-bexpr 0.1.2 semantics", () => {
 
   it("filter - keywords are bare values and selectors where the grammar allows", () => {
     assert.deepEqual(matching("Node", "in in Meta"), [2]);
-    assert.deepEqual(matching("Node", "not in in Meta"), [0, 1, 3, 4]);
-    assert.deepEqual(matching("Node", "(Meta is not empty)"), [0, 2, 3]);
+    assert.deepEqual(matching("Node", "not in in Meta"), [0, 1, 3, 4, 5]);
+    assert.deepEqual(matching("Node", "(Meta is not empty)"), [0, 2, 3, 5]);
   });
 
   it("filter - a missing map key answers per 0.1.2's table (matches is true)", () => {
     assert.deepEqual(matching("Node", "Meta.rack == r1"), [0]);
-    assert.deepEqual(matching("Node", "Meta.rack != r1"), [1, 2, 3, 4]);
-    assert.deepEqual(matching("Node", 'Meta.rack matches "^r"'), [0, 1, 2, 3, 4]);
+    assert.deepEqual(matching("Node", "Meta.rack != r1"), [1, 2, 3, 4, 5]);
+    assert.deepEqual(matching("Node", 'Meta.rack matches "^r"'), [0, 1, 2, 3, 4], "absent keys match; node 5's rack is present and does not");
     assert.deepEqual(matching("Node", 'Meta["a.b"] == dot'), [0]);
   });
 
