@@ -53,8 +53,6 @@ function primitiveEquals(want: Coerced, have: unknown): boolean {
     case "int":
     case "uint":
       return typeof have === "number" && Number.isInteger(have) ? BigInt(have) === want.value : want.value === 0n;
-    case "float":
-      return (typeof have === "number" ? have : 0) === want.value;
     case "regexp":
       return false;
   }

@@ -1,7 +1,7 @@
 /**
  * The pieces of Go's strconv that go-bexpr 0.1.2 leans on, with Go's error texts: Unquote for
- * string literals, ParseInt/ParseUint (base 0, so `0x1f`, `0o17`, `017`, `0b1`, `1_000`),
- * ParseFloat and ParseBool for coercing a literal to a field's type, and Quote for `%q`.
+ * string literals, ParseInt/ParseUint (base 0, so `0x1f`, `0o17`, `017`, `0b1`, `1_000`) and
+ * ParseBool for coercing a literal to a field's type, and Quote for `%q`.
  *
  * A Go string is a byte string; a literal such as `"\xff"` holds bytes that are not UTF-8.
  * {@link GoString} keeps the bytes so that comparisons stay byte-exact.
@@ -223,16 +223,4 @@ export function goParseBool(s: string): boolean {
   const b = BOOLS[s];
   if (b === undefined) throw new GoSyntaxError(`strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax`);
   return b;
-}
-
-/** strconv.ParseFloat(s, 64) for decimal forms, infinities and NaN (hex floats are rejected). */
-export function goParseFloat(s: string): number {
-  const t = s.replace(/^[+-]/, "");
-  if (/^(inf|infinity)$/i.test(t)) return s[0] === "-" ? -Infinity : Infinity;
-  if (/^nan$/i.test(s)) return NaN;
-  const dec = /^[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d+)?$/;
-  if (!dec.test(s) || s.includes("_")) throw new GoSyntaxError(`strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax`);
-  const v = Number(s);
-  if (!Number.isFinite(v)) throw new GoSyntaxError(`strconv.ParseFloat: parsing ${goQuote(s)}: value out of range`);
-  return v;
 }

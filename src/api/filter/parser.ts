@@ -1,6 +1,6 @@
 /**
- * The go-bexpr 0.1.2 grammar (its grammar.peg, compiled by pigeon), as a backtracking PEG
- * parser that follows the same ordered choices:
+ * The go-bexpr 0.1.2 grammar (its grammar.peg, which pigeon compiles), written out for ./peg
+ * with the same rules, the same ordered choices and the same display names:
  *
  *   Input    <- _? "(" _? Or _? ")" _? EOF / _? Or _? EOF
  *   Or       <- And _ "or" _ Or / And

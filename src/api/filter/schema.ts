@@ -13,7 +13,7 @@
 
 /** A Go type, reduced to what go-bexpr distinguishes. */
 export type GoType =
-  | { readonly kind: "string" | "bool" | "int" | "uint" | "float" }
+  | { readonly kind: "string" | "bool" | "int" | "uint" }
   | { readonly kind: "slice"; readonly elem: GoType }
   | { readonly kind: "map"; readonly value: GoType }
   | { readonly kind: "struct"; readonly name: string; readonly fields: Readonly<Record<string, GoType>>; readonly pointer?: boolean };

@@ -7,7 +7,7 @@
  *
  * What a type allows (field_config.go):
  * - string: `==`, `!=`, `in`/`contains` (substring), `matches`;
- * - bool, int, float: `==`, `!=`;
+ * - bool, int: `==`, `!=` (Consul's filterable structs have no float fields);
  * - list of a primitive: `in`/`contains` (membership), `is empty`;
  * - list of anything else: `is empty`, and selection into the element's fields (any element);
  * - map with string keys: `in`/`contains` (key exists), `is empty`, and `.key` selection;
@@ -17,13 +17,13 @@
  */
 import type { RE2JS } from "re2js";
 import { compileGoRegexp, GoRegexpError } from "./go-regexp.js";
-import { goParseBool, goParseFloat, goParseInt, goParseUint, goQuote, type GoString } from "./go-strconv.js";
+import { goParseBool, goParseInt, goParseUint, goQuote, type GoString } from "./go-strconv.js";
 import type { Expr, MatchOp } from "./parser.js";
 import type { GoType } from "./schema.js";
 
 export class FilterValidationError extends Error {}
 
-type Primitive = "string" | "bool" | "int" | "uint" | "float";
+type Primitive = "string" | "bool" | "int" | "uint";
 
 interface FieldConfig {
   readonly ops: readonly MatchOp[];
@@ -37,7 +37,6 @@ export type Coerced =
   | { readonly kind: "string"; readonly value: GoString }
   | { readonly kind: "bool"; readonly value: boolean }
   | { readonly kind: "int" | "uint"; readonly value: bigint }
-  | { readonly kind: "float"; readonly value: number }
   | { readonly kind: "regexp"; readonly value: RE2JS };
 
 export type Checked =
@@ -56,7 +55,7 @@ const OPERATOR_NAMES: Record<MatchOp, string> = {
   "not matches": "Not Matches",
 };
 
-const PRIMITIVES = new Set<string>(["string", "bool", "int", "uint", "float"]);
+const PRIMITIVES = new Set<string>(["string", "bool", "int", "uint"]);
 
 function configOf(t: GoType): FieldConfig {
   switch (t.kind) {
@@ -65,7 +64,6 @@ function configOf(t: GoType): FieldConfig {
     case "bool":
     case "int":
     case "uint":
-    case "float":
       return { ops: ["==", "!="], coerce: t.kind };
     case "slice":
       if (PRIMITIVES.has(t.elem.kind)) return { ops: ["in", "not in", "is empty", "is not empty"], coerce: t.elem.kind as Primitive };
@@ -102,8 +100,6 @@ function coerce(kind: Primitive, raw: GoString): Coerced {
       return { kind, value: goParseInt(text) };
     case "uint":
       return { kind, value: goParseUint(text) };
-    case "float":
-      return { kind, value: goParseFloat(text) };
   }
 }
 
