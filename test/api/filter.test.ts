@@ -1,5 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { AUGUR_BIN } from "../helpers/agent-process.js";
 import { compileFilter } from "../../src/api/filter/index.js";
 import { applyFilter } from "../../src/api/filtering.js";
 import { isAugurError } from "../../src/lib/errors.js";
@@ -157,5 +159,11 @@ describe("filter - over HTTP", () => {
     assert.match(await bad.text(), /^Invalid node filter: error parsing regexp: invalid or unsupported Perl syntax/);
     const ok = await a.call("PUT", `/v1/event/fire/deploy?node=${encodeURIComponent("(a+)+$")}`);
     assert.equal(ok.status, 200);
+  });
+
+  it("event - augur event compiles -node/-service/-tag as Go regexes before contacting the agent", () => {
+    const r = spawnSync(process.execPath, [AUGUR_BIN, "event", "-name=e", "-node=(?<n>x)"], { encoding: "utf8", timeout: 20_000 });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, "Failed to compile node filter regexp: error parsing regexp: invalid or unsupported Perl syntax: `(?<`\n");
   });
 });
