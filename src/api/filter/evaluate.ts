@@ -7,8 +7,10 @@
  *   means "some check is not passing", and an empty list matches nothing, whatever the operator).
  * - A map key that is absent answers `==`, `in` and `is not empty` with false and every other
  *   operator (`!=`, `not in`, `is empty`, `matches`, `not matches`) with true: 0.1.2's table.
- * - Selecting through a nil pointer (AgentService.Proxy of a typical service) is an error, as
- *   in Consul: `Value at selector "Proxy" with type invalid does not support nested field selection`.
+ * - Selecting through a nil pointer (AgentService.Proxy of a typical service) is an error:
+ *   `Value at selector "Proxy" with type invalid does not support nested field selection`, the
+ *   text go-bexpr has for this case. 0.1.2 itself panics there (reflect on a zero Value) and
+ *   Consul drops the connection; an error is the closest honest answer.
  *
  * @module
  */

@@ -4,8 +4,8 @@
  * expression and validates it against that type — unknown selectors, operators the field's type
  * does not allow, values that do not coerce and bad regular expressions all fail here, before any
  * data is read — and answers 500 `Failed to create boolean expression evaluator: ...` as Consul
- * does. The few errors 0.1.2 only finds while evaluating (selecting through a nil pointer) answer
- * 500 with go-bexpr's text alone, as Consul passes it through.
+ * does. The one failure left for evaluation, selecting through a nil pointer (where 0.1.2 itself
+ * panics), answers 500 with go-bexpr's text for it and no prefix.
  *
  * Regular expressions run on re2js (RE2 semantics, linear time): never on JS RegExp.
  *
