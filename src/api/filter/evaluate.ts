@@ -1,149 +1,146 @@
 /**
- * Evaluation of a parsed filter against Consul's JSON shapes, with go-bexpr's semantics:
- * - the literal is coerced to the selected field's type (bool via ParseBool, numbers, strings);
- * - a missing map key gives the operator's "not present" answer (`==` false, `!=` true,
- *   `is empty` true, ...); a missing struct field is an error, as pointerstructure reports it;
- * - `in`/`contains`: substring for strings, membership for lists, key-exists for maps;
- * - a selector that walks through a list (e.g. `Checks.Status`) matches when any element does.
+ * go-bexpr 0.1.2's evaluation (evaluate.go) over augur's JSON records, read as the Go structs
+ * Consul decodes them into: a field absent from the JSON holds Go's zero value, a `null` list or
+ * map is an empty one, and a `null` (or absent) pointer is nil.
+ *
+ * - A selector through a list matches when any element matches (so `Checks.Status != passing`
+ *   means "some check is not passing", and an empty list matches nothing, whatever the operator).
+ * - A map key that is absent answers `==`, `in` and `is not empty` with false and every other
+ *   operator (`!=`, `not in`, `is empty`, `matches`, `not matches`) with true: 0.1.2's table.
+ * - Selecting through a nil pointer (AgentService.Proxy of a typical service) is an error:
+ *   `Value at selector "Proxy" with type invalid does not support nested field selection`, the
+ *   text go-bexpr has for this case. 0.1.2 itself panics there (reflect on a zero Value) and
+ *   Consul drops the connection; an error is the closest honest answer.
  *
  * @module
  */
-import { parseGoBool } from "../request.js";
-import type { Expr, MatchOp } from "./parser.js";
+import { goRegexpMatches } from "./go-regexp.js";
+import type { GoString } from "./go-strconv.js";
+import type { Checked, Coerced } from "./validate.js";
+import { quoteSelector } from "./validate.js";
+import type { GoType } from "./schema.js";
 
 export class FilterEvalError extends Error {}
 
-type Lookup = { found: true; value: unknown } | { found: false; mapMiss: boolean };
+type Match = Extract<Checked, { type: "match" }>;
 
-const NOT_PRESENT: Record<MatchOp, boolean> = {
-  "==": false,
-  "!=": true,
-  in: false,
-  "not in": true,
-  contains: false,
-  "not contains": true,
-  "is empty": true,
-  "is not empty": false,
-  matches: false,
-  "not matches": true,
-};
-
-const regexCache = new Map<string, RegExp>();
+/** reflect.Indirect of a nil pointer: a Value that is not valid. */
+const INVALID = Symbol("invalid");
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Resolves `path` under `value`; lists met mid-path fan out (any element). */
-function lookup(value: unknown, path: readonly string[], i: number, full: string, onEach: (l: Lookup) => boolean): boolean {
-  if (i === path.length) return onEach({ found: true, value });
-  const part = path[i] as string;
-  if (Array.isArray(value)) {
-    if (/^\d+$/.test(part)) {
-      const idx = Number(part);
-      if (idx >= value.length) throw new FilterEvalError(`error finding value in datum: /${full}: invalid index ${idx}`);
-      return lookup(value[idx], path, i + 1, full, onEach);
-    }
-    return value.some((el) => lookup(el, path, i, full, onEach));
+function resolve(t: GoType, v: unknown): unknown {
+  if (t.kind === "struct" && t.pointer && (v === null || v === undefined)) return INVALID;
+  return v;
+}
+
+function stringEquals(want: GoString, have: unknown): boolean {
+  const s = typeof have === "string" ? have : "";
+  return want.text !== undefined ? want.text === s : want.bytes.equals(Buffer.from(s, "utf8"));
+}
+
+function stringContains(haystack: unknown, needle: GoString): boolean {
+  const s = typeof haystack === "string" ? haystack : "";
+  return needle.text !== undefined ? s.includes(needle.text) : Buffer.from(s, "utf8").includes(needle.bytes);
+}
+
+function primitiveEquals(want: Coerced, have: unknown): boolean {
+  switch (want.kind) {
+    case "string":
+      return stringEquals(want.value, have);
+    case "bool":
+      return (have === true) === want.value;
+    case "int":
+    case "uint":
+      return typeof have === "number" && Number.isInteger(have) ? BigInt(have) === want.value : want.value === 0n;
+    case "regexp":
+      return false;
   }
-  if (isObject(value)) {
-    if (part in value) return lookup(value[part], path, i + 1, full, onEach);
-    // Absent map key vs absent struct field: our records are plain objects, so treat known
-    // map-like fields (Meta, NodeMeta, ServiceMeta, TaggedAddresses...) as maps.
-    return onEach({ found: false, mapMiss: i > 0 && MAP_FIELDS.has(path[i - 1] as string) });
-  }
-  if (value === null || value === undefined) return onEach({ found: false, mapMiss: true });
-  throw new FilterEvalError(`error finding value in datum: /${full}: ${typeof value} has no field ${JSON.stringify(part)}`);
 }
 
-const MAP_FIELDS = new Set(["Meta", "NodeMeta", "ServiceMeta", "TaggedAddresses", "ServiceTaggedAddresses", "Tags", "Header", "Definition", "Weights", "ServiceWeights"]);
-
-function coerce(raw: string, like: unknown, selector: string): unknown {
-  if (typeof like === "boolean") {
-    const b = parseGoBool(raw);
-    if (b === undefined) throw new FilterEvalError(`error getting match value in expression: Failed to convert value "${raw}" to bool for selector ${selector}`);
-    return b;
-  }
-  if (typeof like === "number") {
-    const n = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(n)) throw new FilterEvalError(`error getting match value in expression: Failed to convert value "${raw}" to a number for selector ${selector}`);
-    return n;
-  }
-  return raw;
-}
-
-function isEmpty(v: unknown): boolean {
-  if (v === null || v === undefined) return true;
-  if (typeof v === "string" || Array.isArray(v)) return v.length === 0;
-  if (isObject(v)) return Object.keys(v).length === 0;
-  throw new FilterEvalError(`Cannot perform is empty on value of type ${typeof v}`);
-}
-
-function contains(container: unknown, raw: string, selector: string): boolean {
-  if (typeof container === "string") return container.includes(raw);
-  if (Array.isArray(container)) return container.some((el) => el === coerce(raw, el, selector));
-  if (isObject(container)) return raw in container;
-  if (container === null || container === undefined) return false;
-  throw new FilterEvalError(`cannot perform in/contains operations on type ${typeof container} for selector: "${selector}"`);
-}
-
-function matches(v: unknown, raw: string, selector: string): boolean {
-  if (typeof v !== "string") throw new FilterEvalError(`value of type ${typeof v} is not convertible to []byte for selector: "${selector}"`);
-  let re = regexCache.get(raw);
-  if (!re) {
-    try {
-      re = new RegExp(raw);
-    } catch (err) {
-      throw new FilterEvalError(`failed to compile regular expression ${JSON.stringify(raw)}: ${(err as Error).message}`);
-    }
-    if (regexCache.size > 1000) regexCache.clear();
-    regexCache.set(raw, re);
-  }
-  return re.test(v);
-}
-
-function positive(op: MatchOp): MatchOp {
-  return op.startsWith("not ") ? (op.slice(4) as MatchOp) : op === "!=" ? "==" : op === "is not empty" ? "is empty" : op;
-}
-
-function matchOne(value: unknown, op: MatchOp, raw: string | undefined, selector: string): boolean {
-  const p = positive(op);
-  let result: boolean;
-  switch (p) {
-    case "==":
-      result = value === coerce(raw ?? "", value, selector) || (value === null && raw === "");
-      break;
-    case "in":
-    case "contains":
-      result = contains(value, raw ?? "", selector);
-      break;
-    case "is empty":
-      result = isEmpty(value);
-      break;
+function doIn(t: GoType, v: unknown, want: Coerced): boolean {
+  switch (t.kind) {
+    case "map":
+      return want.kind === "string" && want.value.text !== undefined && isObject(v) && Object.hasOwn(v, want.value.text);
+    case "slice":
+      return Array.isArray(v) && v.some((el) => primitiveEquals(want, el));
+    case "string":
+      return want.kind === "string" && stringContains(v, want.value);
     default:
-      result = matches(value, raw ?? "", selector);
+      throw new FilterEvalError(`Cannot perform in/contains operations on type ${t.kind}`);
   }
-  return p === op ? result : !result;
 }
 
-export function evaluate(expr: Expr, datum: unknown): boolean {
+function doMatch(m: Match, t: GoType, v: unknown): boolean {
+  const want = m.value as Coerced;
+  switch (m.op) {
+    case "==":
+      return primitiveEquals(want, v);
+    case "!=":
+      return !primitiveEquals(want, v);
+    case "in":
+      return doIn(t, v, want);
+    case "not in":
+      return !doIn(t, v, want);
+    case "is empty":
+    case "is not empty": {
+      const len = Array.isArray(v) ? v.length : isObject(v) ? Object.keys(v).length : 0;
+      return (len === 0) === (m.op === "is empty");
+    }
+    case "matches":
+    case "not matches": {
+      if (want.kind !== "regexp") return false;
+      const found = goRegexpMatches(want.value, typeof v === "string" ? v : "");
+      return found === (m.op === "matches");
+    }
+  }
+}
+
+const MISSING_KEY_ANSWER: Record<Match["op"], boolean> = {
+  "==": false,
+  "is not empty": false,
+  in: false,
+  "!=": true,
+  "is empty": true,
+  "not in": true,
+  matches: true,
+  "not matches": true,
+};
+
+function walk(m: Match, t: GoType, v: unknown, depth: number): boolean {
+  if (depth >= m.selector.length) return doMatch(m, t, v);
+  if (v === INVALID || (t.kind !== "struct" && t.kind !== "slice" && t.kind !== "map")) {
+    const kind = v === INVALID ? "invalid" : t.kind;
+    throw new FilterEvalError(`Value at selector ${quoteSelector(m.selector.slice(0, depth))} with type ${kind} does not support nested field selection`);
+  }
+  switch (t.kind) {
+    case "struct": {
+      const name = m.selector[depth] as string;
+      const ft = t.fields[name] as GoType;
+      return walk(m, ft, resolve(ft, isObject(v) ? v[name] : undefined), depth + 1);
+    }
+    case "slice":
+      return Array.isArray(v) && v.some((el) => walk(m, t.elem, resolve(t.elem, el), depth));
+    case "map": {
+      const key = m.selector[depth] as string;
+      if (!isObject(v) || !Object.hasOwn(v, key)) return MISSING_KEY_ANSWER[m.op];
+      return walk(m, t.value, resolve(t.value, v[key]), depth + 1);
+    }
+  }
+}
+
+/** Evaluates a validated expression against one record of type `target`. */
+export function evaluate(expr: Checked, target: GoType, datum: unknown): boolean {
   switch (expr.type) {
     case "or":
-      return evaluate(expr.left, datum) || evaluate(expr.right, datum);
+      return evaluate(expr.left, target, datum) || evaluate(expr.right, target, datum);
     case "and":
-      return evaluate(expr.left, datum) && evaluate(expr.right, datum);
+      return evaluate(expr.left, target, datum) && evaluate(expr.right, target, datum);
     case "not":
-      return !evaluate(expr.operand, datum);
-    case "match": {
-      const full = expr.selector.join("/");
-      const selector = expr.selector.join(".");
-      return lookup(datum, expr.selector, 0, full, (l) => {
-        if (!l.found) {
-          if (l.mapMiss) return NOT_PRESENT[expr.op];
-          throw new FilterEvalError(`error finding value in datum: /${full}: couldn't find key or field ${JSON.stringify(expr.selector.at(-1))}`);
-        }
-        return matchOne(l.value, expr.op, expr.value, selector);
-      });
-    }
+      return !evaluate(expr.operand, target, datum);
+    case "match":
+      return walk(expr, target, datum, 0);
   }
 }

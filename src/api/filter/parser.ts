@@ -1,228 +1,177 @@
 /**
- * The go-bexpr grammar (hashicorp/go-bexpr grammar/grammar.peg), parsed by recursive descent:
+ * The go-bexpr 0.1.2 grammar (its grammar.peg, which pigeon compiles), written out for ./peg
+ * with the same rules, the same ordered choices and the same display names:
  *
- *   Or    := And ("or" Or)?            precedence: not > and > or; keywords lowercase only
- *   And   := Not ("and" And)?
- *   Not   := "not" Not | "(" Or ")" | Match
- *   Match := Selector ("==" | "!=" | "contains" | "not contains" | "matches" | "not matches") Value
- *          | Selector ("is empty" | "is not empty")
- *          | Value ("in" | "not in") Selector
- *   Selector := Ident ("." Ident | "." Digits | "[" String "]")*  |  "\"/json/pointer\""
- *   Value    := Selector (its text) | Number | "double" | `raw`
+ *   Input    <- _? "(" _? Or _? ")" _? EOF / _? Or _? EOF
+ *   Or       <- And _ "or" _ Or / And
+ *   And      <- Not _ "and" _ And / Not
+ *   Not      <- "not" _ Not / Paren
+ *   Paren    <- "(" _? Or _? ")" / Match / "(" _? Or _? !")" &{Unmatched parentheses}
+ *   Match    <- Selector (_? "==" _? / _? "!=" _? / _ "contains" _ / _ "not" _ "contains" _
+ *                         / _ "matches" _ / _ "not" _ "matches" _) Value
+ *             / Selector (_ "is" _ "empty" / _ "is" _ "not" _ "empty")
+ *             / Value (_ "in" _ / _ "not" _ "in" _) Selector
+ *   Selector <- Ident ("." Ident / "[" _? String _? "]")*        Ident <- [a-zA-Z][a-zA-Z0-9_]*
+ *   Value    <- Selector / Number / String
+ *   Number   <- "-"? ("0" / [1-9][0-9]*) ("." [0-9]+)? &(_ / EOF / ")")
+ *   String   <- "`" (!"`" .)* "`" / "\"" (!"\"" .)* "\""      (then strconv.Unquote)
+ *
+ * Keywords are plain literals, so `not`, `in` or `and` can also be selectors and bare values
+ * wherever the ordered choice lets them. `contains` is `in` with the operands swapped. There is
+ * no numeric index, JSON pointer or `.0` form: those arrived in later go-bexpr versions.
+ * It runs on ./peg, which reports errors as pigeon does: an error raised inside a rule (a bad
+ * escape, a bad number, an unmatched parenthesis) fails the whole parse even when another
+ * alternative went on to match, and a plain failure lists what was expected where parsing got
+ * farthest.
  *
  * @module
  */
+import { goStringOf, goUnquote, type GoString } from "./go-strconv.js";
+import { act, and, any, choice, cls, failWith, lit, not, opt, PegState, plus, rule, seq, star, type Expr as Peg } from "./peg.js";
 
-export type MatchOp = "==" | "!=" | "in" | "not in" | "contains" | "not contains" | "is empty" | "is not empty" | "matches" | "not matches";
+export type MatchOp = "==" | "!=" | "in" | "not in" | "is empty" | "is not empty" | "matches" | "not matches";
 
 export type Expr =
   | { readonly type: "or" | "and"; readonly left: Expr; readonly right: Expr }
   | { readonly type: "not"; readonly operand: Expr }
-  | { readonly type: "match"; readonly selector: readonly string[]; readonly op: MatchOp; readonly value?: string };
+  | { readonly type: "match"; readonly selector: readonly string[]; readonly op: MatchOp; readonly value?: GoString };
 
 export class FilterSyntaxError extends Error {}
 
-const IDENT = /[a-zA-Z][a-zA-Z0-9_/]*/y;
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?/y;
-const DIGITS = /[0-9]+/y;
-const WS = /[ \t\r\n]+/y;
+type Match = Extract<Expr, { type: "match" }>;
 
-export function parseFilter(input: string): Expr {
-  const p = new Parser(input);
-  p.ws();
-  const expr = p.or();
-  p.ws();
-  if (!p.done()) p.fail(`unexpected ${JSON.stringify(input.slice(p.pos, p.pos + 10))}`);
-  return expr;
+const ws = rule('"whitespace"', () => plus(cls("[ \\t\\r\\n]", (c) => c === " " || c === "\t" || c === "\r" || c === "\n")));
+const ows = opt(ws);
+const eof = rule("EOF", () => not(any));
+
+function op(name: string, value: MatchOp, ...parts: Peg[]): Peg<MatchOp> {
+  return rule(name, () => act(seq(...parts), () => value, value));
 }
 
-class Parser {
-  pos = 0;
-  constructor(private readonly s: string) {}
+const matchEqual = op("MatchEqual", "==", ows, lit("=="), ows);
+const matchNotEqual = op("MatchNotEqual", "!=", ows, lit("!="), ows);
+const matchIsEmpty = op("MatchIsEmpty", "is empty", ws, lit("is"), ws, lit("empty"));
+const matchIsNotEmpty = op("MatchIsNotEmpty", "is not empty", ws, lit("is"), ws, lit("not"), ws, lit("empty"));
+const matchIn = op("MatchIn", "in", ws, lit("in"), ws);
+const matchNotIn = op("MatchNotIn", "not in", ws, lit("not"), ws, lit("in"), ws);
+const matchContains = op("MatchContains", "in", ws, lit("contains"), ws);
+const matchNotContains = op("MatchNotContains", "not in", ws, lit("not"), ws, lit("contains"), ws);
+const matchMatches = op("MatchMatches", "matches", ws, lit("matches"), ws);
+const matchNotMatches = op("MatchNotMatches", "not matches", ws, lit("not"), ws, lit("matches"), ws);
 
-  done(): boolean {
-    return this.pos >= this.s.length;
-  }
+const isAlpha = (c: string): boolean => (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
+const isDigit = (c: string): boolean => c >= "0" && c <= "9";
 
-  fail(what: string): never {
-    throw new FilterSyntaxError(`1:${this.pos + 1} (${this.pos}): ${what}`);
-  }
+const identifier = rule("Identifier", () =>
+  act(seq(cls("[a-zA-Z]", isAlpha), star(cls("[a-zA-Z0-9_]", (c) => isAlpha(c) || isDigit(c) || c === "_"))), (_v, text) => text, ""),
+);
 
-  ws(): boolean {
-    return this.#match(WS) !== undefined;
-  }
+const rawStringChar = rule("RawStringChar", () => seq(not(lit("`")), any));
+const doubleStringChar = rule("DoubleStringChar", () => seq(not(lit('"')), any));
 
-  #match(re: RegExp): string | undefined {
-    re.lastIndex = this.pos;
-    const m = re.exec(this.s);
-    if (!m) return undefined;
-    this.pos = re.lastIndex;
-    return m[0];
-  }
+const stringLiteral: Peg<GoString> = rule('"string"', () =>
+  choice<GoString>(
+    act(choice(seq(lit("`"), star(rawStringChar), lit("`")), seq(lit('"'), star(doubleStringChar), lit('"'))), (_v, text) => goUnquote(text), goStringOf("")),
+    act(seq(choice(seq(lit("`"), star(rawStringChar)), seq(lit('"'), star(doubleStringChar))), eof, failWith("Unterminated string literal")), () => goStringOf(""), goStringOf("")),
+  ),
+);
 
-  /** A keyword (or phrase) followed by whitespace, `(`, or the end. */
-  #keyword(words: string): boolean {
-    const save = this.pos;
-    const parts = words.split(" ");
-    for (let i = 0; i < parts.length; i++) {
-      if (i > 0 && !this.ws()) return this.#reset(save);
-      const w = parts[i] as string;
-      if (!this.s.startsWith(w, this.pos)) return this.#reset(save);
-      this.pos += w.length;
-    }
-    const next = this.s[this.pos];
-    if (next !== undefined && !/[ \t\r\n(]/.test(next)) return this.#reset(save);
-    return true;
-  }
+const indexExpression: Peg<string> = rule('"index"', () =>
+  choice<string>(
+    act(seq(lit("["), ows, stringLiteral, ows, lit("]")), (v) => (v[2] as GoString).bytes.toString("utf8"), ""),
+    act(seq(lit("["), ows, not(stringLiteral), failWith("Invalid index")), () => "", ""),
+    act(seq(lit("["), ows, stringLiteral, ows, not(lit("]")), failWith("Unclosed index expression")), () => "", ""),
+  ),
+);
 
-  #reset(save: number): false {
-    this.pos = save;
-    return false;
-  }
+const selectorOrIndex: Peg<string> = rule("SelectorOrIndex", () =>
+  choice<string>(act(seq(lit("."), identifier), (v) => v[1] as string, ""), indexExpression),
+);
 
-  or(): Expr {
-    const left = this.and();
-    const save = this.pos;
-    if (this.ws() && this.#keyword("or") && this.ws()) return { type: "or", left, right: this.or() };
-    this.pos = save;
-    return left;
-  }
+const selector: Peg<string[]> = rule('"selector"', () => act(seq(identifier, star(selectorOrIndex)), (v) => [v[0] as string, ...(v[1] as string[])], []));
 
-  and(): Expr {
-    const left = this.not();
-    const save = this.pos;
-    if (this.ws() && this.#keyword("and") && this.ws()) return { type: "and", left, right: this.and() };
-    this.pos = save;
-    return left;
-  }
+const afterNumbers = rule("AfterNumbers", () => and(choice<unknown>(ws, eof, lit(")"))));
+const integerOrFloat = rule("IntegerOrFloat", () =>
+  seq(choice<unknown>(lit("0"), seq(cls("[1-9]", (c) => c >= "1" && c <= "9"), star(cls("[0-9]", isDigit)))), opt(seq(lit("."), plus(cls("[0-9]", isDigit))))),
+);
+const numberLiteral: Peg<string> = rule('"number"', () =>
+  choice<string>(
+    act(seq(opt(lit("-")), integerOrFloat, afterNumbers), (_v, text) => text, ""),
+    act(seq(opt(lit("-")), integerOrFloat, not(afterNumbers), failWith("Invalid number literal")), () => "", ""),
+  ),
+);
 
-  not(): Expr {
-    const save = this.pos;
-    if (this.#keyword("not") && this.ws()) {
-      const operand = this.not();
-      return operand.type === "not" ? operand.operand : { type: "not", operand };
-    }
-    this.pos = save;
-    if (this.s[this.pos] === "(") {
-      this.pos++;
-      this.ws();
-      const inner = this.or();
-      this.ws();
-      if (this.s[this.pos] !== ")") this.fail("Unmatched parentheses");
-      this.pos++;
-      return inner;
-    }
-    return this.match();
-  }
+const value: Peg<GoString> = rule('"value"', () =>
+  choice<GoString>(act(selector, (sel) => goStringOf(sel.join(".")), goStringOf("")), act(numberLiteral, (n) => goStringOf(n), goStringOf("")), stringLiteral),
+);
 
-  match(): Expr {
-    const start = this.pos;
-    const selector = this.#selector();
-    if (selector) {
-      const save = this.pos;
-      for (const op of ["is not empty", "is empty"] as const) {
-        if (this.ws() && this.#keyword(op)) return { type: "match", selector, op };
-        this.pos = save;
-      }
-      this.ws();
-      for (const op of ["==", "!="] as const) {
-        if (this.s.startsWith(op, this.pos)) {
-          this.pos += op.length;
-          this.ws();
-          return { type: "match", selector, op, value: this.#value() };
-        }
-      }
-      this.pos = save;
-      for (const op of ["not contains", "contains", "not matches", "matches"] as const) {
-        if (this.ws() && this.#keyword(op) && this.ws()) return { type: "match", selector, op, value: this.#value() };
-        this.pos = save;
-      }
-      this.pos = start;
-    }
-    const value = this.#value();
-    const save = this.pos;
-    for (const op of ["not in", "in"] as const) {
-      if (this.ws() && this.#keyword(op) && this.ws()) {
-        const sel = this.#selector();
-        if (!sel) this.fail("Invalid selector");
-        return { type: "match", selector: sel, op, value };
-      }
-      this.pos = save;
-    }
-    return this.fail("no match found, expected a match expression");
-  }
+const matchSelectorOpValue: Peg<Match> = rule('"match"', () =>
+  act(
+    seq(selector, choice(matchEqual, matchNotEqual, matchContains, matchNotContains, matchMatches, matchNotMatches), value),
+    (v): Match => ({ type: "match", selector: v[0] as string[], op: v[1] as MatchOp, value: v[2] as GoString }),
+    { type: "match", selector: [], op: "==" },
+  ),
+);
 
-  /** A selector as a path of parts, or undefined (position unchanged) when there is none. */
-  #selector(): string[] | undefined {
-    const start = this.pos;
-    if (this.s.startsWith('"/', this.pos)) {
-      const end = this.s.indexOf('"', this.pos + 1);
-      if (end < 0) this.fail("Unterminated string literal");
-      const parts = this.s.slice(this.pos + 2, end).split("/");
-      this.pos = end + 1;
-      return parts.map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
-    }
-    const first = this.#match(IDENT);
-    if (first === undefined) return undefined;
-    const path = [first];
-    for (;;) {
-      if (this.s[this.pos] === ".") {
-        this.pos++;
-        const part = this.#match(IDENT) ?? this.#match(DIGITS);
-        if (part === undefined) this.fail("Invalid selector");
-        path.push(part);
-      } else if (this.s[this.pos] === "[") {
-        this.pos++;
-        this.ws();
-        const key = this.#string();
-        if (key === undefined) this.fail("Invalid index");
-        this.ws();
-        if (this.s[this.pos] !== "]") this.fail("Unclosed index expression");
-        this.pos++;
-        path.push(key);
-      } else break;
-    }
-    if (["and", "or", "not", "in", "is", "contains", "matches"].includes(first) && path.length === 1) {
-      this.pos = start;
-      return undefined;
-    }
-    return path;
-  }
+const matchSelectorOp: Peg<Match> = rule('"match"', () =>
+  act(seq(selector, choice(matchIsEmpty, matchIsNotEmpty)), (v): Match => ({ type: "match", selector: v[0] as string[], op: v[1] as MatchOp }), { type: "match", selector: [], op: "==" }),
+);
 
-  #value(): string {
-    const str = this.#string();
-    if (str !== undefined) return str;
-    const num = this.#match(NUMBER);
-    if (num !== undefined) {
-      const next = this.s[this.pos];
-      if (next !== undefined && !/[ \t\r\n)]/.test(next)) this.fail("Invalid number literal");
-      return num;
-    }
-    const sel = this.#selector();
-    if (sel) return sel.join(".");
-    return this.fail("no match found, expected a value");
-  }
+const matchValueOpSelector: Peg<Match> = rule('"match"', () =>
+  choice<Match>(
+    act(seq(value, choice(matchIn, matchNotIn), selector), (v): Match => ({ type: "match", selector: v[2] as string[], op: v[1] as MatchOp, value: v[0] as GoString }), { type: "match", selector: [], op: "==" }),
+    act(seq(value, choice(matchIn, matchNotIn), not(selector), failWith("Invalid selector")), (): Match => ({ type: "match", selector: [], op: "==" }), { type: "match", selector: [], op: "==" }),
+  ),
+);
 
-  /** A double-quoted string (Go escapes) or a backtick raw string. */
-  #string(): string | undefined {
-    const q = this.s[this.pos];
-    if (q !== '"' && q !== "`") return undefined;
-    if (q === "`") {
-      const end = this.s.indexOf("`", this.pos + 1);
-      if (end < 0) this.fail("Unterminated string literal");
-      const text = this.s.slice(this.pos + 1, end);
-      this.pos = end + 1;
-      return text;
-    }
-    let i = this.pos + 1;
-    while (i < this.s.length && this.s[i] !== '"') i += this.s[i] === "\\" ? 2 : 1;
-    if (i >= this.s.length) this.fail("Unterminated string literal");
-    const literal = this.s.slice(this.pos, i + 1);
-    this.pos = i + 1;
-    try {
-      return JSON.parse(literal.replace(/\\'/g, "'")) as string;
-    } catch {
-      return this.fail(`invalid string literal ${literal}`);
-    }
-  }
+const matchExpression: Peg<Expr> = rule('"match"', () => choice<Expr>(matchSelectorOpValue, matchSelectorOp, matchValueOpSelector));
+
+const parenthesized: Peg<Expr> = rule('"grouping"', () =>
+  choice<Expr>(
+    act(seq(lit("("), ows, orExpression, ows, lit(")")), (v) => v[2] as Expr, NONE),
+    matchExpression,
+    act(seq(lit("("), ows, orExpression, ows, not(lit(")")), failWith("Unmatched parentheses")), () => NONE, NONE),
+  ),
+);
+
+const NONE: Expr = { type: "match", selector: [], op: "==" };
+
+const notExpression: Peg<Expr> = rule("NotExpression", () =>
+  choice<Expr>(
+    act(seq(lit("not"), ws, notExpression), (v): Expr => {
+      const e = v[2] as Expr;
+      // pigeon's action folds `not not e` into `e`.
+      return e.type === "not" ? e.operand : { type: "not", operand: e };
+    }, NONE),
+    parenthesized,
+  ),
+);
+
+const andExpression: Peg<Expr> = rule("AndExpression", () =>
+  choice<Expr>(act(seq(notExpression, ws, lit("and"), ws, andExpression), (v): Expr => ({ type: "and", left: v[0] as Expr, right: v[4] as Expr }), NONE), notExpression),
+);
+
+function orExpression(st: PegState, pos: number): ReturnType<Peg<Expr>> {
+  return orRule(st, pos);
+}
+
+const orRule: Peg<Expr> = rule("OrExpression", () =>
+  choice<Expr>(act(seq(andExpression, ws, lit("or"), ws, orExpression), (v): Expr => ({ type: "or", left: v[0] as Expr, right: v[4] as Expr }), NONE), andExpression),
+);
+
+const input: Peg<Expr> = rule("Input", () =>
+  choice<Expr>(
+    act(seq(ows, lit("("), ows, orExpression, ows, lit(")"), ows, eof), (v) => v[3] as Expr, NONE),
+    act(seq(ows, orExpression, ows, eof), (v) => v[1] as Expr, NONE),
+  ),
+);
+
+/** Parses a filter expression; throws FilterSyntaxError with pigeon's message. */
+export function parseFilter(source: string): Expr {
+  const st = new PegState(source);
+  const r = input(st, 0);
+  if (!r.ok && st.errors.length === 0) throw new FilterSyntaxError(st.noMatch());
+  if (st.errors.length > 0) throw new FilterSyntaxError(st.errors.join("\n"));
+  if (!r.ok) throw new FilterSyntaxError(st.noMatch());
+  return r.val;
 }

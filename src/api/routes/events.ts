@@ -11,6 +11,7 @@ import { scope } from "../../catalog/scopes.js";
 import type { UserEvent } from "../../catalog/types.js";
 import { badRequest } from "../../lib/errors.js";
 import { checkScopeParams } from "../blocking.js";
+import { compileGoRegexp, GoRegexpError } from "../filter/go-regexp.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
@@ -22,12 +23,14 @@ export function eventRoutes(catalog: Catalog): Route[] {
   ];
 }
 
+/** The node/service/tag filters are Go regexes (Consul's validateUserEventParams), compiled by RE2. */
 function checkRegex(value: string | undefined, what: string): void {
   if (!value) return;
   try {
-    new RegExp(value);
-  } catch {
-    throw badRequest(`Invalid ${what} filter: ${value}`);
+    compileGoRegexp(value);
+  } catch (err) {
+    if (err instanceof GoRegexpError) throw badRequest(`Invalid ${what} filter: ${err.message}`, err);
+    throw err;
   }
 }
 

@@ -4,13 +4,15 @@
  *
  * @module
  */
+import { compileGoRegexp } from "../../api/filter/go-regexp.js";
 import { errorText, type CommandContext, type CommandSpec } from "../command.js";
 
 function checkRegex(ctx: CommandContext, flag: string, what: string): string | undefined {
   const value = ctx.flags.string(flag);
   if (!value) return undefined;
+  // Go's regexp syntax (RE2), as Consul's command/event compiles it; never JS RegExp.
   try {
-    new RegExp(value);
+    compileGoRegexp(value);
     return undefined;
   } catch (err) {
     return `Failed to compile ${what} filter regexp: ${errorText(err)}`;
