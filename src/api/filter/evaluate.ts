@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { goRegexpMatches } from "./go-regexp.js";
+import { goRegexpMatches } from "../../lib/go-regexp.js";
 import type { GoString } from "./go-strconv.js";
 import type { Checked, Coerced } from "./validate.js";
 import { quoteSelector } from "./validate.js";

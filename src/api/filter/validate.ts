@@ -16,7 +16,7 @@
  * @module
  */
 import type { RE2JS } from "re2js";
-import { compileGoRegexp, GoRegexpError } from "./go-regexp.js";
+import { compileGoRegexp, GoRegexpError } from "../../lib/go-regexp.js";
 import { goParseBool, goParseInt, goParseUint, goQuote, type GoString } from "./go-strconv.js";
 import type { Expr, MatchOp } from "./parser.js";
 import type { GoType } from "./schema.js";

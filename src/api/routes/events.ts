@@ -11,7 +11,7 @@ import { scope } from "../../catalog/scopes.js";
 import type { UserEvent } from "../../catalog/types.js";
 import { badRequest } from "../../lib/errors.js";
 import { checkScopeParams } from "../blocking.js";
-import { compileGoRegexp, GoRegexpError } from "../filter/go-regexp.js";
+import { compileGoRegexp, GoRegexpError } from "../../lib/go-regexp.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { compileGoRegexp } from "../../api/filter/go-regexp.js";
+import { compileGoRegexp } from "../../lib/go-regexp.js";
 import { errorText, type CommandContext, type CommandSpec } from "../command.js";
 
 function checkRegex(ctx: CommandContext, flag: string, what: string): string | undefined {

@@ -6,6 +6,8 @@
  * @module
  */
 import { isIP } from "node:net";
+import type { RE2JS } from "re2js";
+import { compileGoRegexp } from "../../lib/go-regexp.js";
 import type { AgentMember } from "../../client/types.js";
 import { errorText, type CommandContext, type CommandSpec } from "../command.js";
 import { columnize } from "../format.js";
@@ -86,9 +88,10 @@ function detailedRows(
 
 async function run(ctx: CommandContext): Promise<number> {
   const { flags } = ctx;
-  let statusRe: RegExp;
+  let statusRe: RE2JS;
   try {
-    statusRe = new RegExp(flags.has("status") ? flags.string("status") : ".*");
+    // Go's regexp (RE2), as consul members compiles -status: linear time, Go's syntax.
+    statusRe = compileGoRegexp(flags.has("status") ? flags.string("status") : ".*");
   } catch (err) {
     return ctx.fail(`Failed to compile status regexp: ${errorText(err)}`);
   }
@@ -100,7 +103,7 @@ async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     return ctx.fail(`Error retrieving members: ${errorText(err)}`);
   }
-  const shown = members.map(withDisplayTags).filter((m) => statusRe.test(memberStatus(m.Status)));
+  const shown = members.map(withDisplayTags).filter((m) => statusRe.matcher(memberStatus(m.Status)).find());
   // Consul exits 2 when no member matches, without output.
   if (shown.length === 0) return 2;
   shown.sort(compareMembers);
