@@ -126,6 +126,15 @@ function matchOne(value: unknown, op: MatchOp, raw: string | undefined, selector
   return p === op ? result : !result;
 }
 
+/** A match's selector spelled for error messages, made once per expression, not once per item. */
+const selectorNameCache = new WeakMap<Expr, { full: string; selector: string }>();
+
+function selectorNames(expr: Expr & { type: "match" }): { full: string; selector: string } {
+  let names = selectorNameCache.get(expr);
+  if (!names) selectorNameCache.set(expr, (names = { full: expr.selector.join("/"), selector: expr.selector.join(".") }));
+  return names;
+}
+
 export function evaluate(expr: Expr, datum: unknown): boolean {
   switch (expr.type) {
     case "or":
@@ -135,8 +144,7 @@ export function evaluate(expr: Expr, datum: unknown): boolean {
     case "not":
       return !evaluate(expr.operand, datum);
     case "match": {
-      const full = expr.selector.join("/");
-      const selector = expr.selector.join(".");
+      const { full, selector } = selectorNames(expr);
       return lookup(datum, expr.selector, 0, full, (l) => {
         if (!l.found) {
           if (l.mapMiss) return NOT_PRESENT[expr.op];
