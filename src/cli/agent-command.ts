@@ -29,6 +29,7 @@ export function settingsFrom(config: RuntimeConfig): AgentSettings {
     watches: config.watches,
     ...(config.etcd ? { etcd: config.etcd } : {}),
     reconnectTimeoutMs: config.reconnectTimeoutMs,
+    httpLimits: config.http,
   };
 }
 
