@@ -261,6 +261,13 @@ export class ApiServer {
   }
 
   #sendError(reply: FastifyReply, err: unknown, method: string, url: string): void {
+    // A client that went away mid-request (fastify reports the half-read body as an error) is
+    // not a server error: there is nobody to answer and nothing for the operator to act on.
+    // (The request stream itself is destroyed once its body is read, so it cannot tell.)
+    if (reply.raw.destroyed || reply.request.raw.socket?.destroyed !== false) {
+      reply.hijack();
+      return;
+    }
     const res = errorResponse(err);
     if (res.status >= 500) this.#options.onServerError?.(err, method, url);
     reply.headers(res.headers);
