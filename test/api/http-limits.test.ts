@@ -110,6 +110,23 @@ void test("limits - a client over http_max_conns_per_client gets Consul's 429 an
   }
 });
 
+void test("limits - by default (Consul's 200) the 201st connection from 127.0.0.1 is refused", { timeout: 60_000 }, async () => {
+  const a = await startTestAgent();
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 0; i < 200; i++) clients.push(await rawClient(a));
+    const answers = await Promise.all(clients.map((c) => c.request(GET_LEADER)));
+    assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
+    const extra = await rawClient(a);
+    extra.socket.write(GET_LEADER);
+    assert.equal(await extra.closed(5000), true);
+    assert.match(extra.received(), /^HTTP\/1\.1 429 /);
+  } finally {
+    for (const c of clients) c.socket.destroy();
+    await a.stop();
+  }
+});
+
 void test("limits - a client that stops sending headers is closed after read_header_timeout", { timeout: 30_000 }, async () => {
   const a = await startTestAgent({ httpLimits: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
   try {
