@@ -155,8 +155,7 @@ export class ApiServer {
   /**
    * node:http with the read timeouts and the per-client connection limit. node's
    * `requestTimeout` runs from the first byte of a request until its body is complete, so a
-   * received blocking query is not subject to it (Go's ReadTimeout, which Consul sets, behaves
-   * the same way).
+   * received blocking query, however long its `wait`, is not subject to it (http-limits test).
    */
   #httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): ReturnType<typeof createServer> {
     const limits = this.#options.limits ?? {};
