@@ -57,7 +57,12 @@ async function settle(pid: number): Promise<number> {
 }
 
 async function benchAugur(): Promise<{ perQuery: number; releaseMs: number; unrelatedWoken: number; answered: number }> {
-  const agent = await startAgentProcess();
+  // 10,000 connections from one client IP: lift Consul's default limit of 200 per client, as
+  // an operator running this many watchers from one host would.
+  const { mkdtemp, writeFile } = await import("node:fs/promises");
+  const config = `${await mkdtemp(`${(await import("node:os")).tmpdir()}/augur-bench-bq-`)}/limits.json`;
+  await writeFile(config, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }));
+  const agent = await startAgentProcess({ args: ["-dev", "-config-file", config] });
   const pid = agent.proc.pid as number;
   const put = (path: string, body?: object): Promise<Response> => fetch(`${agent.url}${path}`, { method: "PUT", ...(body ? { body: JSON.stringify(body) } : {}) });
   await put("/v1/agent/service/register", { Name: "svc-a", Check: { TTL: "1h" } });

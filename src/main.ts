@@ -20,7 +20,7 @@ import { Agent } from "./agent/agent.js";
 import { assertRunnable, createCheckRunner, TtlCheckRunner } from "./checks/index.js";
 import { FileLocalStatePersistence } from "./agent/file-persistence.js";
 import type { StartCheck } from "./agent/agent.js";
-import { ApiServer, type ListenAddress } from "./api/server.js";
+import { ApiServer, type HttpLimits, type ListenAddress } from "./api/server.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
 import { kvRoutes } from "./api/routes/kv.js";
@@ -64,6 +64,8 @@ export interface AgentSettings {
   readonly livenessTtlSeconds?: number;
   /** Consul's `reconnect_timeout` (default 72h). */
   readonly reconnectTimeoutMs?: number;
+  /** `limits.http_max_conns_per_client`, `http_config.read_timeout` / `read_header_timeout`. */
+  readonly httpLimits?: HttpLimits;
 }
 
 export interface RunningAgent {
@@ -230,6 +232,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       metrics.requestSeconds.observe({ route }, seconds);
     },
     onServerError: (err, method, url) => log.warn({ err: toAugurError(err).message }, `${method} ${url}`),
+    ...(settings.httpLimits ? { limits: settings.httpLimits } : {}),
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
     ...(settings.etcd ? { storeContact: () => agent.storeContact() } : {}),
   });

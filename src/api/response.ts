@@ -72,3 +72,80 @@ export function metaHeaders(meta: QueryMeta): Record<string, string> {
     "X-Consul-Effective-Consistency": meta.consistency ?? "leader",
   };
 }
+
+/** Continuous serialisation allowed before yielding to the event loop. */
+const ENCODE_SLICE_MS = 5;
+/** Items encoded between clock reads. */
+const ENCODE_CHECK_EVERY = 16;
+/** Below this many top-level items a body is encoded in one go. */
+const ENCODE_YIELD_MIN_ITEMS = 128;
+/** Encoded text is turned into Buffers of about this many characters. */
+const ENCODE_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * `goJson`, byte for byte, as Buffers, for bodies that may be large (health/state/any on a big
+ * catalog is megabytes): a top-level array or plain object is encoded member by member into
+ * 64 KiB buffers, yielding to the event loop every few milliseconds, so one large read never
+ * holds every other request and timer for the whole encoding, nor for one huge string copy.
+ */
+export async function goJsonChunks(value: unknown, pretty = false): Promise<Buffer[]> {
+  const entries = topLevelEntries(value);
+  if (entries === undefined || entries.length < ENCODE_YIELD_MIN_ITEMS) return [Buffer.from(goJson(value, pretty))];
+  const isArray = Array.isArray(value);
+  const [open, close] = isArray ? ["[", "]"] : ["{", "}"];
+  const chunks: Buffer[] = [];
+  let pending: string[] = [];
+  let pendingChars = 0;
+  const push = (text: string): void => {
+    pending.push(text);
+    pendingChars += text.length;
+    if (pendingChars < ENCODE_CHUNK_CHARS) return;
+    chunks.push(Buffer.from(pending.join("")));
+    pending = [];
+    pendingChars = 0;
+  };
+  let members = 0;
+  let sliceStart = performance.now();
+  for (let i = 0; i < entries.length; i++) {
+    if (i % ENCODE_CHECK_EVERY === 0 && performance.now() - sliceStart > ENCODE_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    const [key, item] = entries[i] as [string, unknown];
+    const text = pretty ? JSON.stringify(item, null, 4)?.replaceAll("\n", "\n    ") : compactText(item);
+    // JSON.stringify writes null for an unencodable array item and leaves out such an object member.
+    if (text === undefined && !isArray) continue;
+    const member = isArray ? (text ?? "null") : `${JSON.stringify(key)}:${pretty ? " " : ""}${text}`;
+    const escaped = HTML_UNSAFE.test(member) ? member.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c) : member;
+    push(members === 0 ? `${open}${pretty ? "\n    " : ""}${escaped}` : `${pretty ? ",\n    " : ","}${escaped}`);
+    members++;
+  }
+  push(members === 0 ? `${open}${close}${pretty ? "\n" : ""}` : pretty ? `\n${close}\n` : close);
+  if (pending.length > 0) chunks.push(Buffer.from(pending.join("")));
+  return chunks;
+}
+
+/**
+ * Compact JSON of frozen items, by item: a frozen object cannot change, so read models the
+ * catalog shares between reads (see catalog/health.ts) are encoded once, not once per request.
+ */
+const frozenJson = new WeakMap<object, string>();
+
+function compactText(item: unknown): string | undefined {
+  if (typeof item !== "object" || item === null || !Object.isFrozen(item)) return JSON.stringify(item);
+  let text = frozenJson.get(item);
+  if (text === undefined) {
+    text = JSON.stringify(item);
+    frozenJson.set(item, text);
+  }
+  return text;
+}
+
+/** The members of a plain array or object, or undefined for anything JSON.stringify treats specially. */
+function topLevelEntries(value: unknown): [string, unknown][] | undefined {
+  if (typeof value !== "object" || value === null || typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
+  if (Array.isArray(value)) return value.map((v, i) => [String(i), v]);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  return Object.keys(value).map((k) => [k, (value as Record<string, unknown>)[k]]);
+}

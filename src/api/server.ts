@@ -5,27 +5,36 @@
  *
  * @module
  */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { AugurError } from "../lib/errors.js";
 import { errorResponse } from "./error-mapper.js";
 import { allowHeader, type HandlerContext, type Route } from "./router.js";
 import { ApiRequest } from "./request.js";
-import { goJson, metaHeaders, type ApiResult } from "./response.js";
+import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
+import { goJson, goJsonChunks, metaHeaders, type ApiResult } from "./response.js";
 
 /**
  * Serialised bodies by result object: when a change releases thousands of parked queries for the
  * same scope, their reads return the same object and it is encoded once.
  */
-const encoded = new WeakMap<object, { pretty: boolean; body: string }>();
+const encoded = new WeakMap<object, { pretty: boolean; body: Promise<Buffer[]> }>();
 
-function encode(value: unknown, pretty: boolean): string {
-  if (typeof value !== "object" || value === null) return goJson(value, pretty);
+function encode(value: unknown, pretty: boolean): Promise<Buffer[]> {
+  if (typeof value !== "object" || value === null) return Promise.resolve([Buffer.from(goJson(value, pretty))]);
   const hit = encoded.get(value);
   if (hit && hit.pretty === pretty) return hit.body;
-  const body = goJson(value, pretty);
+  const body = goJsonChunks(value, pretty);
   encoded.set(value, { pretty, body });
   return body;
 }
+
+/** Default `http_config.read_header_timeout`: time to receive a request's headers. */
+export const DEFAULT_READ_HEADER_TIMEOUT_MS = 10_000;
+/** Default `http_config.read_timeout`: time to receive a whole request, body included. */
+export const DEFAULT_READ_TIMEOUT_MS = 60_000;
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
 /** Bodies above this are refused before they are read; KV and txn apply Consul's own limits. */
 const BODY_LIMIT = 16 * 1024 * 1024;
@@ -42,6 +51,21 @@ export interface ApiServerOptions {
   readonly storeContact?: () => { knownLeader: boolean; lastContactMs: number };
   /** Called after every response, for request metrics. `route` is the matched route pattern. */
   readonly onResponse?: (method: string, route: string, status: number, seconds: number) => void;
+  /** Connection and read limits; every field has a default. */
+  readonly limits?: HttpLimits;
+}
+
+/**
+ * What one client may hold. The read timeouts cover receiving a request only: a blocking query
+ * that has been received and waits for a change is not cut off by them.
+ */
+export interface HttpLimits {
+  /** `limits.http_max_conns_per_client` (default 200; 0: no limit). */
+  readonly maxConnsPerClient?: number;
+  /** `http_config.read_header_timeout` in ms (default 10 s). */
+  readonly readHeaderTimeoutMs?: number;
+  /** `http_config.read_timeout` in ms: headers and body (default 60 s). */
+  readonly readTimeoutMs?: number;
 }
 
 export interface ListenAddress {
@@ -94,9 +118,8 @@ export class ApiServer {
     const app = Fastify({
       logger: false,
       bodyLimit: BODY_LIMIT,
-      // Blocking queries hold a request for up to 10 min + jitter.
-      requestTimeout: 0,
-      keepAliveTimeout: 30_000,
+      serverFactory: (handler) => this.#httpServer(handler),
+      clientErrorHandler: answerClientError,
       return503OnClosing: false,
       forceCloseConnections: true,
       routerOptions: { maxParamLength: 8192 },
@@ -129,6 +152,26 @@ export class ApiServer {
     return app;
   }
 
+  /**
+   * node:http with the read timeouts and the per-client connection limit. node's
+   * `requestTimeout` runs from the first byte of a request until its body is complete, so a
+   * received blocking query, however long its `wait`, is not subject to it (http-limits test).
+   */
+  #httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): ReturnType<typeof createServer> {
+    const limits = this.#options.limits ?? {};
+    const requestTimeout = limits.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+    // node refuses a headers timeout longer than the request timeout.
+    const headersTimeout = Math.min(limits.readHeaderTimeoutMs ?? DEFAULT_READ_HEADER_TIMEOUT_MS, requestTimeout || Infinity);
+    const shortest = Math.min(headersTimeout || Infinity, requestTimeout || Infinity);
+    // node checks the timeouts on an interval (30 s by default); check often enough that a
+    // timeout is enforced within about a quarter of its length.
+    const connectionsCheckingInterval = Number.isFinite(shortest) ? Math.max(50, Math.min(1000, Math.floor(shortest / 4))) : 30_000;
+    const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval }, handler);
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    new ConnectionLimiter(limits.maxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT).install(server);
+    return server;
+  }
+
   async #dispatch(r: Route, req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const started = performance.now();
     const method = req.method;
@@ -150,7 +193,7 @@ export class ApiServer {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const apiReq = new ApiRequest(method, rest, query, body, req.headers);
     const result = await handler(apiReq, this.#context(reply));
-    this.#send(reply, result, apiReq.flag("pretty"), r.path, started);
+    await this.#send(reply, result, apiReq.flag("pretty"), r.path, started);
   }
 
   /**
@@ -178,19 +221,19 @@ export class ApiServer {
   }
 
   /**
-   * Writes the response straight to node:http (fastify's reply is hijacked): one write of
-   * headers and body, and exactly the Content-Type Consul sends (`application/json`, which
-   * node-consul requires, without fastify's "; charset=utf-8").
+   * Writes the response straight to node:http (fastify's reply is hijacked): headers, then the
+   * body (in 64 KiB buffers when it is large), and exactly the Content-Type Consul sends
+   * (`application/json`, which node-consul requires, without fastify's "; charset=utf-8").
    */
-  #send(reply: FastifyReply, result: ApiResult, pretty: boolean, route: string, started: number): void {
+  async #send(reply: FastifyReply, result: ApiResult, pretty: boolean, route: string, started: number): Promise<void> {
     const headers: Record<string, string | number> = { "X-Consul-Default-ACL-Policy": this.#options.defaultAclPolicy ?? "allow" };
     if (result.meta) Object.assign(headers, metaHeaders(this.#options.storeContact ? { ...this.#options.storeContact(), ...result.meta } : result.meta));
     if (result.headers) Object.assign(headers, result.headers);
-    let body: string | Buffer;
+    let body: string | Buffer | Buffer[];
     switch (result.kind) {
       case "json":
         headers["Content-Type"] = "application/json";
-        body = encode(result.value, pretty);
+        body = await encode(result.value, pretty);
         break;
       case "raw":
         headers["Content-Type"] = result.contentType;
@@ -200,11 +243,16 @@ export class ApiServer {
         body = "";
         break;
     }
-    headers["Content-Length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+    headers["Content-Length"] = typeof body === "string" ? Buffer.byteLength(body) : Array.isArray(body) ? body.reduce((n, b) => n + b.length, 0) : body.length;
     const status = result.status ?? 200;
     reply.hijack();
+    // The client left while the body was being encoded: nothing to write to.
+    if (reply.raw.destroyed) return;
     reply.raw.writeHead(status, headers);
-    reply.raw.end(body);
+    if (Array.isArray(body)) {
+      for (const chunk of body) reply.raw.write(chunk);
+      reply.raw.end();
+    } else reply.raw.end(body);
     if (this.#options.onResponse) {
       this.#counted.add(reply.request.raw);
       this.#options.onResponse(reply.request.method, route, status, (performance.now() - started) / 1000);
@@ -212,6 +260,13 @@ export class ApiServer {
   }
 
   #sendError(reply: FastifyReply, err: unknown, method: string, url: string): void {
+    // A client that went away mid-request (fastify reports the half-read body as an error) is
+    // not a server error: there is nobody to answer and nothing for the operator to act on.
+    // (The request stream itself is destroyed once its body is read, so it cannot tell.)
+    if (reply.raw.destroyed || reply.request.raw.socket?.destroyed !== false) {
+      reply.hijack();
+      return;
+    }
     const res = errorResponse(err);
     if (res.status >= 500) this.#options.onServerError?.(err, method, url);
     reply.headers(res.headers);
@@ -222,6 +277,23 @@ export class ApiServer {
     reply.header("X-Consul-Default-ACL-Policy", this.#options.defaultAclPolicy ?? "allow");
     reply.code(status).type(TEXT).send(body);
   }
+}
+
+/**
+ * A request that was not received in time, or was malformed, gets a plain-text status and the
+ * connection is closed; a client that reset the connection gets nothing. Neither is logged: it
+ * is the client's doing, not the agent's.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, text, body] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "Request Timeout", "Request timeout: the request was not received within http_config.read_timeout\n"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "Request headers too large\n"]
+        : [400, "Bad Request", "Malformed HTTP request\n"];
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }
 
 /** Go's URL path decoding; a malformed escape is a client error, not a crash. */

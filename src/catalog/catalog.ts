@@ -10,12 +10,13 @@ import { AugurError } from "../lib/errors.js";
 import type { Indexed } from "../api/blocking.js";
 import type { HealthCheck, Node, NodeService } from "./types.js";
 import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
-import { CatalogView } from "./view.js";
+import { CatalogView, type Stored } from "./view.js";
 import { scope } from "./scopes.js";
 import {
   checksForInstance,
   checksOfNode,
   instancesOf,
+  toHealthCheck,
   toNode,
   toNodeService,
   toServiceNode,
@@ -73,6 +74,9 @@ export class Catalog {
     await this.sessions.recover().catch((err: unknown) => onFailure?.(err));
     this.view.onApplied((_rev, changes) => {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
+      // Build each changed check's shared read model as it lands, a few at a time, so the first
+      // health/state/any after many registrations does not build ten thousand of them at once.
+      for (const c of changes) if (c.kind === "checks" && c.next) toHealthCheck(c.next as Stored<CheckRecord>);
     });
   }
 

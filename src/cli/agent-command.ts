@@ -35,6 +35,7 @@ export function settingsFrom(config: RuntimeConfig): AgentSettings {
     ...(config.etcd ? { etcd: config.etcd } : {}),
     reconnectTimeoutMs: config.reconnectTimeoutMs,
     ...(config.storeHistory ? { storeHistory: config.storeHistory } : {}),
+    httpLimits: config.http,
   };
 }
 

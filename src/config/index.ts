@@ -3,6 +3,6 @@
  *
  * @module
  */
-export { loadConfig, type RuntimeConfig, type LoadedConfig, type EtcdConfig, type LogLevel } from "./load.js";
+export { loadConfig, type RuntimeConfig, type LoadedConfig, type EtcdConfig, type HttpLimitsConfig, type LogLevel } from "./load.js";
 export { parseAgentFlags, goStyleArgs, type AgentFlags } from "./flags.js";
 export { decodeCheckDefinition, decodeServiceDefinition } from "./definitions.js";

@@ -60,6 +60,18 @@ export interface RuntimeConfig {
   readonly etcdLivenessTtlSeconds?: number;
   /** `store { history_max_revisions, history_max_bytes }`: the embedded store's change history. */
   readonly storeHistory?: { readonly maxRevisions?: number; readonly maxBytes?: number };
+  /** `limits.http_max_conns_per_client` and `http_config.read_timeout` / `read_header_timeout`. */
+  readonly http: HttpLimitsConfig;
+}
+
+/** What one HTTP client may hold; absent fields take the server's defaults. */
+export interface HttpLimitsConfig {
+  /** `limits.http_max_conns_per_client` (Consul's default 200; 0: no limit). */
+  readonly maxConnsPerClient?: number;
+  /** `http_config.read_header_timeout` (0: none). */
+  readonly readHeaderTimeoutMs?: number;
+  /** `http_config.read_timeout`: the whole request, body included (0: none). */
+  readonly readTimeoutMs?: number;
 }
 
 /**
@@ -85,7 +97,7 @@ type Raw = Record<string, unknown>;
 const SERVER_KEYS = new Set(["server", "bootstrap", "bootstrap_expect"]);
 
 /** Consul keys augur accepts and does not act on (one notice each). */
-const UNSUPPORTED = new Set(["connect", "ui_config", "ui", "encrypt", "encrypt_verify_incoming", "encrypt_verify_outgoing", "acl", "telemetry", "performance", "dns_config", "recursors", "domain", "alt_domain", "limits", "tls", "verify_incoming", "verify_outgoing", "ca_file", "cert_file", "key_file", "auto_encrypt", "auto_config", "primary_datacenter", "segments", "segment", "autopilot", "raft_protocol", "rejoin_after_leave", "disable_update_check", "disable_remote_exec", "enable_central_service_config", "serf_lan", "serf_wan", "advertise_addr_wan", "translate_wan_addrs", "config_entries", "license_path", "enable_debug", "log_file", "log_rotate_max_files", "syslog_facility", "enable_syslog", "node_meta", "skip_leave_on_interrupt", "pid_file"]);
+const UNSUPPORTED = new Set(["connect", "ui_config", "ui", "encrypt", "encrypt_verify_incoming", "encrypt_verify_outgoing", "acl", "telemetry", "performance", "dns_config", "recursors", "domain", "alt_domain", "tls", "verify_incoming", "verify_outgoing", "ca_file", "cert_file", "key_file", "auto_encrypt", "auto_config", "primary_datacenter", "segments", "segment", "autopilot", "raft_protocol", "rejoin_after_leave", "disable_update_check", "disable_remote_exec", "enable_central_service_config", "serf_lan", "serf_wan", "advertise_addr_wan", "translate_wan_addrs", "config_entries", "license_path", "enable_debug", "log_file", "log_rotate_max_files", "syslog_facility", "enable_syslog", "node_meta", "skip_leave_on_interrupt", "pid_file"]);
 const LIST_KEYS = ["services", "service", "checks", "check", "watches"] as const;
 
 function fail(file: string, path: string, expected: string, got: unknown): AugurError {
@@ -161,7 +173,7 @@ class Merged {
   }
 }
 
-const KNOWN = new Set(["node_name", "node_id", "datacenter", "data_dir", "client_addr", "addresses", "ports", "bind_addr", "advertise_addr", "enable_script_checks", "enable_local_script_checks", "log_level", "log_json", "etcd", "check_update_interval", "reconnect_timeout", "leave_on_terminate", "start_join", "retry_join", "retry_interval", "retry_max", "node_meta", "store"]);
+const KNOWN = new Set(["node_name", "node_id", "datacenter", "data_dir", "client_addr", "addresses", "ports", "bind_addr", "advertise_addr", "enable_script_checks", "enable_local_script_checks", "log_level", "log_json", "etcd", "check_update_interval", "reconnect_timeout", "leave_on_terminate", "start_join", "retry_join", "retry_interval", "retry_max", "node_meta", "store", "limits", "http_config"]);
 
 async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): Promise<LoadedConfig> {
   const m = new Merged();
@@ -238,6 +250,7 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     ...(etcdTls ? { etcdTls } : {}),
     ...(etcdLivenessTtlSeconds !== undefined ? { etcdLivenessTtlSeconds } : {}),
     ...(history ? { storeHistory: history } : {}),
+    http: httpLimits(m),
   };
   return { config: Object.freeze(config), notices: m.notices };
 }
@@ -262,6 +275,39 @@ function httpAddresses(m: Merged, flags: AgentFlags, dev: boolean): { host: stri
   if (port < 0) return [];
   const client = flags.client ?? (httpRaw as string | undefined) ?? m.get<string>("client_addr", "string")?.value ?? (dev ? "127.0.0.1" : "127.0.0.1");
   return client.split(/\s+/).filter(Boolean).map((host) => ({ host, port }));
+}
+
+const LIMITS_KEYS = new Set(["http_max_conns_per_client"]);
+const HTTP_CONFIG_KEYS = new Set(["read_timeout", "read_header_timeout"]);
+
+/**
+ * `limits { http_max_conns_per_client }` and `http_config { read_timeout read_header_timeout }`
+ * (Consul's keys); the other keys of both blocks are Consul features augur does not have.
+ */
+function httpLimits(m: Merged): HttpLimitsConfig {
+  const limits = m.get<Raw>("limits", "object");
+  const httpConfig = m.get<Raw>("http_config", "object");
+  for (const [block, known, name] of [[limits, LIMITS_KEYS, "limits"], [httpConfig, HTTP_CONFIG_KEYS, "http_config"]] as const) {
+    for (const k of Object.keys(block?.value ?? {})) if (!known.has(k)) m.notices.push(`${block?.file ?? ""}: "${name}.${k}" is a Consul feature augur does not have; ignored`);
+  }
+  const out: { -readonly [K in keyof HttpLimitsConfig]: HttpLimitsConfig[K] } = {};
+  const conns = limits?.value["http_max_conns_per_client"];
+  if (conns !== undefined) {
+    if (typeof conns !== "number" || !Number.isInteger(conns) || conns < 0) throw fail(limits?.file ?? "", "limits.http_max_conns_per_client", "a non-negative integer", conns);
+    out.maxConnsPerClient = conns;
+  }
+  const timeout = (key: string): number | undefined => {
+    const v = httpConfig?.value[key];
+    if (v === undefined) return undefined;
+    const ms = typeof v === "string" ? parseGoDuration(v) : undefined;
+    if (ms === undefined || ms < 0) throw fail(httpConfig?.file ?? "", `http_config.${key}`, 'a duration such as "30s"', v);
+    return ms;
+  };
+  const readTimeoutMs = timeout("read_timeout");
+  const readHeaderTimeoutMs = timeout("read_header_timeout");
+  if (readTimeoutMs !== undefined) out.readTimeoutMs = readTimeoutMs;
+  if (readHeaderTimeoutMs !== undefined) out.readHeaderTimeoutMs = readHeaderTimeoutMs;
+  return out;
 }
 
 function flagDuration(flag: string, raw: string): number {

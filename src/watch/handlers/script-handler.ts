@@ -5,8 +5,10 @@
  * stderr captured (last 4 KB by default).
  *
  * augur adds: a timeout after which the whole process group gets SIGTERM, then SIGKILL; exit 75
- * (EX_TEMPFAIL) means "retry"; any other non-zero exit is permanent; the event id and attempt in
- * the environment for deduplication.
+ * (EX_TEMPFAIL) means "retry"; any other non-zero exit is permanent, and so is a command that
+ * cannot be started, unless the system is out of file descriptors, processes or memory (EMFILE,
+ * ENFILE, EAGAIN, ENOMEM), which is retried; the event id and attempt in the environment for
+ * deduplication.
  *
  * One run: `spawned ──exit──▶ done`, `spawned ──timeout/abort──▶ terminating (SIGTERM)
  * ──grace──▶ killing (SIGKILL) ──exit──▶ done`.
@@ -78,7 +80,7 @@ export class ScriptHandler implements Handler {
         // detached: the script leads its own process group, so a timeout can kill its children too.
         child = spawn(cmd, args, { env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
       } catch (err) {
-        resolve({ kind: "permanent", error: `Failed to run watch handler: ${(err as Error).message}` });
+        resolve(spawnFailure(err as NodeJS.ErrnoException));
         return;
       }
       new ScriptRun(child, this.#def, this.#killGraceMs, signal, resolve).begin(`${request.body}\n`);
@@ -175,8 +177,22 @@ class ScriptRun {
   }
 }
 
+/**
+ * Spawn errors that say "not now" rather than "never": the agent (or the machine) is out of file
+ * descriptors, processes or memory. The handler is fine and a later attempt can run it, so these
+ * are retried with backoff instead of dead-lettering every event that arrives meanwhile.
+ */
+const TRANSIENT_SPAWN_ERRORS = new Set(["EMFILE", "ENFILE", "EAGAIN", "ENOMEM"]);
+
+function spawnFailure(err: NodeJS.ErrnoException): DeliveryOutcome {
+  if (err.code !== undefined && TRANSIENT_SPAWN_ERRORS.has(err.code)) {
+    return { kind: "retry", error: `Failed to run watch handler: ${err.message} (out of ${err.code === "EMFILE" || err.code === "ENFILE" ? "file descriptors" : "processes or memory"}; will retry)` };
+  }
+  return { kind: "permanent", error: `Failed to run watch handler: ${err.message}` };
+}
+
 function classify(code: number | null, sig: NodeJS.Signals | null, why: "timeout" | "abort" | undefined, timeoutMs: number, spawnError: Error | undefined): DeliveryOutcome {
-  if (spawnError && code === null && sig === null) return { kind: "permanent", error: `Failed to run watch handler: ${spawnError.message}` };
+  if (spawnError && code === null && sig === null) return spawnFailure(spawnError);
   if (why === "timeout") return { kind: "retry", error: `handler timed out after ${timeoutMs}ms; process group killed` };
   if (why === "abort") return { kind: "retry", error: "delivery aborted (agent stopping)" };
   if (code === 0) return { kind: "delivered" };
