@@ -25,8 +25,16 @@ export class CorruptBase64Error extends Error {
   }
 }
 
+/**
+ * Well-formed padded base64 without line breaks: what clients send. Such input means the same to
+ * Go and to Node's native decoder, which is ~50× faster than the byte-by-byte path below (a
+ * 128-op txn of 4 KiB values spent 30 ms there). Linear: no nested quantifiers.
+ */
+const CANONICAL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /** Decodes like Go's StdEncoding.DecodeString; throws CorruptBase64Error where Go errors. */
 export function decodeGoBase64(text: string): Buffer {
+  if (CANONICAL.test(text)) return Buffer.from(text, "base64");
   const src = Buffer.from(text, "utf8");
   const out: number[] = [];
   let si = 0;

@@ -16,7 +16,7 @@ import { asObject, optString } from "../../lib/json-fields.js";
 import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
-import { applyFilterToMap } from "../filtering.js";
+import { compileRequestFilter, filterMap } from "../filtering.js";
 import { membersOf, selfOf, type ClusterInfo } from "./members.js";
 
 export interface AgentControl {
@@ -46,8 +46,8 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
   return [
     route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog, control.cluster())) }),
     route("/v1/agent/members", { GET: () => json(membersOf(catalog)) }),
-    route("/v1/agent/services", { GET: (req) => json(applyFilterToMap(agentServices(agent), req.param("filter"), "AgentService")) }),
-    route("/v1/agent/checks", { GET: (req) => json(applyFilterToMap(agent.checks(), req.param("filter"), "HealthCheck")) }),
+    route("/v1/agent/services", { GET: async (req) => json(await filterMap(agentServices(agent), compileRequestFilter(req.param("filter"), "AgentService"))) }),
+    route("/v1/agent/checks", { GET: async (req) => json(await filterMap(agent.checks(), compileRequestFilter(req.param("filter"), "HealthCheck"))) }),
     route("/v1/agent/service/register", { PUT: (req) => registerService(agent, req) }),
     route("/v1/agent/service/deregister/", legacyGet(async (req) => (await agent.deregisterService(req.rest), empty()))),
     route("/v1/agent/service/maintenance/", {

@@ -16,7 +16,7 @@ import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
-import { applyFilter, applyFilterToMap } from "../filtering.js";
+import { compileRequestFilter, filterList, filterMap } from "../filtering.js";
 
 export function catalogRoutes(catalog: Catalog): Route[] {
   return [
@@ -41,29 +41,33 @@ export function nodeMetaParams(req: ApiRequest): [string, string][] {
 async function nodes(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const meta = nodeMetaParams(req);
-  const filter = req.param("filter");
+  const filter = compileRequestFilter(req.param("filter"), "Node");
   const result = await blockingRead(req, ctx, catalog, scope.nodes, () => {
     const r = catalog.nodes();
-    return { index: r.index, value: applyFilter(r.value.filter((n) => matchesNodeMeta(n.Meta, meta)), filter, "Node") };
+    return { index: r.index, value: r.value.filter((n) => matchesNodeMeta(n.Meta, meta)) };
   });
-  return json(result.value, result.meta);
+  return json(await filterList(result.value, filter), result.meta);
 }
 
 async function services(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const meta = nodeMetaParams(req);
-  const filter = req.param("filter");
+  const filter = compileRequestFilter(req.param("filter"), "ServiceNode");
+  if (!filter && meta.length === 0) {
+    const plain = await blockingRead(req, ctx, catalog, scope.services, () => catalog.serviceTags());
+    return json(plain.value, plain.meta);
+  }
   const result = await blockingRead(req, ctx, catalog, scope.services, () => {
     const r = catalog.serviceNodesAll();
-    const list = applyFilter(r.value.filter((s) => matchesNodeMeta(s.NodeMeta, meta)), filter, "ServiceNode");
-    const grouped: Record<string, string[]> = {};
-    for (const s of list.sort((a, b) => (a.ServiceName < b.ServiceName ? -1 : a.ServiceName > b.ServiceName ? 1 : 0))) {
-      const tags = (grouped[s.ServiceName] ??= []);
-      for (const t of s.ServiceTags) if (!tags.includes(t)) tags.push(t);
-    }
-    return { index: r.index, value: grouped };
+    return { index: r.index, value: r.value.filter((s) => matchesNodeMeta(s.NodeMeta, meta)) };
   });
-  return json(result.value, result.meta);
+  const list = await filterList(result.value, filter);
+  const grouped: Record<string, string[]> = {};
+  for (const s of list.sort((a, b) => (a.ServiceName < b.ServiceName ? -1 : a.ServiceName > b.ServiceName ? 1 : 0))) {
+    const tags = (grouped[s.ServiceName] ??= []);
+    for (const t of s.ServiceTags) if (!tags.includes(t)) tags.push(t);
+  }
+  return json(grouped, result.meta);
 }
 
 async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
@@ -71,25 +75,21 @@ async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): 
   if (req.rest === "") throw badRequest("Missing service name");
   const tags = req.params("tag");
   const meta = nodeMetaParams(req);
-  const filter = req.param("filter");
+  const filter = compileRequestFilter(req.param("filter"), "ServiceNode");
   const result = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
     const r = catalog.serviceNodes(req.rest);
-    const list = r.value.filter((s) => hasTags(s.ServiceTags, tags) && matchesNodeMeta(s.NodeMeta, meta));
-    return { index: r.index, value: applyFilter(list, filter, "ServiceNode") };
+    return { index: r.index, value: r.value.filter((s) => hasTags(s.ServiceTags, tags) && matchesNodeMeta(s.NodeMeta, meta)) };
   });
-  return json(result.value, result.meta);
+  return json(await filterList(result.value, filter), result.meta);
 }
 
 async function node(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing node name");
-  const filter = req.param("filter");
-  const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => {
-    const r = catalog.node(req.rest);
-    if (!r.value) return r;
-    return { index: r.index, value: { ...r.value, Services: applyFilterToMap(r.value.Services, filter, "NodeService") } };
-  });
-  return json(result.value, result.meta);
+  const filter = compileRequestFilter(req.param("filter"), "NodeService");
+  const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => catalog.node(req.rest));
+  const found = result.value;
+  return json(found ? { ...found, Services: await filterMap(found.Services, filter) } : found, result.meta);
 }
 
 /** Node TaggedAddresses are strings in Consul; node-consul may send `{Address, Port}` objects. */

@@ -12,7 +12,7 @@ import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
-import { applyFilter } from "../filtering.js";
+import { compileRequestFilter, filterList } from "../filtering.js";
 import { nodeMetaParams } from "./catalog.js";
 
 const STATES = new Set(["any", "passing", "warning", "critical"]);
@@ -29,39 +29,36 @@ export function healthRoutes(catalog: Catalog): Route[] {
 async function nodeHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing node name");
-  const filter = req.param("filter");
-  const r = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => {
-    const res = catalog.nodeChecks(req.rest);
-    return { index: res.index, value: applyFilter(res.value, filter, "HealthCheck") };
-  });
-  return json(r.value, r.meta);
+  const filter = compileRequestFilter(req.param("filter"), "HealthCheck");
+  const r = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => catalog.nodeChecks(req.rest));
+  return json(await filterList(r.value, filter), r.meta);
 }
 
 async function serviceChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing service name");
-  const filter = req.param("filter");
+  const filter = compileRequestFilter(req.param("filter"), "HealthCheck");
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
     const res = catalog.serviceChecks(req.rest);
     const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.view.nodes.get(c.Node.toLowerCase())?.value.Meta ?? null, meta));
-    return { index: res.index, value: applyFilter(list, filter, "HealthCheck") };
+    return { index: res.index, value: list };
   });
-  return json(r.value, r.meta);
+  return json(await filterList(r.value, filter), r.meta);
 }
 
 async function stateChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing check state");
   if (!STATES.has(req.rest)) throw badRequest(`Invalid check state: ${JSON.stringify(req.rest)}`);
-  const filter = req.param("filter");
+  const filter = compileRequestFilter(req.param("filter"), "HealthCheck");
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.checks, () => {
     const res = catalog.checksInState(req.rest);
     const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.view.nodes.get(c.Node.toLowerCase())?.value.Meta ?? null, meta));
-    return { index: res.index, value: applyFilter(list, filter, "HealthCheck") };
+    return { index: res.index, value: list };
   });
-  return json(r.value, r.meta);
+  return json(await filterList(r.value, filter), r.meta);
 }
 
 /**
@@ -76,18 +73,17 @@ async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerCont
   const passing = req.bool("passing", () => "Invalid value for ?passing", true) ?? false;
   const tags = req.params("tag");
   const meta = nodeMetaParams(req);
-  const filter = req.param("filter");
+  const filter = compileRequestFilter(req.param("filter"), "ServiceHealth");
   let lastServiceHealth = lastServiceHealthByCatalog.get(catalog);
   if (!lastServiceHealth) lastServiceHealthByCatalog.set(catalog, (lastServiceHealth = new Map()));
   const memo = lastServiceHealth;
-  const memoKey = JSON.stringify([req.rest.toLowerCase(), passing, tags, meta, filter ?? ""]);
+  const memoKey = JSON.stringify([req.rest.toLowerCase(), passing, tags, meta]);
   const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
     const index = catalog.view.scopes.get(scope.service(req.rest));
     const hit = memo.get(memoKey);
     if (hit && index > 0 && hit.index === index) return hit;
     const res = catalog.serviceHealth(req.rest);
     let list = res.value.filter((e) => hasTags(e.Service.Tags, tags) && matchesNodeMeta(e.Node.Meta, meta));
-    list = applyFilter(list, filter, "ServiceHealth");
     if (passing) list = list.filter((e) => e.Checks.every((c) => c.Status === "passing"));
     if (index > 0 && res.index === index) {
       if (memo.size > 1000) memo.clear();
@@ -95,5 +91,5 @@ async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerCont
     }
     return { index: res.index, value: list };
   });
-  return json(r.value, r.meta);
+  return json(await filterList(r.value, filter), r.meta);
 }
