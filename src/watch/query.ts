@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parseJsonLossless } from "../lib/lossless-json.js";
 import type { ConsulClient } from "../client/consul-client.js";
 import type { ClientResponse } from "../client/response.js";
 import { escapePath } from "../client/consul-client.js";
@@ -79,7 +80,8 @@ export async function runQuery(source: WatchSource, q: WatchQuery, options: Quer
     throw new AugurError("INTERNAL", `Unexpected response code: ${res.status} (${res.text().trim()})`);
   }
   const index = indexOf(res);
-  const body = res.json<unknown>();
+  // Exact: a KV pair's Flags is a uint64, and a handler must get the number Consul would send.
+  const body = parseJsonLossless(res.text());
   return { index, result: shapeResult(q, body), ...leaderless };
 }
 

@@ -5,10 +5,11 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { stringifyLossless } from "../lib/lossless-json.js";
 
 /** JSON with object keys sorted at every level; `undefined` members are dropped as JSON does. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value)) ?? "null";
+  return stringifyLossless(sortKeys(value)) ?? "null";
 }
 
 function sortKeys(value: unknown): unknown {

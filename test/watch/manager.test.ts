@@ -48,6 +48,33 @@ void describe("watch manager", () => {
     }
   });
 
+  void it("manager - uint64 Flags reach a key watch's handler exactly, in Consul's payload and in a change document, across a restart", async () => {
+    const out = join(dir.path, "flags");
+    await (await import("node:fs/promises")).mkdir(out);
+    const script = await dir.script("flags.sh", RECORD(out));
+    const data = await dataDir();
+    const watch = { type: "key", key: "mgr/flags", args: [script], on_start: "never" };
+    const changes = { type: "keyprefix", prefix: "mgr/flags", args: [script], on_start: "never", payload: "changes" };
+    let { m } = manager(a, { dataDir: data });
+    await m.start(defs(watch, changes));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await (await a.call("PUT", "/v1/kv/mgr/flags?flags=18446744073709551615", "x")).text(), "true");
+      await until(async () => (await readRecorded(out)).length === 2, 8000, "both watches fired");
+      await m.stop();
+      ({ m } = manager(a, { dataDir: data }));
+      await m.start(defs(watch, changes)); // the persisted state holds the bigint; nothing re-fires
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await (await a.call("PUT", "/v1/kv/mgr/flags?flags=9007199254740993", "y")).text(), "true");
+      await until(async () => (await readRecorded(out)).length === 4, 8000, "both watches fired again");
+      const bodies = (await readRecorded(out)).map((r) => r.body);
+      for (const b of bodies.slice(0, 2)) assert.ok(b.includes('"Flags":18446744073709551615'), b);
+      for (const b of bodies.slice(2)) assert.ok(b.includes('"Flags":9007199254740993'), b);
+    } finally {
+      await m.stop();
+    }
+  });
+
   void it("manager - reload keeps unchanged watches running without re-firing; added start, removed stop", async () => {
     const r = await httpReceiver();
     const { m } = manager(a);
