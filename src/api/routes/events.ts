@@ -9,7 +9,7 @@ import type { Catalog } from "../../catalog/catalog.js";
 import { eventIndex, fireEvent, listEvents } from "../../catalog/events.js";
 import { scope } from "../../catalog/scopes.js";
 import type { UserEvent } from "../../catalog/types.js";
-import { badRequest } from "../../lib/errors.js";
+import { AugurError, badRequest } from "../../lib/errors.js";
 import { checkScopeParams } from "../blocking.js";
 import { compileGoRegexp, GoRegexpError } from "../../lib/go-regexp.js";
 import type { ApiRequest } from "../request.js";
@@ -29,7 +29,8 @@ function checkRegex(value: string | undefined, what: string): void {
   try {
     compileGoRegexp(value);
   } catch (err) {
-    if (err instanceof GoRegexpError) throw badRequest(`Invalid ${what} filter: ${err.message}`, err);
+    // Consul's EventFire answers every UserEvent error but a permission denial with a 500.
+    if (err instanceof GoRegexpError) throw new AugurError("BAD_REQUEST", `Invalid ${what} filter: ${err.message}`, { status: 500, cause: err });
     throw err;
   }
 }
