@@ -14,7 +14,11 @@ import { silentLogger } from "../../src/watch/logger.js";
 import { MemoryWatchStore } from "../../src/watch/memory-store.js";
 import type { OutboxRecord } from "../../src/watch/outbox.js";
 
-const out = process.argv[2] as string;
+const arg = process.argv[2];
+// `node --test dist/test/` also runs this file, without arguments: then it must do nothing (it
+// used to write a file named "undefined" in the working directory).
+if (arg === undefined) process.exit(0);
+const out = arg;
 const errors: string[] = [];
 let delivered = 0;
 let dead = 0;
