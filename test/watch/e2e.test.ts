@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { httpReceiver, RECORD, tempDir, type TempDir } from "./receivers.js";
 import { until } from "./manager-helpers.js";
+import { freePortOutsideEphemeralRange } from "../helpers/free-port.js";
 
 /** Pending deliveries of the `durable` watch; -1 while the agent has no watch API. */
 async function pendingOf(agent: AgentProcess): Promise<number> {
@@ -44,9 +45,8 @@ void describe("watches in a real agent (e2e)", () => {
   });
 
   void it("e2e - kill -9 with the receiver down: after a restart every change arrives, dupes only by Idempotency-Key", async () => {
-    const probe = await httpReceiver();
-    const port = probe.port;
-    await probe.close();
+    // Down until the test opens it: a port no listen(0) of the agent can be given meanwhile.
+    const port = await freePortOutsideEphemeralRange();
     const dataDir = join(dir.path, "data");
     const conf = join(dir.path, "durable.json");
     await writeFile(

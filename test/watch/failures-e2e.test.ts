@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { httpReceiver, tempDir, type TempDir } from "./receivers.js";
 import { pause, until } from "./manager-helpers.js";
+import { freePortOutsideEphemeralRange } from "../helpers/free-port.js";
 
 interface Delivery {
   readonly ID: string;
@@ -56,9 +57,8 @@ void describe("watch delivery failures in a real agent (e2e)", () => {
   after(async () => dir.remove());
 
   void it("e2e - receiver down for 100 changes, kill -9 mid-delivery, restart: all 100 arrive, dupes only by Idempotency-Key", async () => {
-    const probe = await httpReceiver();
-    const port = probe.port;
-    await probe.close();
+    // Down until the test opens it: a port no listen(0) of the agent can be given meanwhile.
+    const port = await freePortOutsideEphemeralRange();
     const conf = join(dir.path, "outage.json");
     await writeFile(
       conf,

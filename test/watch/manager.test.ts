@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { defs, manager, pause, until } from "./manager-helpers.js";
 import { RECORD, readRecorded, tempDir, httpReceiver, type TempDir } from "./receivers.js";
+import { freePortOutsideEphemeralRange } from "../helpers/free-port.js";
 
 void describe("watch manager", () => {
   let a: TestAgent;
@@ -130,9 +131,8 @@ void describe("watch manager", () => {
   });
 
   void it("manager - receiver down across a restart: every change delivered once it is back, same Idempotency-Key", async () => {
-    const probe = await httpReceiver();
-    const port = probe.port;
-    await probe.close();
+    // Down until the test opens it: a port no listen(0) of the agent can be given meanwhile.
+    const port = await freePortOutsideEphemeralRange();
     const d = await dataDir();
     const w = { type: "key", key: "mgr/durable", id: "durable", handler_type: "http", http_handler_config: { path: `http://127.0.0.1:${port}/hook` }, retry_initial_interval: "50ms", retry_max_interval: "100ms", retry_max_attempts: 0 };
     const first = manager(a, { dataDir: d });
