@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Indexed } from "../catalog/types.js";
 import type { HandlerContext } from "./router.js";
 import type { ApiRequest } from "./request.js";
 import type { QueryMeta } from "./response.js";
@@ -21,11 +22,6 @@ export interface ScopeWaiter<S> {
    * index below one another agent of the cluster has already answered.
    */
   catchUp?(): Promise<void>;
-}
-
-export interface Indexed<T> {
-  readonly index: number;
-  readonly value: T;
 }
 
 /**

@@ -7,8 +7,7 @@
  */
 import type { LeaseId, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
-import type { Indexed } from "../api/blocking.js";
-import type { HealthCheck, Node, NodeService } from "./types.js";
+import type { HealthCheck, Indexed, Node, NodeService } from "./types.js";
 import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
 import { CatalogView, type Stored } from "./view.js";
 import { scope } from "./scopes.js";

@@ -11,6 +11,12 @@ export const CHECK_STATUSES: readonly CheckStatus[] = ["passing", "warning", "cr
 
 export type StringMap = Record<string, string>;
 
+/** A read and the index it was read at: Consul's `X-Consul-Index` for that result. */
+export interface Indexed<T> {
+  readonly index: number;
+  readonly value: T;
+}
+
 export interface TaggedAddress {
   Address: string;
   Port: number;

@@ -11,9 +11,9 @@ import { kvRecordToPair, parseFlagsText, runKvOps, type KvFlags, type KvOp } fro
 import { refuseInternalWrite } from "../../catalog/kv-internal.js";
 import { scope } from "../../catalog/scopes.js";
 import { lowerBound } from "../../catalog/view.js";
-import type { KVPair } from "../../catalog/types.js";
+import type { Indexed, KVPair } from "../../catalog/types.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
-import { blockingRead, checkScopeParams, type Indexed } from "../blocking.js";
+import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
