@@ -32,6 +32,7 @@ import { eventRoutes } from "./api/routes/events.js";
 import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
 import type { Logger } from "./lib/logger.js";
 import { ConsulClient } from "./client/consul-client.js";
+import { LmdbWatchStore } from "./watch/lmdb-store.js";
 import { WatchManager } from "./watch/manager.js";
 import type { WatchDefinition } from "./watch/types.js";
 import { watchRoutes } from "./api/routes/watches.js";
@@ -178,7 +179,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);
   const watchManager = new WatchManager({
     client: watchClient,
-    ...(settings.dev || !settings.dataDir ? {} : { dataDir: settings.dataDir }),
+    ...(settings.dev || !settings.dataDir ? {} : { openDurableStore: () => LmdbWatchStore.open(join(settings.dataDir as string, "watches")) }),
     registry: metrics.registry,
     logger: { info: watchLog("info"), warn: watchLog("warn"), error: watchLog("error") },
   });

@@ -30,7 +30,7 @@ const EVENTS = Number(process.env["BENCH_EVENTS"] ?? 5000);
 
 async function latency(agent: TestAgent, dataDir: string): Promise<{ p50: number; p99: number }> {
   const r = await httpReceiver();
-  const m = new WatchManager({ client: new ConsulClient({ address: agent.url }), dataDir });
+  const m = new WatchManager({ client: new ConsulClient({ address: agent.url }), openDurableStore: () => LmdbWatchStore.open(join(dataDir, "watches")) });
   await m.start([parseWatchDefinition({ type: "key", key: "bench/lat", handler_type: "http", http_handler_config: { path: r.url } })]);
   await r.waitFor(1);
   const samples: number[] = [];

@@ -14,14 +14,12 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { Registry } from "prom-client";
 import { AugurError } from "../lib/errors.js";
 import { systemClock, type Clock } from "./clock.js";
 import { withUniqueIds } from "./definition.js";
 import { createHandler } from "./handlers/create-handler.js";
 import type { Handler } from "./handlers/handler.js";
-import { LmdbWatchStore } from "./lmdb-store.js";
 import { silentLogger, type WatchLogger } from "./logger.js";
 import { MemoryWatchStore } from "./memory-store.js";
 import { WatchMetrics } from "./metrics.js";
@@ -34,8 +32,12 @@ import { secretEnvNames } from "./signing.js";
 export interface WatchManagerOptions {
   /** The HTTP client the plans query (the agent's own API, or any Consul-compatible agent). */
   readonly client: WatchSource;
-  /** Without it (or with `-dev`) the outbox lives in memory. */
-  readonly dataDir?: string;
+  /**
+   * Opens the durable outbox (the agent's: lmdb under `<data_dir>/watches`). Chosen by the caller
+   * — main.ts picks the adapter — so the watch engine depends only on the WatchStore contract.
+   * Without it (`-dev`) the outbox lives in memory.
+   */
+  readonly openDurableStore?: () => Promise<WatchStore>;
   readonly registry?: Registry;
   readonly logger?: WatchLogger;
   readonly now?: () => number;
@@ -92,12 +94,12 @@ export class WatchManager {
     this.#metrics.attach({ depths: () => this.#depths() });
   }
 
-  /** Opens the outbox (`<dataDir>/watches`, or memory) and starts every watch. */
+  /** Opens the outbox (durable, or memory) and starts every watch. */
   start(defs: readonly WatchDefinition[]): Promise<void> {
     this.#markStartCalled();
     return this.#serial(async () => {
       if (this.#state !== "new") throw new AugurError("INTERNAL", `WatchManager.start: illegal in state ${this.#state}`);
-      this.#store = this.#o.dataDir ? await LmdbWatchStore.open(join(this.#o.dataDir, "watches")) : this.#memory;
+      this.#store = this.#o.openDurableStore ? await this.#o.openDurableStore() : this.#memory;
       this.#state = "running";
       await this.#apply(withUniqueIds(defs));
       this.#metrics.setDeadCounts(await this.#allDead());

@@ -3,9 +3,11 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { Registry } from "prom-client";
 import { ConsulClient } from "../../src/client/consul-client.js";
 import { parseWatchDefinition } from "../../src/watch/definition.js";
+import { LmdbWatchStore } from "../../src/watch/lmdb-store.js";
 import { WatchManager, type WatchManagerOptions } from "../../src/watch/manager.js";
 import type { WatchDefinition } from "../../src/watch/types.js";
 import type { TestAgent } from "../helpers/in-process-agent.js";
@@ -16,7 +18,9 @@ export interface LogLine {
   readonly fields?: object;
 }
 
-export function manager(agent: TestAgent, over: Partial<WatchManagerOptions> = {}): { m: WatchManager; registry: Registry; logs: LogLine[] } {
+/** `dataDir`: a durable lmdb outbox in `<dataDir>/watches`, as the agent opens it. */
+export function manager(agent: TestAgent, options: Partial<WatchManagerOptions> & { dataDir?: string } = {}): { m: WatchManager; registry: Registry; logs: LogLine[] } {
+  const { dataDir, ...over } = options;
   const logs: LogLine[] = [];
   const registry = new Registry();
   const log = (level: string) => (msg: string, fields?: object) => void logs.push({ level, msg, ...(fields ? { fields } : {}) });
@@ -26,6 +30,7 @@ export function manager(agent: TestAgent, over: Partial<WatchManagerOptions> = {
     logger: { info: log("info"), warn: log("warn"), error: log("error") },
     stopGraceMs: 200,
     killGraceMs: 200,
+    ...(dataDir ? { openDurableStore: () => LmdbWatchStore.open(join(dataDir, "watches")) } : {}),
     ...over,
   });
   return { m, registry, logs };
