@@ -123,11 +123,29 @@ async function openStore(settings: AgentSettings): Promise<Store> {
   return DiskStore.open({ path, ...history });
 }
 
+/**
+ * Opens and starts everything an agent runs. A start that fails part way — a port in use, a bad
+ * data dir, a watch whose signing secret is missing — closes what it had opened, newest first,
+ * and rethrows: no store handle, lease, timer or listener is left behind.
+ */
 export async function startAgent(settings: AgentSettings, options: StartAgentOptions): Promise<RunningAgent> {
+  const opened: (() => Promise<unknown>)[] = [];
+  try {
+    return await openAndStart(settings, options, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** startAgent's steps; each pushes onto `opened` how to close what it opened. */
+async function openAndStart(settings: AgentSettings, options: StartAgentOptions, opened: (() => Promise<unknown>)[]): Promise<RunningAgent> {
   const log = options.logger;
   const store = await openStore(settings);
+  opened.push(() => store.close());
   // etcd refuses a transaction of more than --max-txn-ops (128 by default) operations.
   const catalog = new Catalog(store, { datacenter: settings.datacenter, ...(settings.etcd ? { maxTxnOps: 128 } : {}) });
+  opened.push(() => catalog.stop());
   await catalog.start(
     (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
     (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
@@ -161,17 +179,10 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   // Consul's order: persisted state is read, config definitions are added, persisted services
   // and checks are added, and only then does anti-entropy run — so it never sees them as strays.
   let current = settings;
-  try {
-    await agent.loadPersisted();
-    await applyDefinitions(agent, [], [], settings);
-    await agent.start();
-  } catch (err) {
-    // A definition the agent refuses (or an unreadable data dir) stops the start: release what is open.
-    await agent.stop().catch(() => undefined);
-    await catalog.stop().catch(() => undefined);
-    await store.close().catch(() => undefined);
-    throw err;
-  }
+  opened.push(() => agent.stop());
+  await agent.loadPersisted();
+  await applyDefinitions(agent, [], [], settings);
+  await agent.start();
 
   // Never leaves this process: it marks the watch engine's own requests (kv-internal.ts).
   const internalToken = randomBytes(32).toString("hex");
@@ -238,10 +249,12 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     ...(settings.etcd ? { storeContact: () => agent.storeContact() } : {}),
   });
   releaseParked = () => server.releaseParked();
+  opened.push(() => server.close());
   const addresses = await server.listen(settings.httpAddresses);
   for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
   // Watches reach the API through the HTTP client, exactly as `augur watch` against any agent.
   const own = addresses[0];
+  opened.push(() => watchManager.stop());
   if (own) {
     watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
     await watchManager.start(settings.watches);
