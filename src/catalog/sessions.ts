@@ -122,7 +122,7 @@ export class Sessions {
         return;
       }
       const record = decodeRecord<SessionRecord>(kv.value);
-      const locked = [...this.view.kv.values()].filter((s) => s.value.Session === id);
+      const locked = this.view.locksOf(id);
       const first = locked.slice(0, this.maxTxnOps - 1);
       const res = await this.store.txn({
         compare: [{ key: kv.key, target: "modRevision", op: "=", value: kv.modRevision }, ...first.map((s) => unchanged(s))],
@@ -152,10 +152,8 @@ export class Sessions {
       // A lock is only taken while its session exists (the lock compares the session's record),
       // so once the view has caught up with the store, every orphan is in it.
       await this.view.waitFor(await this.store.revision());
-      const orphans = [...this.view.kv.values()].filter((s) => {
-        const sid = s.value.Session;
-        return sid !== undefined && !this.view.sessions.has(sid) && (!ids || ids.has(sid));
-      });
+      const holders = ids ? [...ids] : this.view.lockHolders();
+      const orphans = holders.filter((sid) => !this.view.sessions.has(sid)).flatMap((sid) => this.view.locksOf(sid));
       if (orphans.length === 0) return;
       const last = await this.#releaseAll(orphans, (sid) => known?.get(sid));
       if (last > 0) await this.view.waitFor(last);

@@ -220,6 +220,37 @@ export class CatalogView {
   }
 
   #kvTombstoneFloor = 0;
+  /** Locked KV keys by the session holding them: a session's locks without a scan of every key. */
+  readonly #locksBySession = new Map<string, Set<string>>();
+
+  /** The keys `session` holds locked, as stored now. */
+  locksOf(session: string): Stored<KvRecord>[] {
+    const out: Stored<KvRecord>[] = [];
+    for (const key of this.#locksBySession.get(session) ?? []) {
+      const s = this.kv.get(key);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  /** Every session that holds at least one lock. */
+  lockHolders(): string[] {
+    return [...this.#locksBySession.keys()];
+  }
+
+  #indexLock(key: string, before: string | undefined, after: string | undefined): void {
+    if (before === after) return;
+    if (before !== undefined) {
+      const held = this.#locksBySession.get(before);
+      held?.delete(key);
+      if (held?.size === 0) this.#locksBySession.delete(before);
+    }
+    if (after !== undefined) {
+      let held = this.#locksBySession.get(after);
+      if (!held) this.#locksBySession.set(after, (held = new Set()));
+      held.add(key);
+    }
+  }
 
   /**
    * The newest deletion whose tombstone was reaped (0 while none was). A prefix read answers no
@@ -334,6 +365,7 @@ export class CatalogView {
     const key = storeKey.slice(PREFIX.kv.length);
     const prev = swap(this.kv, key, next);
     touched.add(scope.kv(key));
+    this.#indexLock(key, prev?.value.Session, next?.value.Session);
     if (next && !prev) {
       insertSorted(this.kvSorted, key);
       this.kvTombstones.delete(key);
