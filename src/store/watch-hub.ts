@@ -59,9 +59,17 @@ export function batchBytes(batch: WatchBatch): number {
   return n;
 }
 
+/** Stands in for a dropped entry until the array is compacted. */
+const DROPPED = { batch: { revision: 0, events: [] }, size: 0 } as const satisfies { batch: WatchBatch; size: number };
+
 export class WatchHub {
-  #history: WatchBatch[] = [];
-  #sizes: number[] = [];
+  /**
+   * Kept revisions with their sizes; entries before #head have been dropped. Dropping advances
+   * #head (the array is compacted once half of it is dead), so a write at the bound costs O(1)
+   * instead of copying 10,000 entries.
+   */
+  #entries: { readonly batch: WatchBatch; readonly size: number }[] = [];
+  #head = 0;
   #bytes = 0;
   /** Every revision up to this one has been dropped from the history (0: nothing dropped). */
   #compactedThrough = 0;
@@ -93,31 +101,29 @@ export class WatchHub {
 
   /** The oldest revision still kept (the next one to be written when the history is empty). */
   oldestKept(): number {
-    return this.#history[0]?.revision ?? this.#compactedThrough + 1;
+    return this.#entries[this.#head]?.batch.revision ?? this.#compactedThrough + 1;
   }
 
   /** Bytes and revisions held right now (for tests and the memory benchmark). */
   size(): { revisions: number; bytes: number } {
-    return { revisions: this.#history.length, bytes: this.#bytes };
+    return { revisions: this.#entries.length - this.#head, bytes: this.#bytes };
   }
 
   #append(batch: WatchBatch): void {
     const size = batchBytes(batch);
-    this.#history.push(batch);
-    this.#sizes.push(size);
+    this.#entries.push({ batch, size });
     this.#bytes += size;
-    let drop = 0;
-    let bytes = this.#bytes;
     // The newest batch always stays, even alone over the byte bound: a watcher must see it.
-    while (this.#history.length - drop > 1 && (this.#history.length - drop > this.#maxRevisions || bytes > this.#maxBytes)) {
-      bytes -= this.#sizes[drop] as number;
-      drop++;
+    while (this.#entries.length - this.#head > 1 && (this.#entries.length - this.#head > this.#maxRevisions || this.#bytes > this.#maxBytes)) {
+      const dropped = this.#entries[this.#head] as { batch: WatchBatch; size: number };
+      this.#entries[this.#head++] = DROPPED; // the batch itself is released now, not at compaction
+      this.#bytes -= dropped.size;
+      this.#compactedThrough = dropped.batch.revision;
     }
-    if (drop === 0) return;
-    this.#compactedThrough = (this.#history[drop - 1] as WatchBatch).revision;
-    this.#history = this.#history.slice(drop);
-    this.#sizes = this.#sizes.slice(drop);
-    this.#bytes = bytes;
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   close(): void {
@@ -141,7 +147,10 @@ export class WatchHub {
           [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
         };
       }
-      for (const batch of this.#history) if (batch.revision >= from) this.#deliver(sub, batch);
+      for (let i = this.#head; i < this.#entries.length; i++) {
+        const batch = (this.#entries[i] as { batch: WatchBatch }).batch;
+        if (batch.revision >= from) this.#deliver(sub, batch);
+      }
     }
     this.#subscribers.add(sub);
     const signal = options.signal;
