@@ -50,14 +50,8 @@ const GO_ESCAPES: Record<string, string> = {
 
 /** Serialises as Go's json.Marshal / MarshalIndent(“”, “    ”) would. */
 export function goJson(value: unknown, pretty = false): string {
-  let text: string | undefined;
-  try {
-    text = pretty ? `${JSON.stringify(value, null, 4)}\n` : JSON.stringify(value);
-  } catch (err) {
-    // Only uint64 fields past 2^53 (KV Flags) are bigints; the fast path above covers the rest.
-    if (!(err instanceof TypeError && /BigInt/.test(err.message))) throw err;
-    text = pretty ? `${stringifyLossless(value, 4)}\n` : stringifyLossless(value);
-  }
+  // Lossless: uint64 fields past 2^53 (KV Flags) are bigints, written as bare numbers.
+  const text = pretty ? `${stringifyLossless(value, 4)}\n` : stringifyLossless(value);
   if (text === undefined) return "null";
   // Characters are only ever inside strings here, so escaping them in place is what Go does.
   return HTML_UNSAFE.test(text) ? text.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c) : text;
@@ -112,7 +106,7 @@ export async function goJsonChunks(value: unknown, pretty = false): Promise<Buff
       sliceStart = performance.now();
     }
     const [key, item] = entries[i] as [string, unknown];
-    const text = pretty ? JSON.stringify(item, null, 4)?.replaceAll("\n", "\n    ") : compactText(item);
+    const text = pretty ? stringifyLossless(item, 4)?.replaceAll("\n", "\n    ") : compactText(item);
     // JSON.stringify writes null for an unencodable array item and leaves out such an object member.
     if (text === undefined && !isArray) continue;
     const member = isArray ? (text ?? "null") : `${JSON.stringify(key)}:${pretty ? " " : ""}${text}`;
@@ -132,12 +126,11 @@ export async function goJsonChunks(value: unknown, pretty = false): Promise<Buff
 const frozenJson = new WeakMap<object, string>();
 
 function compactText(item: unknown): string | undefined {
-  if (typeof item !== "object" || item === null || !Object.isFrozen(item)) return JSON.stringify(item);
-  let text = frozenJson.get(item);
-  if (text === undefined) {
-    text = JSON.stringify(item);
-    frozenJson.set(item, text);
-  }
+  if (typeof item !== "object" || item === null || !Object.isFrozen(item)) return stringifyLossless(item);
+  const cached = frozenJson.get(item);
+  if (cached !== undefined) return cached;
+  const text = stringifyLossless(item);
+  if (text !== undefined) frozenJson.set(item, text);
   return text;
 }
 

@@ -56,6 +56,20 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
     });
   }
 
+  test("kv recurse - one huge Flags value among many keys (the chunked encoder's path) is exact, compact and ?pretty", async () => {
+    const txn = Array.from({ length: 64 }, (_, i) => ({ KV: { Verb: "set", Key: `many/${String(i).padStart(3, "0")}`, Value: "dg==" } }));
+    for (let base = 0; base < 192; base += 64) {
+      const res = await agent.call("PUT", "/v1/txn", txn.map((op, i) => ({ KV: { ...op.KV, Key: `many/${String(base + i).padStart(3, "0")}` } })));
+      assert.equal(res.status, 200);
+    }
+    assert.equal(await (await agent.call("PUT", "/v1/kv/many/big?flags=18446744073709551615", "x")).text(), "true");
+    for (const [query, spelled] of [["", '"Flags":18446744073709551615'], ["&pretty", '"Flags": 18446744073709551615']] as const) {
+      const res = await agent.call("GET", `/v1/kv/many/?recurse${query}`);
+      assert.equal(res.status, 200, `recurse${query}`);
+      assert.ok((await res.text()).includes(spelled), `recurse${query} keeps the exact number`);
+    }
+  });
+
   test("kv PUT - small flags stay plain numbers", async () => {
     await text("PUT", "/v1/kv/small?flags=42", "v");
     assert.equal((JSON.parse((await text("GET", "/v1/kv/small")).body) as { Flags: number }[])[0]?.Flags, 42);
