@@ -28,15 +28,15 @@ export function internalKeyDenied(key: string): string {
 }
 
 /**
- * The index of the first op a client may not run (a write inside `_augur/`, or a recursive
- * delete of `_augur/` or below), or -1. A recursive delete of an enclosing prefix is allowed:
- * it skips the internal keys instead.
+ * True for an op a client may not run: a write inside `_augur/`, or a recursive delete of
+ * `_augur/` or below. A recursive delete of an enclosing prefix is allowed: it skips the
+ * internal keys instead.
  */
-export function firstForbiddenOp(ops: readonly KvOp[]): number {
-  return ops.findIndex((op) => WRITES.has(op.verb) && isInternalKey(op.key));
+export function isForbiddenOp(op: KvOp): boolean {
+  return WRITES.has(op.verb) && isInternalKey(op.key);
 }
 
 /** Throws PERMISSION_DENIED for the single-op KV endpoint. */
 export function refuseInternalWrite(op: KvOp): void {
-  if (firstForbiddenOp([op]) >= 0) throw new AugurError("PERMISSION_DENIED", internalKeyDenied(op.key));
+  if (isForbiddenOp(op)) throw new AugurError("PERMISSION_DENIED", internalKeyDenied(op.key));
 }

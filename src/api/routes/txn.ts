@@ -9,7 +9,7 @@ import { KV_VERBS, MAX_UINT64, runKvOps, type KvFlags, type KvOp, type KvVerb } 
 import { CorruptBase64Error, decodeGoBase64 } from "../../lib/go-base64.js";
 import { jsonType } from "../../lib/json-fields.js";
 import { parseJsonLossless } from "../../lib/lossless-json.js";
-import { firstForbiddenOp, internalKeyDenied } from "../../catalog/kv-internal.js";
+import { internalKeyDenied, isForbiddenOp } from "../../catalog/kv-internal.js";
 import { isInternalCaller, type KvRouteOptions } from "./kv.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { checkScopeParams } from "../blocking.js";
@@ -102,7 +102,7 @@ async function runTxn(catalog: Catalog, req: ApiRequest, internal: boolean): Pro
   if (body.length > MAX_TXN_OPS) throw new AugurError("TOO_LARGE", `Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`);
   const ops = body.map(parseOp);
   // As Consul's Txn.preCheck reports ACL denials: every refused op listed, nothing run, 409.
-  const denied = internal ? [] : ops.flatMap((op, i) => (firstForbiddenOp([op]) >= 0 ? [{ OpIndex: i, What: internalKeyDenied(op.key) }] : []));
+  const denied = internal ? [] : ops.flatMap((op, i) => (isForbiddenOp(op) ? [{ OpIndex: i, What: internalKeyDenied(op.key) }] : []));
   if (denied.length > 0) return { kind: "json", status: 409, value: { Results: null, Errors: denied } };
   const result = await runKvOps(catalog.store, ops, { view: catalog.view, internal });
   if (result.errors.length > 0) return { kind: "json", status: 409, value: { Results: null, Errors: result.errors } };
