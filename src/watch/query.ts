@@ -80,8 +80,10 @@ export async function runQuery(source: WatchSource, q: WatchQuery, options: Quer
     throw new AugurError("INTERNAL", `Unexpected response code: ${res.status} (${res.text().trim()})`);
   }
   const index = indexOf(res);
-  // Exact: a KV pair's Flags is a uint64, and a handler must get the number Consul would send.
-  const body = parseJsonLossless(res.text());
+  // Exact where it matters: a KV pair's Flags is a uint64, and a handler must get the number
+  // Consul would send. Other answers have no such field; they skip the slower lossless parse,
+  // which a 16-digit run in a check's output would otherwise trigger on every fire.
+  const body = q.type === "key" || q.type === "keyprefix" ? parseJsonLossless(res.text()) : res.json<unknown>();
   return { index, result: shapeResult(q, body), ...leaderless };
 }
 
