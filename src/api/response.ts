@@ -134,6 +134,17 @@ function compactText(item: unknown): string | undefined {
   return text;
 }
 
+/**
+ * Whether {@link goJsonChunks} would split `value` (a plain array or object of at least 128
+ * members). Smaller bodies are encoded at once with {@link goJson}: no promise, no buffer list,
+ * on the path every small read (a KV GET) takes.
+ */
+export function encodesInChunks(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length >= ENCODE_YIELD_MIN_ITEMS;
+  const entries = topLevelEntries(value);
+  return entries !== undefined && entries.length >= ENCODE_YIELD_MIN_ITEMS;
+}
+
 /** The members of a plain array or object, or undefined for anything JSON.stringify treats specially. */
 function topLevelEntries(value: unknown): [string, unknown][] | undefined {
   if (typeof value !== "object" || value === null || typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;

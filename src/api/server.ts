@@ -13,19 +13,20 @@ import { errorResponse } from "./error-mapper.js";
 import { allowHeader, type HandlerContext, type Route } from "./router.js";
 import { ApiRequest } from "./request.js";
 import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
-import { goJson, goJsonChunks, metaHeaders, type ApiResult } from "./response.js";
+import { encodesInChunks, goJson, goJsonChunks, metaHeaders, type ApiResult } from "./response.js";
 
 /**
  * Serialised bodies by result object: when a change releases thousands of parked queries for the
  * same scope, their reads return the same object and it is encoded once.
  */
-const encoded = new WeakMap<object, { pretty: boolean; body: Promise<Buffer[]> }>();
+const encoded = new WeakMap<object, { pretty: boolean; body: string | Promise<Buffer[]> }>();
 
-function encode(value: unknown, pretty: boolean): Promise<Buffer[]> {
-  if (typeof value !== "object" || value === null) return Promise.resolve([Buffer.from(goJson(value, pretty))]);
+/** Small bodies synchronously as one string; large ones in yielding chunks (see goJsonChunks). */
+function encode(value: unknown, pretty: boolean): string | Promise<Buffer[]> {
+  if (typeof value !== "object" || value === null) return goJson(value, pretty);
   const hit = encoded.get(value);
   if (hit && hit.pretty === pretty) return hit.body;
-  const body = goJsonChunks(value, pretty);
+  const body = encodesInChunks(value) ? goJsonChunks(value, pretty) : goJson(value, pretty);
   encoded.set(value, { pretty, body });
   return body;
 }
@@ -231,10 +232,12 @@ export class ApiServer {
     if (result.headers) Object.assign(headers, result.headers);
     let body: string | Buffer | Buffer[];
     switch (result.kind) {
-      case "json":
+      case "json": {
         headers["Content-Type"] = "application/json";
-        body = await encode(result.value, pretty);
+        const encodedBody = encode(result.value, pretty);
+        body = typeof encodedBody === "string" ? encodedBody : await encodedBody;
         break;
+      }
       case "raw":
         headers["Content-Type"] = result.contentType;
         body = result.body;
