@@ -89,7 +89,8 @@ export class AntiEntropy {
     let next = Infinity;
     for (const e of this.options.local.checks().values()) if (!e.inSync && e.deferredUntil !== undefined) next = Math.min(next, e.deferredUntil);
     if (next === Infinity) return;
-    this.#deferTimer = setTimeout(() => this.trigger(false), Math.max(0, next - now));
+    // Capped at Node's longest timer (2^31-1 ms); past it setTimeout fires at once, in a loop.
+    this.#deferTimer = setTimeout(() => this.trigger(false), Math.min(Math.max(0, next - now), 2 ** 31 - 1));
     this.#deferTimer.unref();
   }
 
