@@ -8,8 +8,27 @@
  */
 import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const hcl = require("js-hcl-parser") as { parse(text: string): string };
+interface HclParser {
+  parse(text: string): string;
+}
+
+/**
+ * Loaded on the first `.hcl` file, not at import: the GopherJS runtime the parser is compiled
+ * with sets `Error.stackTraceLimit = Infinity` when it loads, which makes every error the
+ * process creates afterwards capture its whole stack. An agent configured in JSON, or a CLI
+ * command, never loads it; one that reads HCL gets the limit it had back.
+ */
+let parser: HclParser | undefined;
+function hcl(): HclParser {
+  if (parser) return parser;
+  const limit = Error.stackTraceLimit;
+  try {
+    parser = createRequire(import.meta.url)("js-hcl-parser") as HclParser;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return parser;
+}
 
 /** Keys whose value is a list even with one element. */
 const LIST_KEYS = new Set(["services", "checks", "watches", "retry_join", "start_join", "endpoints", "args", "tags"]);
@@ -17,7 +36,7 @@ const LIST_KEYS = new Set(["services", "checks", "watches", "retry_join", "start
 export class HclSyntaxError extends Error {}
 
 export function parseHcl(text: string): Record<string, unknown> {
-  const out = hcl.parse(text);
+  const out = hcl().parse(text);
   if (out.startsWith("unable to parse")) throw new HclSyntaxError(out.replace(/^unable to parse JSON: /, ""));
   return flatten(JSON.parse(out) as unknown, "") as Record<string, unknown>;
 }
