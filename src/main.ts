@@ -37,8 +37,7 @@ import { WatchManager } from "./watch/manager.js";
 import type { WatchDefinition } from "./watch/types.js";
 import { watchRoutes } from "./api/routes/watches.js";
 import { toAugurError } from "./lib/errors.js";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "./lib/version.js";
 
 /** Everything the agent needs from its configuration (config/ builds it from files and flags). */
 export interface AgentSettings {

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 
 interface Check { CheckID: string; Status: string; Output: string; ServiceID: string; ServiceName: string; Name: string; Notes: string }
@@ -122,8 +123,11 @@ describe("agent and catalog", () => {
   });
 
   it("agent - self and members describe this agent", async () => {
-    const self = (await (await a.call("GET", "/v1/agent/self")).json()) as { Config: { Datacenter: string; NodeName: string }; Member: { Status: number } };
+    const self = (await (await a.call("GET", "/v1/agent/self")).json()) as { Config: { Datacenter: string; NodeName: string; Version: string }; Member: { Status: number } };
     assert.equal(self.Config.Datacenter, "dc1");
+    // The version is package.json's, not a constant kept beside it.
+    const pkg = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    assert.equal(self.Config.Version, pkg.version);
     assert.equal(self.Config.NodeName, "node1");
     assert.equal(self.Member.Status, 1);
     const members = (await (await a.call("GET", "/v1/agent/members")).json()) as { Name: string; Status: number }[];
