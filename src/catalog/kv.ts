@@ -132,7 +132,7 @@ export async function runKvOps(store: Store, ops: readonly KvOp[], options: KvOp
     const outcome = await attemptKvOps(store, ops, options, await readInputs(store, reader, ops));
     if (outcome) return outcome;
   }
-  throw new AugurError("INTERNAL", "KV transaction kept conflicting with concurrent writes; try again");
+  throw new AugurError("CONTENDED", "KV transaction kept conflicting with concurrent writes; try again");
 }
 
 interface Inputs {

@@ -136,7 +136,7 @@ export class Sessions {
       if (record.Lease) await this.store.revoke(record.Lease).catch(() => undefined);
       return;
     }
-    throw new AugurError("INTERNAL", `Destroying session '${id}' kept conflicting with concurrent writes; try again`);
+    throw new AugurError("CONTENDED", `Destroying session '${id}' kept conflicting with concurrent writes; try again`);
   }
 
   /**
@@ -158,7 +158,7 @@ export class Sessions {
       const last = await this.#releaseAll(orphans, (sid) => known?.get(sid));
       if (last > 0) await this.view.waitFor(last);
     }
-    throw new AugurError("INTERNAL", "Releasing the locks of destroyed sessions kept conflicting with concurrent writes; try again");
+    throw new AugurError("CONTENDED", "Releasing the locks of destroyed sessions kept conflicting with concurrent writes; try again");
   }
 
   /**

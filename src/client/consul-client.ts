@@ -100,7 +100,7 @@ export class ConsulClient {
   /**
    * One HTTP request. `path` is used as given (for example `/v1/kv/foo`; escape segments with
    * {@link escapePath}). Any status is returned; connection failures, timeouts and aborts throw
-   * `AugurError("INTERNAL", '<Op> "<url>": <cause>')`.
+   * `AugurError("UNREACHABLE", '<Op> "<url>": <cause>')` (retryable).
    */
   async request(
     method: HttpMethod,
@@ -144,7 +144,7 @@ export class ConsulClient {
         : options.signal?.aborted
           ? "request aborted"
           : causeText(err);
-      throw new AugurError("INTERNAL", `${goOp(method)} "${url}": ${why}`, { cause: err });
+      throw new AugurError("UNREACHABLE", `${goOp(method)} "${url}": ${why}`, { cause: err });
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);

@@ -38,7 +38,7 @@ export function makeResponse(status: number, headers: Headers, body: Buffer): Cl
         return JSON.parse(body.toString("utf8")) as T;
       } catch (err) {
         const start = body.toString("utf8", 0, 120);
-        throw new AugurError("INTERNAL", `Failed to decode response (status ${status}): ${start}`, {
+        throw new AugurError("REMOTE_ERROR", `Failed to decode response (status ${status}): ${start}`, {
           cause: err,
         });
       }
@@ -48,12 +48,24 @@ export function makeResponse(status: number, headers: Headers, body: Buffer): Cl
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: "BAD_REQUEST",
+  401: "PERMISSION_DENIED",
   403: "PERMISSION_DENIED",
   404: "NOT_FOUND",
   405: "METHOD_NOT_ALLOWED",
   409: "CONFLICT",
   413: "TOO_LARGE",
 };
+
+/**
+ * The code for an answer a helper did not expect: the client's own mistakes by their 4xx, and
+ * the server's trouble (5xx, 429 and anything else) as REMOTE_ERROR, which a caller may retry.
+ * Never INTERNAL: a bad answer from another agent is not a bug in this one.
+ */
+function codeForStatus(status: number): ErrorCode {
+  const known = CODE_BY_STATUS[status];
+  if (known) return known;
+  return status >= 400 && status < 500 && status !== 429 ? "BAD_REQUEST" : "REMOTE_ERROR";
+}
 
 /**
  * A non-2xx answer to a typed helper. `message` is Consul's Go client wording,
@@ -65,7 +77,7 @@ export class UnexpectedResponseError extends AugurError {
 
   constructor(status: number, responseText: string) {
     super(
-      CODE_BY_STATUS[status] ?? "INTERNAL",
+      codeForStatus(status),
       `Unexpected response code: ${status} (${responseText})`,
       { status },
     );

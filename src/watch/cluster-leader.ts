@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { toAugurError } from "../lib/errors.js";
+import { AugurError, toAugurError } from "../lib/errors.js";
 import { escapePath } from "../client/consul-client.js";
 import type { ClientResponse } from "../client/response.js";
 import type { KVPair } from "../catalog/types.js";
@@ -210,11 +210,11 @@ export class WatchLeadership implements DeliveryGate {
         if (!this.#node) this.#node = (await this.#request("GET", "/v1/agent/self")).json<{ Config: { NodeName: string } }>().Config.NodeName;
         if (this.#session === undefined) {
           const res = await this.#request("PUT", "/v1/session/create", {}, JSON.stringify({ Name: `augur watch ${this.#o.watchId}`, LockDelay: this.#o.lockDelay ?? "1s", Behavior: "release" }));
-          if (res.status !== 200) throw new Error(`session create: ${res.status} ${res.text()}`);
+          if (res.status !== 200) throw new AugurError("REMOTE_ERROR", `session create: ${res.status} ${res.text()}`);
           this.#session = res.json<{ ID: string }>().ID;
         }
         const res = await this.#request("GET", `/v1/kv/${escapePath(this.#key)}`, { index: String(index), wait: `${Math.round((this.#o.waitMs ?? 300_000) / 1000)}s` });
-        if (res.status !== 200 && res.status !== 404) throw new Error(`lock read: ${res.status} ${res.text()}`);
+        if (res.status !== 200 && res.status !== 404) throw new AugurError("REMOTE_ERROR", `lock read: ${res.status} ${res.text()}`);
         const next = res.index ?? 0;
         index = next < index ? 0 : next;
         const pair = res.status === 404 ? undefined : res.json<KVPair[]>()[0];
@@ -246,7 +246,7 @@ export class WatchLeadership implements DeliveryGate {
     const res = await this.#request("PUT", `/v1/kv/${escapePath(this.#key)}`, { acquire: session }, this.#value());
     if (res.status === 200) return res.json<unknown>() === true;
     if (/invalid session/i.test(res.text())) this.#session = undefined;
-    throw new Error(`lock acquire: ${res.status} ${res.text()}`);
+    throw new AugurError("REMOTE_ERROR", `lock acquire: ${res.status} ${res.text()}`);
   }
 
   /** Followers take the leader's watermark; it only moves forward. */

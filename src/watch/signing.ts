@@ -50,13 +50,14 @@ export async function loadSecret(options: SigningOptions, env: NodeJS.ProcessEnv
     return Buffer.from(value, "utf8");
   }
   if (options.secretFile !== undefined) {
+    let text: string;
     try {
-      const text = (await readFile(options.secretFile, "utf8")).replace(/\r?\n$/, "");
-      if (text === "") throw new Error("file is empty");
-      return Buffer.from(text, "utf8");
+      text = (await readFile(options.secretFile, "utf8")).replace(/\r?\n$/, "");
     } catch (err) {
       throw new AugurError("CONFIG_INVALID", `signing_secret_file ${options.secretFile}: ${(err as Error).message}`, { cause: err });
     }
+    if (text === "") throw new AugurError("CONFIG_INVALID", `signing_secret_file ${options.secretFile}: file is empty`);
+    return Buffer.from(text, "utf8");
   }
   throw new AugurError("CONFIG_INVALID", "signing needs signing_secret_file or signing_secret_env");
 }

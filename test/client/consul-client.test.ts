@@ -119,11 +119,11 @@ void describe("ConsulClient.request", () => {
     assert.deepEqual([...(server.requests.at(-1)?.body ?? [])], [0, 255, 10, 13]);
   });
 
-  void test("request - connection refused throws an AugurError naming the URL and the cause", async () => {
+  void test("request - connection refused throws a retryable UNREACHABLE error naming the URL and the cause", async () => {
     const port = await closedPort();
     const c = new ConsulClient({ address: `127.0.0.1:${port}`, env: {} });
     await assert.rejects(c.request("GET", "/v1/agent/self"), (err: unknown) => {
-      assert.ok(isAugurError(err, "INTERNAL"));
+      assert.ok(isAugurError(err, "UNREACHABLE") && err.retryable);
       assert.match(
         err.message,
         new RegExp(`^Get "http://127.0.0.1:${port}/v1/agent/self": .*ECONNREFUSED`),
@@ -210,6 +210,17 @@ void describe("ConsulClient typed helpers", () => {
       assert.equal(err.message, "Unexpected response code: 400 (Missing service name)");
       return true;
     });
+  });
+
+  void test("helpers - a server's trouble (5xx, 429, a body that is not JSON) is a retryable REMOTE_ERROR, never INTERNAL", async () => {
+    for (const status of [500, 502, 429]) {
+      reply = () => ({ status, body: "No cluster leader\n" });
+      await assert.rejects(client().agentServiceRegister({ Name: "web" }), (err: unknown) => isAugurError(err, "REMOTE_ERROR") && err.retryable && err.status === status);
+    }
+    reply = () => ({ status: 401, body: "ACL support disabled\n" });
+    await assert.rejects(client().agentServiceRegister({ Name: "web" }), (err: unknown) => isAugurError(err, "PERMISSION_DENIED"));
+    reply = () => ({ status: 200, body: "<html>not consul</html>" });
+    await assert.rejects(client().catalogNodes({}), (err: unknown) => isAugurError(err, "REMOTE_ERROR") && err.retryable);
   });
 
   void test("catalogNodes - node-meta and filter go on the query", async () => {

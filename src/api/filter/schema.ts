@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { AugurError } from "../../lib/errors.js";
 
 /** A Go type, reduced to what go-bexpr distinguishes. */
 export type GoType =
@@ -29,7 +30,7 @@ function struct(name: string, fields: Record<string, GoType>): GoType {
 }
 
 function pointer(t: GoType): GoType {
-  if (t.kind !== "struct") throw new Error("only struct pointers are modelled");
+  if (t.kind !== "struct") throw new AugurError("INTERNAL", "filter schema: only struct pointers are modelled");
   return { ...t, pointer: true };
 }
 

@@ -9,8 +9,8 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen } from "cockatiel";
-import { Etcd3, isRecoverableError, type IKeyValue, type IOptions } from "etcd3";
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, BrokenCircuitError, BulkheadRejectedError, IsolatedCircuitError, TaskCancelledError } from "cockatiel";
+import { ClientClosedError, Etcd3, EtcdLeaseInvalidError, GRPCDeadlineExceededError, GRPCOutOfRangeError, GRPCUnavailableError, isRecoverableError, type IKeyValue, type IOptions } from "etcd3";
 import { AugurError } from "../../lib/errors.js";
 import type { Compare, KeyValue, LeaseId, RangeResult, Store, TxnOp, TxnOpResult, TxnRequest, TxnResponse, WatchBatch, WatchEvent, WatchOptions } from "../store.js";
 
@@ -58,17 +58,37 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-/** Converts anything etcd3 throws into an AugurError. */
+/**
+ * Converts anything etcd3 throws into an AugurError, by the error classes etcd3 and cockatiel
+ * give (etcd3 casts every gRPC failure to a class by its status code, and marks the ones its
+ * fault handling retries as recoverable), never by matching message texts:
+ * - a lease etcd no longer has: NOT_FOUND;
+ * - a revision etcd has compacted (gRPC OUT_OF_RANGE): STORE_COMPACTED, resync;
+ * - etcd unreachable, without a leader, past the deadline, or the breaker open: NO_LEADER;
+ * - the client closed: STORE_CLOSED;
+ * - anything else etcd answered: STORE_IO.
+ */
 export function fromEtcdError(err: unknown): AugurError {
   if (err instanceof AugurError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const name = err instanceof Error ? err.name : "";
-  if (/lease not found|EtcdLeaseInvalid/i.test(`${name} ${message}`)) return new AugurError("NOT_FOUND", "lease not found", { cause: err });
-  if (/compacted/i.test(message)) return new AugurError("STORE_COMPACTED", message, { cause: err });
-  if (/Unavailable|DeadlineExceeded|DEADLINE_EXCEEDED|Deadline exceeded|no leader|timed out|ECONNREFUSED|connect|leader changed|NoConnectionsAvailable|circuit|Broken/i.test(`${name} ${message}`)) {
-    return new AugurError("NO_LEADER", "No cluster leader", { cause: err });
-  }
+  if (err instanceof EtcdLeaseInvalidError) return new AugurError("NOT_FOUND", "lease not found", { cause: err });
+  if (err instanceof GRPCOutOfRangeError) return new AugurError("STORE_COMPACTED", message, { cause: err });
+  if (err instanceof ClientClosedError) return new AugurError("STORE_CLOSED", "the store is closed", { cause: err });
+  if (unreachable(err)) return new AugurError("NO_LEADER", "No cluster leader", { cause: err });
   return new AugurError("STORE_IO", `etcd: ${message}`, { cause: err });
+}
+
+/**
+ * etcd did not answer in time or at all: gRPC UNAVAILABLE (no connection, no leader, leader
+ * changed, request timed out on the server) and the other failures etcd3 retries itself,
+ * a passed deadline, and cockatiel's refusals while a host's breaker is open.
+ */
+function unreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError || isRecoverableError(err)) return true;
+  // instanceof rather than cockatiel's is…Error helpers: in 3.2 isTaskCancelledError and
+  // isIsolatedCircuitError test for the bulkhead's marker and never match their own errors.
+  return err instanceof BrokenCircuitError || err instanceof TaskCancelledError || err instanceof BulkheadRejectedError || err instanceof IsolatedCircuitError;
 }
 
 type CompareTarget = "Version" | "Create" | "Mod" | "Value";
