@@ -20,4 +20,24 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  {
+    // Errors crossing a layer carry a stable code (style.md): AugurError, never a bare Error.
+    files: ["src/**/*.ts"],
+    ignores: ["src/cli/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        { selector: "NewExpression[callee.name='Error']", message: "Throw an AugurError with a stable code (src/lib/errors.ts), not a bare Error." },
+        { selector: "CallExpression[callee.name='Error']", message: "Throw an AugurError with a stable code (src/lib/errors.ts), not a bare Error." },
+      ],
+    },
+  },
+  {
+    // The catalog is the only reader of its view: inspectView is for tests.
+    files: ["src/**/*.ts"],
+    ignores: ["src/catalog/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/catalog/catalog.js"], importNames: ["inspectView"], message: "Read the catalog through Catalog's methods; inspectView is for tests." }] }],
+    },
+  },
 );

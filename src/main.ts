@@ -149,7 +149,7 @@ async function openAndStart(settings: AgentSettings, options: StartAgentOptions,
     (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
     (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
   );
-  const metrics = new ApiMetrics(catalog.view.scopes);
+  const metrics = new ApiMetrics(catalog);
   // Set once the HTTP server exists: a lost store releases parked blocking queries.
   let releaseParked = (): void => undefined;
   const agent = new Agent({

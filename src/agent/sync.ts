@@ -98,10 +98,7 @@ export class AntiEntropy {
   #detectDrift(): void {
     const { catalog, local } = this.options;
     const node = this.options.node();
-    const lower = node.Node.toLowerCase();
-    const remoteServices = catalog.view.servicesByNode.get(lower) ?? new Map();
-    const remoteChecks = catalog.view.checksByNode.get(lower) ?? new Map();
-    const nodeStored = catalog.view.nodes.get(lower);
+    const { node: nodeStored, services: remoteServices, checks: remoteChecks } = catalog.nodeEntries(node.Node);
     if (!nodeStored || !sameRecord(nodeStored.value, node)) local.markAllOutOfSync();
     for (const e of local.services().values()) {
       const remote = remoteServices.get(keys.service(node.Node, e.service.ID));

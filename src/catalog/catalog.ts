@@ -7,9 +7,9 @@
  */
 import type { LeaseId, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
-import type { HealthCheck, Indexed, Node, NodeService } from "./types.js";
+import type { HealthCheck, Indexed, KVPair, Node, NodeService, Session, UserEvent } from "./types.js";
 import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
-import { CatalogView, type Stored } from "./view.js";
+import { CatalogView, lowerBound, type Stored } from "./view.js";
 import { scope } from "./scopes.js";
 import {
   checksForInstance,
@@ -22,7 +22,9 @@ import {
   type ServiceHealthEntry,
   type ServiceNode,
 } from "./health.js";
-import { Sessions } from "./sessions.js";
+import { Sessions, toSession } from "./sessions.js";
+import { kvRecordToPair, runKvOps, type KvOp, type KvOpsResult } from "./kv.js";
+import { fireEvent, listEvents, type FireRequest } from "./events.js";
 import { KvSetBatcher } from "./kv-batch.js";
 
 export interface RegisterRequest {
@@ -46,32 +48,45 @@ export interface CatalogOptions {
   readonly maxTxnOps?: number;
 }
 
+/**
+ * The views of catalogs, for tests that look inside one ({@link inspectView}). Outside
+ * src/catalog/ nothing may import that function (a lint rule), so the view stays the catalog's.
+ */
+const views = new WeakMap<Catalog, CatalogView>();
+
+/** The catalog's view, for tests only: the rest of augur reads through Catalog's methods. */
+export function inspectView(catalog: Catalog): CatalogView {
+  return views.get(catalog) as CatalogView;
+}
+
 export class Catalog {
-  readonly view: CatalogView;
+  /** The store-fed read model. Only the catalog reads it: everything else calls the methods below. */
+  readonly #view: CatalogView;
   readonly sessions: Sessions;
   readonly datacenter: string;
   /** Plain KV writes, group-committed under load. */
-  readonly kvWrites: KvSetBatcher;
+  readonly #kvWrites: KvSetBatcher;
 
   constructor(
     readonly store: Store,
     options: CatalogOptions,
   ) {
-    this.view = new CatalogView(store);
+    this.#view = new CatalogView(store);
+    views.set(this, this.#view);
     this.datacenter = options.datacenter;
-    this.sessions = new Sessions(store, this.view, options.now, options.maxTxnOps);
-    this.kvWrites = new KvSetBatcher(store, this.view);
+    this.sessions = new Sessions(store, this.#view, options.now, options.maxTxnOps);
+    this.#kvWrites = new KvSetBatcher(store, this.#view);
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */
   async start(onFailure?: (err: unknown) => void, onResync?: (reason: string) => void): Promise<void> {
-    await this.view.start(onFailure, onResync);
+    await this.#view.start(onFailure, onResync);
     // A crash mid-destroy (or an etcd lease expiring with no agent up) may have left locks naming
     // sessions that are gone: free them before answering anyone.
     // A failure here (the store went away meanwhile) is reported, not fatal: every agent that sees
     // a session go repairs its locks anyway, and the next start tries again.
     await this.sessions.recover().catch((err: unknown) => onFailure?.(err));
-    this.view.onApplied((_rev, changes) => {
+    this.#view.onApplied((_rev, changes) => {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
       // Build each changed check's shared read model as it lands, a few at a time, so the first
       // health/state/any after many registrations does not build ten thousand of them at once.
@@ -80,39 +95,49 @@ export class Catalog {
   }
 
   async stop(): Promise<void> {
-    await this.view.stop();
+    await this.#view.stop();
   }
 
   /** Parks a blocking query on a scope (see ScopeIndex). */
   wait(name: string, afterIndex: number, signal: AbortSignal): Promise<void> {
-    return this.view.scopes.wait(name, afterIndex, signal);
+    return this.#view.scopes.wait(name, afterIndex, signal);
+  }
+
+  /** Blocking queries parked now (a gauge for the metrics endpoint). */
+  parked(): number {
+    return this.#view.scopes.parked();
+  }
+
+  /** Parked queries woken so far. */
+  woken(): number {
+    return this.#view.scopes.woken();
   }
 
   scopeIndex(name: string): number {
-    return this.view.scopes.get(name);
+    return this.#view.scopes.get(name);
   }
 
   /** Waits until the view has applied everything the store holds now (for `?consistent` reads). */
   async catchUp(): Promise<void> {
-    await this.view.waitFor(await this.store.revision());
+    await this.#view.waitFor(await this.store.revision());
   }
 
   #index(name: string, table: Parameters<CatalogView["tableIndex"]>[0]): number {
-    return this.view.scopes.get(name) || this.view.tableIndex(table);
+    return this.#view.scopes.get(name) || this.#view.tableIndex(table);
   }
 
   // ---- reads -------------------------------------------------------------------------------
 
   nodes(): Indexed<Node[]> {
-    const list = [...this.view.nodes.values()].map(toNode).sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
-    return { index: this.view.tableIndex("nodes"), value: list };
+    const list = [...this.#view.nodes.values()].map(toNode).sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
+    return { index: this.#view.tableIndex("nodes"), value: list };
   }
 
   /** Every service instance as a ServiceNode (catalog/services groups these by name). */
   serviceNodesAll(): Indexed<ServiceNode[]> {
     const out: ServiceNode[] = [];
-    for (const s of this.view.services.values()) out.push(toServiceNode(this.view.nodes.get(s.value.Node.toLowerCase()), s));
-    return { index: this.view.tableIndex("services"), value: out };
+    for (const s of this.#view.services.values()) out.push(toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
+    return { index: this.#view.tableIndex("services"), value: out };
   }
 
   /**
@@ -122,33 +147,33 @@ export class Catalog {
    */
   serviceTags(): Indexed<Record<string, string[]>> {
     const byName = new Map<string, Set<string>>();
-    for (const s of this.view.services.values()) {
+    for (const s of this.#view.services.values()) {
       let tags = byName.get(s.value.Service);
       if (!tags) byName.set(s.value.Service, (tags = new Set()));
       for (const t of s.value.Tags ?? []) tags.add(t);
     }
     const value: Record<string, string[]> = {};
     for (const name of [...byName.keys()].sort()) value[name] = [...(byName.get(name) as Set<string>)];
-    return { index: this.view.tableIndex("services"), value };
+    return { index: this.#view.tableIndex("services"), value };
   }
 
   serviceNodes(service: string): Indexed<ServiceNode[]> {
-    const value = instancesOf(this.view, service).map((s) => toServiceNode(this.view.nodes.get(s.value.Node.toLowerCase()), s));
+    const value = instancesOf(this.#view, service).map((s) => toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
     return { index: this.#index(scope.service(service), "services"), value };
   }
 
   node(name: string): Indexed<{ Node: Node; Services: Record<string, NodeService> } | null> {
     const lower = name.toLowerCase();
-    const node = this.view.nodes.get(lower);
+    const node = this.#view.nodes.get(lower);
     const index = this.#index(scope.node(name), "nodes");
     if (!node) return { index, value: null };
     const services: Record<string, NodeService> = {};
-    for (const s of this.view.servicesByNode.get(lower)?.values() ?? []) services[s.value.ID] = toNodeService(s);
+    for (const s of this.#view.servicesByNode.get(lower)?.values() ?? []) services[s.value.ID] = toNodeService(s);
     return { index, value: { Node: toNode(node), Services: services } };
   }
 
   nodeChecks(name: string): Indexed<HealthCheck[]> {
-    return { index: this.#index(scope.node(name), "nodes"), value: checksOfNode(this.view, name.toLowerCase()) };
+    return { index: this.#index(scope.node(name), "nodes"), value: checksOfNode(this.#view, name.toLowerCase()) };
   }
 
   serviceChecks(service: string): Indexed<HealthCheck[]> {
@@ -158,33 +183,119 @@ export class Catalog {
 
   checksInState(state: string): Indexed<HealthCheck[]> {
     const all = this.#allChecks();
-    return { index: this.view.tableIndex("checks"), value: state === "any" ? all : all.filter((c) => c.Status === state) };
+    return { index: this.#view.tableIndex("checks"), value: state === "any" ? all : all.filter((c) => c.Status === state) };
   }
 
   serviceHealth(service: string): Indexed<ServiceHealthEntry[]> {
-    const value = instancesOf(this.view, service).map((s) => {
-      const node = this.view.nodes.get(s.value.Node.toLowerCase());
+    const value = instancesOf(this.#view, service).map((s) => {
+      const node = this.#view.nodes.get(s.value.Node.toLowerCase());
       return {
         Node: node ? toNode(node) : ({ ID: "", Node: s.value.Node, Address: "", Datacenter: this.datacenter, TaggedAddresses: null, Meta: null, CreateIndex: 0, ModifyIndex: 0 } as Node),
         Service: toNodeService(s),
-        Checks: checksForInstance(this.view, s),
+        Checks: checksForInstance(this.#view, s),
       };
     });
     return { index: this.#index(scope.service(service), "services"), value };
   }
 
   #allChecks(): HealthCheck[] {
-    const nodes = [...this.view.nodes.keys()].sort();
-    return nodes.flatMap((n) => checksOfNode(this.view, n));
+    const nodes = [...this.#view.nodes.keys()].sort();
+    return nodes.flatMap((n) => checksOfNode(this.#view, n));
+  }
+
+  /** A node's stored record (register keeps its ID and address; node-meta filters read Meta). */
+  nodeRecord(name: string): NodeRecord | undefined {
+    return this.#view.nodes.get(name.toLowerCase())?.value;
+  }
+
+  /**
+   * What the catalog holds for one node, by record key, for anti-entropy to compare with the
+   * agent's local state. The maps are the view's own: read them, never change them.
+   */
+  nodeEntries(name: string): { node?: Stored<NodeRecord>; services: ReadonlyMap<string, Stored<ServiceRecord>>; checks: ReadonlyMap<string, Stored<CheckRecord>> } {
+    const lower = name.toLowerCase();
+    const node = this.#view.nodes.get(lower);
+    return { ...(node ? { node } : {}), services: this.#view.servicesByNode.get(lower) ?? new Map(), checks: this.#view.checksByNode.get(lower) ?? new Map() };
+  }
+
+  /** One key's pair (none when missing) and its index: the key's ModifyIndex, or the KV table's. */
+  kvEntry(key: string): Indexed<KVPair[]> {
+    const s = this.#view.kv.get(key);
+    if (!s) return { index: this.#view.tableIndex("kv"), value: [] };
+    return { index: s.modRevision, value: [kvRecordToPair(s.value, s.createRevision, s.modRevision)] };
+  }
+
+  /** Pairs under `prefix` in key order, and the prefix's index (deletions included). */
+  kvPrefix(prefix: string): Indexed<KVPair[]> {
+    const view = this.#view;
+    const out: KVPair[] = [];
+    let index = 0;
+    for (let i = lowerBound(view.kvSorted, prefix); i < view.kvSorted.length; i++) {
+      const key = view.kvSorted[i] as string;
+      if (!key.startsWith(prefix)) break;
+      const s = view.kv.get(key);
+      if (!s) continue;
+      out.push(kvRecordToPair(s.value, s.createRevision, s.modRevision));
+      index = Math.max(index, s.modRevision);
+    }
+    for (const [key, rev] of view.kvTombstones) if (rev > index && key.startsWith(prefix)) index = rev;
+    // Deletions the view no longer knows one by one (reaped tombstones, and everything before the
+    // snapshot it (re)loaded) stand in through their newest revision, so the index never goes back.
+    return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor, view.loadedAt), value: out };
+  }
+
+  /** Sessions in creation order, with the sessions table's index. */
+  sessionList(): Indexed<Session[]> {
+    const all = [...this.#view.sessions.values()].map(toSession);
+    all.sort((a, b) => a.CreateIndex - b.CreateIndex);
+    return { index: this.#view.tableIndex("sessions"), value: all };
+  }
+
+  /** Every agent that joined, and whether its liveness lease is held (Serf's members). */
+  members(): { record: AgentRecord; alive: boolean }[] {
+    return [...this.#view.agents.entries()].map(([lower, s]) => ({ record: s.value, alive: this.#view.alive.has(lower) }));
+  }
+
+  /** One member by node name (any case). */
+  member(name: string): { record: AgentRecord; alive: boolean } | undefined {
+    const lower = name.toLowerCase();
+    const s = this.#view.agents.get(lower);
+    return s ? { record: s.value, alive: this.#view.alive.has(lower) } : undefined;
+  }
+
+  /** User events, oldest first (the last 256). */
+  events(): UserEvent[] {
+    return listEvents(this.#view);
   }
 
   // ---- writes ------------------------------------------------------------------------------
+
+  /** A plain KV set (group-committed under load); resolves once reads see it. */
+  async kvSet(op: KvOp & { verb: "set" }): Promise<void> {
+    await this.#view.waitFor(await this.#kvWrites.set(op));
+  }
+
+  /**
+   * KV operations as one transaction (KVS.Apply, Txn.Apply); once they applied, resolves after
+   * reads see them. `internal`: the agent's own caller, which may write `_augur/` keys.
+   */
+  async kvApply(ops: readonly KvOp[], options: { enforceLockDelay?: boolean; internal?: boolean } = {}): Promise<KvOpsResult> {
+    const result = await runKvOps(this.store, ops, { ...options, view: this.#view });
+    if (result.errors.length === 0 && result.revision) await this.#view.waitFor(result.revision);
+    return result;
+  }
+
+  /** event/fire: stores the event (keeping the last 256) and answers as Consul does. */
+  fireEvent(req: FireRequest): Promise<UserEvent> {
+    return fireEvent(this.store, this.#view, req);
+  }
+
 
   /** catalog/register: node, optionally a service and checks, in one transaction. */
   async register(req: RegisterRequest): Promise<void> {
     const nodeName = req.node.Node;
     const lower = nodeName.toLowerCase();
-    const existing = this.view.nodes.get(lower);
+    const existing = this.#view.nodes.get(lower);
     const ops: TxnOp[] = [];
     const nodeRecord = req.skipNodeUpdate && existing ? existing.value : { ...req.node, Node: existing?.value.Node ?? nodeName };
     if (!existing && req.skipNodeUpdate && !req.node.Address) throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
@@ -193,13 +304,13 @@ export class Catalog {
     if (req.service) {
       service = { ...req.service, Node: nodeRecord.Node };
       const key = keys.service(nodeRecord.Node, service.ID);
-      const prev = this.view.services.get(key);
+      const prev = this.#view.services.get(key);
       if (!prev || !sameRecord(prev.value, service)) ops.push({ type: "put", key, value: encodeRecord(service) });
     }
     for (const check of req.checks ?? []) {
       const record = this.#checkRecord(nodeRecord.Node, check, service);
       const key = keys.check(nodeRecord.Node, record.CheckID);
-      const prev = this.view.checks.get(key);
+      const prev = this.#view.checks.get(key);
       if (!prev || !sameRecord(prev.value, record)) ops.push({ type: "put", key, value: encodeRecord(record) });
     }
     await this.#commit(ops);
@@ -207,7 +318,7 @@ export class Catalog {
 
   #checkRecord(node: string, check: CheckRecord, service: ServiceRecord | undefined): CheckRecord {
     if (!check.ServiceID) return { ...check, Node: node, ServiceName: "", ServiceTags: [] };
-    const svc = service && service.ID === check.ServiceID ? service : this.view.services.get(keys.service(node, check.ServiceID))?.value;
+    const svc = service && service.ID === check.ServiceID ? service : this.#view.services.get(keys.service(node, check.ServiceID))?.value;
     if (!svc) throw new AugurError("INVALID_STATE", `Unknown service ID '${check.ServiceID}' for check ID '${check.CheckID}'`);
     return { ...check, Node: node, ServiceName: svc.Service, ServiceTags: [...svc.Tags] };
   }
@@ -215,14 +326,14 @@ export class Catalog {
   /** catalog/deregister: a check, a service (with its checks), or the whole node. */
   async deregister(req: DeregisterRequest): Promise<void> {
     const lower = req.node.toLowerCase();
-    const node = this.view.nodes.get(lower)?.value.Node ?? req.node;
+    const node = this.#view.nodes.get(lower)?.value.Node ?? req.node;
     const ops: TxnOp[] = [];
     if (req.checkId !== undefined) {
-      if (this.view.checks.has(keys.check(node, req.checkId))) ops.push({ type: "delete", key: keys.check(node, req.checkId) });
+      if (this.#view.checks.has(keys.check(node, req.checkId))) ops.push({ type: "delete", key: keys.check(node, req.checkId) });
     } else if (req.serviceId !== undefined) {
-      if (this.view.services.has(keys.service(node, req.serviceId))) ops.push({ type: "delete", key: keys.service(node, req.serviceId) });
-      for (const c of this.view.checksByNode.get(lower)?.values() ?? []) if (c.value.ServiceID === req.serviceId) ops.push({ type: "delete", key: c.key });
-    } else if (this.view.nodes.has(lower)) {
+      if (this.#view.services.has(keys.service(node, req.serviceId))) ops.push({ type: "delete", key: keys.service(node, req.serviceId) });
+      for (const c of this.#view.checksByNode.get(lower)?.values() ?? []) if (c.value.ServiceID === req.serviceId) ops.push({ type: "delete", key: c.key });
+    } else if (this.#view.nodes.has(lower)) {
       ops.push(...nodeRemoval(node));
     }
     await this.#commit(ops);
@@ -259,7 +370,7 @@ export class Catalog {
     const marks = new Map((await this.store.range(FAILED_PREFIX)).kvs.map((kv) => [kv.key, kv]));
     const reaped: string[] = [];
     let revision = 0;
-    for (const member of [...this.view.agents.values()]) {
+    for (const member of [...this.#view.agents.values()]) {
       const name = member.value.Node;
       const markKey = keys.failed(name);
       const mark = marks.get(markKey);
@@ -270,7 +381,7 @@ export class Catalog {
         if (now - member.value.LeftAt < tombstoneTimeoutMs) continue;
         const res = await this.store.txn({ compare: [aliveGone, unchanged], success: [{ type: "delete", key: keys.agent(name) }, { type: "delete", key: markKey }] });
         revision = Math.max(revision, res.revision);
-      } else if (this.view.alive.has(name.toLowerCase())) {
+      } else if (this.#view.alive.has(name.toLowerCase())) {
         if (mark) await this.store.txn({ compare: [{ key: markKey, target: "modRevision", op: "=", value: mark.modRevision }], success: [{ type: "delete", key: markKey }] });
       } else if (!mark) {
         const first: FailedMark = { FailedAt: now };
@@ -286,14 +397,14 @@ export class Catalog {
     }
     // Marks of members that are gone altogether (reaped elsewhere, or deregistered).
     for (const mark of marks.values()) await this.store.txn({ compare: [{ key: mark.key, target: "modRevision", op: "=", value: mark.modRevision }], success: [{ type: "delete", key: mark.key }] });
-    if (revision > 0) await this.view.waitFor(revision);
+    if (revision > 0) await this.#view.waitFor(revision);
     return reaped;
   }
 
   async #commit(ops: TxnOp[]): Promise<void> {
     if (ops.length === 0) return;
     const res = await this.store.txn({ compare: [], success: ops });
-    await this.view.waitFor(res.revision);
+    await this.#view.waitFor(res.revision);
   }
 }
 

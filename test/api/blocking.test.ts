@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { inspectView } from "../../src/catalog/catalog.js";
 
 const svc = (name: string, port: number): object => ({ Name: name, Port: port, Check: { TTL: "30s" } });
 
@@ -33,7 +34,7 @@ describe("blocking queries", () => {
     await a.call("PUT", "/v1/agent/service/register", svc("svc-a", 1));
     await a.call("PUT", "/v1/agent/service/register", svc("svc-b", 2));
     const idx = (await a.call("GET", "/v1/health/service/svc-a")).headers.get("x-consul-index");
-    const scopes = a.running.catalog.view.scopes;
+    const scopes = inspectView(a.running.catalog).scopes;
     const parked = a.call("GET", `/v1/health/service/svc-a?index=${idx}&wait=1500ms`);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(scopes.parked(), 1);

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { KV_TOMBSTONE_LIMIT } from "../../src/catalog/view.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { inspectView } from "../../src/catalog/catalog.js";
 
 describe("kv - tombstones are bounded", () => {
   let a: TestAgent;
@@ -20,7 +21,7 @@ describe("kv - tombstones are bounded", () => {
   const indexOf = async (path: string): Promise<number> => Number((await a.call("GET", path)).headers.get("x-consul-index"));
 
   it("kv tombstones - creating and deleting many unique keys keeps the view's maps bounded; prefix indexes never go back", async () => {
-    const view = a.running.catalog.view;
+    const view = inspectView(a.running.catalog);
     await a.call("PUT", "/v1/kv/t/keep", "1");
     await a.call("PUT", "/v1/kv/t/gone", "1");
     await a.call("DELETE", "/v1/kv/t/gone");

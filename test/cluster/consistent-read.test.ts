@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { inspectView } from "../../src/catalog/catalog.js";
 
 const LAG_MS = 300;
 
@@ -22,7 +23,7 @@ describe("consistent reads across agents on etcd", () => {
     const prefix = `cr${process.pid}/`;
     a = await startTestAgent({ nodeName: "a", nodeId: randomUUID(), dev: false, etcd: { endpoints: etcd.clientUrls, prefix } });
     b = await startTestAgent({ nodeName: "b", nodeId: randomUUID(), dev: false, etcd: { endpoints: etcd.clientUrls, prefix } });
-    const view = b.running.catalog.view;
+    const view = inspectView(b.running.catalog);
     const apply = view.apply.bind(view);
     view.apply = (batch) => void setTimeout(() => apply(batch), LAG_MS);
   });

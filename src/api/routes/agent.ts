@@ -79,9 +79,9 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     }),
     route("/v1/agent/force-leave/", {
       PUT: async (req) => {
-        const member = catalog.view.agents.get(req.rest.toLowerCase());
+        const member = catalog.member(req.rest);
         if (!member) throw new AugurError("INVALID_STATE", `agent: No node found with name '${req.rest}'`);
-        await catalog.leaveAgent(member.value);
+        await catalog.leaveAgent(member.record);
         return empty();
       },
     }),
@@ -136,7 +136,7 @@ async function agentService(agent: Agent, catalog: Catalog, req: ApiRequest, ctx
     const deadline = AbortSignal.any([AbortSignal.timeout(waitMs + Math.random() * (waitMs / 16)), ctx.signal]);
     const nodeScope = scope.node(agent.identity.nodeName);
     while (current && current.hash === wanted && !deadline.aborted) {
-      await catalog.wait(nodeScope, catalog.view.scopes.get(nodeScope), deadline);
+      await catalog.wait(nodeScope, catalog.scopeIndex(nodeScope), deadline);
       current = read();
     }
   }

@@ -113,11 +113,11 @@ async function register(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   const skipNodeUpdate = optBool(body, "SkipNodeUpdate") ?? false;
   const address = optString(body, "Address") ?? "";
   if (!address && !skipNodeUpdate) throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
-  const existing = catalog.view.nodes.get(nodeName.toLowerCase());
+  const existing = catalog.nodeRecord(nodeName);
   const nodeRecord: NodeRecord = {
-    ID: optString(body, "ID") ?? existing?.value.ID ?? "",
+    ID: optString(body, "ID") ?? existing?.ID ?? "",
     Node: nodeName,
-    Address: address || existing?.value.Address || "",
+    Address: address || existing?.Address || "",
     Datacenter: catalog.datacenter,
     TaggedAddresses: nodeTaggedAddresses(body),
     Meta: optStringMap(body, "NodeMeta") ?? null,

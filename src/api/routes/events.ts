@@ -6,7 +6,7 @@
  * @module
  */
 import type { Catalog } from "../../catalog/catalog.js";
-import { eventIndex, fireEvent, listEvents } from "../../catalog/events.js";
+import { eventIndex } from "../../catalog/events.js";
 import { scope } from "../../catalog/scopes.js";
 import type { UserEvent } from "../../catalog/types.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
@@ -46,7 +46,7 @@ async function fire(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkRegex(node, "node");
   checkRegex(service, "service");
   checkRegex(tag, "tag");
-  const event = await fireEvent(catalog.store, catalog.view, {
+  const event = await catalog.fireEvent({
     name: req.rest,
     payload: req.body.length > 0 ? new Uint8Array(req.body) : null,
     ...(node ? { nodeFilter: node } : {}),
@@ -67,7 +67,7 @@ async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pro
   const requested = parseIndex(req.param("index"));
   const { waitMs } = req.blocking();
   const read = (): { events: UserEvent[]; index: bigint } => {
-    const all = listEvents(catalog.view);
+    const all = catalog.events();
     return { events: name ? all.filter((e) => e.Name === name) : all, index: eventIndex(all) };
   };
   let r = read();
@@ -78,7 +78,7 @@ async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pro
     ctx.signal.addEventListener("abort", gone, { once: true });
     try {
       while (r.index === requested && !deadline.signal.aborted) {
-        await catalog.wait(scope.events, catalog.view.scopes.get(scope.events), deadline.signal);
+        await catalog.wait(scope.events, catalog.scopeIndex(scope.events), deadline.signal);
         r = read();
       }
     } finally {

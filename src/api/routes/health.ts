@@ -41,7 +41,7 @@ async function serviceChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerCont
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
     const res = catalog.serviceChecks(req.rest);
-    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.view.nodes.get(c.Node.toLowerCase())?.value.Meta ?? null, meta));
+    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
     return { index: res.index, value: list };
   });
   return json(await filterList(r.value, filter), r.meta);
@@ -55,7 +55,7 @@ async function stateChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContex
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.checks, () => {
     const res = catalog.checksInState(req.rest);
-    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.view.nodes.get(c.Node.toLowerCase())?.value.Meta ?? null, meta));
+    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
     return { index: res.index, value: list };
   });
   return json(await filterList(r.value, filter), r.meta);
@@ -79,7 +79,7 @@ async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerCont
   const memo = lastServiceHealth;
   const memoKey = JSON.stringify([req.rest.toLowerCase(), passing, tags, meta]);
   const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
-    const index = catalog.view.scopes.get(scope.service(req.rest));
+    const index = catalog.scopeIndex(scope.service(req.rest));
     const hit = memo.get(memoKey);
     if (hit && index > 0 && hit.index === index) return hit;
     const res = catalog.serviceHealth(req.rest);

@@ -7,11 +7,10 @@
  */
 import type { Catalog } from "../../catalog/catalog.js";
 import { timingSafeEqual } from "node:crypto";
-import { kvRecordToPair, parseFlagsText, runKvOps, type KvFlags, type KvOp } from "../../catalog/kv.js";
+import { parseFlagsText, type KvFlags, type KvOp } from "../../catalog/kv.js";
 import { refuseInternalWrite } from "../../catalog/kv-internal.js";
 import { scope } from "../../catalog/scopes.js";
-import { lowerBound } from "../../catalog/view.js";
-import type { Indexed, KVPair } from "../../catalog/types.js";
+import type { KVPair } from "../../catalog/types.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
@@ -47,31 +46,6 @@ export function isInternalCaller(req: ApiRequest, internalToken: string | undefi
   return timingSafeEqual(Buffer.from(given), Buffer.from(internalToken));
 }
 
-/** Entries under `prefix` in key order, and the prefix's index (deletions included). */
-export function kvPrefixRead(catalog: Catalog, prefix: string): Indexed<KVPair[]> {
-  const view = catalog.view;
-  const out: KVPair[] = [];
-  let index = 0;
-  for (let i = lowerBound(view.kvSorted, prefix); i < view.kvSorted.length; i++) {
-    const key = view.kvSorted[i] as string;
-    if (!key.startsWith(prefix)) break;
-    const s = view.kv.get(key);
-    if (!s) continue;
-    out.push(kvRecordToPair(s.value, s.createRevision, s.modRevision));
-    index = Math.max(index, s.modRevision);
-  }
-  for (const [key, rev] of view.kvTombstones) if (rev > index && key.startsWith(prefix)) index = rev;
-  // Deletions the view no longer knows one by one — reaped tombstones, and everything before the
-  // snapshot it (re)loaded — stand in through their newest revision, so the index never goes back.
-  return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor, view.loadedAt), value: out };
-}
-
-function kvKeyRead(catalog: Catalog, key: string): Indexed<KVPair[]> {
-  const s = catalog.view.kv.get(key);
-  if (!s) return { index: catalog.view.tableIndex("kv"), value: [] };
-  return { index: s.modRevision, value: [kvRecordToPair(s.value, s.createRevision, s.modRevision)] };
-}
-
 async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const key = req.rest;
@@ -81,7 +55,7 @@ async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pr
   if (listKeys) {
     const separator = req.param("separator") ?? "";
     const { value, meta } = await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
-      const r = kvPrefixRead(catalog, key);
+      const r = catalog.kvPrefix(key);
       return { index: r.index, value: keysUnder(r.value, key, separator) };
     });
     // Consul answers 404 for an empty listing, except at the root.
@@ -89,8 +63,8 @@ async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pr
     return json(value, meta);
   }
   const { value, meta } = recurse
-    ? await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => kvPrefixRead(catalog, key))
-    : await blockingRead(req, ctx, catalog, scope.kv(key), () => kvKeyRead(catalog, key));
+    ? await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => catalog.kvPrefix(key))
+    : await blockingRead(req, ctx, catalog, scope.kv(key), () => catalog.kvEntry(key));
   if (value.length === 0) return empty(meta, 404);
   if (req.flag("raw")) {
     const first = value[0] as KVPair;
@@ -169,14 +143,13 @@ async function deleteKv(catalog: Catalog, req: ApiRequest, internal: boolean): P
 /** One KV op as KVS.Apply runs it: `false` when a cas/lock did not apply, 500 for other errors. */
 async function applyOne(catalog: Catalog, op: KvOp, enforceLockDelay: boolean, internal: boolean): Promise<boolean> {
   if (op.verb === "set") {
-    await catalog.view.waitFor(await catalog.kvWrites.set({ ...op, verb: "set" }));
+    await catalog.kvSet({ ...op, verb: "set" });
     return true;
   }
-  const result = await runKvOps(catalog.store, [op], { enforceLockDelay, view: catalog.view, internal });
+  const result = await catalog.kvApply([op], { enforceLockDelay, internal });
   if (result.errors.length > 0) {
     if (!result.applied && !result.errors[0]?.What.startsWith("invalid session")) return false;
     throw new AugurError("INVALID_STATE", result.errors[0]?.What ?? "KV operation failed");
   }
-  await catalog.view.waitFor(result.revision);
   return result.applied;
 }

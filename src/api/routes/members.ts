@@ -31,7 +31,7 @@ export function toMember(rec: AgentRecord, alive: boolean): AgentMember {
 }
 
 export function membersOf(catalog: Catalog): AgentMember[] {
-  const out = [...catalog.view.agents.entries()].map(([lower, s]) => toMember(s.value, catalog.view.alive.has(lower)));
+  const out = catalog.members().map((m) => toMember(m.record, m.alive));
   return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
 }
 
@@ -60,7 +60,7 @@ export function selfOf(agent: Agent, catalog: Catalog, cluster: ClusterInfo): Re
     },
     DebugConfig: { Datacenter: id.datacenter, NodeName: id.nodeName, AdvertiseAddrLAN: id.advertiseAddr },
     Coord: null,
-    Member: toMember(rec, catalog.view.alive.has(id.nodeName.toLowerCase())),
+    Member: toMember(rec, catalog.member(id.nodeName)?.alive ?? false),
     Stats: {
       agent: { check_monitors: "0", checks: String(Object.keys(agent.checks()).length), services: String(Object.keys(agent.services()).length) },
       build: { version: id.version, revision: "augur", prerelease: "" },

@@ -4,7 +4,6 @@
  * @module
  */
 import type { Catalog } from "../../catalog/catalog.js";
-import { toSession } from "../../catalog/sessions.js";
 import { scope } from "../../catalog/scopes.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { parseGoDuration } from "../../lib/duration.js";
@@ -83,9 +82,8 @@ async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext, keep
   checkScopeParams(req, catalog.datacenter);
   if (needsArg && req.rest === "") throw badRequest(req.rest === "" ? "Missing session" : "Missing node name");
   const r = await blockingRead(req, ctx, catalog, scope.sessions, () => {
-    const all = [...catalog.view.sessions.values()].map(toSession).filter(keep);
-    all.sort((a, b) => a.CreateIndex - b.CreateIndex);
-    return { index: catalog.view.tableIndex("sessions"), value: all };
+    const all = catalog.sessionList();
+    return { index: all.index, value: all.value.filter(keep) };
   });
   return json(r.value, r.meta);
 }

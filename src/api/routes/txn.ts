@@ -5,7 +5,7 @@
  * @module
  */
 import type { Catalog } from "../../catalog/catalog.js";
-import { KV_VERBS, MAX_UINT64, runKvOps, type KvFlags, type KvOp, type KvVerb } from "../../catalog/kv.js";
+import { KV_VERBS, MAX_UINT64, type KvFlags, type KvOp, type KvVerb } from "../../catalog/kv.js";
 import { CorruptBase64Error, decodeGoBase64 } from "../../lib/go-base64.js";
 import { jsonType } from "../../lib/json-fields.js";
 import { parseJsonLossless } from "../../lib/lossless-json.js";
@@ -104,8 +104,7 @@ async function runTxn(catalog: Catalog, req: ApiRequest, internal: boolean): Pro
   // As Consul's Txn.preCheck reports ACL denials: every refused op listed, nothing run, 409.
   const denied = internal ? [] : ops.flatMap((op, i) => (isForbiddenOp(op) ? [{ OpIndex: i, What: internalKeyDenied(op.key) }] : []));
   if (denied.length > 0) return { kind: "json", status: 409, value: { Results: null, Errors: denied } };
-  const result = await runKvOps(catalog.store, ops, { view: catalog.view, internal });
+  const result = await catalog.kvApply(ops, { internal });
   if (result.errors.length > 0) return { kind: "json", status: 409, value: { Results: null, Errors: result.errors } };
-  if (result.revision) await catalog.view.waitFor(result.revision);
   return json({ Results: result.results.map((kv) => ({ KV: kv })), Errors: null });
 }
