@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { inspectView } from "../../src/catalog/catalog.js";
+import { until } from "../helpers/until.js";
 
 const svc = (name: string, port: number): object => ({ Name: name, Port: port, Check: { TTL: "30s" } });
 
@@ -15,8 +16,8 @@ describe("blocking queries", () => {
     const first = await a.call("GET", "/v1/kv/b/key");
     const index = Number(first.headers.get("x-consul-index"));
     const parked = a.call("GET", `/v1/kv/b/key?index=${index}&wait=10s`);
-    await new Promise((r) => setTimeout(r, 100));
-    await a.call("PUT", "/v1/kv/b/key", "2");
+    await until(() => a.parked() === 1, "the query to park");
+    assert.equal((await a.call("PUT", "/v1/kv/b/key", "2")).status, 200);
     const res = await parked;
     assert.ok(Number(res.headers.get("x-consul-index")) > index);
     const [pair] = (await res.json()) as { Value: string }[];
@@ -26,25 +27,28 @@ describe("blocking queries", () => {
   it("blocking - a wait that times out returns the same index", async () => {
     const first = await a.call("GET", "/v1/kv/b/key");
     const index = first.headers.get("x-consul-index");
+    const started = performance.now();
     const res = await a.call("GET", `/v1/kv/b/key?index=${index}&wait=200ms`);
+    const waited = performance.now() - started;
     assert.equal(res.headers.get("x-consul-index"), index);
+    // It parked for the whole wait (plus up to wait/16 of jitter), not answered at once.
+    assert.ok(waited >= 195, `answered after ${waited.toFixed(0)} ms, before ?wait=200ms ran out`);
   });
 
   it("blocking - a change to service B wakes no watcher of service A; a KV write wakes no health watcher", async () => {
-    await a.call("PUT", "/v1/agent/service/register", svc("svc-a", 1));
-    await a.call("PUT", "/v1/agent/service/register", svc("svc-b", 2));
+    assert.equal((await a.call("PUT", "/v1/agent/service/register", svc("svc-a", 1))).status, 200);
+    assert.equal((await a.call("PUT", "/v1/agent/service/register", svc("svc-b", 2))).status, 200);
     const idx = (await a.call("GET", "/v1/health/service/svc-a")).headers.get("x-consul-index");
     const scopes = inspectView(a.running.catalog).scopes;
-    const parked = a.call("GET", `/v1/health/service/svc-a?index=${idx}&wait=1500ms`);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(scopes.parked(), 1);
+    const parked = a.call("GET", `/v1/health/service/svc-a?index=${idx}&wait=10s`);
+    await until(() => scopes.parked() === 1, "the query to park");
     const wokenBefore = scopes.woken();
-    await a.call("PUT", "/v1/agent/check/fail/service:svc-b");
-    await a.call("PUT", "/v1/kv/unrelated", "x");
-    await a.call("PUT", "/v1/agent/service/register", svc("svc-c", 3));
+    assert.equal((await a.call("PUT", "/v1/agent/check/fail/service:svc-b")).status, 200);
+    assert.equal((await a.call("PUT", "/v1/kv/unrelated", "x")).status, 200);
+    assert.equal((await a.call("PUT", "/v1/agent/service/register", svc("svc-c", 3))).status, 200);
     assert.equal(scopes.woken(), wokenBefore, "unrelated changes woke a parked query");
     assert.equal(scopes.parked(), 1);
-    await a.call("PUT", "/v1/agent/check/pass/service:svc-a");
+    assert.equal((await a.call("PUT", "/v1/agent/check/pass/service:svc-a")).status, 200);
     const res = await parked;
     assert.ok(Number(res.headers.get("x-consul-index")) > Number(idx));
     const entries = (await res.json()) as { Checks: { CheckID: string; Status: string }[] }[];
@@ -56,8 +60,8 @@ describe("blocking queries", () => {
     await a.call("PUT", "/v1/kv/pre/b", "1");
     const idx = Number((await a.call("GET", "/v1/kv/pre/?recurse")).headers.get("x-consul-index"));
     const parked = a.call("GET", `/v1/kv/pre/?recurse&index=${idx}&wait=10s`);
-    await new Promise((r) => setTimeout(r, 100));
-    await a.call("DELETE", "/v1/kv/pre/a");
+    await until(() => a.parked() === 1, "the query to park");
+    assert.equal((await a.call("DELETE", "/v1/kv/pre/a")).status, 200);
     const res = await parked;
     assert.ok(Number(res.headers.get("x-consul-index")) > idx);
     assert.deepEqual(((await res.json()) as { Key: string }[]).map((p) => p.Key), ["pre/b"]);
@@ -66,8 +70,8 @@ describe("blocking queries", () => {
   it("blocking - catalog/services blocks until a service is added", async () => {
     const idx = Number((await a.call("GET", "/v1/catalog/services")).headers.get("x-consul-index"));
     const parked = a.call("GET", `/v1/catalog/services?index=${idx}&wait=10s`);
-    await new Promise((r) => setTimeout(r, 50));
-    await a.call("PUT", "/v1/agent/service/register", { Name: "late", Tags: ["x", "y"] });
+    await until(() => a.parked() === 1, "the query to park");
+    assert.equal((await a.call("PUT", "/v1/agent/service/register", { Name: "late", Tags: ["x", "y"] })).status, 200);
     const body = (await (await parked).json()) as Record<string, string[]>;
     assert.deepEqual(body["late"], ["x", "y"]);
   });

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { until } from "../helpers/until.js";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
 
@@ -57,8 +58,8 @@ describe("sessions, locks, txn, events", () => {
 
   it("lock - a delete-behaviour session deletes its locked keys when destroyed", async () => {
     const s = ((await (await a.call("PUT", "/v1/session/create", { Behavior: "delete" })).json()) as { ID: string }).ID;
-    await a.call("PUT", `/v1/kv/eph/k?acquire=${s}`, "x");
-    await a.call("PUT", `/v1/session/destroy/${s}`);
+    assert.equal(await (await a.call("PUT", `/v1/kv/eph/k?acquire=${s}`, "x")).text(), "true", "the session took the lock");
+    assert.equal((await a.call("PUT", `/v1/session/destroy/${s}`)).status, 200);
     assert.equal((await a.call("GET", "/v1/kv/eph/k")).status, 404);
   });
 
@@ -110,8 +111,8 @@ describe("sessions, locks, txn, events", () => {
     const index = res.headers.get("x-consul-index");
     assert.ok(index && index !== "0");
     const parked = a.call("GET", `/v1/event/list?index=${index}&wait=10s`);
-    await new Promise((r) => setTimeout(r, 50));
-    await a.call("PUT", "/v1/event/fire/third");
+    await until(() => a.parked() === 1, "the event list query to park");
+    assert.equal((await a.call("PUT", "/v1/event/fire/third")).status, 200);
     const after = await parked;
     assert.notEqual(after.headers.get("x-consul-index"), index);
     const missing = await a.call("PUT", "/v1/event/fire/");

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createCheckRunner } from "../../src/checks/index.js";
 import { StatusThresholds, type CheckClock } from "../../src/checks/runner.js";
 import type { CheckDefinition, CheckStatus } from "../../src/catalog/types.js";
+import { until } from "../helpers/until.js";
 
 const base = (over: Partial<CheckDefinition>): CheckDefinition => ({
   id: "c",
@@ -144,13 +145,19 @@ describe("check runners", () => {
 
   it("script - runs never overlap: a tick while a run is going is skipped", async () => {
     const log = join(dir, "runs.log");
-    const def = base({ type: "script", args: ["/bin/sh", "-c", `echo start >> ${log}; sleep 0.4`], intervalMs: 100, timeoutMs: 5000 });
+    // Each run takes 300 ms and the interval is 100 ms: overlapping runs would log start twice in a row.
+    const def = base({ type: "script", args: ["/bin/sh", "-c", `echo start >> ${log}; sleep 0.3; echo end >> ${log}`], intervalMs: 100, timeoutMs: 5000 });
     const runner = createCheckRunner(def, () => undefined, { firstDelayMs: 0 });
+    const lines = async (): Promise<string[]> => (await readFile(log, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
     runner.start();
-    await new Promise((r) => setTimeout(r, 900));
-    runner.stop();
-    const runs = (await readFile(log, "utf8")).trim().split("\n").length;
-    assert.ok(runs <= 3, `${runs} runs in 900 ms of 400 ms each`);
+    try {
+      await until(async () => (await lines()).filter((l) => l === "end").length >= 3, "three runs to finish");
+    } finally {
+      runner.stop();
+    }
+    const seen = await lines();
+    // Strictly alternating start/end: every run finished before the next began.
+    for (let i = 0; i < seen.length; i++) assert.equal(seen[i], i % 2 === 0 ? "start" : "end", `run log: ${seen.join(",")}`);
   });
 
   it("ttl - an update restarts the clock; silence for a TTL turns it critical", () => {

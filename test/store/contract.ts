@@ -3,7 +3,7 @@
  * Revisions are asserted relative to the store's current one, so a store that shares its
  * revision space (etcd) runs the same cases.
  */
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { Store, WatchBatch } from "../../src/store/store.js";
 import { isAugurError } from "../../src/lib/errors.js";
@@ -16,7 +16,15 @@ export interface OpenedStore {
 export interface ContractOptions {
   /** Case name → why this store skips it. */
   readonly skip?: Record<string, string>;
+  /**
+   * The store keeps time with setTimeout and Date, so the lease cases run on node:test's fake
+   * timers instead of waiting out a TTL. etcd keeps its own time: it runs them in real time.
+   */
+  readonly fakeTime?: boolean;
 }
+
+/** Yields to I/O (lmdb's commits) without a timer, which fake time would stop. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
@@ -35,13 +43,14 @@ async function take(iter: AsyncIterable<WatchBatch>, n: number, timeoutMs = 5000
 }
 
 export function storeContract(name: string, open: () => Promise<OpenedStore>, options: ContractOptions = {}): void {
-  const c = (title: string, fn: (store: Store) => Promise<void>): void => {
+  const c = (title: string, fn: (store: Store, t: TestContext) => Promise<void>): void => {
     const skip = options.skip?.[title];
-    it(`${name} - ${title}`, skip ? { skip } : {}, async () => {
+    it(`${name} - ${title}`, skip ? { skip } : {}, async (t) => {
       const { store, cleanup } = await open();
       try {
-        await fn(store);
+        await fn(store, t);
       } finally {
+        t.mock.timers.reset();
         await cleanup();
       }
     });
@@ -116,9 +125,9 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
 
     c("watch from now sees later writes under its prefix only, one batch per revision", async (s) => {
       const ac = new AbortController();
-      const iter = s.watch("w/", { signal: ac.signal });
+      // From the next revision: the watch sees the writes below however late its stream opens.
+      const iter = s.watch("w/", { signal: ac.signal, fromRevision: (await s.revision()) + 1 });
       const batches = take(iter, 2);
-      await new Promise((r) => setTimeout(r, 20));
       await s.put("x/other", enc("no"));
       await s.txn({ compare: [], success: [{ type: "put", key: "w/a", value: enc("1") }, { type: "put", key: "w/b", value: enc("2") }] });
       await s.delete("w/a");
@@ -154,8 +163,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
       await s.put("l/a", enc("1"), { lease });
       await s.put("l/b", enc("1"), { lease });
       const ac = new AbortController();
-      const batches = take(s.watch("l/", { signal: ac.signal }), 1);
-      await new Promise((r) => setTimeout(r, 20));
+      const batches = take(s.watch("l/", { signal: ac.signal, fromRevision: (await s.revision()) + 1 }), 1);
       await s.revoke(lease);
       const [b] = await batches;
       ac.abort();
@@ -163,12 +171,21 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
       assert.equal((await s.range("l/")).kvs.length, 0);
     });
 
-    c("a lease expires without keep-alives and keepAlive then fails with NOT_FOUND", async (s) => {
+    c("a lease expires without keep-alives and keepAlive then fails with NOT_FOUND", async (s, t) => {
+      if (options.fakeTime) t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
       const lease = await s.grant(1);
       await s.put("x/leased", enc("1"), { lease });
       assert.equal(await s.keepAlive(lease), 1);
-      const deadline = Date.now() + 5000;
-      while ((await s.get("x/leased")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (options.fakeTime) {
+        t.mock.timers.tick(999);
+        for (let i = 0; i < 20; i++) await turn();
+        assert.ok(await s.get("x/leased"), "the key stays until its TTL has passed");
+        t.mock.timers.tick(1);
+        for (let i = 0; i < 1000 && (await s.get("x/leased")); i++) await turn();
+      } else {
+        const deadline = Date.now() + 5000;
+        while ((await s.get("x/leased")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      }
       assert.equal(await s.get("x/leased"), undefined);
       await assert.rejects(s.keepAlive(lease), (err) => isAugurError(err, "NOT_FOUND"));
     });

@@ -21,7 +21,7 @@ after(async () => {
 storeContract("DiskStore", async () => {
   const store = await DiskStore.open({ path: await tempDir() });
   return { store, cleanup: () => store.close().catch(() => undefined) };
-});
+}, { fakeTime: true });
 
 describe("DiskStore durability", () => {
   it("disk - keys, revision and watch history survive close and reopen", async () => {

@@ -7,7 +7,7 @@ import { storeContract } from "./contract.js";
 storeContract("MemoryStore", async () => {
   const store = new MemoryStore();
   return { store, cleanup: () => store.close() };
-});
+}, { fakeTime: true });
 
 describe("MemoryStore history", () => {
   it("memory - a watch from a compacted revision fails with STORE_COMPACTED", async () => {

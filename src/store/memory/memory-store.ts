@@ -71,7 +71,8 @@ export class MemoryStore implements Store {
   #pending: Promise<void> = Promise.resolve();
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#now = options.now ?? Date.now;
+    // Late-bound, so a test that fakes Date (node:test's mock.timers) fakes lease expiry too.
+    this.#now = options.now ?? ((): number => Date.now());
     this.#hub = new WatchHub(options.history);
     this.#journal = options.journal;
     const init = options.initial;
