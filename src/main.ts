@@ -9,18 +9,17 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "./store/store.js";
-import type { HistoryLimits } from "./store/watch-hub.js";
 import { MemoryStore } from "./store/memory/memory-store.js";
 import { DiskStore } from "./store/disk/disk-store.js";
 import { EtcdStore } from "./store/etcd/etcd-store.js";
-import type { EtcdConfig } from "./config/index.js";
+import type { RuntimeConfig } from "./config/index.js";
 import { Catalog } from "./catalog/catalog.js";
 import type { CheckDefinition, ServiceDefinition } from "./catalog/types.js";
 import { Agent } from "./agent/agent.js";
 import { assertRunnable, createCheckRunner, TtlCheckRunner } from "./checks/index.js";
 import { FileLocalStatePersistence } from "./agent/file-persistence.js";
 import type { StartCheck } from "./agent/agent.js";
-import { ApiServer, type HttpLimits, type ListenAddress } from "./api/server.js";
+import { ApiServer, type ListenAddress } from "./api/server.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
 import { kvRoutes } from "./api/routes/kv.js";
@@ -34,38 +33,28 @@ import type { Logger } from "./lib/logger.js";
 import { ConsulClient } from "./client/consul-client.js";
 import { LmdbWatchStore } from "./watch/lmdb-store.js";
 import { WatchManager } from "./watch/manager.js";
-import type { WatchDefinition } from "./watch/types.js";
 import { watchRoutes } from "./api/routes/watches.js";
-import { toAugurError } from "./lib/errors.js";
+import { AugurError, toAugurError } from "./lib/errors.js";
 import { VERSION } from "./lib/version.js";
 
-/** Everything the agent needs from its configuration (config/ builds it from files and flags). */
-export interface AgentSettings {
-  readonly nodeName: string;
-  readonly nodeId: string;
-  readonly datacenter: string;
-  readonly dev: boolean;
-  readonly dataDir?: string;
-  /** The embedded store's change history bounds (`store { ... }`); defaults 10,000 revisions, 64 MiB. */
-  readonly storeHistory?: HistoryLimits;
-  readonly httpAddresses: readonly ListenAddress[];
-  readonly advertiseAddr: string;
-  readonly enableScriptChecks: boolean;
-  readonly enableLocalScriptChecks: boolean;
-  readonly checkUpdateIntervalMs: number;
-  readonly services: readonly ServiceDefinition[];
-  readonly checks: readonly CheckDefinition[];
-  readonly watches: readonly WatchDefinition[];
-  /** Cluster mode: the catalog lives in this etcd cluster. */
-  readonly etcd?: EtcdConfig;
+/**
+ * What the agent reads of its configuration: the config loader's {@link RuntimeConfig} itself
+ * (the CLI passes it straight through), less what only the CLI uses (logging, joining, signals).
+ * Embedders and tests may leave out what has a default.
+ */
+export type AgentSettings = Pick<
+  RuntimeConfig,
+  "nodeName" | "nodeId" | "datacenter" | "dev" | "httpAddresses" | "advertiseAddr" | "enableScriptChecks" | "enableLocalScriptChecks" | "checkUpdateIntervalMs" | "services" | "checks" | "watches"
+> &
+  Partial<Pick<RuntimeConfig, "dataDir" | "storeHistory" | "etcd" | "reconnectTimeoutMs" | "http">> &
+  AgentTimings;
+
+/** Timings no config key sets; tests shorten them. */
+export interface AgentTimings {
   /** Anti-entropy full sync period (Consul: about a minute). */
   readonly fullSyncIntervalMs?: number;
-  /** Liveness lease TTL in seconds. */
+  /** Liveness lease TTL in seconds (default: `etcd.liveness_ttl`, else 4 s with etcd, 10 s alone). */
   readonly livenessTtlSeconds?: number;
-  /** Consul's `reconnect_timeout` (default 72h). */
-  readonly reconnectTimeoutMs?: number;
-  /** `limits.http_max_conns_per_client`, `http_config.read_timeout` / `read_header_timeout`. */
-  readonly httpLimits?: HttpLimits;
 }
 
 export interface RunningAgent {
@@ -122,148 +111,207 @@ async function openStore(settings: AgentSettings): Promise<Store> {
   return DiskStore.open({ path, ...history });
 }
 
+export type AgentRuntimeState = "built" | "starting" | "running" | "stopping" | "stopped" | "failed";
+
 /**
- * Opens and starts everything an agent runs. A start that fails part way — a port in use, a bad
- * data dir, a watch whose signing secret is missing — closes what it had opened, newest first,
- * and rethrows: no store handle, lease, timer or listener is left behind.
+ * One agent's life, as an explicit state machine:
+ *
+ * ```
+ * built ──start()──▶ starting ──▶ running ──stop() / leave──▶ stopping ──▶ stopped
+ *                        └──a step failed: what it opened is closed, newest first──▶ failed
+ * ```
+ * Building (the constructor) opens nothing. `start()` opens in dependency order (store, catalog
+ * view, agent, HTTP listeners, watches) and each step registers how to close what it opened; a
+ * start that fails part way (a port in use, a bad data dir, a watch whose signing secret is
+ * missing) closes those, newest first, and rethrows, so no store handle, lease, timer or listener
+ * is left behind. `stop()` runs the same closers, in the same order, from `running`.
  */
+export class AgentRuntime {
+  #state: AgentRuntimeState = "built";
+  /** How to close what start() opened, in the order it was opened. */
+  readonly #closers: (() => Promise<unknown>)[] = [];
+  #leaving = false;
+  #stopping: Promise<void> | undefined;
+  readonly #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+
+  constructor(
+    private readonly settings: AgentSettings,
+    private readonly options: StartAgentOptions,
+  ) {
+    this.#stopped = new Promise<void>((r) => (this.#resolveStopped = r));
+  }
+
+  get state(): AgentRuntimeState {
+    return this.#state;
+  }
+
+  async start(): Promise<RunningAgent> {
+    if (this.#state !== "built") throw new AugurError("INTERNAL", `AgentRuntime.start: illegal in state ${this.#state}`);
+    this.#state = "starting";
+    try {
+      const running = await this.#open();
+      this.#state = "running";
+      return running;
+    } catch (err) {
+      await this.#closeAll();
+      this.#state = "failed";
+      throw err;
+    }
+  }
+
+  /** Stops a running agent (once; later calls share the first). `leave`: leave the cluster first. */
+  stop(leave = false): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#leaving = leave;
+      this.#state = "stopping";
+      try {
+        await this.#closeAll();
+      } finally {
+        this.#state = "stopped";
+        this.#resolveStopped();
+      }
+    })();
+    return this.#stopping;
+  }
+
+  /** Newest first. A closer that fails does not keep the older ones from running. */
+  async #closeAll(): Promise<void> {
+    let first: unknown;
+    for (const close of this.#closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first !== undefined && this.#state === "stopping") throw first;
+  }
+
+  /** start()'s steps; each registers how to close what it opened. */
+  async #open(): Promise<RunningAgent> {
+    const { settings, options } = this;
+    const opened = this.#closers;
+    const log = options.logger;
+    const store = await openStore(settings);
+    opened.push(() => store.close());
+    // etcd refuses a transaction of more than --max-txn-ops (128 by default) operations.
+    const catalog = new Catalog(store, { datacenter: settings.datacenter, ...(settings.etcd ? { maxTxnOps: 128 } : {}) });
+    opened.push(() => catalog.stop());
+    await catalog.start(
+      (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
+      (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
+    );
+    const metrics = new ApiMetrics(catalog);
+    // Set once the HTTP server exists: a lost store releases parked blocking queries.
+    let releaseParked = (): void => undefined;
+    const agent = new Agent({
+      identity: { nodeName: settings.nodeName, nodeId: settings.nodeId, datacenter: settings.datacenter, advertiseAddr: settings.advertiseAddr, version: VERSION },
+      catalog,
+      startCheck: startCheckRunner,
+      validateCheck: assertRunnable,
+      // Consul keeps API registrations in its data dir; a -dev agent forgets them.
+      ...(settings.dev || !settings.dataDir ? {} : { persistence: new FileLocalStatePersistence(settings.dataDir) }),
+      enableScriptChecks: settings.enableScriptChecks,
+      enableLocalScriptChecks: settings.enableLocalScriptChecks,
+      checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
+      // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
+      // 4 s: with renewals every TTL/3 and etcd's lease-expiry sweep, a kill shows within 5 s.
+      livenessTtlSeconds: settings.livenessTtlSeconds ?? settings.etcd?.livenessTtlSeconds ?? (settings.etcd ? 4 : 10),
+      ...(settings.fullSyncIntervalMs ? { fullSyncIntervalMs: settings.fullSyncIntervalMs } : {}),
+      ...(settings.reconnectTimeoutMs ? { reconnectTimeoutMs: settings.reconnectTimeoutMs } : {}),
+      onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
+      onReaped: (node) => log.info(`EventMemberReap: ${node} (failed longer than reconnect_timeout)`),
+      onStoreContact: (known) => {
+        if (known) log.info("store reachable again: reads are current");
+        else log.warn("lost contact with the store for longer than the liveness TTL: reads come from this agent's last view (X-Consul-KnownLeader: false)");
+        releaseParked();
+      },
+    });
+    // Consul's order: persisted state is read, config definitions are added, persisted services
+    // and checks are added, and only then does anti-entropy run — so it never sees them as strays.
+    let current = settings;
+    opened.push(() => (this.#leaving ? agent.leave() : agent.stop()));
+    await agent.loadPersisted();
+    await applyDefinitions(agent, [], [], settings);
+    await agent.start();
+
+    // Never leaves this process: it marks the watch engine's own requests (kv-internal.ts).
+    const internalToken = randomBytes(32).toString("hex");
+    const watchClient = new AddressableClient(internalToken);
+    const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);
+    const watchManager = new WatchManager({
+      client: watchClient,
+      ...(settings.dev || !settings.dataDir ? {} : { openDurableStore: () => LmdbWatchStore.open(join(settings.dataDir as string, "watches")) }),
+      registry: metrics.registry,
+      logger: { info: watchLog("info"), warn: watchLog("warn"), error: watchLog("error") },
+    });
+    const stop = (leave = false): Promise<void> => this.stop(leave);
+
+    const reload = async (): Promise<void> => {
+      const next = await options.reloadSettings();
+      await applyDefinitions(agent, current.services, current.checks, next);
+      await watchManager.reload(own ? next.watches : []);
+      current = next;
+      log.info("reloaded configuration");
+    };
+    const control: AgentControl = {
+      reload,
+      leave: async () => {
+        // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
+        setTimeout(() => void stop(true).catch((err: unknown) => log.warn({ err: toAugurError(err).message }, "leave")), 50);
+      },
+      prometheus: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      cluster: () => (settings.etcd ? { Store: "etcd", Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix } } : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" }),
+      metricsJson: async () => ({ Timestamp: new Date().toISOString(), Gauges: [], Points: [], Counters: [], Samples: [], Metrics: await metrics.registry.getMetricsAsJSON() }),
+    };
+    const server = new ApiServer({
+      routes: [
+        // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
+        // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
+        ...statusRoutes({ leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""), peers: () => [`${settings.advertiseAddr}:8300`] }),
+        ...agentRoutes(agent, catalog, control),
+        ...catalogRoutes(catalog),
+        ...healthRoutes(catalog),
+        ...kvRoutes(catalog, { internalToken }),
+        ...txnRoutes(catalog, { internalToken }),
+        ...sessionRoutes(catalog, settings.nodeName),
+        ...eventRoutes(catalog),
+        ...watchRoutes(watchManager),
+      ],
+      onResponse: (method, route, status, seconds) => {
+        metrics.requests.inc({ method, route, code: String(status) });
+        metrics.requestSeconds.observe({ route }, seconds);
+      },
+      onServerError: (err, method, url) => log.warn({ err: toAugurError(err).message }, `${method} ${url}`),
+      ...(settings.http ? { limits: settings.http } : {}),
+      // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
+      ...(settings.etcd ? { storeContact: () => agent.storeContact() } : {}),
+    });
+    releaseParked = () => server.releaseParked();
+    opened.push(() => server.close());
+    const addresses = await server.listen(settings.httpAddresses);
+    for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
+    // Watches reach the API through the HTTP client, exactly as `augur watch` against any agent.
+    const own = addresses[0];
+    opened.push(() => watchManager.stop());
+    if (own) {
+      watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
+      await watchManager.start(settings.watches);
+    } else {
+      if (settings.watches.length > 0) log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
+      // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
+      await watchManager.start([]);
+    }
+    return { addresses, agent, catalog, stopped: this.#stopped, reload, stop: () => stop(false) };
+    }
+  }
+
+/** Builds an agent and starts it (see {@link AgentRuntime}). */
 export async function startAgent(settings: AgentSettings, options: StartAgentOptions): Promise<RunningAgent> {
-  const opened: (() => Promise<unknown>)[] = [];
-  try {
-    return await openAndStart(settings, options, opened);
-  } catch (err) {
-    for (const close of opened.reverse()) await close().catch(() => undefined);
-    throw err;
-  }
+  return new AgentRuntime(settings, options).start();
 }
 
-/** startAgent's steps; each pushes onto `opened` how to close what it opened. */
-async function openAndStart(settings: AgentSettings, options: StartAgentOptions, opened: (() => Promise<unknown>)[]): Promise<RunningAgent> {
-  const log = options.logger;
-  const store = await openStore(settings);
-  opened.push(() => store.close());
-  // etcd refuses a transaction of more than --max-txn-ops (128 by default) operations.
-  const catalog = new Catalog(store, { datacenter: settings.datacenter, ...(settings.etcd ? { maxTxnOps: 128 } : {}) });
-  opened.push(() => catalog.stop());
-  await catalog.start(
-    (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
-    (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
-  );
-  const metrics = new ApiMetrics(catalog);
-  // Set once the HTTP server exists: a lost store releases parked blocking queries.
-  let releaseParked = (): void => undefined;
-  const agent = new Agent({
-    identity: { nodeName: settings.nodeName, nodeId: settings.nodeId, datacenter: settings.datacenter, advertiseAddr: settings.advertiseAddr, version: VERSION },
-    catalog,
-    startCheck: startCheckRunner,
-    validateCheck: assertRunnable,
-    // Consul keeps API registrations in its data dir; a -dev agent forgets them.
-    ...(settings.dev || !settings.dataDir ? {} : { persistence: new FileLocalStatePersistence(settings.dataDir) }),
-    enableScriptChecks: settings.enableScriptChecks,
-    enableLocalScriptChecks: settings.enableLocalScriptChecks,
-    checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
-    // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
-    // 4 s: with renewals every TTL/3 and etcd's lease-expiry sweep, a kill shows within 5 s.
-    livenessTtlSeconds: settings.livenessTtlSeconds ?? settings.etcd?.livenessTtlSeconds ?? (settings.etcd ? 4 : 10),
-    ...(settings.fullSyncIntervalMs ? { fullSyncIntervalMs: settings.fullSyncIntervalMs } : {}),
-    ...(settings.reconnectTimeoutMs ? { reconnectTimeoutMs: settings.reconnectTimeoutMs } : {}),
-    onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
-    onReaped: (node) => log.info(`EventMemberReap: ${node} (failed longer than reconnect_timeout)`),
-    onStoreContact: (known) => {
-      if (known) log.info("store reachable again: reads are current");
-      else log.warn("lost contact with the store for longer than the liveness TTL: reads come from this agent's last view (X-Consul-KnownLeader: false)");
-      releaseParked();
-    },
-  });
-  // Consul's order: persisted state is read, config definitions are added, persisted services
-  // and checks are added, and only then does anti-entropy run — so it never sees them as strays.
-  let current = settings;
-  opened.push(() => agent.stop());
-  await agent.loadPersisted();
-  await applyDefinitions(agent, [], [], settings);
-  await agent.start();
-
-  // Never leaves this process: it marks the watch engine's own requests (kv-internal.ts).
-  const internalToken = randomBytes(32).toString("hex");
-  const watchClient = new AddressableClient(internalToken);
-  const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);
-  const watchManager = new WatchManager({
-    client: watchClient,
-    ...(settings.dev || !settings.dataDir ? {} : { openDurableStore: () => LmdbWatchStore.open(join(settings.dataDir as string, "watches")) }),
-    registry: metrics.registry,
-    logger: { info: watchLog("info"), warn: watchLog("warn"), error: watchLog("error") },
-  });
-  let resolveStopped!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStopped = r));
-  let stopping: Promise<void> | undefined;
-  const stop = (leave = false): Promise<void> =>
-    (stopping ??= (async () => {
-      await watchManager.stop();
-      await server.close();
-      if (leave) await agent.leave();
-      else await agent.stop();
-      await catalog.stop();
-      await store.close();
-      resolveStopped();
-    })());
-
-  const reload = async (): Promise<void> => {
-    const next = await options.reloadSettings();
-    await applyDefinitions(agent, current.services, current.checks, next);
-    await watchManager.reload(own ? next.watches : []);
-    current = next;
-    log.info("reloaded configuration");
-  };
-  const control: AgentControl = {
-    reload,
-    leave: async () => {
-      // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
-      setTimeout(() => void stop(true), 50);
-    },
-    prometheus: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-    cluster: () => (settings.etcd ? { Store: "etcd", Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix } } : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" }),
-    metricsJson: async () => ({ Timestamp: new Date().toISOString(), Gauges: [], Points: [], Counters: [], Samples: [], Metrics: await metrics.registry.getMetricsAsJSON() }),
-  };
-  const server = new ApiServer({
-    routes: [
-      // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
-      // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
-      ...statusRoutes({ leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""), peers: () => [`${settings.advertiseAddr}:8300`] }),
-      ...agentRoutes(agent, catalog, control),
-      ...catalogRoutes(catalog),
-      ...healthRoutes(catalog),
-      ...kvRoutes(catalog, { internalToken }),
-      ...txnRoutes(catalog, { internalToken }),
-      ...sessionRoutes(catalog, settings.nodeName),
-      ...eventRoutes(catalog),
-      ...watchRoutes(watchManager),
-    ],
-    onResponse: (method, route, status, seconds) => {
-      metrics.requests.inc({ method, route, code: String(status) });
-      metrics.requestSeconds.observe({ route }, seconds);
-    },
-    onServerError: (err, method, url) => log.warn({ err: toAugurError(err).message }, `${method} ${url}`),
-    ...(settings.httpLimits ? { limits: settings.httpLimits } : {}),
-    // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
-    ...(settings.etcd ? { storeContact: () => agent.storeContact() } : {}),
-  });
-  releaseParked = () => server.releaseParked();
-  opened.push(() => server.close());
-  const addresses = await server.listen(settings.httpAddresses);
-  for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
-  // Watches reach the API through the HTTP client, exactly as `augur watch` against any agent.
-  const own = addresses[0];
-  opened.push(() => watchManager.stop());
-  if (own) {
-    watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
-    await watchManager.start(settings.watches);
-  } else {
-    if (settings.watches.length > 0) log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
-    // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
-    await watchManager.start([]);
-  }
-  return { addresses, agent, catalog, stopped, reload, stop: () => stop(false) };
-}
 
 /** Config-file services and checks: removed ones go, new or changed ones are (re)registered. */
 async function applyDefinitions(agent: Agent, oldServices: readonly ServiceDefinition[], oldChecks: readonly CheckDefinition[], next: AgentSettings): Promise<void> {

@@ -17,28 +17,6 @@ import type { Logger } from "../lib/logger.js";
 import { wantsHelp } from "./go-flags.js";
 import { agentHelp } from "./usage.js";
 
-export function settingsFrom(config: RuntimeConfig): AgentSettings {
-  return {
-    nodeName: config.nodeName,
-    nodeId: config.nodeId,
-    datacenter: config.datacenter,
-    dev: config.dev,
-    ...(config.dataDir ? { dataDir: config.dataDir } : {}),
-    httpAddresses: config.httpAddresses,
-    advertiseAddr: config.advertiseAddr,
-    enableScriptChecks: config.enableScriptChecks,
-    enableLocalScriptChecks: config.enableLocalScriptChecks,
-    checkUpdateIntervalMs: config.checkUpdateIntervalMs,
-    services: config.services,
-    checks: config.checks,
-    watches: config.watches,
-    ...(config.etcd ? { etcd: config.etcd } : {}),
-    reconnectTimeoutMs: config.reconnectTimeoutMs,
-    ...(config.storeHistory ? { storeHistory: config.storeHistory } : {}),
-    httpLimits: config.http,
-  };
-}
-
 /**
  * start_join / retry_join: an agent with no etcd endpoints of its own learns them (and the key
  * prefix) from another agent; with endpoints configured, the join addresses are not needed.
@@ -84,7 +62,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   let running;
   try {
     const joined = await learnedEtcd(config, logger);
-    const settings = (c: RuntimeConfig): AgentSettings => ({ ...settingsFrom(c), ...(joined ? { etcd: joined } : {}) });
+    const settings = (c: RuntimeConfig): AgentSettings => (joined ? { ...c, etcd: joined } : c);
     running = await startAgent(settings(config), { logger, reloadSettings: async () => settings(await load()) });
   } catch (err) {
     logger.error({ err: err instanceof Error ? err.message : String(err) }, "agent failed to start");

@@ -5,13 +5,17 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseWatchDefinition } from "../../src/watch/definition.js";
 import { freePort } from "../helpers/free-port.js";
 import { startTestAgent } from "../helpers/in-process-agent.js";
+import { AgentRuntime, type AgentSettings } from "../../src/main.js";
+import { createLogger } from "../../src/lib/logger.js";
 
 async function listenOn(port: number): Promise<Server> {
   const s = createServer();
@@ -58,4 +62,34 @@ describe("agent - a failed start releases everything it opened", () => {
     assert.equal((await again.call("GET", "/v1/agent/self")).status, 200);
     await again.stop();
   });
+
+  it("rollback - a data dir that is a file fails the start; the runtime goes built → failed and cannot be started again", async () => {
+    const file = join(dir, "not-a-dir");
+    await writeFile(file, "x");
+    const port = await freePort();
+    const runtime = new AgentRuntime({ ...baseSettings(), dev: false, dataDir: file, httpAddresses: [{ host: "127.0.0.1", port }] }, quiet);
+    assert.equal(runtime.state, "built");
+    await assert.rejects(runtime.start(), /ENOTDIR|EEXIST|not a directory/i);
+    assert.equal(runtime.state, "failed");
+    await assert.rejects(runtime.start(), /illegal in state failed/);
+    await closeServer(await listenOn(port)); // nothing was left listening
+  });
+
+  it("lifecycle - built → running → stopped; stop is idempotent and resolves `stopped`", async () => {
+    const runtime = new AgentRuntime({ ...baseSettings(), httpAddresses: [{ host: "127.0.0.1", port: 0 }] }, quiet);
+    const running = await runtime.start();
+    assert.equal(runtime.state, "running");
+    const url = `http://127.0.0.1:${running.addresses[0]?.port}`;
+    assert.equal((await fetch(`${url}/v1/agent/self`)).status, 200);
+    await Promise.all([running.stop(), running.stop()]);
+    await running.stopped;
+    assert.equal(runtime.state, "stopped");
+    await assert.rejects(fetch(`${url}/v1/agent/self`), "the listener is closed");
+  });
 });
+
+const quiet = { logger: createLogger({ level: "error", json: false, out: new Writable({ write: (_c, _e, done) => done() }) }), reloadSettings: async () => baseSettings() };
+
+function baseSettings(): AgentSettings {
+  return { nodeName: "rt", nodeId: randomUUID(), datacenter: "dc1", dev: true, httpAddresses: [], advertiseAddr: "127.0.0.1", enableScriptChecks: false, enableLocalScriptChecks: false, checkUpdateIntervalMs: 0, services: [], checks: [], watches: [] };
+}

@@ -75,7 +75,7 @@ async function eventually(cond: () => Promise<boolean>, ms: number): Promise<voi
 }
 
 void test("limits - a client over http_max_conns_per_client gets Consul's 429 and is closed; its other connections keep working; closing frees a slot", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ httpLimits: { maxConnsPerClient: 5 } });
+  const a = await startTestAgent({ http: { maxConnsPerClient: 5 } });
   const clients: RawClient[] = [];
   try {
     for (let i = 0; i < 5; i++) {
@@ -128,7 +128,7 @@ void test("limits - by default (Consul's 200) the 201st connection from 127.0.0.
 });
 
 void test("limits - a client that stops sending headers is closed after read_header_timeout", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ httpLimits: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
+  const a = await startTestAgent({ http: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
   try {
     const c = await rawClient(a);
     const started = Date.now();
@@ -144,7 +144,7 @@ void test("limits - a client that stops sending headers is closed after read_hea
 });
 
 void test("limits - a client that trickles its body is answered 408 and closed after read_timeout; nothing is written", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ httpLimits: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
+  const a = await startTestAgent({ http: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
   try {
     const c = await rawClient(a);
     const started = Date.now();
@@ -166,7 +166,7 @@ void test("limits - a client that trickles its body is answered 408 and closed a
 });
 
 void test("limits - a 2 s blocking query is not cut off by a 300 ms read timeout", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ httpLimits: { readHeaderTimeoutMs: 200, readTimeoutMs: 300 } });
+  const a = await startTestAgent({ http: { readHeaderTimeoutMs: 200, readTimeoutMs: 300 } });
   try {
     await a.call("PUT", "/v1/kv/k", "v");
     const index = (await a.call("GET", "/v1/kv/k")).headers.get("x-consul-index");
