@@ -7,7 +7,7 @@
  */
 import type { LeaseId, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
-import type { HealthCheck, Indexed, KVPair, Node, NodeService, Session, UserEvent } from "./types.js";
+import type { HealthCheck, Indexed, KVPair, Node, NodeService, ServiceNode, Session, UserEvent } from "./types.js";
 import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
 import { CatalogView, lowerBound, type Stored } from "./view.js";
 import { scope } from "./scopes.js";
@@ -20,7 +20,6 @@ import {
   toNodeService,
   toServiceNode,
   type ServiceHealthEntry,
-  type ServiceNode,
 } from "./health.js";
 import { Sessions, toSession } from "./sessions.js";
 import { kvRecordToPair, runKvOps, type KvOp, type KvOpsResult } from "./kv.js";

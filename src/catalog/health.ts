@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { HealthCheck, Node, NodeService } from "./types.js";
+import type { HealthCheck, Node, NodeService, ServiceNode } from "./types.js";
 import type { CatalogView, Stored } from "./view.js";
 import type { CheckRecord, NodeRecord, ServiceRecord } from "./records.js";
 
@@ -13,31 +13,6 @@ export const SERF_CHECK_ID = "serfHealth";
 export const SERF_CHECK_NAME = "Serf Health Status";
 export const SERF_ALIVE_OUTPUT = "Agent alive and reachable";
 export const SERF_DEAD_OUTPUT = "Agent not live or unreachable";
-
-/** catalog/service entries: the node's fields next to the service's, prefixed `Service`. */
-export interface ServiceNode {
-  ID: string;
-  Node: string;
-  Address: string;
-  Datacenter: string;
-  TaggedAddresses: Record<string, string> | null;
-  NodeMeta: Record<string, string> | null;
-  ServiceKind: string;
-  ServiceID: string;
-  ServiceName: string;
-  ServiceTags: string[];
-  ServiceAddress: string;
-  ServiceTaggedAddresses?: NodeService["TaggedAddresses"];
-  ServiceWeights: NodeService["Weights"];
-  ServiceMeta: Record<string, string>;
-  ServicePort: number;
-  ServiceSocketPath: string;
-  ServiceEnableTagOverride: boolean;
-  ServiceProxy: Record<string, unknown>;
-  ServiceConnect: Record<string, unknown>;
-  CreateIndex: number;
-  ModifyIndex: number;
-}
 
 export interface ServiceHealthEntry {
   Node: Node;

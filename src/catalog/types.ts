@@ -190,3 +190,44 @@ export interface ServiceDefinition {
 
 export const DEFAULT_OUTPUT_MAX_SIZE = 4096;
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+
+/** catalog/service entries: the node's fields next to the service's, prefixed `Service`. */
+export interface ServiceNode {
+  ID: string;
+  Node: string;
+  Address: string;
+  Datacenter: string;
+  TaggedAddresses: Record<string, string> | null;
+  NodeMeta: Record<string, string> | null;
+  ServiceKind: string;
+  ServiceID: string;
+  ServiceName: string;
+  ServiceTags: string[];
+  ServiceAddress: string;
+  ServiceTaggedAddresses?: NodeService["TaggedAddresses"];
+  ServiceWeights: NodeService["Weights"];
+  ServiceMeta: Record<string, string>;
+  ServicePort: number;
+  ServiceSocketPath: string;
+  ServiceEnableTagOverride: boolean;
+  ServiceProxy: Record<string, unknown>;
+  ServiceConnect: Record<string, unknown>;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+/** `GET /v1/agent/members` element (api.AgentMember). Status: 0 none, 1 alive, 2 leaving, 3 left, 4 failed. */
+export interface AgentMember {
+  Name: string;
+  Addr: string;
+  Port: number;
+  /** Never null from augur; a real Consul may send null. */
+  Tags: StringMap | null;
+  Status: number;
+  ProtocolMin: number;
+  ProtocolMax: number;
+  ProtocolCur: number;
+  DelegateMin: number;
+  DelegateMax: number;
+  DelegateCur: number;
+}

@@ -1,32 +1,22 @@
 /**
- * JSON shapes the client sends and receives that `catalog/types.ts` does not already describe,
- * with Consul's field names (api/agent.go, api/catalog.go).
+ * JSON shapes the client sends and receives that `catalog/types.ts` (the wire types the server
+ * answers with) does not already describe, with Consul's field names (api/agent.go,
+ * api/catalog.go). Payloads the server also produces are re-exported from there, never redefined.
  *
  * @module
  */
 import type {
+  AgentMember,
   HealthCheck,
   Node,
   NodeService,
+  ServiceNode,
   ServiceWeights,
   StringMap,
   TaggedAddress,
 } from "../catalog/types.js";
 
-/** `GET /v1/agent/members` element (api.AgentMember). Status: 0 none, 1 alive, 2 leaving, 3 left, 4 failed. */
-export interface AgentMember {
-  Name: string;
-  Addr: string;
-  Port: number;
-  Tags: StringMap | null;
-  Status: number;
-  ProtocolMin: number;
-  ProtocolMax: number;
-  ProtocolCur: number;
-  DelegateMin: number;
-  DelegateMax: number;
-  DelegateCur: number;
-}
+export type { AgentMember };
 
 /** `GET /v1/agent/self`: every top-level value is an object or null; `Config` is what callers read. */
 export interface AgentSelf {
@@ -86,23 +76,8 @@ export interface AgentServiceRegistration {
   Checks?: AgentServiceCheck[];
 }
 
-/** `GET /v1/catalog/service/:name` element (api.CatalogService), the fields the CLI reads. */
-export interface CatalogServiceNode {
-  ID: string;
-  Node: string;
-  Address: string;
-  Datacenter: string;
-  TaggedAddresses: StringMap | null;
-  NodeMeta: StringMap | null;
-  ServiceID: string;
-  ServiceName: string;
-  ServiceTags: string[];
-  ServiceAddress: string;
-  ServicePort: number;
-  CreateIndex: number;
-  ModifyIndex: number;
-  [k: string]: unknown;
-}
+/** `GET /v1/catalog/service/:name` element (api.CatalogService): the server's own type. */
+export type CatalogServiceNode = ServiceNode;
 
 /** `GET /v1/catalog/node/:node` (api.CatalogNode); the endpoint answers JSON null for an unknown node. */
 export interface CatalogNode {

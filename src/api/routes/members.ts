@@ -8,22 +8,9 @@
 import type { Agent } from "../../agent/agent.js";
 import type { Catalog } from "../../catalog/catalog.js";
 import type { AgentRecord } from "../../catalog/records.js";
+import type { AgentMember } from "../../catalog/types.js";
 
 export const MEMBER_STATUS = { alive: 1, leaving: 2, left: 3, failed: 4 } as const;
-
-export interface AgentMember {
-  Name: string;
-  Addr: string;
-  Port: number;
-  Tags: Record<string, string>;
-  Status: number;
-  ProtocolMin: number;
-  ProtocolMax: number;
-  ProtocolCur: number;
-  DelegateMin: number;
-  DelegateMax: number;
-  DelegateCur: number;
-}
 
 export function toMember(rec: AgentRecord, alive: boolean): AgentMember {
   const status = rec.LeftAt !== undefined ? MEMBER_STATUS.left : alive ? MEMBER_STATUS.alive : MEMBER_STATUS.failed;
