@@ -39,3 +39,66 @@ void test("watch types - docs/watches.md lists every type and no other", () => {
   ].map((m) => m[1]);
   assert.deepEqual(documented, [...WATCH_TYPES]);
 });
+
+/** The query a watch with these parameters makes (`type` is read by the caller, as Consul does). */
+const query = (raw: Record<string, unknown>) => buildQuery(new Params(raw), String(raw["type"]));
+
+void test("watch types - each type's request is Consul's", () => {
+  const cases: [Record<string, unknown>, string, Record<string, unknown>, boolean][] = [
+    [{ key: "a/b c" }, "/v1/kv/a/b%20c", {}, true],
+    [{ type: "keyprefix", prefix: "p/" }, "/v1/kv/p/", { recurse: "" }, true],
+    [{ type: "services", filter: "x" }, "/v1/catalog/services", { filter: "x" }, false],
+    [{ type: "nodes" }, "/v1/catalog/nodes", {}, false],
+    [
+      { type: "service", service: "web", tag: ["a", "b"], passingonly: true },
+      "/v1/health/service/web",
+      { tag: ["a", "b"], passing: "1" },
+      false,
+    ],
+    [{ type: "checks" }, "/v1/health/state/any", {}, false],
+    [{ type: "checks", service: "web" }, "/v1/health/checks/web", {}, false],
+    [{ type: "event", name: "deploy" }, "/v1/event/list", { name: "deploy" }, false],
+  ];
+  for (const [raw, path, params, notFoundIsEmpty] of cases) {
+    const q = query({ type: "key", ...raw });
+    assert.deepEqual(
+      watchTypeSpec(q.type).request(q),
+      { path, query: params, notFoundIsEmpty },
+      JSON.stringify(raw),
+    );
+  }
+});
+
+void test("watch types - results are shaped as the Go client hands them over", () => {
+  const kv = {
+    Value: "dg==",
+    Flags: 3,
+    Key: "k",
+    Session: "s",
+    ModifyIndex: 2,
+    CreateIndex: 1,
+    LockIndex: 0,
+  };
+  const shaped = JSON.stringify(WATCH_TYPE_SPECS.key.shape([kv]));
+  assert.equal(
+    shaped,
+    '{"Key":"k","CreateIndex":1,"ModifyIndex":2,"LockIndex":0,"Flags":3,"Value":"dg==","Session":"s"}',
+  );
+  assert.equal(WATCH_TYPE_SPECS.key.shape([]), null);
+  assert.equal(WATCH_TYPE_SPECS.keyprefix.shape([]), null);
+  assert.deepEqual(Object.keys(WATCH_TYPE_SPECS.services.shape({ b: [], a: ["x"] }) as object), [
+    "a",
+    "b",
+  ]);
+  assert.deepEqual(WATCH_TYPE_SPECS.nodes.shape(null), []);
+  const losslessTypes = WATCH_TYPES.filter((t) => watchTypeSpec(t).losslessJson);
+  assert.deepEqual(losslessTypes, ["key", "keyprefix"]);
+});
+
+void test("watch types - only events are occurrences with an unordered index", () => {
+  for (const type of WATCH_TYPES) {
+    const spec = watchTypeSpec(type);
+    assert.equal(spec.model, type === "event" ? "occurrences" : "state", type);
+    assert.equal(spec.indexOrdered, type !== "event", type);
+  }
+});
