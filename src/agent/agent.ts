@@ -309,7 +309,7 @@ export class Agent {
     }
     if (this.local.check(id)) return;
     const check = healthCheckFrom(
-      { id, name, notes, type: "ttl", status: "critical", successBeforePassing: 0, failuresBeforeWarning: 0, failuresBeforeCritical: 0, outputMaxSize: DEFAULT_OUTPUT_MAX_SIZE, ...(service ? { serviceId: service.ID } : {}) },
+      { id, name, notes, type: "ttl", ttlMs: 0, status: "critical", successBeforePassing: 0, failuresBeforeWarning: 0, failuresBeforeCritical: 0, outputMaxSize: DEFAULT_OUTPUT_MAX_SIZE, ...(service ? { serviceId: service.ID } : {}) },
       this.#options.identity.nodeName,
       service,
     );

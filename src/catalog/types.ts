@@ -137,22 +137,50 @@ export interface UserEvent {
 // Definitions: what a user asks for (config file `services`/`checks`, agent/service/register,
 // agent/check/register), after validation and with Consul's defaults applied.
 
-export type CheckType = "ttl" | "http" | "tcp" | "script" | "udp" | "grpc" | "h2ping" | "alias" | "docker" | "os_service";
+/**
+ * What each of Consul's check types needs beyond the common fields, as the decoder
+ * (config/definitions.ts) guarantees it. The keys are the check types; which of them augur runs
+ * is the check-runner registry's business (checks/registry.ts).
+ */
+interface CheckFieldsByType {
+  ttl: { readonly ttlMs: number };
+  http: { readonly http: string };
+  tcp: { readonly tcp: string };
+  script: { readonly args: readonly string[] };
+  /** Consul's UDP, GRPC and H2PING addresses are decoded into `tcp`. */
+  udp: { readonly tcp: string };
+  grpc: { readonly tcp: string };
+  h2ping: { readonly tcp: string };
+  /** AliasNode, AliasService or both. */
+  alias: object;
+  /** A script with a DockerContainerID: it runs in that container, never on the host. */
+  docker: { readonly args: readonly string[] };
+  os_service: object;
+}
 
-/** A validated check definition. Durations are milliseconds. */
-export interface CheckDefinition {
+export type CheckType = keyof CheckFieldsByType;
+
+/** The fields every check has, and the probe fields as the user gave them. */
+interface CheckDefinitionBase {
   /** `CheckID`/`ID`; generated as `service:<sid>` (or `service:<sid>:<i>`) for a service's checks. */
   readonly id: string;
   readonly name: string;
   readonly serviceId?: string;
   readonly notes: string;
-  readonly type: CheckType;
   /** The initial status; Consul's default is critical. */
   readonly status: CheckStatus;
-  readonly ttlMs?: number;
   readonly intervalMs?: number;
   /** Consul's default timeout is 10 s for probes. */
   readonly timeoutMs?: number;
+  readonly successBeforePassing: number;
+  readonly failuresBeforeWarning: number;
+  readonly failuresBeforeCritical: number;
+  readonly deregisterCriticalServiceAfterMs?: number;
+  /** Output is cut to this many bytes (Consul's default 4096). */
+  readonly outputMaxSize: number;
+  // Probe fields, kept whatever the type: Consul echoes every one given in the check's
+  // `Definition` (an HTTP address on a script check included). A type's own are required on it.
+  readonly ttlMs?: number;
   readonly http?: string;
   readonly method?: string;
   readonly header?: Record<string, string[]>;
@@ -165,13 +193,13 @@ export interface CheckDefinition {
   readonly args?: readonly string[];
   readonly aliasNode?: string;
   readonly aliasService?: string;
-  readonly successBeforePassing: number;
-  readonly failuresBeforeWarning: number;
-  readonly failuresBeforeCritical: number;
-  readonly deregisterCriticalServiceAfterMs?: number;
-  /** Output is cut to this many bytes (Consul's default 4096). */
-  readonly outputMaxSize: number;
 }
+
+/** A validated check definition of the given type(s): one union member per type. Durations are milliseconds. */
+export type CheckDefinitionOf<T extends CheckType> = T extends CheckType ? CheckDefinitionBase & { readonly type: T } & CheckFieldsByType[T] : never;
+
+/** A validated check definition, discriminated by `type`. Durations are milliseconds. */
+export type CheckDefinition = CheckDefinitionOf<CheckType>;
 
 /** A validated service definition with its checks. */
 export interface ServiceDefinition {

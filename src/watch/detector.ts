@@ -14,12 +14,13 @@
 import { toAugurError, type AugurError } from "../lib/errors.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { diffEntities, makeChange, type EntityChange, type RawChange } from "./changes.js";
-import { entitiesFromJson, entitiesOf, entitiesToJson, type Entity, type EntityMap } from "./entities.js";
+import { entitiesFromJson, entitiesToJson, entityMap, type Entity, type EntityMap } from "./entities.js";
 import { NoiseFilter, type TrackerSnapshot } from "./noise.js";
 import type { PlanResult } from "./plan.js";
 import { QuietPeriod } from "./quiet-period.js";
 import { hashId, stableHash } from "./stable-hash.js";
 import type { NoiseOptions, OnStart, WatchType } from "./types.js";
+import { watchTypeSpec, type WatchTypeSpec } from "./types/index.js";
 
 /** One detected event: what every handler of the watch is told about. */
 export interface DetectedEvent {
@@ -75,6 +76,9 @@ interface Latest {
 
 export class ChangeDetector {
   readonly #o: ChangeDetectorOptions;
+  readonly #spec: WatchTypeSpec;
+  /** The type's results are occurrences (user events), each reported once; not state. */
+  readonly #occurrences: boolean;
   readonly #noise: NoiseFilter;
   readonly #quiet: QuietPeriod | undefined;
   #reported: Map<string, Entity>;
@@ -87,7 +91,11 @@ export class ChangeDetector {
 
   constructor(options: ChangeDetectorOptions) {
     this.#o = options;
-    this.#noise = new NoiseFilter({ holdMs: options.type === "event" ? 0 : options.noise.holdMs, ...(options.noise.flap && options.type !== "event" ? { flap: options.noise.flap } : {}) });
+    this.#spec = watchTypeSpec(options.type);
+    this.#occurrences = this.#spec.model === "occurrences";
+    // An occurrence has no state to hold or flap between.
+    const noise = this.#occurrences ? { holdMs: 0 } : { holdMs: options.noise.holdMs, ...(options.noise.flap ? { flap: options.noise.flap } : {}) };
+    this.#noise = new NoiseFilter(noise);
     this.#quiet = options.noise.quietPeriodMs > 0 ? new QuietPeriod(options.noise.quietPeriodMs, options.noise.quietPeriodMaxMs) : undefined;
     this.#reported = entitiesFromJson(options.initial?.reported);
     this.#seen = [...(options.initial?.seenEvents ?? [])];
@@ -141,7 +149,7 @@ export class ChangeDetector {
 
   async #onResult(r: PlanResult): Promise<void> {
     const now = this.#o.clock.now();
-    this.#latest = { index: r.index.toString(), result: r.result, entities: entitiesOf(this.#o.type, r.result, this.#o.noise.maintenanceAware) };
+    this.#latest = { index: r.index.toString(), result: r.result, entities: entityMap(this.#spec.entities(r.result, this.#o.noise.maintenanceAware)) };
     if (!this.#started) {
       await this.#start(now);
       return this.#schedule(now);
@@ -159,7 +167,7 @@ export class ChangeDetector {
     const latest = this.#latest as Latest;
     const mode = this.#o.onStart;
     const known = this.#o.initial !== undefined;
-    if (this.#o.type === "event") {
+    if (this.#occurrences) {
       const all = [...latest.entities.values()];
       const fresh = mode === "fire" ? all : mode === "changes" && known ? all.filter((e) => !this.#seen.includes(e.key)) : [];
       this.#started = true;
@@ -217,7 +225,7 @@ export class ChangeDetector {
     this.#quiet?.reset();
     const latest = this.#latest;
     if (latest === undefined) return false;
-    if (this.#o.type === "event") {
+    if (this.#occurrences) {
       await this.#emitEvents([...latest.entities.values()].filter((e) => !this.#seen.includes(e.key)), now, false);
       return true;
     }
@@ -229,7 +237,7 @@ export class ChangeDetector {
     return true;
   }
 
-  /** Event watches: the payload is the list of events not handled yet (Consul prunes by index). */
+  /** Occurrences (event watches): the payload is the list of events not handled yet (Consul prunes by index). */
   async #emitEvents(fresh: Entity[], now: number, always: boolean): Promise<void> {
     const latest = this.#latest as Latest;
     const seen = [...this.#seen];
@@ -252,7 +260,7 @@ export class ChangeDetector {
       version: 1,
       index: this.#latest?.index ?? this.#o.initial?.index ?? "0",
       reported: entitiesToJson(reported),
-      ...(this.#o.type === "event" ? { seenEvents: seen } : {}),
+      ...(this.#occurrences ? { seenEvents: seen } : {}),
       ...(this.#noise.active ? { noise: this.#noise.snapshot() } : {}),
       updatedAt: now,
     };

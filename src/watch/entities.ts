@@ -1,7 +1,8 @@
 /**
- * Splits a watch result into entities — the things whose changes are reported one by one: a KV
- * key, a service name, a node, a service instance, a check, a user event — each with a state
- * where the type has one (check status; a service instance's worst status).
+ * Entities: the things in a watch result whose changes are reported one by one — a KV key, a
+ * service name, a node, a service instance, a check, a user event — each with a state where the
+ * type has one (check status; a service instance's worst status). Each watch type's spec
+ * (`types/<type>.ts`) says which entities its result holds; the shared pieces are here.
  *
  * Maintenance awareness: Consul puts a node or service in maintenance by adding a critical check
  * (`_node_maintenance`, `_service_maintenance:<id>`). Reported as `critical`, planned work looks
@@ -11,7 +12,6 @@
  * @module
  */
 import { stableHash } from "./stable-hash.js";
-import type { WatchType } from "./types.js";
 
 export interface Entity {
   readonly key: string;
@@ -24,54 +24,32 @@ export interface Entity {
 
 export type EntityMap = ReadonlyMap<string, Entity>;
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 const NODE_MAINT = "_node_maintenance";
 const SERVICE_MAINT = "_service_maintenance:";
 const SEVERITY: Record<string, number> = { passing: 0, warning: 1, critical: 2, maintenance: 3 };
 
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+// Readers for the loosely typed JSON of a result, shared by the watch-type specs.
+export const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+export const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
+export const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-function entity(key: string, value: unknown, state?: string): Entity {
+export function entity(key: string, value: unknown, state?: string): Entity {
   return { key, value, hash: stableHash(value), ...(state !== undefined ? { state } : {}) };
 }
 
-/** The entities of one result, keyed by a stable entity key. */
-export function entitiesOf(type: WatchType, result: unknown, maintenanceAware: boolean): Map<string, Entity> {
+/** The entities of one result, keyed by a stable entity key; which they are is the watch type's (its spec). */
+export function entityMap(entities: Iterable<Entity>): Map<string, Entity> {
   const out = new Map<string, Entity>();
-  const add = (e: Entity): void => void out.set(e.key, e);
-  switch (type) {
-    case "key":
-      if (isObj(result)) add(entity(str(result["Key"]), result));
-      break;
-    case "keyprefix":
-      for (const kv of list(result)) if (isObj(kv)) add(entity(str(kv["Key"]), kv));
-      break;
-    case "services":
-      if (isObj(result)) for (const [name, tags] of Object.entries(result)) add(entity(name, tags));
-      break;
-    case "nodes":
-      for (const n of list(result)) if (isObj(n)) add(entity(str(n["Node"]), n));
-      break;
-    case "service":
-      for (const e of list(result)) if (isObj(e)) add(serviceEntry(e, maintenanceAware));
-      break;
-    case "checks":
-      checkEntities(list(result).filter(isObj), maintenanceAware).forEach(add);
-      break;
-    case "event":
-      for (const ev of list(result)) if (isObj(ev)) add(entity(str(ev["ID"]), ev));
-      break;
-  }
+  for (const e of entities) out.set(e.key, e);
   return out;
 }
 
 const isMaintenanceCheck = (id: string): boolean => id === NODE_MAINT || id.startsWith(SERVICE_MAINT);
 
 /** A `{Node, Service, Checks}` entry: keyed `<node>/<service id>`, state = worst check. */
-function serviceEntry(e: Json, maintenanceAware: boolean): Entity {
+export function serviceInstanceEntity(e: Json, maintenanceAware: boolean): Entity {
   const node = isObj(e["Node"]) ? str(e["Node"]["Node"]) : "";
   const sid = isObj(e["Service"]) ? str(e["Service"]["ID"]) : "";
   let state = "passing";
@@ -83,7 +61,7 @@ function serviceEntry(e: Json, maintenanceAware: boolean): Entity {
 }
 
 /** Checks keyed `<node>/<check id>`; with maintenance awareness a critical check under maintenance is `maintenance`. */
-function checkEntities(checks: Json[], maintenanceAware: boolean): Entity[] {
+export function checkEntities(checks: Json[], maintenanceAware: boolean): Entity[] {
   const nodesInMaint = new Set<string>();
   const servicesInMaint = new Set<string>();
   if (maintenanceAware) {

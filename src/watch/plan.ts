@@ -22,6 +22,7 @@ import { sleep, type Clock } from "./clock.js";
 import { runQuery, type QueryResult, type WatchSource } from "./query.js";
 import { canonicalJson } from "./stable-hash.js";
 import type { WatchQuery } from "./types.js";
+import { watchTypeSpec } from "./types/index.js";
 
 export type PlanState = "idle" | "querying" | "handling" | "backoff" | "stopped";
 
@@ -129,9 +130,12 @@ export class WatchPlan {
     }
   }
 
-  /** Consul's WaitIndexVal.Next: an index lower than the last one resets to 0 (snapshot restore). */
+  /**
+   * Consul's WaitIndexVal.Next: an index lower than the last one resets to 0 (snapshot restore).
+   * Not for a type whose index is not ordered (events: a random hash of the last event's id).
+   */
   #nextIndex(index: bigint, previous: bigint | undefined): bigint {
-    if (this.#o.query.type === "event") return index;
+    if (!watchTypeSpec(this.#o.query.type).indexOrdered) return index;
     if (previous === undefined || index >= previous) return index;
     this.#o.onIndexReset?.(previous, index);
     return 0n;

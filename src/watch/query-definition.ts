@@ -1,59 +1,14 @@
 /**
- * The query half of a watch, validated per type as Consul's api/watch/funcs.go factories do:
- * required parameters, `Cannot specify service and state`, `stale` not taken by `event`, `filter`
- * taken by services/nodes/service/checks only (Consul 1.14.8+).
+ * The query half of a watch, read as Consul's api/watch does: the generic parameters first, then
+ * the type's own through its spec's factory (`types/<type>.ts`), which holds the per-type rules
+ * (required parameters, `Cannot specify service and state`, `stale` not taken by `event`,
+ * `filter` taken by services/nodes/service/checks only).
  *
  * @module
  */
-import { WATCH_TYPES, type WatchQuery, type WatchType } from "./types.js";
+import type { WatchQuery } from "./types.js";
+import { isWatchType, watchTypeSpec } from "./types/index.js";
 import { bad, type Params } from "./params.js";
-
-type Factory = (p: Params) => Omit<WatchQuery, "type" | "datacenter" | "token">;
-
-const base = { tags: [] as string[], passingOnly: false, stale: false };
-
-const FACTORIES: Record<WatchType, Factory> = {
-  key(p) {
-    const stale = p.bool("stale") ?? false;
-    const key = p.string("key") ?? "";
-    if (key === "") throw bad("Must specify a single key to watch");
-    return { ...base, stale, key };
-  },
-  keyprefix(p) {
-    const stale = p.bool("stale") ?? false;
-    const prefix = p.string("prefix") ?? "";
-    if (prefix === "") throw bad("Must specify a single prefix to watch");
-    return { ...base, stale, prefix };
-  },
-  services: (p) => ({ ...base, stale: p.bool("stale") ?? false, ...filter(p) }),
-  nodes: (p) => ({ ...base, stale: p.bool("stale") ?? false, ...filter(p) }),
-  service(p) {
-    const stale = p.bool("stale") ?? false;
-    const service = p.string("service") ?? "";
-    if (service === "") throw bad("Must specify a single service to watch");
-    const tags = p.stringSlice("tag") ?? [];
-    const passingOnly = p.bool("passingonly") ?? false;
-    return { ...base, stale, service, tags, passingOnly, ...filter(p) };
-  },
-  checks(p) {
-    const stale = p.bool("stale") ?? false;
-    const service = p.string("service") ?? "";
-    let state = p.string("state") ?? "";
-    if (service !== "" && state !== "") throw bad("Cannot specify service and state");
-    if (service === "" && state === "") state = "any";
-    return { ...base, stale, ...(service !== "" ? { service } : { state }), ...filter(p) };
-  },
-  // Consul: "The stale setting doesn't apply to events", so `stale` is an invalid parameter here.
-  event(p) {
-    const name = p.string("name");
-    return { ...base, ...(name !== undefined && name !== "" ? { name } : {}) };
-  },
-};
-
-function filter(p: Params): { filter?: string } {
-  const f = p.string("filter");
-  return f !== undefined && f !== "" ? { filter: f } : {};
-}
 
 /**
  * Consumes the query parameters (`datacenter`, `token`, `type` and the type's own) in Consul's
@@ -75,11 +30,10 @@ export function readQueryHead(p: Params): { type: string; datacenter?: string; t
 
 /** The type-specific part, after the handler config has been taken (Consul's order). */
 export function buildQuery(p: Params, type: string, datacenter?: string, token?: string): WatchQuery {
-  if (!(WATCH_TYPES as readonly string[]).includes(type)) throw bad(`Unsupported watch type: ${type}`);
-  const t = type as WatchType;
-  const rest = FACTORIES[t](p);
+  if (!isWatchType(type)) throw bad(`Unsupported watch type: ${type}`);
+  const rest = watchTypeSpec(type).parse(p);
   return {
-    type: t,
+    type,
     ...rest,
     ...(datacenter ? { datacenter } : {}),
     ...(token ? { token } : {}),

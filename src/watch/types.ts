@@ -6,9 +6,10 @@
  * @module
  */
 
-/** Consul's watch types (api/watch/funcs.go), minus the Connect ones augur does not serve. */
-export const WATCH_TYPES = ["key", "keyprefix", "services", "nodes", "service", "checks", "event"] as const;
-export type WatchType = (typeof WATCH_TYPES)[number];
+import type { WatchType } from "./types/index.js";
+
+// The watch types are the registry's names (types/index.ts): one spec file per type.
+export { WATCH_TYPES, type WatchType } from "./types/index.js";
 
 /** What a watch does when it starts (agent start, or a reload that adds or changes it). */
 export type OnStart =

@@ -19,6 +19,7 @@ import { payloadFor } from "./payload.js";
 import { WatchPlan, type PlanState } from "./plan.js";
 import type { WatchSource } from "./query.js";
 import type { HandlerDefinition, WatchDefinition } from "./types.js";
+import { watchTypeSpec } from "./types/index.js";
 import { WatchLeadership, type LeadershipState } from "./cluster-leader.js";
 
 export interface WatchRunnerOptions {
@@ -75,7 +76,7 @@ export class WatchRunner {
       this.#leadership = new WatchLeadership({
         watchId: options.def.id,
         source: options.source,
-        indexOrdered: options.def.query.type !== "event",
+        indexOrdered: watchTypeSpec(options.def.query.type).indexOrdered,
         clock: options.clock,
         logger: options.logger,
         ...(options.leaderRetryMs !== undefined ? { retryMs: options.leaderRetryMs } : {}),

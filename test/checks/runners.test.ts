@@ -11,7 +11,8 @@ import { StatusThresholds, type CheckClock } from "../../src/checks/runner.js";
 import type { CheckDefinition, CheckStatus } from "../../src/catalog/types.js";
 import { until } from "../helpers/until.js";
 
-const base = (over: Partial<CheckDefinition>): CheckDefinition => ({
+// Loosely typed on purpose: each test gives the fields its check type needs.
+const base = (over: Record<string, unknown>): CheckDefinition => ({
   id: "c",
   name: "c",
   notes: "",
@@ -24,7 +25,7 @@ const base = (over: Partial<CheckDefinition>): CheckDefinition => ({
   timeoutMs: 2000,
   intervalMs: 60_000,
   ...over,
-});
+}) as CheckDefinition;
 
 /** Runs one probe of an interval check (first probe at once) and returns its report. */
 async function probeOnce(def: CheckDefinition): Promise<{ status: CheckStatus; output: string }> {
