@@ -1,21 +1,26 @@
 /**
- * `augur agent`: loads the configuration (files, dirs, flags), starts the agent, and maps
- * signals as Consul does — SIGHUP reloads, SIGINT/SIGTERM stop (leaving first when
- * `leave_on_terminate` is set). A bad configuration exits 1 before anything listens.
+ * What `augur agent` does (its spec and flags: `commands/agent.ts`): loads the configuration
+ * (files, dirs, flags), starts the agent, and maps signals as Consul does — SIGHUP reloads,
+ * SIGINT/SIGTERM stop (leaving first when `leave_on_terminate` is set). A bad configuration exits
+ * 1 before anything listens.
  *
  * @module
  */
-import { loadConfig, parseAgentFlags, type RuntimeConfig } from "../config/index.js";
+import {
+  agentFlagsFrom,
+  loadConfig,
+  type AgentFlags,
+  type RuntimeConfig,
+} from "../config/index.js";
 import { startAgent, type AgentSettings } from "../main.js";
 import { createLogger } from "../lib/logger.js";
-import { isAugurError } from "../lib/errors.js";
+import { toAugurError } from "../lib/errors.js";
+import { joinCluster } from "../client/join.js";
+import type { Logger } from "../lib/logger.js";
+import type { CommandContext } from "./command.js";
 
 /** How long a SIGINT/SIGTERM stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 4000;
-import { joinCluster } from "../client/join.js";
-import type { Logger } from "../lib/logger.js";
-import { wantsHelp } from "./go-flags.js";
-import { agentHelp } from "./usage.js";
 
 export function settingsFrom(config: RuntimeConfig): AgentSettings {
   return {
@@ -50,50 +55,72 @@ async function learnedEtcd(config: RuntimeConfig, logger: Logger): Promise<Agent
     logger.info("etcd endpoints are configured: start_join and retry_join are not needed");
     return undefined;
   }
-  const joined = await joinCluster({ startJoin, retryJoin, retryIntervalMs, retryMax, log: (level, msg) => logger[level](msg) });
+  const joined = await joinCluster({
+    startJoin,
+    retryJoin,
+    retryIntervalMs,
+    retryMax,
+    log: (level, msg) => logger[level](msg),
+  });
   if (!joined) return undefined;
-  return { endpoints: joined.endpoints, prefix: joined.prefix, ...(config.etcdTls ? { tls: config.etcdTls } : {}), ...(config.etcdLivenessTtlSeconds !== undefined ? { livenessTtlSeconds: config.etcdLivenessTtlSeconds } : {}) };
+  return {
+    endpoints: joined.endpoints,
+    prefix: joined.prefix,
+    ...(config.etcdTls ? { tls: config.etcdTls } : {}),
+    ...(config.etcdLivenessTtlSeconds !== undefined
+      ? { livenessTtlSeconds: config.etcdLivenessTtlSeconds }
+      : {}),
+  };
 }
 
-export async function runAgentCommand(argv: string[]): Promise<number> {
-  // Consul's `consul agent -h`: usage and flags on stdout, exit 0, nothing started.
-  if (wantsHelp(argv)) {
-    process.stdout.write(agentHelp());
-    return 0;
-  }
-  let flags;
-  try {
-    flags = parseAgentFlags(argv);
-  } catch (err) {
-    process.stderr.write(`${isAugurError(err) ? err.message : String(err)}\n`);
-    return 1;
-  }
+/** Runs the agent until a signal stops it; returns the exit status. */
+export async function runAgent(ctx: CommandContext): Promise<number> {
+  let flags: AgentFlags;
+  let config: RuntimeConfig;
   const load = async (): Promise<RuntimeConfig> => {
-    const { config, notices } = await loadConfig({ flags, files: flags.configFiles, dirs: flags.configDirs });
-    for (const n of notices) process.stdout.write(`==> ${n}\n`);
+    const { config, notices } = await loadConfig({
+      flags,
+      files: flags.configFiles,
+      dirs: flags.configDirs,
+    });
+    for (const n of notices) ctx.ui.info(`==> ${n}`);
     return config;
   };
-  let config: RuntimeConfig;
   try {
+    // Consul reports flag values it cannot use, and extra arguments, as config errors: "==> ...".
+    flags = agentFlagsFrom(ctx.flags, ctx.args);
     config = await load();
   } catch (err) {
-    process.stderr.write(`==> ${isAugurError(err) ? err.message : String(err)}\n`);
+    ctx.ui.error(`==> ${toAugurError(err).message}`);
     return 1;
   }
   const logger = createLogger({ level: config.logLevel, json: config.logJson });
   let running;
   try {
     const joined = await learnedEtcd(config, logger);
-    const settings = (c: RuntimeConfig): AgentSettings => ({ ...settingsFrom(c), ...(joined ? { etcd: joined } : {}) });
-    running = await startAgent(settings(config), { logger, reloadSettings: async () => settings(await load()) });
+    const settings = (c: RuntimeConfig): AgentSettings => ({
+      ...settingsFrom(c),
+      ...(joined ? { etcd: joined } : {}),
+    });
+    running = await startAgent(settings(config), {
+      logger,
+      reloadSettings: async () => settings(await load()),
+    });
   } catch (err) {
-    logger.error({ err: err instanceof Error ? err.message : String(err) }, "agent failed to start");
+    logger.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      "agent failed to start",
+    );
     return 1;
   }
   const agent = running;
-  process.stdout.write(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}\n`);
+  ctx.ui.info(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}`);
   const onHup = (): void => {
-    agent.reload().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "reload failed"));
+    agent
+      .reload()
+      .catch((err: unknown) =>
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, "reload failed"),
+      );
   };
   const onTerm = (): void => {
     logger.info("caught signal, shutting down");
@@ -101,7 +128,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     // with etcd unreachable each of those calls waits out its deadline. Process supervisors expect
     // an agent to stop promptly, so the stop gets a bounded time and the process exits after it.
     const deadline = setTimeout(() => {
-      logger.warn(`shutdown did not finish within ${STOP_DEADLINE_MS / 1000}s (is the store unreachable?); exiting now`);
+      logger.warn(
+        `shutdown did not finish within ${STOP_DEADLINE_MS / 1000}s (is the store unreachable?); exiting now`,
+      );
       process.exit(1);
     }, STOP_DEADLINE_MS);
     deadline.unref();
