@@ -1,21 +1,21 @@
 /**
- * `augur agent`: loads the configuration (files, dirs, flags), starts the agent, and maps
- * signals as Consul does — SIGHUP reloads, SIGINT/SIGTERM stop (leaving first when
- * `leave_on_terminate` is set). A bad configuration exits 1 before anything listens.
+ * What `augur agent` does (its spec and flags: `commands/agent.ts`): loads the configuration
+ * (files, dirs, flags), starts the agent, and maps signals as Consul does — SIGHUP reloads,
+ * SIGINT/SIGTERM stop (leaving first when `leave_on_terminate` is set). A bad configuration exits
+ * 1 before anything listens.
  *
  * @module
  */
-import { loadConfig, parseAgentFlags, type RuntimeConfig } from "../config/index.js";
+import { agentFlagsFrom, loadConfig, type AgentFlags, type RuntimeConfig } from "../config/index.js";
 import { startAgent, type AgentSettings } from "../main.js";
 import { createLogger } from "../lib/logger.js";
-import { isAugurError } from "../lib/errors.js";
+import { toAugurError } from "../lib/errors.js";
 
 /** How long a SIGINT/SIGTERM stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 4000;
 import { joinCluster } from "../client/join.js";
 import type { Logger } from "../lib/logger.js";
-import { wantsHelp } from "./go-flags.js";
-import { agentHelp } from "./usage.js";
+import type { CommandContext } from "./command.js";
 
 /**
  * start_join / retry_join: an agent with no etcd endpoints of its own learns them (and the key
@@ -33,29 +33,21 @@ async function learnedEtcd(config: RuntimeConfig, logger: Logger): Promise<Agent
   return { endpoints: joined.endpoints, prefix: joined.prefix, ...(config.etcdTls ? { tls: config.etcdTls } : {}), ...(config.etcdLivenessTtlSeconds !== undefined ? { livenessTtlSeconds: config.etcdLivenessTtlSeconds } : {}) };
 }
 
-export async function runAgentCommand(argv: string[]): Promise<number> {
-  // Consul's `consul agent -h`: usage and flags on stdout, exit 0, nothing started.
-  if (wantsHelp(argv)) {
-    process.stdout.write(agentHelp());
-    return 0;
-  }
-  let flags;
-  try {
-    flags = parseAgentFlags(argv);
-  } catch (err) {
-    process.stderr.write(`${isAugurError(err) ? err.message : String(err)}\n`);
-    return 1;
-  }
+/** Runs the agent until a signal stops it; returns the exit status. */
+export async function runAgent(ctx: CommandContext): Promise<number> {
+  let flags: AgentFlags;
+  let config: RuntimeConfig;
   const load = async (): Promise<RuntimeConfig> => {
     const { config, notices } = await loadConfig({ flags, files: flags.configFiles, dirs: flags.configDirs });
-    for (const n of notices) process.stdout.write(`==> ${n}\n`);
+    for (const n of notices) ctx.ui.info(`==> ${n}`);
     return config;
   };
-  let config: RuntimeConfig;
   try {
+    // Consul reports flag values it cannot use, and extra arguments, as config errors: "==> ...".
+    flags = agentFlagsFrom(ctx.flags, ctx.args);
     config = await load();
   } catch (err) {
-    process.stderr.write(`==> ${isAugurError(err) ? err.message : String(err)}\n`);
+    ctx.ui.error(`==> ${toAugurError(err).message}`);
     return 1;
   }
   const logger = createLogger({ level: config.logLevel, json: config.logJson });
@@ -69,7 +61,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const agent = running;
-  process.stdout.write(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}\n`);
+  ctx.ui.info(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}`);
   const onHup = (): void => {
     agent.reload().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "reload failed"));
   };

@@ -1,14 +1,16 @@
 /**
- * What a subcommand is (a {@link CommandSpec}: name, help, flags, run) and what it gets to run
- * with (a {@link CommandContext}: arguments, flags, output, a client). Help is rendered the way
- * Consul's `flags.Usage` does: the usage text, then "HTTP API Options", then "Command Options".
+ * What a command is (a {@link CommandSpec}: name, synopsis, help, flags, run) and what it gets to
+ * run with (a {@link CommandContext}: arguments, parsed flags, output, a client). Every command,
+ * `agent` and `watch` included, is one spec in `commands/index.ts`; `main.ts` resolves, parses
+ * and runs them all the same way. Help is rendered the way Consul's `flags.Usage` does: the usage
+ * text, then "HTTP API Options", then "Command Options".
  *
  * @module
  */
 import { readFile } from "node:fs/promises";
 import { ConsulClient } from "../client/consul-client.js";
 import type { ReadOptions } from "../client/types.js";
-import type { FlagSpec } from "./go-flags.js";
+import type { FlagSpec, ParsedFlags } from "../lib/go-flags.js";
 
 /** Where a command reads and writes; `main()` uses the process's, tests may pass their own. */
 export interface CliIo {
@@ -37,63 +39,28 @@ export class Ui {
   }
 }
 
-/** Flag values after parsing, read by the flag's Go name (`modify-index`). */
-export class ParsedFlags {
-  readonly #values: Record<string, unknown>;
-
-  constructor(values: Record<string, unknown>) {
-    this.#values = values;
-  }
-
-  #get(name: string): unknown {
-    return this.#values[name.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase())];
-  }
-
-  bool(name: string): boolean {
-    return this.#get(name) === true;
-  }
-
-  /** A string flag's value; "" when not given (Go's zero value). */
-  string(name: string): string {
-    const v = this.#get(name);
-    return typeof v === "string" ? v : "";
-  }
-
-  has(name: string): boolean {
-    return this.#get(name) !== undefined;
-  }
-
-  list(name: string): string[] {
-    const v = this.#get(name);
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-  }
-
-  /** A `key=value` map flag (later keys win), or undefined when never given. */
-  map(name: string): Record<string, string> | undefined {
-    const items = this.list(name);
-    if (items.length === 0) return undefined;
-    const out: Record<string, string> = {};
-    for (const item of items) {
-      const eq = item.indexOf("=");
-      out[item.slice(0, eq)] = item.slice(eq + 1);
-    }
-    return out;
-  }
-}
-
 /** Which of Consul's shared HTTP flags a command takes: client flags, or client plus server flags. */
 export type HttpFlagSet = "client" | "server";
 
+/**
+ * One command of the registry. A spec without `run` is a group (`kv`, `catalog`): run alone it
+ * prints its help and subcommands and exits 1, as mitchellh/cli's RunResultHelp does.
+ */
 export interface CommandSpec {
-  /** Words after `augur`: `kv get`. */
+  /** Words after `augur`: `kv get`. Nested commands resolve by the longest registered prefix. */
   readonly name: string;
   /** One line for the command list. */
   readonly synopsis: string;
-  /** Help text starting with `Usage: augur ...`. */
+  /** Help text starting with `Usage: augur ...`; the flags are appended by {@link renderHelp}. */
   readonly help: string;
   readonly http?: HttpFlagSet;
   readonly flags: readonly FlagSpec[];
-  run(ctx: CommandContext): Promise<number>;
+  /**
+   * The positional arguments are a command line of their own (`augur watch ... <child...>`):
+   * `-h` counts as help only among the flags, so a child's own `-h` reaches the child.
+   */
+  readonly passthrough?: boolean;
+  run?(ctx: CommandContext): Promise<number>;
 }
 
 export const HTTP_CLIENT_FLAGS: readonly FlagSpec[] = [
@@ -167,9 +134,10 @@ function flagSection(title: string, flags: readonly FlagSpec[]): string {
 /** Consul's `flags.Usage(help, flagset)` layout. */
 export function renderHelp(spec: CommandSpec): string {
   const parts = [spec.help.trim()];
+  const shown = spec.flags.filter((f) => !f.hidden);
   const http = allFlags(spec).filter((f) => !spec.flags.includes(f));
   if (http.length > 0) parts.push(flagSection("HTTP API Options", http));
-  if (spec.flags.length > 0) parts.push(flagSection("Command Options", spec.flags));
+  if (shown.length > 0) parts.push(flagSection("Command Options", shown));
   return parts.join("\n\n");
 }
 

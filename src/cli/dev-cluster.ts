@@ -1,7 +1,7 @@
 /**
- * `augur dev-cluster --nodes N`: a local cluster in one command — a 3-member etcd cluster
- * (Debian's /usr/bin/etcd) and N agents on loopback, each with its own API port. Prints where
- * everything is and stops it all on Ctrl-C.
+ * `augur dev-cluster -nodes N` (its spec: `commands/dev-cluster.ts`): a local cluster in one
+ * command — a 3-member etcd cluster (Debian's /usr/bin/etcd) and N agents on loopback, each with
+ * its own API port. Prints where everything is and stops it all on Ctrl-C.
  *
  * @module
  */
@@ -11,6 +11,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { AugurError, toAugurError } from "../lib/errors.js";
+import type { Ui } from "./command.js";
 
 const AUGUR_BIN = fileURLToPath(new URL("../../../bin/augur.js", import.meta.url));
 const ETCD_BIN = process.env["AUGUR_ETCD_BIN"] ?? "/usr/bin/etcd";
@@ -23,19 +25,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function parseNodes(args: readonly string[]): number | string {
-  let nodes = 3;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const m = /^--?nodes(?:=(.*))?$/.exec(a);
-    if (!m) return `unknown argument ${a}\nUsage: augur dev-cluster [--nodes N]`;
-    const v = m[1] ?? args[++i];
-    nodes = Number(v);
-    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50) return `--nodes must be a whole number from 1 to 50, got ${String(v)}`;
-  }
-  return nodes;
-}
-
 async function waitFor(proc: ChildProcess, pattern: RegExp, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = "";
@@ -46,16 +35,14 @@ async function waitFor(proc: ChildProcess, pattern: RegExp, what: string): Promi
     };
     proc.stdout?.on("data", onData);
     proc.stderr?.on("data", onData);
-    proc.once("exit", (code) => reject(new Error(`${what} exited with ${String(code)}:\n${out}`)));
+    // An agent that exits before it listens, in a fresh directory with an ephemeral port, points
+    // at augur or the machine rather than at anything a retry would fix: not a retryable code.
+    proc.once("exit", (code) => reject(new AugurError("INTERNAL", `${what} exited with ${String(code)}:\n${out}`)));
   });
 }
 
-export async function runDevCluster(args: readonly string[], out: { stdout(s: string): void; stderr(s: string): void }): Promise<number> {
-  const nodes = parseNodes(args);
-  if (typeof nodes === "string") {
-    out.stderr(`${nodes}\n`);
-    return 1;
-  }
+/** Runs the cluster until SIGINT/SIGTERM; returns the exit status (1 when it could not start). */
+export async function runDevCluster(nodes: number, ui: Ui): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), "augur-dev-cluster-"));
   const procs: ChildProcess[] = [];
   const stopAll = async (): Promise<void> => {
@@ -76,27 +63,27 @@ export async function runDevCluster(args: readonly string[], out: { stdout(s: st
     for (const url of endpoints) {
       const end = Date.now() + 20_000;
       while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) {
-        if (Date.now() > end) throw new Error(`etcd at ${url} did not become healthy`);
+        if (Date.now() > end) throw new AugurError("NO_LEADER", `etcd at ${url} did not become healthy`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    out.stdout(`etcd cluster: ${endpoints.join(",")}\n`);
+    ui.info(`etcd cluster: ${endpoints.join(",")}`);
     for (let i = 1; i <= nodes; i++) {
       const agent = spawn(process.execPath, [AUGUR_BIN, "agent", `-etcd=${endpoints.join(",")}`, "-node", `agent-${i}`, "-data-dir", join(dir, `agent-${i}`), "-bind", "127.0.0.1", "-http-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
       procs.push(agent);
       const addr = await waitFor(agent, /HTTP API listening on (\S+)/, `agent-${i}`);
-      out.stdout(`agent-${i}: http://${addr}   (CONSUL_HTTP_ADDR=${addr} augur members)\n`);
+      ui.info(`agent-${i}: http://${addr}   (CONSUL_HTTP_ADDR=${addr} augur members)`);
     }
-    out.stdout("Ctrl-C stops everything.\n");
+    ui.info("Ctrl-C stops everything.");
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
     });
-    out.stdout("stopping...\n");
+    ui.info("stopping...");
     await stopAll();
     return 0;
   } catch (err) {
-    out.stderr(`dev-cluster: ${err instanceof Error ? err.message : String(err)}\n`);
+    ui.error(`dev-cluster: ${toAugurError(err).message}`);
     await stopAll();
     return 1;
   }

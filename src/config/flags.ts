@@ -1,12 +1,13 @@
 /**
- * `augur agent` flags, Go style as Consul's: `-flag value`, `-flag=value`, `--flag` too;
- * `-config-file` and `-config-dir` repeat. Parsed with commander after turning single-dash long
- * flags into double-dash ones.
+ * `augur agent` flags: the specs (`augur agent -h` lists them, the CLI parses with them) and
+ * their conversion into {@link AgentFlags}. Parsed Go style by `lib/go-flags.ts`, as Consul's
+ * agent flags are: `-flag value`, `-flag=value`, `--flag`; `-config-file`, `-config-dir`, `-join`
+ * and `-retry-join` repeat.
  *
  * @module
  */
-import { Command, CommanderError } from "commander";
 import { AugurError } from "../lib/errors.js";
+import { parseFlags, type FlagSpec, type ParsedFlags } from "../lib/go-flags.js";
 
 export interface AgentFlags {
   readonly dev: boolean;
@@ -35,85 +36,162 @@ export interface AgentFlags {
   readonly ignored: string[];
 }
 
-/** `-http-addr=x` → `--http-addr=x`; leaves `--x`, `-` and plain arguments alone. */
-export function goStyleArgs(argv: readonly string[]): string[] {
-  return argv.map((a) => (/^-[A-Za-z][\w-]*(=.*)?$/s.test(a) && a.length > 2 ? `-${a}` : a));
-}
+const str = (name: string, placeholder: string, help: string): FlagSpec => ({
+  name,
+  kind: "string",
+  placeholder,
+  help,
+});
+const list = (name: string, placeholder: string, help: string): FlagSpec => ({
+  name,
+  kind: "list",
+  placeholder,
+  help,
+});
+const bool = (name: string, help: string): FlagSpec => ({ name, kind: "bool", help });
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/**
+ * Consul agent flags augur accepts and ignores with a notice: etcd's members are augur's
+ * servers, and augur has no UI, DNS, gossip or RPC ports. Valued ones are taken as strings,
+ * whatever their Go type, since augur never reads them.
+ */
+const IGNORED_BOOL = ["server", "bootstrap", "ui"];
+const IGNORED_VALUED = [
+  "bootstrap-expect",
+  "encrypt",
+  "domain",
+  "grpc-port",
+  "dns-port",
+  "serf-lan-port",
+  "serf-wan-port",
+  "server-port",
+  "recursor",
+  "ui-dir",
+];
 
-function nonNegativeInt(raw: string, flag: string): number {
+/** Every flag `augur agent` takes, in the order `augur agent -h` lists them. */
+export const AGENT_FLAGS: readonly FlagSpec[] = [
+  str(
+    "advertise",
+    "addr",
+    "The address this node gives other nodes and the catalog (the node's Address).",
+  ),
+  str(
+    "bind",
+    "addr",
+    "The address to bind to; also the advertise address unless -advertise is given.",
+  ),
+  str("client", "addrs", "Space-separated addresses the HTTP API listens on. Default 127.0.0.1."),
+  list(
+    "config-dir",
+    "dir",
+    "A directory of .json/.hcl config files, loaded in name order. Can be given multiple times.",
+  ),
+  list(
+    "config-file",
+    "path",
+    "A JSON or HCL config file (or a directory). Can be given multiple times.",
+  ),
+  str(
+    "data-dir",
+    "dir",
+    "Where the catalog, API-registered services and checks, and the watch outbox are kept. Required unless -dev.",
+  ),
+  str("datacenter", "dc", "The datacenter this agent answers for. Default dc1."),
+  bool("dev", "Development mode: an in-memory store on 127.0.0.1; nothing is persisted."),
+  bool("enable-local-script-checks", "Allow script checks from config files only."),
+  bool("enable-script-checks", "Allow script checks from any source, the HTTP API included."),
+  str(
+    "etcd",
+    "endpoints",
+    "Cluster mode: comma-separated etcd endpoints that hold the shared catalog.",
+  ),
+  str("etcd-prefix", "prefix", "The key prefix in etcd. Default augur/."),
+  {
+    name: "http-port",
+    kind: "int",
+    placeholder: "port",
+    help: "The HTTP API port; -1 disables it. Default 8500.",
+  },
+  list(
+    "join",
+    "addr",
+    "An agent to learn the etcd endpoints from at start. Can be given multiple times.",
+  ),
+  bool("log-json", "Log JSON lines instead of text."),
+  str("log-level", "level", "trace, debug, info, warn or error. Default info."),
+  str("node", "name", "This node's name. Default the host name."),
+  str("node-id", "uuid", "This node's UUID. Default random, kept in the data dir."),
+  str("retry-interval", "duration", "The pause between -retry-join rounds. Default 30s."),
+  list(
+    "retry-join",
+    "addr",
+    "Like -join, retried until an agent answers. Can be given multiple times.",
+  ),
+  {
+    name: "retry-max",
+    kind: "int",
+    placeholder: "n",
+    help: "Give up -retry-join after this many rounds; 0 retries forever.",
+  },
+  ...IGNORED_BOOL.map((name): FlagSpec => ({ name, kind: "bool", help: "", hidden: true })),
+  ...IGNORED_VALUED.map((name): FlagSpec => ({ name, kind: "string", help: "", hidden: true })),
+];
+
+/** An integer flag already checked by the parser, held to `[min, max]`. */
+function intIn(flags: ParsedFlags, name: string, min: number, max: number): number | undefined {
+  if (!flags.has(name)) return undefined;
+  const raw = flags.string(name);
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new AugurError("CONFIG_INVALID", `invalid value "${raw}" for flag -${flag}: parse error`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new AugurError("CONFIG_INVALID", `invalid value "${raw}" for flag -${name}: parse error`);
   return n;
 }
-const IGNORED_FLAGS = ["server", "bootstrap", "ui", "bootstrap-expect", "encrypt", "domain", "grpc-port", "dns-port", "serf-lan-port", "serf-wan-port", "server-port", "recursor", "ui-dir"];
 
-export function parseAgentFlags(argv: readonly string[]): AgentFlags {
-  const cmd = new Command("agent")
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
-    .allowExcessArguments(false)
-    .option("--dev", "development mode: in-memory store, 127.0.0.1")
-    .option("--config-file <path>", "a JSON or HCL config file (repeatable)", collect, [])
-    .option("--config-dir <dir>", "a directory of .json/.hcl files (repeatable)", collect, [])
-    .option("--node <name>")
-    .option("--node-id <uuid>")
-    .option("--datacenter <dc>")
-    .option("--data-dir <dir>")
-    .option("--client <addrs>")
-    .option("--bind <addr>")
-    .option("--advertise <addr>")
-    .option("--http-port <port>")
-    .option("--enable-script-checks [bool]")
-    .option("--enable-local-script-checks [bool]")
-    .option("--log-level <level>")
-    .option("--log-json [bool]")
-    .option("--etcd <endpoints>", "etcd endpoints, comma separated (cluster mode)")
-    .option("--etcd-prefix <prefix>")
-    .option("--join <addr>", "", collect, [])
-    .option("--retry-join <addr>", "", collect, [])
-    .option("--retry-interval <duration>")
-    .option("--retry-max <n>");
-  for (const f of IGNORED_FLAGS) cmd.option(`--${f} [value]`);
-  try {
-    cmd.parse(goStyleArgs(argv), { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) throw new AugurError("CONFIG_INVALID", err.message.replace(/^error: /, ""));
-    throw err;
-  }
-  const o = cmd.opts<Record<string, unknown>>();
-  const bool = (v: unknown): boolean | undefined => (v === undefined ? undefined : v === true || v === "true" || v === "1");
-  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-  let httpPort: number | undefined;
-  if (o["httpPort"] !== undefined) {
-    httpPort = Number(o["httpPort"]);
-    if (!Number.isInteger(httpPort) || httpPort < -1 || httpPort > 65535) throw new AugurError("CONFIG_INVALID", `invalid value "${String(o["httpPort"])}" for flag -http-port: parse error`);
-  }
-  const flags: Record<string, unknown> = {
-    dev: o["dev"] === true,
-    configFiles: o["configFile"] as string[],
-    configDirs: o["configDir"] as string[],
-    node: str(o["node"]),
-    nodeId: str(o["nodeId"]),
-    datacenter: str(o["datacenter"]),
-    dataDir: str(o["dataDir"]),
-    client: str(o["client"]),
-    bind: str(o["bind"]),
-    advertise: str(o["advertise"]),
-    httpPort,
-    enableScriptChecks: bool(o["enableScriptChecks"]),
-    enableLocalScriptChecks: bool(o["enableLocalScriptChecks"]),
-    logLevel: str(o["logLevel"]),
-    logJson: bool(o["logJson"]),
-    etcd: str(o["etcd"])?.split(",").map((s) => s.trim()).filter(Boolean),
-    etcdPrefix: str(o["etcdPrefix"]),
-    join: o["join"] as string[],
-    retryJoin: o["retryJoin"] as string[],
-    retryInterval: str(o["retryInterval"]),
-    retryMax: o["retryMax"] === undefined ? undefined : nonNegativeInt(String(o["retryMax"]), "retry-max"),
-    ignored: IGNORED_FLAGS.filter((f) => o[f.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase())] !== undefined),
+/**
+ * The agent's settings from its parsed flags. Throws CONFIG_INVALID for a port out of range, a
+ * negative `-retry-max`, or arguments left after the flags (Consul's wording).
+ */
+export function agentFlagsFrom(flags: ParsedFlags, args: readonly string[]): AgentFlags {
+  if (args.length > 0)
+    throw new AugurError("CONFIG_INVALID", `config: Unknown extra arguments: [${args.join(" ")}]`);
+  const text = (name: string): string | undefined =>
+    flags.has(name) ? flags.string(name) : undefined;
+  const flag = (name: string): boolean | undefined =>
+    flags.has(name) ? flags.bool(name) : undefined;
+  const out: Record<string, unknown> = {
+    dev: flags.bool("dev"),
+    configFiles: flags.list("config-file"),
+    configDirs: flags.list("config-dir"),
+    node: text("node"),
+    nodeId: text("node-id"),
+    datacenter: text("datacenter"),
+    dataDir: text("data-dir"),
+    client: text("client"),
+    bind: text("bind"),
+    advertise: text("advertise"),
+    httpPort: intIn(flags, "http-port", -1, 65535),
+    enableScriptChecks: flag("enable-script-checks"),
+    enableLocalScriptChecks: flag("enable-local-script-checks"),
+    logLevel: text("log-level"),
+    logJson: flag("log-json"),
+    etcd: text("etcd")
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    etcdPrefix: text("etcd-prefix"),
+    join: flags.list("join"),
+    retryJoin: flags.list("retry-join"),
+    retryInterval: text("retry-interval"),
+    retryMax: intIn(flags, "retry-max", 0, Number.MAX_SAFE_INTEGER),
+    ignored: [...IGNORED_BOOL, ...IGNORED_VALUED].filter((f) => flags.has(f)),
   };
-  for (const k of Object.keys(flags)) if (flags[k] === undefined) delete flags[k];
-  return flags as unknown as AgentFlags;
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out as unknown as AgentFlags;
+}
+
+/** Parses `augur agent`'s arguments; throws CONFIG_INVALID with Go's flag-package wording. */
+export function parseAgentFlags(argv: readonly string[]): AgentFlags {
+  const { flags, args } = parseFlags(argv, AGENT_FLAGS);
+  return agentFlagsFrom(flags, args);
 }

@@ -4,5 +4,5 @@
  * @module
  */
 export { loadConfig, type RuntimeConfig, type LoadedConfig, type EtcdConfig, type HttpLimitsConfig, type LogLevel } from "./load.js";
-export { parseAgentFlags, goStyleArgs, type AgentFlags } from "./flags.js";
+export { parseAgentFlags, agentFlagsFrom, AGENT_FLAGS, type AgentFlags } from "./flags.js";
 export { decodeCheckDefinition, decodeServiceDefinition } from "./definitions.js";

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { main } from "../../src/cli/main.js";
 import type { CliIo } from "../../src/cli/command.js";
+import { COMMANDS } from "../../src/cli/commands/index.js";
 import {
   closedPort,
   json,
@@ -43,7 +44,8 @@ void describe("augur dispatch and usage", () => {
       r.stderr,
       /^Usage: augur \[--version\] \[--help\] <command> \[<args>\]\n\nAvailable commands are:\n/,
     );
-    assert.match(r.stderr, /\n {4}kv {10}Interact with the key-value store\n/);
+    // Names padded to the longest, `dev-cluster`.
+    assert.match(r.stderr, /\n {4}kv {13}Interact with the key-value store\n/);
   });
 
   void test("unknown command - exit 127", async () => {
@@ -167,6 +169,134 @@ void describe("augur dispatch and usage", () => {
   });
 });
 
+void describe("augur - one registry, one parser for every command", () => {
+  const names = COMMANDS.all().map((c) => c.name);
+
+  void test("-h, -help and --help on every command - its own usage on stdout, exit 0", async () => {
+    for (const name of names)
+      for (const flag of ["-h", "-help", "--help"]) {
+        const r = await run([...name.split(" "), flag], { CONSUL_HTTP_ADDR: "127.0.0.1:9" });
+        assert.deepEqual(
+          { name, flag, code: r.code, stderr: r.stderr },
+          { name, flag, code: 0, stderr: "" },
+        );
+        assert.ok(
+          r.stdout.startsWith(`Usage: augur ${name}\n`) ||
+            r.stdout.startsWith(`Usage: augur ${name} `),
+          `${name} ${flag}: ${r.stdout}`,
+        );
+      }
+  });
+
+  void test("help - before the command, or after its arguments, but not after `--`", async () => {
+    assert.match((await run(["-h", "kv", "get"])).stdout, /^Usage: augur kv get /);
+    assert.match((await run(["kv", "get", "some/key", "-help"])).stdout, /^Usage: augur kv get /);
+    const r = await run(["kv", "get", "--", "-h"], { CONSUL_HTTP_ADDR: "127.0.0.1:9" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Error querying Consul agent: /);
+  });
+
+  void test("augur --help lists every top-level command; each group lists its subcommands", async () => {
+    const top = await run(["--help"]);
+    assert.equal(top.code, 0);
+    for (const name of names.filter((n) => !n.includes(" ")))
+      assert.match(top.stdout, new RegExp(`\\n {4}${name} +\\S`), name);
+    for (const name of names.filter((n) => n.includes(" "))) {
+      const words = name.split(" ");
+      const parent = await run([...words.slice(0, -1), "-h"]);
+      assert.match(
+        parent.stdout,
+        new RegExp(`\\nSubcommands:\\n(.*\\n)* {4}${words.at(-1)} +\\S`),
+        name,
+      );
+    }
+  });
+
+  void test("an unknown flag on every command - Go's message and that command's usage, exit 1", async () => {
+    for (const spec of COMMANDS.all()) {
+      const r = await run([...spec.name.split(" "), "-no-such-flag"]);
+      const expected = spec.run
+        ? `flag provided but not defined: -no-such-flag\n\nUsage: augur ${spec.name}`
+        : `Usage: augur ${spec.name}`;
+      assert.equal(r.code, 1, spec.name);
+      assert.equal(r.stdout, "", spec.name);
+      assert.ok(
+        [" ", "\n"].some((end) => r.stderr.startsWith(expected + end)),
+        `${spec.name}: ${r.stderr}`,
+      );
+    }
+  });
+
+  void test("flag values - Go's wording for missing, boolean and integer values, exit 1", async () => {
+    const cases: [string[], string][] = [
+      [["kv", "get", "-separator"], "flag needs an argument: -separator"],
+      [
+        ["kv", "get", "-recurse=maybe", "k"],
+        'invalid boolean value "maybe" for -recurse: parse error',
+      ],
+      [["kv", "put", "-flags=-1", "k"], 'invalid value "-1" for flag -flags: parse error'],
+      [["kv", "put", "-flags=1e3", "k"], 'invalid value "1e3" for flag -flags: parse error'],
+      [
+        ["kv", "put", "-modify-index=18446744073709551616", "k"],
+        'invalid value "18446744073709551616" for flag -modify-index: value out of range',
+      ],
+      [["services", "register", "-port=x"], 'invalid value "x" for flag -port: parse error'],
+      [
+        ["catalog", "nodes", "-node-meta=nokey"],
+        'invalid value "nokey" for flag -node-meta: Missing "=" value in argument: nokey',
+      ],
+      [["members", "---status"], "bad flag syntax: ---status"],
+      [["dev-cluster", "-nodes=two"], 'invalid value "two" for flag -nodes: parse error'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args);
+      assert.equal(r.code, 1, args.join(" "));
+      assert.ok(
+        r.stderr.startsWith(`${message}\n\nUsage: augur `),
+        `${args.join(" ")}: ${r.stderr}`,
+      );
+    }
+  });
+
+  void test("-v, -version, --version before the command - the version; after it - the command's flag", async () => {
+    const version = (await run(["version"])).stdout;
+    for (const flag of ["-v", "-version", "--version"])
+      assert.deepEqual(await run([flag, "members"]), { code: 0, stdout: version, stderr: "" });
+    const r = await run(["members", "-version"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^flag provided but not defined: -version\n/);
+  });
+
+  void test("other flags before the command - mitchellh/cli's message and the command's usage, exit 1", async () => {
+    const r = await run(["-x", "members"]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^Invalid flags before the subcommand\. If these flags are for\nthe subcommand, please put them after the subcommand\.\n\nUsage: augur members /,
+    );
+    assert.equal((await run(["-x"])).code, 127);
+  });
+
+  void test("a group with an unknown subcommand - the group's help on stderr, exit 1", async () => {
+    const r = await run(["kv", "nope"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Usage: augur kv <subcommand>/);
+  });
+
+  void test("dev-cluster - its own usage errors before anything starts", async () => {
+    assert.deepEqual(await run(["dev-cluster", "-nodes=0"]), {
+      code: 1,
+      stdout: "",
+      stderr: "-nodes must be a whole number from 1 to 50, got 0\n",
+    });
+    assert.deepEqual(await run(["dev-cluster", "extra"]), {
+      code: 1,
+      stdout: "",
+      stderr: "Too many arguments (expected 0, got 1)\n",
+    });
+  });
+});
+
 void describe("augur against a local HTTP server", () => {
   let server: TestServer;
   let reply: (method: string, url: string) => Reply = () => json({});
@@ -248,6 +378,20 @@ void describe("augur against a local HTTP server", () => {
     const req = server.requests.at(-1);
     assert.equal(req?.url, "/v1/kv/cfg/key?flags=5&cas=12");
     assert.equal(req?.body.toString(), "from stdin");
+  });
+
+  void test("kv put - flags stop at the key: a later -x is the value; `--` ends flags and help", async () => {
+    reply = () => json(true);
+    assert.equal((await run(["kv", "put", "k", "-x"], env())).code, 0);
+    assert.deepEqual(
+      [server.requests.at(-1)?.url, server.requests.at(-1)?.body.toString()],
+      ["/v1/kv/k", "-x"],
+    );
+    assert.equal((await run(["kv", "put", "--", "-k", "-h"], env())).code, 0);
+    assert.deepEqual(
+      [server.requests.at(-1)?.url, server.requests.at(-1)?.body.toString()],
+      ["/v1/kv/-k", "-h"],
+    );
   });
 
   void test("kv put -cas - a false answer is 'CAS failed', exit 1", async () => {

@@ -111,7 +111,7 @@ describe("config", () => {
     assert.deepEqual(f.configFiles, ["a.json", "b.hcl"]);
     assert.equal(f.httpPort, 0);
     assert.equal(f.node, "n");
-    assert.throws(() => parseAgentFlags(["-nope"]), /unknown option/);
+    assert.throws(() => parseAgentFlags(["-nope"]), /flag provided but not defined: -nope/);
   });
 
   it("definitions - defaults, aliases, generated check ids and Consul's errors", () => {

@@ -2,10 +2,16 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Command } from "commander";
-import { registerWatchCommand, runWatchCommand } from "../../src/cli/watch-command.js";
+import { Readable } from "node:stream";
+import { main } from "../../src/cli/main.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { tempDir, type TempDir } from "./receivers.js";
+
+/** `augur watch <args>` through the CLI's one dispatch path, with captured output. */
+function runWatchCommand(args: string[], out: { stdout(s: string): void; stderr(s: string): void }): Promise<number> {
+  const io = { stdout: { write: (s: string | Uint8Array) => out.stdout(Buffer.from(s).toString()) }, stderr: { write: (s: string | Uint8Array) => out.stderr(Buffer.from(s).toString()) }, stdin: Readable.from([]), env: {} };
+  return main(["watch", ...args], { io });
+}
 
 function capture(): { out: { stdout(s: string): void; stderr(s: string): void }; stdout: () => string; stderr: () => string } {
   let o = "";
@@ -46,7 +52,7 @@ void describe("augur watch", () => {
     assert.match(t.stderr(), /^Watch type must be specified\n\nUsage: augur watch/);
     const bad = capture();
     assert.equal(await runWatchCommand(["-nope"], bad.out), 1);
-    assert.equal(bad.stderr(), "flag provided but not defined: -nope\n");
+    assert.match(bad.stderr(), /^flag provided but not defined: -nope\n\nUsage: augur watch /);
   });
 
   void it("cli - an unreachable agent is Consul's 'Error querying Consul agent'", async () => {
@@ -71,13 +77,14 @@ void describe("augur watch", () => {
     assert.match(runs[2] ?? "", /^\{"Key":"cli\/child",/);
   });
 
-  void it("cli - registerWatchCommand dispatches through commander", async () => {
-    const program = new Command("augur").exitOverride().helpOption(false);
-    let out = "";
-    program.configureOutput({ writeOut: (s) => void (out += s), writeErr: (s) => void (out += s) });
-    registerWatchCommand(program);
-    await program.parseAsync(["watch", "--http-addr", a.url, "--type", "services"], { from: "user" });
-    assert.ok(typeof JSON.parse(out) === "object");
-    await assert.rejects(program.parseAsync(["watch", "--type", "key"], { from: "user" }), (err: unknown) => (err as { exitCode?: number }).exitCode === 1);
+  void it("cli - `watch -h` prints its usage, flags and subcommands on stdout; a child's own -h reaches the child", async () => {
+    const help = capture();
+    assert.equal(await runWatchCommand(["-type=key", "-h"], help.out), 0);
+    assert.match(help.stdout(), /^Usage: augur watch \[options\] \[child\.\.\.\]\n/);
+    assert.match(help.stdout(), /\n {2}-type=<value>\n/);
+    assert.match(help.stdout(), /\nSubcommands:\n {4}deliveries {4}Lists/);
+    const child = capture();
+    assert.equal(await runWatchCommand(["-http-addr", a.url, "-type=nodes", "-shell=false", "/bin/sh", "-c", "exit 3", "-h"], child.out), 1);
+    assert.equal(child.stderr(), "Error executing handler: exit status 3\n");
   });
 });

@@ -1,10 +1,14 @@
 /**
- * Every CLI subcommand augur has (besides `agent`, which `main.ts` hands to
- * `agent-command.ts`), and the command groups with their help.
+ * The registry: every command augur has, the groups (`kv`, `catalog`, `services`) among them.
+ * Adding a command is one spec file and one line here; `augur --help`, `-h`, flag parsing and
+ * dispatch follow from the spec.
  *
  * @module
  */
 import type { CommandSpec } from "../command.js";
+import { CommandRegistry } from "../registry.js";
+import { agentCommand } from "./agent.js";
+import { devClusterCommand } from "./dev-cluster.js";
 import { catalogDatacentersCommand } from "./catalog-datacenters.js";
 import { catalogNodesCommand } from "./catalog-nodes.js";
 import { catalogServicesCommand } from "./catalog-services.js";
@@ -20,37 +24,21 @@ import { servicesDeregisterCommand } from "./services-deregister.js";
 import { servicesRegisterCommand } from "./services-register.js";
 import { validateCommand } from "./validate.js";
 import { versionCommand } from "./version.js";
+import { watchCommand, watchDeliveriesCommand, watchReplayCommand } from "./watch.js";
 
-export const COMMANDS: readonly CommandSpec[] = [
-  catalogDatacentersCommand,
-  catalogNodesCommand,
-  catalogServicesCommand,
-  eventCommand,
-  kvDeleteCommand,
-  kvGetCommand,
-  kvPutCommand,
-  leaveCommand,
-  maintCommand,
-  membersCommand,
-  reloadCommand,
-  servicesDeregisterCommand,
-  servicesRegisterCommand,
-  validateCommand,
-  versionCommand,
-];
+/** A command that only groups subcommands (a spec without `run`). */
+const group = (name: string, synopsis: string, help: string): CommandSpec => ({
+  name,
+  synopsis,
+  help,
+  flags: [],
+});
 
-/** A command that only groups subcommands; run alone it prints its help and exits 1 (mitchellh/cli). */
-export interface CommandGroup {
-  readonly name: string;
-  readonly synopsis: string;
-  readonly help: string;
-}
-
-export const GROUPS: readonly CommandGroup[] = [
-  {
-    name: "catalog",
-    synopsis: "Interact with the catalog",
-    help: `
+const GROUPS: readonly CommandSpec[] = [
+  group(
+    "catalog",
+    "Interact with the catalog",
+    `
 Usage: augur catalog <subcommand> [options] [args]
 
   This command has subcommands for interacting with the catalog. The catalog
@@ -71,11 +59,11 @@ Usage: augur catalog <subcommand> [options] [args]
 
   For more examples, ask for subcommand help or view the documentation.
 `,
-  },
-  {
-    name: "kv",
-    synopsis: "Interact with the key-value store",
-    help: `
+  ),
+  group(
+    "kv",
+    "Interact with the key-value store",
+    `
 Usage: augur kv <subcommand> [options] [args]
 
   This command has subcommands for interacting with the key-value store.
@@ -100,11 +88,11 @@ Usage: augur kv <subcommand> [options] [args]
 
   For more examples, ask for subcommand help or view the documentation.
 `,
-  },
-  {
-    name: "services",
-    synopsis: "Interact with services",
-    help: `
+  ),
+  group(
+    "services",
+    "Interact with services",
+    `
 Usage: augur services <subcommand> [options] [args]
 
   This command has subcommands for interacting with services. The subcommands
@@ -120,10 +108,29 @@ Usage: augur services <subcommand> [options] [args]
 
   For more examples, ask for subcommand help or view the documentation.
 `,
-  },
+  ),
 ];
 
-/** Top-level commands that are neither groups nor in {@link COMMANDS}. */
-export const OTHER_TOP_LEVEL: readonly { name: string; synopsis: string }[] = [
-  { name: "agent", synopsis: "Runs an augur agent" },
-];
+export const COMMANDS = new CommandRegistry([
+  agentCommand,
+  ...GROUPS,
+  catalogDatacentersCommand,
+  catalogNodesCommand,
+  catalogServicesCommand,
+  devClusterCommand,
+  eventCommand,
+  kvDeleteCommand,
+  kvGetCommand,
+  kvPutCommand,
+  leaveCommand,
+  maintCommand,
+  membersCommand,
+  reloadCommand,
+  servicesDeregisterCommand,
+  servicesRegisterCommand,
+  validateCommand,
+  versionCommand,
+  watchCommand,
+  watchDeliveriesCommand,
+  watchReplayCommand,
+]);

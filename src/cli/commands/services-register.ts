@@ -8,7 +8,7 @@
 import type { TaggedAddress } from "../../catalog/types.js";
 import type { AgentServiceRegistration } from "../../client/types.js";
 import { errorText, type CommandContext, type CommandSpec } from "../command.js";
-import { UsageError } from "../go-flags.js";
+import { UsageError } from "../../lib/go-flags.js";
 import { serviceRegistration, servicesFromFiles } from "../service-files.js";
 
 /** Consul's api.ParseServiceAddr: `host:port`, Go's net.SplitHostPort rules. */
