@@ -23,7 +23,6 @@ export default tseslint.config(
   {
     // Errors crossing a layer carry a stable code (style.md): AugurError, never a bare Error.
     files: ["src/**/*.ts"],
-    ignores: ["src/cli/**"],
     rules: {
       "no-restricted-syntax": [
         "error",

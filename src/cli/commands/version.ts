@@ -5,27 +5,11 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { VERSION } from "../../lib/version.js";
 import type { CommandContext, CommandSpec } from "../command.js";
 
 /** Consul's RPC protocol numbers, as augur's members advertise them (`vsn`, `vsn_min`, `vsn_max`). */
 export const PROTOCOL = { Default: 2, Min: 2, Max: 3 } as const;
-
-/** The `version` of the package.json this file was built from (dist/src/cli/commands → root). */
-export async function packageVersion(): Promise<string> {
-  for (const rel of ["../../../../package.json", "../../../package.json"]) {
-    try {
-      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), "utf8")) as {
-        name?: unknown;
-        version?: unknown;
-      };
-      if (pkg.name === "augur" && typeof pkg.version === "string") return pkg.version;
-    } catch {
-      // not at this level; try the next
-    }
-  }
-  return "unknown";
-}
 
 export function prettyVersion(version: string): string {
   const supplement =
@@ -37,7 +21,7 @@ export function prettyVersion(version: string): string {
 
 async function run(ctx: CommandContext): Promise<number> {
   const format = ctx.flags.has("format") ? ctx.flags.string("format") : "pretty";
-  const version = await packageVersion();
+  const version = VERSION;
   if (format === "pretty") {
     // Consul's formatter ends with a newline and UI.Output adds one: a blank last line.
     ctx.ui.info(prettyVersion(version));
