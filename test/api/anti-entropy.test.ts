@@ -13,16 +13,20 @@ describe("anti-entropy, metrics and the issue's rendered config", () => {
   after(async () => a.stop());
 
   it("anti-entropy - a service removed from the catalog behind the agent's back comes back", async () => {
-    await a.call("PUT", "/v1/agent/service/register", { Name: "keeper", Check: { TTL: "30s" } });
-    await a.call("PUT", "/v1/catalog/deregister", { Node: "node1", ServiceID: "keeper" });
-    assert.deepEqual(await (await a.call("GET", "/v1/catalog/service/keeper")).json(), []);
-    const end = Date.now() + 5000;
-    let back: unknown[] = [];
-    while (back.length === 0 && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 100));
-      back = (await (await a.call("GET", "/v1/catalog/service/keeper")).json()) as unknown[];
+    assert.equal((await a.call("PUT", "/v1/agent/service/register", { Name: "keeper", Check: { TTL: "30s" } })).status, 200);
+    const [before] = (await (await a.call("GET", "/v1/catalog/service/keeper")).json()) as { CreateIndex: number }[];
+    assert.ok(before, "registered");
+    assert.equal((await a.call("PUT", "/v1/catalog/deregister", { Node: "node1", ServiceID: "keeper" })).status, 200);
+    // Anti-entropy runs every 200 ms here, so the removal may already be repaired by the time a
+    // read could see it: a CreateIndex past the first one shows it was removed and written back.
+    const end = Date.now() + 10_000;
+    let back: { CreateIndex: number }[] = [];
+    while (!(back[0] && back[0].CreateIndex > before.CreateIndex) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+      back = (await (await a.call("GET", "/v1/catalog/service/keeper")).json()) as { CreateIndex: number }[];
     }
     assert.equal(back.length, 1);
+    assert.ok((back[0]?.CreateIndex ?? 0) > before.CreateIndex, "the service was removed and registered again");
     const checks = (await (await a.call("GET", "/v1/health/checks/keeper")).json()) as unknown[];
     assert.equal(checks.length, 1);
   });

@@ -36,8 +36,8 @@ describe("joining a cluster through another agent (start_join, retry_join)", () 
   const agents: AgentProcess[] = [];
   const prefix = `join${process.pid}/`;
   const base = (node: string): string[] => ["-node", node, "-data-dir", join(dir, node), "-bind", "127.0.0.1"];
-  const start = async (args: string[]): Promise<AgentProcess> => {
-    const a = await startAgentProcess({ args, startTimeoutMs: 30_000 });
+  const start = async (args: string[], onOutput?: (out: string) => void): Promise<AgentProcess> => {
+    const a = await startAgentProcess({ args, startTimeoutMs: 30_000, ...(onOutput ? { onOutput } : {}) });
     agents.push(a);
     return a;
   };
@@ -81,8 +81,14 @@ describe("joining a cluster through another agent (start_join, retry_join)", () 
 
   it("join - retry_join keeps trying until an agent answers at the address", async () => {
     const port = await freePort();
-    const late = start([...base("late"), "-retry-join", `127.0.0.1:${port}`, "-retry-interval", "200ms"]);
-    await new Promise((r) => setTimeout(r, 800)); // a few failed rounds
+    let failedRounds!: () => void;
+    const twoFailedRounds = new Promise<void>((r) => (failedRounds = r));
+    const late = start([...base("late"), "-retry-join", `127.0.0.1:${port}`, "-retry-interval", "200ms"], (out) => {
+      if ((out.match(/Join cluster failed, will retry/g) ?? []).length >= 2) failedRounds();
+    });
+    // The target starts only once the late agent has failed twice: however slow the machine, the
+    // retries are what this test sees, not a lucky first try.
+    await twoFailedRounds;
     await start([...base("target"), `-etcd=${etcd.clientUrls.join(",")}`, "-etcd-prefix", prefix, "-http-port", String(port)]);
     const joined = await late;
     assert.match(joined.output(), /Join cluster failed, will retry: cluster=LAN retry_interval=200ms/);

@@ -31,6 +31,8 @@ export interface AgentProcessOptions {
   readonly cwd?: string;
   /** How long to wait for the listen line. */
   readonly startTimeoutMs?: number;
+  /** Hears the output so far on every chunk, from the first one (before the agent listens). */
+  readonly onOutput?: (out: string) => void;
 }
 
 export async function startAgentProcess(options: AgentProcessOptions = {}): Promise<AgentProcess> {
@@ -41,8 +43,12 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
-  proc.stdout?.setEncoding("utf8").on("data", (d: string) => (out += d));
-  proc.stderr?.setEncoding("utf8").on("data", (d: string) => (out += d));
+  const take = (d: string): void => {
+    out += d;
+    options.onOutput?.(out);
+  };
+  proc.stdout?.setEncoding("utf8").on("data", take);
+  proc.stderr?.setEncoding("utf8").on("data", take);
   const httpAddr = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent did not start in time; output:\n${out}`)), options.startTimeoutMs ?? 15_000);
     const onData = (): void => {
