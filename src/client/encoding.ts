@@ -10,10 +10,7 @@ import type { ReadOptions } from "./types.js";
 /** Query parameters; undefined values are skipped, arrays repeat, `""` sends the bare key. */
 export type QueryParams = Record<string, string | string[] | undefined>;
 
-/** Percent-encodes each segment of a KV key or an id, keeping `/` separators. */
-export function escapePath(key: string): string {
-  return key.split("/").map(encodeURIComponent).join("/");
-}
+export { escapePath } from "../lib/url-path.js";
 
 /** `?a=1&b&c=x&c=y`, or "" with nothing to send. */
 export function queryString(query: QueryParams | undefined): string {

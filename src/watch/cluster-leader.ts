@@ -28,7 +28,7 @@
  * @module
  */
 import { AugurError, toAugurError } from "../lib/errors.js";
-import { escapePath } from "../client/consul-client.js";
+import { escapePath } from "../lib/url-path.js";
 import type { ClientResponse } from "../client/response.js";
 import type { KVPair } from "../catalog/types.js";
 import { sleep, type Clock } from "./clock.js";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { escapePath } from "../../client/consul-client.js";
+import { escapePath } from "../../lib/url-path.js";
 import { checkEntities, isObj, list } from "../entities.js";
 import { bad } from "../params.js";
 import { QUERY_BASE, filterQuery, passThrough, readFilter, type WatchTypeSpec } from "./spec.js";

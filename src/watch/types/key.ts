@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { escapePath } from "../../client/consul-client.js";
+import { escapePath } from "../../lib/url-path.js";
 import { entity, isObj, str } from "../entities.js";
 import { QUERY_BASE, requiredString, type WatchTypeSpec } from "./spec.js";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { escapePath } from "../../client/consul-client.js";
+import { escapePath } from "../../lib/url-path.js";
 import { isObj, list, serviceInstanceEntity } from "../entities.js";
 import {
   QUERY_BASE,
