@@ -75,15 +75,11 @@ export class InProcessSource implements WatchSource {
     const onAbort = (): void => controller.abort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.#inFlight.add(controller);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const answer = this.#answer(method, path, options, controller.signal);
-      const timeoutMs = options.timeoutMs ?? 0;
-      const res = timeoutMs > 0 ? await Promise.race([answer, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new AugurError("INTERNAL", `${op}: timed out after ${timeoutMs}ms`)), timeoutMs)))]) : await answer;
+      const res = await withTimeout(this.#answer(method, path, options, controller.signal), options.timeoutMs ?? 0, op);
       if (options.signal?.aborted) throw new AugurError("INTERNAL", `${op}: request aborted`);
       return res;
     } finally {
-      clearTimeout(timer);
       controller.abort(); // a timed-out handler lets go of its waiter
       this.#inFlight.delete(controller);
       options.signal?.removeEventListener("abort", onAbort);
@@ -92,16 +88,17 @@ export class InProcessSource implements WatchSource {
 
   async #answer(method: HttpMethod, path: string, options: RequestOptions, signal: AbortSignal): Promise<SourceResponse> {
     const r = this.#route(path);
+    const query = searchParams(options.query);
     if (r === undefined) return textResponse(404, this.#baseHeaders(), path.startsWith("/v1/") ? NOT_AN_ENDPOINT : "404 page not found\n");
     try {
       const handler: RouteHandler | undefined = r.methods[method];
       if (!handler) throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, { headers: { Allow: allowHeader(r) } });
-      const req = new ApiRequest(method, r.prefix ? decodePath(path.slice(r.path.length)) : "", searchParams(options.query), bodyOf(options.body), this.#requestHeaders(options.headers));
+      const req = new ApiRequest(method, r.prefix ? decodePath(path.slice(r.path.length)) : "", query, bodyOf(options.body), this.#requestHeaders(options.headers));
       const result = await handler(req, { signal });
       return await this.#respond(result, req.flag("pretty"));
     } catch (err) {
       const res = errorResponse(err);
-      if (res.status >= 500) this.#o.onServerError?.(err, method, path);
+      if (res.status >= 500) this.#o.onServerError?.(err, method, query.size > 0 ? `${path}?${query.toString()}` : path);
       return textResponse(res.status, { ...this.#baseHeaders(), ...res.headers }, res.body);
     }
   }
@@ -144,6 +141,18 @@ export class InProcessSource implements WatchSource {
     for (const [k, v] of Object.entries(extra ?? {})) out[k.toLowerCase()] = v;
     if (this.#o.token !== undefined) out["x-consul-token"] = this.#o.token;
     return out;
+  }
+}
+
+/** `answer`, or the HTTP client's timeout error after `ms` (0: none). */
+async function withTimeout<T>(answer: Promise<T>, ms: number, op: string): Promise<T> {
+  if (ms <= 0) return answer;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new AugurError("INTERNAL", `${op}: timed out after ${ms}ms`)), ms)));
+  try {
+    return await Promise.race([answer, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -84,6 +84,30 @@ void describe("in-process watch source", () => {
     assert.match(local.answers[15] ?? "", /^405 .*allow=OPTIONS,GET/);
   });
 
+  void it("in-process - a parked query lets go on abort, timeout and releaseParked, as over HTTP", async () => {
+    const scopes = a.running.catalog.view.scopes;
+    const idle = scopes.parked();
+    const index = String((await inProcess.request("GET", "/v1/kv/pay/b")).index);
+    const park = (options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ status: number; index: number | undefined }> => inProcess.request("GET", "/v1/kv/pay/b", { query: { index, wait: "60s" }, ...options });
+    // The watch stops: the query throws as the HTTP client's does, and its waiter is gone.
+    const stop = new AbortController();
+    const stopped = park({ signal: stop.signal });
+    await until(() => scopes.parked() === idle + 1, 8000, "parked");
+    stop.abort();
+    await assert.rejects(stopped, /^AugurError: Get "\/v1\/kv\/pay\/b": request aborted$/);
+    assert.equal(scopes.parked(), idle);
+    const timedOut = park({ timeoutMs: 100 });
+    await assert.rejects(timedOut, /timed out after 100ms/);
+    assert.equal(scopes.parked(), idle);
+    // The agent lost (or regained) its store: parked queries answer now, with the current data.
+    const released = park();
+    await until(() => scopes.parked() === idle + 1, 8000, "parked");
+    inProcess.releaseParked();
+    const res = await released;
+    assert.deepEqual([res.status, String(res.index)], [200, index]);
+    assert.equal(scopes.parked(), idle);
+  });
+
   void it("in-process - a handler gets byte-identical payloads for all 7 watch types", async () => {
     const receivers: HttpReceiver[] = [await httpReceiver(), await httpReceiver()];
     const [viaHttp, viaLocal] = receivers as [HttpReceiver, HttpReceiver];
