@@ -219,7 +219,7 @@ async function openAndStart(settings: AgentSettings, options: StartAgentOptions,
   const reload = async (): Promise<void> => {
     const next = await options.reloadSettings();
     await applyDefinitions(agent, current.services, current.checks, next);
-    await watchManager.reload(next.watches);
+    await watchManager.reload(own ? next.watches : []);
     current = next;
     log.info("reloaded configuration");
   };
@@ -271,9 +271,16 @@ async function openAndStart(settings: AgentSettings, options: StartAgentOptions,
   // the API through the HTTP client, exactly as `augur watch` against any agent.
   const own = addresses[0];
   opened.push(() => watchManager.stop());
-  if (own) watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
-  else if (settings.watches.some((w) => !isLocal(w, settings.datacenter))) log.warn("watches naming another datacenter need the HTTP API, which is disabled (ports.http = -1); their queries will fail");
-  await watchManager.start(settings.watches);
+  if (own) {
+    watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
+    await watchManager.start(settings.watches);
+  } else {
+    // Kept from when every watch went through the HTTP API (and as Consul, whose watch plans
+    // need an HTTP endpoint); in-process watches could now run without it.
+    if (settings.watches.length > 0) log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
+    // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
+    await watchManager.start([]);
+  }
   return { addresses, agent, catalog, stopped, reload, stop: () => stop(false) };
 }
 
