@@ -20,6 +20,7 @@ import { assertRunnable, createCheckRunner, TtlCheckRunner } from "./checks/inde
 import { FileLocalStatePersistence } from "./agent/file-persistence.js";
 import type { StartCheck } from "./agent/agent.js";
 import { ApiServer, type ListenAddress } from "./api/server.js";
+import { InProcessSource } from "./api/in-process-source.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
 import { kvRoutes } from "./api/routes/kv.js";
@@ -36,6 +37,7 @@ import { WatchManager } from "./watch/manager.js";
 import { watchRoutes } from "./api/routes/watches.js";
 import { AugurError, toAugurError } from "./lib/errors.js";
 import { VERSION } from "./lib/version.js";
+import type { WatchDefinition } from "./watch/types.js";
 
 /**
  * What the agent reads of its configuration: the config loader's {@link RuntimeConfig} itself
@@ -239,9 +241,16 @@ export class AgentRuntime {
     // Never leaves this process: it marks the watch engine's own requests (kv-internal.ts).
     const internalToken = randomBytes(32).toString("hex");
     const watchClient = new AddressableClient(internalToken);
+    // Set once the route table exists (it includes the watch routes, so it comes after the manager).
+    let inProcess: InProcessSource | undefined = undefined;
     const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);
     const watchManager = new WatchManager({
       client: watchClient,
+      // The agent's own catalog is read in-process, through the same route handlers and blocking
+      // reads as over HTTP but without a socket per watch (which also counted against
+      // limits.http_max_conns_per_client). A watch naming another datacenter keeps the HTTP client,
+      // as a request that has to leave this agent.
+      sourceFor: (def) => (inProcess !== undefined && isLocal(def, settings.datacenter) ? inProcess : watchClient),
       ...(settings.dev || !settings.dataDir ? {} : { openDurableStore: () => LmdbWatchStore.open(join(settings.dataDir as string, "watches")) }),
       registry: metrics.registry,
       logger: { info: watchLog("info"), warn: watchLog("warn"), error: watchLog("error") },
@@ -265,40 +274,50 @@ export class AgentRuntime {
       cluster: () => (settings.etcd ? { Store: "etcd", Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix } } : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" }),
       metricsJson: async () => ({ Timestamp: new Date().toISOString(), Gauges: [], Points: [], Counters: [], Samples: [], Metrics: await metrics.registry.getMetricsAsJSON() }),
     };
+    const routes = [
+      // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
+      // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
+      ...statusRoutes({ leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""), peers: () => [`${settings.advertiseAddr}:8300`] }),
+      ...agentRoutes(agent, catalog, control),
+      ...catalogRoutes(catalog),
+      ...healthRoutes(catalog),
+      ...kvRoutes(catalog, { internalToken }),
+      ...txnRoutes(catalog, { internalToken }),
+      ...sessionRoutes(catalog, settings.nodeName),
+      ...eventRoutes(catalog),
+      ...watchRoutes(watchManager),
+    ];
+    // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
+    const storeContact = settings.etcd ? { storeContact: () => agent.storeContact() } : {};
+    const onServerError = (err: unknown, method: string, url: string): void => log.warn({ err: toAugurError(err).message }, `${method} ${url}`);
+    inProcess = new InProcessSource({ routes, token: internalToken, onServerError, ...storeContact });
     const server = new ApiServer({
-      routes: [
-        // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
-        // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
-        ...statusRoutes({ leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""), peers: () => [`${settings.advertiseAddr}:8300`] }),
-        ...agentRoutes(agent, catalog, control),
-        ...catalogRoutes(catalog),
-        ...healthRoutes(catalog),
-        ...kvRoutes(catalog, { internalToken }),
-        ...txnRoutes(catalog, { internalToken }),
-        ...sessionRoutes(catalog, settings.nodeName),
-        ...eventRoutes(catalog),
-        ...watchRoutes(watchManager),
-      ],
+      routes,
       onResponse: (method, route, status, seconds) => {
         metrics.requests.inc({ method, route, code: String(status) });
         metrics.requestSeconds.observe({ route }, seconds);
       },
-      onServerError: (err, method, url) => log.warn({ err: toAugurError(err).message }, `${method} ${url}`),
+      onServerError,
       ...(settings.http ? { limits: settings.http } : {}),
-      // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
-      ...(settings.etcd ? { storeContact: () => agent.storeContact() } : {}),
+      ...storeContact,
     });
-    releaseParked = () => server.releaseParked();
+    releaseParked = () => {
+      server.releaseParked();
+      inProcess?.releaseParked();
+    };
     opened.push(() => server.close());
     const addresses = await server.listen(settings.httpAddresses);
     for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
-    // Watches reach the API through the HTTP client, exactly as `augur watch` against any agent.
+    // Watches of this agent's own catalog run in-process; those naming another datacenter reach
+    // the API through the HTTP client, exactly as `augur watch` against any agent.
     const own = addresses[0];
     opened.push(() => watchManager.stop());
     if (own) {
       watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
       await watchManager.start(settings.watches);
     } else {
+      // Kept from when every watch went through the HTTP API (and as Consul, whose watch plans
+      // need an HTTP endpoint); in-process watches could now run without it.
       if (settings.watches.length > 0) log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
       // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
       await watchManager.start([]);
@@ -312,6 +331,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   return new AgentRuntime(settings, options).start();
 }
 
+
+/** A watch of this agent's own datacenter: served in-process. */
+function isLocal(def: WatchDefinition, datacenter: string): boolean {
+  return def.query.datacenter === undefined || def.query.datacenter === datacenter;
+}
 
 /** Config-file services and checks: removed ones go, new or changed ones are (re)registered. */
 async function applyDefinitions(agent: Agent, oldServices: readonly ServiceDefinition[], oldChecks: readonly CheckDefinition[], next: AgentSettings): Promise<void> {

@@ -33,6 +33,11 @@ export interface WatchManagerOptions {
   /** The HTTP client the plans query (the agent's own API, or any Consul-compatible agent). */
   readonly client: WatchSource;
   /**
+   * The source for one watch, when it is not `client`: the agent serves watches of its own
+   * catalog in-process (api/in-process-source.ts) and keeps the HTTP client for the others.
+   */
+  readonly sourceFor?: (def: WatchDefinition) => WatchSource;
+  /**
    * Opens the durable outbox (the agent's: lmdb under `<data_dir>/watches`). Chosen by the caller
    * — main.ts picks the adapter — so the watch engine depends only on the WatchStore contract.
    * Without it (`-dev`) the outbox lives in memory.
@@ -81,8 +86,8 @@ export class WatchManager {
   #store: WatchStore | undefined;
   #state: "new" | "running" | "stopped" = "new";
   #lock: Promise<unknown> = Promise.resolve();
-  // The agent's API listens before the watches start (they reach it through the HTTP client), so
-  // a deliveries or replay request can arrive first: it waits for the start instead of failing.
+  // The agent's API listens before the watches start (they may reach it through the HTTP client),
+  // so a deliveries or replay request can arrive first: it waits for the start instead of failing.
   #markStartCalled!: () => void;
   readonly #startCalled = new Promise<void>((resolve) => (this.#markStartCalled = resolve));
 
@@ -186,7 +191,7 @@ export class WatchManager {
       if (this.#runners.has(def.id)) continue;
       const runner = new WatchRunner({
         def,
-        source: this.#o.client,
+        source: this.#o.sourceFor?.(def) ?? this.#o.client,
         store: this.#store as WatchStore,
         memoryStore: this.#memory,
         handlers: await this.#handlersFor(def),

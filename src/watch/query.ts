@@ -15,7 +15,11 @@ import { AugurError } from "../lib/errors.js";
 import type { WatchQuery } from "./types.js";
 import { watchTypeSpec, type WatchRequestQuery } from "./types/index.js";
 
-/** What a plan needs from the HTTP client (a {@link ConsulClient} in the agent and the CLI). */
+/**
+ * What a plan needs from its source: one request, answered as Consul's HTTP API answers it. A
+ * {@link ConsulClient} (the CLI, and watches of another datacenter), or the agent's in-process
+ * source (api/in-process-source.ts), which runs the same route handlers without a socket.
+ */
 export type WatchSource = Pick<ConsulClient, "request">;
 
 export interface QueryResult {
