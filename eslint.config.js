@@ -31,12 +31,41 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The catalog is the only reader of its view: inspectView is for tests.
-    files: ["src/**/*.ts"],
-    ignores: ["src/catalog/**"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/catalog/catalog.js"], importNames: ["inspectView"], message: "Read the catalog through Catalog's methods; inspectView is for tests." }] }],
-    },
-  },
+  ...layerRules(),
 );
+
+/**
+ * Layers (docs/architecture.md): imports point down only — cli → client → api →
+ * watch / checks / agent → catalog → store, with config beside api and lib under everything.
+ * The three middle layers are independent of each other. Also: the catalog is the only reader of
+ * its view, so `inspectView` (for tests) is refused everywhere else in src/.
+ */
+function layerRules() {
+  const forbidden = {
+    lib: ["../**"],
+    store: ["catalog", "checks", "watch", "agent", "config", "api", "client", "cli"],
+    catalog: ["checks", "watch", "agent", "config", "api", "client", "cli"],
+    checks: ["watch", "agent", "config", "api", "client", "cli"],
+    watch: ["checks", "agent", "config", "api", "client", "cli"],
+    agent: ["checks", "watch", "config", "api", "client", "cli"],
+    config: ["api", "client", "cli"],
+    api: ["client", "cli"],
+    client: ["cli"],
+    cli: [],
+  };
+  const inspectView = { group: ["**/catalog/catalog.js"], importNames: ["inspectView"], message: "Read the catalog through Catalog's methods; inspectView is for tests." };
+  return Object.entries(forbidden).map(([layer, above]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            ...(above.length > 0 ? [{ group: above.map((l) => (l.startsWith("..") ? l : `**/${l}/**`)), message: `src/${layer}/ may not import a layer above it (docs/architecture.md).` }] : []),
+            ...(layer === "catalog" ? [] : [inspectView]),
+          ],
+        },
+      ],
+    },
+  }));
+}

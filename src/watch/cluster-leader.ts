@@ -29,12 +29,11 @@
  */
 import { AugurError, toAugurError } from "../lib/errors.js";
 import { escapePath } from "../lib/url-path.js";
-import type { ClientResponse } from "../client/response.js";
 import type { KVPair } from "../catalog/types.js";
 import { sleep, type Clock } from "./clock.js";
 import type { WatchLogger } from "./logger.js";
 import type { OutboxRecord } from "./outbox.js";
-import type { WatchSource } from "./query.js";
+import type { SourceResponse, WatchSource } from "./source.js";
 
 export const LEADER_KEY_PREFIX = "_augur/watch-leader/";
 /** Recent event ids kept per handler in the watermark (event watches have no ordered index). */
@@ -198,7 +197,7 @@ export class WatchLeadership implements DeliveryGate {
     return run;
   }
 
-  #request(method: "GET" | "PUT", path: string, query: Record<string, string> = {}, body?: string, signal = this.#abort.signal): Promise<ClientResponse> {
+  #request(method: "GET" | "PUT", path: string, query: Record<string, string> = {}, body?: string, signal = this.#abort.signal): Promise<SourceResponse> {
     return this.#o.source.request(method, path, { query, ...(body !== undefined ? { body } : {}), signal, timeoutMs: (this.#o.waitMs ?? 300_000) + 30_000 });
   }
 

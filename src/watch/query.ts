@@ -9,18 +9,18 @@
  * @module
  */
 import { parseJsonLossless } from "../lib/lossless-json.js";
-import type { ConsulClient } from "../client/consul-client.js";
-import type { ClientResponse } from "../client/response.js";
+import type { SourceResponse, WatchSource } from "./source.js";
 import { AugurError } from "../lib/errors.js";
 import type { WatchQuery } from "./types.js";
 import { watchTypeSpec, type WatchRequestQuery } from "./types/index.js";
 
 /**
- * What a plan needs from its source: one request, answered as Consul's HTTP API answers it. A
- * {@link ConsulClient} (the CLI, and watches of another datacenter), or the agent's in-process
- * source (api/in-process-source.ts), which runs the same route handlers without a socket.
+ * What a plan needs from its source (watch/source.ts): one request, answered as Consul's HTTP
+ * API answers it. The HTTP client (the CLI, and watches of another datacenter), or the agent's
+ * in-process source (api/in-process-source.ts), which runs the same route handlers without a
+ * socket.
  */
-export type WatchSource = Pick<ConsulClient, "request">;
+export type { WatchSource };
 
 export interface QueryResult {
   /** `X-Consul-Index`; a bigint because event indexes use all 64 bits. */
@@ -65,7 +65,7 @@ export async function runQuery(source: WatchSource, q: WatchQuery, options: Quer
   return { index, result: spec.shape(body), ...leaderless };
 }
 
-function indexOf(res: ClientResponse): bigint {
+function indexOf(res: SourceResponse): bigint {
   const raw = res.headers.get("x-consul-index");
   if (raw === null || !/^\d{1,20}$/.test(raw)) throw new AugurError("INTERNAL", `Failed to parse X-Consul-Index: ${JSON.stringify(raw ?? "")}`);
   return BigInt(raw);
