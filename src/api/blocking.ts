@@ -41,24 +41,16 @@ export async function blockingRead<S, T>(
   if (consistency === "consistent") await waiter.catchUp?.();
   let result = read();
   if (minIndex > 0 && result.index <= minIndex) {
-    const deadline = new AbortController();
     // Consul adds up to wait/16 of random jitter so a crowd of watchers does not return at once.
-    const timer = setTimeout(() => deadline.abort(), waitMs + Math.random() * (waitMs / 16));
-    const onClientGone = (): void => deadline.abort();
-    ctx.signal.addEventListener("abort", onClientGone, { once: true });
-    try {
-      // A scope can be ahead of what the read reports (a view loaded from a snapshot marks every
-      // scope with the snapshot's revision while a key keeps its ModifyIndex). Each further wait
-      // is for a change newer than the scope's index, so such a gap parks instead of spinning.
-      let after = minIndex;
-      while (result.index <= minIndex && !deadline.signal.aborted) {
-        await waiter.wait(scope, after, deadline.signal);
-        result = read();
-        after = Math.max(after, waiter.scopeIndex(scope));
-      }
-    } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener("abort", onClientGone);
+    const deadline = ctx.deadline(waitMs + Math.random() * (waitMs / 16));
+    // A scope can be ahead of what the read reports (a view loaded from a snapshot marks every
+    // scope with the snapshot's revision while a key keeps its ModifyIndex). Each further wait
+    // is for a change newer than the scope's index, so such a gap parks instead of spinning.
+    let after = minIndex;
+    while (result.index <= minIndex && !deadline.aborted) {
+      await waiter.wait(scope, after, deadline);
+      result = read();
+      after = Math.max(after, waiter.scopeIndex(scope));
     }
   }
   return { value: result.value, meta: { index: result.index, consistency } };

@@ -57,14 +57,22 @@ export function goJson(value: unknown, pretty = false): string {
   return HTML_UNSAFE.test(text) ? text.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c) : text;
 }
 
-/** The `X-Consul-*` headers for a read. The index is never 0 (0 becomes 1). */
-export function metaHeaders(meta: QueryMeta): Record<string, string> {
-  return {
-    "X-Consul-Index": String(Math.max(1, meta.index)),
-    "X-Consul-KnownLeader": String(meta.knownLeader ?? true),
-    "X-Consul-LastContact": String(meta.lastContactMs ?? 0),
-    "X-Consul-Effective-Consistency": meta.consistency ?? "leader",
-  };
+/**
+ * Appends the `X-Consul-*` headers for a read to a flat `[name, value, ...]` list (what
+ * node:http's writeHead takes without building an object). The index is never 0 (0 becomes 1).
+ * `contact` is the store's leader contact; the read's own meta wins where both say something.
+ */
+export function metaHeaderList(out: string[], meta: QueryMeta, contact?: { knownLeader: boolean; lastContactMs: number }): void {
+  out.push(
+    "X-Consul-Index",
+    String(Math.max(1, meta.index)),
+    "X-Consul-KnownLeader",
+    (meta.knownLeader ?? contact?.knownLeader ?? true) ? "true" : "false",
+    "X-Consul-LastContact",
+    String(meta.lastContactMs ?? contact?.lastContactMs ?? 0),
+    "X-Consul-Effective-Consistency",
+    meta.consistency ?? "leader",
+  );
 }
 
 /** Continuous serialisation allowed before yielding to the event loop. */

@@ -10,9 +10,16 @@ import type { ApiResult } from "./response.js";
 
 export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
 
-/** Passed to every handler: aborts when the client goes away or the server shuts down. */
+/** Passed to every handler. */
 export interface HandlerContext {
+  /** Aborts when the client goes away, or when the server releases parked queries or shuts down. */
   readonly signal: AbortSignal;
+  /**
+   * The same signal, now also aborting `ms` from now: a blocking query's whole wait. The server
+   * keeps every request's deadline in one shared table, so a parked query holds no timer and
+   * no second controller of its own. A later call replaces the deadline.
+   */
+  deadline(ms: number): AbortSignal;
 }
 
 export type RouteHandler = (req: ApiRequest, ctx: HandlerContext) => ApiResult | Promise<ApiResult>;
