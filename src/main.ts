@@ -239,10 +239,7 @@ async function openAndStart(settings: AgentSettings, options: StartAgentOptions,
       ...eventRoutes(catalog),
       ...watchRoutes(watchManager),
     ],
-    onResponse: (method, route, status, seconds) => {
-      metrics.requests.inc({ method, route, code: String(status) });
-      metrics.requestSeconds.observe({ route }, seconds);
-    },
+    onResponse: (method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds),
     onServerError: (err, method, url) => log.warn({ err: toAugurError(err).message }, `${method} ${url}`),
     ...(settings.httpLimits ? { limits: settings.httpLimits } : {}),
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.

@@ -58,21 +58,19 @@ export function goJson(value: unknown, pretty = false): string {
 }
 
 /**
- * Appends the `X-Consul-*` headers for a read to a flat `[name, value, ...]` list (what
- * node:http's writeHead takes without building an object). The index is never 0 (0 becomes 1).
- * `contact` is the store's leader contact; the read's own meta wins where both say something.
+ * The headers of a read: the ACL policy every answer carries and the `X-Consul-*` meta. The
+ * index is never 0 (0 becomes 1). `contact` is the store's leader contact; the read's own meta
+ * wins where both say something. One object literal of one shape, which node:http's writeHead
+ * takes as it is.
  */
-export function metaHeaderList(out: string[], meta: QueryMeta, contact?: { knownLeader: boolean; lastContactMs: number }): void {
-  out.push(
-    "X-Consul-Index",
-    String(Math.max(1, meta.index)),
-    "X-Consul-KnownLeader",
-    (meta.knownLeader ?? contact?.knownLeader ?? true) ? "true" : "false",
-    "X-Consul-LastContact",
-    String(meta.lastContactMs ?? contact?.lastContactMs ?? 0),
-    "X-Consul-Effective-Consistency",
-    meta.consistency ?? "leader",
-  );
+export function readHeaders(policy: string, meta: QueryMeta, contact?: { knownLeader: boolean; lastContactMs: number }): Record<string, string> {
+  return {
+    "X-Consul-Default-ACL-Policy": policy,
+    "X-Consul-Index": String(Math.max(1, meta.index)),
+    "X-Consul-KnownLeader": (meta.knownLeader ?? contact?.knownLeader ?? true) ? "true" : "false",
+    "X-Consul-LastContact": String(meta.lastContactMs ?? contact?.lastContactMs ?? 0),
+    "X-Consul-Effective-Consistency": meta.consistency ?? "leader",
+  };
 }
 
 /** Continuous serialisation allowed before yielding to the event loop. */

@@ -17,7 +17,7 @@ import { allowHeader, type Route } from "./router.js";
 import { ApiRequest } from "./request.js";
 import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
 import { ParkedRequests } from "./parked.js";
-import { encodesInChunks, goJson, goJsonChunks, metaHeaderList, type ApiResult } from "./response.js";
+import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
 
 /**
  * Serialised bodies by result object: when a change releases thousands of parked queries for the
@@ -228,13 +228,14 @@ export class ApiServer {
    * exactly the Content-Type Consul sends (`application/json`, which node-consul requires).
    */
   #send(req: IncomingMessage, res: ServerResponse, result: ApiResult, pretty: boolean, route: string, started: number): void {
-    const headers: string[] = ["X-Consul-Default-ACL-Policy", this.#policy];
-    if (result.meta) metaHeaderList(headers, result.meta, this.#options.storeContact?.());
-    if (result.headers) for (const name in result.headers) headers.push(name, result.headers[name] as string);
+    // An object, not a [name, value] list: writeHead takes a fresh object as it is, while a list
+    // goes through removeHeader/appendHeader once per header.
+    const headers = result.meta ? readHeaders(this.#policy, result.meta, this.#options.storeContact?.()) : { "X-Consul-Default-ACL-Policy": this.#policy };
+    if (result.headers) Object.assign(headers, result.headers);
     const status = result.status ?? 200;
     switch (result.kind) {
       case "json": {
-        headers.push("Content-Type", "application/json");
+        headers["Content-Type"] = "application/json";
         const body = encode(result.value, pretty);
         if (typeof body === "string") this.#write(req, res, status, headers, body, route, started);
         else
@@ -245,7 +246,7 @@ export class ApiServer {
         return;
       }
       case "raw":
-        headers.push("Content-Type", result.contentType);
+        headers["Content-Type"] = result.contentType;
         this.#write(req, res, status, headers, result.body, route, started);
         return;
       case "empty":
@@ -254,18 +255,18 @@ export class ApiServer {
     }
   }
 
-  #write(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: string | Buffer | Buffer[], route: string, started: number): void {
+  #write(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer | Buffer[], route: string, started: number): void {
     // The client left while the answer was being made: nothing to write to.
     if (res.destroyed) return;
     if (Array.isArray(body)) {
       let length = 0;
       for (const chunk of body) length += chunk.length;
-      headers.push("Content-Length", String(length));
+      headers["Content-Length"] = String(length);
       res.writeHead(status, headers);
       for (const chunk of body) res.write(chunk);
       res.end();
     } else {
-      headers.push("Content-Length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length));
+      headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
       res.writeHead(status, headers);
       res.end(body);
     }
@@ -287,8 +288,8 @@ export class ApiServer {
   }
 
   #text(req: IncomingMessage, res: ServerResponse, status: number, body: string, extra: Readonly<Record<string, string>> | undefined, route: string, started: number): void {
-    const headers = ["X-Consul-Default-ACL-Policy", this.#policy, "Content-Type", TEXT];
-    if (extra) for (const name in extra) headers.push(name, extra[name] as string);
+    const headers: Record<string, string> = { "X-Consul-Default-ACL-Policy": this.#policy, "Content-Type": TEXT };
+    if (extra) Object.assign(headers, extra);
     this.#write(req, res, status, headers, body, route, started);
   }
 }

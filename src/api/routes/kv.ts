@@ -8,12 +8,13 @@
 import type { Catalog } from "../../catalog/catalog.js";
 import { timingSafeEqual } from "node:crypto";
 import { kvRecordToPair, parseFlagsText, runKvOps, type KvFlags, type KvOp } from "../../catalog/kv.js";
+import type { KvRecord } from "../../catalog/records.js";
 import { refuseInternalWrite } from "../../catalog/kv-internal.js";
 import { scope } from "../../catalog/scopes.js";
-import { lowerBound } from "../../catalog/view.js";
+import { lowerBound, type Stored } from "../../catalog/view.js";
 import type { Indexed, KVPair } from "../../catalog/types.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
-import { blockingRead, checkScopeParams } from "../blocking.js";
+import { blockingRead, checkScopeParams, type BlockingAnswer } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
@@ -66,13 +67,25 @@ export function kvPrefixRead(catalog: Catalog, prefix: string): Indexed<KVPair[]
   return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor, view.loadedAt), value: out };
 }
 
+/**
+ * A key's answer by its stored record: a record is replaced, never changed, on every write, so
+ * the same array is answered until the key changes, and the server encodes it once (its
+ * encoding is cached by object) instead of on every GET.
+ */
+const keyAnswers = new WeakMap<Stored<KvRecord>, KVPair[]>();
+
 function kvKeyRead(catalog: Catalog, key: string): Indexed<KVPair[]> {
   const s = catalog.view.kv.get(key);
   if (!s) return { index: catalog.view.tableIndex("kv"), value: [] };
-  return { index: s.modRevision, value: [kvRecordToPair(s.value, s.createRevision, s.modRevision)] };
+  let value = keyAnswers.get(s);
+  if (!value) {
+    value = Object.freeze([Object.freeze(kvRecordToPair(s.value, s.createRevision, s.modRevision))]) as KVPair[];
+    keyAnswers.set(s, value);
+  }
+  return { index: s.modRevision, value };
 }
 
-async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): ApiResult | Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const key = req.rest;
   const recurse = req.flag("recurse");
@@ -80,23 +93,29 @@ async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pr
   if (key === "" && !recurse && !listKeys) throw badRequest("Missing key name");
   if (listKeys) {
     const separator = req.param("separator") ?? "";
-    const { value, meta } = await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
-      const r = kvPrefixRead(catalog, key);
-      return { index: r.index, value: keysUnder(r.value, key, separator) };
-    });
-    // Consul answers 404 for an empty listing, except at the root.
-    if (value.length === 0 && key !== "") return empty(meta, 404);
+    return answer(
+      blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
+        const r = kvPrefixRead(catalog, key);
+        return { index: r.index, value: keysUnder(r.value, key, separator) };
+      }),
+      // Consul answers 404 for an empty listing, except at the root.
+      ({ value, meta }) => (value.length === 0 && key !== "" ? empty(meta, 404) : json(value, meta)),
+    );
+  }
+  const read = recurse ? blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => kvPrefixRead(catalog, key)) : blockingRead(req, ctx, catalog, scope.kv(key), () => kvKeyRead(catalog, key));
+  return answer(read, ({ value, meta }) => {
+    if (value.length === 0) return empty(meta, 404);
+    if (req.flag("raw")) {
+      const first = value[0] as KVPair;
+      return raw(first.Value === null ? Buffer.alloc(0) : Buffer.from(first.Value, "base64"), "text/plain; charset=utf-8", meta);
+    }
     return json(value, meta);
-  }
-  const { value, meta } = recurse
-    ? await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => kvPrefixRead(catalog, key))
-    : await blockingRead(req, ctx, catalog, scope.kv(key), () => kvKeyRead(catalog, key));
-  if (value.length === 0) return empty(meta, 404);
-  if (req.flag("raw")) {
-    const first = value[0] as KVPair;
-    return raw(first.Value === null ? Buffer.alloc(0) : Buffer.from(first.Value, "base64"), "text/plain; charset=utf-8", meta);
-  }
-  return json(value, meta);
+  });
+}
+
+/** `toResult` applied to a read that may or may not have waited. */
+function answer<T>(read: BlockingAnswer<T> | Promise<BlockingAnswer<T>>, toResult: (a: BlockingAnswer<T>) => ApiResult): ApiResult | Promise<ApiResult> {
+  return read instanceof Promise ? read.then(toResult) : toResult(read);
 }
 
 /** `?keys&separator=`: each key cut after the first separator past the prefix, deduplicated. */
