@@ -6,6 +6,7 @@
  * @module
  */
 import type { Indexed } from "../catalog/types.js";
+import type { WaitSignal } from "../catalog/scopes.js";
 import type { HandlerContext } from "./router.js";
 import type { ApiRequest } from "./request.js";
 import type { QueryMeta } from "./response.js";
@@ -13,7 +14,7 @@ import { badRequest, AugurError } from "../lib/errors.js";
 
 /** What a blocking query needs from the catalog: a scope's waiter. */
 export interface ScopeWaiter<S> {
-  wait(scope: S, afterIndex: number, signal: AbortSignal): Promise<void>;
+  wait(scope: S, afterIndex: number, signal: WaitSignal): Promise<void>;
   /** The scope's current index: the revision of the last change that touched it. */
   scopeIndex(scope: S): number;
   /**

@@ -1,56 +1,67 @@
 /**
  * The per-request handler context, and the bookkeeping that lets thousands of blocking queries
- * park cheaply. A request that never blocks costs one small object. A parked one costs one
- * AbortSignal (which its scope waiter listens on) and an entry in a shared deadline table: no
- * timer, no second controller and no listener chain of its own, so 10,000 parked queries stay
- * close to what node:http itself holds for their sockets (bench/blocking-queries.ts).
+ * park cheaply. A request that never blocks costs one small object. A parked one is its context
+ * (which is also the signal its scope waiter listens on), an entry in a map of parked requests
+ * and one in a shared deadline table: no AbortController, timer, or listener chain of its own,
+ * so 10,000 parked queries stay close to what node:http itself holds for their sockets
+ * (bench/blocking-queries.ts).
  *
  * @module
  */
 import type { ServerResponse } from "node:http";
+import type { WaitSignal } from "../catalog/scopes.js";
 import type { HandlerContext } from "./router.js";
 
 /** Deadlines are kept in buckets of this many ms; a wait ends at most one bucket late. */
 const BUCKET_MS = 10;
 
-/** Signals, deadlines and release for the requests of one {@link ApiServer}. */
+/** Signals, deadlines and release for the requests of one ApiServer. */
 export class ParkedRequests {
-  /** Contexts that made a signal: what {@link releaseAll} aborts. */
-  readonly #live = new Set<RequestContext>();
+  /** Contexts that may be waiting (they made a signal or a deadline), by response. */
+  readonly #live = new Map<ServerResponse, RequestContext>();
   /** Contexts with a deadline, by bucket (deadline / BUCKET_MS, rounded up). */
   readonly #buckets = new Map<number, Set<RequestContext>>();
   /** The buckets' keys as a min-heap, so the next deadline is found without a scan. */
   readonly #heap: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   #timerBucket = Infinity;
+  /** One listener for every response's `close` (a client gone, or the answer written). */
+  readonly #onClose: (this: ServerResponse) => void;
 
-  /** The context for one request; it makes a signal only when a handler asks for one. */
+  constructor() {
+    const live = this.#live;
+    this.#onClose = function (this: ServerResponse): void {
+      live.get(this)?.abort();
+    };
+  }
+
+  /** The context for one request. */
   context(res: ServerResponse): RequestContext {
     return new RequestContext(this, res);
   }
 
-  /** Aborts every signal made so far: each parked query answers with its current data. */
+  /** Aborts every context that may be waiting: each parked query answers with its current data. */
   releaseAll(): void {
-    for (const c of [...this.#live]) c.abort();
+    for (const c of [...this.#live.values()]) c.abort();
   }
 
-  /** Signals made and not yet let go of (for tests). */
+  /** Contexts that may be waiting (for tests). */
   size(): number {
     return this.#live.size;
   }
 
-  /** @internal */
-  track(c: RequestContext): void {
-    this.#live.add(c);
+  /** @internal Starts following `res` for `c`; false when the response is already closed. */
+  track(c: RequestContext, res: ServerResponse): boolean {
+    if (res.closed) return false;
+    this.#live.set(res, c);
+    res.on("close", this.#onClose);
+    return true;
   }
 
-  /** @internal Forgets `c` (its signal aborted or its response closed). */
-  untrack(c: RequestContext, bucket: number): void {
-    this.#live.delete(c);
-    if (bucket === 0) return;
-    const set = this.#buckets.get(bucket);
-    // An emptied bucket stays in the heap; #fire skips it when its time comes.
-    if (set?.delete(c) && set.size === 0) this.#buckets.delete(bucket);
+  /** @internal Forgets `c` (aborted, or its response closed). */
+  untrack(c: RequestContext, res: ServerResponse, bucket: number): void {
+    if (this.#live.delete(res)) res.off("close", this.#onClose);
+    if (bucket !== 0) this.unschedule(c, bucket);
   }
 
   /** @internal Puts `c` in the bucket for `ms` from now; returns the bucket. */
@@ -65,6 +76,13 @@ export class ParkedRequests {
     set.add(c);
     if (bucket < this.#timerBucket) this.#arm(bucket);
     return bucket;
+  }
+
+  /** @internal Takes `c` out of `bucket`. */
+  unschedule(c: RequestContext, bucket: number): void {
+    const set = this.#buckets.get(bucket);
+    // An emptied bucket stays in the heap; #fire skips it when its time comes.
+    if (set?.delete(c) && set.size === 0) this.#buckets.delete(bucket);
   }
 
   #arm(bucket: number): void {
@@ -90,52 +108,80 @@ export class ParkedRequests {
   }
 }
 
+type Listener = () => void;
+
 /**
- * What a handler gets. Its signal aborts when the client goes away, when the server releases
+ * What a handler gets. `signal` (an AbortSignal, made on first use) and the context itself as
+ * a {@link WaitSignal} abort together: when the client goes away, when the server releases
  * parked queries or shuts down, and (once {@link deadline} was called) when the wait is over.
  */
-export class RequestContext implements HandlerContext {
+export class RequestContext implements HandlerContext, WaitSignal {
   readonly #owner: ParkedRequests;
   readonly #res: ServerResponse;
   #controller: AbortController | undefined;
+  #aborted = false;
+  #tracked = false;
   #bucket = 0;
+  /** Abort listeners: nearly always one (the scope waiter's), so no array until a second. */
+  #listeners: Listener | Listener[] | undefined;
 
   constructor(owner: ParkedRequests, res: ServerResponse) {
     this.#owner = owner;
     this.#res = res;
   }
 
-  get signal(): AbortSignal {
-    return this.#make().signal;
+  get aborted(): boolean {
+    return this.#aborted;
   }
 
-  deadline(ms: number): AbortSignal {
-    const controller = this.#make();
-    if (!controller.signal.aborted) {
-      if (this.#bucket !== 0) this.#owner.untrack(this, this.#bucket);
-      this.#owner.track(this);
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+      else this.#track();
+    }
+    return this.#controller.signal;
+  }
+
+  deadline(ms: number): WaitSignal {
+    this.#track();
+    if (!this.#aborted) {
+      if (this.#bucket !== 0) this.#owner.unschedule(this, this.#bucket);
       this.#bucket = this.#owner.schedule(this, ms);
     }
-    return controller.signal;
+    return this;
   }
 
-  /** Aborts the signal (if one was made) and forgets this request. */
+  addEventListener(_type: "abort", listener: Listener): void {
+    // As an AbortSignal: a listener added after the abort is never called.
+    if (this.#aborted) return;
+    const ls = this.#listeners;
+    this.#listeners = ls === undefined ? listener : Array.isArray(ls) ? [...ls, listener] : [ls, listener];
+  }
+
+  removeEventListener(_type: "abort", listener: Listener): void {
+    const ls = this.#listeners;
+    if (ls === listener) this.#listeners = undefined;
+    else if (Array.isArray(ls)) this.#listeners = ls.filter((l) => l !== listener);
+  }
+
+  /** Aborts: the listeners run once, the signal (if made) aborts, the request is forgotten. */
   abort(): void {
-    this.#owner.untrack(this, this.#bucket);
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#owner.untrack(this, this.#res, this.#bucket);
     this.#bucket = 0;
+    const ls = this.#listeners;
+    this.#listeners = undefined;
+    if (typeof ls === "function") ls();
+    else if (ls) for (const l of ls) l();
     this.#controller?.abort();
   }
 
-  #make(): AbortController {
-    if (this.#controller) return this.#controller;
-    const controller = new AbortController();
-    this.#controller = controller;
-    if (this.#res.closed) controller.abort();
-    else {
-      this.#owner.track(this);
-      this.#res.once("close", () => this.abort());
-    }
-    return controller;
+  #track(): void {
+    if (this.#tracked || this.#aborted) return;
+    this.#tracked = true;
+    if (!this.#owner.track(this, this.#res)) this.abort();
   }
 }
 

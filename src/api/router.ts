@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { WaitSignal } from "../catalog/scopes.js";
 import type { ApiRequest } from "./request.js";
 import type { ApiResult } from "./response.js";
 
@@ -15,11 +16,13 @@ export interface HandlerContext {
   /** Aborts when the client goes away, or when the server releases parked queries or shuts down. */
   readonly signal: AbortSignal;
   /**
-   * The same signal, now also aborting `ms` from now: a blocking query's whole wait. The server
-   * keeps every request's deadline in one shared table, so a parked query holds no timer and
-   * no second controller of its own. A later call replaces the deadline.
+   * A blocking query's whole wait: a signal that aborts `ms` from now, when the client goes away,
+   * or when the server releases parked queries or shuts down. It is the request context itself,
+   * not an AbortSignal, and the server keeps every deadline in one shared table, so a parked
+   * query holds no AbortController, timer or listener chain of its own. A later call replaces
+   * the deadline.
    */
-  deadline(ms: number): AbortSignal;
+  deadline(ms: number): WaitSignal;
 }
 
 export type RouteHandler = (req: ApiRequest, ctx: HandlerContext) => ApiResult | Promise<ApiResult>;

@@ -10,7 +10,7 @@ import { AugurError } from "../lib/errors.js";
 import type { HealthCheck, Indexed, Node, NodeService } from "./types.js";
 import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
 import { CatalogView, type Stored } from "./view.js";
-import { scope } from "./scopes.js";
+import { scope, type WaitSignal } from "./scopes.js";
 import {
   checksForInstance,
   checksOfNode,
@@ -84,7 +84,7 @@ export class Catalog {
   }
 
   /** Parks a blocking query on a scope (see ScopeIndex). */
-  wait(name: string, afterIndex: number, signal: AbortSignal): Promise<void> {
+  wait(name: string, afterIndex: number, signal: WaitSignal): Promise<void> {
     return this.view.scopes.wait(name, afterIndex, signal);
   }
 
