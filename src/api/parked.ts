@@ -89,7 +89,10 @@ export class ParkedRequests {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerBucket = bucket;
     // Unreferenced: parked queries alone do not keep the process up (the listeners do).
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, bucket * BUCKET_MS - performance.now())).unref();
+    this.#timer = setTimeout(
+      () => this.#fire(),
+      Math.max(0, bucket * BUCKET_MS - performance.now()),
+    ).unref();
   }
 
   #fire(): void {
@@ -156,7 +159,8 @@ export class RequestContext implements HandlerContext, WaitSignal {
     // As an AbortSignal: a listener added after the abort is never called.
     if (this.#aborted) return;
     const ls = this.#listeners;
-    this.#listeners = ls === undefined ? listener : Array.isArray(ls) ? [...ls, listener] : [ls, listener];
+    this.#listeners =
+      ls === undefined ? listener : Array.isArray(ls) ? [...ls, listener] : [ls, listener];
   }
 
   removeEventListener(_type: "abort", listener: Listener): void {
@@ -185,7 +189,8 @@ export class RequestContext implements HandlerContext, WaitSignal {
   }
 }
 
-function heapPush(heap: number[], value: number): void {
+/** A min-heap of numbers in an array (exported for its test). */
+export function heapPush(heap: number[], value: number): void {
   let i = heap.push(value) - 1;
   while (i > 0) {
     const parent = (i - 1) >> 1;
@@ -196,7 +201,7 @@ function heapPush(heap: number[], value: number): void {
   heap[i] = value;
 }
 
-function heapPop(heap: number[]): number | undefined {
+export function heapPop(heap: number[]): number | undefined {
   const top = heap[0];
   const last = heap.pop();
   if (heap.length === 0 || last === undefined) return top;
@@ -205,7 +210,8 @@ function heapPop(heap: number[]): number | undefined {
     const left = 2 * i + 1;
     if (left >= heap.length) break;
     const right = left + 1;
-    const child = right < heap.length && (heap[right] as number) < (heap[left] as number) ? right : left;
+    const child =
+      right < heap.length && (heap[right] as number) < (heap[left] as number) ? right : left;
     if ((heap[child] as number) >= last) break;
     heap[i] = heap[child] as number;
     i = child;

@@ -113,7 +113,10 @@ export class ApiServer {
         });
       });
       const info = server.address();
-      bound.push({ host: address.host, port: typeof info === "object" && info !== null ? info.port : address.port });
+      bound.push({
+        host: address.host,
+        port: typeof info === "object" && info !== null ? info.port : address.port,
+      });
     }
     return bound;
   }
@@ -153,12 +156,20 @@ export class ApiServer {
     const limits = this.#options.limits ?? {};
     const requestTimeout = limits.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
     // node refuses a headers timeout longer than the request timeout.
-    const headersTimeout = Math.min(limits.readHeaderTimeoutMs ?? DEFAULT_READ_HEADER_TIMEOUT_MS, requestTimeout || Infinity);
+    const headersTimeout = Math.min(
+      limits.readHeaderTimeoutMs ?? DEFAULT_READ_HEADER_TIMEOUT_MS,
+      requestTimeout || Infinity,
+    );
     const shortest = Math.min(headersTimeout || Infinity, requestTimeout || Infinity);
     // node checks the timeouts on an interval (30 s by default); check often enough that a
     // timeout is enforced within about a quarter of its length.
-    const connectionsCheckingInterval = Number.isFinite(shortest) ? Math.max(50, Math.min(1000, Math.floor(shortest / 4))) : 30_000;
-    const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval }, this.#handler);
+    const connectionsCheckingInterval = Number.isFinite(shortest)
+      ? Math.max(50, Math.min(1000, Math.floor(shortest / 4)))
+      : 30_000;
+    const server = createServer(
+      { requestTimeout, headersTimeout, connectionsCheckingInterval },
+      this.#handler,
+    );
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.on("clientError", answerClientError);
     new ConnectionLimiter(limits.maxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT).install(server);
@@ -173,14 +184,22 @@ export class ApiServer {
     // kept in one tree, GET's, which find-my-way looks up fastest.
     const found = METHODS.has(method) ? this.#router.find("GET", url) : null;
     if (found === null) {
-      const body = url.startsWith("/v1/") ? "Invalid URL path: not a recognized HTTP API endpoint\n" : "404 page not found\n";
+      const body = url.startsWith("/v1/")
+        ? "Invalid URL path: not a recognized HTTP API endpoint\n"
+        : "404 page not found\n";
       this.#text(req, res, 404, body, undefined, UNMATCHED, started);
       return;
     }
     const r = found.store as Route | null;
     if (r === null) {
       // The router met a malformed escape: the client's error, answered in plain text.
-      this.#fail(req, res, badRequest(`Request decode failed: '${url}' is not a valid url component`), UNMATCHED, started);
+      this.#fail(
+        req,
+        res,
+        badRequest(`Request decode failed: '${url}' is not a valid url component`),
+        UNMATCHED,
+        started,
+      );
       return;
     }
     if (method === "GET" || method === "HEAD" || !hasBody(req)) {
@@ -194,7 +213,13 @@ export class ApiServer {
   }
 
   /** Runs the route's handler; synchronous answers are written without a promise in between. */
-  #dispatch(r: Route, req: IncomingMessage, res: ServerResponse, body: Buffer, started: number): void {
+  #dispatch(
+    r: Route,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    started: number,
+  ): void {
     let pretty = false;
     let result: ApiResult | Promise<ApiResult>;
     try {
@@ -204,7 +229,10 @@ export class ApiServer {
         return;
       }
       const handler = r.methods[method as keyof Route["methods"]];
-      if (!handler) throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, { headers: { Allow: allowHeader(r) } });
+      if (!handler)
+        throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, {
+          headers: { Allow: allowHeader(r) },
+        });
       const url = req.url as string;
       const q = url.indexOf("?");
       const rest = r.prefix ? decodePath(url.slice(r.path.length, q < 0 ? url.length : q)) : "";
@@ -227,10 +255,19 @@ export class ApiServer {
    * Writes a handler's answer: headers, then the body (in 64 KiB buffers when it is large), and
    * exactly the Content-Type Consul sends (`application/json`, which node-consul requires).
    */
-  #send(req: IncomingMessage, res: ServerResponse, result: ApiResult, pretty: boolean, route: string, started: number): void {
+  #send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: ApiResult,
+    pretty: boolean,
+    route: string,
+    started: number,
+  ): void {
     // An object, not a [name, value] list: writeHead takes a fresh object as it is, while a list
     // goes through removeHeader/appendHeader once per header.
-    const headers = result.meta ? readHeaders(this.#policy, result.meta, this.#options.storeContact?.()) : { "X-Consul-Default-ACL-Policy": this.#policy };
+    const headers = result.meta
+      ? readHeaders(this.#policy, result.meta, this.#options.storeContact?.())
+      : { "X-Consul-Default-ACL-Policy": this.#policy };
     if (result.headers) Object.assign(headers, result.headers);
     const status = result.status ?? 200;
     switch (result.kind) {
@@ -255,7 +292,15 @@ export class ApiServer {
     }
   }
 
-  #write(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer | Buffer[], route: string, started: number): void {
+  #write(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body: string | Buffer | Buffer[],
+    route: string,
+    started: number,
+  ): void {
     // The client left while the answer was being made: nothing to write to.
     if (res.destroyed) return;
     if (Array.isArray(body)) {
@@ -266,14 +311,27 @@ export class ApiServer {
       for (const chunk of body) res.write(chunk);
       res.end();
     } else {
-      headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
+      headers["Content-Length"] = String(
+        typeof body === "string" ? Buffer.byteLength(body) : body.length,
+      );
       res.writeHead(status, headers);
       res.end(body);
     }
-    this.#options.onResponse?.(req.method as string, route, status, (performance.now() - started) / 1000);
+    this.#options.onResponse?.(
+      req.method as string,
+      route,
+      status,
+      (performance.now() - started) / 1000,
+    );
   }
 
-  #fail(req: IncomingMessage, res: ServerResponse, err: unknown, route: string, started: number): void {
+  #fail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    err: unknown,
+    route: string,
+    started: number,
+  ): void {
     // A client that went away mid-request (a half-read body, a parked query it gave up on) is not
     // a server error: there is nobody to answer and nothing for the operator to act on.
     if (res.destroyed || req.socket.destroyed) return;
@@ -283,12 +341,24 @@ export class ApiServer {
       return;
     }
     const answer = errorResponse(err);
-    if (answer.status >= 500) this.#options.onServerError?.(err, req.method as string, req.url as string);
+    if (answer.status >= 500)
+      this.#options.onServerError?.(err, req.method as string, req.url as string);
     this.#text(req, res, answer.status, answer.body, answer.headers, route, started);
   }
 
-  #text(req: IncomingMessage, res: ServerResponse, status: number, body: string, extra: Readonly<Record<string, string>> | undefined, route: string, started: number): void {
-    const headers: Record<string, string> = { "X-Consul-Default-ACL-Policy": this.#policy, "Content-Type": TEXT };
+  #text(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: string,
+    extra: Readonly<Record<string, string>> | undefined,
+    route: string,
+    started: number,
+  ): void {
+    const headers: Record<string, string> = {
+      "X-Consul-Default-ACL-Policy": this.#policy,
+      "Content-Type": TEXT,
+    };
     if (extra) Object.assign(headers, extra);
     this.#write(req, res, status, headers, body, route, started);
   }
@@ -336,7 +406,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("error", (err) => reject(badRequest(`Request decode failed: ${err.message}`, err)));
     // A client that goes away mid-body: settles the promise (its socket is gone, so nothing is answered).
     req.on("close", () => {
-      if (!req.complete) reject(badRequest("Request decode failed: the client closed the connection"));
+      if (!req.complete)
+        reject(badRequest("Request decode failed: the client closed the connection"));
     });
   });
 }
@@ -352,11 +423,18 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const [status, text, body] =
     err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-      ? [408, "Request Timeout", "Request timeout: the request was not received within http_config.read_timeout\n"]
+      ? [
+          408,
+          "Request Timeout",
+          "Request timeout: the request was not received within http_config.read_timeout\n",
+        ]
       : err.code === "HPE_HEADER_OVERFLOW"
         ? [431, "Request Header Fields Too Large", "Request headers too large\n"]
         : [400, "Bad Request", "Malformed HTTP request\n"];
-  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   socket.destroy();
 }
 
@@ -366,6 +444,10 @@ function decodePath(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch (err) {
-    throw new AugurError("BAD_REQUEST", `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`, { cause: err });
+    throw new AugurError(
+      "BAD_REQUEST",
+      `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`,
+      { cause: err },
+    );
   }
 }
