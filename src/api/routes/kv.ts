@@ -67,21 +67,32 @@ export function kvPrefixRead(catalog: Catalog, prefix: string): Indexed<KVPair[]
   return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor, view.loadedAt), value: out };
 }
 
+/** Keys whose answers are kept per catalog, and the largest value (base64 characters) kept. */
+const KEY_ANSWERS_MAX = 1024;
+const KEY_ANSWER_VALUE_MAX = 4096;
+
 /**
- * A key's answer by its stored record: a record is replaced, never changed, on every write, so
- * the same array is answered until the key changes, and the server encodes it once (its
- * encoding is cached by object) instead of on every GET.
+ * Recently read small keys' answers, by key, with the stored record they were built from. A
+ * record is replaced, never changed, on every write, so while it is the key's record the same
+ * array is answered and the server encodes it once (its encoding cache is by object) instead of
+ * building and stringifying the pair on every GET. Bounded in count and value size, so a read
+ * of every key of a large KV keeps no second copy of it.
  */
-const keyAnswers = new WeakMap<Stored<KvRecord>, KVPair[]>();
+const keyAnswers = new WeakMap<Catalog, Map<string, { readonly stored: Stored<KvRecord>; readonly value: KVPair[] }>>();
 
 function kvKeyRead(catalog: Catalog, key: string): Indexed<KVPair[]> {
   const s = catalog.view.kv.get(key);
   if (!s) return { index: catalog.view.tableIndex("kv"), value: [] };
-  let value = keyAnswers.get(s);
-  if (!value) {
-    value = Object.freeze([Object.freeze(kvRecordToPair(s.value, s.createRevision, s.modRevision))]) as KVPair[];
-    keyAnswers.set(s, value);
-  }
+  let answers = keyAnswers.get(catalog);
+  if (!answers) keyAnswers.set(catalog, (answers = new Map()));
+  const hit = answers.get(key);
+  if (hit && hit.stored === s) return { index: s.modRevision, value: hit.value };
+  const value = [kvRecordToPair(s.value, s.createRevision, s.modRevision)];
+  if ((s.value.Value?.length ?? 0) <= KEY_ANSWER_VALUE_MAX) {
+    if (hit) answers.delete(key);
+    else if (answers.size >= KEY_ANSWERS_MAX) answers.delete(answers.keys().next().value as string);
+    answers.set(key, { stored: s, value });
+  } else if (hit) answers.delete(key);
   return { index: s.modRevision, value };
 }
 
