@@ -20,12 +20,9 @@ export type ApiResult =
   | { readonly kind: "raw"; readonly body: Buffer | string; readonly contentType: string; readonly status?: number; readonly meta?: QueryMeta; readonly headers?: Record<string, string> }
   | { readonly kind: "empty"; readonly status?: number; readonly meta?: QueryMeta; readonly headers?: Record<string, string> };
 
-export const json = (value: unknown, meta?: QueryMeta, headers?: Record<string, string>): ApiResult => ({
-  kind: "json",
-  value,
-  ...(meta ? { meta } : {}),
-  ...(headers ? { headers } : {}),
-});
+// Built without spreads: every read answers through these, and a spread of `{}` allocates.
+export const json = (value: unknown, meta?: QueryMeta, headers?: Record<string, string>): ApiResult =>
+  headers ? (meta ? { kind: "json", value, meta, headers } : { kind: "json", value, headers }) : meta ? { kind: "json", value, meta } : { kind: "json", value };
 export const empty = (meta?: QueryMeta, status?: number): ApiResult => ({
   kind: "empty",
   ...(meta ? { meta } : {}),
