@@ -293,10 +293,7 @@ export class AgentRuntime {
     inProcess = new InProcessSource({ routes, token: internalToken, onServerError, ...storeContact });
     const server = new ApiServer({
       routes,
-      onResponse: (method, route, status, seconds) => {
-        metrics.requests.inc({ method, route, code: String(status) });
-        metrics.requestSeconds.observe({ route }, seconds);
-      },
+      onResponse: (method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds),
       onServerError,
       ...(settings.http ? { limits: settings.http } : {}),
       ...storeContact,

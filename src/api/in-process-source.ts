@@ -17,8 +17,9 @@ import { AugurError } from "../lib/errors.js";
 import type { WatchSource } from "../watch/query.js";
 import { errorResponse } from "./error-mapper.js";
 import { ApiRequest } from "./request.js";
-import { encodesInChunks, goJson, goJsonChunks, metaHeaders, type ApiResult } from "./response.js";
-import { allowHeader, type HttpMethod, type Route, type RouteHandler } from "./router.js";
+import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
+import type { WaitSignal } from "../catalog/scopes.js";
+import { allowHeader, type HandlerContext, type HttpMethod, type Route, type RouteHandler } from "./router.js";
 
 type SourceRequest = Parameters<WatchSource["request"]>;
 type SourceResponse = Awaited<ReturnType<WatchSource["request"]>>;
@@ -93,8 +94,8 @@ export class InProcessSource implements WatchSource {
     try {
       const handler: RouteHandler | undefined = r.methods[method];
       if (!handler) throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, { headers: { Allow: allowHeader(r) } });
-      const req = new ApiRequest(method, r.prefix ? decodePath(path.slice(r.path.length)) : "", query, bodyOf(options.body), this.#requestHeaders(options.headers));
-      const result = await handler(req, { signal });
+      const req = new ApiRequest(method, r.prefix ? decodePath(path.slice(r.path.length)) : "", query.toString(), bodyOf(options.body), this.#requestHeaders(options.headers));
+      const result = await handler(req, contextOf(signal));
       return await this.#respond(result, req.flag("pretty"));
     } catch (err) {
       const res = errorResponse(err);
@@ -111,8 +112,7 @@ export class InProcessSource implements WatchSource {
 
   /** ApiServer.#send's headers and body, without the socket. */
   async #respond(result: ApiResult, pretty: boolean): Promise<SourceResponse> {
-    const headers = this.#baseHeaders();
-    if (result.meta) Object.assign(headers, metaHeaders(this.#o.storeContact ? { ...this.#o.storeContact(), ...result.meta } : result.meta));
+    const headers = result.meta ? readHeaders(this.#o.defaultAclPolicy ?? "allow", result.meta, this.#o.storeContact?.()) : this.#baseHeaders();
     if (result.headers) Object.assign(headers, result.headers);
     const status = result.status ?? 200;
     switch (result.kind) {
@@ -207,6 +207,21 @@ function makeInProcessResponse(status: number, headers: Record<string, string>, 
       } catch (err) {
         throw new AugurError("INTERNAL", `Failed to decode response (status ${status}): ${readText().slice(0, 120)}`, { cause: err });
       }
+    },
+  };
+}
+
+/**
+ * A handler's context for an in-process request: the request's own signal, and a blocking wait's
+ * deadline as a signal that also aborts with it. One request parks at most once at a time, so
+ * the timer and listener here cost what the HTTP server's shared deadline table saves per socket.
+ */
+function contextOf(signal: AbortSignal): HandlerContext {
+  return {
+    signal,
+    deadline(ms: number): WaitSignal {
+      const timer = AbortSignal.timeout(Math.max(0, Math.ceil(ms)));
+      return AbortSignal.any([signal, timer]);
     },
   };
 }

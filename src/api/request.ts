@@ -1,5 +1,5 @@
 /**
- * A parsed API request: the URL-decoded path remainder after the route prefix, the raw query,
+ * A parsed API request: the URL-decoded path remainder after the route prefix, the query,
  * the body bytes, and the readers for Consul's query parameters. Parameter errors are thrown as
  * AugurErrors worded as Consul words them.
  *
@@ -28,35 +28,45 @@ export interface BlockingOptions {
   readonly waitMs: number;
 }
 
+/** Query parsing is skipped for the many requests without a query string (a plain KV GET). */
+const NO_QUERY = new URLSearchParams();
+
 export class ApiRequest {
   readonly method: string;
   /** The URL-decoded path after the route's prefix ("" when none). */
   readonly rest: string;
-  readonly query: URLSearchParams;
   readonly body: Buffer;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw query string (after `?`), parsed on first use. */
+  readonly #rawQuery: string;
+  #query: URLSearchParams | undefined;
 
-  constructor(method: string, rest: string, query: URLSearchParams, body: Buffer, headers: Record<string, string | string[] | undefined>) {
+  constructor(method: string, rest: string, rawQuery: string, body: Buffer, headers: Record<string, string | string[] | undefined>) {
     this.method = method;
     this.rest = rest;
-    this.query = query;
+    this.#rawQuery = rawQuery;
     this.body = body;
     this.headers = headers;
   }
 
+  /** The parsed query (read-only: an empty query shares one instance). */
+  get query(): URLSearchParams {
+    return (this.#query ??= this.#rawQuery === "" ? NO_QUERY : new URLSearchParams(this.#rawQuery));
+  }
+
   /** A presence-only flag such as `?pretty`, `?recurse`, `?stale` (any value, even empty). */
   flag(name: string): boolean {
-    return this.query.has(name);
+    return this.#rawQuery !== "" && this.query.has(name);
   }
 
   /** A single query value, or undefined when absent. */
   param(name: string): string | undefined {
-    return this.query.get(name) ?? undefined;
+    return this.#rawQuery === "" ? undefined : (this.query.get(name) ?? undefined);
   }
 
   /** Every value of a repeatable parameter (`tag`, `node-meta`). */
   params(name: string): string[] {
-    return this.query.getAll(name);
+    return this.#rawQuery === "" ? [] : this.query.getAll(name);
   }
 
   /** A Go ParseBool parameter; `emptyMeans` is used for `?passing` given without a value. */

@@ -20,12 +20,9 @@ export type ApiResult =
   | { readonly kind: "raw"; readonly body: Buffer | string; readonly contentType: string; readonly status?: number; readonly meta?: QueryMeta; readonly headers?: Record<string, string> }
   | { readonly kind: "empty"; readonly status?: number; readonly meta?: QueryMeta; readonly headers?: Record<string, string> };
 
-export const json = (value: unknown, meta?: QueryMeta, headers?: Record<string, string>): ApiResult => ({
-  kind: "json",
-  value,
-  ...(meta ? { meta } : {}),
-  ...(headers ? { headers } : {}),
-});
+// Built without spreads: every read answers through these, and a spread of `{}` allocates.
+export const json = (value: unknown, meta?: QueryMeta, headers?: Record<string, string>): ApiResult =>
+  headers ? (meta ? { kind: "json", value, meta, headers } : { kind: "json", value, headers }) : meta ? { kind: "json", value, meta } : { kind: "json", value };
 export const empty = (meta?: QueryMeta, status?: number): ApiResult => ({
   kind: "empty",
   ...(meta ? { meta } : {}),
@@ -57,12 +54,18 @@ export function goJson(value: unknown, pretty = false): string {
   return HTML_UNSAFE.test(text) ? text.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c) : text;
 }
 
-/** The `X-Consul-*` headers for a read. The index is never 0 (0 becomes 1). */
-export function metaHeaders(meta: QueryMeta): Record<string, string> {
+/**
+ * The headers of a read: the ACL policy every answer carries and the `X-Consul-*` meta. The
+ * index is never 0 (0 becomes 1). `contact` is the store's leader contact; the read's own meta
+ * wins where both say something. One object literal of one shape, which node:http's writeHead
+ * takes as it is.
+ */
+export function readHeaders(policy: string, meta: QueryMeta, contact?: { knownLeader: boolean; lastContactMs: number }): Record<string, string> {
   return {
+    "X-Consul-Default-ACL-Policy": policy,
     "X-Consul-Index": String(Math.max(1, meta.index)),
-    "X-Consul-KnownLeader": String(meta.knownLeader ?? true),
-    "X-Consul-LastContact": String(meta.lastContactMs ?? 0),
+    "X-Consul-KnownLeader": (meta.knownLeader ?? contact?.knownLeader ?? true) ? "true" : "false",
+    "X-Consul-LastContact": String(meta.lastContactMs ?? contact?.lastContactMs ?? 0),
     "X-Consul-Effective-Consistency": meta.consistency ?? "leader",
   };
 }

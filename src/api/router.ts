@@ -5,14 +5,24 @@
  *
  * @module
  */
+import type { WaitSignal } from "../catalog/scopes.js";
 import type { ApiRequest } from "./request.js";
 import type { ApiResult } from "./response.js";
 
 export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
 
-/** Passed to every handler: aborts when the client goes away or the server shuts down. */
+/** Passed to every handler. */
 export interface HandlerContext {
+  /** Aborts when the client goes away, or when the server releases parked queries or shuts down. */
   readonly signal: AbortSignal;
+  /**
+   * A blocking query's whole wait: a signal that aborts `ms` from now, when the client goes away,
+   * or when the server releases parked queries or shuts down. It is the request context itself,
+   * not an AbortSignal, and the server keeps every deadline in one shared table, so a parked
+   * query holds no AbortController, timer or listener chain of its own. A later call replaces
+   * the deadline.
+   */
+  deadline(ms: number): WaitSignal;
 }
 
 export type RouteHandler = (req: ApiRequest, ctx: HandlerContext) => ApiResult | Promise<ApiResult>;

@@ -1,19 +1,23 @@
 /**
- * The HTTP server: fastify (chosen for its speed and its maintained request lifecycle) carrying
- * Consul's route table. Bodies are taken raw for every content type — Consul reads KV values as
- * bytes and decodes JSON itself — and every error goes through the one error mapper.
+ * The HTTP server: node:http with find-my-way's radix router carrying Consul's route table, and
+ * nothing in between. A request is routed, its body (if any) read raw whatever its content type
+ * — Consul reads KV values as bytes and decodes JSON itself — its handler run, and its answer
+ * written straight to node:http with Consul's exact headers. Every error goes through the one
+ * error mapper. A framework's request lifecycle cost half the time of a KV GET; this path costs
+ * little more than node:http itself (bench/kv-throughput.ts).
  *
  * @module
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { AugurError } from "../lib/errors.js";
+import FindMyWay from "find-my-way";
+import { AugurError, badRequest } from "../lib/errors.js";
 import { errorResponse } from "./error-mapper.js";
-import { allowHeader, type HandlerContext, type Route } from "./router.js";
+import { allowHeader, type Route } from "./router.js";
 import { ApiRequest } from "./request.js";
 import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
-import { encodesInChunks, goJson, goJsonChunks, metaHeaders, type ApiResult } from "./response.js";
+import { ParkedRequests } from "./parked.js";
+import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
 
 /**
  * Serialised bodies by result object: when a change releases thousands of parked queries for the
@@ -37,10 +41,14 @@ export const DEFAULT_READ_HEADER_TIMEOUT_MS = 10_000;
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
-/** Bodies above this are refused before they are read; KV and txn apply Consul's own limits. */
+/** Bodies above this are refused (413) before or while they are read; KV and txn apply Consul's own limits. */
 const BODY_LIMIT = 16 * 1024 * 1024;
-const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
+/** Methods with routes; any other is a 404, as an unknown path. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]);
 const TEXT = "text/plain; charset=utf-8";
+const NO_BODY = Buffer.alloc(0);
+/** The route label request metrics get for a request no route matched. */
+const UNMATCHED = "unknown";
 
 export interface ApiServerOptions {
   readonly routes: readonly Route[];
@@ -74,83 +82,69 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
+
 /** An HTTP API server listening on one or more addresses (Consul's `addresses.http` list). */
 export class ApiServer {
-  readonly #apps: FastifyInstance[] = [];
+  readonly #servers: Server[] = [];
   readonly #options: ApiServerOptions;
-  /** Controllers of requests in flight that asked for a signal (parked blocking queries). */
-  readonly #inFlight = new Set<AbortController>();
-  /** Requests whose response #send already counted. */
-  readonly #counted = new WeakSet<object>();
+  readonly #router: Router;
+  readonly #parked = new ParkedRequests();
+  readonly #policy: string;
+  readonly #handler = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
+    this.#policy = options.defaultAclPolicy ?? "allow";
+    this.#router = buildRouter(options.routes);
   }
 
   /** Starts listening on each address; resolves to the bound addresses (port 0 becomes real). */
   async listen(addresses: readonly ListenAddress[]): Promise<ListenAddress[]> {
     const bound: ListenAddress[] = [];
     for (const address of addresses) {
-      const app = this.#build();
-      this.#apps.push(app);
-      await app.listen({ host: address.host, port: address.port });
-      const info = app.server.address();
-      const port = typeof info === "object" && info !== null ? info.port : address.port;
-      bound.push({ host: address.host, port });
+      const server = this.#httpServer();
+      this.#servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(address.port, address.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      const info = server.address();
+      bound.push({
+        host: address.host,
+        port: typeof info === "object" && info !== null ? info.port : address.port,
+      });
     }
     return bound;
   }
 
-  /** Releases parked blocking queries and closes every listener. */
   /**
    * Ends every parked blocking query now, each answering with its current data (and the current
    * KnownLeader header): used when the agent loses its store, so clients learn it at once.
    */
   releaseParked(): void {
-    for (const c of [...this.#inFlight]) c.abort();
+    this.#parked.releaseAll();
   }
 
+  /** Releases parked blocking queries, then closes every listener and connection. */
   async close(): Promise<void> {
-    for (const c of this.#inFlight) c.abort();
-    await Promise.all(this.#apps.map((app) => app.close()));
-  }
-
-  #build(): FastifyInstance {
-    const app = Fastify({
-      logger: false,
-      bodyLimit: BODY_LIMIT,
-      serverFactory: (handler) => this.#httpServer(handler),
-      clientErrorHandler: answerClientError,
-      return503OnClosing: false,
-      forceCloseConnections: true,
-      routerOptions: { maxParamLength: 8192 },
-      // A malformed URL escape is the client's error; answer it like any other, in plain text.
-      frameworkErrors: (err, req, reply) => this.#sendError(reply, err, req.method, req.url),
-    });
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-    for (const r of this.#options.routes) {
-      app.route({
-        method: [...METHODS],
-        url: r.prefix ? `${r.path}*` : r.path,
-        handler: (req, reply) => this.#dispatch(r, req, reply),
-      });
-    }
-    app.setNotFoundHandler((req, reply) => {
-      const path = req.url.split("?")[0] ?? "";
-      const body = path.startsWith("/v1/") ? "Invalid URL path: not a recognized HTTP API endpoint\n" : "404 page not found\n";
-      this.#sendText(reply, 404, body);
-    });
-    app.setErrorHandler((err, req, reply) => this.#sendError(reply, err, req.method, req.url));
-    const onResponse = this.#options.onResponse;
-    if (onResponse) {
-      app.addHook("onResponse", (req, reply, done) => {
-        // Hijacked replies (every successful route answer) were counted in #send already.
-        if (!this.#counted.delete(req.raw)) onResponse(req.method, req.routeOptions.url ?? "unknown", reply.statusCode, reply.elapsedTime / 1000);
-        done();
-      });
-    }
-    return app;
+    this.#parked.releaseAll();
+    // One turn of the event loop lets the released queries write their answers.
+    await new Promise((resolve) => setImmediate(resolve));
+    const listening = this.#servers.filter((s) => s.listening);
+    this.#servers.length = 0;
+    await Promise.all(
+      listening.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   /**
@@ -158,129 +152,267 @@ export class ApiServer {
    * `requestTimeout` runs from the first byte of a request until its body is complete, so a
    * received blocking query, however long its `wait`, is not subject to it (http-limits test).
    */
-  #httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): ReturnType<typeof createServer> {
+  #httpServer(): Server {
     const limits = this.#options.limits ?? {};
     const requestTimeout = limits.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
     // node refuses a headers timeout longer than the request timeout.
-    const headersTimeout = Math.min(limits.readHeaderTimeoutMs ?? DEFAULT_READ_HEADER_TIMEOUT_MS, requestTimeout || Infinity);
+    const headersTimeout = Math.min(
+      limits.readHeaderTimeoutMs ?? DEFAULT_READ_HEADER_TIMEOUT_MS,
+      requestTimeout || Infinity,
+    );
     const shortest = Math.min(headersTimeout || Infinity, requestTimeout || Infinity);
     // node checks the timeouts on an interval (30 s by default); check often enough that a
     // timeout is enforced within about a quarter of its length.
-    const connectionsCheckingInterval = Number.isFinite(shortest) ? Math.max(50, Math.min(1000, Math.floor(shortest / 4))) : 30_000;
-    const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval }, handler);
+    const connectionsCheckingInterval = Number.isFinite(shortest)
+      ? Math.max(50, Math.min(1000, Math.floor(shortest / 4)))
+      : 30_000;
+    const server = createServer(
+      { requestTimeout, headersTimeout, connectionsCheckingInterval },
+      this.#handler,
+    );
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.on("clientError", answerClientError);
     new ConnectionLimiter(limits.maxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT).install(server);
     return server;
   }
 
-  async #dispatch(r: Route, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const started = performance.now();
-    const method = req.method;
-    const allow = allowHeader(r);
-    if (method === "OPTIONS") {
-      reply.header("Allow", allow);
-      this.#sendText(reply, 200, "");
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = this.#options.onResponse ? performance.now() : 0;
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    // Every route takes every method in METHODS (a wrong one is a 405 naming it), so routes are
+    // kept in one tree, GET's, which find-my-way looks up fastest.
+    const found = METHODS.has(method) ? this.#router.find("GET", url) : null;
+    if (found === null) {
+      const body = url.startsWith("/v1/")
+        ? "Invalid URL path: not a recognized HTTP API endpoint\n"
+        : "404 page not found\n";
+      this.#text(req, res, 404, body, undefined, UNMATCHED, started);
       return;
     }
-    const handler = r.methods[method as keyof Route["methods"]];
-    if (!handler) {
-      throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, { headers: { Allow: allow } });
+    const r = found.store as Route | null;
+    if (r === null) {
+      // The router met a malformed escape: the client's error, answered in plain text.
+      this.#fail(
+        req,
+        res,
+        badRequest(`Request decode failed: '${url}' is not a valid url component`),
+        UNMATCHED,
+        started,
+      );
+      return;
     }
-    const url = req.raw.url ?? "/";
-    const q = url.indexOf("?");
-    const rawPath = q < 0 ? url : url.slice(0, q);
-    const rest = r.prefix ? decodePath(rawPath.slice(r.path.length)) : "";
-    const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const apiReq = new ApiRequest(method, rest, query, body, req.headers);
-    const result = await handler(apiReq, this.#context(reply));
-    await this.#send(reply, result, apiReq.flag("pretty"), r.path, started);
+    if (method === "GET" || method === "HEAD" || !hasBody(req)) {
+      this.#dispatch(r, req, res, NO_BODY, started);
+      return;
+    }
+    readBody(req).then(
+      (body) => this.#dispatch(r, req, res, body, started),
+      (err: unknown) => this.#fail(req, res, err, r.path, started),
+    );
+  }
+
+  /** Runs the route's handler; synchronous answers are written without a promise in between. */
+  #dispatch(
+    r: Route,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    started: number,
+  ): void {
+    let pretty = false;
+    let result: ApiResult | Promise<ApiResult>;
+    try {
+      const method = req.method as string;
+      if (method === "OPTIONS") {
+        this.#text(req, res, 200, "", { Allow: allowHeader(r) }, r.path, started);
+        return;
+      }
+      const handler = r.methods[method as keyof Route["methods"]];
+      if (!handler)
+        throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, {
+          headers: { Allow: allowHeader(r) },
+        });
+      const url = req.url as string;
+      const q = url.indexOf("?");
+      const rest = r.prefix ? decodePath(url.slice(r.path.length, q < 0 ? url.length : q)) : "";
+      const apiReq = new ApiRequest(method, rest, q < 0 ? "" : url.slice(q + 1), body, req.headers);
+      pretty = apiReq.flag("pretty");
+      result = handler(apiReq, this.#parked.context(res));
+    } catch (err) {
+      this.#fail(req, res, err, r.path, started);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => this.#send(req, res, value, pretty, r.path, started),
+        (err: unknown) => this.#fail(req, res, err, r.path, started),
+      );
+    } else this.#send(req, res, result, pretty, r.path, started);
   }
 
   /**
-   * The handler's context. Its signal is made only when a handler asks (most requests never
-   * block), and aborts when the client goes away or the server shuts down, so parked queries
-   * let go of their waiters.
+   * Writes a handler's answer: headers, then the body (in 64 KiB buffers when it is large), and
+   * exactly the Content-Type Consul sends (`application/json`, which node-consul requires).
    */
-  #context(reply: FastifyReply): HandlerContext {
-    let controller: AbortController | undefined;
-    const inFlight = this.#inFlight;
-    return {
-      get signal(): AbortSignal {
-        if (!controller) {
-          const c = new AbortController();
-          controller = c;
-          inFlight.add(c);
-          reply.raw.once("close", () => {
-            inFlight.delete(c);
-            c.abort();
-          });
-        }
-        return controller.signal;
-      },
-    };
-  }
-
-  /**
-   * Writes the response straight to node:http (fastify's reply is hijacked): headers, then the
-   * body (in 64 KiB buffers when it is large), and exactly the Content-Type Consul sends
-   * (`application/json`, which node-consul requires, without fastify's "; charset=utf-8").
-   */
-  async #send(reply: FastifyReply, result: ApiResult, pretty: boolean, route: string, started: number): Promise<void> {
-    const headers: Record<string, string | number> = { "X-Consul-Default-ACL-Policy": this.#options.defaultAclPolicy ?? "allow" };
-    if (result.meta) Object.assign(headers, metaHeaders(this.#options.storeContact ? { ...this.#options.storeContact(), ...result.meta } : result.meta));
+  #send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: ApiResult,
+    pretty: boolean,
+    route: string,
+    started: number,
+  ): void {
+    // An object, not a [name, value] list: writeHead takes a fresh object as it is, while a list
+    // goes through removeHeader/appendHeader once per header.
+    const headers = result.meta
+      ? readHeaders(this.#policy, result.meta, this.#options.storeContact?.())
+      : { "X-Consul-Default-ACL-Policy": this.#policy };
     if (result.headers) Object.assign(headers, result.headers);
-    let body: string | Buffer | Buffer[];
+    const status = result.status ?? 200;
     switch (result.kind) {
       case "json": {
         headers["Content-Type"] = "application/json";
-        const encodedBody = encode(result.value, pretty);
-        body = typeof encodedBody === "string" ? encodedBody : await encodedBody;
-        break;
+        const body = encode(result.value, pretty);
+        if (typeof body === "string") this.#write(req, res, status, headers, body, route, started);
+        else
+          body.then(
+            (chunks) => this.#write(req, res, status, headers, chunks, route, started),
+            (err: unknown) => this.#fail(req, res, err, route, started),
+          );
+        return;
       }
       case "raw":
         headers["Content-Type"] = result.contentType;
-        body = result.body;
-        break;
+        this.#write(req, res, status, headers, result.body, route, started);
+        return;
       case "empty":
-        body = "";
-        break;
-    }
-    headers["Content-Length"] = typeof body === "string" ? Buffer.byteLength(body) : Array.isArray(body) ? body.reduce((n, b) => n + b.length, 0) : body.length;
-    const status = result.status ?? 200;
-    reply.hijack();
-    // The client left while the body was being encoded: nothing to write to.
-    if (reply.raw.destroyed) return;
-    reply.raw.writeHead(status, headers);
-    if (Array.isArray(body)) {
-      for (const chunk of body) reply.raw.write(chunk);
-      reply.raw.end();
-    } else reply.raw.end(body);
-    if (this.#options.onResponse) {
-      this.#counted.add(reply.request.raw);
-      this.#options.onResponse(reply.request.method, route, status, (performance.now() - started) / 1000);
+        this.#write(req, res, status, headers, "", route, started);
+        return;
     }
   }
 
-  #sendError(reply: FastifyReply, err: unknown, method: string, url: string): void {
-    // A client that went away mid-request (fastify reports the half-read body as an error) is
-    // not a server error: there is nobody to answer and nothing for the operator to act on.
-    // (The request stream itself is destroyed once its body is read, so it cannot tell.)
-    if (reply.raw.destroyed || reply.request.raw.socket?.destroyed !== false) {
-      reply.hijack();
+  #write(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body: string | Buffer | Buffer[],
+    route: string,
+    started: number,
+  ): void {
+    // The client left while the answer was being made: nothing to write to.
+    if (res.destroyed) return;
+    if (Array.isArray(body)) {
+      let length = 0;
+      for (const chunk of body) length += chunk.length;
+      headers["Content-Length"] = String(length);
+      res.writeHead(status, headers);
+      for (const chunk of body) res.write(chunk);
+      res.end();
+    } else {
+      headers["Content-Length"] = String(
+        typeof body === "string" ? Buffer.byteLength(body) : body.length,
+      );
+      res.writeHead(status, headers);
+      res.end(body);
+    }
+    this.#options.onResponse?.(
+      req.method as string,
+      route,
+      status,
+      (performance.now() - started) / 1000,
+    );
+  }
+
+  #fail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    err: unknown,
+    route: string,
+    started: number,
+  ): void {
+    // A client that went away mid-request (a half-read body, a parked query it gave up on) is not
+    // a server error: there is nobody to answer and nothing for the operator to act on.
+    if (res.destroyed || req.socket.destroyed) return;
+    // A handler failed after the answer started (it cannot, but a half answer must not get a second head).
+    if (res.headersSent) {
+      res.destroy();
       return;
     }
-    const res = errorResponse(err);
-    if (res.status >= 500) this.#options.onServerError?.(err, method, url);
-    reply.headers(res.headers);
-    this.#sendText(reply, res.status, res.body);
+    const answer = errorResponse(err);
+    if (answer.status >= 500)
+      this.#options.onServerError?.(err, req.method as string, req.url as string);
+    this.#text(req, res, answer.status, answer.body, answer.headers, route, started);
   }
 
-  #sendText(reply: FastifyReply, status: number, body: string): void {
-    reply.header("X-Consul-Default-ACL-Policy", this.#options.defaultAclPolicy ?? "allow");
-    reply.code(status).type(TEXT).send(body);
+  #text(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: string,
+    extra: Readonly<Record<string, string>> | undefined,
+    route: string,
+    started: number,
+  ): void {
+    const headers: Record<string, string> = {
+      "X-Consul-Default-ACL-Policy": this.#policy,
+      "Content-Type": TEXT,
+    };
+    if (extra) Object.assign(headers, extra);
+    this.#write(req, res, status, headers, body, route, started);
   }
 }
+
+/**
+ * Consul's routing (agent/http.go), as find-my-way matches it: an exact path, or a prefix (a
+ * path ending in `/`) taking the rest as a wildcard. Static paths win over prefixes. The route
+ * is the match's store; a malformed escape in the path matches with a null store.
+ */
+function buildRouter(routes: readonly Route[]): Router {
+  const router = FindMyWay({
+    maxParamLength: 8192,
+    onBadUrl: () => undefined,
+    // The query string is parsed by ApiRequest when a handler reads it, not by the router.
+    querystringParser: () => undefined,
+  });
+  const unused = (): void => undefined;
+  for (const r of routes) router.on("GET", r.prefix ? `${r.path}*` : r.path, unused, r);
+  return router.compile();
+}
+
+/** Whether a request carries a body: chunked, or a non-zero Content-Length. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/** The whole body as one Buffer (a copy: nothing keeps the socket's read buffers); 413 past the limit. */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  if (Number(req.headers["content-length"]) > BODY_LIMIT) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    req.on("data", (chunk: Buffer) => {
+      if (received < 0) return; // over the limit: the rest is read and dropped
+      received += chunk.length;
+      if (received > BODY_LIMIT) {
+        received = -1;
+        chunks.length = 0;
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks, Math.max(received, 0))));
+    req.on("error", (err) => reject(badRequest(`Request decode failed: ${err.message}`, err)));
+    // A client that goes away mid-body: settles the promise (its socket is gone, so nothing is answered).
+    req.on("close", () => {
+      if (!req.complete)
+        reject(badRequest("Request decode failed: the client closed the connection"));
+    });
+  });
+}
+
+const tooLarge = (): AugurError => new AugurError("TOO_LARGE", "Request body too large");
 
 /**
  * A request that was not received in time, or was malformed, gets a plain-text status and the
@@ -291,19 +423,31 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const [status, text, body] =
     err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-      ? [408, "Request Timeout", "Request timeout: the request was not received within http_config.read_timeout\n"]
+      ? [
+          408,
+          "Request Timeout",
+          "Request timeout: the request was not received within http_config.read_timeout\n",
+        ]
       : err.code === "HPE_HEADER_OVERFLOW"
         ? [431, "Request Header Fields Too Large", "Request headers too large\n"]
         : [400, "Bad Request", "Malformed HTTP request\n"];
-  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   socket.destroy();
 }
 
 /** Go's URL path decoding; a malformed escape is a client error, not a crash. */
 function decodePath(raw: string): string {
+  if (!raw.includes("%")) return raw;
   try {
     return decodeURIComponent(raw);
   } catch (err) {
-    throw new AugurError("BAD_REQUEST", `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`, { cause: err });
+    throw new AugurError(
+      "BAD_REQUEST",
+      `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`,
+      { cause: err },
+    );
   }
 }

@@ -8,9 +8,9 @@
 import type { LeaseId, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
 import type { HealthCheck, Indexed, KVPair, Node, NodeService, ServiceNode, Session, UserEvent } from "./types.js";
-import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type NodeRecord, type ServiceRecord } from "./records.js";
+import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type KvRecord, type NodeRecord, type ServiceRecord } from "./records.js";
 import { CatalogView, lowerBound, type Stored } from "./view.js";
-import { scope } from "./scopes.js";
+import { scope, type WaitSignal } from "./scopes.js";
 import {
   checksForInstance,
   checksOfNode,
@@ -47,6 +47,10 @@ export interface CatalogOptions {
   readonly maxTxnOps?: number;
 }
 
+/** Keys whose answers are kept, and the largest value (base64 characters) kept. */
+const KEY_ANSWERS_MAX = 1024;
+const KEY_ANSWER_VALUE_MAX = 4096;
+
 /**
  * The views of catalogs, for tests that look inside one ({@link inspectView}). Outside
  * src/catalog/ nothing may import that function (a lint rule), so the view stays the catalog's.
@@ -65,6 +69,14 @@ export class Catalog {
   readonly datacenter: string;
   /** Plain KV writes, group-committed under load. */
   readonly #kvWrites: KvSetBatcher;
+  /**
+   * Recently read small keys' answers, by key, with the stored record they were built from. A
+   * record is replaced, never changed, on every write, so while it is the key's record the same
+   * array is answered and the HTTP server encodes it once (its encoding cache is by object)
+   * instead of building and stringifying the pair on every GET. Bounded in count and value size,
+   * so a read of every key of a large KV keeps no second copy of it.
+   */
+  readonly #keyAnswers = new Map<string, { readonly stored: Stored<KvRecord>; readonly value: KVPair[] }>();
 
   constructor(
     readonly store: Store,
@@ -98,7 +110,7 @@ export class Catalog {
   }
 
   /** Parks a blocking query on a scope (see ScopeIndex). */
-  wait(name: string, afterIndex: number, signal: AbortSignal): Promise<void> {
+  wait(name: string, afterIndex: number, signal: WaitSignal): Promise<void> {
     return this.#view.scopes.wait(name, afterIndex, signal);
   }
 
@@ -217,11 +229,23 @@ export class Catalog {
     return { ...(node ? { node } : {}), services: this.#view.servicesByNode.get(lower) ?? new Map(), checks: this.#view.checksByNode.get(lower) ?? new Map() };
   }
 
-  /** One key's pair (none when missing) and its index: the key's ModifyIndex, or the KV table's. */
+  /**
+   * One key's pair (none when missing) and its index: the key's ModifyIndex, or the KV table's.
+   * Small keys' answers are kept while their record is current (see #keyAnswers).
+   */
   kvEntry(key: string): Indexed<KVPair[]> {
     const s = this.#view.kv.get(key);
     if (!s) return { index: this.#view.tableIndex("kv"), value: [] };
-    return { index: s.modRevision, value: [kvRecordToPair(s.value, s.createRevision, s.modRevision)] };
+    const answers = this.#keyAnswers;
+    const hit = answers.get(key);
+    if (hit && hit.stored === s) return { index: s.modRevision, value: hit.value };
+    const value = [kvRecordToPair(s.value, s.createRevision, s.modRevision)];
+    if ((s.value.Value?.length ?? 0) <= KEY_ANSWER_VALUE_MAX) {
+      if (hit) answers.delete(key);
+      else if (answers.size >= KEY_ANSWERS_MAX) answers.delete(answers.keys().next().value as string);
+      answers.set(key, { stored: s, value });
+    } else if (hit) answers.delete(key);
+    return { index: s.modRevision, value };
   }
 
   /** Pairs under `prefix` in key order, and the prefix's index (deletions included). */

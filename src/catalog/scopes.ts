@@ -10,6 +10,16 @@
  * @module
  */
 
+/**
+ * What a wait listens on to give up: the part of AbortSignal it uses, so a caller holding
+ * thousands of parked waits can pass something lighter than an AbortSignal (api/parked.ts).
+ */
+export interface WaitSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 interface Waiter {
   readonly after: number;
   readonly resolve: () => void;
@@ -71,7 +81,7 @@ export class ScopeIndex {
   }
 
   /** Resolves once `name` changes past `after`, or when `signal` aborts. */
-  wait(name: string, after: number, signal: AbortSignal): Promise<void> {
+  wait(name: string, after: number, signal: WaitSignal): Promise<void> {
     if (signal.aborted || this.get(name) > after) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let set = this.#waiters.get(name);

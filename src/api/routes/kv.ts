@@ -12,7 +12,7 @@ import { refuseInternalWrite } from "../../catalog/kv-internal.js";
 import { scope } from "../../catalog/scopes.js";
 import type { KVPair } from "../../catalog/types.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
-import { blockingRead, checkScopeParams } from "../blocking.js";
+import { blockingRead, checkScopeParams, type BlockingAnswer } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
@@ -46,7 +46,7 @@ export function isInternalCaller(req: ApiRequest, internalToken: string | undefi
   return timingSafeEqual(Buffer.from(given), Buffer.from(internalToken));
 }
 
-async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): ApiResult | Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const key = req.rest;
   const recurse = req.flag("recurse");
@@ -54,23 +54,29 @@ async function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pr
   if (key === "" && !recurse && !listKeys) throw badRequest("Missing key name");
   if (listKeys) {
     const separator = req.param("separator") ?? "";
-    const { value, meta } = await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
-      const r = catalog.kvPrefix(key);
-      return { index: r.index, value: keysUnder(r.value, key, separator) };
-    });
-    // Consul answers 404 for an empty listing, except at the root.
-    if (value.length === 0 && key !== "") return empty(meta, 404);
+    return answer(
+      blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
+        const r = catalog.kvPrefix(key);
+        return { index: r.index, value: keysUnder(r.value, key, separator) };
+      }),
+      // Consul answers 404 for an empty listing, except at the root.
+      ({ value, meta }) => (value.length === 0 && key !== "" ? empty(meta, 404) : json(value, meta)),
+    );
+  }
+  const read = recurse ? blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => catalog.kvPrefix(key)) : blockingRead(req, ctx, catalog, scope.kv(key), () => catalog.kvEntry(key));
+  return answer(read, ({ value, meta }) => {
+    if (value.length === 0) return empty(meta, 404);
+    if (req.flag("raw")) {
+      const first = value[0] as KVPair;
+      return raw(first.Value === null ? Buffer.alloc(0) : Buffer.from(first.Value, "base64"), "text/plain; charset=utf-8", meta);
+    }
     return json(value, meta);
-  }
-  const { value, meta } = recurse
-    ? await blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => catalog.kvPrefix(key))
-    : await blockingRead(req, ctx, catalog, scope.kv(key), () => catalog.kvEntry(key));
-  if (value.length === 0) return empty(meta, 404);
-  if (req.flag("raw")) {
-    const first = value[0] as KVPair;
-    return raw(first.Value === null ? Buffer.alloc(0) : Buffer.from(first.Value, "base64"), "text/plain; charset=utf-8", meta);
-  }
-  return json(value, meta);
+  });
+}
+
+/** `toResult` applied to a read that may or may not have waited. */
+function answer<T>(read: BlockingAnswer<T> | Promise<BlockingAnswer<T>>, toResult: (a: BlockingAnswer<T>) => ApiResult): ApiResult | Promise<ApiResult> {
+  return read instanceof Promise ? read.then(toResult) : toResult(read);
 }
 
 /** `?keys&separator=`: each key cut after the first separator past the prefix, deduplicated. */
