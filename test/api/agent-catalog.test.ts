@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { until } from "../helpers/until.js";
 
 interface Check { CheckID: string; Status: string; Output: string; ServiceID: string; ServiceName: string; Name: string; Notes: string }
 
@@ -146,5 +147,21 @@ describe("agent and catalog", () => {
     assert.equal(options.status, 200);
     assert.equal(options.headers.get("allow"), "OPTIONS,GET,PUT,DELETE");
     assert.equal(await (await a.call("GET", "/v1/status/leader")).text(), '"127.0.0.1:8300"');
+  });
+
+  it("agent - GET agent/service/:id?hash= blocks until the service changes, then answers the new hash", async () => {
+    assert.equal((await a.call("PUT", "/v1/agent/service/register", { Name: "hashed", ID: "hashed1", Port: 1 })).status, 200);
+    const first = await a.call("GET", "/v1/agent/service/hashed1");
+    const hash = first.headers.get("x-consul-contenthash");
+    assert.ok(hash);
+    // Unchanged: a short wait runs out and answers the same hash.
+    const same = await a.call("GET", `/v1/agent/service/hashed1?hash=${hash}&wait=100ms`);
+    assert.equal(same.headers.get("x-consul-contenthash"), hash);
+    const parked = a.call("GET", `/v1/agent/service/hashed1?hash=${hash}&wait=10s`);
+    await until(() => a.parked() === 1, "the hash query to park");
+    assert.equal((await a.call("PUT", "/v1/agent/service/register", { Name: "hashed", ID: "hashed1", Port: 2 })).status, 200);
+    const changed = await parked;
+    assert.notEqual(changed.headers.get("x-consul-contenthash"), hash);
+    assert.equal(((await changed.json()) as { Port: number }).Port, 2);
   });
 });

@@ -133,7 +133,7 @@ async function agentService(agent: Agent, catalog: Catalog, req: ApiRequest, ctx
   const wanted = req.param("hash");
   if (current && wanted && current.hash === wanted) {
     const { waitMs } = req.blocking();
-    const deadline = AbortSignal.any([AbortSignal.timeout(waitMs + Math.random() * (waitMs / 16)), ctx.signal]);
+    const deadline = ctx.deadline(waitMs + Math.random() * (waitMs / 16));
     const nodeScope = scope.node(agent.identity.nodeName);
     while (current && current.hash === wanted && !deadline.aborted) {
       await catalog.wait(nodeScope, catalog.scopeIndex(nodeScope), deadline);

@@ -72,18 +72,11 @@ async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pro
   };
   let r = read();
   if (requested !== 0n && r.index === requested) {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), waitMs + Math.random() * (waitMs / 16));
-    const gone = (): void => deadline.abort();
-    ctx.signal.addEventListener("abort", gone, { once: true });
-    try {
-      while (r.index === requested && !deadline.signal.aborted) {
-        await catalog.wait(scope.events, catalog.scopeIndex(scope.events), deadline.signal);
-        r = read();
-      }
-    } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener("abort", gone);
+    // The request context's deadline: no controller, timer or listener of this request's own.
+    const deadline = ctx.deadline(waitMs + Math.random() * (waitMs / 16));
+    while (r.index === requested && !deadline.aborted) {
+      await catalog.wait(scope.events, catalog.scopeIndex(scope.events), deadline);
+      r = read();
     }
   }
   return json(r.events, undefined, { "X-Consul-Index": r.index.toString() });
