@@ -8,7 +8,8 @@
  * 3. noise control: 100 changes in one second into a watch with `quiet_period = "1s"`
  *    (`quiet_period_max = "5s"`). Goal ≤ 10 deliveries.
  *
- * Run: `npm run build && node dist/bench/watch/watch-bench.js`
+ * Run: `npm run build && node dist/bench/watch/watch-bench.js`; with `throughput` as argument,
+ * only the throughput measure runs and is printed (BENCHMARKS.md is left alone).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -94,6 +95,16 @@ async function burst(agent: TestAgent): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "throughput") {
+    const dataDir = await mkdtemp(join(tmpdir(), "augur-watch-bench-"));
+    try {
+      const tp = await throughput(dataDir);
+      process.stdout.write(`events through the durable outbox: ${fmt(tp.perSecond, 0)} /s; commits alone: ${fmt(tp.commitPerSecond, 0)} /s\n`);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    return;
+  }
   const agent = await startTestAgent();
   const dataDir = await mkdtemp(join(tmpdir(), "augur-watch-bench-"));
   try {
