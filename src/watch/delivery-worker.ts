@@ -16,9 +16,15 @@
  * A record aborted by a stop stays pending and is delivered again after the restart: delivery
  * is at least once, and the Idempotency-Key lets receivers drop the duplicate.
  *
+ * The queue in memory is bounded (10,000 records or 16 MiB of bodies by default): every record
+ * is already in the outbox, so past the bound the worker stops copying new ones into memory
+ * and, once it has worked through the queue, reads the next ones back from the outbox in queue
+ * order. A handler that is down for hours holds its backlog on disk, not in the heap.
+ *
  * @module
  */
 import { toAugurError } from "../lib/errors.js";
+import { BoundedQueue } from "../lib/bounded-queue.js";
 import { sleep, type Clock } from "./clock.js";
 import type { DeliveryRequest, Handler } from "./handlers/handler.js";
 import type { OutboxRecord, WatchStore } from "./outbox.js";
@@ -50,21 +56,43 @@ export interface DeliveryWorkerOptions {
   readonly random?: () => number;
   /** `once_per_cluster`: who may deliver (see cluster-leader.ts). */
   readonly gate?: DeliveryGate;
+  /** Bounds on the records held in memory (the rest wait in the store). */
+  readonly queueMax?: { readonly records?: number; readonly bodyBytes?: number };
 }
 
 const STORE_RETRY_MS = 1000;
+export const QUEUE_MAX_RECORDS = 10_000;
+export const QUEUE_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Records the full queue refused: still pending in the store, read back when the queue drains. */
+interface Spilled {
+  readonly watchId: string;
+  readonly handlerKey: string;
+  /** The lowest seq not read back yet. */
+  fromSeq: number;
+  /** Roughly how many (for `depth`). */
+  count: number;
+  /** Bumped by every spill, so a reload knows whether records arrived while it read. */
+  epoch: number;
+}
 
 export class DeliveryWorker {
   readonly #o: DeliveryWorkerOptions;
   readonly #abort = new AbortController();
   readonly #stopSignal = new AbortController();
-  #queue: OutboxRecord[] = [];
+  readonly #queue: BoundedQueue<OutboxRecord>;
+  #spilled: Spilled | undefined;
   #state: WorkerState = "idle";
-  #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(options: DeliveryWorkerOptions) {
     this.#o = options;
+    this.#queue = new BoundedQueue<OutboxRecord>({
+      maxItems: options.queueMax?.records ?? QUEUE_MAX_RECORDS,
+      maxWeight: options.queueMax?.bodyBytes ?? QUEUE_MAX_BODY_BYTES,
+      weigh: (r) => r.body.length,
+      order: (a, b) => a.seq - b.seq,
+    });
   }
 
   get state(): WorkerState {
@@ -72,14 +100,51 @@ export class DeliveryWorker {
   }
 
   get depth(): number {
-    return this.#queue.length;
+    return this.#queue.size + (this.#spilled?.count ?? 0);
   }
 
-  /** Adds records (already durable in the store) to the tail of the queue. */
+  /** Adds records (already durable in the store) to the queue, in `seq` order. */
   enqueue(records: readonly OutboxRecord[]): void {
-    if (records.length === 0) return;
-    this.#queue = [...this.#queue, ...records].sort((a, b) => a.seq - b.seq);
-    this.#wake?.();
+    // Once records wait in the store, later ones wait there too: they are read back in order.
+    for (const r of records) if (this.#spilled !== undefined || !this.#queue.push(r)) this.#spill(r);
+  }
+
+  #spill(r: OutboxRecord): void {
+    const s = (this.#spilled ??= { watchId: r.watchId, handlerKey: r.handlerKey, fromSeq: r.seq, count: 0, epoch: 0 });
+    s.fromSeq = Math.min(s.fromSeq, r.seq);
+    s.count++;
+    s.epoch++;
+  }
+
+  /**
+   * Reads spilled records back from the store, as many as the queue takes, in queue order. Runs
+   * only with the queue empty and no attempt in flight, so every pending record from `fromSeq`
+   * on is one this worker has yet to deliver.
+   */
+  async #reload(s: Spilled): Promise<void> {
+    const { fromSeq: from, epoch } = s;
+    s.fromSeq = Infinity; // records spilled while the store is read lower it again
+    const room = this.#o.queueMax?.records ?? QUEUE_MAX_RECORDS;
+    let loaded: OutboxRecord[];
+    try {
+      loaded = await this.#o.store.pending({ watchId: s.watchId, handlerKey: s.handlerKey, afterSeq: from - 1, limit: room });
+    } catch (err) {
+      s.fromSeq = Math.min(s.fromSeq, from);
+      this.#o.logger.error("watch outbox read failed", { watch: s.watchId, error: toAugurError(err).message });
+      await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
+      return;
+    }
+    let next = from;
+    let taken = 0;
+    for (const r of loaded) {
+      if (!this.#queue.push(r)) break;
+      next = r.seq + 1;
+      taken++;
+    }
+    s.count = Math.max(0, s.count - taken);
+    s.fromSeq = Math.min(s.fromSeq, next);
+    // Done when the store had no more and nothing was spilled while it was read.
+    if (taken === loaded.length && loaded.length < room && s.epoch === epoch) this.#spilled = undefined;
   }
 
   start(): void {
@@ -91,7 +156,6 @@ export class DeliveryWorker {
     if (this.#state === "stopped") return;
     this.#state = "stopping";
     this.#stopSignal.abort();
-    this.#wake?.();
     const grace = setTimeout(() => this.#abort.abort(), this.#o.stopGraceMs ?? 5000);
     await this.#loop;
     clearTimeout(grace);
@@ -104,11 +168,14 @@ export class DeliveryWorker {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
-      const record = this.#queue[0];
+      const record = this.#queue.peek();
       if (record === undefined) {
+        if (this.#spilled !== undefined) {
+          await this.#reload(this.#spilled);
+          continue;
+        }
         this.#state = "idle";
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        this.#wake = undefined;
+        await this.#queue.wait(this.#stopSignal.signal);
         continue;
       }
       const wait = record.nextAttemptAt - this.#o.clock.now();
@@ -138,7 +205,7 @@ export class DeliveryWorker {
     if (verdict.kind === "covered") {
       try {
         await this.#o.store.finish(record, "delivered", this.#o.clock.now(), `delivered by ${verdict.by}, the cluster leader`);
-        if (this.#queue[0] === record) this.#queue.shift();
+        if (this.#queue.peek() === record) this.#queue.shift();
       } catch (err) {
         this.#o.logger.error("watch outbox write failed", { watch: record.watchId, delivery: record.id, error: toAugurError(err).message });
         await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
@@ -189,7 +256,7 @@ export class DeliveryWorker {
     }
     const retried: OutboxRecord = { ...record, nextAttemptAt: next, lastError: outcome.error };
     await this.#o.store.recordAttempt(retried);
-    this.#queue[0] = retried;
+    this.#queue.replaceHead(retried);
     this.#o.observer?.retried(retried);
     this.#o.logger.warn("watch delivery failed; will retry", { ...log, error: outcome.error, retryInMs: next - now });
   }

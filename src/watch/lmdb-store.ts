@@ -102,7 +102,9 @@ export class LmdbWatchStore implements WatchStore {
   async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {
     this.#check();
     const out: OutboxRecord[] = [];
-    for (const { value } of this.#db.getRange({ start: ["q", 0], end: ["q", Number.MAX_SAFE_INTEGER] })) {
+    const limit = filter.limit ?? Infinity;
+    for (const { value } of this.#db.getRange({ start: ["q", (filter.afterSeq ?? -1) + 1], end: ["q", Number.MAX_SAFE_INTEGER] })) {
+      if (out.length >= limit) break;
       const r = value as OutboxRecord;
       if (matches(r, filter)) out.push(r);
     }

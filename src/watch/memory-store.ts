@@ -35,7 +35,7 @@ export class MemoryWatchStore implements WatchStore {
 
   async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {
     this.#check();
-    return [...this.#pending.values()].filter((r) => matches(r, filter)).sort((a, b) => a.seq - b.seq);
+    return [...this.#pending.values()].filter((r) => matches(r, filter)).sort((a, b) => a.seq - b.seq).slice(0, filter.limit ?? Infinity);
   }
 
   async recordAttempt(record: OutboxRecord): Promise<void> {
