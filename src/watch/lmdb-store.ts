@@ -56,6 +56,7 @@ export class LmdbWatchStore implements WatchStore {
   readonly #counts: Record<string, number>;
   #closed = false;
   #queued: QueuedWrite[] = [];
+  readonly #stats = { writes: 0, transactions: 0, flushes: 0 };
   /** The group-commit writer while it runs (see {@link LmdbWatchStore.#drain}). */
   #writer: Promise<void> | undefined;
 
@@ -167,6 +168,11 @@ export class LmdbWatchStore implements WatchStore {
     return this.#depth;
   }
 
+  /** Writes applied, the transactions that carried them, and the flushes waited for (tests, benchmarks). */
+  stats(): { writes: number; transactions: number; flushes: number } {
+    return { ...this.#stats };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -232,6 +238,8 @@ export class LmdbWatchStore implements WatchStore {
         for (const w of batch) w.reject(ioError(err));
         continue;
       }
+      this.#stats.transactions++;
+      this.#stats.writes += batch.length - failed.size;
       this.#settle(batch.filter((w) => !failed.has(w)));
     }
     this.#writer = undefined;
@@ -248,6 +256,7 @@ export class LmdbWatchStore implements WatchStore {
     const durable = batch.filter((w) => w.durable);
     for (const w of batch) if (!w.durable) w.resolve();
     if (durable.length === 0) return;
+    this.#stats.flushes++;
     // `flushed` is lmdb's flush of the newest transaction *at the time then() is called*: call it
     // now, before the loop queues the next transaction (wrapping it in a Promise would defer it).
     void this.#db.flushed.then(
