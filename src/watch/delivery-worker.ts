@@ -16,6 +16,11 @@
  * A record aborted by a stop stays pending and is delivered again after the restart: delivery
  * is at least once, and the Idempotency-Key lets receivers drop the duplicate.
  *
+ * A delivered record is moved to the history while the next record is delivered (the store
+ * writes both in one group commit, see lmdb-store.ts) and before that one's outcome is
+ * written, so the store still sees each handler's records settled in order. Should recording
+ * a delivery fail, the write is retried, not the delivery.
+ *
  * The queue in memory is bounded (10,000 records or 16 MiB of bodies by default): every record
  * is already in the outbox, so past the bound the worker stops copying new ones into memory
  * and, once it has worked through the queue, reads the next ones back from the outbox in queue
@@ -82,6 +87,8 @@ export class DeliveryWorker {
   readonly #stopSignal = new AbortController();
   readonly #queue: BoundedQueue<OutboxRecord>;
   #spilled: Spilled | undefined;
+  /** The bookkeeping of the last successful delivery, written while the next one is attempted. */
+  #recording: Promise<void> = Promise.resolve();
   #state: WorkerState = "idle";
   #loop: Promise<void> | undefined;
 
@@ -171,6 +178,7 @@ export class DeliveryWorker {
       const record = this.#queue.peek();
       if (record === undefined) {
         if (this.#spilled !== undefined) {
+          await this.#recording; // the read must not find the last delivered record still pending
           await this.#reload(this.#spilled);
           continue;
         }
@@ -188,6 +196,7 @@ export class DeliveryWorker {
       if (fencingToken === false) continue;
       await this.#attempt(record, fencingToken);
     }
+    await this.#recording;
   }
 
   /** The gate's say on the head record: its fencing token, `undefined` without a gate, false to skip this round. */
@@ -224,6 +233,9 @@ export class DeliveryWorker {
     // Handlers classify failures instead of throwing; a throw is a bug, retried like a failure.
     const outcome = await this.#o.handler.deliver(request, this.#abort.signal).catch((err: unknown): DeliveryOutcome => ({ kind: "retry", error: `handler failed: ${toAugurError(err).message}` }));
     if (this.#abort.signal.aborted) return; // stopping: the record stays pending for the next start
+    // The previous record's bookkeeping went to the store while this one was delivered; the
+    // store sees them in order.
+    await this.#recording;
     try {
       await this.#settle({ ...record, attempts: attempt }, outcome);
     } catch (err) {
@@ -232,15 +244,37 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * Moves a delivered record to the history. A failed write is retried — the delivery itself is
+   * not repeated; only a stop gives up, leaving the record pending, so it is delivered again
+   * after the restart (the at-least-once duplicate).
+   */
+  async #recordDelivered(record: OutboxRecord, now: number, output: string | undefined, log: Record<string, unknown>): Promise<void> {
+    for (;;) {
+      try {
+        await this.#o.store.finish(record, "delivered", now);
+        break;
+      } catch (err) {
+        this.#o.logger.error("watch outbox write failed; will retry recording the delivery", { ...log, error: toAugurError(err).message });
+        if (this.#stopping) return;
+        await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
+      }
+    }
+    await this.#o.gate?.delivered(record).catch(() => undefined);
+    this.#o.observer?.delivered(record, now - record.createdAt);
+    if (output) this.#o.logger.info("watch handler output", { ...log, output });
+  }
+
   async #settle(record: OutboxRecord, outcome: DeliveryOutcome): Promise<void> {
     const now = this.#o.clock.now();
     const log = { watch: record.watchId, handler: this.#o.handler.target, delivery: record.id, event: record.eventId, attempt: record.attempts };
     if (outcome.kind === "delivered") {
-      await this.#o.store.finish(record, "delivered", now);
       this.#queue.shift();
-      await this.#o.gate?.delivered(record).catch(() => undefined);
-      this.#o.observer?.delivered(record, now - record.createdAt);
-      if (outcome.output) this.#o.logger.info("watch handler output", { ...log, output: outcome.output });
+      const recording = this.#recordDelivered(record, now, outcome.output, log);
+      // Without a gate the next delivery starts now, and its bookkeeping shares a group commit
+      // with this one's. With one, the leader's watermark moves before the next record is admitted.
+      if (this.#o.gate) await recording;
+      else this.#recording = recording;
       return;
     }
     const next = now + Math.max(backoffMs(this.#o.retry, record.attempts, this.#o.random), outcome.kind === "retry" ? (outcome.retryAfterMs ?? 0) : 0);
