@@ -72,7 +72,7 @@ export interface WatchStore {
   /**
    * Moves a pending record to the recent history (`delivered`) or the dead letters (`dead`).
    * `dead` resolves once durable. `delivered` resolves once committed, and reaches the disk with
-   * the next flush (about a millisecond later): a crash in that window delivers the record again
+   * the next flush (another write's, or lmdb's own): a crash in that window delivers the record again
    * after the restart — the at-least-once duplicate receivers already dedupe by event id.
    */
   finish(record: OutboxRecord, status: "delivered" | "dead", finishedAt: number, lastError?: string): Promise<OutboxRecord>;
