@@ -75,6 +75,8 @@ interface Spilled {
   readonly handlerKey: string;
   /** The lowest seq not read back yet. */
   fromSeq: number;
+  /** The highest seq spilled: a pending record past it is not this worker's yet (see #reload). */
+  maxSeq: number;
   /** Roughly how many (for `depth`). */
   count: number;
   /** Bumped by every spill, so a reload knows whether records arrived while it read. */
@@ -117,8 +119,9 @@ export class DeliveryWorker {
   }
 
   #spill(r: OutboxRecord): void {
-    const s = (this.#spilled ??= { watchId: r.watchId, handlerKey: r.handlerKey, fromSeq: r.seq, count: 0, epoch: 0 });
+    const s = (this.#spilled ??= { watchId: r.watchId, handlerKey: r.handlerKey, fromSeq: r.seq, maxSeq: r.seq, count: 0, epoch: 0 });
     s.fromSeq = Math.min(s.fromSeq, r.seq);
+    s.maxSeq = Math.max(s.maxSeq, r.seq);
     s.count++;
     s.epoch++;
   }
@@ -143,15 +146,23 @@ export class DeliveryWorker {
     }
     let next = from;
     let taken = 0;
+    let past = false;
     for (const r of loaded) {
+      // Committed, but its enqueue has not come yet (it comes once the commit is flushed):
+      // taking it now would queue it twice.
+      if (r.seq > s.maxSeq) {
+        past = true;
+        break;
+      }
       if (!this.#queue.push(r)) break;
       next = r.seq + 1;
       taken++;
     }
     s.count = Math.max(0, s.count - taken);
     s.fromSeq = Math.min(s.fromSeq, next);
-    // Done when the store had no more and nothing was spilled while it was read.
-    if (taken === loaded.length && loaded.length < room && s.epoch === epoch) this.#spilled = undefined;
+    // Done when every spilled record is back and nothing was spilled while the store was read.
+    const all = past || (taken === loaded.length && loaded.length < room);
+    if (all && s.epoch === epoch) this.#spilled = undefined;
   }
 
   start(): void {

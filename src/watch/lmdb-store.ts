@@ -5,14 +5,14 @@
  *
  * Group commit: every write (commit, recordAttempt, finish, requeue) joins a queue, and one
  * writer applies everything queued in one lmdb transaction followed by one flush. A flush costs
- * about a millisecond whatever it carries, so one flush per operation capped the outbox near
- * the disk's fsync rate (~1,200 operations/s); shared, it carries as many operations as arrive
- * while the previous transaction commits. The next transaction starts as soon as the previous
- * one has committed, while lmdb flushes it (`overlappingSync`, lmdb's default on Linux and
- * macOS), so commit work and fsyncs overlap. Each caller still resolves only once *its* data is
- * where its contract says: after the flush of the transaction that carried it (durable writes),
- * or after that transaction committed (the bookkeeping writes that may be lost, see
- * {@link WatchStore}).
+ * about the same whatever it carries, so one flush per operation capped the outbox near the
+ * disk's fsync rate (~1,200 operations/s on the benchmark machine); shared, a flush carries every
+ * write that arrived while the previous transaction was committed and flushed (in lmdb 3.5 a
+ * transaction's promise resolves only once lmdb has synced it, `overlappingSync` or not). Each
+ * caller still resolves only once *its* data is where its contract says: after the flush of the
+ * transaction that carried it (durable writes), or once that transaction committed (the
+ * bookkeeping writes that may be lost, see {@link WatchStore}); durable writers wait on
+ * `flushed` themselves, so their durability does not rest on that lmdb detail.
  *
  * Layout (ordered array keys): `["state", watchId]`, `["q", seq]` pending records,
  * `["hist", n]` recent deliveries, `["dead", n]` dead letters, `["meta", "seq" | "fin"]` counters.
@@ -213,7 +213,7 @@ export class LmdbWatchStore implements WatchStore {
   /**
    * The single writer: one transaction at a time, each carrying every write queued when lmdb
    * runs its callback (not when it was requested: writes that arrive while the previous
-   * transaction commits ride along). It does not wait for a flush before starting the next
+   * transaction is written ride along). It does not itself wait for a flush before the next
    * transaction; each transaction's durable writers wait for that transaction's own flush.
    */
   async #drain(): Promise<void> {
