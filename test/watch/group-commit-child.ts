@@ -10,7 +10,9 @@
 import { writeSync } from "node:fs";
 import { LmdbWatchStore } from "../../src/watch/lmdb-store.js";
 
-const store = await LmdbWatchStore.open(process.argv[2] as string);
+// `node --test dist/test/` runs every file under test/ by itself: without arguments, do nothing.
+if (process.argv[2] === undefined) process.exit(0);
+const store = await LmdbWatchStore.open(process.argv[2]);
 const watches = Number(process.argv[3]);
 let acks = 0;
 
