@@ -13,6 +13,10 @@
  * transaction that carried it (durable writes), or once that transaction committed (the
  * bookkeeping writes that may be lost, see {@link WatchStore}); durable writers wait on
  * `flushed` themselves, so their durability does not rest on that lmdb detail.
+ * (lmdb-js also merges transactions requested while one is being written, so overlapping
+ * callers already shared flushes before this queue; measured, commits alone run at the same
+ * rate. What the queue adds: each durable caller waits for the flush of *its* transaction, not of
+ * whichever was newest when it asked, and the batching is ours to count — see `stats()`.)
  *
  * Layout (ordered array keys): `["state", watchId]`, `["q", seq]` pending records,
  * `["hist", n]` recent deliveries, `["dead", n]` dead letters, `["meta", "seq" | "fin"]` counters.
