@@ -18,7 +18,6 @@
  *
  * @module
  */
-import { AugurError } from "./errors.js";
 
 /** What a push past the bound does. */
 export type OverflowPolicy =
@@ -56,7 +55,8 @@ export class BoundedQueue<T> implements AsyncIterable<T>, AsyncIterator<T> {
   #head = 0;
   #weight = 0;
   #state: State = { kind: "open" };
-  #wake: (() => void) | undefined;
+  /** Readers waiting for an item (one, normally: a second concurrent read just re-checks). */
+  readonly #waiters: (() => void)[] = [];
 
   constructor(options: BoundedQueueOptions<T> = {}) {
     this.#o = options;
@@ -149,14 +149,14 @@ export class BoundedQueue<T> implements AsyncIterable<T>, AsyncIterator<T> {
    */
   async wait(signal?: AbortSignal): Promise<void> {
     if (this.size > 0 || this.#state.kind !== "open" || signal?.aborted) return;
-    if (this.#wake) throw new AugurError("INTERNAL", "BoundedQueue has a single consumer: a read started while another waits");
     await new Promise<void>((resolve) => {
       const done = (): void => {
         signal?.removeEventListener("abort", done);
-        this.#wake = undefined;
+        const i = this.#waiters.indexOf(done);
+        if (i >= 0) this.#waiters.splice(i, 1);
         resolve();
       };
-      this.#wake = done;
+      this.#waiters.push(done);
       signal?.addEventListener("abort", done, { once: true });
     });
   }
@@ -204,6 +204,6 @@ export class BoundedQueue<T> implements AsyncIterable<T>, AsyncIterator<T> {
   }
 
   #notify(): void {
-    this.#wake?.();
+    for (const w of [...this.#waiters]) w();
   }
 }

@@ -137,4 +137,14 @@ void describe("BoundedQueue", () => {
     assert.equal(taken, 100_000 - 9);
     assert.equal(q.size, 9);
   });
+
+  void it("queue - two reads waiting at once each get their own item", async () => {
+    const q = new BoundedQueue<number>();
+    const a = q.next();
+    const b = q.next();
+    q.push(1);
+    q.push(2);
+    const got = [(await a).value, (await b).value].sort();
+    assert.deepEqual(got, [1, 2]);
+  });
 });
