@@ -3,9 +3,15 @@
  * a bounded history of revisions plus per-watcher queues, so a slow consumer never blocks a
  * writer and a watcher can resume from any revision still in the history.
  *
+ * A watcher's queue has the history's bounds: a watcher that falls further behind than the
+ * history holds (revisions or bytes) could not have resumed from where it is either, so it gets
+ * the same `STORE_COMPACTED` error as a watch asking for a compacted revision, and starts over
+ * from a snapshot (the catalog view resyncs), instead of its queue growing without limit.
+ *
  * @module
  */
 import { AugurError } from "../lib/errors.js";
+import { BoundedQueue } from "../lib/bounded-queue.js";
 import type { Compare, KeyValue, WatchBatch, WatchOptions } from "./store.js";
 
 /** True when `c` holds for the key's current state (a missing key has all revisions 0). */
@@ -28,11 +34,14 @@ export function compareHolds(c: Compare, kv: KeyValue | undefined): boolean {
   }
 }
 
+interface Queued {
+  readonly batch: WatchBatch;
+  readonly size: number;
+}
+
 interface Subscriber {
   readonly prefix: string;
-  readonly queue: WatchBatch[];
-  wake?: () => void;
-  closed: boolean;
+  readonly queue: BoundedQueue<Queued>;
 }
 
 /** Bounds on the history a store keeps for watches to resume from. */
@@ -85,8 +94,8 @@ export class WatchHub {
 
   /** Records a revision's events and hands them to every watcher whose prefix they fall under. */
   publish(batch: WatchBatch): void {
-    this.#append(batch);
-    for (const sub of this.#subscribers) this.#deliver(sub, batch);
+    const size = this.#append(batch);
+    for (const sub of this.#subscribers) this.#deliver(sub, batch, size);
   }
 
   /**
@@ -109,7 +118,8 @@ export class WatchHub {
     return { revisions: this.#entries.length - this.#head, bytes: this.#bytes };
   }
 
-  #append(batch: WatchBatch): void {
+  /** Adds a batch to the history; returns its size. */
+  #append(batch: WatchBatch): number {
     const size = batchBytes(batch);
     this.#entries.push({ batch, size });
     this.#bytes += size;
@@ -124,57 +134,43 @@ export class WatchHub {
       this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
+    return size;
   }
 
   close(): void {
     this.#closed = true;
-    for (const sub of this.#subscribers) {
-      sub.closed = true;
-      sub.wake?.();
-    }
+    // A watcher still gets what was queued for it, then the end.
+    for (const sub of this.#subscribers) sub.queue.close();
     this.#subscribers.clear();
   }
 
   subscribe(prefix: string, options: WatchOptions, currentRevision: number): AsyncIterable<WatchBatch> {
-    const sub: Subscriber = { prefix, queue: [], closed: this.#closed };
+    const sub: Subscriber = { prefix, queue: this.#queue() };
     const from = options.fromRevision;
     if (from !== undefined && from <= currentRevision) {
       // History is complete after #compactedThrough; a watcher asking for anything older (but
       // after revision 1, which means "from the start" on a fresh store) has missed changes.
       if (from <= this.#compactedThrough && from > 1) {
-        const err = new AugurError("STORE_COMPACTED", `revision ${from} has been compacted; oldest kept is ${this.oldestKept()}`);
-        return {
-          [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }),
-        };
-      }
-      for (let i = this.#head; i < this.#entries.length; i++) {
-        const batch = (this.#entries[i] as { batch: WatchBatch }).batch;
-        if (batch.revision >= from) this.#deliver(sub, batch);
+        sub.queue.fail(new AugurError("STORE_COMPACTED", `revision ${from} has been compacted; oldest kept is ${this.oldestKept()}`));
+      } else {
+        for (let i = this.#head; i < this.#entries.length; i++) {
+          const entry = this.#entries[i] as Queued;
+          if (entry.batch.revision >= from) this.#deliver(sub, entry.batch, entry.size);
+        }
       }
     }
-    this.#subscribers.add(sub);
+    if (this.#closed) sub.queue.close();
+    if (!sub.queue.closed) this.#subscribers.add(sub);
     const signal = options.signal;
-    const stop = (): void => {
-      sub.closed = true;
-      this.#subscribers.delete(sub);
-      sub.wake?.();
-    };
+    // An aborted watch ends at once, even with batches queued.
+    const stop = (): void => sub.queue.close({ drop: true });
     signal?.addEventListener("abort", stop, { once: true });
+    if (signal?.aborted) stop();
     const subscribers = this.#subscribers;
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          while (!sub.closed || sub.queue.length > 0) {
-            if (signal?.aborted) return;
-            const next = sub.queue.shift();
-            if (next) {
-              yield next;
-              continue;
-            }
-            if (sub.closed) return;
-            await new Promise<void>((resolve) => (sub.wake = resolve));
-            sub.wake = undefined;
-          }
+          for await (const { batch } of sub.queue) yield batch;
         } finally {
           signal?.removeEventListener("abort", stop);
           subscribers.delete(sub);
@@ -183,10 +179,23 @@ export class WatchHub {
     };
   }
 
-  #deliver(sub: Subscriber, batch: WatchBatch): void {
+  /** A watcher's queue: the history's bounds; past them the watcher must resync. */
+  #queue(): BoundedQueue<Queued> {
+    const revisions = this.#maxRevisions;
+    const bytes = this.#maxBytes;
+    return new BoundedQueue<Queued>({
+      maxItems: revisions,
+      maxWeight: bytes,
+      weigh: (q) => q.size,
+      overflow: { fail: () => new AugurError("STORE_COMPACTED", `the watcher fell behind by more than the history holds (${revisions} revisions, ${bytes} bytes); resync from a snapshot`) },
+    });
+  }
+
+  #deliver(sub: Subscriber, batch: WatchBatch, size: number): void {
     const events = sub.prefix === "" ? batch.events : batch.events.filter((e) => (e.type === "put" ? e.kv.key : e.key).startsWith(sub.prefix));
     if (events.length === 0) return;
-    sub.queue.push(events === batch.events ? batch : { revision: batch.revision, events });
-    sub.wake?.();
+    const mine = events === batch.events ? batch : { revision: batch.revision, events };
+    // A watcher whose queue overflowed has been failed: it resyncs and watches anew.
+    if (!sub.queue.push({ batch: mine, size: mine === batch ? size : batchBytes(mine) })) this.#subscribers.delete(sub);
   }
 }

@@ -16,9 +16,20 @@
  * A record aborted by a stop stays pending and is delivered again after the restart: delivery
  * is at least once, and the Idempotency-Key lets receivers drop the duplicate.
  *
+ * A delivered record is moved to the history while the next record is delivered (the store
+ * writes both in one group commit, see lmdb-store.ts) and before that one's outcome is
+ * written, so the store still sees each handler's records settled in order. Should recording
+ * a delivery fail, the write is retried, not the delivery.
+ *
+ * The queue in memory is bounded (10,000 records or 16 MiB of bodies by default): every record
+ * is already in the outbox, so past the bound the worker stops copying new ones into memory
+ * and, once it has worked through the queue, reads the next ones back from the outbox in queue
+ * order. A handler that is down for hours holds its backlog on disk, not in the heap.
+ *
  * @module
  */
 import { toAugurError } from "../lib/errors.js";
+import { BoundedQueue } from "../lib/bounded-queue.js";
 import { sleep, type Clock } from "./clock.js";
 import type { DeliveryRequest, Handler } from "./handlers/handler.js";
 import type { OutboxRecord, WatchStore } from "./outbox.js";
@@ -50,21 +61,47 @@ export interface DeliveryWorkerOptions {
   readonly random?: () => number;
   /** `once_per_cluster`: who may deliver (see cluster-leader.ts). */
   readonly gate?: DeliveryGate;
+  /** Bounds on the records held in memory (the rest wait in the store). */
+  readonly queueMax?: { readonly records?: number; readonly bodyBytes?: number };
 }
 
 const STORE_RETRY_MS = 1000;
+export const QUEUE_MAX_RECORDS = 10_000;
+export const QUEUE_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Records the full queue refused: still pending in the store, read back when the queue drains. */
+interface Spilled {
+  readonly watchId: string;
+  readonly handlerKey: string;
+  /** The lowest seq not read back yet. */
+  fromSeq: number;
+  /** The highest seq spilled: a pending record past it is not this worker's yet (see #reload). */
+  maxSeq: number;
+  /** Roughly how many (for `depth`). */
+  count: number;
+  /** Bumped by every spill, so a reload knows whether records arrived while it read. */
+  epoch: number;
+}
 
 export class DeliveryWorker {
   readonly #o: DeliveryWorkerOptions;
   readonly #abort = new AbortController();
   readonly #stopSignal = new AbortController();
-  #queue: OutboxRecord[] = [];
+  readonly #queue: BoundedQueue<OutboxRecord>;
+  #spilled: Spilled | undefined;
+  /** The bookkeeping of the last successful delivery, written while the next one is attempted. */
+  #recording: Promise<void> = Promise.resolve();
   #state: WorkerState = "idle";
-  #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(options: DeliveryWorkerOptions) {
     this.#o = options;
+    this.#queue = new BoundedQueue<OutboxRecord>({
+      maxItems: options.queueMax?.records ?? QUEUE_MAX_RECORDS,
+      maxWeight: options.queueMax?.bodyBytes ?? QUEUE_MAX_BODY_BYTES,
+      weigh: (r) => r.body.length,
+      order: (a, b) => a.seq - b.seq,
+    });
   }
 
   get state(): WorkerState {
@@ -72,14 +109,60 @@ export class DeliveryWorker {
   }
 
   get depth(): number {
-    return this.#queue.length;
+    return this.#queue.size + (this.#spilled?.count ?? 0);
   }
 
-  /** Adds records (already durable in the store) to the tail of the queue. */
+  /** Adds records (already durable in the store) to the queue, in `seq` order. */
   enqueue(records: readonly OutboxRecord[]): void {
-    if (records.length === 0) return;
-    this.#queue = [...this.#queue, ...records].sort((a, b) => a.seq - b.seq);
-    this.#wake?.();
+    // Once records wait in the store, later ones wait there too: they are read back in order.
+    for (const r of records) if (this.#spilled !== undefined || !this.#queue.push(r)) this.#spill(r);
+  }
+
+  #spill(r: OutboxRecord): void {
+    const s = (this.#spilled ??= { watchId: r.watchId, handlerKey: r.handlerKey, fromSeq: r.seq, maxSeq: r.seq, count: 0, epoch: 0 });
+    s.fromSeq = Math.min(s.fromSeq, r.seq);
+    s.maxSeq = Math.max(s.maxSeq, r.seq);
+    s.count++;
+    s.epoch++;
+  }
+
+  /**
+   * Reads spilled records back from the store, as many as the queue takes, in queue order. Runs
+   * only with the queue empty and no attempt in flight, so every pending record from `fromSeq`
+   * on is one this worker has yet to deliver.
+   */
+  async #reload(s: Spilled): Promise<void> {
+    const { fromSeq: from, epoch } = s;
+    s.fromSeq = Infinity; // records spilled while the store is read lower it again
+    const room = this.#o.queueMax?.records ?? QUEUE_MAX_RECORDS;
+    let loaded: OutboxRecord[];
+    try {
+      loaded = await this.#o.store.pending({ watchId: s.watchId, handlerKey: s.handlerKey, afterSeq: from - 1, limit: room });
+    } catch (err) {
+      s.fromSeq = Math.min(s.fromSeq, from);
+      this.#o.logger.error("watch outbox read failed", { watch: s.watchId, error: toAugurError(err).message });
+      await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
+      return;
+    }
+    let next = from;
+    let taken = 0;
+    let past = false;
+    for (const r of loaded) {
+      // Committed, but its enqueue has not come yet (it comes once the commit is flushed):
+      // taking it now would queue it twice.
+      if (r.seq > s.maxSeq) {
+        past = true;
+        break;
+      }
+      if (!this.#queue.push(r)) break;
+      next = r.seq + 1;
+      taken++;
+    }
+    s.count = Math.max(0, s.count - taken);
+    s.fromSeq = Math.min(s.fromSeq, next);
+    // Done when every spilled record is back and nothing was spilled while the store was read.
+    const all = past || (taken === loaded.length && loaded.length < room);
+    if (all && s.epoch === epoch) this.#spilled = undefined;
   }
 
   start(): void {
@@ -91,7 +174,6 @@ export class DeliveryWorker {
     if (this.#state === "stopped") return;
     this.#state = "stopping";
     this.#stopSignal.abort();
-    this.#wake?.();
     const grace = setTimeout(() => this.#abort.abort(), this.#o.stopGraceMs ?? 5000);
     await this.#loop;
     clearTimeout(grace);
@@ -104,11 +186,15 @@ export class DeliveryWorker {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
-      const record = this.#queue[0];
+      const record = this.#queue.peek();
       if (record === undefined) {
+        if (this.#spilled !== undefined) {
+          await this.#recording; // the read must not find the last delivered record still pending
+          await this.#reload(this.#spilled);
+          continue;
+        }
         this.#state = "idle";
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        this.#wake = undefined;
+        await this.#queue.wait(this.#stopSignal.signal);
         continue;
       }
       const wait = record.nextAttemptAt - this.#o.clock.now();
@@ -121,6 +207,7 @@ export class DeliveryWorker {
       if (fencingToken === false) continue;
       await this.#attempt(record, fencingToken);
     }
+    await this.#recording;
   }
 
   /** The gate's say on the head record: its fencing token, `undefined` without a gate, false to skip this round. */
@@ -138,7 +225,7 @@ export class DeliveryWorker {
     if (verdict.kind === "covered") {
       try {
         await this.#o.store.finish(record, "delivered", this.#o.clock.now(), `delivered by ${verdict.by}, the cluster leader`);
-        if (this.#queue[0] === record) this.#queue.shift();
+        if (this.#queue.peek() === record) this.#queue.shift();
       } catch (err) {
         this.#o.logger.error("watch outbox write failed", { watch: record.watchId, delivery: record.id, error: toAugurError(err).message });
         await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
@@ -157,6 +244,9 @@ export class DeliveryWorker {
     // Handlers classify failures instead of throwing; a throw is a bug, retried like a failure.
     const outcome = await this.#o.handler.deliver(request, this.#abort.signal).catch((err: unknown): DeliveryOutcome => ({ kind: "retry", error: `handler failed: ${toAugurError(err).message}` }));
     if (this.#abort.signal.aborted) return; // stopping: the record stays pending for the next start
+    // The previous record's bookkeeping went to the store while this one was delivered; the
+    // store sees them in order.
+    await this.#recording;
     try {
       await this.#settle({ ...record, attempts: attempt }, outcome);
     } catch (err) {
@@ -165,15 +255,37 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * Moves a delivered record to the history. A failed write is retried — the delivery itself is
+   * not repeated; only a stop gives up, leaving the record pending, so it is delivered again
+   * after the restart (the at-least-once duplicate).
+   */
+  async #recordDelivered(record: OutboxRecord, now: number, output: string | undefined, log: Record<string, unknown>): Promise<void> {
+    for (;;) {
+      try {
+        await this.#o.store.finish(record, "delivered", now);
+        break;
+      } catch (err) {
+        this.#o.logger.error("watch outbox write failed; will retry recording the delivery", { ...log, error: toAugurError(err).message });
+        if (this.#stopping) return;
+        await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
+      }
+    }
+    await this.#o.gate?.delivered(record).catch(() => undefined);
+    this.#o.observer?.delivered(record, now - record.createdAt);
+    if (output) this.#o.logger.info("watch handler output", { ...log, output });
+  }
+
   async #settle(record: OutboxRecord, outcome: DeliveryOutcome): Promise<void> {
     const now = this.#o.clock.now();
     const log = { watch: record.watchId, handler: this.#o.handler.target, delivery: record.id, event: record.eventId, attempt: record.attempts };
     if (outcome.kind === "delivered") {
-      await this.#o.store.finish(record, "delivered", now);
       this.#queue.shift();
-      await this.#o.gate?.delivered(record).catch(() => undefined);
-      this.#o.observer?.delivered(record, now - record.createdAt);
-      if (outcome.output) this.#o.logger.info("watch handler output", { ...log, output: outcome.output });
+      const recording = this.#recordDelivered(record, now, outcome.output, log);
+      // Without a gate the next delivery starts now, and its bookkeeping shares a group commit
+      // with this one's. With one, the leader's watermark moves before the next record is admitted.
+      if (this.#o.gate) await recording;
+      else this.#recording = recording;
       return;
     }
     const next = now + Math.max(backoffMs(this.#o.retry, record.attempts, this.#o.random), outcome.kind === "retry" ? (outcome.retryAfterMs ?? 0) : 0);
@@ -189,7 +301,7 @@ export class DeliveryWorker {
     }
     const retried: OutboxRecord = { ...record, nextAttemptAt: next, lastError: outcome.error };
     await this.#o.store.recordAttempt(retried);
-    this.#queue[0] = retried;
+    this.#queue.replaceHead(retried);
     this.#o.observer?.retried(retried);
     this.#o.logger.warn("watch delivery failed; will retry", { ...log, error: outcome.error, retryInMs: next - now });
   }

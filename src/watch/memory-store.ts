@@ -8,11 +8,20 @@ import type { PersistedWatchState } from "./detector.js";
 import { DEAD_MAX, HISTORY_MAX, type NewRecord, type OutboxRecord, type PendingFilter, type WatchStore } from "./outbox.js";
 import { closedError, matches, newestFirst, notDead } from "./store-common.js";
 
+/** Listings may run this far past their bound before a trim, so a finish does not copy the list. */
+const TRIM_BATCH = 100;
+
+/** Appends, dropping the oldest entries in batches once the list is well past `max`. */
+function keepNewest(list: OutboxRecord[], rec: OutboxRecord, max: number): void {
+  list.push(rec);
+  if (list.length > max + TRIM_BATCH) list.splice(0, list.length - max);
+}
+
 export class MemoryWatchStore implements WatchStore {
   readonly kind = "memory" as const;
   readonly #states = new Map<string, PersistedWatchState>();
   readonly #pending = new Map<number, OutboxRecord>();
-  #history: OutboxRecord[] = [];
+  readonly #history: OutboxRecord[] = [];
   #dead: OutboxRecord[] = [];
   #seq = 0;
   #closed = false;
@@ -35,7 +44,7 @@ export class MemoryWatchStore implements WatchStore {
 
   async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {
     this.#check();
-    return [...this.#pending.values()].filter((r) => matches(r, filter)).sort((a, b) => a.seq - b.seq);
+    return [...this.#pending.values()].filter((r) => matches(r, filter)).sort((a, b) => a.seq - b.seq).slice(0, filter.limit ?? Infinity);
   }
 
   async recordAttempt(record: OutboxRecord): Promise<void> {
@@ -47,8 +56,8 @@ export class MemoryWatchStore implements WatchStore {
     this.#check();
     this.#pending.delete(record.seq);
     const done: OutboxRecord = { ...record, status, finishedAt, ...(lastError !== undefined ? { lastError } : {}) };
-    if (status === "delivered") this.#history = [...this.#history, done].slice(-HISTORY_MAX);
-    else this.#dead = [...this.#dead, done].slice(-DEAD_MAX);
+    if (status === "delivered") keepNewest(this.#history, done, HISTORY_MAX);
+    else keepNewest(this.#dead, done, DEAD_MAX);
     return done;
   }
 
@@ -66,12 +75,12 @@ export class MemoryWatchStore implements WatchStore {
 
   async recent(limit = HISTORY_MAX): Promise<OutboxRecord[]> {
     this.#check();
-    return newestFirst(this.#history, limit);
+    return newestFirst(this.#history, Math.min(limit, HISTORY_MAX));
   }
 
   async dead(limit = DEAD_MAX): Promise<OutboxRecord[]> {
     this.#check();
-    return newestFirst(this.#dead, limit);
+    return newestFirst(this.#dead, Math.min(limit, DEAD_MAX));
   }
 
   depth(): number {

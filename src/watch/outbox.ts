@@ -45,6 +45,10 @@ export type NewRecord = Pick<OutboxRecord, "eventId" | "watchId" | "handlerKey" 
 export interface PendingFilter {
   readonly watchId?: string;
   readonly handlerKey?: string;
+  /** Only records queued after this one (`seq` greater than this). */
+  readonly afterSeq?: number;
+  /** At most this many records (the first ones in queue order). */
+  readonly limit?: number;
 }
 
 /** Recent history and dead letters are bounded; the oldest entries are dropped first. */
@@ -59,9 +63,18 @@ export interface WatchStore {
   commit(watchId: string, state: PersistedWatchState | null, records: readonly NewRecord[]): Promise<OutboxRecord[]>;
   /** Pending records in queue order. */
   pending(filter?: PendingFilter): Promise<OutboxRecord[]>;
-  /** Records a failed attempt on a pending record (attempts, nextAttemptAt, lastError). */
+  /**
+   * Records a failed attempt on a pending record (attempts, nextAttemptAt, lastError). Resolves
+   * once committed, *not* flushed: the attempt count only bounds retries, and losing the last
+   * one to a crash costs at most one more attempt, so it is not worth a flush of its own.
+   */
   recordAttempt(record: OutboxRecord): Promise<void>;
-  /** Moves a pending record to the recent history (`delivered`) or the dead letters (`dead`). */
+  /**
+   * Moves a pending record to the recent history (`delivered`) or the dead letters (`dead`).
+   * `dead` resolves once durable. `delivered` resolves once committed, and reaches the disk with
+   * the next flush (another write's, or lmdb's own): a crash in that window delivers the record again
+   * after the restart — the at-least-once duplicate receivers already dedupe by event id.
+   */
   finish(record: OutboxRecord, status: "delivered" | "dead", finishedAt: number, lastError?: string): Promise<OutboxRecord>;
   /** Moves dead letters back to the tail of their handler's queue with attempts reset. */
   requeue(ids: readonly string[] | "all-dead", now: number): Promise<OutboxRecord[]>;

@@ -7,7 +7,7 @@ import { AugurError } from "../lib/errors.js";
 import type { OutboxRecord, PendingFilter } from "./outbox.js";
 
 export const matches = (r: OutboxRecord, f: PendingFilter): boolean =>
-  (f.watchId === undefined || r.watchId === f.watchId) && (f.handlerKey === undefined || r.handlerKey === f.handlerKey);
+  (f.watchId === undefined || r.watchId === f.watchId) && (f.handlerKey === undefined || r.handlerKey === f.handlerKey) && (f.afterSeq === undefined || r.seq > f.afterSeq);
 
 /** A dead letter made pending again: attempts reset, failure kept for the record. */
 export function notDead(r: OutboxRecord): OutboxRecord {

@@ -44,4 +44,18 @@ describe("MemoryStore history", () => {
     assert.equal(store.historySize().revisions, 1);
     await store.close();
   });
+
+  it("memory - a watcher that falls further behind than the history holds gets STORE_COMPACTED, then can resume", async () => {
+    const store = new MemoryStore({ history: { maxRevisions: 5 } });
+    const ac = new AbortController();
+    const iter = store.watch("", { signal: ac.signal })[Symbol.asyncIterator]();
+    for (let i = 0; i < 5; i++) await store.put(`k${i}`, new Uint8Array([i]));
+    assert.equal((await iter.next()).value?.revision, 2, "within the bound, every batch comes");
+    for (let i = 0; i < 10; i++) await store.put(`k${i}`, new Uint8Array([i]));
+    await assert.rejects(async () => iter.next(), (err) => isAugurError(err, "STORE_COMPACTED"), "a watcher that fell behind is told to resync");
+    const again = store.watch("", { fromRevision: store.historySize().oldest, signal: ac.signal })[Symbol.asyncIterator]();
+    assert.equal((await again.next()).value?.revision, store.historySize().oldest, "a new watch from the kept history works");
+    ac.abort();
+    await store.close();
+  });
 });

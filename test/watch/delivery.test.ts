@@ -7,7 +7,9 @@ import { silentLogger } from "../../src/watch/logger.js";
 import { MemoryWatchStore } from "../../src/watch/memory-store.js";
 import type { NewRecord } from "../../src/watch/outbox.js";
 import type { HttpHandlerDefinition, RetryPolicy } from "../../src/watch/types.js";
-import { httpReceiver, type HttpReceiver } from "./receivers.js";
+import { LmdbWatchStore } from "../../src/watch/lmdb-store.js";
+import { httpReceiver, tempDir, type HttpReceiver } from "./receivers.js";
+import { join } from "node:path";
 
 const FAST: RetryPolicy = { initialIntervalMs: 10, maxIntervalMs: 40, maxAttempts: 5, maxAgeMs: 0 };
 
@@ -102,5 +104,31 @@ void test("delivery - stop aborts an attempt in flight after the grace; the reco
     assert.deepEqual((await store.pending()).map((x) => [x.eventId, x.attempts]), [["e1", 0]]);
   } finally {
     await r.close();
+  }
+});
+
+void test("delivery - past its in-memory bound a worker reads the backlog back from the outbox: every record once, in order", async () => {
+  const dir = await tempDir("augur-spill-");
+  let open = false;
+  const r = await httpReceiver(() => (open ? { status: 200 } : { status: 503 }));
+  const store = await LmdbWatchStore.open(join(dir.path, "watches"));
+  const worker = new DeliveryWorker({ handler: handler(r.url), retry: { ...FAST, maxAttempts: 0 }, store, clock: systemClock(), logger: silentLogger, random: () => 0.5, queueMax: { records: 3 } });
+  worker.start();
+  try {
+    for (let n = 1; n <= 10; n++) worker.enqueue(await store.commit("w1", { version: 1, index: String(n), reported: {}, updatedAt: 0 }, [rec(n)]));
+    assert.equal(worker.depth, 10, "the depth counts the records waiting in the store");
+    await r.waitFor(2);
+    open = true;
+    await until(async () => (await store.recent()).length === 10 && worker.depth === 0 && store.depth() === 0);
+    const firsts = [...new Map(r.requests.map((q) => [String(q.headers["idempotency-key"]), q])).keys()];
+    assert.deepEqual(firsts, Array.from({ length: 10 }, (_, i) => `e${i + 1}`), "in order");
+    const ok = (await store.recent()).map((x) => x.eventId).reverse();
+    assert.deepEqual(ok, Array.from({ length: 10 }, (_, i) => `e${i + 1}`), "each delivered once");
+    assert.equal(r.requests.filter((q) => q.headers["x-augur-attempt"] === "1").length, 10, "one first attempt per record: none queued twice");
+  } finally {
+    await worker.stop();
+    await store.close();
+    await r.close();
+    await dir.remove();
   }
 });

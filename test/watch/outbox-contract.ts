@@ -84,6 +84,20 @@ export function outboxContract(name: string, factory: StoreFactory): void {
     }
   });
 
+  void test(`${name} - pending pages through one handler's queue with afterSeq and limit`, async () => {
+    const s = await factory.open();
+    try {
+      const created = await s.commit("w1", state("1"), [rec("a"), rec("x", "h2"), rec("b"), rec("c"), rec("d")]);
+      const page1 = await s.pending({ watchId: "w1", handlerKey: "h1", limit: 2 });
+      assert.deepEqual(page1.map((r) => r.eventId), ["a", "b"]);
+      const page2 = await s.pending({ watchId: "w1", handlerKey: "h1", afterSeq: page1[1]?.seq ?? 0, limit: 2 });
+      assert.deepEqual(page2.map((r) => r.eventId), ["c", "d"]);
+      assert.deepEqual(await s.pending({ handlerKey: "h1", afterSeq: created[4]?.seq ?? 0 }), []);
+    } finally {
+      await s.close();
+    }
+  });
+
   void test(`${name} - a closed store refuses calls`, async () => {
     const s = await factory.open();
     await s.close();

@@ -12,6 +12,8 @@ import { readFileSync } from "node:fs";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, BrokenCircuitError, BulkheadRejectedError, IsolatedCircuitError, TaskCancelledError } from "cockatiel";
 import { ClientClosedError, Etcd3, EtcdLeaseInvalidError, GRPCDeadlineExceededError, GRPCOutOfRangeError, GRPCUnavailableError, isRecoverableError, type IKeyValue, type IOptions } from "etcd3";
 import { AugurError } from "../../lib/errors.js";
+import { BoundedQueue } from "../../lib/bounded-queue.js";
+import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_REVISIONS, batchBytes } from "../watch-hub.js";
 import type { Compare, KeyValue, LeaseId, RangeResult, Store, TxnOp, TxnOpResult, TxnRequest, TxnResponse, WatchBatch, WatchEvent, WatchOptions } from "../store.js";
 
 export interface EtcdStoreOptions {
@@ -236,69 +238,68 @@ export class EtcdStore implements Store {
     return { [Symbol.asyncIterator]: () => this.#watchIterator(prefix, options) };
   }
 
-  /** etcd3's Watcher reconnects and resumes by itself; we group its events by revision. */
+  /**
+   * etcd3's Watcher reconnects and resumes by itself; we group its events by revision. The
+   * queue between the stream and the consumer has the embedded stores' history bounds: a
+   * consumer that falls further behind gets `STORE_COMPACTED` and resyncs from a snapshot, as it
+   * would after a compaction, instead of the stream filling memory.
+   */
   #watchIterator(prefix: string, options: WatchOptions): AsyncIterator<WatchBatch> {
-    const queue: WatchBatch[] = [];
-    let failure: AugurError | undefined;
-    let done = false;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      wake?.();
-      wake = undefined;
-    };
+    const queue = new BoundedQueue<WatchBatch>({
+      maxItems: DEFAULT_HISTORY_REVISIONS,
+      maxWeight: DEFAULT_HISTORY_BYTES,
+      weigh: batchBytes,
+      overflow: { fail: () => new AugurError("STORE_COMPACTED", `the watcher fell behind by more than ${DEFAULT_HISTORY_REVISIONS} revisions or ${DEFAULT_HISTORY_BYTES} bytes; resync from a snapshot`) },
+    });
     const full = this.#key(prefix).toString();
     let builder = this.#client.watch().prefix(full);
     if (options.prevKv !== false) builder = builder.withPreviousKV();
     if (options.fromRevision !== undefined) builder = builder.startRevision(String(options.fromRevision));
     const watcherPromise = builder.create();
+    const cancel = (): void => void watcherPromise.then((w) => w.cancel()).catch(() => undefined);
+    // Ends the watch; the consumer still gets what was queued.
     const finish = (): void => {
-      done = true;
-      notify();
-      void watcherPromise.then((w) => w.cancel()).catch(() => undefined);
+      queue.close();
+      cancel();
     };
     options.signal?.addEventListener("abort", finish, { once: true });
     watcherPromise.then(
       (w) => {
         w.on("data", (res) => {
           let batch: { revision: number; events: WatchEvent[] } | undefined;
+          const push = (b: WatchBatch): void => {
+            if (!queue.push(b) && queue.closed) cancel(); // overflowed (or ended): the stream is of no more use
+          };
           for (const e of res.events) {
             const revision = Number(e.kv.mod_revision);
             if (!batch || batch.revision !== revision) {
-              if (batch) queue.push(batch);
+              if (batch) push(batch);
               batch = { revision, events: [] };
             }
             const prev = e.prev_kv ? { prev: this.#kv(e.prev_kv) } : {};
             if (e.type === "Put") batch.events.push({ type: "put", kv: this.#kv(e.kv), ...prev });
             else batch.events.push({ type: "delete", key: e.kv.key.subarray(this.#prefix.length).toString(), revision, ...prev });
           }
-          if (batch) queue.push(batch);
-          notify();
+          if (batch) push(batch);
         });
         w.on("error", (err) => {
-          // Stream errors are retried by etcd3 itself; only a cancellation (compaction) ends us.
+          // etcd3 emits "error" on a watcher only when etcd cancelled it (its start revision was
+          // compacted, or another cancel reason); stream failures are retried inside etcd3 and
+          // never reach here. Either way this watch cannot go on from where it was: resync.
           const e = fromEtcdError(err);
-          if (e.code === "STORE_COMPACTED" || /canceled/i.test(String((err as Error).message))) {
-            failure = e.code === "STORE_COMPACTED" ? e : new AugurError("STORE_COMPACTED", String((err as Error).message), { cause: err });
-            notify();
-          }
+          queue.fail(e.code === "STORE_COMPACTED" ? e : new AugurError("STORE_COMPACTED", e.message, { cause: err }));
         });
       },
-      (err: unknown) => {
-        failure = fromEtcdError(err);
-        notify();
-      },
+      (err: unknown) => queue.fail(fromEtcdError(err)),
     );
     return {
       next: async (): Promise<IteratorResult<WatchBatch>> => {
-        for (;;) {
-          const batch = queue.shift();
-          if (batch) return { value: batch, done: false };
-          if (failure) {
-            finish();
-            throw failure;
-          }
-          if (done || this.#closed) return { value: undefined, done: true };
-          await new Promise<void>((r) => (wake = r));
+        if (this.#closed && queue.size === 0) finish();
+        try {
+          return await queue.next();
+        } catch (err) {
+          finish();
+          throw err;
         }
       },
       return: async (): Promise<IteratorResult<WatchBatch>> => {
