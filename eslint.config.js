@@ -2,7 +2,17 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bin/**", "eslint.config.js", "test/**/fixtures/**/*.js", "test/**/fixtures/**/*.mjs", "test/**/fixtures/**/*.cjs"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "bin/**",
+      "eslint.config.js",
+      "test/**/fixtures/**/*.js",
+      "test/**/fixtures/**/*.mjs",
+      "test/**/fixtures/**/*.cjs",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
@@ -13,11 +23,31 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": [
         "error",
         // node:test's describe/it return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: "package", name: ["describe", "it", "test", "before", "after", "beforeEach", "afterEach", "suite"], package: "node:test" }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: "package",
+              name: [
+                "describe",
+                "it",
+                "test",
+                "before",
+                "after",
+                "beforeEach",
+                "afterEach",
+                "suite",
+              ],
+              package: "node:test",
+            },
+          ],
+        },
       ],
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
     },
   },
   {
@@ -26,8 +56,14 @@ export default tseslint.config(
     rules: {
       "no-restricted-syntax": [
         "error",
-        { selector: "NewExpression[callee.name='Error']", message: "Throw an AugurError with a stable code (src/lib/errors.ts), not a bare Error." },
-        { selector: "CallExpression[callee.name='Error']", message: "Throw an AugurError with a stable code (src/lib/errors.ts), not a bare Error." },
+        {
+          selector: "NewExpression[callee.name='Error']",
+          message: "Throw an AugurError with a stable code (src/lib/errors.ts), not a bare Error.",
+        },
+        {
+          selector: "CallExpression[callee.name='Error']",
+          message: "Throw an AugurError with a stable code (src/lib/errors.ts), not a bare Error.",
+        },
       ],
     },
   },
@@ -53,7 +89,11 @@ function layerRules() {
     client: ["cli"],
     cli: [],
   };
-  const inspectView = { group: ["**/catalog/catalog.js"], importNames: ["inspectView"], message: "Read the catalog through Catalog's methods; inspectView is for tests." };
+  const inspectView = {
+    group: ["**/catalog/catalog.js"],
+    importNames: ["inspectView"],
+    message: "Read the catalog through Catalog's methods; inspectView is for tests.",
+  };
   return Object.entries(forbidden).map(([layer, above]) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: {
@@ -61,7 +101,14 @@ function layerRules() {
         "error",
         {
           patterns: [
-            ...(above.length > 0 ? [{ group: above.map((l) => (l.startsWith("..") ? l : `**/${l}/**`)), message: `src/${layer}/ may not import a layer above it (docs/architecture.md).` }] : []),
+            ...(above.length > 0
+              ? [
+                  {
+                    group: above.map((l) => (l.startsWith("..") ? l : `**/${l}/**`)),
+                    message: `src/${layer}/ may not import a layer above it (docs/architecture.md).`,
+                  },
+                ]
+              : []),
             ...(layer === "catalog" ? [] : [inspectView]),
           ],
         },

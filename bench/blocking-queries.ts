@@ -21,7 +21,13 @@ function get(url: string): Promise<{ status: number; index: string | undefined; 
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: httpAgent }, (res) => {
       res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, index: res.headers["x-consul-index"] as string | undefined, at: performance.now() }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          index: res.headers["x-consul-index"] as string | undefined,
+          at: performance.now(),
+        }),
+      );
     });
     req.on("error", reject);
     req.end();
@@ -56,7 +62,12 @@ async function settle(pid: number): Promise<number> {
   return last;
 }
 
-async function benchAugur(): Promise<{ perQuery: number; releaseMs: number; unrelatedWoken: number; answered: number }> {
+async function benchAugur(): Promise<{
+  perQuery: number;
+  releaseMs: number;
+  unrelatedWoken: number;
+  answered: number;
+}> {
   // 10,000 connections from one client IP: lift Consul's default limit of 200 per client, as
   // an operator running this many watchers from one host would.
   const { mkdtemp, writeFile } = await import("node:fs/promises");
@@ -64,7 +75,11 @@ async function benchAugur(): Promise<{ perQuery: number; releaseMs: number; unre
   await writeFile(config, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }));
   const agent = await startAgentProcess({ args: ["-dev", "-config-file", config] });
   const pid = agent.proc.pid as number;
-  const put = (path: string, body?: object): Promise<Response> => fetch(`${agent.url}${path}`, { method: "PUT", ...(body ? { body: JSON.stringify(body) } : {}) });
+  const put = (path: string, body?: object): Promise<Response> =>
+    fetch(`${agent.url}${path}`, {
+      method: "PUT",
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
   await put("/v1/agent/service/register", { Name: "svc-a", Check: { TTL: "1h" } });
   await put("/v1/agent/service/register", { Name: "svc-b", Check: { TTL: "1h" } });
   const index = (await fetch(`${agent.url}/v1/health/service/svc-a`)).headers.get("x-consul-index");
@@ -79,13 +94,19 @@ async function benchAugur(): Promise<{ perQuery: number; releaseMs: number; unre
   await put("/v1/kv/unrelated", { x: 1 });
   await put("/v1/agent/service/register", { Name: "svc-c" });
   await new Promise((r) => setTimeout(r, 500));
-  const unrelatedWoken = (await metric(agent.url, "augur_http_blocking_queries_woken")) - wokenBefore;
+  const unrelatedWoken =
+    (await metric(agent.url, "augur_http_blocking_queries_woken")) - wokenBefore;
   const start = performance.now();
   await put("/v1/agent/check/pass/service:svc-a");
   const done = await Promise.all(responses);
   const releaseMs = Math.max(...done.map((d) => d.at)) - start;
   await agent.stop();
-  return { perQuery: (parked - before) / N, releaseMs, unrelatedWoken, answered: done.filter((d) => d.status === 200 && d.index !== index).length };
+  return {
+    perQuery: (parked - before) / N,
+    releaseMs,
+    unrelatedWoken,
+    answered: done.filter((d) => d.status === 200 && d.index !== index).length,
+  };
 }
 
 async function benchBare(): Promise<{ perQuery: number; releaseMs: number }> {

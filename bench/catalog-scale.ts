@@ -24,7 +24,12 @@ async function fill(agent: AgentProcess, services: number): Promise<void> {
             Node: `node-${n}`,
             Address: `10.0.${n >> 8}.${n & 255}`,
             Service: { Service: name, Port: 8000 + s },
-            Checks: [0, 1, 2].map((i) => ({ CheckID: `${name}-c${i}`, Name: `check ${i}`, Status: "passing", ServiceID: name })),
+            Checks: [0, 1, 2].map((i) => ({
+              CheckID: `${name}-c${i}`,
+              Name: `check ${i}`,
+              Status: "passing",
+              ServiceID: name,
+            })),
           }),
         }).then((r) => r.text()),
       );
@@ -39,16 +44,29 @@ async function fill(agent: AgentProcess, services: number): Promise<void> {
 async function flipLatencies(agent: AgentProcess): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < FLIPS; i++) {
-    const index = (await fetch(`${agent.url}/v1/health/service/svc-0`)).headers.get("x-consul-index");
-    const parked = fetch(`${agent.url}/v1/health/service/svc-0?index=${index}&wait=30s`).then(async (r) => {
-      await r.text();
-      return performance.now();
-    });
+    const index = (await fetch(`${agent.url}/v1/health/service/svc-0`)).headers.get(
+      "x-consul-index",
+    );
+    const parked = fetch(`${agent.url}/v1/health/service/svc-0?index=${index}&wait=30s`).then(
+      async (r) => {
+        await r.text();
+        return performance.now();
+      },
+    );
     await new Promise((r) => setTimeout(r, 20));
     const start = performance.now();
     await fetch(`${agent.url}/v1/catalog/register`, {
       method: "PUT",
-      body: JSON.stringify({ Node: "node-0", Address: "10.0.0.0", Check: { CheckID: "svc-0-c0", Name: "check 0", ServiceID: "svc-0", Status: i % 2 === 0 ? "critical" : "passing" } }),
+      body: JSON.stringify({
+        Node: "node-0",
+        Address: "10.0.0.0",
+        Check: {
+          CheckID: "svc-0-c0",
+          Name: "check 0",
+          ServiceID: "svc-0",
+          Status: i % 2 === 0 ? "critical" : "passing",
+        },
+      }),
     });
     out.push((await parked) - start);
   }

@@ -17,10 +17,19 @@ const DURATION = process.env["BENCH_DURATION"] ?? "4s";
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
 
-interface WrkResult { rps: number; p99ms: number }
+interface WrkResult {
+  rps: number;
+  p99ms: number;
+}
 
 async function wrk(url: string): Promise<WrkResult> {
-  const { stdout } = await run("wrk", ["-t1", `-c${CONNECTIONS}`, `-d${DURATION}`, "--latency", url]);
+  const { stdout } = await run("wrk", [
+    "-t1",
+    `-c${CONNECTIONS}`,
+    `-d${DURATION}`,
+    "--latency",
+    url,
+  ]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
   const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
@@ -47,7 +56,8 @@ async function main(): Promise<void> {
     bases.push(await wrk(bare.url));
     kvs.push(await wrk(`${agent.url}/v1/kv/bench/key`));
   }
-  const median = (list: WrkResult[]): WrkResult => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)] as WrkResult;
+  const median = (list: WrkResult[]): WrkResult =>
+    [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)] as WrkResult;
   const base = median(bases);
   const kv = median(kvs);
   const ratios = kvs.map((k, i) => k.rps / (bases[i]?.rps ?? NaN));

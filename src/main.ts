@@ -46,9 +46,22 @@ import type { WatchDefinition } from "./watch/types.js";
  */
 export type AgentSettings = Pick<
   RuntimeConfig,
-  "nodeName" | "nodeId" | "datacenter" | "dev" | "httpAddresses" | "advertiseAddr" | "enableScriptChecks" | "enableLocalScriptChecks" | "checkUpdateIntervalMs" | "services" | "checks" | "watches"
+  | "nodeName"
+  | "nodeId"
+  | "datacenter"
+  | "dev"
+  | "httpAddresses"
+  | "advertiseAddr"
+  | "enableScriptChecks"
+  | "enableLocalScriptChecks"
+  | "checkUpdateIntervalMs"
+  | "services"
+  | "checks"
+  | "watches"
 > &
-  Partial<Pick<RuntimeConfig, "dataDir" | "storeHistory" | "etcd" | "reconnectTimeoutMs" | "http">> &
+  Partial<
+    Pick<RuntimeConfig, "dataDir" | "storeHistory" | "etcd" | "reconnectTimeoutMs" | "http">
+  > &
   AgentTimings;
 
 /** Timings no config key sets; tests shorten them. */
@@ -96,16 +109,24 @@ class AddressableClient {
 /** Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. */
 const startCheckRunner: StartCheck = (def, report, restoredOutput) => {
   const runner = createCheckRunner(def, report);
-  if (restoredOutput !== undefined && runner instanceof TtlCheckRunner) runner.restoreOutput(restoredOutput);
+  if (restoredOutput !== undefined && runner instanceof TtlCheckRunner)
+    runner.restoreOutput(restoredOutput);
   runner.start();
   return {
     stop: () => runner.stop(),
-    ...(runner instanceof TtlCheckRunner ? { ttlUpdate: (status, output) => runner.update(status, output) } : {}),
+    ...(runner instanceof TtlCheckRunner
+      ? { ttlUpdate: (status, output) => runner.update(status, output) }
+      : {}),
   };
 };
 
 async function openStore(settings: AgentSettings): Promise<Store> {
-  if (settings.etcd) return EtcdStore.open({ endpoints: settings.etcd.endpoints, prefix: settings.etcd.prefix, ...(settings.etcd.tls ? { tls: settings.etcd.tls } : {}) });
+  if (settings.etcd)
+    return EtcdStore.open({
+      endpoints: settings.etcd.endpoints,
+      prefix: settings.etcd.prefix,
+      ...(settings.etcd.tls ? { tls: settings.etcd.tls } : {}),
+    });
   const history = settings.storeHistory ? { history: settings.storeHistory } : {};
   if (settings.dev || !settings.dataDir) return new MemoryStore(history);
   const path = join(settings.dataDir, "catalog");
@@ -113,7 +134,8 @@ async function openStore(settings: AgentSettings): Promise<Store> {
   return DiskStore.open({ path, ...history });
 }
 
-export type AgentRuntimeState = "built" | "starting" | "running" | "stopping" | "stopped" | "failed";
+export type AgentRuntimeState =
+  "built" | "starting" | "running" | "stopping" | "stopped" | "failed";
 
 /**
  * One agent's life, as an explicit state machine:
@@ -149,7 +171,8 @@ export class AgentRuntime {
   }
 
   async start(): Promise<RunningAgent> {
-    if (this.#state !== "built") throw new AugurError("INTERNAL", `AgentRuntime.start: illegal in state ${this.#state}`);
+    if (this.#state !== "built")
+      throw new AugurError("INTERNAL", `AgentRuntime.start: illegal in state ${this.#state}`);
     this.#state = "starting";
     try {
       const running = await this.#open();
@@ -198,7 +221,10 @@ export class AgentRuntime {
     const store = await openStore(settings);
     opened.push(() => store.close());
     // etcd refuses a transaction of more than --max-txn-ops (128 by default) operations.
-    const catalog = new Catalog(store, { datacenter: settings.datacenter, ...(settings.etcd ? { maxTxnOps: 128 } : {}) });
+    const catalog = new Catalog(store, {
+      datacenter: settings.datacenter,
+      ...(settings.etcd ? { maxTxnOps: 128 } : {}),
+    });
     opened.push(() => catalog.stop());
     await catalog.start(
       (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
@@ -208,25 +234,40 @@ export class AgentRuntime {
     // Set once the HTTP server exists: a lost store releases parked blocking queries.
     let releaseParked = (): void => undefined;
     const agent = new Agent({
-      identity: { nodeName: settings.nodeName, nodeId: settings.nodeId, datacenter: settings.datacenter, advertiseAddr: settings.advertiseAddr, version: VERSION },
+      identity: {
+        nodeName: settings.nodeName,
+        nodeId: settings.nodeId,
+        datacenter: settings.datacenter,
+        advertiseAddr: settings.advertiseAddr,
+        version: VERSION,
+      },
       catalog,
       startCheck: startCheckRunner,
       validateCheck: assertRunnable,
       // Consul keeps API registrations in its data dir; a -dev agent forgets them.
-      ...(settings.dev || !settings.dataDir ? {} : { persistence: new FileLocalStatePersistence(settings.dataDir) }),
+      ...(settings.dev || !settings.dataDir
+        ? {}
+        : { persistence: new FileLocalStatePersistence(settings.dataDir) }),
       enableScriptChecks: settings.enableScriptChecks,
       enableLocalScriptChecks: settings.enableLocalScriptChecks,
       checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
       // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
       // 4 s: with renewals every TTL/3 and etcd's lease-expiry sweep, a kill shows within 5 s.
-      livenessTtlSeconds: settings.livenessTtlSeconds ?? settings.etcd?.livenessTtlSeconds ?? (settings.etcd ? 4 : 10),
+      livenessTtlSeconds:
+        settings.livenessTtlSeconds ??
+        settings.etcd?.livenessTtlSeconds ??
+        (settings.etcd ? 4 : 10),
       ...(settings.fullSyncIntervalMs ? { fullSyncIntervalMs: settings.fullSyncIntervalMs } : {}),
       ...(settings.reconnectTimeoutMs ? { reconnectTimeoutMs: settings.reconnectTimeoutMs } : {}),
       onError: (err, what) => log.warn({ err: toAugurError(err).message }, what),
-      onReaped: (node) => log.info(`EventMemberReap: ${node} (failed longer than reconnect_timeout)`),
+      onReaped: (node) =>
+        log.info(`EventMemberReap: ${node} (failed longer than reconnect_timeout)`),
       onStoreContact: (known) => {
         if (known) log.info("store reachable again: reads are current");
-        else log.warn("lost contact with the store for longer than the liveness TTL: reads come from this agent's last view (X-Consul-KnownLeader: false)");
+        else
+          log.warn(
+            "lost contact with the store for longer than the liveness TTL: reads come from this agent's last view (X-Consul-KnownLeader: false)",
+          );
         releaseParked();
       },
     });
@@ -243,15 +284,24 @@ export class AgentRuntime {
     const watchClient = new AddressableClient(internalToken);
     // Set once the route table exists (it includes the watch routes, so it comes after the manager).
     let inProcess: InProcessSource | undefined = undefined;
-    const watchLog = (level: "info" | "warn" | "error") => (msg: string, fields?: object): void => log[level](fields ?? {}, msg);
+    const watchLog =
+      (level: "info" | "warn" | "error") =>
+      (msg: string, fields?: object): void =>
+        log[level](fields ?? {}, msg);
     const watchManager = new WatchManager({
       client: watchClient,
       // The agent's own catalog is read in-process, through the same route handlers and blocking
       // reads as over HTTP but without a socket per watch (which also counted against
       // limits.http_max_conns_per_client). A watch naming another datacenter keeps the HTTP client,
       // as a request that has to leave this agent.
-      sourceFor: (def) => (inProcess !== undefined && isLocal(def, settings.datacenter) ? inProcess : watchClient),
-      ...(settings.dev || !settings.dataDir ? {} : { openDurableStore: () => LmdbWatchStore.open(join(settings.dataDir as string, "watches")) }),
+      sourceFor: (def) =>
+        inProcess !== undefined && isLocal(def, settings.datacenter) ? inProcess : watchClient,
+      ...(settings.dev || !settings.dataDir
+        ? {}
+        : {
+            openDurableStore: () =>
+              LmdbWatchStore.open(join(settings.dataDir as string, "watches")),
+          }),
       registry: metrics.registry,
       logger: { info: watchLog("info"), warn: watchLog("warn"), error: watchLog("error") },
     });
@@ -268,16 +318,41 @@ export class AgentRuntime {
       reload,
       leave: async () => {
         // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
-        setTimeout(() => void stop(true).catch((err: unknown) => log.warn({ err: toAugurError(err).message }, "leave")), 50);
+        setTimeout(
+          () =>
+            void stop(true).catch((err: unknown) =>
+              log.warn({ err: toAugurError(err).message }, "leave"),
+            ),
+          50,
+        );
       },
-      prometheus: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-      cluster: () => (settings.etcd ? { Store: "etcd", Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix } } : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" }),
-      metricsJson: async () => ({ Timestamp: new Date().toISOString(), Gauges: [], Points: [], Counters: [], Samples: [], Metrics: await metrics.registry.getMetricsAsJSON() }),
+      prometheus: async () => ({
+        contentType: metrics.registry.contentType,
+        body: await metrics.registry.metrics(),
+      }),
+      cluster: () =>
+        settings.etcd
+          ? {
+              Store: "etcd",
+              Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix },
+            }
+          : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" },
+      metricsJson: async () => ({
+        Timestamp: new Date().toISOString(),
+        Gauges: [],
+        Points: [],
+        Counters: [],
+        Samples: [],
+        Metrics: await metrics.registry.getMetricsAsJSON(),
+      }),
     };
     const routes = [
       // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
       // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
-      ...statusRoutes({ leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""), peers: () => [`${settings.advertiseAddr}:8300`] }),
+      ...statusRoutes({
+        leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""),
+        peers: () => [`${settings.advertiseAddr}:8300`],
+      }),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
@@ -289,11 +364,18 @@ export class AgentRuntime {
     ];
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
     const storeContact = settings.etcd ? { storeContact: () => agent.storeContact() } : {};
-    const onServerError = (err: unknown, method: string, url: string): void => log.warn({ err: toAugurError(err).message }, `${method} ${url}`);
-    inProcess = new InProcessSource({ routes, token: internalToken, onServerError, ...storeContact });
+    const onServerError = (err: unknown, method: string, url: string): void =>
+      log.warn({ err: toAugurError(err).message }, `${method} ${url}`);
+    inProcess = new InProcessSource({
+      routes,
+      token: internalToken,
+      onServerError,
+      ...storeContact,
+    });
     const server = new ApiServer({
       routes,
-      onResponse: (method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds),
+      onResponse: (method, route, status, seconds) =>
+        metrics.observeRequest(method, route, status, seconds),
       onServerError,
       ...(settings.http ? { limits: settings.http } : {}),
       ...storeContact,
@@ -310,24 +392,31 @@ export class AgentRuntime {
     const own = addresses[0];
     opened.push(() => watchManager.stop());
     if (own) {
-      watchClient.setAddress(`${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`);
+      watchClient.setAddress(
+        `${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`,
+      );
       await watchManager.start(settings.watches);
     } else {
       // Kept from when every watch went through the HTTP API (and as Consul, whose watch plans
       // need an HTTP endpoint); in-process watches could now run without it.
-      if (settings.watches.length > 0) log.warn("watches need the HTTP API, which is disabled (ports.http = -1); they will not run");
+      if (settings.watches.length > 0)
+        log.warn(
+          "watches need the HTTP API, which is disabled (ports.http = -1); they will not run",
+        );
       // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
       await watchManager.start([]);
     }
     return { addresses, agent, catalog, stopped: this.#stopped, reload, stop: () => stop(false) };
-    }
   }
-
-/** Builds an agent and starts it (see {@link AgentRuntime}). */
-export async function startAgent(settings: AgentSettings, options: StartAgentOptions): Promise<RunningAgent> {
-  return new AgentRuntime(settings, options).start();
 }
 
+/** Builds an agent and starts it (see {@link AgentRuntime}). */
+export async function startAgent(
+  settings: AgentSettings,
+  options: StartAgentOptions,
+): Promise<RunningAgent> {
+  return new AgentRuntime(settings, options).start();
+}
 
 /** A watch of this agent's own datacenter: served in-process. */
 function isLocal(def: WatchDefinition, datacenter: string): boolean {
@@ -335,20 +424,31 @@ function isLocal(def: WatchDefinition, datacenter: string): boolean {
 }
 
 /** Config-file services and checks: removed ones go, new or changed ones are (re)registered. */
-async function applyDefinitions(agent: Agent, oldServices: readonly ServiceDefinition[], oldChecks: readonly CheckDefinition[], next: AgentSettings): Promise<void> {
+async function applyDefinitions(
+  agent: Agent,
+  oldServices: readonly ServiceDefinition[],
+  oldChecks: readonly CheckDefinition[],
+  next: AgentSettings,
+): Promise<void> {
   // All or nothing: a definition the agent would refuse fails the start or reload before any change.
   agent.validateDefinitions(next.services, next.checks, "config");
   const nextServiceIds = new Set(next.services.map((s) => s.id));
   const nextCheckIds = new Set(next.checks.map((c) => c.id));
-  for (const s of oldServices) if (!nextServiceIds.has(s.id) && agent.local.service(s.id)?.source === "config") await agent.deregisterService(s.id);
-  for (const c of oldChecks) if (!nextCheckIds.has(c.id) && agent.local.check(c.id)?.source === "config") await agent.deregisterCheck(c.id);
+  for (const s of oldServices)
+    if (!nextServiceIds.has(s.id) && agent.local.service(s.id)?.source === "config")
+      await agent.deregisterService(s.id);
+  for (const c of oldChecks)
+    if (!nextCheckIds.has(c.id) && agent.local.check(c.id)?.source === "config")
+      await agent.deregisterCheck(c.id);
   const unchanged = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
   for (const s of next.services) {
     const old = oldServices.find((o) => o.id === s.id);
-    if (!old || !unchanged(old, s) || !agent.local.service(s.id)) await agent.registerService(s, "config", true);
+    if (!old || !unchanged(old, s) || !agent.local.service(s.id))
+      await agent.registerService(s, "config", true);
   }
   for (const c of next.checks) {
     const old = oldChecks.find((o) => o.id === c.id);
-    if (!old || !unchanged(old, c) || !agent.local.check(c.id)) await agent.registerCheck(c, "config");
+    if (!old || !unchanged(old, c) || !agent.local.check(c.id))
+      await agent.registerCheck(c, "config");
   }
 }

@@ -58,14 +58,25 @@ async function etcdSamples(endpoints: string[]): Promise<number[]> {
 async function main(): Promise<void> {
   const etcd = await startEtcdCluster(3);
   const dir = await mkdtemp(join(tmpdir(), "augur-bench-wake-"));
-  const args = (node: string, endpoint: string): string[] => [`-etcd=${endpoint}`, "-etcd-prefix", "wake/", "-node", node, "-data-dir", join(dir, node), "-bind", "127.0.0.1"];
+  const args = (node: string, endpoint: string): string[] => [
+    `-etcd=${endpoint}`,
+    "-etcd-prefix",
+    "wake/",
+    "-node",
+    node,
+    "-data-dir",
+    join(dir, node),
+    "-bind",
+    "127.0.0.1",
+  ];
   // Each agent on a different etcd member, as on different machines.
   const a = await startAgentProcess({ args: args("a", etcd.clientUrls[0] as string) });
   const b = await startAgentProcess({ args: args("b", etcd.clientUrls[1] as string) });
   try {
     const augur = await augurSamples(a.url, b.url);
     const peer = await etcdSamples(etcd.clientUrls);
-    const row = (name: string, s: number[]): string => `| ${name} | ${s.length} | ${fmt(percentile(s, 50))} ms | ${fmt(percentile(s, 99))} ms |`;
+    const row = (name: string, s: number[]): string =>
+      `| ${name} | ${s.length} | ${fmt(percentile(s, 50))} ms | ${fmt(percentile(s, 99))} ms |`;
     await writeSection(
       "cluster-wake",
       `## Blocking-query wake across agents (issue #4, item 9)

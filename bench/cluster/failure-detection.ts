@@ -29,11 +29,14 @@ const run = promisify(execFile);
 const NODES = Number(process.env["BENCH_NODES"] ?? 3);
 const TRIALS = Number(process.env["BENCH_TRIALS"] ?? 6);
 
-
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 async function lines(file: string): Promise<bigint[]> {
-  return (await readFile(file, "utf8").catch(() => "")).trim().split("\n").filter(Boolean).map((l) => BigInt(l));
+  return (await readFile(file, "utf8").catch(() => ""))
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => BigInt(l));
 }
 
 async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -48,12 +51,37 @@ async function augurTrials(dir: string): Promise<number[]> {
   const etcd = await startEtcdCluster(3);
   const file = join(dir, "augur-fired");
   const conf = join(dir, "watch.json");
-  await writeFile(conf, JSON.stringify({ watches: [{ type: "checks", state: "critical", on_start: "never", args: ["/bin/sh", "-c", `date +%s%N >> ${file}`] }] }));
-  const args = (i: number): string[] => [`-etcd=${etcd.clientUrls.join(",")}`, "-etcd-prefix", "fd/", "-node", `a${i}`, "-data-dir", join(dir, `a${i}`), "-bind", "127.0.0.1", ...(i === 0 ? ["-config-file", conf] : [])];
+  await writeFile(
+    conf,
+    JSON.stringify({
+      watches: [
+        {
+          type: "checks",
+          state: "critical",
+          on_start: "never",
+          args: ["/bin/sh", "-c", `date +%s%N >> ${file}`],
+        },
+      ],
+    }),
+  );
+  const args = (i: number): string[] => [
+    `-etcd=${etcd.clientUrls.join(",")}`,
+    "-etcd-prefix",
+    "fd/",
+    "-node",
+    `a${i}`,
+    "-data-dir",
+    join(dir, `a${i}`),
+    "-bind",
+    "127.0.0.1",
+    ...(i === 0 ? ["-config-file", conf] : []),
+  ];
   const agents: AgentProcess[] = [];
   for (let i = 0; i < NODES; i++) agents.push(await startAgentProcess({ args: args(i) }));
   const observer = agents[0] as AgentProcess;
-  const passing = async (): Promise<boolean> => ((await (await fetch(`${observer.url}/v1/health/state/critical`)).json()) as unknown[]).length === 0;
+  const passing = async (): Promise<boolean> =>
+    ((await (await fetch(`${observer.url}/v1/health/state/critical`)).json()) as unknown[])
+      .length === 0;
   const out: number[] = [];
   try {
     await waitFor(passing, 15_000, "all passing");
@@ -67,7 +95,11 @@ async function augurTrials(dir: string): Promise<number[]> {
       out.push(Number(((await lines(file))[before] as bigint) - killedAt) / 1e6);
       agents[k] = await startAgentProcess({ args: args(k) });
       await waitFor(passing, 15_000, "back to passing");
-      await waitFor(async () => (await lines(file)).length > before + 1, 10_000, "recovery seen by the watch");
+      await waitFor(
+        async () => (await lines(file)).length > before + 1,
+        10_000,
+        "recovery seen by the watch",
+      );
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
@@ -82,16 +114,35 @@ async function serfTrials(dir: string): Promise<number[]> {
   const handler = join(dir, "handler.sh");
   await writeFile(handler, `#!/bin/sh\ndate +%s%N >> ${file}\n`);
   await chmod(handler, 0o755);
-  const ports = await Promise.all(Array.from({ length: NODES }, async () => ({ bind: await freePort(), rpc: await freePort() })));
+  const ports = await Promise.all(
+    Array.from({ length: NODES }, async () => ({ bind: await freePort(), rpc: await freePort() })),
+  );
   const rpc = (i: number): string => `-rpc-addr=127.0.0.1:${ports[i]?.rpc}`;
   const startSerf = async (i: number): Promise<ChildProcess> => {
     const p = ports[i] as { bind: number; rpc: number };
-    const extra = i === 0 ? [`-event-handler=member-failed=${handler}`] : [`-join=127.0.0.1:${ports[0]?.bind}`];
-    const proc = spawn("serf", ["agent", `-node=s${i}`, `-bind=127.0.0.1:${p.bind}`, rpc(i), "-log-level=warn", ...extra], { stdio: "ignore" });
-    await waitFor(async () => run("serf", ["members", rpc(i)]).then(() => true, () => false), 10_000, `serf s${i} up`);
+    const extra =
+      i === 0 ? [`-event-handler=member-failed=${handler}`] : [`-join=127.0.0.1:${ports[0]?.bind}`];
+    const proc = spawn(
+      "serf",
+      ["agent", `-node=s${i}`, `-bind=127.0.0.1:${p.bind}`, rpc(i), "-log-level=warn", ...extra],
+      { stdio: "ignore" },
+    );
+    await waitFor(
+      async () =>
+        run("serf", ["members", rpc(i)]).then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      `serf s${i} up`,
+    );
     return proc;
   };
-  const aliveCount = async (): Promise<number> => (await run("serf", ["members", rpc(0), "-status=alive"])).stdout.trim().split("\n").filter(Boolean).length;
+  const aliveCount = async (): Promise<number> =>
+    (await run("serf", ["members", rpc(0), "-status=alive"])).stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean).length;
   const procs: ChildProcess[] = [];
   for (let i = 0; i < NODES; i++) procs.push(await startSerf(i));
   const out: number[] = [];
@@ -103,7 +154,11 @@ async function serfTrials(dir: string): Promise<number[]> {
       const killedAt = nowNs();
       (procs[k] as ChildProcess).kill("SIGKILL");
       await once(procs[k] as ChildProcess, "exit");
-      await waitFor(async () => (await lines(file)).length > before, 60_000, "serf member-failed handler");
+      await waitFor(
+        async () => (await lines(file)).length > before,
+        60_000,
+        "serf member-failed handler",
+      );
       out.push(Number(((await lines(file))[before] as bigint) - killedAt) / 1e6);
       procs[k] = await startSerf(k);
       await waitFor(async () => (await aliveCount()) === NODES, 30_000, "serf member back");
@@ -120,7 +175,8 @@ async function main(): Promise<void> {
   try {
     const serf = await serfTrials(dir);
     const augur = await augurTrials(dir);
-    const row = (name: string, s: number[]): string => `| ${name} | ${s.length} | ${fmt(percentile(s, 50) / 1000, 2)} s | ${fmt(Math.max(...s) / 1000, 2)} s | ${fmt(Math.min(...s) / 1000, 2)} s |`;
+    const row = (name: string, s: number[]): string =>
+      `| ${name} | ${s.length} | ${fmt(percentile(s, 50) / 1000, 2)} s | ${fmt(Math.max(...s) / 1000, 2)} s | ${fmt(Math.min(...s) / 1000, 2)} s |`;
     const ratio = percentile(augur, 50) / percentile(serf, 50);
     await writeSection(
       "cluster-failure-detection",

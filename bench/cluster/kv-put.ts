@@ -26,10 +26,17 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 16);
 const KEYS = 1000;
 
-interface Result { rps: number; p99ms: number }
+interface Result {
+  rps: number;
+  p99ms: number;
+}
 
 async function wrk(url: string, script: string, seconds = SECONDS): Promise<Result> {
-  const { stdout } = await run("wrk", ["-t1", `-c${CLIENTS}`, `-d${seconds}s`, "--latency", "-s", script, url], { maxBuffer: 1 << 20 });
+  const { stdout } = await run(
+    "wrk",
+    ["-t1", `-c${CLIENTS}`, `-d${seconds}s`, "--latency", "-s", script, url],
+    { maxBuffer: 1 << 20 },
+  );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
   const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
@@ -54,37 +61,69 @@ async function grpcPuts(endpoint: string): Promise<Result> {
   );
   client.close();
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / SECONDS, p99ms: latencies[Math.ceil(latencies.length * 0.99) - 1] ?? NaN };
+  return {
+    rps: latencies.length / SECONDS,
+    p99ms: latencies[Math.ceil(latencies.length * 0.99) - 1] ?? NaN,
+  };
 }
 
 async function main(): Promise<void> {
   const etcd = await startEtcdCluster(3);
   const dir = await mkdtemp(join(tmpdir(), "augur-bench-put-"));
   const endpoint = etcd.clientUrls[0] as string;
-  const agent = await startAgentProcess({ args: [`-etcd=${endpoint}`, "-etcd-prefix", "put/", "-node", "put", "-data-dir", join(dir, "agent"), "-bind", "127.0.0.1"] });
+  const agent = await startAgentProcess({
+    args: [
+      `-etcd=${endpoint}`,
+      "-etcd-prefix",
+      "put/",
+      "-node",
+      "put",
+      "-data-dir",
+      join(dir, "agent"),
+      "-bind",
+      "127.0.0.1",
+    ],
+  });
   try {
     const augurLua = join(dir, "augur.lua");
-    await writeFile(augurLua, `wrk.method = "PUT"\nwrk.body = "value"\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, "/v1/kv/bench/k" .. (n % ${KEYS}))\nend\n`);
-    const keys = Array.from({ length: KEYS }, (_, i) => `"${Buffer.from(`bench/e${i}`).toString("base64")}"`).join(",");
+    await writeFile(
+      augurLua,
+      `wrk.method = "PUT"\nwrk.body = "value"\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, "/v1/kv/bench/k" .. (n % ${KEYS}))\nend\n`,
+    );
+    const keys = Array.from(
+      { length: KEYS },
+      (_, i) => `"${Buffer.from(`bench/e${i}`).toString("base64")}"`,
+    ).join(",");
     const etcdLua = join(dir, "etcd.lua");
-    await writeFile(etcdLua, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal keys = {${keys}}\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, "/v3/kv/put", nil, '{"key":"' .. keys[(n % ${KEYS}) + 1] .. '","value":"dmFsdWU="}')\nend\n`);
+    await writeFile(
+      etcdLua,
+      `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal keys = {${keys}}\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, "/v3/kv/put", nil, '{"key":"' .. keys[(n % ${KEYS}) + 1] .. '","value":"dmFsdWU="}')\nend\n`,
+    );
     // Warm-up: JIT, connections, etcd's first allocations.
     await wrk(agent.url, augurLua, 2);
     await wrk(endpoint, etcdLua, 2);
-    const rounds: { agent: Result[]; gateway: Result[]; grpc: Result[] } = { agent: [], gateway: [], grpc: [] };
+    const rounds: { agent: Result[]; gateway: Result[]; grpc: Result[] } = {
+      agent: [],
+      gateway: [],
+      grpc: [],
+    };
     for (let r = 0; r < ROUNDS; r++) {
       rounds.agent.push(await wrk(agent.url, augurLua));
       rounds.gateway.push(await wrk(endpoint, etcdLua));
       rounds.grpc.push(await grpcPuts(endpoint));
     }
-    const median = (list: Result[]): Result => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)] as Result;
+    const median = (list: Result[]): Result =>
+      [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)] as Result;
     const viaAgent = median(rounds.agent);
     const gateway = median(rounds.gateway);
     const grpc = median(rounds.grpc);
-    const ratios = rounds.agent.map((a, i) => a.rps / Math.max(rounds.gateway[i]?.rps ?? 0, rounds.grpc[i]?.rps ?? 0));
+    const ratios = rounds.agent.map(
+      (a, i) => a.rps / Math.max(rounds.gateway[i]?.rps ?? 0, rounds.grpc[i]?.rps ?? 0),
+    );
     const best = Math.max(gateway.rps, grpc.rps);
     const ratio = viaAgent.rps / best;
-    const row = (name: string, r: Result): string => `| ${name} | ${fmt(r.rps, 0)} | ${fmt(r.p99ms, 2)} ms |`;
+    const row = (name: string, r: Result): string =>
+      `| ${name} | ${fmt(r.rps, 0)} | ${fmt(r.p99ms, 2)} ms |`;
     await writeSection(
       "cluster-kv-put",
       `## KV PUT through an agent versus straight into etcd (issue #4, item 9)

@@ -15,7 +15,8 @@ export async function writeSection(name: string, markdown: string): Promise<void
   try {
     text = await readFile(BENCHMARKS_MD, "utf8");
   } catch {
-    text = "# Benchmarks\n\nFigures from `bench/`, each with its peer measured in the same run on the same machine.\n";
+    text =
+      "# Benchmarks\n\nFigures from `bench/`, each with its peer measured in the same run on the same machine.\n";
   }
   const start = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
@@ -23,7 +24,10 @@ export async function writeSection(name: string, markdown: string): Promise<void
   const block = `${start}\n${markdown.trim()}\n\n${stamp}\n${end}`;
   const i = text.indexOf(start);
   const j = text.indexOf(end);
-  text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  text =
+    i >= 0 && j > i
+      ? text.slice(0, i) + block + text.slice(j + end.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(BENCHMARKS_MD, text);
   process.stdout.write(`${markdown.trim()}\n`);
 }
@@ -34,4 +38,5 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i] as number;
 }
 
-export const fmt = (n: number, digits = 1): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 1): string =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -30,7 +30,6 @@ const BIG_PUTS = Number(process.env["BENCH_BIG_PUTS"] ?? 1_500);
 const OPS_PER_TXN = 64;
 const MiB = 1024 * 1024;
 
-
 interface Sample {
   readonly label: string;
   readonly rss: number;
@@ -53,7 +52,8 @@ async function bigPuts(agent: TestAgent, samples: Sample[]): Promise<void> {
   for (let i = 1; i <= BIG_PUTS; i++) {
     const res = await fetch(`${agent.url}/v1/kv/big`, { method: "PUT", body: value });
     if (res.status !== 200) throw new Error(`PUT ${i}: ${res.status} ${await res.text()}`);
-    if (i === Math.floor(BIG_PUTS / 2)) samples.push(await sample(`after ${fmt(i, 0)} PUTs of 512 KiB`));
+    if (i === Math.floor(BIG_PUTS / 2))
+      samples.push(await sample(`after ${fmt(i, 0)} PUTs of 512 KiB`));
   }
   samples.push(await sample(`after ${fmt(BIG_PUTS, 0)} PUTs of 512 KiB`));
 }
@@ -67,18 +67,30 @@ async function uniqueKeys(agent: TestAgent, samples: Sample[]): Promise<void> {
   const value = Buffer.from("v").toString("base64");
   // Create a batch, delete it, move on: every key is new and ends deleted.
   for (let base = 0; base < UNIQUE_KEYS; base += OPS_PER_TXN) {
-    const keys = Array.from({ length: Math.min(OPS_PER_TXN, UNIQUE_KEYS - base) }, (_, i) => `u/${(base + i).toString(36)}`);
-    await txn(agent, keys.map((Key) => ({ KV: { Verb: "set", Key, Value: value } })));
-    await txn(agent, keys.map((Key) => ({ KV: { Verb: "delete", Key } })));
+    const keys = Array.from(
+      { length: Math.min(OPS_PER_TXN, UNIQUE_KEYS - base) },
+      (_, i) => `u/${(base + i).toString(36)}`,
+    );
+    await txn(
+      agent,
+      keys.map((Key) => ({ KV: { Verb: "set", Key, Value: value } })),
+    );
+    await txn(
+      agent,
+      keys.map((Key) => ({ KV: { Verb: "delete", Key } })),
+    );
     const done = base + keys.length;
-    if (done % 250_000 < OPS_PER_TXN && done >= 250_000 && done < UNIQUE_KEYS) samples.push(await sample(`after ${fmt(done - (done % 1000), 0)} keys created and deleted`));
+    if (done % 250_000 < OPS_PER_TXN && done >= 250_000 && done < UNIQUE_KEYS)
+      samples.push(await sample(`after ${fmt(done - (done % 1000), 0)} keys created and deleted`));
   }
   samples.push(await sample(`after ${fmt(UNIQUE_KEYS, 0)} keys created and deleted`));
 }
 
 async function run(mode: "disk" | "memory"): Promise<Sample[]> {
   const dir = await mkdtemp(join(tmpdir(), "augur-bench-mem-"));
-  const agent = await startTestAgent(mode === "memory" ? {} : { dev: false, dataDir: join(dir, "data") });
+  const agent = await startTestAgent(
+    mode === "memory" ? {} : { dev: false, dataDir: join(dir, "data") },
+  );
   try {
     const samples: Sample[] = [await sample("idle, after start")];
     await bigPuts(agent, samples);
@@ -94,7 +106,10 @@ const table = (mode: string, samples: Sample[]): string =>
   [
     `| ${mode} store | RSS (MiB) | heap used (MiB) | array buffers (MiB) |`,
     "| --- | --- | --- | --- |",
-    ...samples.map((s) => `| ${s.label} | ${fmt(s.rss / MiB)} | ${fmt(s.heap / MiB)} | ${fmt(s.buffers / MiB)} |`),
+    ...samples.map(
+      (s) =>
+        `| ${s.label} | ${fmt(s.rss / MiB)} | ${fmt(s.heap / MiB)} | ${fmt(s.buffers / MiB)} |`,
+    ),
   ].join("\n");
 
 function inChild(mode: "disk" | "memory"): Sample[] {

@@ -18,8 +18,6 @@ import { fmt, percentile, writeSection } from "../lib/report.js";
 
 const N = Number(process.env["BENCH_CHANGES"] ?? 200);
 
-
-
 async function waitLines(file: string, n: number): Promise<bigint[]> {
   const end = Date.now() + 10_000;
   for (;;) {
@@ -57,14 +55,43 @@ async function measure(watchers: readonly Watcher[]): Promise<void> {
 async function etcdPeer(dir: string): Promise<Watcher> {
   const client = await freePort();
   const peer = await freePort();
-  const etcd = spawn("/usr/bin/etcd", ["--data-dir", join(dir, "etcd"), "--listen-client-urls", `http://127.0.0.1:${client}`, "--advertise-client-urls", `http://127.0.0.1:${client}`, "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`, "--initial-cluster", `default=http://127.0.0.1:${peer}`, "--log-level", "error"], { stdio: "ignore" });
+  const etcd = spawn(
+    "/usr/bin/etcd",
+    [
+      "--data-dir",
+      join(dir, "etcd"),
+      "--listen-client-urls",
+      `http://127.0.0.1:${client}`,
+      "--advertise-client-urls",
+      `http://127.0.0.1:${client}`,
+      "--listen-peer-urls",
+      `http://127.0.0.1:${peer}`,
+      "--initial-advertise-peer-urls",
+      `http://127.0.0.1:${peer}`,
+      "--initial-cluster",
+      `default=http://127.0.0.1:${peer}`,
+      "--log-level",
+      "error",
+    ],
+    { stdio: "ignore" },
+  );
   const url = `http://127.0.0.1:${client}`;
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const file = join(dir, "etcd.log");
-  const watcher = spawn("/usr/bin/etcdctl", [`--endpoints=${url}`, "watch", "bench-key", "--", "sh", "-c", `date +%s%N >> ${file}`], { stdio: "ignore", env: { ...process.env, ETCDCTL_API: "3" } });
+  const watcher = spawn(
+    "/usr/bin/etcdctl",
+    [`--endpoints=${url}`, "watch", "bench-key", "--", "sh", "-c", `date +%s%N >> ${file}`],
+    { stdio: "ignore", env: { ...process.env, ETCDCTL_API: "3" } },
+  );
   await new Promise((r) => setTimeout(r, 500));
   const key = Buffer.from("bench-key").toString("base64");
   return {
@@ -72,7 +99,10 @@ async function etcdPeer(dir: string): Promise<Watcher> {
     seen: 0,
     out: [],
     write: async (i) => {
-      await fetch(`${url}/v3/kv/put`, { method: "POST", body: JSON.stringify({ key, value: Buffer.from(String(i)).toString("base64") }) });
+      await fetch(`${url}/v3/kv/put`, {
+        method: "POST",
+        body: JSON.stringify({ key, value: Buffer.from(String(i)).toString("base64") }),
+      });
     },
     stop: async () => {
       watcher.kill();
@@ -84,8 +114,15 @@ async function etcdPeer(dir: string): Promise<Watcher> {
 async function augurScript(dir: string): Promise<Watcher> {
   const file = join(dir, "augur.log");
   const config = join(dir, "augur.json");
-  await writeFile(config, JSON.stringify({ watches: [{ type: "key", key: "bench-key", args: ["sh", "-c", `date +%s%N >> ${file}`] }] }));
-  const agent = await startAgentProcess({ args: ["-data-dir", join(dir, "augur-data"), "-config-file", config] });
+  await writeFile(
+    config,
+    JSON.stringify({
+      watches: [{ type: "key", key: "bench-key", args: ["sh", "-c", `date +%s%N >> ${file}`] }],
+    }),
+  );
+  const agent = await startAgentProcess({
+    args: ["-data-dir", join(dir, "augur-data"), "-config-file", config],
+  });
   const first = await waitLines(file, 1); // Consul fires once at start (key missing → null)
   return {
     file,
@@ -110,7 +147,8 @@ async function main(): Promise<void> {
       await peer.stop();
     }
     const [etcd, augur] = [peer.out, own.out];
-    const row = (name: string, l: number[]): string => `| ${name} | ${l.length} | ${fmt(percentile(l, 50), 1)} ms | ${fmt(percentile(l, 99), 1)} ms |`;
+    const row = (name: string, l: number[]): string =>
+      `| ${name} | ${l.length} | ${fmt(percentile(l, 50), 1)} ms | ${fmt(percentile(l, 99), 1)} ms |`;
     await writeSection(
       "watch-script-latency",
       `## Change → script handler start (issue #3, item 7)

@@ -39,16 +39,42 @@ const EVENTS = Number(process.env["BENCH_EVENTS"] ?? 5000);
  * main.ts from its config) and for the same watch through the HTTP client, interleaved: sample i
  * writes the in-process watch's key when i is even, the HTTP watch's key when odd.
  */
-async function latency(dataDir: string): Promise<{ inProcess: { p50: number; p99: number }; http: { p50: number; p99: number } }> {
+async function latency(
+  dataDir: string,
+): Promise<{ inProcess: { p50: number; p99: number }; http: { p50: number; p99: number } }> {
   const local = await httpReceiver();
   const remote = await httpReceiver();
-  const agent = await startTestAgent({ dev: false, dataDir: join(dataDir, "lat-agent"), watches: [parseWatchDefinition({ type: "key", key: "bench/lat-local", handler_type: "http", http_handler_config: { path: local.url } })] });
-  const m = new WatchManager({ client: new ConsulClient({ address: agent.url }), openDurableStore: () => LmdbWatchStore.open(join(dataDir, "watches")) });
-  await m.start([parseWatchDefinition({ type: "key", key: "bench/lat-http", handler_type: "http", http_handler_config: { path: remote.url } })]);
+  const agent = await startTestAgent({
+    dev: false,
+    dataDir: join(dataDir, "lat-agent"),
+    watches: [
+      parseWatchDefinition({
+        type: "key",
+        key: "bench/lat-local",
+        handler_type: "http",
+        http_handler_config: { path: local.url },
+      }),
+    ],
+  });
+  const m = new WatchManager({
+    client: new ConsulClient({ address: agent.url }),
+    openDurableStore: () => LmdbWatchStore.open(join(dataDir, "watches")),
+  });
+  await m.start([
+    parseWatchDefinition({
+      type: "key",
+      key: "bench/lat-http",
+      handler_type: "http",
+      http_handler_config: { path: remote.url },
+    }),
+  ]);
   await Promise.all([local.waitFor(1), remote.waitFor(1)]);
   const samples = { inProcess: [] as number[], http: [] as number[] };
   for (let i = 0; i < 2 * SAMPLES; i++) {
-    const [r, key, out] = i % 2 === 0 ? [local, "bench/lat-local", samples.inProcess] : [remote, "bench/lat-http", samples.http];
+    const [r, key, out] =
+      i % 2 === 0
+        ? [local, "bench/lat-local", samples.inProcess]
+        : [remote, "bench/lat-http", samples.http];
     const before = r.requests.length;
     const t0 = performance.now();
     await agent.call("PUT", `/v1/kv/${key}`, `v${i}`);
@@ -58,7 +84,10 @@ async function latency(dataDir: string): Promise<{ inProcess: { p50: number; p99
   await m.stop();
   await agent.stop();
   await Promise.all([local.close(), remote.close()]);
-  const p = (l: number[]): { p50: number; p99: number } => (l.sort((a, b) => a - b), { p50: percentile(l, 50), p99: percentile(l, 99) });
+  const p = (l: number[]): { p50: number; p99: number } => (
+    l.sort((a, b) => a - b),
+    { p50: percentile(l, 50), p99: percentile(l, 99) }
+  );
   return { inProcess: p(samples.inProcess), http: p(samples.http) };
 }
 
@@ -86,11 +115,32 @@ interface Throughput {
  * `watches` watches, each with one HTTP handler (its own worker), all on one lmdb outbox, each
  * committing its next event as soon as the previous commit is durable — as a watch does.
  */
-async function throughput(dataDir: string, watches: number, receiverUrl: string): Promise<Throughput> {
+async function throughput(
+  dataDir: string,
+  watches: number,
+  receiverUrl: string,
+): Promise<Throughput> {
   const store = await LmdbWatchStore.open(join(dataDir, `tp-${watches}`));
   const workers = Array.from({ length: watches }, (_, i) => {
-    const def = { kind: "http", key: `h${i}`, payload: "consul", durable: true, timeoutMs: 5000, url: receiverUrl, method: "POST", header: {}, tlsSkipVerify: false, retry: { initialIntervalMs: 100, maxIntervalMs: 1000, maxAttempts: 5, maxAgeMs: 0 } } as const;
-    const w = new DeliveryWorker({ handler: new HttpHandler(def), retry: def.retry, store, clock: systemClock(), logger: silentLogger });
+    const def = {
+      kind: "http",
+      key: `h${i}`,
+      payload: "consul",
+      durable: true,
+      timeoutMs: 5000,
+      url: receiverUrl,
+      method: "POST",
+      header: {},
+      tlsSkipVerify: false,
+      retry: { initialIntervalMs: 100, maxIntervalMs: 1000, maxAttempts: 5, maxAgeMs: 0 },
+    } as const;
+    const w = new DeliveryWorker({
+      handler: new HttpHandler(def),
+      retry: def.retry,
+      store,
+      clock: systemClock(),
+      logger: silentLogger,
+    });
     w.start();
     return w;
   });
@@ -99,7 +149,20 @@ async function throughput(dataDir: string, watches: number, receiverUrl: string)
   await Promise.all(
     workers.map(async (w, i) => {
       for (let n = 0; n < per; n++) {
-        const recs = await store.commit(`w${i}`, { version: 1, index: String(n), reported: {}, updatedAt: Date.now() }, [{ eventId: `e${i}-${n}`, watchId: `w${i}`, handlerKey: `h${i}`, index: String(n), createdAt: Date.now(), body: '{"Key":"k","Value":"dg=="}' }]);
+        const recs = await store.commit(
+          `w${i}`,
+          { version: 1, index: String(n), reported: {}, updatedAt: Date.now() },
+          [
+            {
+              eventId: `e${i}-${n}`,
+              watchId: `w${i}`,
+              handlerKey: `h${i}`,
+              index: String(n),
+              createdAt: Date.now(),
+              body: '{"Key":"k","Value":"dg=="}',
+            },
+          ],
+        );
         w.enqueue(recs);
       }
     }),
@@ -111,13 +174,27 @@ async function throughput(dataDir: string, watches: number, receiverUrl: string)
   await Promise.all(workers.map((w) => w.stop()));
   await store.close();
   const events = per * watches;
-  return { perSecond: (events / total) * 1000, commitPerSecond: (events / committed) * 1000, writesPerFlush: stats.writes / Math.max(1, stats.flushes) };
+  return {
+    perSecond: (events / total) * 1000,
+    commitPerSecond: (events / committed) * 1000,
+    writesPerFlush: stats.writes / Math.max(1, stats.flushes),
+  };
 }
 
 async function burst(agent: TestAgent): Promise<number> {
   const r = await httpReceiver();
   const m = new WatchManager({ client: new ConsulClient({ address: agent.url }) });
-  await m.start([parseWatchDefinition({ type: "key", key: "bench/burst", on_start: "never", quiet_period: "1s", quiet_period_max: "5s", handler_type: "http", http_handler_config: { path: r.url } })]);
+  await m.start([
+    parseWatchDefinition({
+      type: "key",
+      key: "bench/burst",
+      on_start: "never",
+      quiet_period: "1s",
+      quiet_period_max: "5s",
+      handler_type: "http",
+      http_handler_config: { path: r.url },
+    }),
+  ]);
   await new Promise((res) => setTimeout(res, 300));
   const start = Date.now();
   for (let i = 0; i < 100; i++) {

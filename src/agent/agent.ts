@@ -7,7 +7,13 @@
  */
 import type { Catalog } from "../catalog/catalog.js";
 import type { AgentRecord, NodeRecord } from "../catalog/records.js";
-import type { CheckDefinition, CheckStatus, HealthCheck, NodeService, ServiceDefinition } from "../catalog/types.js";
+import type {
+  CheckDefinition,
+  CheckStatus,
+  HealthCheck,
+  NodeService,
+  ServiceDefinition,
+} from "../catalog/types.js";
 import { DEFAULT_OUTPUT_MAX_SIZE } from "../catalog/types.js";
 import { AugurError, notFound } from "../lib/errors.js";
 import { healthCheckFrom, nodeServiceFrom } from "./definitions.js";
@@ -32,7 +38,11 @@ export interface CheckHandle {
 }
 
 /** `restoredOutput`: a TTL check's output from before a restart (see LocalStatePersistence). */
-export type StartCheck = (def: CheckDefinition, report: (status: CheckStatus, output: string) => void, restoredOutput?: string) => CheckHandle;
+export type StartCheck = (
+  def: CheckDefinition,
+  report: (status: CheckStatus, output: string) => void,
+  restoredOutput?: string,
+) => CheckHandle;
 
 export interface AgentIdentity {
   readonly nodeName: string;
@@ -100,7 +110,10 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.#options = options;
     this.#journal = new LocalStateJournal(options.persistence, () => this.#now());
-    this.local = new LocalState({ checkUpdateIntervalMs: options.checkUpdateIntervalMs, onChange: () => this.#sync.trigger(false) });
+    this.local = new LocalState({
+      checkUpdateIntervalMs: options.checkUpdateIntervalMs,
+      onChange: () => this.#sync.trigger(false),
+    });
     this.#sync = new AntiEntropy({
       catalog: options.catalog,
       local: this.local,
@@ -108,10 +121,22 @@ export class Agent {
       fullSyncIntervalMs: options.fullSyncIntervalMs ?? 60_000,
       onError: (err) => options.onError(err, "anti-entropy sync"),
     });
-    this.#liveness = new Liveness(options.catalog, () => this.agentRecord(), options.livenessTtlSeconds, (err) => options.onError(err, "liveness"), (known) => options.onStoreContact?.(known));
+    this.#liveness = new Liveness(
+      options.catalog,
+      () => this.agentRecord(),
+      options.livenessTtlSeconds,
+      (err) => options.onError(err, "liveness"),
+      (known) => options.onStoreContact?.(known),
+    );
     this.#reaper = setInterval(() => this.#reapCritical(), 1000);
     this.#reaper.unref();
-    this.#memberReaper = setInterval(() => void this.reapFailedMembers().catch((err: unknown) => options.onError(err, "reaping failed members")), options.reapIntervalMs ?? 15_000);
+    this.#memberReaper = setInterval(
+      () =>
+        void this.reapFailedMembers().catch((err: unknown) =>
+          options.onError(err, "reaping failed members"),
+        ),
+      options.reapIntervalMs ?? 15_000,
+    );
     this.#memberReaper.unref();
   }
 
@@ -123,7 +148,11 @@ export class Agent {
     this.#reaping ??= (async () => {
       try {
         const o = this.#options;
-        const reaped = await o.catalog.reapFailedMembers((o.now ?? Date.now)(), o.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS, TOMBSTONE_TIMEOUT_MS);
+        const reaped = await o.catalog.reapFailedMembers(
+          (o.now ?? Date.now)(),
+          o.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS,
+          TOMBSTONE_TIMEOUT_MS,
+        );
         for (const node of reaped) o.onReaped?.(node);
         return reaped;
       } finally {
@@ -144,7 +173,12 @@ export class Agent {
       Node: id.nodeName,
       Address: id.advertiseAddr,
       Datacenter: id.datacenter,
-      TaggedAddresses: { lan: id.advertiseAddr, lan_ipv4: id.advertiseAddr, wan: id.advertiseAddr, wan_ipv4: id.advertiseAddr },
+      TaggedAddresses: {
+        lan: id.advertiseAddr,
+        lan_ipv4: id.advertiseAddr,
+        wan: id.advertiseAddr,
+        wan_ipv4: id.advertiseAddr,
+      },
       Meta: { "consul-network-segment": "", ...(id.nodeMeta ?? {}) },
     };
   }
@@ -157,7 +191,16 @@ export class Agent {
       Addr: id.advertiseAddr,
       Port: 8301,
       Datacenter: id.datacenter,
-      Tags: { role: "node", dc: id.datacenter, id: id.nodeId, build: `${id.version}:augur`, vsn: "2", vsn_min: "2", vsn_max: "3", segment: "" },
+      Tags: {
+        role: "node",
+        dc: id.datacenter,
+        id: id.nodeId,
+        build: `${id.version}:augur`,
+        vsn: "2",
+        vsn_min: "2",
+        vsn_max: "3",
+        segment: "",
+      },
     };
   }
 
@@ -210,12 +253,20 @@ export class Agent {
    * this agent does not run), without registering anything: start and reload check every
    * config-file definition first, and `augur validate` runs the same test.
    */
-  validateDefinitions(services: readonly ServiceDefinition[], checks: readonly CheckDefinition[], source: DefinitionSource): void {
+  validateDefinitions(
+    services: readonly ServiceDefinition[],
+    checks: readonly CheckDefinition[],
+    source: DefinitionSource,
+  ): void {
     validateDefinitions(services, checks, source, this.#options);
   }
 
   /** Registers (or replaces) a service and its checks; script checks need permission. */
-  async registerService(def: ServiceDefinition, source: DefinitionSource, replaceExistingChecks = false): Promise<void> {
+  async registerService(
+    def: ServiceDefinition,
+    source: DefinitionSource,
+    replaceExistingChecks = false,
+  ): Promise<void> {
     // All checks are vetted first: a refused check refuses the whole registration.
     for (const c of def.checks) this.#validateCheck(c, source);
     const service = nodeServiceFrom(def);
@@ -239,8 +290,12 @@ export class Agent {
   }
 
   async deregisterService(id: string): Promise<void> {
-    if (!this.local.service(id)) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
-    for (const [checkId, e] of this.local.checks()) if (e.check.ServiceID === id) this.#stopRunner(checkId);
+    if (!this.local.service(id))
+      throw notFound(
+        `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`,
+      );
+    for (const [checkId, e] of this.local.checks())
+      if (e.check.ServiceID === id) this.#stopRunner(checkId);
     const removedChecks = this.local.removeService(id);
     await this.#journal.serviceRemoved(id);
     for (const checkId of removedChecks) await this.#journal.checkRemoved(checkId);
@@ -260,7 +315,10 @@ export class Agent {
   }
 
   async deregisterCheck(id: string): Promise<void> {
-    if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    if (!this.local.check(id))
+      throw notFound(
+        `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
+      );
     this.#removeCheck(id);
     await this.#journal.checkRemoved(id);
     await this.flush();
@@ -269,8 +327,12 @@ export class Agent {
   /** check/pass|warn|fail and check/update for TTL checks. */
   async updateTtlCheck(id: string, status: CheckStatus, output: string): Promise<void> {
     const running = this.#running.get(id);
-    if (!this.local.check(id)) throw notFound(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
-    if (!running?.handle.ttlUpdate) throw new AugurError("INVALID_STATE", `CheckID "${id}" does not have associated TTL`);
+    if (!this.local.check(id))
+      throw notFound(
+        `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
+      );
+    if (!running?.handle.ttlUpdate)
+      throw new AugurError("INVALID_STATE", `CheckID "${id}" does not have associated TTL`);
     running.handle.ttlUpdate(status, output);
     await this.#journal.ttlReported(id, status, output, running.def.ttlMs ?? 0);
     await this.flush();
@@ -291,16 +353,38 @@ export class Agent {
   // ---- maintenance ----------------------------------------------------------------------------
 
   async setNodeMaintenance(enable: boolean, reason: string | undefined): Promise<void> {
-    await this.#setMaintenance(NODE_MAINTENANCE_CHECK_ID, "Node Maintenance Mode", reason || DEFAULT_NODE_MAINTENANCE_REASON, enable, undefined);
+    await this.#setMaintenance(
+      NODE_MAINTENANCE_CHECK_ID,
+      "Node Maintenance Mode",
+      reason || DEFAULT_NODE_MAINTENANCE_REASON,
+      enable,
+      undefined,
+    );
   }
 
-  async setServiceMaintenance(serviceId: string, enable: boolean, reason: string | undefined): Promise<void> {
+  async setServiceMaintenance(
+    serviceId: string,
+    enable: boolean,
+    reason: string | undefined,
+  ): Promise<void> {
     const service = this.local.service(serviceId)?.service;
     if (!service) throw notFound(`No service registered with ID "${serviceId}"`);
-    await this.#setMaintenance(serviceMaintenanceCheckId(serviceId), "Service Maintenance Mode", reason || DEFAULT_SERVICE_MAINTENANCE_REASON, enable, service);
+    await this.#setMaintenance(
+      serviceMaintenanceCheckId(serviceId),
+      "Service Maintenance Mode",
+      reason || DEFAULT_SERVICE_MAINTENANCE_REASON,
+      enable,
+      service,
+    );
   }
 
-  async #setMaintenance(id: string, name: string, notes: string, enable: boolean, service: NodeService | undefined): Promise<void> {
+  async #setMaintenance(
+    id: string,
+    name: string,
+    notes: string,
+    enable: boolean,
+    service: NodeService | undefined,
+  ): Promise<void> {
     if (!enable) {
       if (this.local.check(id)) this.local.removeCheck(id);
       await this.#journal.checkRemoved(id);
@@ -309,7 +393,19 @@ export class Agent {
     }
     if (this.local.check(id)) return;
     const check = healthCheckFrom(
-      { id, name, notes, type: "ttl", ttlMs: 0, status: "critical", successBeforePassing: 0, failuresBeforeWarning: 0, failuresBeforeCritical: 0, outputMaxSize: DEFAULT_OUTPUT_MAX_SIZE, ...(service ? { serviceId: service.ID } : {}) },
+      {
+        id,
+        name,
+        notes,
+        type: "ttl",
+        ttlMs: 0,
+        status: "critical",
+        successBeforePassing: 0,
+        failuresBeforeWarning: 0,
+        failuresBeforeCritical: 0,
+        outputMaxSize: DEFAULT_OUTPUT_MAX_SIZE,
+        ...(service ? { serviceId: service.ID } : {}),
+      },
       this.#options.identity.nodeName,
       service,
     );
@@ -344,7 +440,8 @@ export class Agent {
     const persisted = this.#journal.takeLoaded();
     if (!persisted) return;
     for (const { service } of persisted.services) {
-      if (this.local.service(service.ID)?.source === "config") await this.#journal.serviceRemoved(service.ID);
+      if (this.local.service(service.ID)?.source === "config")
+        await this.#journal.serviceRemoved(service.ID);
       else this.local.addService(service, "api");
     }
     for (const entry of persisted.checks) {
@@ -357,10 +454,17 @@ export class Agent {
       try {
         const sid = entry.check.ServiceID;
         const service = sid ? this.local.service(sid)?.service : undefined;
-        if (sid && !service) throw new AugurError("INVALID_STATE", `its service ${JSON.stringify(sid)} is not registered`);
+        if (sid && !service)
+          throw new AugurError(
+            "INVALID_STATE",
+            `its service ${JSON.stringify(sid)} is not registered`,
+          );
         if (entry.source === "maintenance" || !entry.definition) {
           // The node may have been renamed since: the check belongs to this node now.
-          this.local.addCheck({ ...entry.check, Node: this.#options.identity.nodeName }, "maintenance");
+          this.local.addCheck(
+            { ...entry.check, Node: this.#options.identity.nodeName },
+            "maintenance",
+          );
         } else {
           this.#validateCheck(entry.definition, "api");
           this.#addCheck(entry.definition, "api", service);
@@ -373,18 +477,28 @@ export class Agent {
     await this.#journal.restored((id) => this.local.check(id) !== undefined);
   }
 
-  #addCheck(def: CheckDefinition, source: DefinitionSource, service: NodeService | undefined): void {
+  #addCheck(
+    def: CheckDefinition,
+    source: DefinitionSource,
+    service: NodeService | undefined,
+  ): void {
     this.#stopRunner(def.id);
     const existing = this.local.check(def.id)?.check;
     const check = healthCheckFrom(def, this.#options.identity.nodeName, service);
     // Re-registering keeps the current status and output, as Consul does for an unchanged check.
-    if (existing && existing.Type === check.Type) Object.assign(check, { Status: existing.Status, Output: existing.Output });
+    if (existing && existing.Type === check.Type)
+      Object.assign(check, { Status: existing.Status, Output: existing.Output });
     const restored = def.type === "ttl" ? this.#journal.restoredTtl(def.id) : undefined;
-    if (restored && !existing) Object.assign(check, { Status: restored.status, Output: restored.output });
+    if (restored && !existing)
+      Object.assign(check, { Status: restored.status, Output: restored.output });
     this.local.addCheck(check, source);
     const running: RunningCheck = { def, handle: { stop: () => undefined } };
     this.#running.set(def.id, running);
-    const handle = this.#options.startCheck(def, (status, output) => this.#report(def.id, status, output), restored && !existing ? restored.output : undefined);
+    const handle = this.#options.startCheck(
+      def,
+      (status, output) => this.#report(def.id, status, output),
+      restored && !existing ? restored.output : undefined,
+    );
     this.#running.set(def.id, { ...running, handle });
   }
 
@@ -413,9 +527,12 @@ export class Agent {
     for (const r of this.#running.values()) {
       const after = r.def.deregisterCriticalServiceAfterMs;
       const sid = r.def.serviceId;
-      if (!after || !sid || r.criticalSince === undefined || now - r.criticalSince < after) continue;
+      if (!after || !sid || r.criticalSince === undefined || now - r.criticalSince < after)
+        continue;
       if (!this.local.service(sid)) continue;
-      this.deregisterService(sid).catch((err: unknown) => this.#options.onError(err, `reaping critical service ${sid}`));
+      this.deregisterService(sid).catch((err: unknown) =>
+        this.#options.onError(err, `reaping critical service ${sid}`),
+      );
     }
   }
 }

@@ -6,7 +6,13 @@
  */
 import { isIP } from "node:net";
 import { formatGoDuration } from "../lib/duration.js";
-import type { CheckDefinition, HealthCheck, HealthCheckDefinitionJson, NodeService, ServiceDefinition } from "../catalog/types.js";
+import type {
+  CheckDefinition,
+  HealthCheck,
+  HealthCheckDefinitionJson,
+  NodeService,
+  ServiceDefinition,
+} from "../catalog/types.js";
 
 export function nodeServiceFrom(def: ServiceDefinition): NodeService {
   const svc: NodeService = {
@@ -38,19 +44,33 @@ export function nodeServiceFrom(def: ServiceDefinition): NodeService {
 
 function probeDefinition(def: CheckDefinition): HealthCheckDefinitionJson {
   const d: HealthCheckDefinitionJson = {};
-  if (def.http) Object.assign(d, { HTTP: def.http, Method: def.method, Header: def.header, Body: def.body, TLSServerName: def.tlsServerName, TLSSkipVerify: def.tlsSkipVerify });
+  if (def.http)
+    Object.assign(d, {
+      HTTP: def.http,
+      Method: def.method,
+      Header: def.header,
+      Body: def.body,
+      TLSServerName: def.tlsServerName,
+      TLSSkipVerify: def.tlsSkipVerify,
+    });
   if (def.tcp) Object.assign(d, { TCP: def.tcp, TCPUseTLS: def.tcpUseTls });
   if (def.args) d.ScriptArgs = [...def.args];
   if (def.ttlMs) d.TTL = formatGoDuration(def.ttlMs);
   if (def.intervalMs) d.Interval = formatGoDuration(def.intervalMs);
   if (def.timeoutMs) d.Timeout = formatGoDuration(def.timeoutMs);
-  if (def.deregisterCriticalServiceAfterMs) d.DeregisterCriticalServiceAfter = formatGoDuration(def.deregisterCriticalServiceAfterMs);
+  if (def.deregisterCriticalServiceAfterMs)
+    d.DeregisterCriticalServiceAfter = formatGoDuration(def.deregisterCriticalServiceAfterMs);
   d.OutputMaxSize = def.outputMaxSize;
-  for (const k of Object.keys(d) as (keyof HealthCheckDefinitionJson)[]) if (d[k] === undefined) delete d[k];
+  for (const k of Object.keys(d) as (keyof HealthCheckDefinitionJson)[])
+    if (d[k] === undefined) delete d[k];
   return d;
 }
 
-export function healthCheckFrom(def: CheckDefinition, node: string, service: NodeService | undefined): HealthCheck {
+export function healthCheckFrom(
+  def: CheckDefinition,
+  node: string,
+  service: NodeService | undefined,
+): HealthCheck {
   return {
     Node: node,
     CheckID: def.id,

@@ -11,7 +11,13 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { AugurError } from "../lib/errors.js";
-import type { LocalStatePersistence, PersistedCheck, PersistedCheckState, PersistedLocalState, PersistedService } from "./persistence.js";
+import type {
+  LocalStatePersistence,
+  PersistedCheck,
+  PersistedCheckState,
+  PersistedLocalState,
+  PersistedService,
+} from "./persistence.js";
 
 const TEMP_SUFFIX = ".tmp";
 

@@ -8,7 +8,12 @@
  */
 import type { CheckDefinition, CheckStatus, HealthCheck, NodeService } from "../catalog/types.js";
 import type { DefinitionSource } from "./local-state.js";
-import type { LocalStatePersistence, PersistedCheck, PersistedCheckState, PersistedService } from "./persistence.js";
+import type {
+  LocalStatePersistence,
+  PersistedCheck,
+  PersistedCheckState,
+  PersistedService,
+} from "./persistence.js";
 
 export class LocalStateJournal {
   #pending: { services: PersistedService[]; checks: PersistedCheck[] } | undefined;
@@ -46,7 +51,8 @@ export class LocalStateJournal {
 
   /** Ends the restore: statuses of checks that did not come back are deleted. */
   async restored(isRegistered: (checkId: string) => boolean): Promise<void> {
-    for (const id of this.#ttlStates.keys()) if (!isRegistered(id)) await this.store?.removeCheckState(id);
+    for (const id of this.#ttlStates.keys())
+      if (!isRegistered(id)) await this.store?.removeCheckState(id);
     this.#ttlStates.clear();
   }
 
@@ -59,7 +65,11 @@ export class LocalStateJournal {
     await this.store?.removeService(id);
   }
 
-  async checkRegistered(def: CheckDefinition, check: HealthCheck, source: DefinitionSource): Promise<void> {
+  async checkRegistered(
+    def: CheckDefinition,
+    check: HealthCheck,
+    source: DefinitionSource,
+  ): Promise<void> {
     if (source === "api") await this.store?.saveCheck({ check, definition: def, source: "api" });
     else await this.store?.removeCheck(def.id);
   }
@@ -80,7 +90,12 @@ export class LocalStateJournal {
   }
 
   /** Consul persists TTL reports so a check comes back in a good state (agent.go updateTTLCheck). */
-  async ttlReported(checkId: string, status: CheckStatus, output: string, ttlMs: number): Promise<void> {
+  async ttlReported(
+    checkId: string,
+    status: CheckStatus,
+    output: string,
+    ttlMs: number,
+  ): Promise<void> {
     await this.store?.saveCheckState({ checkId, status, output, expires: this.now() + ttlMs });
   }
 }

@@ -13,7 +13,8 @@ export const DEFAULT_NODE_MAINTENANCE_REASON =
 export const DEFAULT_SERVICE_MAINTENANCE_REASON =
   "Maintenance mode is enabled for this service, but no reason was provided. This is a default message.";
 
-export const serviceMaintenanceCheckId = (serviceId: string): string => `${SERVICE_MAINTENANCE_PREFIX}${serviceId}`;
+export const serviceMaintenanceCheckId = (serviceId: string): string =>
+  `${SERVICE_MAINTENANCE_PREFIX}${serviceId}`;
 
 /** True for the check ids that mean "in maintenance" rather than "unhealthy". */
 export function isMaintenanceCheck(checkId: string): boolean {

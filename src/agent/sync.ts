@@ -22,7 +22,8 @@ export interface AntiEntropyOptions {
   readonly now?: () => number;
 }
 
-type SyncState = { kind: "stopped" } | { kind: "idle" } | { kind: "syncing"; pending: boolean; full: boolean };
+type SyncState =
+  { kind: "stopped" } | { kind: "idle" } | { kind: "syncing"; pending: boolean; full: boolean };
 
 export class AntiEntropy {
   #state: SyncState = { kind: "stopped" };
@@ -87,10 +88,14 @@ export class AntiEntropy {
     clearTimeout(this.#deferTimer);
     const now = (this.options.now ?? Date.now)();
     let next = Infinity;
-    for (const e of this.options.local.checks().values()) if (!e.inSync && e.deferredUntil !== undefined) next = Math.min(next, e.deferredUntil);
+    for (const e of this.options.local.checks().values())
+      if (!e.inSync && e.deferredUntil !== undefined) next = Math.min(next, e.deferredUntil);
     if (next === Infinity) return;
     // Capped at Node's longest timer (2^31-1 ms); past it setTimeout fires at once, in a loop.
-    this.#deferTimer = setTimeout(() => this.trigger(false), Math.min(Math.max(0, next - now), 2 ** 31 - 1));
+    this.#deferTimer = setTimeout(
+      () => this.trigger(false),
+      Math.min(Math.max(0, next - now), 2 ** 31 - 1),
+    );
     this.#deferTimer.unref();
   }
 
@@ -98,19 +103,26 @@ export class AntiEntropy {
   #detectDrift(): void {
     const { catalog, local } = this.options;
     const node = this.options.node();
-    const { node: nodeStored, services: remoteServices, checks: remoteChecks } = catalog.nodeEntries(node.Node);
+    const {
+      node: nodeStored,
+      services: remoteServices,
+      checks: remoteChecks,
+    } = catalog.nodeEntries(node.Node);
     if (!nodeStored || !sameRecord(nodeStored.value, node)) local.markAllOutOfSync();
     for (const e of local.services().values()) {
       const remote = remoteServices.get(keys.service(node.Node, e.service.ID));
-      if (!remote || !sameRecord(remote.value, { ...serviceRecord(e.service), Node: node.Node })) e.inSync = false;
+      if (!remote || !sameRecord(remote.value, { ...serviceRecord(e.service), Node: node.Node }))
+        e.inSync = false;
     }
     for (const e of local.checks().values()) {
       const remote = remoteChecks.get(keys.check(node.Node, e.check.CheckID));
       if (!remote || !sameRecord(remote.value, checkRecord(e.check, node.Node))) e.inSync = false;
     }
     const strays = { services: [] as string[], checks: [] as string[] };
-    for (const s of remoteServices.values()) if (!local.service(s.value.ID)) strays.services.push(s.value.ID);
-    for (const c of remoteChecks.values()) if (!local.check(c.value.CheckID)) strays.checks.push(c.value.CheckID);
+    for (const s of remoteServices.values())
+      if (!local.service(s.value.ID)) strays.services.push(s.value.ID);
+    for (const c of remoteChecks.values())
+      if (!local.check(c.value.CheckID)) strays.checks.push(c.value.CheckID);
     local.restoreRemoved(strays);
   }
 
@@ -120,7 +132,8 @@ export class AntiEntropy {
     const node = this.options.node();
     const removed = local.takeRemoved();
     try {
-      for (const id of removed.services) await catalog.deregister({ node: node.Node, serviceId: id });
+      for (const id of removed.services)
+        await catalog.deregister({ node: node.Node, serviceId: id });
       for (const id of removed.checks) await catalog.deregister({ node: node.Node, checkId: id });
     } catch (err) {
       local.restoreRemoved(removed);
@@ -130,8 +143,16 @@ export class AntiEntropy {
     await catalog.register({ node });
     for (const e of local.services().values()) {
       if (e.inSync) continue;
-      const checks = [...local.checks().values()].filter((c) => c.check.ServiceID === e.service.ID && (c.deferredUntil === undefined || c.deferredUntil <= now));
-      await catalog.register({ node, service: serviceRecord(e.service), checks: checks.map((c) => checkRecord(c.check, node.Node)) });
+      const checks = [...local.checks().values()].filter(
+        (c) =>
+          c.check.ServiceID === e.service.ID &&
+          (c.deferredUntil === undefined || c.deferredUntil <= now),
+      );
+      await catalog.register({
+        node,
+        service: serviceRecord(e.service),
+        checks: checks.map((c) => checkRecord(c.check, node.Node)),
+      });
       e.inSync = true;
       for (const c of checks) {
         c.inSync = true;
@@ -147,7 +168,9 @@ export class AntiEntropy {
   }
 }
 
-function serviceRecord(s: import("../catalog/types.js").NodeService): Omit<import("../catalog/records.js").ServiceRecord, "Node"> {
+function serviceRecord(
+  s: import("../catalog/types.js").NodeService,
+): Omit<import("../catalog/records.js").ServiceRecord, "Node"> {
   const { CreateIndex: _c, ModifyIndex: _m, ...rest } = s;
   return rest;
 }

@@ -16,7 +16,11 @@ export interface DefinitionRules {
 }
 
 /** Script checks need `enable_script_checks`, or `enable_local_script_checks` for config files. */
-export function allowScript(def: CheckDefinition, source: DefinitionSource, rules: DefinitionRules): void {
+export function allowScript(
+  def: CheckDefinition,
+  source: DefinitionSource,
+  rules: DefinitionRules,
+): void {
   if (def.type !== "script") return;
   if (rules.enableScriptChecks || (source === "config" && rules.enableLocalScriptChecks)) return;
   throw new AugurError(
@@ -27,13 +31,22 @@ export function allowScript(def: CheckDefinition, source: DefinitionSource, rule
   );
 }
 
-export function validateCheck(def: CheckDefinition, source: DefinitionSource, rules: DefinitionRules): void {
+export function validateCheck(
+  def: CheckDefinition,
+  source: DefinitionSource,
+  rules: DefinitionRules,
+): void {
   allowScript(def, source, rules);
   rules.validateCheck?.(def);
 }
 
 /** Throws what registering these definitions would throw, registering nothing. */
-export function validateDefinitions(services: readonly ServiceDefinition[], checks: readonly CheckDefinition[], source: DefinitionSource, rules: DefinitionRules): void {
+export function validateDefinitions(
+  services: readonly ServiceDefinition[],
+  checks: readonly CheckDefinition[],
+  source: DefinitionSource,
+  rules: DefinitionRules,
+): void {
   for (const s of services) for (const c of s.checks) validateCheck(c, source, rules);
   for (const c of checks) validateCheck(c, source, rules);
 }

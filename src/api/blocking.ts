@@ -47,7 +47,9 @@ export function blockingRead<S, T>(
   const consistency = readConsistency(req);
   const { minIndex, waitMs } = req.blocking();
   if (consistency === "consistent" && waiter.catchUp) {
-    return waiter.catchUp().then(() => readOrPark(ctx, waiter, scope, read, consistency, minIndex, waitMs));
+    return waiter
+      .catchUp()
+      .then(() => readOrPark(ctx, waiter, scope, read, consistency, minIndex, waitMs));
   }
   return readOrPark(ctx, waiter, scope, read, consistency, minIndex, waitMs);
 }
@@ -62,7 +64,8 @@ function readOrPark<S, T>(
   waitMs: number,
 ): BlockingAnswer<T> | Promise<BlockingAnswer<T>> {
   const result = read();
-  if (minIndex > 0 && result.index <= minIndex) return park(ctx, waiter, scope, read, result, consistency, minIndex, waitMs);
+  if (minIndex > 0 && result.index <= minIndex)
+    return park(ctx, waiter, scope, read, result, consistency, minIndex, waitMs);
   return { value: result.value, meta: { index: result.index, consistency } };
 }
 
@@ -95,7 +98,8 @@ async function park<S, T>(
 export function readConsistency(req: ApiRequest): QueryMeta["consistency"] {
   const stale = req.flag("stale");
   const consistent = req.flag("consistent");
-  if (stale && consistent) throw badRequest("Cannot specify ?stale with ?consistent, conflicting semantics.");
+  if (stale && consistent)
+    throw badRequest("Cannot specify ?stale with ?consistent, conflicting semantics.");
   return stale ? "stale" : consistent ? "consistent" : "leader";
 }
 
@@ -108,7 +112,9 @@ export function checkScopeParams(req: ApiRequest, datacenter: string): void {
   for (const name of ["ns", "partition"]) {
     const v = req.param(name);
     if (v !== undefined && v !== "" && v !== "default") {
-      throw badRequest(`${name === "ns" ? "Namespaces" : "Admin Partitions"} are a Consul Enterprise feature`);
+      throw badRequest(
+        `${name === "ns" ? "Namespaces" : "Admin Partitions"} are a Consul Enterprise feature`,
+      );
     }
   }
 }

@@ -14,9 +14,11 @@ import type { Socket } from "node:net";
 export const DEFAULT_MAX_CONNS_PER_CLIENT = 200;
 
 /** Consul's words (agent/agent.go, go-connlimit), so clients matching on them keep working. */
-export const TOO_MANY_CONNS = "Your IP is issuing too many concurrent connections, please rate limit your calls\n";
+export const TOO_MANY_CONNS =
+  "Your IP is issuing too many concurrent connections, please rate limit your calls\n";
 const TOO_MANY_CONNS_RESPONSE =
-  `HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_CONNS)}\r\nConnection: close\r\n\r\n` + TOO_MANY_CONNS;
+  `HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_CONNS)}\r\nConnection: close\r\n\r\n` +
+  TOO_MANY_CONNS;
 
 /** How long a refused client gets to read the 429 and close before the socket is destroyed. */
 const REFUSED_LINGER_MS = 1000;

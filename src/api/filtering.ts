@@ -25,7 +25,10 @@ const YIELD_AFTER_MS = 4;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Compiles `expression` for `target`; throws Consul's 500 for a bad one. */
-export function compileRequestFilter(expression: string | undefined, target: FilterTarget): RequestFilter {
+export function compileRequestFilter(
+  expression: string | undefined,
+  target: FilterTarget,
+): RequestFilter {
   if (expression === undefined || expression === "") return undefined;
   return compileFilter(expression, target);
 }
@@ -47,7 +50,10 @@ export async function filterList<T>(items: readonly T[], filter: RequestFilter):
 }
 
 /** The same for map-shaped results (agent/services, catalog/node Services): runs on each value. */
-export async function filterMap<T>(items: Readonly<Record<string, T>>, filter: RequestFilter): Promise<Record<string, T>> {
+export async function filterMap<T>(
+  items: Readonly<Record<string, T>>,
+  filter: RequestFilter,
+): Promise<Record<string, T>> {
   if (!filter) return items as Record<string, T>;
   const keys = await filterList(Object.keys(items), (k) => filter(items[k as string]));
   const out: Record<string, T> = {};
@@ -56,7 +62,11 @@ export async function filterMap<T>(items: Readonly<Record<string, T>>, filter: R
 }
 
 /** All at once, without yielding: for small lists and for tests of the filter's semantics. */
-export function applyFilter<T>(items: readonly T[], expression: string | undefined, target: FilterTarget): T[] {
+export function applyFilter<T>(
+  items: readonly T[],
+  expression: string | undefined,
+  target: FilterTarget,
+): T[] {
   const filter = compileRequestFilter(expression, target);
   return filter ? items.filter((item) => filter(item)) : [...items];
 }

@@ -19,7 +19,13 @@ import { errorResponse } from "./error-mapper.js";
 import { ApiRequest } from "./request.js";
 import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
 import type { WaitSignal } from "../catalog/scopes.js";
-import { allowHeader, type HandlerContext, type HttpMethod, type Route, type RouteHandler } from "./router.js";
+import {
+  allowHeader,
+  type HandlerContext,
+  type HttpMethod,
+  type Route,
+  type RouteHandler,
+} from "./router.js";
 
 type SourceRequest = Parameters<WatchSource["request"]>;
 type SourceResponse = Awaited<ReturnType<WatchSource["request"]>>;
@@ -52,7 +58,9 @@ export class InProcessSource implements WatchSource {
   constructor(options: InProcessSourceOptions) {
     this.#o = options;
     for (const r of options.routes) if (!r.prefix) this.#exact.set(r.path, r);
-    this.#prefixes = options.routes.filter((r) => r.prefix).sort((a, b) => b.path.length - a.path.length);
+    this.#prefixes = options.routes
+      .filter((r) => r.prefix)
+      .sort((a, b) => b.path.length - a.path.length);
   }
 
   /**
@@ -67,7 +75,11 @@ export class InProcessSource implements WatchSource {
    * One request, answered as the HTTP server would answer it. Like the HTTP client, an abort by
    * the caller's signal or the timeout throws instead of returning the (early) answer.
    */
-  async request(method: SourceRequest[0], path: string, options: RequestOptions = {}): Promise<SourceResponse> {
+  async request(
+    method: SourceRequest[0],
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<SourceResponse> {
     const op = `${method.charAt(0)}${method.slice(1).toLowerCase()} "${path}"`;
     if (options.signal?.aborted) throw new AugurError("INTERNAL", `${op}: request aborted`);
     // Per request, as the HTTP server's context: the watch's signal lives across many requests,
@@ -77,7 +89,11 @@ export class InProcessSource implements WatchSource {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.#inFlight.add(controller);
     try {
-      const res = await withTimeout(this.#answer(method, path, options, controller.signal), options.timeoutMs ?? 0, op);
+      const res = await withTimeout(
+        this.#answer(method, path, options, controller.signal),
+        options.timeoutMs ?? 0,
+        op,
+      );
       if (options.signal?.aborted) throw new AugurError("INTERNAL", `${op}: request aborted`);
       return res;
     } finally {
@@ -87,19 +103,39 @@ export class InProcessSource implements WatchSource {
     }
   }
 
-  async #answer(method: HttpMethod, path: string, options: RequestOptions, signal: AbortSignal): Promise<SourceResponse> {
+  async #answer(
+    method: HttpMethod,
+    path: string,
+    options: RequestOptions,
+    signal: AbortSignal,
+  ): Promise<SourceResponse> {
     const r = this.#route(path);
     const query = searchParams(options.query);
-    if (r === undefined) return textResponse(404, this.#baseHeaders(), path.startsWith("/v1/") ? NOT_AN_ENDPOINT : "404 page not found\n");
+    if (r === undefined)
+      return textResponse(
+        404,
+        this.#baseHeaders(),
+        path.startsWith("/v1/") ? NOT_AN_ENDPOINT : "404 page not found\n",
+      );
     try {
       const handler: RouteHandler | undefined = r.methods[method];
-      if (!handler) throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, { headers: { Allow: allowHeader(r) } });
-      const req = new ApiRequest(method, r.prefix ? decodePath(path.slice(r.path.length)) : "", query.toString(), bodyOf(options.body), this.#requestHeaders(options.headers));
+      if (!handler)
+        throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, {
+          headers: { Allow: allowHeader(r) },
+        });
+      const req = new ApiRequest(
+        method,
+        r.prefix ? decodePath(path.slice(r.path.length)) : "",
+        query.toString(),
+        bodyOf(options.body),
+        this.#requestHeaders(options.headers),
+      );
       const result = await handler(req, contextOf(signal));
       return await this.#respond(result, req.flag("pretty"));
     } catch (err) {
       const res = errorResponse(err);
-      if (res.status >= 500) this.#o.onServerError?.(err, method, query.size > 0 ? `${path}?${query.toString()}` : path);
+      if (res.status >= 500)
+        this.#o.onServerError?.(err, method, query.size > 0 ? `${path}?${query.toString()}` : path);
       return textResponse(res.status, { ...this.#baseHeaders(), ...res.headers }, res.body);
     }
   }
@@ -112,7 +148,9 @@ export class InProcessSource implements WatchSource {
 
   /** ApiServer.#send's headers and body, without the socket. */
   async #respond(result: ApiResult, pretty: boolean): Promise<SourceResponse> {
-    const headers = result.meta ? readHeaders(this.#o.defaultAclPolicy ?? "allow", result.meta, this.#o.storeContact?.()) : this.#baseHeaders();
+    const headers = result.meta
+      ? readHeaders(this.#o.defaultAclPolicy ?? "allow", result.meta, this.#o.storeContact?.())
+      : this.#baseHeaders();
     if (result.headers) Object.assign(headers, result.headers);
     const status = result.status ?? 200;
     switch (result.kind) {
@@ -120,7 +158,9 @@ export class InProcessSource implements WatchSource {
         headers["Content-Type"] = "application/json";
         // A large body (health/state/any on a big catalog) is encoded in yielding slices, as
         // the server does, so one watch's read never holds the event loop for the whole encoding.
-        const body = encodesInChunks(result.value) ? Buffer.concat(await goJsonChunks(result.value, pretty)) : goJson(result.value, pretty);
+        const body = encodesInChunks(result.value)
+          ? Buffer.concat(await goJsonChunks(result.value, pretty))
+          : goJson(result.value, pretty);
         return makeInProcessResponse(status, headers, body);
       }
       case "raw":
@@ -148,7 +188,13 @@ export class InProcessSource implements WatchSource {
 async function withTimeout<T>(answer: Promise<T>, ms: number, op: string): Promise<T> {
   if (ms <= 0) return answer;
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new AugurError("INTERNAL", `${op}: timed out after ${ms}ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(
+        () => reject(new AugurError("INTERNAL", `${op}: timed out after ${ms}ms`)),
+        ms,
+      )),
+  );
   try {
     return await Promise.race([answer, timeout]);
   } finally {
@@ -160,14 +206,17 @@ async function withTimeout<T>(answer: Promise<T>, ms: number, op: string): Promi
 function searchParams(query: RequestOptions["query"]): URLSearchParams {
   const out = new URLSearchParams();
   for (const [key, value] of Object.entries(query ?? {})) {
-    for (const v of value === undefined ? [] : Array.isArray(value) ? value : [value]) out.append(key, v);
+    for (const v of value === undefined ? [] : Array.isArray(value) ? value : [value])
+      out.append(key, v);
   }
   return out;
 }
 
 function bodyOf(body: RequestOptions["body"]): Buffer {
   if (body === undefined) return Buffer.alloc(0);
-  return typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return typeof body === "string"
+    ? Buffer.from(body)
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /** The server's path decoding: the client escaped each segment with encodeURIComponent. */
@@ -175,19 +224,35 @@ function decodePath(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch (err) {
-    throw new AugurError("BAD_REQUEST", `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`, { cause: err });
+    throw new AugurError(
+      "BAD_REQUEST",
+      `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`,
+      { cause: err },
+    );
   }
 }
 
-function textResponse(status: number, headers: Record<string, string>, body: string): SourceResponse {
-  return makeInProcessResponse(status, { ...headers, "Content-Type": "text/plain; charset=utf-8" }, body);
+function textResponse(
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): SourceResponse {
+  return makeInProcessResponse(
+    status,
+    { ...headers, "Content-Type": "text/plain; charset=utf-8" },
+    body,
+  );
 }
 
 /**
  * A ClientResponse over text already in memory. The body stays a string until someone asks for
  * bytes: the watch plan reads `text()`, so the common path never copies it into a Buffer.
  */
-function makeInProcessResponse(status: number, headers: Record<string, string>, body: string | Buffer): SourceResponse {
+function makeInProcessResponse(
+  status: number,
+  headers: Record<string, string>,
+  body: string | Buffer,
+): SourceResponse {
   const h = new Headers(headers);
   const raw = h.get("x-consul-index");
   let text: string | undefined = typeof body === "string" ? body : undefined;
@@ -205,7 +270,11 @@ function makeInProcessResponse(status: number, headers: Record<string, string>, 
       try {
         return JSON.parse(readText()) as T;
       } catch (err) {
-        throw new AugurError("INTERNAL", `Failed to decode response (status ${status}): ${readText().slice(0, 120)}`, { cause: err });
+        throw new AugurError(
+          "INTERNAL",
+          `Failed to decode response (status ${status}): ${readText().slice(0, 120)}`,
+          { cause: err },
+        );
       }
     },
   };

@@ -5,7 +5,16 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricType, type MetricValueWithName } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricType,
+  type MetricValueWithName,
+} from "prom-client";
 
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const DURATION_NAME = "augur_http_request_duration_seconds";
@@ -55,7 +64,14 @@ class RequestDurations extends Histogram<"route" | "le"> {
       values.push({ labels: { route }, value: d.sum, metricName: `${DURATION_NAME}_sum` });
       values.push({ labels: { route }, value: d.count, metricName: `${DURATION_NAME}_count` });
     }
-    return { name: DURATION_NAME, help: DURATION_HELP, type: HISTOGRAM, values, aggregator: "sum", collect: () => undefined };
+    return {
+      name: DURATION_NAME,
+      help: DURATION_HELP,
+      type: HISTOGRAM,
+      values,
+      aggregator: "sum",
+      collect: () => undefined,
+    };
   }
 
   /** What the registry reads for its text format (prom-client's Histogram has its own). */
@@ -77,7 +93,10 @@ export class ApiMetrics {
   readonly blockingQueries: Gauge;
   readonly blockingWoken: Gauge;
   /** Requests by method, route and code since the last scrape, keyed `method route code`. */
-  readonly #pending = new Map<string, { labels: { method: string; route: string; code: string }; n: number }>();
+  readonly #pending = new Map<
+    string,
+    { labels: { method: string; route: string; code: string }; n: number }
+  >();
   readonly #durations: RequestDurations;
 
   constructor(blocking: { parked(): number; woken(): number }) {

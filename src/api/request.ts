@@ -41,7 +41,13 @@ export class ApiRequest {
   readonly #rawQuery: string;
   #query: URLSearchParams | undefined;
 
-  constructor(method: string, rest: string, rawQuery: string, body: Buffer, headers: Record<string, string | string[] | undefined>) {
+  constructor(
+    method: string,
+    rest: string,
+    rawQuery: string,
+    body: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+  ) {
     this.method = method;
     this.rest = rest;
     this.#rawQuery = rawQuery;
@@ -101,7 +107,11 @@ export class ApiRequest {
     }
     let minIndex = 0;
     if (rawIndex !== undefined) {
-      if (!/^\d+$/.test(rawIndex) || rawIndex.length > 20 || BigInt(rawIndex) > 0xffffffffffffffffn) {
+      if (
+        !/^\d+$/.test(rawIndex) ||
+        rawIndex.length > 20 ||
+        BigInt(rawIndex) > 0xffffffffffffffffn
+      ) {
         throw badRequest("Invalid index");
       }
       // Indexes above 2^53 cannot come from augur's stores; clamp so comparisons stay exact.

@@ -16,13 +16,41 @@ export interface QueryMeta {
 }
 
 export type ApiResult =
-  | { readonly kind: "json"; readonly value: unknown; readonly status?: number; readonly meta?: QueryMeta; readonly headers?: Record<string, string> }
-  | { readonly kind: "raw"; readonly body: Buffer | string; readonly contentType: string; readonly status?: number; readonly meta?: QueryMeta; readonly headers?: Record<string, string> }
-  | { readonly kind: "empty"; readonly status?: number; readonly meta?: QueryMeta; readonly headers?: Record<string, string> };
+  | {
+      readonly kind: "json";
+      readonly value: unknown;
+      readonly status?: number;
+      readonly meta?: QueryMeta;
+      readonly headers?: Record<string, string>;
+    }
+  | {
+      readonly kind: "raw";
+      readonly body: Buffer | string;
+      readonly contentType: string;
+      readonly status?: number;
+      readonly meta?: QueryMeta;
+      readonly headers?: Record<string, string>;
+    }
+  | {
+      readonly kind: "empty";
+      readonly status?: number;
+      readonly meta?: QueryMeta;
+      readonly headers?: Record<string, string>;
+    };
 
 // Built without spreads: every read answers through these, and a spread of `{}` allocates.
-export const json = (value: unknown, meta?: QueryMeta, headers?: Record<string, string>): ApiResult =>
-  headers ? (meta ? { kind: "json", value, meta, headers } : { kind: "json", value, headers }) : meta ? { kind: "json", value, meta } : { kind: "json", value };
+export const json = (
+  value: unknown,
+  meta?: QueryMeta,
+  headers?: Record<string, string>,
+): ApiResult =>
+  headers
+    ? meta
+      ? { kind: "json", value, meta, headers }
+      : { kind: "json", value, headers }
+    : meta
+      ? { kind: "json", value, meta }
+      : { kind: "json", value };
 export const empty = (meta?: QueryMeta, status?: number): ApiResult => ({
   kind: "empty",
   ...(meta ? { meta } : {}),
@@ -60,7 +88,11 @@ export function goJson(value: unknown, pretty = false): string {
  * wins where both say something. One object literal of one shape, which node:http's writeHead
  * takes as it is.
  */
-export function readHeaders(policy: string, meta: QueryMeta, contact?: { knownLeader: boolean; lastContactMs: number }): Record<string, string> {
+export function readHeaders(
+  policy: string,
+  meta: QueryMeta,
+  contact?: { knownLeader: boolean; lastContactMs: number },
+): Record<string, string> {
   return {
     "X-Consul-Default-ACL-Policy": policy,
     "X-Consul-Index": String(Math.max(1, meta.index)),
@@ -87,7 +119,8 @@ const ENCODE_CHUNK_CHARS = 64 * 1024;
  */
 export async function goJsonChunks(value: unknown, pretty = false): Promise<Buffer[]> {
   const entries = topLevelEntries(value);
-  if (entries === undefined || entries.length < ENCODE_YIELD_MIN_ITEMS) return [Buffer.from(goJson(value, pretty))];
+  if (entries === undefined || entries.length < ENCODE_YIELD_MIN_ITEMS)
+    return [Buffer.from(goJson(value, pretty))];
   const isArray = Array.isArray(value);
   const [open, close] = isArray ? ["[", "]"] : ["{", "}"];
   const chunks: Buffer[] = [];
@@ -109,12 +142,22 @@ export async function goJsonChunks(value: unknown, pretty = false): Promise<Buff
       sliceStart = performance.now();
     }
     const [key, item] = entries[i] as [string, unknown];
-    const text = pretty ? stringifyLossless(item, 4)?.replaceAll("\n", "\n    ") : compactText(item);
+    const text = pretty
+      ? stringifyLossless(item, 4)?.replaceAll("\n", "\n    ")
+      : compactText(item);
     // JSON.stringify writes null for an unencodable array item and leaves out such an object member.
     if (text === undefined && !isArray) continue;
-    const member = isArray ? (text ?? "null") : `${JSON.stringify(key)}:${pretty ? " " : ""}${text}`;
-    const escaped = HTML_UNSAFE.test(member) ? member.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c) : member;
-    push(members === 0 ? `${open}${pretty ? "\n    " : ""}${escaped}` : `${pretty ? ",\n    " : ","}${escaped}`);
+    const member = isArray
+      ? (text ?? "null")
+      : `${JSON.stringify(key)}:${pretty ? " " : ""}${text}`;
+    const escaped = HTML_UNSAFE.test(member)
+      ? member.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c)
+      : member;
+    push(
+      members === 0
+        ? `${open}${pretty ? "\n    " : ""}${escaped}`
+        : `${pretty ? ",\n    " : ","}${escaped}`,
+    );
     members++;
   }
   push(members === 0 ? `${open}${close}${pretty ? "\n" : ""}` : pretty ? `\n${close}\n` : close);
@@ -129,7 +172,8 @@ export async function goJsonChunks(value: unknown, pretty = false): Promise<Buff
 const frozenJson = new WeakMap<object, string>();
 
 function compactText(item: unknown): string | undefined {
-  if (typeof item !== "object" || item === null || !Object.isFrozen(item)) return stringifyLossless(item);
+  if (typeof item !== "object" || item === null || !Object.isFrozen(item))
+    return stringifyLossless(item);
   const cached = frozenJson.get(item);
   if (cached !== undefined) return cached;
   const text = stringifyLossless(item);
@@ -150,7 +194,12 @@ export function encodesInChunks(value: unknown): boolean {
 
 /** The members of a plain array or object, or undefined for anything JSON.stringify treats specially. */
 function topLevelEntries(value: unknown): [string, unknown][] | undefined {
-  if (typeof value !== "object" || value === null || typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    typeof (value as { toJSON?: unknown }).toJSON === "function"
+  )
+    return undefined;
   if (Array.isArray(value)) return value.map((v, i) => [String(i), v]);
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return undefined;

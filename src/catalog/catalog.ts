@@ -7,8 +7,29 @@
  */
 import type { LeaseId, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
-import type { HealthCheck, Indexed, KVPair, Node, NodeService, ServiceNode, Session, UserEvent } from "./types.js";
-import { decodeRecord, encodeRecord, FAILED_PREFIX, keys, sameRecord, type AgentRecord, type FailedMark, type CheckRecord, type KvRecord, type NodeRecord, type ServiceRecord } from "./records.js";
+import type {
+  HealthCheck,
+  Indexed,
+  KVPair,
+  Node,
+  NodeService,
+  ServiceNode,
+  Session,
+  UserEvent,
+} from "./types.js";
+import {
+  decodeRecord,
+  encodeRecord,
+  FAILED_PREFIX,
+  keys,
+  sameRecord,
+  type AgentRecord,
+  type FailedMark,
+  type CheckRecord,
+  type KvRecord,
+  type NodeRecord,
+  type ServiceRecord,
+} from "./records.js";
 import { CatalogView, lowerBound, type Stored } from "./view.js";
 import { scope, type WaitSignal } from "./scopes.js";
 import {
@@ -76,7 +97,10 @@ export class Catalog {
    * instead of building and stringifying the pair on every GET. Bounded in count and value size,
    * so a read of every key of a large KV keeps no second copy of it.
    */
-  readonly #keyAnswers = new Map<string, { readonly stored: Stored<KvRecord>; readonly value: KVPair[] }>();
+  readonly #keyAnswers = new Map<
+    string,
+    { readonly stored: Stored<KvRecord>; readonly value: KVPair[] }
+  >();
 
   constructor(
     readonly store: Store,
@@ -90,7 +114,10 @@ export class Catalog {
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */
-  async start(onFailure?: (err: unknown) => void, onResync?: (reason: string) => void): Promise<void> {
+  async start(
+    onFailure?: (err: unknown) => void,
+    onResync?: (reason: string) => void,
+  ): Promise<void> {
     await this.#view.start(onFailure, onResync);
     // A crash mid-destroy (or an etcd lease expiring with no agent up) may have left locks naming
     // sessions that are gone: free them before answering anyone.
@@ -101,7 +128,8 @@ export class Catalog {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
       // Build each changed check's shared read model as it lands, a few at a time, so the first
       // health/state/any after many registrations does not build ten thousand of them at once.
-      for (const c of changes) if (c.kind === "checks" && c.next) toHealthCheck(c.next as Stored<CheckRecord>);
+      for (const c of changes)
+        if (c.kind === "checks" && c.next) toHealthCheck(c.next as Stored<CheckRecord>);
     });
   }
 
@@ -140,14 +168,17 @@ export class Catalog {
   // ---- reads -------------------------------------------------------------------------------
 
   nodes(): Indexed<Node[]> {
-    const list = [...this.#view.nodes.values()].map(toNode).sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
+    const list = [...this.#view.nodes.values()]
+      .map(toNode)
+      .sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
     return { index: this.#view.tableIndex("nodes"), value: list };
   }
 
   /** Every service instance as a ServiceNode (catalog/services groups these by name). */
   serviceNodesAll(): Indexed<ServiceNode[]> {
     const out: ServiceNode[] = [];
-    for (const s of this.#view.services.values()) out.push(toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
+    for (const s of this.#view.services.values())
+      out.push(toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
     return { index: this.#view.tableIndex("services"), value: out };
   }
 
@@ -164,12 +195,15 @@ export class Catalog {
       for (const t of s.value.Tags ?? []) tags.add(t);
     }
     const value: Record<string, string[]> = {};
-    for (const name of [...byName.keys()].sort()) value[name] = [...(byName.get(name) as Set<string>)];
+    for (const name of [...byName.keys()].sort())
+      value[name] = [...(byName.get(name) as Set<string>)];
     return { index: this.#view.tableIndex("services"), value };
   }
 
   serviceNodes(service: string): Indexed<ServiceNode[]> {
-    const value = instancesOf(this.#view, service).map((s) => toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
+    const value = instancesOf(this.#view, service).map((s) =>
+      toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s),
+    );
     return { index: this.#index(scope.service(service), "services"), value };
   }
 
@@ -179,29 +213,49 @@ export class Catalog {
     const index = this.#index(scope.node(name), "nodes");
     if (!node) return { index, value: null };
     const services: Record<string, NodeService> = {};
-    for (const s of this.#view.servicesByNode.get(lower)?.values() ?? []) services[s.value.ID] = toNodeService(s);
+    for (const s of this.#view.servicesByNode.get(lower)?.values() ?? [])
+      services[s.value.ID] = toNodeService(s);
     return { index, value: { Node: toNode(node), Services: services } };
   }
 
   nodeChecks(name: string): Indexed<HealthCheck[]> {
-    return { index: this.#index(scope.node(name), "nodes"), value: checksOfNode(this.#view, name.toLowerCase()) };
+    return {
+      index: this.#index(scope.node(name), "nodes"),
+      value: checksOfNode(this.#view, name.toLowerCase()),
+    };
   }
 
   serviceChecks(service: string): Indexed<HealthCheck[]> {
-    const value = this.#allChecks().filter((c) => c.ServiceName.toLowerCase() === service.toLowerCase());
+    const value = this.#allChecks().filter(
+      (c) => c.ServiceName.toLowerCase() === service.toLowerCase(),
+    );
     return { index: this.#index(scope.service(service), "checks"), value };
   }
 
   checksInState(state: string): Indexed<HealthCheck[]> {
     const all = this.#allChecks();
-    return { index: this.#view.tableIndex("checks"), value: state === "any" ? all : all.filter((c) => c.Status === state) };
+    return {
+      index: this.#view.tableIndex("checks"),
+      value: state === "any" ? all : all.filter((c) => c.Status === state),
+    };
   }
 
   serviceHealth(service: string): Indexed<ServiceHealthEntry[]> {
     const value = instancesOf(this.#view, service).map((s) => {
       const node = this.#view.nodes.get(s.value.Node.toLowerCase());
       return {
-        Node: node ? toNode(node) : ({ ID: "", Node: s.value.Node, Address: "", Datacenter: this.datacenter, TaggedAddresses: null, Meta: null, CreateIndex: 0, ModifyIndex: 0 } as Node),
+        Node: node
+          ? toNode(node)
+          : ({
+              ID: "",
+              Node: s.value.Node,
+              Address: "",
+              Datacenter: this.datacenter,
+              TaggedAddresses: null,
+              Meta: null,
+              CreateIndex: 0,
+              ModifyIndex: 0,
+            } as Node),
         Service: toNodeService(s),
         Checks: checksForInstance(this.#view, s),
       };
@@ -223,10 +277,18 @@ export class Catalog {
    * What the catalog holds for one node, by record key, for anti-entropy to compare with the
    * agent's local state. The maps are the view's own: read them, never change them.
    */
-  nodeEntries(name: string): { node?: Stored<NodeRecord>; services: ReadonlyMap<string, Stored<ServiceRecord>>; checks: ReadonlyMap<string, Stored<CheckRecord>> } {
+  nodeEntries(name: string): {
+    node?: Stored<NodeRecord>;
+    services: ReadonlyMap<string, Stored<ServiceRecord>>;
+    checks: ReadonlyMap<string, Stored<CheckRecord>>;
+  } {
     const lower = name.toLowerCase();
     const node = this.#view.nodes.get(lower);
-    return { ...(node ? { node } : {}), services: this.#view.servicesByNode.get(lower) ?? new Map(), checks: this.#view.checksByNode.get(lower) ?? new Map() };
+    return {
+      ...(node ? { node } : {}),
+      services: this.#view.servicesByNode.get(lower) ?? new Map(),
+      checks: this.#view.checksByNode.get(lower) ?? new Map(),
+    };
   }
 
   /**
@@ -242,7 +304,8 @@ export class Catalog {
     const value = [kvRecordToPair(s.value, s.createRevision, s.modRevision)];
     if ((s.value.Value?.length ?? 0) <= KEY_ANSWER_VALUE_MAX) {
       if (hit) answers.delete(key);
-      else if (answers.size >= KEY_ANSWERS_MAX) answers.delete(answers.keys().next().value as string);
+      else if (answers.size >= KEY_ANSWERS_MAX)
+        answers.delete(answers.keys().next().value as string);
       answers.set(key, { stored: s, value });
     } else if (hit) answers.delete(key);
     return { index: s.modRevision, value };
@@ -261,10 +324,14 @@ export class Catalog {
       out.push(kvRecordToPair(s.value, s.createRevision, s.modRevision));
       index = Math.max(index, s.modRevision);
     }
-    for (const [key, rev] of view.kvTombstones) if (rev > index && key.startsWith(prefix)) index = rev;
+    for (const [key, rev] of view.kvTombstones)
+      if (rev > index && key.startsWith(prefix)) index = rev;
     // Deletions the view no longer knows one by one (reaped tombstones, and everything before the
     // snapshot it (re)loaded) stand in through their newest revision, so the index never goes back.
-    return { index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor, view.loadedAt), value: out };
+    return {
+      index: Math.max(index || view.tableIndex("kv"), view.kvTombstoneFloor, view.loadedAt),
+      value: out,
+    };
   }
 
   /** Sessions in creation order, with the sessions table's index. */
@@ -276,7 +343,10 @@ export class Catalog {
 
   /** Every agent that joined, and whether its liveness lease is held (Serf's members). */
   members(): { record: AgentRecord; alive: boolean }[] {
-    return [...this.#view.agents.entries()].map(([lower, s]) => ({ record: s.value, alive: this.#view.alive.has(lower) }));
+    return [...this.#view.agents.entries()].map(([lower, s]) => ({
+      record: s.value,
+      alive: this.#view.alive.has(lower),
+    }));
   }
 
   /** One member by node name (any case). */
@@ -302,7 +372,10 @@ export class Catalog {
    * KV operations as one transaction (KVS.Apply, Txn.Apply); once they applied, resolves after
    * reads see them. `internal`: the agent's own caller, which may write `_augur/` keys.
    */
-  async kvApply(ops: readonly KvOp[], options: { enforceLockDelay?: boolean; internal?: boolean } = {}): Promise<KvOpsResult> {
+  async kvApply(
+    ops: readonly KvOp[],
+    options: { enforceLockDelay?: boolean; internal?: boolean } = {},
+  ): Promise<KvOpsResult> {
     const result = await runKvOps(this.store, ops, { ...options, view: this.#view });
     if (result.errors.length === 0 && result.revision) await this.#view.waitFor(result.revision);
     return result;
@@ -313,36 +386,49 @@ export class Catalog {
     return fireEvent(this.store, this.#view, req);
   }
 
-
   /** catalog/register: node, optionally a service and checks, in one transaction. */
   async register(req: RegisterRequest): Promise<void> {
     const nodeName = req.node.Node;
     const lower = nodeName.toLowerCase();
     const existing = this.#view.nodes.get(lower);
     const ops: TxnOp[] = [];
-    const nodeRecord = req.skipNodeUpdate && existing ? existing.value : { ...req.node, Node: existing?.value.Node ?? nodeName };
-    if (!existing && req.skipNodeUpdate && !req.node.Address) throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
-    if (!existing || !sameRecord(existing.value, nodeRecord)) ops.push({ type: "put", key: keys.node(nodeRecord.Node), value: encodeRecord(nodeRecord) });
+    const nodeRecord =
+      req.skipNodeUpdate && existing
+        ? existing.value
+        : { ...req.node, Node: existing?.value.Node ?? nodeName };
+    if (!existing && req.skipNodeUpdate && !req.node.Address)
+      throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
+    if (!existing || !sameRecord(existing.value, nodeRecord))
+      ops.push({ type: "put", key: keys.node(nodeRecord.Node), value: encodeRecord(nodeRecord) });
     let service: ServiceRecord | undefined;
     if (req.service) {
       service = { ...req.service, Node: nodeRecord.Node };
       const key = keys.service(nodeRecord.Node, service.ID);
       const prev = this.#view.services.get(key);
-      if (!prev || !sameRecord(prev.value, service)) ops.push({ type: "put", key, value: encodeRecord(service) });
+      if (!prev || !sameRecord(prev.value, service))
+        ops.push({ type: "put", key, value: encodeRecord(service) });
     }
     for (const check of req.checks ?? []) {
       const record = this.#checkRecord(nodeRecord.Node, check, service);
       const key = keys.check(nodeRecord.Node, record.CheckID);
       const prev = this.#view.checks.get(key);
-      if (!prev || !sameRecord(prev.value, record)) ops.push({ type: "put", key, value: encodeRecord(record) });
+      if (!prev || !sameRecord(prev.value, record))
+        ops.push({ type: "put", key, value: encodeRecord(record) });
     }
     await this.#commit(ops);
   }
 
   #checkRecord(node: string, check: CheckRecord, service: ServiceRecord | undefined): CheckRecord {
     if (!check.ServiceID) return { ...check, Node: node, ServiceName: "", ServiceTags: [] };
-    const svc = service && service.ID === check.ServiceID ? service : this.#view.services.get(keys.service(node, check.ServiceID))?.value;
-    if (!svc) throw new AugurError("INVALID_STATE", `Unknown service ID '${check.ServiceID}' for check ID '${check.CheckID}'`);
+    const svc =
+      service && service.ID === check.ServiceID
+        ? service
+        : this.#view.services.get(keys.service(node, check.ServiceID))?.value;
+    if (!svc)
+      throw new AugurError(
+        "INVALID_STATE",
+        `Unknown service ID '${check.ServiceID}' for check ID '${check.CheckID}'`,
+      );
     return { ...check, Node: node, ServiceName: svc.Service, ServiceTags: [...svc.Tags] };
   }
 
@@ -352,10 +438,13 @@ export class Catalog {
     const node = this.#view.nodes.get(lower)?.value.Node ?? req.node;
     const ops: TxnOp[] = [];
     if (req.checkId !== undefined) {
-      if (this.#view.checks.has(keys.check(node, req.checkId))) ops.push({ type: "delete", key: keys.check(node, req.checkId) });
+      if (this.#view.checks.has(keys.check(node, req.checkId)))
+        ops.push({ type: "delete", key: keys.check(node, req.checkId) });
     } else if (req.serviceId !== undefined) {
-      if (this.#view.services.has(keys.service(node, req.serviceId))) ops.push({ type: "delete", key: keys.service(node, req.serviceId) });
-      for (const c of this.#view.checksByNode.get(lower)?.values() ?? []) if (c.value.ServiceID === req.serviceId) ops.push({ type: "delete", key: c.key });
+      if (this.#view.services.has(keys.service(node, req.serviceId)))
+        ops.push({ type: "delete", key: keys.service(node, req.serviceId) });
+      for (const c of this.#view.checksByNode.get(lower)?.values() ?? [])
+        if (c.value.ServiceID === req.serviceId) ops.push({ type: "delete", key: c.key });
     } else if (this.#view.nodes.has(lower)) {
       ops.push(...nodeRemoval(node));
     }
@@ -376,7 +465,11 @@ export class Catalog {
   async leaveAgent(agent: AgentRecord): Promise<void> {
     await this.deregister({ node: agent.Node });
     await this.#commit([
-      { type: "put", key: keys.agent(agent.Node), value: encodeRecord({ ...agent, LeftAt: Date.now() }) },
+      {
+        type: "put",
+        key: keys.agent(agent.Node),
+        value: encodeRecord({ ...agent, LeftAt: Date.now() }),
+      },
       { type: "delete", key: keys.alive(agent.Node) },
     ]);
   }
@@ -389,7 +482,11 @@ export class Catalog {
    * (Serf's tombstone timeout). A member that comes back clears its mark when it rejoins.
    * Returns the names of the nodes reaped.
    */
-  async reapFailedMembers(now: number, reconnectTimeoutMs: number, tombstoneTimeoutMs: number): Promise<string[]> {
+  async reapFailedMembers(
+    now: number,
+    reconnectTimeoutMs: number,
+    tombstoneTimeoutMs: number,
+  ): Promise<string[]> {
     const marks = new Map((await this.store.range(FAILED_PREFIX)).kvs.map((kv) => [kv.key, kv]));
     const reaped: string[] = [];
     let revision = 0;
@@ -399,27 +496,57 @@ export class Catalog {
       const mark = marks.get(markKey);
       marks.delete(markKey);
       const aliveGone = { key: keys.alive(name), target: "exists", exists: false } as const;
-      const unchanged = { key: keys.agent(name), target: "modRevision", op: "=", value: member.modRevision } as const;
+      const unchanged = {
+        key: keys.agent(name),
+        target: "modRevision",
+        op: "=",
+        value: member.modRevision,
+      } as const;
       if (member.value.LeftAt !== undefined) {
         if (now - member.value.LeftAt < tombstoneTimeoutMs) continue;
-        const res = await this.store.txn({ compare: [aliveGone, unchanged], success: [{ type: "delete", key: keys.agent(name) }, { type: "delete", key: markKey }] });
+        const res = await this.store.txn({
+          compare: [aliveGone, unchanged],
+          success: [
+            { type: "delete", key: keys.agent(name) },
+            { type: "delete", key: markKey },
+          ],
+        });
         revision = Math.max(revision, res.revision);
       } else if (this.#view.alive.has(name.toLowerCase())) {
-        if (mark) await this.store.txn({ compare: [{ key: markKey, target: "modRevision", op: "=", value: mark.modRevision }], success: [{ type: "delete", key: markKey }] });
+        if (mark)
+          await this.store.txn({
+            compare: [{ key: markKey, target: "modRevision", op: "=", value: mark.modRevision }],
+            success: [{ type: "delete", key: markKey }],
+          });
       } else if (!mark) {
         const first: FailedMark = { FailedAt: now };
-        await this.store.txn({ compare: [aliveGone, { key: markKey, target: "exists", exists: false }], success: [{ type: "put", key: markKey, value: encodeRecord(first) }] });
+        await this.store.txn({
+          compare: [aliveGone, { key: markKey, target: "exists", exists: false }],
+          success: [{ type: "put", key: markKey, value: encodeRecord(first) }],
+        });
       } else if (now - decodeRecord<FailedMark>(mark.value).FailedAt >= reconnectTimeoutMs) {
         const res = await this.store.txn({
-          compare: [aliveGone, unchanged, { key: markKey, target: "modRevision", op: "=", value: mark.modRevision }],
-          success: [...nodeRemoval(name), { type: "delete", key: keys.agent(name) }, { type: "delete", key: markKey }],
+          compare: [
+            aliveGone,
+            unchanged,
+            { key: markKey, target: "modRevision", op: "=", value: mark.modRevision },
+          ],
+          success: [
+            ...nodeRemoval(name),
+            { type: "delete", key: keys.agent(name) },
+            { type: "delete", key: markKey },
+          ],
         });
         if (res.succeeded) reaped.push(name);
         revision = Math.max(revision, res.revision);
       }
     }
     // Marks of members that are gone altogether (reaped elsewhere, or deregistered).
-    for (const mark of marks.values()) await this.store.txn({ compare: [{ key: mark.key, target: "modRevision", op: "=", value: mark.modRevision }], success: [{ type: "delete", key: mark.key }] });
+    for (const mark of marks.values())
+      await this.store.txn({
+        compare: [{ key: mark.key, target: "modRevision", op: "=", value: mark.modRevision }],
+        success: [{ type: "delete", key: mark.key }],
+      });
     if (revision > 0) await this.#view.waitFor(revision);
     return reaped;
   }
@@ -433,5 +560,9 @@ export class Catalog {
 
 /** Deregistering a node: the node record with its services and checks. */
 function nodeRemoval(node: string): TxnOp[] {
-  return [{ type: "delete", key: keys.node(node) }, { type: "deleteRange", prefix: keys.servicesOf(node) }, { type: "deleteRange", prefix: keys.checksOf(node) }];
+  return [
+    { type: "delete", key: keys.node(node) },
+    { type: "deleteRange", prefix: keys.servicesOf(node) },
+    { type: "deleteRange", prefix: keys.checksOf(node) },
+  ];
 }

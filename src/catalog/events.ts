@@ -23,7 +23,9 @@ export interface FireRequest {
 
 /** Events oldest first (keys sort by time of firing). */
 export function listEvents(view: CatalogView): UserEvent[] {
-  return [...view.events.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s.value);
+  return [...view.events.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, s]) => s.value);
 }
 
 /** Consul's uuidToUint64: XOR of the UUID's two 64-bit halves (hex without dashes). */
@@ -36,13 +38,18 @@ export function eventIndex(events: readonly UserEvent[]): bigint {
   return high ^ low;
 }
 
-export async function fireEvent(store: Store, view: CatalogView, req: FireRequest): Promise<UserEvent> {
+export async function fireEvent(
+  store: Store,
+  view: CatalogView,
+  req: FireRequest,
+): Promise<UserEvent> {
   const existing = listEvents(view);
   const lastLTime = existing[existing.length - 1]?.LTime ?? 0;
   const event: EventRecord = {
     ID: randomUUID(),
     Name: req.name,
-    Payload: req.payload && req.payload.length > 0 ? Buffer.from(req.payload).toString("base64") : null,
+    Payload:
+      req.payload && req.payload.length > 0 ? Buffer.from(req.payload).toString("base64") : null,
     NodeFilter: req.nodeFilter ?? "",
     ServiceFilter: req.serviceFilter ?? "",
     TagFilter: req.tagFilter ?? "",
@@ -50,10 +57,15 @@ export async function fireEvent(store: Store, view: CatalogView, req: FireReques
     LTime: lastLTime + 1,
   };
   const key = `${PREFIX.events}${String(Date.now()).padStart(15, "0")}-${event.ID}`;
-  const overflow = [...view.events.keys()].sort().slice(0, Math.max(0, view.events.size + 1 - EVENT_BUFFER_SIZE));
+  const overflow = [...view.events.keys()]
+    .sort()
+    .slice(0, Math.max(0, view.events.size + 1 - EVENT_BUFFER_SIZE));
   const res = await store.txn({
     compare: [],
-    success: [{ type: "put", key, value: encodeRecord(event) }, ...overflow.map((k) => ({ type: "delete" as const, key: k }))],
+    success: [
+      { type: "put", key, value: encodeRecord(event) },
+      ...overflow.map((k) => ({ type: "delete" as const, key: k })),
+    ],
   });
   await view.waitFor(res.revision);
   // Consul answers the fire with LTime 0: the Lamport time is assigned when gossiped.

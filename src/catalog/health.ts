@@ -29,11 +29,15 @@ export function toNodeService(s: Stored<ServiceRecord>): NodeService {
   const out: NodeService = { ...rest, CreateIndex: s.createRevision, ModifyIndex: s.modRevision };
   if (!out.Kind) delete out.Kind;
   if (!out.Port) delete out.Port;
-  if (out.TaggedAddresses && Object.keys(out.TaggedAddresses).length === 0) delete out.TaggedAddresses;
+  if (out.TaggedAddresses && Object.keys(out.TaggedAddresses).length === 0)
+    delete out.TaggedAddresses;
   return out;
 }
 
-export function toServiceNode(node: Stored<NodeRecord> | undefined, s: Stored<ServiceRecord>): ServiceNode {
+export function toServiceNode(
+  node: Stored<NodeRecord> | undefined,
+  s: Stored<ServiceRecord>,
+): ServiceNode {
   const n = node?.value;
   const v = s.value;
   const out: ServiceNode = {
@@ -58,7 +62,8 @@ export function toServiceNode(node: Stored<NodeRecord> | undefined, s: Stored<Se
     CreateIndex: s.createRevision,
     ModifyIndex: s.modRevision,
   };
-  if (v.TaggedAddresses && Object.keys(v.TaggedAddresses).length > 0) out.ServiceTaggedAddresses = v.TaggedAddresses;
+  if (v.TaggedAddresses && Object.keys(v.TaggedAddresses).length > 0)
+    out.ServiceTaggedAddresses = v.TaggedAddresses;
   return out;
 }
 
@@ -73,7 +78,11 @@ const healthChecks = new WeakMap<Stored<CheckRecord>, HealthCheck>();
 export function toHealthCheck(s: Stored<CheckRecord>): HealthCheck {
   let check = healthChecks.get(s);
   if (!check) {
-    check = Object.freeze({ ...s.value, CreateIndex: s.createRevision, ModifyIndex: s.modRevision });
+    check = Object.freeze({
+      ...s.value,
+      CreateIndex: s.createRevision,
+      ModifyIndex: s.modRevision,
+    });
     healthChecks.set(s, check);
   }
   return check;
@@ -101,7 +110,11 @@ export function serfHealth(view: CatalogView, nodeLower: string): HealthCheck | 
     ExposedPort: 0,
     Definition: {},
     CreateIndex: Math.max(agent.createRevision, node.createRevision),
-    ModifyIndex: Math.max(view.aliveChanged.get(nodeLower) ?? 0, agent.modRevision, node.createRevision),
+    ModifyIndex: Math.max(
+      view.aliveChanged.get(nodeLower) ?? 0,
+      agent.modRevision,
+      node.createRevision,
+    ),
   };
 }
 
@@ -111,14 +124,18 @@ export function checksOfNode(view: CatalogView, nodeLower: string): HealthCheck[
   const serf = serfHealth(view, nodeLower);
   if (serf) out.push(serf);
   const stored = [...(view.checksByNode.get(nodeLower)?.values() ?? [])];
-  stored.sort((a, b) => (a.value.CheckID < b.value.CheckID ? -1 : a.value.CheckID > b.value.CheckID ? 1 : 0));
+  stored.sort((a, b) =>
+    a.value.CheckID < b.value.CheckID ? -1 : a.value.CheckID > b.value.CheckID ? 1 : 0,
+  );
   for (const c of stored) out.push(toHealthCheck(c));
   return out;
 }
 
 /** Node-level checks plus the checks of one service instance, for a health/service entry. */
 export function checksForInstance(view: CatalogView, s: Stored<ServiceRecord>): HealthCheck[] {
-  return checksOfNode(view, s.value.Node.toLowerCase()).filter((c) => c.ServiceID === "" || c.ServiceID === s.value.ID);
+  return checksOfNode(view, s.value.Node.toLowerCase()).filter(
+    (c) => c.ServiceID === "" || c.ServiceID === s.value.ID,
+  );
 }
 
 /** Instances of a service, ordered by node then id (Consul's index order). */
@@ -140,6 +157,9 @@ export function hasTags(tags: readonly string[], wanted: readonly string[]): boo
 }
 
 /** `node-meta=key:value` filters (all must match). */
-export function matchesNodeMeta(meta: Record<string, string> | null, wanted: readonly [string, string][]): boolean {
+export function matchesNodeMeta(
+  meta: Record<string, string> | null,
+  wanted: readonly [string, string][],
+): boolean {
   return wanted.every(([k, v]) => meta?.[k] === v);
 }

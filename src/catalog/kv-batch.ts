@@ -56,11 +56,17 @@ export class KvSetBatcher {
     }
     this.#queue = rest;
     this.#inFlight = true;
-    runKvOps(this.store, batch.map((p) => p.op), { view: this.view })
+    runKvOps(
+      this.store,
+      batch.map((p) => p.op),
+      { view: this.view },
+    )
       .then(
         (result) => {
           // A plain set has no condition to fail; an error here is a bug, reported to every writer.
-          const failed = result.errors[0] ? new AugurError("INTERNAL", `KV write failed: ${result.errors[0].What}`) : undefined;
+          const failed = result.errors[0]
+            ? new AugurError("INTERNAL", `KV write failed: ${result.errors[0].What}`)
+            : undefined;
           for (const p of batch) {
             if (failed) p.reject(failed);
             else p.resolve(result.revision);

@@ -18,7 +18,15 @@ import type { KvOp, KvVerb } from "./kv.js";
 
 export const INTERNAL_KV_PREFIX = "_augur/";
 
-const WRITES: ReadonlySet<KvVerb> = new Set<KvVerb>(["set", "cas", "lock", "unlock", "delete", "delete-cas", "delete-tree"]);
+const WRITES: ReadonlySet<KvVerb> = new Set<KvVerb>([
+  "set",
+  "cas",
+  "lock",
+  "unlock",
+  "delete",
+  "delete-cas",
+  "delete-tree",
+]);
 
 export const isInternalKey = (key: string): boolean => key.startsWith(INTERNAL_KV_PREFIX);
 

@@ -11,7 +11,14 @@
 import type { Compare, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
 import type { KVPair } from "./types.js";
-import { PREFIX, decodeRecord, encodeRecord, keys, type KvRecord, type SessionRecord } from "./records.js";
+import {
+  PREFIX,
+  decodeRecord,
+  encodeRecord,
+  keys,
+  type KvRecord,
+  type SessionRecord,
+} from "./records.js";
 import type { Stored } from "./view.js";
 import { isInternalKey } from "./kv-internal.js";
 
@@ -30,7 +37,21 @@ export type KvVerb =
   | "delete-tree"
   | "delete-cas";
 
-export const KV_VERBS: readonly KvVerb[] = ["set", "cas", "lock", "unlock", "get", "get-or-empty", "get-tree", "check-index", "check-session", "check-not-exists", "delete", "delete-tree", "delete-cas"];
+export const KV_VERBS: readonly KvVerb[] = [
+  "set",
+  "cas",
+  "lock",
+  "unlock",
+  "get",
+  "get-or-empty",
+  "get-tree",
+  "check-index",
+  "check-session",
+  "check-not-exists",
+  "delete",
+  "delete-tree",
+  "delete-cas",
+];
 
 export interface KvOp {
   readonly verb: KvVerb;
@@ -95,9 +116,11 @@ export const MAX_UINT64 = 0xffffffffffffffffn;
  * error text Consul answers with.
  */
 export function parseFlagsText(text: string): KvFlags | { error: string } {
-  if (!/^\d+$/.test(text)) return { error: `strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax` };
+  if (!/^\d+$/.test(text))
+    return { error: `strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax` };
   const n = BigInt(text);
-  if (n > MAX_UINT64) return { error: `strconv.ParseUint: parsing ${JSON.stringify(text)}: value out of range` };
+  if (n > MAX_UINT64)
+    return { error: `strconv.ParseUint: parsing ${JSON.stringify(text)}: value out of range` };
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
@@ -108,7 +131,12 @@ function storedFlags(flags: KvFlags | undefined): number | string {
   return flags <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(flags) : flags.toString();
 }
 
-export function kvRecordToPair(rec: KvRecord, createRevision: number, modRevision: number, withValue = true): KVPair {
+export function kvRecordToPair(
+  rec: KvRecord,
+  createRevision: number,
+  modRevision: number,
+  withValue = true,
+): KVPair {
   const pair: KVPair = {
     LockIndex: rec.LockIndex,
     Key: rec.Key,
@@ -122,17 +150,30 @@ export function kvRecordToPair(rec: KvRecord, createRevision: number, modRevisio
 }
 
 /** Runs KV ops atomically with Consul's semantics; retries on concurrent modification. */
-export async function runKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions = {}): Promise<KvOpsResult> {
+export async function runKvOps(
+  store: Store,
+  ops: readonly KvOp[],
+  options: KvOpsOptions = {},
+): Promise<KvOpsResult> {
   if (options.view) {
-    const fromView = await attemptKvOps(store, ops, options, await readInputs(store, viewReader(options.view), ops));
-    if (fromView && fromView.revision > 0 && fromView.applied && fromView.errors.length === 0) return fromView;
+    const fromView = await attemptKvOps(
+      store,
+      ops,
+      options,
+      await readInputs(store, viewReader(options.view), ops),
+    );
+    if (fromView && fromView.revision > 0 && fromView.applied && fromView.errors.length === 0)
+      return fromView;
   }
   const reader = storeReader(store);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const outcome = await attemptKvOps(store, ops, options, await readInputs(store, reader, ops));
     if (outcome) return outcome;
   }
-  throw new AugurError("CONTENDED", "KV transaction kept conflicting with concurrent writes; try again");
+  throw new AugurError(
+    "CONTENDED",
+    "KV transaction kept conflicting with concurrent writes; try again",
+  );
 }
 
 interface Inputs {
@@ -145,7 +186,9 @@ interface Inputs {
 /** Where an attempt reads single keys and sessions: the store, or (first attempt) the local view. */
 interface KvReader {
   readonly fromView: boolean;
-  key(key: string): Promise<{ value: KvRecord; createRevision: number; modRevision: number } | undefined>;
+  key(
+    key: string,
+  ): Promise<{ value: KvRecord; createRevision: number; modRevision: number } | undefined>;
   session(id: string): Promise<{ value: SessionRecord; modRevision: number } | undefined>;
 }
 
@@ -154,7 +197,13 @@ function storeReader(store: Store): KvReader {
     fromView: false,
     key: async (key) => {
       const kv = await store.get(keys.kv(key));
-      return kv && { value: decodeRecord<KvRecord>(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision };
+      return (
+        kv && {
+          value: decodeRecord<KvRecord>(kv.value),
+          createRevision: kv.createRevision,
+          modRevision: kv.modRevision,
+        }
+      );
     },
     session: async (id) => {
       const kv = await store.get(keys.session(id));
@@ -164,11 +213,20 @@ function storeReader(store: Store): KvReader {
 }
 
 function viewReader(view: LocalKv): KvReader {
-  return { fromView: true, key: async (key) => view.kv.get(key), session: async (id) => view.sessions.get(id) };
+  return {
+    fromView: true,
+    key: async (key) => view.kv.get(key),
+    session: async (id) => view.sessions.get(id),
+  };
 }
 
 /** `revision` is 0 when nothing was written (then the reads were not verified by a transaction). */
-async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOptions, inputs: Inputs): Promise<KvOpsResult | undefined> {
+async function attemptKvOps(
+  store: Store,
+  ops: readonly KvOp[],
+  options: KvOpsOptions,
+  inputs: Inputs,
+): Promise<KvOpsResult | undefined> {
   const { slots, sessions, compare } = inputs;
   const now = (options.now ?? Date.now)();
   const results: { pair: KVPair; key: string; written: boolean }[] = [];
@@ -184,16 +242,27 @@ async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOp
   const writes: TxnOp[] = [];
   for (const [key, slot] of slots) {
     if (!slot.dirty) continue;
-    writes.push(slot.rec ? { type: "put", key: keys.kv(key), value: encodeRecord(slot.rec) } : { type: "delete", key: keys.kv(key) });
+    writes.push(
+      slot.rec
+        ? { type: "put", key: keys.kv(key), value: encodeRecord(slot.rec) }
+        : { type: "delete", key: keys.kv(key) },
+    );
   }
-  if (writes.length === 0) return inputs.fromView ? { results: [], errors, applied, revision: 0 } : { results: results.map((r) => r.pair), errors, applied, revision: await store.revision() };
+  if (writes.length === 0)
+    return inputs.fromView
+      ? { results: [], errors, applied, revision: 0 }
+      : { results: results.map((r) => r.pair), errors, applied, revision: await store.revision() };
   const response = await store.txn({ compare, success: writes });
   if (!response.succeeded) return undefined;
   const revision = response.revision;
   const pairs = results.map((r) => {
     if (!r.written) return r.pair;
     const slot = slots.get(r.key);
-    return { ...r.pair, CreateIndex: slot && slot.createRevision > 0 ? slot.createRevision : revision, ModifyIndex: revision };
+    return {
+      ...r.pair,
+      CreateIndex: slot && slot.createRevision > 0 ? slot.createRevision : revision,
+      ModifyIndex: revision,
+    };
   });
   return { results: pairs, errors, applied, revision };
 }
@@ -202,16 +271,29 @@ async function attemptKvOps(store: Store, ops: readonly KvOp[], options: KvOpsOp
 async function readInputs(store: Store, reader: KvReader, ops: readonly KvOp[]): Promise<Inputs> {
   const slots = new Map<string, Slot>();
   const compare: Compare[] = [];
-  const put = (key: string, e: { value: KvRecord; createRevision: number; modRevision: number }): void => {
+  const put = (
+    key: string,
+    e: { value: KvRecord; createRevision: number; modRevision: number },
+  ): void => {
     if (slots.has(key)) return;
-    slots.set(key, { rec: e.value, createRevision: e.createRevision, modRevision: e.modRevision, dirty: false });
+    slots.set(key, {
+      rec: e.value,
+      createRevision: e.createRevision,
+      modRevision: e.modRevision,
+      dirty: false,
+    });
     compare.push({ key: keys.kv(key), target: "modRevision", op: "=", value: e.modRevision });
   };
   // Trees always come from the store: the view has no ordered prefix scan.
   for (const op of ops) {
     if (op.verb === "get-tree" || op.verb === "delete-tree") {
       const { kvs } = await store.range(keys.kv(op.key));
-      for (const kv of kvs) put(kv.key.slice(PREFIX.kv.length), { value: decodeRecord<KvRecord>(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision });
+      for (const kv of kvs)
+        put(kv.key.slice(PREFIX.kv.length), {
+          value: decodeRecord<KvRecord>(kv.value),
+          createRevision: kv.createRevision,
+          modRevision: kv.modRevision,
+        });
     }
   }
   for (const op of ops) {
@@ -225,10 +307,20 @@ async function readInputs(store: Store, reader: KvReader, ops: readonly KvOp[]):
   }
   const sessions = new Map<string, SessionRecord | null>();
   for (const op of ops) {
-    if (!op.session || sessions.has(op.session) || (op.verb !== "lock" && op.verb !== "unlock")) continue;
+    if (!op.session || sessions.has(op.session) || (op.verb !== "lock" && op.verb !== "unlock"))
+      continue;
     const found = await reader.session(op.session);
     sessions.set(op.session, found ? found.value : null);
-    compare.push(found ? { key: keys.session(op.session), target: "modRevision", op: "=", value: found.modRevision } : { key: keys.session(op.session), target: "exists", exists: false });
+    compare.push(
+      found
+        ? {
+            key: keys.session(op.session),
+            target: "modRevision",
+            op: "=",
+            value: found.modRevision,
+          }
+        : { key: keys.session(op.session), target: "exists", exists: false },
+    );
   }
   return { slots, sessions, compare, fromView: reader.fromView };
 }
@@ -239,13 +331,20 @@ interface OpOutcome {
   results: { pair: KVPair; key: string; written: boolean }[];
 }
 
-const toBase64 = (v: Uint8Array | null | undefined): string | null => (v && v.length > 0 ? Buffer.from(v).toString("base64") : null);
+const toBase64 = (v: Uint8Array | null | undefined): string | null =>
+  v && v.length > 0 ? Buffer.from(v).toString("base64") : null;
 
 function written(key: string, rec: KvRecord): OpOutcome {
   return { results: [{ key, written: true, pair: kvRecordToPair(rec, 0, 0, false) }] };
 }
 
-function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, SessionRecord | null>, now: number, options: KvOpsOptions): OpOutcome {
+function applyOp(
+  op: KvOp,
+  slots: Map<string, Slot>,
+  sessions: Map<string, SessionRecord | null>,
+  now: number,
+  options: KvOpsOptions,
+): OpOutcome {
   const slot = slots.get(op.key);
   const current = slot?.rec ?? null;
   const write = (rec: KvRecord | null): void => {
@@ -255,8 +354,25 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
     if (!rec) s.createRevision = 0;
     slots.set(op.key, s);
   };
-  const fresh = (): KvRecord => ({ Key: op.key, Flags: storedFlags(op.flags), Value: toBase64(op.value), LockIndex: current?.LockIndex ?? 0, ...(current?.Session ? lockFields(current) : {}) });
-  const read = (withValue: boolean): OpOutcome => ({ results: current && slot ? [{ key: op.key, written: false, pair: kvRecordToPair(current, slot.createRevision, slot.modRevision, withValue) }] : [] });
+  const fresh = (): KvRecord => ({
+    Key: op.key,
+    Flags: storedFlags(op.flags),
+    Value: toBase64(op.value),
+    LockIndex: current?.LockIndex ?? 0,
+    ...(current?.Session ? lockFields(current) : {}),
+  });
+  const read = (withValue: boolean): OpOutcome => ({
+    results:
+      current && slot
+        ? [
+            {
+              key: op.key,
+              written: false,
+              pair: kvRecordToPair(current, slot.createRevision, slot.modRevision, withValue),
+            },
+          ]
+        : [],
+  });
   switch (op.verb) {
     case "set": {
       const rec = fresh();
@@ -265,8 +381,16 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
     }
     case "cas": {
       const index = op.index ?? 0;
-      const ok = index === 0 ? current === null : current !== null && slot?.modRevision === index && !slot.dirty;
-      if (!ok) return { error: `failed to set key ${JSON.stringify(op.key)}, index is stale`, notApplied: true, results: [] };
+      const ok =
+        index === 0
+          ? current === null
+          : current !== null && slot?.modRevision === index && !slot.dirty;
+      if (!ok)
+        return {
+          error: `failed to set key ${JSON.stringify(op.key)}, index is stale`,
+          notApplied: true,
+          results: [],
+        };
       const rec = fresh();
       write(rec);
       return written(op.key, rec);
@@ -275,7 +399,11 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
       return lockOp(op, current, sessions, now, options, write);
     case "unlock": {
       if (!current || current.Session !== op.session) {
-        return { error: `failed to unlock key ${JSON.stringify(op.key)}, lock isn't held, or is held by another session`, notApplied: true, results: [] };
+        return {
+          error: `failed to unlock key ${JSON.stringify(op.key)}, lock isn't held, or is held by another session`,
+          notApplied: true,
+          results: [],
+        };
       }
       const { Session: _s, LockBehavior: _b, LockDelayNs: _d, ...rest } = fresh();
       const rec: KvRecord = { ...rest };
@@ -288,15 +416,27 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
     case "get-or-empty":
       return read(true);
     case "get-tree":
-      return { results: treeOf(slots, op.key).map(([key, s]) => ({ key, written: false, pair: kvRecordToPair(s.rec as KvRecord, s.createRevision, s.modRevision) })) };
+      return {
+        results: treeOf(slots, op.key).map(([key, s]) => ({
+          key,
+          written: false,
+          pair: kvRecordToPair(s.rec as KvRecord, s.createRevision, s.modRevision),
+        })),
+      };
     case "check-index":
       if (!current || slot?.modRevision !== op.index) {
-        return { error: `failed index check for key ${JSON.stringify(op.key)}, current modify index ${slot?.modRevision ?? 0} != ${op.index ?? 0}`, results: [] };
+        return {
+          error: `failed index check for key ${JSON.stringify(op.key)}, current modify index ${slot?.modRevision ?? 0} != ${op.index ?? 0}`,
+          results: [],
+        };
       }
       return read(false);
     case "check-session":
       if (!current || (current.Session ?? "") !== (op.session ?? "")) {
-        return { error: `failed session check for key ${JSON.stringify(op.key)}, current session ${JSON.stringify(current?.Session ?? "")} != ${JSON.stringify(op.session ?? "")}`, results: [] };
+        return {
+          error: `failed session check for key ${JSON.stringify(op.key)}, current session ${JSON.stringify(current?.Session ?? "")} != ${JSON.stringify(op.session ?? "")}`,
+          results: [],
+        };
       }
       return read(false);
     case "check-not-exists":
@@ -307,7 +447,12 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
       return { results: [] };
     case "delete-cas": {
       const ok = current === null ? (op.index ?? 0) === 0 : slot?.modRevision === op.index;
-      if (!ok) return { error: `failed to delete key ${JSON.stringify(op.key)}, index is stale`, notApplied: true, results: [] };
+      if (!ok)
+        return {
+          error: `failed to delete key ${JSON.stringify(op.key)}, index is stale`,
+          notApplied: true,
+          results: [],
+        };
       if (current) write(null);
       return { results: [] };
     }
@@ -322,14 +467,35 @@ function applyOp(op: KvOp, slots: Map<string, Slot>, sessions: Map<string, Sessi
   }
 }
 
-function lockOp(op: KvOp, current: KvRecord | null, sessions: Map<string, SessionRecord | null>, now: number, options: KvOpsOptions, write: (rec: KvRecord) => void): OpOutcome {
+function lockOp(
+  op: KvOp,
+  current: KvRecord | null,
+  sessions: Map<string, SessionRecord | null>,
+  now: number,
+  options: KvOpsOptions,
+  write: (rec: KvRecord) => void,
+): OpOutcome {
   const session = op.session ? sessions.get(op.session) : null;
-  if (!op.session || !session) return { error: `invalid session ${JSON.stringify(op.session ?? "")}`, results: [] };
+  if (!op.session || !session)
+    return { error: `invalid session ${JSON.stringify(op.session ?? "")}`, results: [] };
   if (current?.Session && current.Session !== op.session) {
-    return { error: `failed to lock key ${JSON.stringify(op.key)}, lock is already held`, notApplied: true, results: [] };
+    return {
+      error: `failed to lock key ${JSON.stringify(op.key)}, lock is already held`,
+      notApplied: true,
+      results: [],
+    };
   }
-  if (options.enforceLockDelay && current && !current.Session && (current.LockDelayUntil ?? 0) > now) {
-    return { error: `failed to lock key ${JSON.stringify(op.key)}, lock-delay in effect`, notApplied: true, results: [] };
+  if (
+    options.enforceLockDelay &&
+    current &&
+    !current.Session &&
+    (current.LockDelayUntil ?? 0) > now
+  ) {
+    return {
+      error: `failed to lock key ${JSON.stringify(op.key)}, lock-delay in effect`,
+      notApplied: true,
+      results: [],
+    };
   }
   const reacquire = current?.Session === op.session;
   const rec: KvRecord = {
@@ -355,5 +521,7 @@ function lockFields(rec: KvRecord): Pick<KvRecord, "Session" | "LockBehavior" | 
 }
 
 function treeOf(slots: Map<string, Slot>, prefix: string): [string, Slot][] {
-  return [...slots.entries()].filter(([key, s]) => s.rec !== null && key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...slots.entries()]
+    .filter(([key, s]) => s.rec !== null && key.startsWith(prefix))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

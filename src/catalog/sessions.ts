@@ -17,7 +17,14 @@ import type { Compare, Store, TxnOp } from "../store/store.js";
 import { AugurError, isAugurError } from "../lib/errors.js";
 import { formatGoDuration } from "../lib/duration.js";
 import type { Session, SessionBehavior } from "./types.js";
-import { PREFIX, decodeRecord, encodeRecord, keys, type KvRecord, type SessionRecord } from "./records.js";
+import {
+  PREFIX,
+  decodeRecord,
+  encodeRecord,
+  keys,
+  type KvRecord,
+  type SessionRecord,
+} from "./records.js";
 import type { AppliedChange, CatalogView, Stored } from "./view.js";
 import { serfHealth } from "./health.js";
 
@@ -60,13 +67,21 @@ export class Sessions {
 
   async create(req: SessionRequest): Promise<string> {
     const behavior = req.behavior ?? "release";
-    if (behavior !== "release" && behavior !== "delete") throw new AugurError("INVALID_STATE", `Invalid Behavior setting '${behavior}'`);
+    if (behavior !== "release" && behavior !== "delete")
+      throw new AugurError("INVALID_STATE", `Invalid Behavior setting '${behavior}'`);
     const ttlMs = req.ttlMs ?? 0;
     if (ttlMs !== 0 && (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS)) {
-      throw new AugurError("INVALID_STATE", `Invalid Session TTL '${ttlMs * 1e6}', must be between [10s=24h0m0s]`);
+      throw new AugurError(
+        "INVALID_STATE",
+        `Invalid Session TTL '${ttlMs * 1e6}', must be between [10s=24h0m0s]`,
+      );
     }
     const nodeLower = req.node.toLowerCase();
-    if (!this.view.nodes.has(nodeLower)) throw new AugurError("INVALID_STATE", `Failed to create session: node ${JSON.stringify(req.node)} not found`);
+    if (!this.view.nodes.has(nodeLower))
+      throw new AugurError(
+        "INVALID_STATE",
+        `Failed to create session: node ${JSON.stringify(req.node)} not found`,
+      );
     const nodeChecks = req.nodeChecks ?? ["serfHealth"];
     for (const id of nodeChecks) this.#requireHealthy(nodeLower, id);
     const id = randomUUID();
@@ -81,7 +96,11 @@ export class Sessions {
       ServiceChecks: req.serviceChecks ?? null,
     };
     if (ttlMs) record.Lease = await this.store.grant(Math.ceil((ttlMs * TTL_MULTIPLIER) / 1000));
-    const { revision } = await this.store.put(keys.session(id), encodeRecord(record), record.Lease ? { lease: record.Lease } : {});
+    const { revision } = await this.store.put(
+      keys.session(id),
+      encodeRecord(record),
+      record.Lease ? { lease: record.Lease } : {},
+    );
     await this.view.waitFor(revision);
     return id;
   }
@@ -97,7 +116,8 @@ export class Sessions {
         // Only a lease the store no longer has means the session is gone. An unreachable store is
         // a 500 "No cluster leader", as Consul answers without a Raft leader: a 404 here would make
         // clients (Patroni) drop a session that is still valid and will be renewed once etcd is back.
-        if (isAugurError(err, "NOT_FOUND")) throw new AugurError("NOT_FOUND", `Session id '${id}' not found`);
+        if (isAugurError(err, "NOT_FOUND"))
+          throw new AugurError("NOT_FOUND", `Session id '${id}' not found`);
         throw err;
       }
     }
@@ -125,18 +145,25 @@ export class Sessions {
       const locked = this.view.locksOf(id);
       const first = locked.slice(0, this.maxTxnOps - 1);
       const res = await this.store.txn({
-        compare: [{ key: kv.key, target: "modRevision", op: "=", value: kv.modRevision }, ...first.map((s) => unchanged(s))],
+        compare: [
+          { key: kv.key, target: "modRevision", op: "=", value: kv.modRevision },
+          ...first.map((s) => unchanged(s)),
+        ],
         success: [{ type: "delete", key: kv.key }, ...first.map((s) => this.#releaseOp(s, record))],
       });
       if (!res.succeeded) continue;
       await this.view.waitFor(res.revision);
       // The locks that did not fit (etcd), in further transactions that retry on their own.
-      if (locked.length > first.length) await this.releaseOrphanedLocks(new Set([id]), new Map([[id, record]]));
+      if (locked.length > first.length)
+        await this.releaseOrphanedLocks(new Set([id]), new Map([[id, record]]));
       // The record is gone already; the lease only carried it. Revoking is tidiness, not safety.
       if (record.Lease) await this.store.revoke(record.Lease).catch(() => undefined);
       return;
     }
-    throw new AugurError("CONTENDED", `Destroying session '${id}' kept conflicting with concurrent writes; try again`);
+    throw new AugurError(
+      "CONTENDED",
+      `Destroying session '${id}' kept conflicting with concurrent writes; try again`,
+    );
   }
 
   /**
@@ -147,18 +174,26 @@ export class Sessions {
    * moment they were locked, so this works when no one remembers the session's record (an etcd
    * lease that expired while no agent was running, a crash after the record went).
    */
-  async releaseOrphanedLocks(ids?: ReadonlySet<string>, known?: ReadonlyMap<string, SessionRecord>): Promise<void> {
+  async releaseOrphanedLocks(
+    ids?: ReadonlySet<string>,
+    known?: ReadonlyMap<string, SessionRecord>,
+  ): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // A lock is only taken while its session exists (the lock compares the session's record),
       // so once the view has caught up with the store, every orphan is in it.
       await this.view.waitFor(await this.store.revision());
       const holders = ids ? [...ids] : this.view.lockHolders();
-      const orphans = holders.filter((sid) => !this.view.sessions.has(sid)).flatMap((sid) => this.view.locksOf(sid));
+      const orphans = holders
+        .filter((sid) => !this.view.sessions.has(sid))
+        .flatMap((sid) => this.view.locksOf(sid));
       if (orphans.length === 0) return;
       const last = await this.#releaseAll(orphans, (sid) => known?.get(sid));
       if (last > 0) await this.view.waitFor(last);
     }
-    throw new AugurError("CONTENDED", "Releasing the locks of destroyed sessions kept conflicting with concurrent writes; try again");
+    throw new AugurError(
+      "CONTENDED",
+      "Releasing the locks of destroyed sessions kept conflicting with concurrent writes; try again",
+    );
   }
 
   /**
@@ -169,15 +204,22 @@ export class Sessions {
    */
   async recover(): Promise<void> {
     await this.releaseOrphanedLocks();
-    for (const s of [...this.view.sessions.values()]) if (this.#shouldInvalidate(s.value)) await this.destroy(s.value.ID);
+    for (const s of [...this.view.sessions.values()])
+      if (this.#shouldInvalidate(s.value)) await this.destroy(s.value.ID);
   }
 
   /** Releases keys in transactions of at most `maxTxnOps`; returns the last revision written (0 if none). */
-  async #releaseAll(locked: readonly Stored<KvRecord>[], recordOf: (session: string) => SessionRecord | undefined): Promise<number> {
+  async #releaseAll(
+    locked: readonly Stored<KvRecord>[],
+    recordOf: (session: string) => SessionRecord | undefined,
+  ): Promise<number> {
     let last = 0;
     for (let i = 0; i < locked.length; i += this.maxTxnOps) {
       const chunk = locked.slice(i, i + this.maxTxnOps);
-      const res = await this.store.txn({ compare: chunk.map(unchanged), success: chunk.map((s) => this.#releaseOp(s, recordOf(s.value.Session ?? ""))) });
+      const res = await this.store.txn({
+        compare: chunk.map(unchanged),
+        success: chunk.map((s) => this.#releaseOp(s, recordOf(s.value.Session ?? ""))),
+      });
       // A key changed meanwhile (someone else released it, or it was written): the caller re-reads.
       if (res.succeeded) last = Math.max(last, res.revision);
     }
@@ -190,7 +232,10 @@ export class Sessions {
     if (behavior === "delete") return { type: "delete", key: stored.key };
     const delayMs = (stored.value.LockDelayNs ?? record?.LockDelay ?? 0) / 1e6;
     const { Session: _s, LockBehavior: _b, LockDelayNs: _d, ...unlocked } = stored.value;
-    const next: KvRecord = { ...unlocked, ...(delayMs > 0 ? { LockDelayUntil: this.now() + delayMs } : {}) };
+    const next: KvRecord = {
+      ...unlocked,
+      ...(delayMs > 0 ? { LockDelayUntil: this.now() + delayMs } : {}),
+    };
     return { type: "put", key: stored.key, value: encodeRecord(next) };
   }
 
@@ -207,28 +252,39 @@ export class Sessions {
       } else if (["checks", "nodes", "alive", "agents"].includes(change.kind)) recheck = true;
     }
     if (gone.size > 0) await this.releaseOrphanedLocks(new Set(gone.keys()), gone);
-    if (recheck) for (const s of this.view.sessions.values()) if (this.#shouldInvalidate(s.value)) victims.add(s.value.ID);
+    if (recheck)
+      for (const s of this.view.sessions.values())
+        if (this.#shouldInvalidate(s.value)) victims.add(s.value.ID);
     for (const id of victims) await this.destroy(id);
   }
 
   #shouldInvalidate(session: SessionRecord): boolean {
     const node = session.Node.toLowerCase();
     if (!this.view.nodes.has(node)) return true;
-    for (const id of session.NodeChecks) if (this.#status(node, id) !== "passing" && this.#status(node, id) !== "warning") return true;
-    for (const sc of session.ServiceChecks ?? []) if (this.#status(node, sc.ID) === "critical" || this.#status(node, sc.ID) === undefined) return true;
+    for (const id of session.NodeChecks)
+      if (this.#status(node, id) !== "passing" && this.#status(node, id) !== "warning") return true;
+    for (const sc of session.ServiceChecks ?? [])
+      if (this.#status(node, sc.ID) === "critical" || this.#status(node, sc.ID) === undefined)
+        return true;
     return false;
   }
 
   #status(node: string, checkId: string): string | undefined {
-    if (checkId === "serfHealth") return serfHealth(this.view, node)?.Status ?? (this.view.agents.has(node) ? "critical" : undefined);
-    for (const c of this.view.checksByNode.get(node)?.values() ?? []) if (c.value.CheckID === checkId) return c.value.Status;
+    if (checkId === "serfHealth")
+      return (
+        serfHealth(this.view, node)?.Status ?? (this.view.agents.has(node) ? "critical" : undefined)
+      );
+    for (const c of this.view.checksByNode.get(node)?.values() ?? [])
+      if (c.value.CheckID === checkId) return c.value.Status;
     return undefined;
   }
 
   #requireHealthy(node: string, checkId: string): void {
     const status = this.#status(node, checkId);
-    if (status === undefined) throw new AugurError("INVALID_STATE", `Missing check '${checkId}' registration`);
-    if (status === "critical") throw new AugurError("INVALID_STATE", `Check '${checkId}' is in critical state`);
+    if (status === undefined)
+      throw new AugurError("INVALID_STATE", `Missing check '${checkId}' registration`);
+    if (status === "critical")
+      throw new AugurError("INVALID_STATE", `Check '${checkId}' is in critical state`);
   }
 }
 

@@ -196,7 +196,9 @@ interface CheckDefinitionBase {
 }
 
 /** A validated check definition of the given type(s): one union member per type. Durations are milliseconds. */
-export type CheckDefinitionOf<T extends CheckType> = T extends CheckType ? CheckDefinitionBase & { readonly type: T } & CheckFieldsByType[T] : never;
+export type CheckDefinitionOf<T extends CheckType> = T extends CheckType
+  ? CheckDefinitionBase & { readonly type: T } & CheckFieldsByType[T]
+  : never;
 
 /** A validated check definition, discriminated by `type`. Durations are milliseconds. */
 export type CheckDefinition = CheckDefinitionOf<CheckType>;

@@ -41,7 +41,12 @@ export type ViewListener = (revision: number, changes: readonly AppliedChange[])
 type Table = "nodes" | "services" | "checks" | "kv" | "sessions" | "events" | "members";
 
 /** Keeps a Map<group, Map<key, V>> index in step with puts and deletes. */
-function groupSet<V>(groups: Map<string, Map<string, V>>, group: string, key: string, value: V | undefined): void {
+function groupSet<V>(
+  groups: Map<string, Map<string, V>>,
+  group: string,
+  key: string,
+  value: V | undefined,
+): void {
   let g = groups.get(group);
   if (value === undefined) {
     g?.delete(key);
@@ -118,7 +123,10 @@ export class CatalogView {
   }
 
   /** Loads the snapshot and starts following the store. `onFailure` hears a broken stream. */
-  async start(onFailure?: (err: unknown) => void, onResync?: (reason: string) => void): Promise<void> {
+  async start(
+    onFailure?: (err: unknown) => void,
+    onResync?: (reason: string) => void,
+  ): Promise<void> {
     this.#failure = onFailure;
     this.#resynced = onResync;
     await this.#resync();
@@ -141,7 +149,11 @@ export class CatalogView {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        for await (const batch of this.store.watch("", { fromRevision: this.#revision + 1, signal, prevKv: false })) {
+        for await (const batch of this.store.watch("", {
+          fromRevision: this.#revision + 1,
+          signal,
+          prevKv: false,
+        })) {
           this.apply(batch);
         }
         if (!signal.aborted) await this.#resync();
@@ -149,7 +161,10 @@ export class CatalogView {
         if (signal.aborted) return;
         if (isAugurError(err, "STORE_COMPACTED")) {
           await this.#resync().then(
-            () => this.#resynced?.(`the store compacted the history after revision ${this.#revision}: ${err.message}`),
+            () =>
+              this.#resynced?.(
+                `the store compacted the history after revision ${this.#revision}: ${err.message}`,
+              ),
             (e: unknown) => this.#failure?.(e),
           );
           continue;
@@ -164,7 +179,15 @@ export class CatalogView {
   async #resync(): Promise<void> {
     const { kvs, revision } = await this.store.range("");
     const before = new Map<string, KeyValue>();
-    for (const m of [this.nodes, this.services, this.checks, this.sessions, this.events, this.agents, this.alive]) {
+    for (const m of [
+      this.nodes,
+      this.services,
+      this.checks,
+      this.sessions,
+      this.events,
+      this.agents,
+      this.alive,
+    ]) {
       for (const s of m.values()) before.set(s.key, toKv(s));
     }
     for (const s of this.kv.values()) before.set(s.key, toKv(s));
@@ -174,7 +197,8 @@ export class CatalogView {
       const old = before.get(key);
       if (!old || old.modRevision !== kv.modRevision) events.push({ type: "put", kv });
     }
-    for (const key of before.keys()) if (!after.has(key)) events.push({ type: "delete", key, revision });
+    for (const key of before.keys())
+      if (!after.has(key)) events.push({ type: "delete", key, revision });
     this.#loadedAt = Math.max(this.#loadedAt, revision);
     this.apply({ revision, events });
   }
@@ -184,12 +208,17 @@ export class CatalogView {
     const touched = new Set<string>();
     const changes: AppliedChange[] = [];
     for (const event of batch.events) {
-      const change = event.type === "put" ? this.#put(event.kv, touched) : this.#delete(event.key, batch.revision, touched);
+      const change =
+        event.type === "put"
+          ? this.#put(event.kv, touched)
+          : this.#delete(event.key, batch.revision, touched);
       if (change) changes.push(change);
     }
     if (batch.revision > this.#revision) this.#revision = batch.revision;
     this.scopes.bump(touched, batch.revision);
-    for (const change of changes) if (change.kind === "kv") this.scopes.bumpPrefixesOf(change.key.slice(PREFIX.kv.length), batch.revision);
+    for (const change of changes)
+      if (change.kind === "kv")
+        this.scopes.bumpPrefixesOf(change.key.slice(PREFIX.kv.length), batch.revision);
     const remaining = this.#revisionWaiters.filter((w) => {
       if (w.revision > this.#revision) return true;
       w.resolve();
@@ -202,7 +231,12 @@ export class CatalogView {
   #put(kv: KeyValue, touched: Set<string>): AppliedChange | undefined {
     const kind = kindOf(kv.key);
     if (!kind) return undefined;
-    const next: Stored<unknown> = { key: kv.key, value: kind === "alive" ? null : decodeRecord(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision };
+    const next: Stored<unknown> = {
+      key: kv.key,
+      value: kind === "alive" ? null : decodeRecord(kv.value),
+      createRevision: kv.createRevision,
+      modRevision: kv.modRevision,
+    };
     const prev = this.#set(kind, kv.key, next, touched);
     this.#table(kind, kv.modRevision, touched);
     return { kind, key: kv.key, next, ...(prev ? { prev } : {}) };
@@ -286,7 +320,12 @@ export class CatalogView {
   }
 
   /** Sets or clears one record in its maps; returns the previous record. */
-  #set(kind: keyof typeof PREFIX, key: string, next: Stored<unknown> | undefined, touched: Set<string>): Stored<unknown> | undefined {
+  #set(
+    kind: keyof typeof PREFIX,
+    key: string,
+    next: Stored<unknown> | undefined,
+    touched: Set<string>,
+  ): Stored<unknown> | undefined {
     switch (kind) {
       case "nodes":
         return this.#setNode(key, next as Stored<NodeRecord> | undefined, touched);
@@ -297,7 +336,11 @@ export class CatalogView {
       case "kv":
         return this.#setKv(key, next as Stored<KvRecord> | undefined, touched);
       case "sessions":
-        return swap(this.sessions, key.slice(PREFIX.sessions.length), next as Stored<SessionRecord> | undefined);
+        return swap(
+          this.sessions,
+          key.slice(PREFIX.sessions.length),
+          next as Stored<SessionRecord> | undefined,
+        );
       case "events":
         return swap(this.events, key, next as Stored<EventRecord> | undefined);
       case "agents":
@@ -312,16 +355,25 @@ export class CatalogView {
     }
   }
 
-  #setNode(key: string, next: Stored<NodeRecord> | undefined, touched: Set<string>): Stored<NodeRecord> | undefined {
+  #setNode(
+    key: string,
+    next: Stored<NodeRecord> | undefined,
+    touched: Set<string>,
+  ): Stored<NodeRecord> | undefined {
     const name = decodeURIComponent(key.slice(PREFIX.nodes.length)).toLowerCase();
     const prev = swap(this.nodes, name, next);
     touched.add(scope.node(name));
     // health/service and catalog/service embed the node, so each service on it changes too.
-    for (const s of this.servicesByNode.get(name)?.values() ?? []) touched.add(scope.service(s.value.Service));
+    for (const s of this.servicesByNode.get(name)?.values() ?? [])
+      touched.add(scope.service(s.value.Service));
     return prev;
   }
 
-  #setService(key: string, next: Stored<ServiceRecord> | undefined, touched: Set<string>): Stored<ServiceRecord> | undefined {
+  #setService(
+    key: string,
+    next: Stored<ServiceRecord> | undefined,
+    touched: Set<string>,
+  ): Stored<ServiceRecord> | undefined {
     const prev = swap(this.services, key, next);
     for (const s of [prev, next]) {
       if (!s) continue;
@@ -339,7 +391,11 @@ export class CatalogView {
     return prev;
   }
 
-  #setCheck(key: string, next: Stored<CheckRecord> | undefined, touched: Set<string>): Stored<CheckRecord> | undefined {
+  #setCheck(
+    key: string,
+    next: Stored<CheckRecord> | undefined,
+    touched: Set<string>,
+  ): Stored<CheckRecord> | undefined {
     const prev = swap(this.checks, key, next);
     for (const c of [prev, next]) {
       if (!c) continue;
@@ -358,10 +414,15 @@ export class CatalogView {
   /** A node-level check (or the node's liveness) changed: every service on the node changed. */
   #touchNodeHealth(node: string, touched: Set<string>): void {
     touched.add(scope.node(node));
-    for (const s of this.servicesByNode.get(node)?.values() ?? []) touched.add(scope.service(s.value.Service));
+    for (const s of this.servicesByNode.get(node)?.values() ?? [])
+      touched.add(scope.service(s.value.Service));
   }
 
-  #setKv(storeKey: string, next: Stored<KvRecord> | undefined, touched: Set<string>): Stored<KvRecord> | undefined {
+  #setKv(
+    storeKey: string,
+    next: Stored<KvRecord> | undefined,
+    touched: Set<string>,
+  ): Stored<KvRecord> | undefined {
     const key = storeKey.slice(PREFIX.kv.length);
     const prev = swap(this.kv, key, next);
     touched.add(scope.kv(key));
@@ -386,7 +447,8 @@ function swap<V>(map: Map<string, V>, key: string, next: V | undefined): V | und
 function kindOf(key: string): keyof typeof PREFIX | undefined {
   const slash = key.indexOf("/");
   const head = slash < 0 ? key : key.slice(0, slash + 1);
-  for (const [kind, prefix] of Object.entries(PREFIX)) if (prefix === head) return kind as keyof typeof PREFIX;
+  for (const [kind, prefix] of Object.entries(PREFIX))
+    if (prefix === head) return kind as keyof typeof PREFIX;
   return undefined;
 }
 
@@ -395,7 +457,13 @@ function nodeOfLivenessKey(key: string): string {
 }
 
 function toKv(s: Stored<unknown>): KeyValue {
-  return { key: s.key, value: new Uint8Array(), createRevision: s.createRevision, modRevision: s.modRevision, version: 0 };
+  return {
+    key: s.key,
+    value: new Uint8Array(),
+    createRevision: s.createRevision,
+    modRevision: s.modRevision,
+    version: 0,
+  };
 }
 
 /** Byte-order comparison, as the store sorts keys. */

@@ -28,16 +28,29 @@ interface Answer {
   readonly body: Buffer;
 }
 
-function send(url: URL, options: HttpProbeOptions, method: string, signal: AbortSignal): Promise<Answer> {
+function send(
+  url: URL,
+  options: HttpProbeOptions,
+  method: string,
+  signal: AbortSignal,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | string[]> = { "User-Agent": "Consul Health Check", Accept: "text/plain, text/*, */*" };
+    const headers: Record<string, string | string[]> = {
+      "User-Agent": "Consul Health Check",
+      Accept: "text/plain, text/*, */*",
+    };
     for (const [k, v] of Object.entries(options.header ?? {})) headers[k] = v;
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     const req = request(url, {
       method,
       headers,
       signal,
-      ...(url.protocol === "https:" ? { rejectUnauthorized: !options.tlsSkipVerify, ...(options.tlsServerName ? { servername: options.tlsServerName } : {}) } : {}),
+      ...(url.protocol === "https:"
+        ? {
+            rejectUnauthorized: !options.tlsSkipVerify,
+            ...(options.tlsServerName ? { servername: options.tlsServerName } : {}),
+          }
+        : {}),
     });
     req.on("response", (res) => {
       const chunks: Buffer[] = [];
@@ -55,7 +68,9 @@ function send(url: URL, options: HttpProbeOptions, method: string, signal: Abort
   });
 }
 
-export function httpProbe(options: HttpProbeOptions): (signal: AbortSignal) => Promise<ProbeResult> {
+export function httpProbe(
+  options: HttpProbeOptions,
+): (signal: AbortSignal) => Promise<ProbeResult> {
   const method = options.method || "GET";
   return async (outer) => {
     const signal = AbortSignal.any([outer, AbortSignal.timeout(probeTimeoutMs(options.timeoutMs))]);
@@ -65,7 +80,13 @@ export function httpProbe(options: HttpProbeOptions): (signal: AbortSignal) => P
         const { res, body } = await send(url, options, method, signal);
         const code = res.statusCode ?? 0;
         const location = res.headers.location;
-        if (!options.disableRedirects && code >= 300 && code < 400 && location && hop < MAX_REDIRECTS) {
+        if (
+          !options.disableRedirects &&
+          code >= 300 &&
+          code < 400 &&
+          location &&
+          hop < MAX_REDIRECTS
+        ) {
           url = new URL(location, url);
           continue;
         }
@@ -76,7 +97,12 @@ export function httpProbe(options: HttpProbeOptions): (signal: AbortSignal) => P
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      const why = signal.aborted && !outer.aborted ? `(Client.Timeout exceeded while awaiting headers)` : e.code === "ECONNREFUSED" ? "connect: connection refused" : e.message;
+      const why =
+        signal.aborted && !outer.aborted
+          ? `(Client.Timeout exceeded while awaiting headers)`
+          : e.code === "ECONNREFUSED"
+            ? "connect: connection refused"
+            : e.message;
       return { status: "critical", output: `${method} ${JSON.stringify(options.url)}: ${why}` };
     }
   };

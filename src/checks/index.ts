@@ -7,8 +7,21 @@
  */
 import type { CheckDefinition, CheckDefinitionOf } from "../catalog/types.js";
 import { AugurError } from "../lib/errors.js";
-import { CHECK_TYPE_SPECS, checkTypeSpec, isRunnable, type CheckRunnerContext, type RunnableCheckType } from "./registry.js";
-import { IntervalRunner, StatusThresholds, realClock, type CheckClock, type CheckRunner, type CheckSink } from "./runner.js";
+import {
+  CHECK_TYPE_SPECS,
+  checkTypeSpec,
+  isRunnable,
+  type CheckRunnerContext,
+  type RunnableCheckType,
+} from "./registry.js";
+import {
+  IntervalRunner,
+  StatusThresholds,
+  realClock,
+  type CheckClock,
+  type CheckRunner,
+  type CheckSink,
+} from "./runner.js";
 
 export { TtlCheckRunner } from "./ttl-check.js";
 export type { CheckRunner, CheckSink, CheckClock } from "./runner.js";
@@ -32,7 +45,9 @@ const REFUSED_LABELS: Partial<Record<CheckDefinition["type"], string>> = {
 /** `ttl, http, tcp or script (args)`, from the registry. */
 function runnableList(): string {
   const labels = RUNNABLE_CHECK_TYPES.map((t) => checkTypeSpec(t).label);
-  return labels.length > 1 ? `${labels.slice(0, -1).join(", ")} or ${labels.at(-1) ?? ""}` : (labels[0] ?? "");
+  return labels.length > 1
+    ? `${labels.slice(0, -1).join(", ")} or ${labels.at(-1) ?? ""}`
+    : (labels[0] ?? "");
 }
 
 /**
@@ -43,27 +58,50 @@ function runnableList(): string {
 export function assertRunnable(def: CheckDefinition): void {
   if (isRunnable(def)) return;
   const what = REFUSED_LABELS[def.type] ?? def.type;
-  throw new AugurError("CHECK_UNSUPPORTED", `Invalid check: ${what} checks are not supported by augur; use ${runnableList()} checks`);
+  throw new AugurError(
+    "CHECK_UNSUPPORTED",
+    `Invalid check: ${what} checks are not supported by augur; use ${runnableList()} checks`,
+  );
 }
 
-export function createCheckRunner(def: CheckDefinition, sink: CheckSink, options: CreateRunnerOptions = {}): CheckRunner {
+export function createCheckRunner(
+  def: CheckDefinition,
+  sink: CheckSink,
+  options: CreateRunnerOptions = {},
+): CheckRunner {
   if (!isRunnable(def)) {
     assertRunnable(def);
     throw new AugurError("INTERNAL", `no runner for ${def.type} checks`);
   }
   const clock = options.clock ?? realClock;
-  const thresholds = new StatusThresholds(def.successBeforePassing, def.failuresBeforeWarning, def.failuresBeforeCritical, sink);
+  const thresholds = new StatusThresholds(
+    def.successBeforePassing,
+    def.failuresBeforeWarning,
+    def.failuresBeforeCritical,
+    sink,
+  );
   const interval = def.intervalMs ?? 10_000;
   const context: CheckRunnerContext = {
     sink,
     clock,
-    periodic: (probe) => new IntervalRunner(probe, interval, thresholds.report, clock, options.firstDelayMs ?? Math.floor(Math.random() * Math.min(interval, 5000))),
+    periodic: (probe) =>
+      new IntervalRunner(
+        probe,
+        interval,
+        thresholds.report,
+        clock,
+        options.firstDelayMs ?? Math.floor(Math.random() * Math.min(interval, 5000)),
+      ),
     timeoutMs: def.timeoutMs ?? 10_000,
   };
   return build(def.type, def, context);
 }
 
 // `type` apart from `def` (it is `def.type`) lets the compiler pair each type with its spec.
-function build<T extends RunnableCheckType>(type: T, def: CheckDefinitionOf<T>, context: CheckRunnerContext): CheckRunner {
+function build<T extends RunnableCheckType>(
+  type: T,
+  def: CheckDefinitionOf<T>,
+  context: CheckRunnerContext,
+): CheckRunner {
   return checkTypeSpec(type).createRunner(def, context);
 }

@@ -35,11 +35,14 @@ class LongTimer {
   constructor(fn: () => void, ms: number) {
     const due = Date.now() + ms;
     const arm = (left: number): void => {
-      this.#timer = setTimeout(() => {
-        const rest = due - Date.now();
-        if (rest > 0) arm(rest);
-        else fn();
-      }, Math.min(Math.max(0, left), MAX_TIMER_MS));
+      this.#timer = setTimeout(
+        () => {
+          const rest = due - Date.now();
+          if (rest > 0) arm(rest);
+          else fn();
+        },
+        Math.min(Math.max(0, left), MAX_TIMER_MS),
+      );
       this.#timer.unref();
     };
     arm(ms);
@@ -67,7 +70,11 @@ export interface CheckRunner {
   readonly state: RunnerState["kind"];
 }
 
-export type RunnerState = { kind: "idle" } | { kind: "running"; timer: unknown } | { kind: "probing" } | { kind: "stopped" };
+export type RunnerState =
+  | { kind: "idle" }
+  | { kind: "running"; timer: unknown }
+  | { kind: "probing" }
+  | { kind: "stopped" };
 
 /** The outcome of one probe, before thresholds. */
 export interface ProbeResult {
@@ -115,13 +122,17 @@ export class IntervalRunner implements CheckRunner {
   }
 
   #tick(): void {
-    if (this.#state.kind !== "running") throw new AugurError("INTERNAL", `check runner ticked in state ${this.#state.kind}`);
+    if (this.#state.kind !== "running")
+      throw new AugurError("INTERNAL", `check runner ticked in state ${this.#state.kind}`);
     this.#state = { kind: "probing" };
     const abort = new AbortController();
     this.#abort = abort;
     const started = this.clock.now();
     this.probe(abort.signal)
-      .catch((err: unknown): ProbeResult => ({ status: "critical", output: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown): ProbeResult => ({
+        status: "critical",
+        output: err instanceof Error ? err.message : String(err),
+      }))
       .then((result) => {
         if (this.#state.kind === "stopped") return;
         this.sink(result.status, result.output);

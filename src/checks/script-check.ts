@@ -25,7 +25,9 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
-export function scriptProbe(options: ScriptProbeOptions): (signal: AbortSignal) => Promise<ProbeResult> {
+export function scriptProbe(
+  options: ScriptProbeOptions,
+): (signal: AbortSignal) => Promise<ProbeResult> {
   return (signal) =>
     new Promise((resolve) => {
       const [cmd, ...rest] = options.args;
@@ -42,7 +44,8 @@ export function scriptProbe(options: ScriptProbeOptions): (signal: AbortSignal) 
         total += c.length;
         chunks.push(c);
         kept += c.length;
-        while (kept - (chunks[0]?.length ?? 0) >= options.outputMaxSize && chunks.length > 1) kept -= (chunks.shift() as Buffer).length;
+        while (kept - (chunks[0]?.length ?? 0) >= options.outputMaxSize && chunks.length > 1)
+          kept -= (chunks.shift() as Buffer).length;
       };
       child.stdout.on("data", collect);
       child.stderr.on("data", collect);
@@ -67,10 +70,16 @@ export function scriptProbe(options: ScriptProbeOptions): (signal: AbortSignal) 
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
         if (timedOut) {
-          resolve({ status: "critical", output: `Timed out (${formatGoDuration(options.timeoutMs)}) running check` });
+          resolve({
+            status: "critical",
+            output: `Timed out (${formatGoDuration(options.timeoutMs)}) running check`,
+          });
           return;
         }
-        resolve({ status: code === 0 ? "passing" : code === 1 ? "warning" : "critical", output: output() });
+        resolve({
+          status: code === 0 ? "passing" : code === 1 ? "warning" : "critical",
+          output: output(),
+        });
       });
     });
 }

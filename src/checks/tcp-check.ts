@@ -26,21 +26,40 @@ export function tcpProbe(options: TcpProbeOptions): (signal: AbortSignal) => Pro
     new Promise((resolve) => {
       const { host, port } = splitHostPort(options.address);
       if (!Number.isInteger(port)) {
-        resolve({ status: "critical", output: `dial tcp: address ${options.address}: missing port in address` });
+        resolve({
+          status: "critical",
+          output: `dial tcp: address ${options.address}: missing port in address`,
+        });
         return;
       }
       const socket = options.useTls
-        ? tlsConnect({ host, port, rejectUnauthorized: !options.tlsSkipVerify, servername: options.tlsServerName || host })
+        ? tlsConnect({
+            host,
+            port,
+            rejectUnauthorized: !options.tlsSkipVerify,
+            servername: options.tlsServerName || host,
+          })
         : netConnect({ host, port });
       const finish = (result: ProbeResult): void => {
         clearTimeout(timer);
         socket.destroy();
         resolve(result);
       };
-      const timer = setTimeout(() => finish({ status: "critical", output: `dial tcp ${options.address}: i/o timeout` }), probeTimeoutMs(options.timeoutMs));
-      signal.addEventListener("abort", () => finish({ status: "critical", output: "check stopped" }), { once: true });
-      socket.once(options.useTls ? "secureConnect" : "connect", () => finish({ status: "passing", output: `TCP connect ${options.address}: Success` }));
-      socket.once("error", (err: NodeJS.ErrnoException) => finish({ status: "critical", output: `dial tcp ${options.address}: ${describe(err)}` }));
+      const timer = setTimeout(
+        () => finish({ status: "critical", output: `dial tcp ${options.address}: i/o timeout` }),
+        probeTimeoutMs(options.timeoutMs),
+      );
+      signal.addEventListener(
+        "abort",
+        () => finish({ status: "critical", output: "check stopped" }),
+        { once: true },
+      );
+      socket.once(options.useTls ? "secureConnect" : "connect", () =>
+        finish({ status: "passing", output: `TCP connect ${options.address}: Success` }),
+      );
+      socket.once("error", (err: NodeJS.ErrnoException) =>
+        finish({ status: "critical", output: `dial tcp ${options.address}: ${describe(err)}` }),
+      );
     });
 }
 

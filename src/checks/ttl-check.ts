@@ -48,7 +48,10 @@ export class TtlCheckRunner implements CheckRunner {
 
   #arm(): void {
     if (this.#state.kind === "running") this.clock.clearTimeout(this.#state.timer);
-    this.#state = { kind: "running", timer: this.clock.setTimeout(() => this.#expire(), this.ttlMs) };
+    this.#state = {
+      kind: "running",
+      timer: this.clock.setTimeout(() => this.#expire(), this.ttlMs),
+    };
   }
 
   #expire(): void {

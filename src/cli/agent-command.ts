@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { agentFlagsFrom, loadConfig, type AgentFlags, type RuntimeConfig } from "../config/index.js";
+import {
+  agentFlagsFrom,
+  loadConfig,
+  type AgentFlags,
+  type RuntimeConfig,
+} from "../config/index.js";
 import { startAgent, type AgentSettings } from "../main.js";
 import { createLogger } from "../lib/logger.js";
 import { toAugurError } from "../lib/errors.js";
@@ -28,9 +33,22 @@ async function learnedEtcd(config: RuntimeConfig, logger: Logger): Promise<Agent
     logger.info("etcd endpoints are configured: start_join and retry_join are not needed");
     return undefined;
   }
-  const joined = await joinCluster({ startJoin, retryJoin, retryIntervalMs, retryMax, log: (level, msg) => logger[level](msg) });
+  const joined = await joinCluster({
+    startJoin,
+    retryJoin,
+    retryIntervalMs,
+    retryMax,
+    log: (level, msg) => logger[level](msg),
+  });
   if (!joined) return undefined;
-  return { endpoints: joined.endpoints, prefix: joined.prefix, ...(config.etcdTls ? { tls: config.etcdTls } : {}), ...(config.etcdLivenessTtlSeconds !== undefined ? { livenessTtlSeconds: config.etcdLivenessTtlSeconds } : {}) };
+  return {
+    endpoints: joined.endpoints,
+    prefix: joined.prefix,
+    ...(config.etcdTls ? { tls: config.etcdTls } : {}),
+    ...(config.etcdLivenessTtlSeconds !== undefined
+      ? { livenessTtlSeconds: config.etcdLivenessTtlSeconds }
+      : {}),
+  };
 }
 
 /** Runs the agent until a signal stops it; returns the exit status. */
@@ -38,7 +56,11 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
   let flags: AgentFlags;
   let config: RuntimeConfig;
   const load = async (): Promise<RuntimeConfig> => {
-    const { config, notices } = await loadConfig({ flags, files: flags.configFiles, dirs: flags.configDirs });
+    const { config, notices } = await loadConfig({
+      flags,
+      files: flags.configFiles,
+      dirs: flags.configDirs,
+    });
     for (const n of notices) ctx.ui.info(`==> ${n}`);
     return config;
   };
@@ -55,15 +77,25 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
   try {
     const joined = await learnedEtcd(config, logger);
     const settings = (c: RuntimeConfig): AgentSettings => (joined ? { ...c, etcd: joined } : c);
-    running = await startAgent(settings(config), { logger, reloadSettings: async () => settings(await load()) });
+    running = await startAgent(settings(config), {
+      logger,
+      reloadSettings: async () => settings(await load()),
+    });
   } catch (err) {
-    logger.error({ err: err instanceof Error ? err.message : String(err) }, "agent failed to start");
+    logger.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      "agent failed to start",
+    );
     return 1;
   }
   const agent = running;
   ctx.ui.info(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}`);
   const onHup = (): void => {
-    agent.reload().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "reload failed"));
+    agent
+      .reload()
+      .catch((err: unknown) =>
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, "reload failed"),
+      );
   };
   const onTerm = (): void => {
     logger.info("caught signal, shutting down");
@@ -71,7 +103,9 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
     // with etcd unreachable each of those calls waits out its deadline. Process supervisors expect
     // an agent to stop promptly, so the stop gets a bounded time and the process exits after it.
     const deadline = setTimeout(() => {
-      logger.warn(`shutdown did not finish within ${STOP_DEADLINE_MS / 1000}s (is the store unreachable?); exiting now`);
+      logger.warn(
+        `shutdown did not finish within ${STOP_DEADLINE_MS / 1000}s (is the store unreachable?); exiting now`,
+      );
       process.exit(1);
     }, STOP_DEADLINE_MS);
     deadline.unref();

@@ -37,7 +37,9 @@ async function waitFor(proc: ChildProcess, pattern: RegExp, what: string): Promi
     proc.stderr?.on("data", onData);
     // An agent that exits before it listens, in a fresh directory with an ephemeral port, points
     // at augur or the machine rather than at anything a retry would fix: not a retryable code.
-    proc.once("exit", (code) => reject(new AugurError("INTERNAL", `${what} exited with ${String(code)}:\n${out}`)));
+    proc.once("exit", (code) =>
+      reject(new AugurError("INTERNAL", `${what} exited with ${String(code)}:\n${out}`)),
+    );
   });
 }
 
@@ -54,22 +56,69 @@ export async function runDevCluster(nodes: number, ui: Ui): Promise<number> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const ports = await Promise.all([0, 1, 2].map(async () => ({ client: await freePort(), peer: await freePort() })));
+    const ports = await Promise.all(
+      [0, 1, 2].map(async () => ({ client: await freePort(), peer: await freePort() })),
+    );
     const initial = ports.map((p, i) => `etcd${i}=http://127.0.0.1:${p.peer}`).join(",");
     for (const [i, p] of ports.entries()) {
-      procs.push(spawn(ETCD_BIN, ["--name", `etcd${i}`, "--data-dir", join(dir, `etcd${i}`), "--listen-client-urls", `http://127.0.0.1:${p.client}`, "--advertise-client-urls", `http://127.0.0.1:${p.client}`, "--listen-peer-urls", `http://127.0.0.1:${p.peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${p.peer}`, "--initial-cluster", initial, "--log-level", "error"], { stdio: "ignore" }));
+      procs.push(
+        spawn(
+          ETCD_BIN,
+          [
+            "--name",
+            `etcd${i}`,
+            "--data-dir",
+            join(dir, `etcd${i}`),
+            "--listen-client-urls",
+            `http://127.0.0.1:${p.client}`,
+            "--advertise-client-urls",
+            `http://127.0.0.1:${p.client}`,
+            "--listen-peer-urls",
+            `http://127.0.0.1:${p.peer}`,
+            "--initial-advertise-peer-urls",
+            `http://127.0.0.1:${p.peer}`,
+            "--initial-cluster",
+            initial,
+            "--log-level",
+            "error",
+          ],
+          { stdio: "ignore" },
+        ),
+      );
     }
     const endpoints = ports.map((p) => `http://127.0.0.1:${p.client}`);
     for (const url of endpoints) {
       const end = Date.now() + 20_000;
-      while (!(await fetch(`${url}/health`).then((r) => r.ok, () => false))) {
-        if (Date.now() > end) throw new AugurError("NO_LEADER", `etcd at ${url} did not become healthy`);
+      while (
+        !(await fetch(`${url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > end)
+          throw new AugurError("NO_LEADER", `etcd at ${url} did not become healthy`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
     ui.info(`etcd cluster: ${endpoints.join(",")}`);
     for (let i = 1; i <= nodes; i++) {
-      const agent = spawn(process.execPath, [AUGUR_BIN, "agent", `-etcd=${endpoints.join(",")}`, "-node", `agent-${i}`, "-data-dir", join(dir, `agent-${i}`), "-bind", "127.0.0.1", "-http-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+      const agent = spawn(
+        process.execPath,
+        [
+          AUGUR_BIN,
+          "agent",
+          `-etcd=${endpoints.join(",")}`,
+          "-node",
+          `agent-${i}`,
+          "-data-dir",
+          join(dir, `agent-${i}`),
+          "-bind",
+          "127.0.0.1",
+          "-http-port",
+          "0",
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
       procs.push(agent);
       const addr = await waitFor(agent, /HTTP API listening on (\S+)/, `agent-${i}`);
       ui.info(`agent-${i}: http://${addr}   (CONSUL_HTTP_ADDR=${addr} augur members)`);

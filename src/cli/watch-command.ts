@@ -69,7 +69,10 @@ function queryFromFlags(flags: ParsedFlags, help: string): WatchQuery {
   const passing = flags.string("passingonly");
   if (passing) {
     const b = parseGoBool(passing);
-    if (b === undefined) throw new UsageError(`Failed to parse passingonly flag: strconv.ParseBool: parsing ${JSON.stringify(passing)}: invalid syntax`);
+    if (b === undefined)
+      throw new UsageError(
+        `Failed to parse passingonly flag: strconv.ParseBool: parsing ${JSON.stringify(passing)}: invalid syntax`,
+      );
     params["passingonly"] = b;
   }
   const p = new Params(params);
@@ -79,7 +82,11 @@ function queryFromFlags(flags: ParsedFlags, help: string): WatchQuery {
 }
 
 /** Runs the child on every change until a signal, or until the child fails (Consul: exit 1). */
-async function runChildOnChanges(ctx: CommandContext, client: ConsulClient, query: WatchQuery): Promise<number> {
+async function runChildOnChanges(
+  ctx: CommandContext,
+  client: ConsulClient,
+  query: WatchQuery,
+): Promise<number> {
   const useShell = ctx.flags.bool("shell", true);
   const env = ctx.io.env;
   let code = 0;
@@ -89,9 +96,15 @@ async function runChildOnChanges(ctx: CommandContext, client: ConsulClient, quer
     source: client,
     query,
     clock: systemClock(),
-    onError: (err, retry) => ctx.ui.error(`Watch (type: ${query.type}) errored: ${err.message}, retry in ${Math.round(retry / 1000)}s`),
+    onError: (err, retry) =>
+      ctx.ui.error(
+        `Watch (type: ${query.type}) errored: ${err.message}, retry in ${Math.round(retry / 1000)}s`,
+      ),
     onResult: async ({ index, result }) => {
-      const status = await runChild(ctx.args, useShell, `${goJson(result)}\n`, { ...env, CONSUL_INDEX: index.toString() });
+      const status = await runChild(ctx.args, useShell, `${goJson(result)}\n`, {
+        ...env,
+        CONSUL_INDEX: index.toString(),
+      });
       if (status !== undefined) {
         ctx.ui.error(`Error executing handler: ${status}`);
         code = 1;
@@ -109,14 +122,25 @@ async function runChildOnChanges(ctx: CommandContext, client: ConsulClient, quer
 }
 
 /** Runs the child once; resolves undefined on success, or Go's error text (`exit status 2`). */
-function runChild(words: readonly string[], useShell: boolean, input: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const [cmd, args] = useShell ? [env["SHELL"] || "/bin/sh", ["-c", words.join(" ")]] : [words[0] as string, words.slice(1)];
+function runChild(
+  words: readonly string[],
+  useShell: boolean,
+  input: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const [cmd, args] = useShell
+    ? [env["SHELL"] || "/bin/sh", ["-c", words.join(" ")]]
+    : [words[0] as string, words.slice(1)];
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env, stdio: ["pipe", "inherit", "inherit"] });
     child.stdin.on("error", () => undefined);
     child.stdin.end(input);
     child.once("error", (err) => resolve(err.message));
-    child.once("exit", (c, sig) => resolve(c === 0 ? undefined : c !== null ? `exit status ${c}` : `signal: ${sig ?? "unknown"}`));
+    child.once("exit", (c, sig) =>
+      resolve(
+        c === 0 ? undefined : c !== null ? `exit status ${c}` : `signal: ${sig ?? "unknown"}`,
+      ),
+    );
   });
 }
 
@@ -135,7 +159,12 @@ interface DeliveryJson {
   LastError: string;
 }
 
-async function call(c: ConsulClient, method: "GET" | "PUT", path: string, query: Record<string, string | undefined>): Promise<unknown> {
+async function call(
+  c: ConsulClient,
+  method: "GET" | "PUT",
+  path: string,
+  query: Record<string, string | undefined>,
+): Promise<unknown> {
   return requireOk(await c.request(method, path, { query, timeoutMs: 30_000 })).json<unknown>();
 }
 
@@ -144,10 +173,16 @@ export async function runDeliveries(ctx: CommandContext): Promise<number> {
   const { flags } = ctx;
   const client = await ctx.connect();
   if (!client) return 1;
-  const query = { watch: flags.string("watch") || undefined, limit: flags.string("limit") || undefined };
+  const query = {
+    watch: flags.string("watch") || undefined,
+    limit: flags.string("limit") || undefined,
+  };
   let report: Record<string, DeliveryJson[]>;
   try {
-    report = (await call(client, "GET", "/v1/agent/watch/deliveries", query)) as Record<string, DeliveryJson[]>;
+    report = (await call(client, "GET", "/v1/agent/watch/deliveries", query)) as Record<
+      string,
+      DeliveryJson[]
+    >;
   } catch (err) {
     return ctx.fail(errorText(err));
   }
@@ -155,7 +190,11 @@ export async function runDeliveries(ctx: CommandContext): Promise<number> {
     ctx.ui.info(JSON.stringify(report, null, 4));
     return 0;
   }
-  for (const [title, key] of [["Pending", "Pending"], ["Recent deliveries", "Recent"], ["Dead letters", "Dead"]] as const) {
+  for (const [title, key] of [
+    ["Pending", "Pending"],
+    ["Recent deliveries", "Recent"],
+    ["Dead letters", "Dead"],
+  ] as const) {
     const rows = report[key] ?? [];
     ctx.io.stdout.write(`${title} (${rows.length}):\n`);
     if (rows.length > 0) ctx.io.stdout.write(table(rows));
@@ -165,9 +204,22 @@ export async function runDeliveries(ctx: CommandContext): Promise<number> {
 
 function table(rows: readonly DeliveryJson[]): string {
   const head = ["ID", "Status", "Watch", "Attempts", "Index", "Created", "Event", "Error"];
-  const body = rows.map((r) => [r.ID, r.Status, r.Watch, String(r.Attempts), r.Index, r.CreatedAt ?? "", r.EventID, r.LastError]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? "").length)));
-  const line = (cells: readonly string[]): string => `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")}`.trimEnd() + "\n";
+  const body = rows.map((r) => [
+    r.ID,
+    r.Status,
+    r.Watch,
+    String(r.Attempts),
+    r.Index,
+    r.CreatedAt ?? "",
+    r.EventID,
+    r.LastError,
+  ]);
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...body.map((row) => (row[i] ?? "").length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")}`.trimEnd() +
+    "\n";
   return [head, ...body].map(line).join("");
 }
 
@@ -175,17 +227,24 @@ function table(rows: readonly DeliveryJson[]): string {
 export async function runReplay(ctx: CommandContext): Promise<number> {
   const allDead = ctx.flags.bool("all-dead");
   const id = ctx.args[0];
-  if ((id === undefined) === !allDead || ctx.args.length > 1) return ctx.fail(`Give one delivery ID or -all-dead\n\n${ctx.help()}`);
+  if ((id === undefined) === !allDead || ctx.args.length > 1)
+    return ctx.fail(`Give one delivery ID or -all-dead\n\n${ctx.help()}`);
   const client = await ctx.connect();
   if (!client) return 1;
-  const path = allDead ? "/v1/agent/watch/replay" : `/v1/agent/watch/replay/${escapePath(id ?? "")}`;
+  const path = allDead
+    ? "/v1/agent/watch/replay"
+    : `/v1/agent/watch/replay/${escapePath(id ?? "")}`;
   let res: { Replayed: DeliveryJson[] };
   try {
-    res = (await call(client, "PUT", path, allDead ? { "all-dead": "" } : {})) as { Replayed: DeliveryJson[] };
+    res = (await call(client, "PUT", path, allDead ? { "all-dead": "" } : {})) as {
+      Replayed: DeliveryJson[];
+    };
   } catch (err) {
     return ctx.fail(errorText(err));
   }
   const n = res.Replayed.length;
-  ctx.ui.info(`Re-queued ${n} deliver${n === 1 ? "y" : "ies"}${n > 0 ? `: ${res.Replayed.map((r) => r.ID).join(", ")}` : ""}`);
+  ctx.ui.info(
+    `Re-queued ${n} deliver${n === 1 ? "y" : "ies"}${n > 0 ? `: ${res.Replayed.map((r) => r.ID).join(", ")}` : ""}`,
+  );
   return 0;
 }

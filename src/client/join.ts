@@ -50,17 +50,29 @@ export async function learnCluster(address: string, timeoutMs = 5000): Promise<J
   const client = new ConsulClient({ address: joinAddress(address) });
   const self = await client.agentSelf({ signal: AbortSignal.timeout(timeoutMs) });
   const cluster = self["Cluster"] as ClusterInfo | undefined;
-  if (!cluster) throw new AugurError("JOIN_FAILED", `${address} is not an augur agent (its /v1/agent/self has no Cluster)`);
-  if (!cluster.Etcd || cluster.Etcd.Endpoints.length === 0) throw new AugurError("JOIN_FAILED", `${address} is not in cluster mode (its store is ${cluster.Store}); start it with etcd endpoints`);
+  if (!cluster)
+    throw new AugurError(
+      "JOIN_FAILED",
+      `${address} is not an augur agent (its /v1/agent/self has no Cluster)`,
+    );
+  if (!cluster.Etcd || cluster.Etcd.Endpoints.length === 0)
+    throw new AugurError(
+      "JOIN_FAILED",
+      `${address} is not in cluster mode (its store is ${cluster.Store}); start it with etcd endpoints`,
+    );
   return { endpoints: [...cluster.Etcd.Endpoints], prefix: cluster.Etcd.Prefix, via: address };
 }
 
 const message = (err: unknown): string => {
-  if (err instanceof Error && err.cause instanceof Error) return `${err.message}: ${err.cause.message}`;
+  if (err instanceof Error && err.cause instanceof Error)
+    return `${err.message}: ${err.cause.message}`;
   return err instanceof Error ? err.message : String(err);
 };
 
-async function tryEach(addresses: readonly string[], options: JoinOptions): Promise<JoinedCluster | Error> {
+async function tryEach(
+  addresses: readonly string[],
+  options: JoinOptions,
+): Promise<JoinedCluster | Error> {
   const errors: string[] = [];
   for (const address of addresses) {
     try {
@@ -83,7 +95,10 @@ export async function joinCluster(options: JoinOptions): Promise<JoinedCluster |
     log("info", `(LAN) joining: lan_addresses=[${options.startJoin.join(" ")}]`);
     const got = await tryEach(options.startJoin, options);
     if (!(got instanceof Error)) {
-      log("info", `(LAN) joined: via=${got.via} etcd=${got.endpoints.join(",")} prefix=${got.prefix}`);
+      log(
+        "info",
+        `(LAN) joined: via=${got.via} etcd=${got.endpoints.join(",")} prefix=${got.prefix}`,
+      );
       return got;
     }
     if (options.retryJoin.length === 0) throw got;
@@ -95,14 +110,20 @@ export async function joinCluster(options: JoinOptions): Promise<JoinedCluster |
     log("info", `(LAN) joining: lan_addresses=[${options.retryJoin.join(" ")}]`);
     const got = await tryEach(options.retryJoin, options);
     if (!(got instanceof Error)) {
-      log("info", `Join cluster completed. Synced with initial agents: cluster=LAN via=${got.via} etcd=${got.endpoints.join(",")} prefix=${got.prefix}`);
+      log(
+        "info",
+        `Join cluster completed. Synced with initial agents: cluster=LAN via=${got.via} etcd=${got.endpoints.join(",")} prefix=${got.prefix}`,
+      );
       return got;
     }
     if (options.retryMax > 0 && attempt >= options.retryMax) {
       log("error", "max join retry exhausted, exiting: cluster=LAN");
       throw new AugurError("JOIN_FAILED", `max join retry exhausted: ${got.message}`);
     }
-    log("warn", `Join cluster failed, will retry: cluster=LAN retry_interval=${formatGoDuration(options.retryIntervalMs)} error="${got.message}"`);
+    log(
+      "warn",
+      `Join cluster failed, will retry: cluster=LAN retry_interval=${formatGoDuration(options.retryIntervalMs)} error="${got.message}"`,
+    );
     await sleep(options.retryIntervalMs);
   }
 }

@@ -38,9 +38,13 @@ export function makeResponse(status: number, headers: Headers, body: Buffer): Cl
         return JSON.parse(body.toString("utf8")) as T;
       } catch (err) {
         const start = body.toString("utf8", 0, 120);
-        throw new AugurError("REMOTE_ERROR", `Failed to decode response (status ${status}): ${start}`, {
-          cause: err,
-        });
+        throw new AugurError(
+          "REMOTE_ERROR",
+          `Failed to decode response (status ${status}): ${start}`,
+          {
+            cause: err,
+          },
+        );
       }
     },
   };
@@ -76,11 +80,9 @@ export class UnexpectedResponseError extends AugurError {
   readonly responseText: string;
 
   constructor(status: number, responseText: string) {
-    super(
-      codeForStatus(status),
-      `Unexpected response code: ${status} (${responseText})`,
-      { status },
-    );
+    super(codeForStatus(status), `Unexpected response code: ${status} (${responseText})`, {
+      status,
+    });
     this.responseText = responseText;
   }
 }

@@ -45,7 +45,11 @@ class Reader {
 
   #typeError(field: string, v: unknown, expected: string): AugurError {
     const where = `${this.options.path ?? ""}${field}`;
-    return this.fail(this.options.config ? `${where}: expected ${expected}, got ${jsonType(v)}` : `Request decode failed: ${where}: expected ${expected}, got ${jsonType(v)}`);
+    return this.fail(
+      this.options.config
+        ? `${where}: expected ${expected}, got ${jsonType(v)}`
+        : `Request decode failed: ${where}: expected ${expected}, got ${jsonType(v)}`,
+    );
   }
 
   str(...names: string[]): string | undefined {
@@ -58,7 +62,8 @@ class Reader {
   int(...names: string[]): number | undefined {
     const v = pick(this.obj, ...names);
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v)) throw this.#typeError(names[0] ?? "", v, "integer");
+    if (typeof v !== "number" || !Number.isInteger(v))
+      throw this.#typeError(names[0] ?? "", v, "integer");
     return v;
   }
 
@@ -73,15 +78,18 @@ class Reader {
     const v = pick(this.obj, ...names);
     if (v === undefined || v === null) return undefined;
     if (typeof v === "string") return [v];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw this.#typeError(names[0] ?? "", v, "list of strings");
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+      throw this.#typeError(names[0] ?? "", v, "list of strings");
     return v as string[];
   }
 
   stringMap(...names: string[]): Record<string, string> | undefined {
     const v = pick(this.obj, ...names);
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "object" || Array.isArray(v)) throw this.#typeError(names[0] ?? "", v, "object of strings");
-    for (const [k, val] of Object.entries(v)) if (typeof val !== "string") throw this.#typeError(`${names[0] ?? ""}.${k}`, val, "string");
+    if (typeof v !== "object" || Array.isArray(v))
+      throw this.#typeError(names[0] ?? "", v, "object of strings");
+    for (const [k, val] of Object.entries(v))
+      if (typeof val !== "string") throw this.#typeError(`${names[0] ?? ""}.${k}`, val, "string");
     return v as Record<string, string>;
   }
 
@@ -92,7 +100,12 @@ class Reader {
     if (typeof v === "number" && Number.isFinite(v)) return v / 1e6;
     if (typeof v === "string") {
       const ms = parseGoDuration(v);
-      if (ms === undefined) throw this.fail(this.options.config ? `${this.options.path ?? ""}${names[0] ?? ""}: invalid duration ${JSON.stringify(v)}` : `Request decode failed: time: invalid duration ${JSON.stringify(v)}`);
+      if (ms === undefined)
+        throw this.fail(
+          this.options.config
+            ? `${this.options.path ?? ""}${names[0] ?? ""}: invalid duration ${JSON.stringify(v)}`
+            : `Request decode failed: time: invalid duration ${JSON.stringify(v)}`,
+        );
       return ms;
     }
     throw this.#typeError(names[0] ?? "", v, "duration");
@@ -101,21 +114,25 @@ class Reader {
   object(...names: string[]): JsonObject | undefined {
     const v = pick(this.obj, ...names);
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "object" || Array.isArray(v)) throw this.#typeError(names[0] ?? "", v, "object");
+    if (typeof v !== "object" || Array.isArray(v))
+      throw this.#typeError(names[0] ?? "", v, "object");
     return v as JsonObject;
   }
 }
 
 function asObject(raw: unknown, options: DecodeOptions, what: string): JsonObject {
   if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) return raw as JsonObject;
-  const message = options.config ? `${options.path ?? ""}: expected an object, got ${jsonType(raw)}` : `Request decode failed: json: cannot unmarshal ${jsonType(raw)} into Go value of type ${what}`;
+  const message = options.config
+    ? `${options.path ?? ""}: expected an object, got ${jsonType(raw)}`
+    : `Request decode failed: json: cannot unmarshal ${jsonType(raw)} into Go value of type ${what}`;
   throw new AugurError(options.config ? "CONFIG_INVALID" : "BAD_REQUEST", message);
 }
 
 /** Consul's ValidateServiceMetadata, worded as Consul words it. */
 function validateMeta(meta: Record<string, string>): string | undefined {
   const entries = Object.entries(meta);
-  if (entries.length > META_MAX_PAIRS) return `Node metadata cannot contain more than ${META_MAX_PAIRS} key/value pairs`;
+  if (entries.length > META_MAX_PAIRS)
+    return `Node metadata cannot contain more than ${META_MAX_PAIRS} key/value pairs`;
   for (const [k, v] of entries) {
     if (k === "") return "Key cannot be blank";
     if (k.length > META_KEY_MAX) return `Key is too long (limit: ${META_KEY_MAX} characters)`;
@@ -138,7 +155,11 @@ function decodeTaggedAddresses(r: Reader): Record<string, TaggedAddress> | undef
 }
 
 /** A check inside a service (or on its own). `generated` supplies Consul's default id and name. */
-function decodeCheckFields(raw: unknown, options: DecodeOptions, generated: { id?: string; name?: string; serviceId?: string }): CheckDefinition {
+function decodeCheckFields(
+  raw: unknown,
+  options: DecodeOptions,
+  generated: { id?: string; name?: string; serviceId?: string },
+): CheckDefinition {
   const r = new Reader(asObject(raw, options, "structs.CheckType"), options);
   const args = r.strings("Args", "ScriptArgs");
   const http = r.str("HTTP");
@@ -149,7 +170,8 @@ function decodeCheckFields(raw: unknown, options: DecodeOptions, generated: { id
   const aliasNode = r.str("AliasNode");
   const aliasService = r.str("AliasService");
   // Consul's CheckType.Validate tests TTL > 0 and Interval > 0: a negative one counts as unset.
-  const positive = (ms: number | undefined): number | undefined => (ms !== undefined && ms > 0 ? ms : undefined);
+  const positive = (ms: number | undefined): number | undefined =>
+    ms !== undefined && ms > 0 ? ms : undefined;
   const ttlMs = positive(r.duration("TTL"));
   const intervalMs = positive(r.duration("Interval"));
   const outputMaxSize = r.int("OutputMaxSize");
@@ -157,18 +179,43 @@ function decodeCheckFields(raw: unknown, options: DecodeOptions, generated: { id
   // Consul: a script check with a DockerContainerID runs inside that container (IsDocker); it
   // must never fall back to running the script on the host.
   const docker = !!r.str("DockerContainerID") && !!args && args.length > 0;
-  const intervalCheck = (args && args.length > 0) || !!http || !!tcp || !!udp || !!grpc || !!h2ping || !!osService;
+  const intervalCheck =
+    (args && args.length > 0) || !!http || !!tcp || !!udp || !!grpc || !!h2ping || !!osService;
   const isAlias = !!aliasNode || !!aliasService;
-  const invalid = (why: string): AugurError => r.fail(options.config ? `${options.path ?? ""}: invalid check: ${why}` : `Invalid check: ${why}`);
+  const invalid = (why: string): AugurError =>
+    r.fail(
+      options.config ? `${options.path ?? ""}: invalid check: ${why}` : `Invalid check: ${why}`,
+    );
   if (intervalMs && ttlMs) throw invalid("Interval and TTL cannot both be specified");
-  if (intervalCheck && !intervalMs) throw invalid("Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks");
+  if (intervalCheck && !intervalMs)
+    throw invalid("Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks");
   if (intervalCheck && isAlias) throw invalid("Interval cannot be set for Alias checks");
   if (isAlias && ttlMs) throw invalid("TTL must be not be set for Alias checks");
   if (!intervalCheck && !isAlias && !ttlMs) throw invalid("TTL must be > 0 for TTL checks");
-  if (outputMaxSize !== undefined && outputMaxSize < 0) throw invalid("MaxOutputMaxSize must be positive");
+  if (outputMaxSize !== undefined && outputMaxSize < 0)
+    throw invalid("MaxOutputMaxSize must be positive");
   const status = r.str("Status") || "critical";
-  if (!CHECK_STATUSES.includes(status as CheckStatus)) throw r.fail("Status for checks must 'passing', 'warning', 'critical'");
-  const type: CheckType = ttlMs ? "ttl" : docker ? "docker" : args?.length ? "script" : osService ? "os_service" : http ? "http" : tcp ? "tcp" : udp ? "udp" : grpc ? "grpc" : h2ping ? "h2ping" : "alias";
+  if (!CHECK_STATUSES.includes(status as CheckStatus))
+    throw r.fail("Status for checks must 'passing', 'warning', 'critical'");
+  const type: CheckType = ttlMs
+    ? "ttl"
+    : docker
+      ? "docker"
+      : args?.length
+        ? "script"
+        : osService
+          ? "os_service"
+          : http
+            ? "http"
+            : tcp
+              ? "tcp"
+              : udp
+                ? "udp"
+                : grpc
+                  ? "grpc"
+                  : h2ping
+                    ? "h2ping"
+                    : "alias";
   const failuresBeforeCritical = r.int("FailuresBeforeCritical") ?? 0;
   const header = r.object("Header");
   const def: Record<string, unknown> = {
@@ -209,19 +256,29 @@ function decodeHeader(obj: JsonObject, r: Reader): Record<string, string[]> {
   for (const [k, v] of Object.entries(obj)) {
     if (typeof v === "string") out[k] = [v];
     else if (Array.isArray(v) && v.every((x) => typeof x === "string")) out[k] = v as string[];
-    else throw r.fail(`${r.options.path ?? ""}Header.${k}: expected a list of strings, got ${jsonType(v)}`);
+    else
+      throw r.fail(
+        `${r.options.path ?? ""}Header.${k}: expected a list of strings, got ${jsonType(v)}`,
+      );
   }
   return out;
 }
 
 /** `PUT /v1/agent/service/register` and config-file `service`/`services`. */
-export function decodeServiceDefinition(raw: unknown, options: DecodeOptions = {}): ServiceDefinition {
+export function decodeServiceDefinition(
+  raw: unknown,
+  options: DecodeOptions = {},
+): ServiceDefinition {
   const r = new Reader(asObject(raw, options, "structs.ServiceDefinition"), options);
   const name = r.str("Name") ?? "";
-  if (!name) throw r.fail(options.config ? `${options.path ?? ""}name: missing service name` : "Missing service name");
+  if (!name)
+    throw r.fail(
+      options.config ? `${options.path ?? ""}name: missing service name` : "Missing service name",
+    );
   const id = r.str("ID") || name;
   const address = r.str("Address") ?? "";
-  if (address && isIP(address) && (address === "0.0.0.0" || address === "::" || address === "[::]")) throw r.fail("Invalid service address");
+  if (address && isIP(address) && (address === "0.0.0.0" || address === "::" || address === "[::]"))
+    throw r.fail("Invalid service address");
   const meta = r.stringMap("Meta") ?? {};
   const metaError = validateMeta(meta);
   if (metaError) throw r.fail(`Invalid Service Meta: ${metaError}`);
@@ -243,13 +300,18 @@ export function decodeServiceDefinition(raw: unknown, options: DecodeOptions = {
   if (single !== undefined && single !== null) checkRaws.push(single);
   const many = pick(r.obj, "Checks");
   if (Array.isArray(many)) checkRaws.push(...many.filter((c) => c !== null));
-  else if (many !== undefined && many !== null) throw r.fail(`${options.path ?? ""}Checks: expected a list`);
+  else if (many !== undefined && many !== null)
+    throw r.fail(`${options.path ?? ""}Checks: expected a list`);
   const checks = checkRaws.map((c, i) =>
-    decodeCheckFields(c, { ...options, path: `${options.path ?? ""}checks[${i}].` }, {
-      id: checkRaws.length === 1 ? `service:${id}` : `service:${id}:${i + 1}`,
-      name: `Service '${name}' check`,
-      serviceId: id,
-    }),
+    decodeCheckFields(
+      c,
+      { ...options, path: `${options.path ?? ""}checks[${i}].` },
+      {
+        id: checkRaws.length === 1 ? `service:${id}` : `service:${id}:${i + 1}`,
+        name: `Service '${name}' check`,
+        serviceId: id,
+      },
+    ),
   );
   const kind = r.str("Kind");
   const tagged = decodeTaggedAddresses(r);
@@ -271,7 +333,10 @@ export function decodeServiceDefinition(raw: unknown, options: DecodeOptions = {
 /** `PUT /v1/agent/check/register` and config-file `check`/`checks`. */
 export function decodeCheckDefinition(raw: unknown, options: DecodeOptions = {}): CheckDefinition {
   const r = new Reader(asObject(raw, options, "structs.CheckDefinition"), options);
-  if (!r.str("Name")) throw r.fail(options.config ? `${options.path ?? ""}name: missing check name` : "Missing check name");
+  if (!r.str("Name"))
+    throw r.fail(
+      options.config ? `${options.path ?? ""}name: missing check name` : "Missing check name",
+    );
   const status = r.str("Status");
   if (status && !CHECK_STATUSES.includes(status as CheckStatus)) throw r.fail("Bad check status");
   return decodeCheckFields(raw, options, {});

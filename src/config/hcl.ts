@@ -31,20 +31,37 @@ function hcl(): HclParser {
 }
 
 /** Keys whose value is a list even with one element. */
-const LIST_KEYS = new Set(["services", "checks", "watches", "retry_join", "start_join", "endpoints", "args", "tags"]);
+const LIST_KEYS = new Set([
+  "services",
+  "checks",
+  "watches",
+  "retry_join",
+  "start_join",
+  "endpoints",
+  "args",
+  "tags",
+]);
 
 export class HclSyntaxError extends Error {}
 
 export function parseHcl(text: string): Record<string, unknown> {
   const out = hcl().parse(text);
-  if (out.startsWith("unable to parse")) throw new HclSyntaxError(out.replace(/^unable to parse JSON: /, ""));
+  if (out.startsWith("unable to parse"))
+    throw new HclSyntaxError(out.replace(/^unable to parse JSON: /, ""));
   return flatten(JSON.parse(out) as unknown, "") as Record<string, unknown>;
 }
 
 function flatten(value: unknown, key: string): unknown {
   if (Array.isArray(value)) {
     const items = value.map((v) => flatten(v, key));
-    if (!LIST_KEYS.has(key) && items.length === 1 && typeof items[0] === "object" && items[0] !== null && !Array.isArray(items[0])) return items[0];
+    if (
+      !LIST_KEYS.has(key) &&
+      items.length === 1 &&
+      typeof items[0] === "object" &&
+      items[0] !== null &&
+      !Array.isArray(items[0])
+    )
+      return items[0];
     return items;
   }
   if (typeof value === "object" && value !== null) {

@@ -27,7 +27,11 @@ export interface EtcdConfig {
   readonly prefix: string;
   /** `etcd.liveness_ttl`: this agent's lease; a dead agent is seen failed within it (default 4 s). */
   readonly livenessTtlSeconds?: number;
-  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  readonly tls?: {
+    readonly caFile?: string;
+    readonly certFile?: string;
+    readonly keyFile?: string;
+  };
 }
 
 /** The agent's configuration after merging every source. */
@@ -53,7 +57,11 @@ export interface RuntimeConfig {
   readonly reconnectTimeoutMs: number;
   readonly leaveOnTerminate: boolean;
   /** Consul's cluster keys. `server`, `bootstrap`, `bootstrap_expect` have no effect (etcd is the server). */
-  readonly cluster: { readonly server: boolean; readonly bootstrap: boolean; readonly bootstrapExpect?: number } & JoinConfig;
+  readonly cluster: {
+    readonly server: boolean;
+    readonly bootstrap: boolean;
+    readonly bootstrapExpect?: number;
+  } & JoinConfig;
   /** `etcd.tls`, also used for etcd endpoints learned by joining. */
   readonly etcdTls?: EtcdConfig["tls"];
   /** `etcd.liveness_ttl`, likewise. */
@@ -97,11 +105,59 @@ type Raw = Record<string, unknown>;
 const SERVER_KEYS = new Set(["server", "bootstrap", "bootstrap_expect"]);
 
 /** Consul keys augur accepts and does not act on (one notice each). */
-const UNSUPPORTED = new Set(["connect", "ui_config", "ui", "encrypt", "encrypt_verify_incoming", "encrypt_verify_outgoing", "acl", "telemetry", "performance", "dns_config", "recursors", "domain", "alt_domain", "tls", "verify_incoming", "verify_outgoing", "ca_file", "cert_file", "key_file", "auto_encrypt", "auto_config", "primary_datacenter", "segments", "segment", "autopilot", "raft_protocol", "rejoin_after_leave", "disable_update_check", "disable_remote_exec", "enable_central_service_config", "serf_lan", "serf_wan", "advertise_addr_wan", "translate_wan_addrs", "config_entries", "license_path", "enable_debug", "log_file", "log_rotate_max_files", "syslog_facility", "enable_syslog", "node_meta", "skip_leave_on_interrupt", "pid_file"]);
+const UNSUPPORTED = new Set([
+  "connect",
+  "ui_config",
+  "ui",
+  "encrypt",
+  "encrypt_verify_incoming",
+  "encrypt_verify_outgoing",
+  "acl",
+  "telemetry",
+  "performance",
+  "dns_config",
+  "recursors",
+  "domain",
+  "alt_domain",
+  "tls",
+  "verify_incoming",
+  "verify_outgoing",
+  "ca_file",
+  "cert_file",
+  "key_file",
+  "auto_encrypt",
+  "auto_config",
+  "primary_datacenter",
+  "segments",
+  "segment",
+  "autopilot",
+  "raft_protocol",
+  "rejoin_after_leave",
+  "disable_update_check",
+  "disable_remote_exec",
+  "enable_central_service_config",
+  "serf_lan",
+  "serf_wan",
+  "advertise_addr_wan",
+  "translate_wan_addrs",
+  "config_entries",
+  "license_path",
+  "enable_debug",
+  "log_file",
+  "log_rotate_max_files",
+  "syslog_facility",
+  "enable_syslog",
+  "node_meta",
+  "skip_leave_on_interrupt",
+  "pid_file",
+]);
 const LIST_KEYS = ["services", "service", "checks", "check", "watches"] as const;
 
 function fail(file: string, path: string, expected: string, got: unknown): AugurError {
-  return new AugurError("CONFIG_INVALID", `${file}: ${path}: expected ${expected}, got ${jsonType(got)}${typeof got === "string" || typeof got === "number" ? ` ${JSON.stringify(got)}` : ""}`);
+  return new AugurError(
+    "CONFIG_INVALID",
+    `${file}: ${path}: expected ${expected}, got ${jsonType(got)}${typeof got === "string" || typeof got === "number" ? ` ${JSON.stringify(got)}` : ""}`,
+  );
 }
 
 async function parseFile(file: string): Promise<Raw> {
@@ -109,16 +165,26 @@ async function parseFile(file: string): Promise<Raw> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new AugurError("CONFIG_INVALID", `${file}: cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { cause: err },
+    );
   }
   try {
     const parsed: unknown = extname(file) === ".hcl" ? parseHcl(text) : JSON.parse(text);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw fail(file, "(top level)", "an object", parsed);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw fail(file, "(top level)", "an object", parsed);
     return parsed as Raw;
   } catch (err) {
     if (err instanceof AugurError) throw err;
-    const why = err instanceof HclSyntaxError || err instanceof SyntaxError ? err.message : String(err);
-    throw new AugurError("CONFIG_INVALID", `${file}: malformed ${extname(file) === ".hcl" ? "HCL" : "JSON"}: ${why}`, { cause: err });
+    const why =
+      err instanceof HclSyntaxError || err instanceof SyntaxError ? err.message : String(err);
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: malformed ${extname(file) === ".hcl" ? "HCL" : "JSON"}: ${why}`,
+      { cause: err },
+    );
   }
 }
 
@@ -127,34 +193,61 @@ async function dirFiles(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new AugurError("CONFIG_INVALID", `${dir}: cannot read config dir: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${dir}: cannot read config dir: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { cause: err },
+    );
   }
-  return names.filter((n) => n.endsWith(".json") || n.endsWith(".hcl")).sort().map((n) => join(dir, n));
+  return names
+    .filter((n) => n.endsWith(".json") || n.endsWith(".hcl"))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /** Reads and merges the sources; every value is checked where it is used, naming its file. */
-export async function loadConfig(args: { flags: AgentFlags; files: readonly string[]; dirs: readonly string[] }): Promise<LoadedConfig> {
+export async function loadConfig(args: {
+  flags: AgentFlags;
+  files: readonly string[];
+  dirs: readonly string[];
+}): Promise<LoadedConfig> {
   const sources: { file: string; raw: Raw }[] = [];
   for (const f of args.files) {
-    const isDir = await stat(f).then((s) => s.isDirectory(), () => false);
-    for (const file of isDir ? await dirFiles(f) : [f]) sources.push({ file, raw: await parseFile(file) });
+    const isDir = await stat(f).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    for (const file of isDir ? await dirFiles(f) : [f])
+      sources.push({ file, raw: await parseFile(file) });
   }
-  for (const d of args.dirs) for (const file of await dirFiles(d)) sources.push({ file, raw: await parseFile(file) });
+  for (const d of args.dirs)
+    for (const file of await dirFiles(d)) sources.push({ file, raw: await parseFile(file) });
   return build(sources, args.flags);
 }
 
 class Merged {
   readonly values = new Map<string, { file: string; value: unknown }>();
-  readonly lists: Record<(typeof LIST_KEYS)[number], { file: string; value: unknown; index: number }[]> = { services: [], service: [], checks: [], check: [], watches: [] };
+  readonly lists: Record<
+    (typeof LIST_KEYS)[number],
+    { file: string; value: unknown; index: number }[]
+  > = { services: [], service: [], checks: [], check: [], watches: [] };
   readonly notices: string[] = [];
 
   add(file: string, raw: Raw): void {
     for (const [key, value] of Object.entries(raw)) {
       if ((LIST_KEYS as readonly string[]).includes(key)) {
         const items = Array.isArray(value) ? value : [value];
-        items.forEach((v, i) => this.lists[key as (typeof LIST_KEYS)[number]].push({ file, value: v, index: Array.isArray(value) ? i : -1 }));
+        items.forEach((v, i) =>
+          this.lists[key as (typeof LIST_KEYS)[number]].push({
+            file,
+            value: v,
+            index: Array.isArray(value) ? i : -1,
+          }),
+        );
       } else if (SERVER_KEYS.has(key)) {
-        this.notices.push(`${file}: "${key}" has no effect: in augur the etcd members are the servers (see "Running a cluster")`);
+        this.notices.push(
+          `${file}: "${key}" has no effect: in augur the etcd members are the servers (see "Running a cluster")`,
+        );
         this.values.set(key, { file, value });
       } else if (UNSUPPORTED.has(key)) {
         this.notices.push(`${file}: "${key}" is a Consul feature augur does not have; ignored`);
@@ -163,43 +256,95 @@ class Merged {
     }
   }
 
-  get<T>(key: string, kind: "string" | "boolean" | "number" | "object" | "strings", path = key): { value: T; file: string } | undefined {
+  get<T>(
+    key: string,
+    kind: "string" | "boolean" | "number" | "object" | "strings",
+    path = key,
+  ): { value: T; file: string } | undefined {
     const entry = this.values.get(key);
     if (!entry || entry.value === undefined || entry.value === null) return undefined;
     const v = entry.value;
-    const ok = kind === "strings" ? Array.isArray(v) && v.every((x) => typeof x === "string") : kind === "object" ? typeof v === "object" && !Array.isArray(v) : typeof v === kind;
-    if (!ok) throw fail(entry.file, path, kind === "strings" ? "a list of strings" : kind === "object" ? "an object" : `a ${kind}`, v);
+    const ok =
+      kind === "strings"
+        ? Array.isArray(v) && v.every((x) => typeof x === "string")
+        : kind === "object"
+          ? typeof v === "object" && !Array.isArray(v)
+          : typeof v === kind;
+    if (!ok)
+      throw fail(
+        entry.file,
+        path,
+        kind === "strings" ? "a list of strings" : kind === "object" ? "an object" : `a ${kind}`,
+        v,
+      );
     return { value: v as T, file: entry.file };
   }
 }
 
-const KNOWN = new Set(["node_name", "node_id", "datacenter", "data_dir", "client_addr", "addresses", "ports", "bind_addr", "advertise_addr", "enable_script_checks", "enable_local_script_checks", "log_level", "log_json", "etcd", "check_update_interval", "reconnect_timeout", "leave_on_terminate", "start_join", "retry_join", "retry_interval", "retry_max", "node_meta", "store", "limits", "http_config"]);
+const KNOWN = new Set([
+  "node_name",
+  "node_id",
+  "datacenter",
+  "data_dir",
+  "client_addr",
+  "addresses",
+  "ports",
+  "bind_addr",
+  "advertise_addr",
+  "enable_script_checks",
+  "enable_local_script_checks",
+  "log_level",
+  "log_json",
+  "etcd",
+  "check_update_interval",
+  "reconnect_timeout",
+  "leave_on_terminate",
+  "start_join",
+  "retry_join",
+  "retry_interval",
+  "retry_max",
+  "node_meta",
+  "store",
+  "limits",
+  "http_config",
+]);
 
-async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): Promise<LoadedConfig> {
+async function build(
+  sources: { file: string; raw: Raw }[],
+  flags: AgentFlags,
+): Promise<LoadedConfig> {
   const m = new Merged();
   for (const s of sources) m.add(s.file, s.raw);
-  for (const [key, entry] of m.values) if (!KNOWN.has(key) && !UNSUPPORTED.has(key) && !SERVER_KEYS.has(key)) m.notices.push(`${entry.file}: unknown config key "${key}" ignored`);
-  for (const f of flags.ignored) m.notices.push(`flag -${f} is a Consul feature augur does not have; ignored`);
+  for (const [key, entry] of m.values)
+    if (!KNOWN.has(key) && !UNSUPPORTED.has(key) && !SERVER_KEYS.has(key))
+      m.notices.push(`${entry.file}: unknown config key "${key}" ignored`);
+  for (const f of flags.ignored)
+    m.notices.push(`flag -${f} is a Consul feature augur does not have; ignored`);
   const str = (key: string): string | undefined => m.get<string>(key, "string")?.value;
   const bool = (key: string): boolean | undefined => m.get<boolean>(key, "boolean")?.value;
   const duration = (key: string, dflt: number): number => {
     const e = m.values.get(key);
     if (!e) return dflt;
     const ms = typeof e.value === "string" ? parseGoDuration(e.value) : undefined;
-    if (ms === undefined) throw fail(e.file, key, "a duration such as \"30s\"", e.value);
+    if (ms === undefined) throw fail(e.file, key, 'a duration such as "30s"', e.value);
     return ms;
   };
   // Consul refuses a shorter reconnect_timeout: reaping a member that is only partitioned is worse
   // than keeping a dead one listed as failed.
   const reconnectTimeout = (): number => {
     const ms = duration("reconnect_timeout", 0) || 72 * 3600_000;
-    if (ms < 8 * 3600_000) throw new AugurError("CONFIG_INVALID", `${m.values.get("reconnect_timeout")?.file ?? "config"}: reconnect_timeout must be >= 8h0m0s`);
+    if (ms < 8 * 3600_000)
+      throw new AugurError(
+        "CONFIG_INVALID",
+        `${m.values.get("reconnect_timeout")?.file ?? "config"}: reconnect_timeout must be >= 8h0m0s`,
+      );
     return ms;
   };
   const retryMax = (): number => {
     const e = m.values.get("retry_max");
     if (!e) return 0;
-    if (typeof e.value !== "number" || !Number.isInteger(e.value) || e.value < 0) throw fail(e.file, "retry_max", "a non-negative integer", e.value);
+    if (typeof e.value !== "number" || !Number.isInteger(e.value) || e.value < 0)
+      throw fail(e.file, "retry_max", "a non-negative integer", e.value);
     return e.value;
   };
   const etcdTls = etcdTlsConfig(m);
@@ -207,16 +352,39 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
   const history = storeHistory(m);
   const dev = flags.dev;
   const dataDir = flags.dataDir ?? str("data_dir");
-  if (!dev && !dataDir && !flags.etcd?.length) throw new AugurError("CONFIG_INVALID", "data_dir cannot be empty");
+  if (!dev && !dataDir && !flags.etcd?.length)
+    throw new AugurError("CONFIG_INVALID", "data_dir cannot be empty");
   const bindAddr = flags.bind ?? str("bind_addr") ?? (dev ? "127.0.0.1" : "0.0.0.0");
-  const advertiseAddr = flags.advertise ?? str("advertise_addr") ?? (bindAddr === "0.0.0.0" ? privateAddress() : bindAddr);
+  const advertiseAddr =
+    flags.advertise ??
+    str("advertise_addr") ??
+    (bindAddr === "0.0.0.0" ? privateAddress() : bindAddr);
   const nodeName = flags.node ?? str("node_name") ?? hostname();
-  const nodeId = flags.nodeId ?? str("node_id") ?? (await persistentNodeId(dev ? undefined : dataDir));
+  const nodeId =
+    flags.nodeId ?? str("node_id") ?? (await persistentNodeId(dev ? undefined : dataDir));
   const logLevel = (flags.logLevel ?? str("log_level") ?? "info").toLowerCase();
-  if (!["trace", "debug", "info", "warn", "error"].includes(logLevel)) throw new AugurError("CONFIG_INVALID", `log_level: expected one of trace, debug, info, warn, error, got "${logLevel}"`);
-  const services = [...m.lists.service, ...m.lists.services].map((e) => decodeServiceDefinition(e.value, { config: true, path: `${e.file}: services${e.index >= 0 ? `[${e.index}]` : ""}.` }));
-  const checks = [...m.lists.check, ...m.lists.checks].map((e) => decodeCheckDefinition(e.value, { config: true, path: `${e.file}: checks${e.index >= 0 ? `[${e.index}]` : ""}.` }));
-  const watches = withUniqueIds(m.lists.watches.map((e) => parseWatch(e.value, `${e.file}: watches${e.index >= 0 ? `[${e.index}]` : ""}`)));
+  if (!["trace", "debug", "info", "warn", "error"].includes(logLevel))
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `log_level: expected one of trace, debug, info, warn, error, got "${logLevel}"`,
+    );
+  const services = [...m.lists.service, ...m.lists.services].map((e) =>
+    decodeServiceDefinition(e.value, {
+      config: true,
+      path: `${e.file}: services${e.index >= 0 ? `[${e.index}]` : ""}.`,
+    }),
+  );
+  const checks = [...m.lists.check, ...m.lists.checks].map((e) =>
+    decodeCheckDefinition(e.value, {
+      config: true,
+      path: `${e.file}: checks${e.index >= 0 ? `[${e.index}]` : ""}.`,
+    }),
+  );
+  const watches = withUniqueIds(
+    m.lists.watches.map((e) =>
+      parseWatch(e.value, `${e.file}: watches${e.index >= 0 ? `[${e.index}]` : ""}`),
+    ),
+  );
   const etcd = etcdConfig(m, flags);
   const config: RuntimeConfig = {
     nodeName,
@@ -228,7 +396,8 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     bindAddr,
     advertiseAddr,
     enableScriptChecks: flags.enableScriptChecks ?? bool("enable_script_checks") ?? false,
-    enableLocalScriptChecks: flags.enableLocalScriptChecks ?? bool("enable_local_script_checks") ?? false,
+    enableLocalScriptChecks:
+      flags.enableLocalScriptChecks ?? bool("enable_local_script_checks") ?? false,
     logLevel: logLevel as LogLevel,
     logJson: flags.logJson ?? bool("log_json") ?? false,
     services,
@@ -241,10 +410,21 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
     cluster: {
       server: m.values.get("server")?.value === true,
       bootstrap: m.values.get("bootstrap")?.value === true,
-      ...(typeof m.values.get("bootstrap_expect")?.value === "number" ? { bootstrapExpect: m.values.get("bootstrap_expect")?.value as number } : {}),
-      startJoin: joinAddresses("start_join", [...(m.get<string[]>("start_join", "strings")?.value ?? []), ...flags.join]),
-      retryJoin: joinAddresses("retry_join", [...(m.get<string[]>("retry_join", "strings")?.value ?? []), ...flags.retryJoin]),
-      retryIntervalMs: flags.retryInterval !== undefined ? flagDuration("retry-interval", flags.retryInterval) : duration("retry_interval", 30_000),
+      ...(typeof m.values.get("bootstrap_expect")?.value === "number"
+        ? { bootstrapExpect: m.values.get("bootstrap_expect")?.value as number }
+        : {}),
+      startJoin: joinAddresses("start_join", [
+        ...(m.get<string[]>("start_join", "strings")?.value ?? []),
+        ...flags.join,
+      ]),
+      retryJoin: joinAddresses("retry_join", [
+        ...(m.get<string[]>("retry_join", "strings")?.value ?? []),
+        ...flags.retryJoin,
+      ]),
+      retryIntervalMs:
+        flags.retryInterval !== undefined
+          ? flagDuration("retry-interval", flags.retryInterval)
+          : duration("retry_interval", 30_000),
       retryMax: flags.retryMax ?? retryMax(),
     },
     ...(etcdTls ? { etcdTls } : {}),
@@ -256,25 +436,43 @@ async function build(sources: { file: string; raw: Raw }[], flags: AgentFlags): 
 }
 
 function parseWatch(raw: unknown, where: string): WatchDefinition {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new AugurError("CONFIG_INVALID", `${where}: Failed to parse watch: expected an object`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new AugurError("CONFIG_INVALID", `${where}: Failed to parse watch: expected an object`);
   try {
     return parseWatchDefinition(raw as Record<string, unknown>);
   } catch (err) {
-    throw new AugurError("CONFIG_INVALID", `${where}: Failed to parse watch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${where}: Failed to parse watch: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
 }
 
-function httpAddresses(m: Merged, flags: AgentFlags, dev: boolean): { host: string; port: number }[] {
+function httpAddresses(
+  m: Merged,
+  flags: AgentFlags,
+  dev: boolean,
+): { host: string; port: number }[] {
   const addresses = m.get<Raw>("addresses", "object");
   const httpRaw = addresses?.value["http"];
-  if (httpRaw !== undefined && typeof httpRaw !== "string") throw fail(addresses?.file ?? "", "addresses.http", "a string", httpRaw);
+  if (httpRaw !== undefined && typeof httpRaw !== "string")
+    throw fail(addresses?.file ?? "", "addresses.http", "a string", httpRaw);
   const ports = m.get<Raw>("ports", "object");
   const portRaw = ports?.value["http"];
-  if (portRaw !== undefined && typeof portRaw !== "number") throw fail(ports?.file ?? "", "ports.http", "a number", portRaw);
+  if (portRaw !== undefined && typeof portRaw !== "number")
+    throw fail(ports?.file ?? "", "ports.http", "a number", portRaw);
   const port = flags.httpPort ?? (portRaw as number | undefined) ?? 8500;
   if (port < 0) return [];
-  const client = flags.client ?? (httpRaw as string | undefined) ?? m.get<string>("client_addr", "string")?.value ?? (dev ? "127.0.0.1" : "127.0.0.1");
-  return client.split(/\s+/).filter(Boolean).map((host) => ({ host, port }));
+  const client =
+    flags.client ??
+    (httpRaw as string | undefined) ??
+    m.get<string>("client_addr", "string")?.value ??
+    (dev ? "127.0.0.1" : "127.0.0.1");
+  return client
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((host) => ({ host, port }));
 }
 
 const LIMITS_KEYS = new Set(["http_max_conns_per_client"]);
@@ -287,20 +485,34 @@ const HTTP_CONFIG_KEYS = new Set(["read_timeout", "read_header_timeout"]);
 function httpLimits(m: Merged): HttpLimitsConfig {
   const limits = m.get<Raw>("limits", "object");
   const httpConfig = m.get<Raw>("http_config", "object");
-  for (const [block, known, name] of [[limits, LIMITS_KEYS, "limits"], [httpConfig, HTTP_CONFIG_KEYS, "http_config"]] as const) {
-    for (const k of Object.keys(block?.value ?? {})) if (!known.has(k)) m.notices.push(`${block?.file ?? ""}: "${name}.${k}" is a Consul feature augur does not have; ignored`);
+  for (const [block, known, name] of [
+    [limits, LIMITS_KEYS, "limits"],
+    [httpConfig, HTTP_CONFIG_KEYS, "http_config"],
+  ] as const) {
+    for (const k of Object.keys(block?.value ?? {}))
+      if (!known.has(k))
+        m.notices.push(
+          `${block?.file ?? ""}: "${name}.${k}" is a Consul feature augur does not have; ignored`,
+        );
   }
   const out: { -readonly [K in keyof HttpLimitsConfig]: HttpLimitsConfig[K] } = {};
   const conns = limits?.value["http_max_conns_per_client"];
   if (conns !== undefined) {
-    if (typeof conns !== "number" || !Number.isInteger(conns) || conns < 0) throw fail(limits?.file ?? "", "limits.http_max_conns_per_client", "a non-negative integer", conns);
+    if (typeof conns !== "number" || !Number.isInteger(conns) || conns < 0)
+      throw fail(
+        limits?.file ?? "",
+        "limits.http_max_conns_per_client",
+        "a non-negative integer",
+        conns,
+      );
     out.maxConnsPerClient = conns;
   }
   const timeout = (key: string): number | undefined => {
     const v = httpConfig?.value[key];
     if (v === undefined) return undefined;
     const ms = typeof v === "string" ? parseGoDuration(v) : undefined;
-    if (ms === undefined || ms < 0) throw fail(httpConfig?.file ?? "", `http_config.${key}`, 'a duration such as "30s"', v);
+    if (ms === undefined || ms < 0)
+      throw fail(httpConfig?.file ?? "", `http_config.${key}`, 'a duration such as "30s"', v);
     return ms;
   };
   const readTimeoutMs = timeout("read_timeout");
@@ -312,13 +524,19 @@ function httpLimits(m: Merged): HttpLimitsConfig {
 
 function flagDuration(flag: string, raw: string): number {
   const ms = parseGoDuration(raw);
-  if (ms === undefined) throw new AugurError("CONFIG_INVALID", `invalid value "${raw}" for flag -${flag}: parse error`);
+  if (ms === undefined)
+    throw new AugurError("CONFIG_INVALID", `invalid value "${raw}" for flag -${flag}: parse error`);
   return ms;
 }
 
 /** Join addresses are other agents' HTTP API addresses; Consul's cloud auto-join is not available. */
 function joinAddresses(key: string, list: string[]): string[] {
-  for (const a of list) if (/(^|\s)provider=/.test(a)) throw new AugurError("CONFIG_INVALID", `${key}: cloud auto-join ("${a}") is not supported; give another augur agent's HTTP address`);
+  for (const a of list)
+    if (/(^|\s)provider=/.test(a))
+      throw new AugurError(
+        "CONFIG_INVALID",
+        `${key}: cloud auto-join ("${a}") is not supported; give another augur agent's HTTP address`,
+      );
   return list;
 }
 
@@ -326,14 +544,30 @@ function etcdTlsConfig(m: Merged): EtcdConfig["tls"] | undefined {
   const block = m.get<Raw>("etcd", "object");
   const tls = block?.value["tls"];
   if (tls === undefined) return undefined;
-  if (typeof tls !== "object" || tls === null) throw fail(block?.file ?? "", "etcd.tls", "an object", tls);
+  if (typeof tls !== "object" || tls === null)
+    throw fail(block?.file ?? "", "etcd.tls", "an object", tls);
   const t = tls as Raw;
-  for (const k of ["ca_file", "cert_file", "key_file"]) if (t[k] !== undefined && typeof t[k] !== "string") throw fail(block?.file ?? "", `etcd.tls.${k}`, "a string", t[k]);
-  const out = { ...(t["ca_file"] ? { caFile: t["ca_file"] as string } : {}), ...(t["cert_file"] ? { certFile: t["cert_file"] as string } : {}), ...(t["key_file"] ? { keyFile: t["key_file"] as string } : {}) };
+  for (const k of ["ca_file", "cert_file", "key_file"])
+    if (t[k] !== undefined && typeof t[k] !== "string")
+      throw fail(block?.file ?? "", `etcd.tls.${k}`, "a string", t[k]);
+  const out = {
+    ...(t["ca_file"] ? { caFile: t["ca_file"] as string } : {}),
+    ...(t["cert_file"] ? { certFile: t["cert_file"] as string } : {}),
+    ...(t["key_file"] ? { keyFile: t["key_file"] as string } : {}),
+  };
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
 
 /** A size: a number of bytes, or a string such as "64MiB" or "100MB". */
 export function parseByteSize(raw: unknown): number | undefined {
@@ -354,11 +588,21 @@ function storeHistory(m: Merged): RuntimeConfig["storeHistory"] {
   const file = block.file;
   const revisions = block.value["history_max_revisions"];
   const bytes = block.value["history_max_bytes"];
-  for (const k of Object.keys(block.value)) if (k !== "history_max_revisions" && k !== "history_max_bytes") m.notices.push(`${file}: unknown config key "store.${k}" ignored`);
-  if (revisions !== undefined && (typeof revisions !== "number" || !Number.isInteger(revisions) || revisions < 1)) throw fail(file, "store.history_max_revisions", "a positive integer", revisions);
+  for (const k of Object.keys(block.value))
+    if (k !== "history_max_revisions" && k !== "history_max_bytes")
+      m.notices.push(`${file}: unknown config key "store.${k}" ignored`);
+  if (
+    revisions !== undefined &&
+    (typeof revisions !== "number" || !Number.isInteger(revisions) || revisions < 1)
+  )
+    throw fail(file, "store.history_max_revisions", "a positive integer", revisions);
   const maxBytes = bytes === undefined ? undefined : parseByteSize(bytes);
-  if (bytes !== undefined && (maxBytes === undefined || maxBytes < 1024 * 1024)) throw fail(file, "store.history_max_bytes", 'a size of at least 1MiB such as "64MiB"', bytes);
-  return { ...(typeof revisions === "number" ? { maxRevisions: revisions } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) };
+  if (bytes !== undefined && (maxBytes === undefined || maxBytes < 1024 * 1024))
+    throw fail(file, "store.history_max_bytes", 'a size of at least 1MiB such as "64MiB"', bytes);
+  return {
+    ...(typeof revisions === "number" ? { maxRevisions: revisions } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+  };
 }
 
 /** `etcd.liveness_ttl` in whole seconds (also used with endpoints learned by joining). */
@@ -368,9 +612,13 @@ function etcdLivenessTtl(m: Merged): number | undefined {
   if (ttl === undefined) return undefined;
   const file = block?.file ?? "";
   const ms = typeof ttl === "string" ? parseGoDuration(ttl) : undefined;
-  if (ms === undefined) throw fail(file, "etcd.liveness_ttl", "a duration such as \"4s\"", ttl);
+  if (ms === undefined) throw fail(file, "etcd.liveness_ttl", 'a duration such as "4s"', ttl);
   // etcd leases count whole seconds and refuse very short ones (about 1.5 election timeouts).
-  if (ms < 2000 || ms > 3600_000) throw new AugurError("CONFIG_INVALID", `${file}: etcd.liveness_ttl must be between 2s and 1h, got "${ttl}"`);
+  if (ms < 2000 || ms > 3600_000)
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: etcd.liveness_ttl must be between 2s and 1h, got "${ttl}"`,
+    );
   return Math.ceil(ms / 1000);
 }
 
@@ -379,19 +627,29 @@ function etcdConfig(m: Merged, flags: AgentFlags): EtcdConfig | undefined {
   const raw = block?.value ?? {};
   const file = block?.file ?? "";
   const endpoints = raw["endpoints"];
-  if (endpoints !== undefined && (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== "string"))) throw fail(file, "etcd.endpoints", "a list of URLs", endpoints);
+  if (
+    endpoints !== undefined &&
+    (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== "string"))
+  )
+    throw fail(file, "etcd.endpoints", "a list of URLs", endpoints);
   const list = flags.etcd ?? (endpoints as string[] | undefined) ?? [];
   if (list.length === 0) return undefined;
   const prefix = flags.etcdPrefix ?? raw["prefix"] ?? "augur/";
   if (typeof prefix !== "string") throw fail(file, "etcd.prefix", "a string", prefix);
   const tls = etcdTlsConfig(m);
   const livenessTtlSeconds = etcdLivenessTtl(m);
-  return { endpoints: list, prefix, ...(tls ? { tls } : {}), ...(livenessTtlSeconds !== undefined ? { livenessTtlSeconds } : {}) };
+  return {
+    endpoints: list,
+    prefix,
+    ...(tls ? { tls } : {}),
+    ...(livenessTtlSeconds !== undefined ? { livenessTtlSeconds } : {}),
+  };
 }
 
 /** The first private IPv4 address, as Consul picks its advertise address; loopback if none. */
 function privateAddress(): string {
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   return "127.0.0.1";
 }
 

@@ -41,7 +41,10 @@ export interface BoundedQueueOptions<T> {
   readonly order?: (a: T, b: T) => number;
 }
 
-type State = { readonly kind: "open" } | { readonly kind: "closed" } | { readonly kind: "failed"; readonly error: Error };
+type State =
+  | { readonly kind: "open" }
+  | { readonly kind: "closed" }
+  | { readonly kind: "failed"; readonly error: Error };
 
 /** Compacts the backing array once this many taken slots lead it (and they are half of it). */
 const COMPACT_AFTER = 1024;

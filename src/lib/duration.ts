@@ -9,8 +9,8 @@ import { badRequest, type AugurError } from "./errors.js";
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  "µs": 1e-3,
-  "μs": 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -55,7 +55,9 @@ export function durationFromJson(value: unknown, field: string): number {
 }
 
 function badDuration(field: string, value: unknown): AugurError {
-  return badRequest(`Request decode failed: ${field}: time: invalid duration ${JSON.stringify(value)}`);
+  return badRequest(
+    `Request decode failed: ${field}: time: invalid duration ${JSON.stringify(value)}`,
+  );
 }
 
 /** Formats milliseconds as Go's `Duration.String()` does: "10s", "1m30s", "1h0m0s", "500ms", "0s". */

@@ -21,26 +21,104 @@ export interface ErrorSpec {
  * does deeper in the RPC layer (catalog/register, session/create) is 500.
  */
 export const ERRORS = {
-  BAD_REQUEST: { status: 400, retryable: false, summary: "The request is malformed: bad JSON, a wrong type, or a bad parameter." },
-  NOT_FOUND: { status: 404, retryable: false, summary: "The named object (service, check, session) does not exist." },
-  METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: "The endpoint exists but not for this HTTP method." },
-  CONFLICT: { status: 409, retryable: false, summary: "A transaction's compare failed; nothing was written." },
-  TOO_LARGE: { status: 413, retryable: false, summary: "A KV value is over 512 KiB or a transaction over 128 operations." },
+  BAD_REQUEST: {
+    status: 400,
+    retryable: false,
+    summary: "The request is malformed: bad JSON, a wrong type, or a bad parameter.",
+  },
+  NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: "The named object (service, check, session) does not exist.",
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    retryable: false,
+    summary: "The endpoint exists but not for this HTTP method.",
+  },
+  CONFLICT: {
+    status: 409,
+    retryable: false,
+    summary: "A transaction's compare failed; nothing was written.",
+  },
+  TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    summary: "A KV value is over 512 KiB or a transaction over 128 operations.",
+  },
   PERMISSION_DENIED: { status: 403, retryable: false, summary: "The ACL token may not do this." },
-  INVALID_STATE: { status: 500, retryable: false, summary: "The request is well-formed but not valid now (Consul reports these as 500)." },
-  UNKNOWN_DATACENTER: { status: 500, retryable: false, summary: "The `dc` parameter names a datacenter this agent cannot reach." },
-  NO_LEADER: { status: 500, retryable: true, summary: "The store has no leader or is unreachable; retry later." },
-  STORE_COMPACTED: { status: 500, retryable: true, summary: "A watch asked for a revision the store has compacted; resync from a newer one." },
-  STORE_CLOSED: { status: 500, retryable: false, summary: "The store was closed while a call was in flight." },
-  STORE_IO: { status: 500, retryable: true, summary: "The store failed to read or write its files." },
-  CONTENDED: { status: 500, retryable: true, summary: "A write kept conflicting with concurrent writes to the same keys and gave up; retry." },
-  UNREACHABLE: { status: 500, retryable: true, summary: "A request to an agent failed in transport: refused, reset, timed out or aborted." },
-  REMOTE_ERROR: { status: 500, retryable: true, summary: "The agent a client called answered with a server error (5xx, 429) or a body that is not JSON." },
-  CONFIG_INVALID: { status: 500, retryable: false, summary: "A config file or flag is malformed or has a wrong type." },
-  JOIN_FAILED: { status: 500, retryable: true, summary: "start_join or retry_join found no agent to learn the etcd endpoints from." },
-  CHECK_UNSUPPORTED: { status: 400, retryable: false, summary: "A check of a type augur does not run (docker, grpc, udp, h2ping, alias, os_service) was refused; nothing was registered." },
-  CHECK_SCRIPTS_DISABLED: { status: 400, retryable: false, summary: "A script check was registered while script checks are disabled." },
-  INTERNAL: { status: 500, retryable: false, summary: "A bug in augur; the message says what happened." },
+  INVALID_STATE: {
+    status: 500,
+    retryable: false,
+    summary: "The request is well-formed but not valid now (Consul reports these as 500).",
+  },
+  UNKNOWN_DATACENTER: {
+    status: 500,
+    retryable: false,
+    summary: "The `dc` parameter names a datacenter this agent cannot reach.",
+  },
+  NO_LEADER: {
+    status: 500,
+    retryable: true,
+    summary: "The store has no leader or is unreachable; retry later.",
+  },
+  STORE_COMPACTED: {
+    status: 500,
+    retryable: true,
+    summary: "A watch asked for a revision the store has compacted; resync from a newer one.",
+  },
+  STORE_CLOSED: {
+    status: 500,
+    retryable: false,
+    summary: "The store was closed while a call was in flight.",
+  },
+  STORE_IO: {
+    status: 500,
+    retryable: true,
+    summary: "The store failed to read or write its files.",
+  },
+  CONTENDED: {
+    status: 500,
+    retryable: true,
+    summary: "A write kept conflicting with concurrent writes to the same keys and gave up; retry.",
+  },
+  UNREACHABLE: {
+    status: 500,
+    retryable: true,
+    summary: "A request to an agent failed in transport: refused, reset, timed out or aborted.",
+  },
+  REMOTE_ERROR: {
+    status: 500,
+    retryable: true,
+    summary:
+      "The agent a client called answered with a server error (5xx, 429) or a body that is not JSON.",
+  },
+  CONFIG_INVALID: {
+    status: 500,
+    retryable: false,
+    summary: "A config file or flag is malformed or has a wrong type.",
+  },
+  JOIN_FAILED: {
+    status: 500,
+    retryable: true,
+    summary: "start_join or retry_join found no agent to learn the etcd endpoints from.",
+  },
+  CHECK_UNSUPPORTED: {
+    status: 400,
+    retryable: false,
+    summary:
+      "A check of a type augur does not run (docker, grpc, udp, h2ping, alias, os_service) was refused; nothing was registered.",
+  },
+  CHECK_SCRIPTS_DISABLED: {
+    status: 400,
+    retryable: false,
+    summary: "A script check was registered while script checks are disabled.",
+  },
+  INTERNAL: {
+    status: 500,
+    retryable: false,
+    summary: "A bug in augur; the message says what happened.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -74,7 +152,8 @@ export class AugurError extends Error {
 export const badRequest = (message: string, cause?: unknown): AugurError =>
   new AugurError("BAD_REQUEST", message, { cause });
 export const notFound = (message: string): AugurError => new AugurError("NOT_FOUND", message);
-export const invalidState = (message: string): AugurError => new AugurError("INVALID_STATE", message);
+export const invalidState = (message: string): AugurError =>
+  new AugurError("INVALID_STATE", message);
 
 export function isAugurError(err: unknown, code?: ErrorCode): err is AugurError {
   return err instanceof AugurError && (code === undefined || err.code === code);

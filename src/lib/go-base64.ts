@@ -93,7 +93,16 @@ function decodeQuantum(src: Buffer, start: number): Quantum {
     done = true;
     break;
   }
-  const val = ((buf[0] as number) << 18) | ((buf[1] as number) << 12) | ((buf[2] as number) << 6) | (buf[3] as number);
+  const val =
+    ((buf[0] as number) << 18) |
+    ((buf[1] as number) << 12) |
+    ((buf[2] as number) << 6) |
+    (buf[3] as number);
   const bytes = [(val >> 16) & 0xff, (val >> 8) & 0xff, val & 0xff].slice(0, len - 1);
-  return { bytes, next: si, done: done || si === src.length, ...(error !== undefined ? { error } : {}) };
+  return {
+    bytes,
+    next: si,
+    done: done || si === src.length,
+    ...(error !== undefined ? { error } : {}),
+  };
 }

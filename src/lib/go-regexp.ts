@@ -44,7 +44,8 @@ export function compileGoRegexp(pattern: string): RE2JS {
     // Go always ends with the offending text in backquotes, even when it is empty.
     throw new GoRegexpError(message.endsWith("`") ? message : `${message}: \`\``);
   }
-  if (hasAngleGroup(pattern)) throw new GoRegexpError("error parsing regexp: invalid or unsupported Perl syntax: `(?<`");
+  if (hasAngleGroup(pattern))
+    throw new GoRegexpError("error parsing regexp: invalid or unsupported Perl syntax: `(?<`");
   return re;
 }
 

@@ -20,7 +20,9 @@ const norm = (s: string): string => s.replace(/_/g, "").toLowerCase();
 
 export function asObject(value: unknown, what: string): JsonObject {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw badRequest(`Request decode failed: json: cannot unmarshal ${jsonType(value)} into Go value of type ${what}`);
+    throw badRequest(
+      `Request decode failed: json: cannot unmarshal ${jsonType(value)} into Go value of type ${what}`,
+    );
   }
   return value as JsonObject;
 }
@@ -46,10 +48,14 @@ export function optBool(obj: JsonObject, ...names: string[]): boolean | undefine
   return v;
 }
 
-export function optStringMap(obj: JsonObject, ...names: string[]): Record<string, string> | undefined {
+export function optStringMap(
+  obj: JsonObject,
+  ...names: string[]
+): Record<string, string> | undefined {
   const v = pick(obj, ...names);
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v)) throw typeError(names[0] ?? "", v, "map[string]string");
+  if (typeof v !== "object" || Array.isArray(v))
+    throw typeError(names[0] ?? "", v, "map[string]string");
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v as JsonObject)) {
     if (typeof val !== "string") throw typeError(`${names[0] ?? ""}.${k}`, val, "string");
@@ -61,7 +67,8 @@ export function optStringMap(obj: JsonObject, ...names: string[]): Record<string
 export function optStringList(obj: JsonObject, ...names: string[]): string[] | undefined {
   const v = pick(obj, ...names);
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw typeError(names[0] ?? "", v, "[]string");
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    throw typeError(names[0] ?? "", v, "[]string");
   return v as string[];
 }
 
@@ -72,5 +79,7 @@ export function jsonType(v: unknown): string {
 }
 
 function typeError(field: string, v: unknown, expected: string): Error {
-  return badRequest(`Request decode failed: json: cannot unmarshal ${jsonType(v)} into Go struct field .${field} of type ${expected}`);
+  return badRequest(
+    `Request decode failed: json: cannot unmarshal ${jsonType(v)} into Go struct field .${field} of type ${expected}`,
+  );
 }

@@ -18,7 +18,8 @@ function markBigIntegers(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++)
+        if (text.charCodeAt(i) === 0x5c /* \ */) i++;
       continue;
     }
     if (c !== 0x2d /* - */ && (c < 0x30 || c > 0x39)) continue;
@@ -40,7 +41,9 @@ function markBigIntegers(text: string): string {
  */
 export function parseJsonLossless(text: string): unknown {
   if (!/\d{16}/.test(text)) return JSON.parse(text);
-  return JSON.parse(markBigIntegers(text), (_k, v: unknown) => (typeof v === "string" && v.startsWith(MARK) ? BigInt(v.slice(MARK.length)) : v));
+  return JSON.parse(markBigIntegers(text), (_k, v: unknown) =>
+    typeof v === "string" && v.startsWith(MARK) ? BigInt(v.slice(MARK.length)) : v,
+  );
 }
 
 /**
@@ -54,6 +57,10 @@ export function stringifyLossless(value: unknown, indent?: number | string): str
     if (!(err instanceof TypeError)) throw err; // "Do not know how to serialize a BigInt"
   }
   let marked = false;
-  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? ((marked = true), `${MARK}${v}`) : v), indent);
+  const text = JSON.stringify(
+    value,
+    (_k, v: unknown) => (typeof v === "bigint" ? ((marked = true), `${MARK}${v}`) : v),
+    indent,
+  );
   return marked ? text?.replace(new RegExp(`"${MARK}(-?\\d+)"`, "g"), "$1") : text;
 }

@@ -8,7 +8,9 @@
 import { readFileSync } from "node:fs";
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { name?: unknown; version?: unknown };
+  const pkg = JSON.parse(
+    readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
+  ) as { name?: unknown; version?: unknown };
   if (pkg.name !== "augur" || typeof pkg.version !== "string") return "unknown";
   return pkg.version;
 }

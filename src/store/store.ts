@@ -41,11 +41,21 @@ export type Compare =
       /** A missing key has all three at 0, as in etcd. */
       readonly value: number;
     }
-  | { readonly key: string; readonly target: "value"; readonly op: "=" | "!="; readonly value: Uint8Array };
+  | {
+      readonly key: string;
+      readonly target: "value";
+      readonly op: "=" | "!=";
+      readonly value: Uint8Array;
+    };
 
 /** An operation inside a transaction branch. */
 export type TxnOp =
-  | { readonly type: "put"; readonly key: string; readonly value: Uint8Array; readonly lease?: LeaseId }
+  | {
+      readonly type: "put";
+      readonly key: string;
+      readonly value: Uint8Array;
+      readonly lease?: LeaseId;
+    }
   | { readonly type: "delete"; readonly key: string }
   | { readonly type: "deleteRange"; readonly prefix: string }
   | { readonly type: "get"; readonly key: string }
@@ -75,7 +85,12 @@ export interface TxnResponse {
 /** A change seen by a watch. Deletes carry the deleted key's last state in `prev`. */
 export type WatchEvent =
   | { readonly type: "put"; readonly kv: KeyValue; readonly prev?: KeyValue }
-  | { readonly type: "delete"; readonly key: string; readonly revision: number; readonly prev?: KeyValue };
+  | {
+      readonly type: "delete";
+      readonly key: string;
+      readonly revision: number;
+      readonly prev?: KeyValue;
+    };
 
 /** All events of one revision under the watched prefix, delivered together. */
 export interface WatchBatch {
@@ -111,7 +126,11 @@ export interface Store {
   /** Every key starting with `prefix` ("" for all), sorted by key (byte order). */
   range(prefix: string): Promise<RangeResult>;
   /** Writes one key; returns the new revision and the key's previous state. */
-  put(key: string, value: Uint8Array, options?: { lease?: LeaseId }): Promise<{ revision: number; prev?: KeyValue }>;
+  put(
+    key: string,
+    value: Uint8Array,
+    options?: { lease?: LeaseId },
+  ): Promise<{ revision: number; prev?: KeyValue }>;
   /** Deletes one key; `deleted` is 0 when it did not exist (and the revision does not move). */
   delete(key: string): Promise<{ revision: number; deleted: number }>;
   /** Deletes every key under `prefix`. */

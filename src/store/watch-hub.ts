@@ -18,10 +18,18 @@ import type { Compare, KeyValue, WatchBatch, WatchOptions } from "./store.js";
 export function compareHolds(c: Compare, kv: KeyValue | undefined): boolean {
   if (c.target === "exists") return (kv !== undefined) === c.exists;
   if (c.target === "value") {
-    const same = kv !== undefined && Buffer.compare(Buffer.from(kv.value), Buffer.from(c.value)) === 0;
+    const same =
+      kv !== undefined && Buffer.compare(Buffer.from(kv.value), Buffer.from(c.value)) === 0;
     return c.op === "=" ? same : !same;
   }
-  const actual = kv === undefined ? 0 : c.target === "modRevision" ? kv.modRevision : c.target === "createRevision" ? kv.createRevision : kv.version;
+  const actual =
+    kv === undefined
+      ? 0
+      : c.target === "modRevision"
+        ? kv.modRevision
+        : c.target === "createRevision"
+          ? kv.createRevision
+          : kv.version;
   switch (c.op) {
     case "=":
       return actual === c.value;
@@ -63,13 +71,21 @@ const EVENT_OVERHEAD_BYTES = 96;
 /** The memory a batch holds, roughly: what the byte bound counts. */
 export function batchBytes(batch: WatchBatch): number {
   let n = 0;
-  const kvBytes = (kv: KeyValue | undefined): number => (kv ? kv.key.length * 2 + kv.value.byteLength : 0);
-  for (const e of batch.events) n += EVENT_OVERHEAD_BYTES + (e.type === "put" ? kvBytes(e.kv) : e.key.length * 2) + kvBytes(e.prev);
+  const kvBytes = (kv: KeyValue | undefined): number =>
+    kv ? kv.key.length * 2 + kv.value.byteLength : 0;
+  for (const e of batch.events)
+    n +=
+      EVENT_OVERHEAD_BYTES +
+      (e.type === "put" ? kvBytes(e.kv) : e.key.length * 2) +
+      kvBytes(e.prev);
   return n;
 }
 
 /** Stands in for a dropped entry until the array is compacted. */
-const DROPPED = { batch: { revision: 0, events: [] }, size: 0 } as const satisfies { batch: WatchBatch; size: number };
+const DROPPED = { batch: { revision: 0, events: [] }, size: 0 } as const satisfies {
+  batch: WatchBatch;
+  size: number;
+};
 
 export class WatchHub {
   /**
@@ -124,7 +140,10 @@ export class WatchHub {
     this.#entries.push({ batch, size });
     this.#bytes += size;
     // The newest batch always stays, even alone over the byte bound: a watcher must see it.
-    while (this.#entries.length - this.#head > 1 && (this.#entries.length - this.#head > this.#maxRevisions || this.#bytes > this.#maxBytes)) {
+    while (
+      this.#entries.length - this.#head > 1 &&
+      (this.#entries.length - this.#head > this.#maxRevisions || this.#bytes > this.#maxBytes)
+    ) {
       const dropped = this.#entries[this.#head] as { batch: WatchBatch; size: number };
       this.#entries[this.#head++] = DROPPED; // the batch itself is released now, not at compaction
       this.#bytes -= dropped.size;
@@ -144,14 +163,23 @@ export class WatchHub {
     this.#subscribers.clear();
   }
 
-  subscribe(prefix: string, options: WatchOptions, currentRevision: number): AsyncIterable<WatchBatch> {
+  subscribe(
+    prefix: string,
+    options: WatchOptions,
+    currentRevision: number,
+  ): AsyncIterable<WatchBatch> {
     const sub: Subscriber = { prefix, queue: this.#queue() };
     const from = options.fromRevision;
     if (from !== undefined && from <= currentRevision) {
       // History is complete after #compactedThrough; a watcher asking for anything older (but
       // after revision 1, which means "from the start" on a fresh store) has missed changes.
       if (from <= this.#compactedThrough && from > 1) {
-        sub.queue.fail(new AugurError("STORE_COMPACTED", `revision ${from} has been compacted; oldest kept is ${this.oldestKept()}`));
+        sub.queue.fail(
+          new AugurError(
+            "STORE_COMPACTED",
+            `revision ${from} has been compacted; oldest kept is ${this.oldestKept()}`,
+          ),
+        );
       } else {
         for (let i = this.#head; i < this.#entries.length; i++) {
           const entry = this.#entries[i] as Queued;
@@ -187,15 +215,25 @@ export class WatchHub {
       maxItems: revisions,
       maxWeight: bytes,
       weigh: (q) => q.size,
-      overflow: { fail: () => new AugurError("STORE_COMPACTED", `the watcher fell behind by more than the history holds (${revisions} revisions, ${bytes} bytes); resync from a snapshot`) },
+      overflow: {
+        fail: () =>
+          new AugurError(
+            "STORE_COMPACTED",
+            `the watcher fell behind by more than the history holds (${revisions} revisions, ${bytes} bytes); resync from a snapshot`,
+          ),
+      },
     });
   }
 
   #deliver(sub: Subscriber, batch: WatchBatch, size: number): void {
-    const events = sub.prefix === "" ? batch.events : batch.events.filter((e) => (e.type === "put" ? e.kv.key : e.key).startsWith(sub.prefix));
+    const events =
+      sub.prefix === ""
+        ? batch.events
+        : batch.events.filter((e) => (e.type === "put" ? e.kv.key : e.key).startsWith(sub.prefix));
     if (events.length === 0) return;
     const mine = events === batch.events ? batch : { revision: batch.revision, events };
     // A watcher whose queue overflowed has been failed: it resyncs and watches anew.
-    if (!sub.queue.push({ batch: mine, size: mine === batch ? size : batchBytes(mine) })) this.#subscribers.delete(sub);
+    if (!sub.queue.push({ batch: mine, size: mine === batch ? size : batchBytes(mine) }))
+      this.#subscribers.delete(sub);
   }
 }

@@ -11,7 +11,15 @@ import type { Entity, EntityMap } from "./entities.js";
  * `source_unreachable` / `source_recovered` / `index_reset` are about the watch's source (entity
  * `source`), not an entity of the result: see ChangeDetector.reportSource.
  */
-export type ChangeKind = "added" | "removed" | "changed" | "flapping" | "stable" | "source_unreachable" | "source_recovered" | "index_reset";
+export type ChangeKind =
+  | "added"
+  | "removed"
+  | "changed"
+  | "flapping"
+  | "stable"
+  | "source_unreachable"
+  | "source_recovered"
+  | "index_reset";
 
 /** One entity's change, as handlers receive it (snake_case: augur's own format). */
 export interface EntityChange {
@@ -37,17 +45,27 @@ export interface DiffOptions {
 }
 
 /** The transition text, or null when there is no state or it did not change. */
-export function transition(oldState: string | undefined, newState: string | undefined): string | null {
+export function transition(
+  oldState: string | undefined,
+  newState: string | undefined,
+): string | null {
   if (oldState === undefined && newState === undefined) return null;
   if (oldState === newState) return null;
   return `${oldState ?? "absent"}→${newState ?? "absent"}`;
 }
 
-export function makeChange(kind: ChangeKind, entity: string, before: Entity | undefined, after: Entity | undefined, transitionText?: string | null): RawChange {
+export function makeChange(
+  kind: ChangeKind,
+  entity: string,
+  before: Entity | undefined,
+  after: Entity | undefined,
+  transitionText?: string | null,
+): RawChange {
   return {
     entity,
     kind,
-    transition: transitionText !== undefined ? transitionText : transition(before?.state, after?.state),
+    transition:
+      transitionText !== undefined ? transitionText : transition(before?.state, after?.state),
     old_state: before?.state ?? null,
     new_state: after?.state ?? null,
     old: before?.value ?? null,
@@ -56,7 +74,11 @@ export function makeChange(kind: ChangeKind, entity: string, before: Entity | un
 }
 
 /** Changes from `before` to `after`, in `after`'s order, then removals in `before`'s order. */
-export function diffEntities(before: EntityMap, after: EntityMap, options: DiffOptions = {}): RawChange[] {
+export function diffEntities(
+  before: EntityMap,
+  after: EntityMap,
+  options: DiffOptions = {},
+): RawChange[] {
   const out: RawChange[] = [];
   for (const [key, next] of after) {
     const prev = before.get(key);
@@ -66,6 +88,8 @@ export function diffEntities(before: EntityMap, after: EntityMap, options: DiffO
       out.push(makeChange("changed", key, prev, next));
     }
   }
-  if (!options.ignoreRemovals) for (const [key, prev] of before) if (!after.has(key)) out.push(makeChange("removed", key, prev, undefined));
+  if (!options.ignoreRemovals)
+    for (const [key, prev] of before)
+      if (!after.has(key)) out.push(makeChange("removed", key, prev, undefined));
   return out;
 }

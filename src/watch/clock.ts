@@ -22,10 +22,13 @@ export function systemClock(now: () => number = Date.now): Clock {
     now,
     setTimer(fn, ms) {
       const id = nextId++;
-      const t = setTimeout(() => {
-        timers.delete(id);
-        fn();
-      }, Math.max(0, ms));
+      const t = setTimeout(
+        () => {
+          timers.delete(id);
+          fn();
+        },
+        Math.max(0, ms),
+      );
       t.unref();
       timers.set(id, t);
       return { id };

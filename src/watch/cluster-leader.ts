@@ -41,7 +41,10 @@ const RECENT_EVENTS = 64;
 
 export type LeadershipState = "follower" | "leader" | "stopped";
 
-export type GateVerdict = { readonly kind: "deliver"; readonly fencingToken: string } | { readonly kind: "covered"; readonly by: string } | { readonly kind: "hold" };
+export type GateVerdict =
+  | { readonly kind: "deliver"; readonly fencingToken: string }
+  | { readonly kind: "covered"; readonly by: string }
+  | { readonly kind: "hold" };
 
 /** What a delivery worker asks before each attempt (see DeliveryWorker). */
 export interface DeliveryGate {
@@ -120,10 +123,20 @@ export class WatchLeadership implements DeliveryGate {
     // Hand over at once: release (no lock-delay on an explicit release) and drop the session.
     const signal = AbortSignal.timeout(5000);
     try {
-      if (wasLeader) await this.#request("PUT", `/v1/kv/${escapePath(this.#key)}`, { release: this.#session }, this.#value(), signal);
+      if (wasLeader)
+        await this.#request(
+          "PUT",
+          `/v1/kv/${escapePath(this.#key)}`,
+          { release: this.#session },
+          this.#value(),
+          signal,
+        );
       await this.#request("PUT", `/v1/session/destroy/${this.#session}`, {}, undefined, signal);
     } catch (err) {
-      this.#o.logger.warn("watch leadership: release failed", { watch: this.#o.watchId, error: toAugurError(err).message });
+      this.#o.logger.warn("watch leadership: release failed", {
+        watch: this.#o.watchId,
+        error: toAugurError(err).message,
+      });
     }
   }
 
@@ -137,8 +150,15 @@ export class WatchLeadership implements DeliveryGate {
 
   async delivered(record: OutboxRecord): Promise<void> {
     const mark = this.#marks[record.handlerKey] ?? { Index: "0", Events: [] };
-    const index = this.#o.indexOrdered && BigInt(record.index) > BigInt(mark.Index) ? record.index : mark.Index;
-    this.#marks = { ...this.#marks, [record.handlerKey]: { Index: index, Events: [...mark.Events, record.eventId].slice(-RECENT_EVENTS) } };
+    const index =
+      this.#o.indexOrdered && BigInt(record.index) > BigInt(mark.Index) ? record.index : mark.Index;
+    this.#marks = {
+      ...this.#marks,
+      [record.handlerKey]: {
+        Index: index,
+        Events: [...mark.Events, record.eventId].slice(-RECENT_EVENTS),
+      },
+    };
     if (this.#state === "leader") await this.#assert();
   }
 
@@ -168,7 +188,13 @@ export class WatchLeadership implements DeliveryGate {
   #become(state: "follower" | "leader", holder: string): void {
     const moved = state !== this.#state || holder !== this.#holder;
     if (this.#state === "stopped") return;
-    if (state !== this.#state) this.#o.logger.info(state === "leader" ? "watch leadership acquired: this agent delivers" : "watch leadership: following", { watch: this.#o.watchId, leader: holder || "(none)" });
+    if (state !== this.#state)
+      this.#o.logger.info(
+        state === "leader"
+          ? "watch leadership acquired: this agent delivers"
+          : "watch leadership: following",
+        { watch: this.#o.watchId, leader: holder || "(none)" },
+      );
     this.#state = state;
     this.#holder = holder;
     if (moved) this.#notify();
@@ -184,11 +210,23 @@ export class WatchLeadership implements DeliveryGate {
     const run = this.#writes.then(async () => {
       if (this.#state !== "leader" || this.#session === undefined) return false;
       try {
-        const res = await this.#request("PUT", `/v1/kv/${escapePath(this.#key)}`, { acquire: this.#session }, this.#value());
+        const res = await this.#request(
+          "PUT",
+          `/v1/kv/${escapePath(this.#key)}`,
+          { acquire: this.#session },
+          this.#value(),
+        );
         if (res.status === 200 && res.json<unknown>() === true) return true;
-        this.#o.logger.warn("watch leadership lost: the lock could not be re-asserted", { watch: this.#o.watchId, status: res.status, body: res.text().slice(0, 200) });
+        this.#o.logger.warn("watch leadership lost: the lock could not be re-asserted", {
+          watch: this.#o.watchId,
+          status: res.status,
+          body: res.text().slice(0, 200),
+        });
       } catch (err) {
-        this.#o.logger.warn("watch leadership lost: the lock could not be re-asserted", { watch: this.#o.watchId, error: toAugurError(err).message });
+        this.#o.logger.warn("watch leadership lost: the lock could not be re-asserted", {
+          watch: this.#o.watchId,
+          error: toAugurError(err).message,
+        });
       }
       this.#become("follower", "");
       return false;
@@ -197,8 +235,19 @@ export class WatchLeadership implements DeliveryGate {
     return run;
   }
 
-  #request(method: "GET" | "PUT", path: string, query: Record<string, string> = {}, body?: string, signal = this.#abort.signal): Promise<SourceResponse> {
-    return this.#o.source.request(method, path, { query, ...(body !== undefined ? { body } : {}), signal, timeoutMs: (this.#o.waitMs ?? 300_000) + 30_000 });
+  #request(
+    method: "GET" | "PUT",
+    path: string,
+    query: Record<string, string> = {},
+    body?: string,
+    signal = this.#abort.signal,
+  ): Promise<SourceResponse> {
+    return this.#o.source.request(method, path, {
+      query,
+      ...(body !== undefined ? { body } : {}),
+      signal,
+      timeoutMs: (this.#o.waitMs ?? 300_000) + 30_000,
+    });
   }
 
   async #run(): Promise<void> {
@@ -206,14 +255,31 @@ export class WatchLeadership implements DeliveryGate {
     let index = 0;
     while (this.#state !== "stopped") {
       try {
-        if (!this.#node) this.#node = (await this.#request("GET", "/v1/agent/self")).json<{ Config: { NodeName: string } }>().Config.NodeName;
+        if (!this.#node)
+          this.#node = (await this.#request("GET", "/v1/agent/self")).json<{
+            Config: { NodeName: string };
+          }>().Config.NodeName;
         if (this.#session === undefined) {
-          const res = await this.#request("PUT", "/v1/session/create", {}, JSON.stringify({ Name: `augur watch ${this.#o.watchId}`, LockDelay: this.#o.lockDelay ?? "1s", Behavior: "release" }));
-          if (res.status !== 200) throw new AugurError("REMOTE_ERROR", `session create: ${res.status} ${res.text()}`);
+          const res = await this.#request(
+            "PUT",
+            "/v1/session/create",
+            {},
+            JSON.stringify({
+              Name: `augur watch ${this.#o.watchId}`,
+              LockDelay: this.#o.lockDelay ?? "1s",
+              Behavior: "release",
+            }),
+          );
+          if (res.status !== 200)
+            throw new AugurError("REMOTE_ERROR", `session create: ${res.status} ${res.text()}`);
           this.#session = res.json<{ ID: string }>().ID;
         }
-        const res = await this.#request("GET", `/v1/kv/${escapePath(this.#key)}`, { index: String(index), wait: `${Math.round((this.#o.waitMs ?? 300_000) / 1000)}s` });
-        if (res.status !== 200 && res.status !== 404) throw new AugurError("REMOTE_ERROR", `lock read: ${res.status} ${res.text()}`);
+        const res = await this.#request("GET", `/v1/kv/${escapePath(this.#key)}`, {
+          index: String(index),
+          wait: `${Math.round((this.#o.waitMs ?? 300_000) / 1000)}s`,
+        });
+        if (res.status !== 200 && res.status !== 404)
+          throw new AugurError("REMOTE_ERROR", `lock read: ${res.status} ${res.text()}`);
         const next = res.index ?? 0;
         index = next < index ? 0 : next;
         const pair = res.status === 404 ? undefined : res.json<KVPair[]>()[0];
@@ -231,7 +297,10 @@ export class WatchLeadership implements DeliveryGate {
         }
       } catch (err) {
         if (this.#abort.signal.aborted) return;
-        this.#o.logger.warn("watch leadership: lock loop error; will retry", { watch: this.#o.watchId, error: toAugurError(err).message });
+        this.#o.logger.warn("watch leadership: lock loop error; will retry", {
+          watch: this.#o.watchId,
+          error: toAugurError(err).message,
+        });
         if (this.#state === "leader") this.#become("follower", "");
         await sleep(this.#o.clock, retry, this.#abort.signal);
         index = 0;
@@ -242,7 +311,12 @@ export class WatchLeadership implements DeliveryGate {
   /** Tries to take the free lock; an invalidated session is dropped so the next round makes one. */
   async #acquire(): Promise<boolean> {
     const session = this.#session as string;
-    const res = await this.#request("PUT", `/v1/kv/${escapePath(this.#key)}`, { acquire: session }, this.#value());
+    const res = await this.#request(
+      "PUT",
+      `/v1/kv/${escapePath(this.#key)}`,
+      { acquire: session },
+      this.#value(),
+    );
     if (res.status === 200) return res.json<unknown>() === true;
     if (/invalid session/i.test(res.text())) this.#session = undefined;
     throw new AugurError("REMOTE_ERROR", `lock acquire: ${res.status} ${res.text()}`);
@@ -254,8 +328,16 @@ export class WatchLeadership implements DeliveryGate {
     const next = { ...this.#marks };
     for (const [key, mark] of Object.entries(delivered)) {
       const mine = next[key];
-      if (mine && BigInt(mine.Index) >= BigInt(mark.Index) && mark.Events.every((e) => mine.Events.includes(e))) continue;
-      next[key] = { Index: mine && BigInt(mine.Index) > BigInt(mark.Index) ? mine.Index : mark.Index, Events: [...new Set([...(mine?.Events ?? []), ...mark.Events])].slice(-RECENT_EVENTS) };
+      if (
+        mine &&
+        BigInt(mine.Index) >= BigInt(mark.Index) &&
+        mark.Events.every((e) => mine.Events.includes(e))
+      )
+        continue;
+      next[key] = {
+        Index: mine && BigInt(mine.Index) > BigInt(mark.Index) ? mine.Index : mark.Index,
+        Events: [...new Set([...(mine?.Events ?? []), ...mark.Events])].slice(-RECENT_EVENTS),
+      };
       moved = true;
     }
     this.#marks = next;
@@ -267,7 +349,9 @@ function parseValue(b64: string | null | undefined): LeaderValue | undefined {
   if (!b64) return undefined;
   try {
     const v = JSON.parse(Buffer.from(b64, "base64").toString("utf8")) as Partial<LeaderValue>;
-    return typeof v.Node === "string" && typeof v.Delivered === "object" && v.Delivered !== null ? { Node: v.Node, Delivered: v.Delivered } : undefined;
+    return typeof v.Node === "string" && typeof v.Delivered === "object" && v.Delivered !== null
+      ? { Node: v.Node, Delivered: v.Delivered }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -19,7 +19,14 @@ import {
   type HandlerOptions,
 } from "./handler-definition.js";
 import { stableHash } from "./stable-hash.js";
-import { WATCH_DEFAULTS, type FlapOptions, type HandlerDefinition, type NoiseOptions, type OnStart, type WatchDefinition } from "./types.js";
+import {
+  WATCH_DEFAULTS,
+  type FlapOptions,
+  type HandlerDefinition,
+  type NoiseOptions,
+  type OnStart,
+  type WatchDefinition,
+} from "./types.js";
 
 export type * from "./types.js";
 
@@ -34,7 +41,8 @@ const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
  * `Failed to parse 'http_handler_config': ...` family.
  */
 export function parseWatchDefinition(raw: Record<string, unknown>): WatchDefinition {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad("Failed to parse watch: expected an object");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw bad("Failed to parse watch: expected an object");
   const p = new Params(raw);
   const handlerType = readHandlerType(p);
   const head = readQueryHead(p);
@@ -48,16 +56,39 @@ export function parseWatchDefinition(raw: Record<string, unknown>): WatchDefinit
   const oncePerCluster = p.bool("once_per_cluster") ?? false;
   const sourceAfter = p.duration("source_unreachable_after");
   p.assertConsumed();
-  const handlers = hasList ? parseHandlerList(list, partsNameAHandler(parts), handlerOptions) : [assembleHandler(parts, handlerOptions)];
+  const handlers = hasList
+    ? parseHandlerList(list, partsNameAHandler(parts), handlerOptions)
+    : [assembleHandler(parts, handlerOptions)];
   // Keys added after a release join the identity only when set, so existing watches keep their ids.
-  const normalized = { query, handlers, onStart, noise, ...(oncePerCluster ? { oncePerCluster } : {}), ...(sourceAfter !== undefined ? { sourceAfter } : {}), ...(id !== undefined ? { id } : {}) };
+  const normalized = {
+    query,
+    handlers,
+    onStart,
+    noise,
+    ...(oncePerCluster ? { oncePerCluster } : {}),
+    ...(sourceAfter !== undefined ? { sourceAfter } : {}),
+    ...(id !== undefined ? { id } : {}),
+  };
   const identity = stableHash(normalized);
   const sourceUnreachableAfterMs = sourceAfter ?? WATCH_DEFAULTS.sourceUnreachableAfterMs;
-  return { id: id ?? `${query.type}-${identity.slice(0, 12)}`, identity, query, handlers, onStart, noise, oncePerCluster, sourceUnreachableAfterMs };
+  return {
+    id: id ?? `${query.type}-${identity.slice(0, 12)}`,
+    identity,
+    query,
+    handlers,
+    onStart,
+    noise,
+    oncePerCluster,
+    sourceUnreachableAfterMs,
+  };
 }
 
 /** augur: `handlers = [{...}, ...]`, each item a handler as Consul writes one on a watch. */
-function parseHandlerList(list: unknown, topLevelHandler: boolean, defaults: HandlerOptions): HandlerDefinition[] {
+function parseHandlerList(
+  list: unknown,
+  topLevelHandler: boolean,
+  defaults: HandlerOptions,
+): HandlerDefinition[] {
   if (topLevelHandler) throw bad("Only one watch handler allowed");
   const items = Array.isArray(list) ? (list as unknown[]) : [list];
   if (items.length === 0) throw bad("Must define a watch handler");
@@ -79,11 +110,14 @@ function parseHandlerList(list: unknown, topLevelHandler: boolean, defaults: Han
 
 function readWatchOptions(p: Params): { id?: string; onStart: OnStart; noise: NoiseOptions } {
   const id = p.string("id");
-  if (id !== undefined && !ID_PATTERN.test(id)) throw bad(`Invalid watch id '${id}': use 1 to 128 letters, digits, '-', '_', '.', ':'`);
-  const onStart = p.oneOf<OnStart>("on_start", ["fire", "changes", "never"]) ?? WATCH_DEFAULTS.onStart;
+  if (id !== undefined && !ID_PATTERN.test(id))
+    throw bad(`Invalid watch id '${id}': use 1 to 128 letters, digits, '-', '_', '.', ':'`);
+  const onStart =
+    p.oneOf<OnStart>("on_start", ["fire", "changes", "never"]) ?? WATCH_DEFAULTS.onStart;
   const quietPeriodMs = p.duration("quiet_period") ?? 0;
   const quietMax = p.duration("quiet_period_max");
-  if (quietMax !== undefined && quietMax < quietPeriodMs) throw bad("quiet_period_max must not be shorter than quiet_period");
+  if (quietMax !== undefined && quietMax < quietPeriodMs)
+    throw bad("quiet_period_max must not be shorter than quiet_period");
   const holdMs = p.duration("hold") ?? 0;
   const flap = readFlap(p);
   const maintenanceAware = p.bool("maintenance_aware") ?? true;
@@ -105,7 +139,8 @@ function readFlap(p: Params): FlapOptions | undefined {
   const stopThreshold = p.count("flap_stop_threshold") ?? WATCH_DEFAULTS.flapStopThreshold;
   if (windowMs === undefined || windowMs === 0) return undefined;
   if (startThreshold < 2) throw bad("flap_start_threshold must be at least 2");
-  if (stopThreshold >= startThreshold) throw bad("flap_stop_threshold must be lower than flap_start_threshold");
+  if (stopThreshold >= startThreshold)
+    throw bad("flap_stop_threshold must be lower than flap_start_threshold");
   return { windowMs, startThreshold, stopThreshold };
 }
 
@@ -119,7 +154,8 @@ export function withUniqueIds(defs: readonly WatchDefinition[]): WatchDefinition
     const n = (seen.get(def.id) ?? 0) + 1;
     seen.set(def.id, n);
     if (n === 1) return def;
-    if (!def.id.startsWith(`${def.query.type}-${def.identity.slice(0, 12)}`)) throw bad(`Duplicate watch id '${def.id}'`);
+    if (!def.id.startsWith(`${def.query.type}-${def.identity.slice(0, 12)}`))
+      throw bad(`Duplicate watch id '${def.id}'`);
     return { ...def, id: `${def.id}-${n}` };
   });
 }

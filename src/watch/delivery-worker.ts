@@ -115,11 +115,19 @@ export class DeliveryWorker {
   /** Adds records (already durable in the store) to the queue, in `seq` order. */
   enqueue(records: readonly OutboxRecord[]): void {
     // Once records wait in the store, later ones wait there too: they are read back in order.
-    for (const r of records) if (this.#spilled !== undefined || !this.#queue.push(r)) this.#spill(r);
+    for (const r of records)
+      if (this.#spilled !== undefined || !this.#queue.push(r)) this.#spill(r);
   }
 
   #spill(r: OutboxRecord): void {
-    const s = (this.#spilled ??= { watchId: r.watchId, handlerKey: r.handlerKey, fromSeq: r.seq, maxSeq: r.seq, count: 0, epoch: 0 });
+    const s = (this.#spilled ??= {
+      watchId: r.watchId,
+      handlerKey: r.handlerKey,
+      fromSeq: r.seq,
+      maxSeq: r.seq,
+      count: 0,
+      epoch: 0,
+    });
     s.fromSeq = Math.min(s.fromSeq, r.seq);
     s.maxSeq = Math.max(s.maxSeq, r.seq);
     s.count++;
@@ -137,10 +145,18 @@ export class DeliveryWorker {
     const room = this.#o.queueMax?.records ?? QUEUE_MAX_RECORDS;
     let loaded: OutboxRecord[];
     try {
-      loaded = await this.#o.store.pending({ watchId: s.watchId, handlerKey: s.handlerKey, afterSeq: from - 1, limit: room });
+      loaded = await this.#o.store.pending({
+        watchId: s.watchId,
+        handlerKey: s.handlerKey,
+        afterSeq: from - 1,
+        limit: room,
+      });
     } catch (err) {
       s.fromSeq = Math.min(s.fromSeq, from);
-      this.#o.logger.error("watch outbox read failed", { watch: s.watchId, error: toAugurError(err).message });
+      this.#o.logger.error("watch outbox read failed", {
+        watch: s.watchId,
+        error: toAugurError(err).message,
+      });
       await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
       return;
     }
@@ -218,16 +234,28 @@ export class DeliveryWorker {
     try {
       verdict = await gate.admit(record);
     } catch (err) {
-      this.#o.logger.warn("watch leadership check failed; holding", { watch: record.watchId, error: toAugurError(err).message });
+      this.#o.logger.warn("watch leadership check failed; holding", {
+        watch: record.watchId,
+        error: toAugurError(err).message,
+      });
       verdict = { kind: "hold" } as const;
     }
     if (verdict.kind === "deliver") return verdict.fencingToken;
     if (verdict.kind === "covered") {
       try {
-        await this.#o.store.finish(record, "delivered", this.#o.clock.now(), `delivered by ${verdict.by}, the cluster leader`);
+        await this.#o.store.finish(
+          record,
+          "delivered",
+          this.#o.clock.now(),
+          `delivered by ${verdict.by}, the cluster leader`,
+        );
         if (this.#queue.peek() === record) this.#queue.shift();
       } catch (err) {
-        this.#o.logger.error("watch outbox write failed", { watch: record.watchId, delivery: record.id, error: toAugurError(err).message });
+        this.#o.logger.error("watch outbox write failed", {
+          watch: record.watchId,
+          delivery: record.id,
+          error: toAugurError(err).message,
+        });
         await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
       }
       return false;
@@ -240,9 +268,22 @@ export class DeliveryWorker {
   async #attempt(record: OutboxRecord, fencingToken: string | undefined): Promise<void> {
     this.#state = "delivering";
     const attempt = record.attempts + 1;
-    const request: DeliveryRequest = { body: record.body, index: record.index, eventId: record.eventId, deliveryId: record.id, watchId: record.watchId, attempt, ...(fencingToken !== undefined ? { fencingToken } : {}) };
+    const request: DeliveryRequest = {
+      body: record.body,
+      index: record.index,
+      eventId: record.eventId,
+      deliveryId: record.id,
+      watchId: record.watchId,
+      attempt,
+      ...(fencingToken !== undefined ? { fencingToken } : {}),
+    };
     // Handlers classify failures instead of throwing; a throw is a bug, retried like a failure.
-    const outcome = await this.#o.handler.deliver(request, this.#abort.signal).catch((err: unknown): DeliveryOutcome => ({ kind: "retry", error: `handler failed: ${toAugurError(err).message}` }));
+    const outcome = await this.#o.handler
+      .deliver(request, this.#abort.signal)
+      .catch((err: unknown): DeliveryOutcome => ({
+        kind: "retry",
+        error: `handler failed: ${toAugurError(err).message}`,
+      }));
     if (this.#abort.signal.aborted) return; // stopping: the record stays pending for the next start
     // The previous record's bookkeeping went to the store while this one was delivered; the
     // store sees them in order.
@@ -250,7 +291,11 @@ export class DeliveryWorker {
     try {
       await this.#settle({ ...record, attempts: attempt }, outcome);
     } catch (err) {
-      this.#o.logger.error("watch outbox write failed; will retry the delivery", { watch: record.watchId, delivery: record.id, error: toAugurError(err).message });
+      this.#o.logger.error("watch outbox write failed; will retry the delivery", {
+        watch: record.watchId,
+        delivery: record.id,
+        error: toAugurError(err).message,
+      });
       await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
     }
   }
@@ -260,13 +305,21 @@ export class DeliveryWorker {
    * not repeated; only a stop gives up, leaving the record pending, so it is delivered again
    * after the restart (the at-least-once duplicate).
    */
-  async #recordDelivered(record: OutboxRecord, now: number, output: string | undefined, log: Record<string, unknown>): Promise<void> {
+  async #recordDelivered(
+    record: OutboxRecord,
+    now: number,
+    output: string | undefined,
+    log: Record<string, unknown>,
+  ): Promise<void> {
     for (;;) {
       try {
         await this.#o.store.finish(record, "delivered", now);
         break;
       } catch (err) {
-        this.#o.logger.error("watch outbox write failed; will retry recording the delivery", { ...log, error: toAugurError(err).message });
+        this.#o.logger.error("watch outbox write failed; will retry recording the delivery", {
+          ...log,
+          error: toAugurError(err).message,
+        });
         if (this.#stopping) return;
         await sleep(this.#o.clock, STORE_RETRY_MS, this.#stopSignal.signal);
       }
@@ -278,7 +331,13 @@ export class DeliveryWorker {
 
   async #settle(record: OutboxRecord, outcome: DeliveryOutcome): Promise<void> {
     const now = this.#o.clock.now();
-    const log = { watch: record.watchId, handler: this.#o.handler.target, delivery: record.id, event: record.eventId, attempt: record.attempts };
+    const log = {
+      watch: record.watchId,
+      handler: this.#o.handler.target,
+      delivery: record.id,
+      event: record.eventId,
+      attempt: record.attempts,
+    };
     if (outcome.kind === "delivered") {
       this.#queue.shift();
       const recording = this.#recordDelivered(record, now, outcome.output, log);
@@ -288,21 +347,37 @@ export class DeliveryWorker {
       else this.#recording = recording;
       return;
     }
-    const next = now + Math.max(backoffMs(this.#o.retry, record.attempts, this.#o.random), outcome.kind === "retry" ? (outcome.retryAfterMs ?? 0) : 0);
-    const gaveUp = outcome.kind === "permanent" ? "permanent failure" : exhausted(this.#o.retry, record.attempts, record.createdAt, next);
+    const next =
+      now +
+      Math.max(
+        backoffMs(this.#o.retry, record.attempts, this.#o.random),
+        outcome.kind === "retry" ? (outcome.retryAfterMs ?? 0) : 0,
+      );
+    const gaveUp =
+      outcome.kind === "permanent"
+        ? "permanent failure"
+        : exhausted(this.#o.retry, record.attempts, record.createdAt, next);
     this.#o.observer?.failed(record, gaveUp !== undefined);
     if (gaveUp !== undefined) {
       const reason = `${outcome.error} (${gaveUp})`;
       const dead = await this.#o.store.finish(record, "dead", now, reason);
       this.#queue.shift();
       this.#o.observer?.deadLettered(dead);
-      this.#o.logger.error("watch delivery dead-lettered", { ...log, error: reason, ...(outcome.output ? { output: outcome.output } : {}) });
+      this.#o.logger.error("watch delivery dead-lettered", {
+        ...log,
+        error: reason,
+        ...(outcome.output ? { output: outcome.output } : {}),
+      });
       return;
     }
     const retried: OutboxRecord = { ...record, nextAttemptAt: next, lastError: outcome.error };
     await this.#o.store.recordAttempt(retried);
     this.#queue.replaceHead(retried);
     this.#o.observer?.retried(retried);
-    this.#o.logger.warn("watch delivery failed; will retry", { ...log, error: outcome.error, retryInMs: next - now });
+    this.#o.logger.warn("watch delivery failed; will retry", {
+      ...log,
+      error: outcome.error,
+      retryInMs: next - now,
+    });
   }
 }

@@ -14,7 +14,13 @@
 import { toAugurError, type AugurError } from "../lib/errors.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { diffEntities, makeChange, type EntityChange, type RawChange } from "./changes.js";
-import { entitiesFromJson, entitiesToJson, entityMap, type Entity, type EntityMap } from "./entities.js";
+import {
+  entitiesFromJson,
+  entitiesToJson,
+  entityMap,
+  type Entity,
+  type EntityMap,
+} from "./entities.js";
 import { NoiseFilter, type TrackerSnapshot } from "./noise.js";
 import type { PlanResult } from "./plan.js";
 import { QuietPeriod } from "./quiet-period.js";
@@ -64,7 +70,10 @@ export interface ChangeDetectorOptions {
   readonly initial?: PersistedWatchState;
   /** Durably records the new state and the event (if any); the detector waits for it. */
   /** `state` null: record the event only (a synthetic event before any state exists). */
-  readonly commit: (state: PersistedWatchState | null, event: DetectedEvent | undefined) => Promise<void>;
+  readonly commit: (
+    state: PersistedWatchState | null,
+    event: DetectedEvent | undefined,
+  ) => Promise<void>;
   readonly onError?: (err: AugurError) => void;
 }
 
@@ -94,9 +103,17 @@ export class ChangeDetector {
     this.#spec = watchTypeSpec(options.type);
     this.#occurrences = this.#spec.model === "occurrences";
     // An occurrence has no state to hold or flap between.
-    const noise = this.#occurrences ? { holdMs: 0 } : { holdMs: options.noise.holdMs, ...(options.noise.flap ? { flap: options.noise.flap } : {}) };
+    const noise = this.#occurrences
+      ? { holdMs: 0 }
+      : {
+          holdMs: options.noise.holdMs,
+          ...(options.noise.flap ? { flap: options.noise.flap } : {}),
+        };
     this.#noise = new NoiseFilter(noise);
-    this.#quiet = options.noise.quietPeriodMs > 0 ? new QuietPeriod(options.noise.quietPeriodMs, options.noise.quietPeriodMaxMs) : undefined;
+    this.#quiet =
+      options.noise.quietPeriodMs > 0
+        ? new QuietPeriod(options.noise.quietPeriodMs, options.noise.quietPeriodMaxMs)
+        : undefined;
     this.#reported = entitiesFromJson(options.initial?.reported);
     this.#seen = [...(options.initial?.seenEvents ?? [])];
     if (options.initial?.noise && this.#noise.active) this.#noise.restore(options.initial.noise);
@@ -117,20 +134,49 @@ export class ChangeDetector {
    * or its index went backwards. It goes through the outbox like any event (handlers with
    * `payload = "changes"` or `"both"` get it); the watch's state does not change.
    */
-  reportSource(kind: "source_unreachable" | "source_recovered" | "index_reset", old: unknown, next: unknown, key: string): Promise<void> {
+  reportSource(
+    kind: "source_unreachable" | "source_recovered" | "index_reset",
+    old: unknown,
+    next: unknown,
+    key: string,
+  ): Promise<void> {
     return this.#serial(async () => {
       if (this.#stopped) return;
       const now = this.#o.clock.now();
-      const states: Record<typeof kind, [string, string] | null> = { source_unreachable: ["reachable", "unreachable"], source_recovered: ["unreachable", "reachable"], index_reset: null };
+      const states: Record<typeof kind, [string, string] | null> = {
+        source_unreachable: ["reachable", "unreachable"],
+        source_recovered: ["unreachable", "reachable"],
+        index_reset: null,
+      };
       const st = states[kind];
-      const raw: RawChange = { entity: "source", kind, transition: st ? `${st[0]}→${st[1]}` : null, old_state: st?.[0] ?? null, new_state: st?.[1] ?? null, old, new: next };
+      const raw: RawChange = {
+        entity: "source",
+        kind,
+        transition: st ? `${st[0]}→${st[1]}` : null,
+        old_state: st?.[0] ?? null,
+        new_state: st?.[1] ?? null,
+        old,
+        new: next,
+      };
       const w = this.#o.watchId;
       const index = this.#latest?.index ?? this.#o.initial?.index ?? "0";
       const id = hashId("source", w, kind, key);
-      const event: DetectedEvent = { id, watchId: w, type: this.#o.type, index, detectedAt: now, consul: null, changes: [{ id: hashId("change", w, kind, key), ...raw }], synthetic: true };
+      const event: DetectedEvent = {
+        id,
+        watchId: w,
+        type: this.#o.type,
+        index,
+        detectedAt: now,
+        consul: null,
+        changes: [{ id: hashId("change", w, kind, key), ...raw }],
+        synthetic: true,
+      };
       // Before the first result there is no state to keep (a persisted empty one would make
       // on_start = "changes" report everything as added later).
-      const state = this.#latest === undefined && this.#o.initial === undefined ? null : this.#stateNow(this.#reported, now, this.#seen);
+      const state =
+        this.#latest === undefined && this.#o.initial === undefined
+          ? null
+          : this.#stateNow(this.#reported, now, this.#seen);
       await this.#o.commit(state, event);
     });
   }
@@ -149,12 +195,17 @@ export class ChangeDetector {
 
   async #onResult(r: PlanResult): Promise<void> {
     const now = this.#o.clock.now();
-    this.#latest = { index: r.index.toString(), result: r.result, entities: entityMap(this.#spec.entities(r.result, this.#o.noise.maintenanceAware)) };
+    this.#latest = {
+      index: r.index.toString(),
+      result: r.result,
+      entities: entityMap(this.#spec.entities(r.result, this.#o.noise.maintenanceAware)),
+    };
     if (!this.#started) {
       await this.#start(now);
       return this.#schedule(now);
     }
-    const moved = this.#noise.active && this.#noise.observe(this.#latest.entities, this.#reported, now);
+    const moved =
+      this.#noise.active && this.#noise.observe(this.#latest.entities, this.#reported, now);
     let committed = false;
     if (this.#quiet) this.#quiet.touch(now);
     else committed = await this.#flush(now, true);
@@ -169,7 +220,12 @@ export class ChangeDetector {
     const known = this.#o.initial !== undefined;
     if (this.#occurrences) {
       const all = [...latest.entities.values()];
-      const fresh = mode === "fire" ? all : mode === "changes" && known ? all.filter((e) => !this.#seen.includes(e.key)) : [];
+      const fresh =
+        mode === "fire"
+          ? all
+          : mode === "changes" && known
+            ? all.filter((e) => !this.#seen.includes(e.key))
+            : [];
       this.#started = true;
       return this.#emitEvents(fresh, now, mode === "fire");
     }
@@ -179,7 +235,9 @@ export class ChangeDetector {
     if (known && this.#noise.active) this.#noise.observe(latest.entities, this.#reported, now);
     const filtered = mode === "changes" && known && this.#noise.active;
     const reported = filtered ? this.#noise.effective(this.#reported, now) : latest.entities;
-    const raw = diffEntities(this.#reported, reported, { stateOnly: this.#o.noise.stateChangesOnly });
+    const raw = diffEntities(this.#reported, reported, {
+      stateOnly: this.#o.noise.stateChangesOnly,
+    });
     const synthetic = this.#noise.takeSynthetic();
     const changes = filtered ? mergeSynthetic(raw, synthetic) : raw;
     const emit = mode === "fire" || (mode === "changes" && known && changes.length > 0);
@@ -191,7 +249,10 @@ export class ChangeDetector {
   async #schedule(now: number): Promise<void> {
     if (this.#timer) this.#o.clock.clearTimer(this.#timer);
     this.#timer = undefined;
-    const candidates = [this.#quiet?.dueAt(), this.#noise.active ? this.#noise.nextWakeAt(this.#reported) : undefined].filter((t): t is number => t !== undefined);
+    const candidates = [
+      this.#quiet?.dueAt(),
+      this.#noise.active ? this.#noise.nextWakeAt(this.#reported) : undefined,
+    ].filter((t): t is number => t !== undefined);
     if (candidates.length === 0 || this.#stopped) return;
     const at = Math.min(...candidates);
     if (at <= now) return this.#tick(now);
@@ -226,11 +287,20 @@ export class ChangeDetector {
     const latest = this.#latest;
     if (latest === undefined) return false;
     if (this.#occurrences) {
-      await this.#emitEvents([...latest.entities.values()].filter((e) => !this.#seen.includes(e.key)), now, false);
+      await this.#emitEvents(
+        [...latest.entities.values()].filter((e) => !this.#seen.includes(e.key)),
+        now,
+        false,
+      );
       return true;
     }
-    const effective = this.#noise.active ? this.#noise.effective(this.#reported, now) : latest.entities;
-    const changes = mergeSynthetic(diffEntities(this.#reported, effective, { stateOnly: this.#o.noise.stateChangesOnly }), this.#noise.takeSynthetic());
+    const effective = this.#noise.active
+      ? this.#noise.effective(this.#reported, now)
+      : latest.entities;
+    const changes = mergeSynthetic(
+      diffEntities(this.#reported, effective, { stateOnly: this.#o.noise.stateChangesOnly }),
+      this.#noise.takeSynthetic(),
+    );
     const emit = everyResult && !this.#filtered ? true : changes.length > 0;
     if (!emit && sameEntities(this.#reported, effective)) return false;
     await this.#commit(effective, emit ? this.#event(latest.result, changes, now) : undefined, now);
@@ -242,7 +312,14 @@ export class ChangeDetector {
     const latest = this.#latest as Latest;
     const seen = [...this.#seen];
     for (const e of latest.entities.values()) if (!seen.includes(e.key)) seen.push(e.key);
-    const event = fresh.length > 0 || always ? this.#event(fresh.map((e) => e.value), fresh.map((e) => makeChange("added", e.key, undefined, e)), now) : undefined;
+    const event =
+      fresh.length > 0 || always
+        ? this.#event(
+            fresh.map((e) => e.value),
+            fresh.map((e) => makeChange("added", e.key, undefined, e)),
+            now,
+          )
+        : undefined;
     if (event === undefined && seen.length === this.#seen.length) return;
     await this.#commit(new Map(), event, now, seen.slice(-SEEN_EVENTS_MAX));
   }
@@ -250,9 +327,20 @@ export class ChangeDetector {
   #event(consul: unknown, raw: readonly RawChange[], now: number): DetectedEvent {
     const latest = this.#latest as Latest;
     const w = this.#o.watchId;
-    const changes = raw.map((c) => ({ id: hashId("change", w, latest.index, c.entity, c.kind, stableHash(c.old), stableHash(c.new)), ...c }));
+    const changes = raw.map((c) => ({
+      id: hashId("change", w, latest.index, c.entity, c.kind, stableHash(c.old), stableHash(c.new)),
+      ...c,
+    }));
     const id = hashId("event", w, latest.index, stableHash(consul), stableHash(raw));
-    return { id, watchId: w, type: this.#o.type, index: latest.index, detectedAt: now, consul, changes };
+    return {
+      id,
+      watchId: w,
+      type: this.#o.type,
+      index: latest.index,
+      detectedAt: now,
+      consul,
+      changes,
+    };
   }
 
   #stateNow(reported: EntityMap, now: number, seen: string[]): PersistedWatchState {
@@ -266,7 +354,12 @@ export class ChangeDetector {
     };
   }
 
-  async #commit(reported: EntityMap, event: DetectedEvent | undefined, now: number, seen: string[] = this.#seen): Promise<void> {
+  async #commit(
+    reported: EntityMap,
+    event: DetectedEvent | undefined,
+    now: number,
+    seen: string[] = this.#seen,
+  ): Promise<void> {
     await this.#o.commit(this.#stateNow(reported, now, seen), event);
     this.#reported = new Map(reported);
     this.#seen = seen;

@@ -31,8 +31,10 @@ const SERVICE_MAINT = "_service_maintenance:";
 const SEVERITY: Record<string, number> = { passing: 0, warning: 1, critical: 2, maintenance: 3 };
 
 // Readers for the loosely typed JSON of a result, shared by the watch-type specs.
-export const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-export const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
+export const isObj = (v: unknown): v is Json =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+export const str = (v: unknown): string =>
+  typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
 export const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 export function entity(key: string, value: unknown, state?: string): Entity {
@@ -46,7 +48,8 @@ export function entityMap(entities: Iterable<Entity>): Map<string, Entity> {
   return out;
 }
 
-const isMaintenanceCheck = (id: string): boolean => id === NODE_MAINT || id.startsWith(SERVICE_MAINT);
+const isMaintenanceCheck = (id: string): boolean =>
+  id === NODE_MAINT || id.startsWith(SERVICE_MAINT);
 
 /** A `{Node, Service, Checks}` entry: keyed `<node>/<service id>`, state = worst check. */
 export function serviceInstanceEntity(e: Json, maintenanceAware: boolean): Entity {
@@ -54,7 +57,8 @@ export function serviceInstanceEntity(e: Json, maintenanceAware: boolean): Entit
   const sid = isObj(e["Service"]) ? str(e["Service"]["ID"]) : "";
   let state = "passing";
   for (const c of list(e["Checks"]).filter(isObj)) {
-    const s = maintenanceAware && isMaintenanceCheck(str(c["CheckID"])) ? "maintenance" : str(c["Status"]);
+    const s =
+      maintenanceAware && isMaintenanceCheck(str(c["CheckID"])) ? "maintenance" : str(c["Status"]);
     if ((SEVERITY[s] ?? 2) > (SEVERITY[state] ?? 0)) state = s;
   }
   return entity(`${node}/${sid}`, e, state);
@@ -68,7 +72,8 @@ export function checkEntities(checks: Json[], maintenanceAware: boolean): Entity
     for (const c of checks) {
       const id = str(c["CheckID"]);
       if (id === NODE_MAINT) nodesInMaint.add(str(c["Node"]));
-      else if (id.startsWith(SERVICE_MAINT)) servicesInMaint.add(`${str(c["Node"])}/${id.slice(SERVICE_MAINT.length)}`);
+      else if (id.startsWith(SERVICE_MAINT))
+        servicesInMaint.add(`${str(c["Node"])}/${id.slice(SERVICE_MAINT.length)}`);
     }
   }
   return checks.map((c) => {
@@ -76,7 +81,8 @@ export function checkEntities(checks: Json[], maintenanceAware: boolean): Entity
     const id = str(c["CheckID"]);
     let state = str(c["Status"]);
     if (maintenanceAware) {
-      const covered = nodesInMaint.has(node) || servicesInMaint.has(`${node}/${str(c["ServiceID"])}`);
+      const covered =
+        nodesInMaint.has(node) || servicesInMaint.has(`${node}/${str(c["ServiceID"])}`);
       if (isMaintenanceCheck(id) || (covered && state === "critical")) state = "maintenance";
     }
     return entity(`${node}/${id}`, c, state);
@@ -84,14 +90,20 @@ export function checkEntities(checks: Json[], maintenanceAware: boolean): Entity
 }
 
 /** Plain-object form for persistence. */
-export function entitiesToJson(map: EntityMap): Record<string, { s?: string; v: unknown; h: string }> {
+export function entitiesToJson(
+  map: EntityMap,
+): Record<string, { s?: string; v: unknown; h: string }> {
   const out: Record<string, { s?: string; v: unknown; h: string }> = {};
-  for (const [k, e] of map) out[k] = { v: e.value, h: e.hash, ...(e.state !== undefined ? { s: e.state } : {}) };
+  for (const [k, e] of map)
+    out[k] = { v: e.value, h: e.hash, ...(e.state !== undefined ? { s: e.state } : {}) };
   return out;
 }
 
-export function entitiesFromJson(json: Record<string, { s?: string; v: unknown; h: string }> | undefined): Map<string, Entity> {
+export function entitiesFromJson(
+  json: Record<string, { s?: string; v: unknown; h: string }> | undefined,
+): Map<string, Entity> {
   const out = new Map<string, Entity>();
-  for (const [k, e] of Object.entries(json ?? {})) out.set(k, { key: k, value: e.v, hash: e.h, ...(e.s !== undefined ? { state: e.s } : {}) });
+  for (const [k, e] of Object.entries(json ?? {}))
+    out.set(k, { key: k, value: e.v, hash: e.h, ...(e.s !== undefined ? { state: e.s } : {}) });
   return out;
 }

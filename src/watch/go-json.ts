@@ -8,7 +8,13 @@
 import { stringifyLossless } from "../lib/lossless-json.js";
 
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
-const GO_ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029" };
+const GO_ESCAPES: Record<string, string> = {
+  "<": "\\u003c",
+  ">": "\\u003e",
+  "&": "\\u0026",
+  "\u2028": "\\u2028",
+  "\u2029": "\\u2029",
+};
 
 /** json.Marshal; `indent` gives json.MarshalIndent(v, "", indent). Bigints (uint64 Flags) are bare numbers. */
 export function goJson(value: unknown, indent?: string): string {

@@ -8,7 +8,13 @@
 import { parseGoDuration } from "../lib/duration.js";
 import { bad, asObjectOrBlock, type Params } from "./params.js";
 import { stableHash } from "./stable-hash.js";
-import { WATCH_DEFAULTS, type HandlerDefinition, type PayloadMode, type RetryPolicy, type SigningOptions } from "./types.js";
+import {
+  WATCH_DEFAULTS,
+  type HandlerDefinition,
+  type PayloadMode,
+  type RetryPolicy,
+  type SigningOptions,
+} from "./types.js";
 
 export type HandlerType = "script" | "http";
 
@@ -53,7 +59,8 @@ export function readHandlerType(p: Params): HandlerType {
 /** api/watch ParseExempt: the http config is taken only for `handler_type: "http"`. */
 export function readHttpConfig(p: Params, handlerType: HandlerType): HttpConfig | undefined {
   if (handlerType !== "http") return undefined;
-  if (!p.has("http_handler_config")) throw bad("Handler type 'http' requires 'http_handler_config' to be set");
+  if (!p.has("http_handler_config"))
+    throw bad("Handler type 'http' requires 'http_handler_config' to be set");
   const raw = asObjectOrBlock(p.take("http_handler_config"));
   const fail = (why: string): Error => bad(`Failed to parse 'http_handler_config': ${why}`);
   if (raw === undefined) throw fail("'' expected a map, got 'slice'");
@@ -62,7 +69,9 @@ export function readHttpConfig(p: Params, handlerType: HandlerType): HttpConfig 
     if (v === undefined || v === null) return "";
     if (typeof v === "string") return v;
     if (typeof v === "number" || typeof v === "boolean") return String(v); // mapstructure WeakDecode
-    throw fail(`'${name}' expected type 'string', got unconvertible type '${Array.isArray(v) ? "[]interface {}" : "map[string]interface {}"}'`);
+    throw fail(
+      `'${name}' expected type 'string', got unconvertible type '${Array.isArray(v) ? "[]interface {}" : "map[string]interface {}"}'`,
+    );
   };
   const path = str("path");
   if (path === "") throw fail("Requires 'path' to be set");
@@ -70,10 +79,17 @@ export function readHttpConfig(p: Params, handlerType: HandlerType): HttpConfig 
   let timeoutMs: number = WATCH_DEFAULTS.httpTimeoutMs;
   if (timeoutRaw !== "") {
     const ms = parseGoDuration(timeoutRaw);
-    if (ms === undefined) throw fail(`Failed to parse timeout: time: invalid duration ${JSON.stringify(timeoutRaw)}`);
+    if (ms === undefined)
+      throw fail(`Failed to parse timeout: time: invalid duration ${JSON.stringify(timeoutRaw)}`);
     timeoutMs = ms;
   }
-  return { url: path, method: str("method") || "POST", header: readHeader(raw["header"], fail), timeoutMs, tlsSkipVerify: readSkipVerify(raw["tls_skip_verify"], fail) };
+  return {
+    url: path,
+    method: str("method") || "POST",
+    header: readHeader(raw["header"], fail),
+    timeoutMs,
+    tlsSkipVerify: readSkipVerify(raw["tls_skip_verify"], fail),
+  };
 }
 
 function readHeader(value: unknown, fail: (why: string) => Error): Record<string, string[]> {
@@ -82,7 +98,8 @@ function readHeader(value: unknown, fail: (why: string) => Error): Record<string
   const out: Record<string, string[]> = {};
   for (const [name, v] of Object.entries(obj)) {
     const list = Array.isArray(v) ? (v as unknown[]) : [v];
-    if (list.some((x) => typeof x !== "string")) throw fail(`'header[${name}]' expected type 'string'`);
+    if (list.some((x) => typeof x !== "string"))
+      throw fail(`'header[${name}]' expected type 'string'`);
     out[name] = list as string[];
   }
   return out;
@@ -104,14 +121,26 @@ function readSkipVerify(value: unknown, fail: (why: string) => Error): boolean {
 }
 
 /** Takes `handler` and `args` (Consul's exempt parameters). */
-export function takeScriptParts(p: Params, handlerType: HandlerType, http: HttpConfig | undefined): HandlerParts {
+export function takeScriptParts(
+  p: Params,
+  handlerType: HandlerType,
+  http: HttpConfig | undefined,
+): HandlerParts {
   const hasHandler = p.has("handler");
   const hasArgs = p.has("args");
-  return { handlerType, ...(http ? { http } : {}), hasHandler, handler: p.take("handler"), hasArgs, args: p.take("args") };
+  return {
+    handlerType,
+    ...(http ? { http } : {}),
+    hasHandler,
+    handler: p.take("handler"),
+    hasArgs,
+    args: p.take("args"),
+  };
 }
 
 /** True when the parts name any handler at all (used to reject mixing with `handlers`). */
-export const partsNameAHandler = (parts: HandlerParts): boolean => parts.hasHandler || parts.hasArgs || parts.handlerType === "http";
+export const partsNameAHandler = (parts: HandlerParts): boolean =>
+  parts.hasHandler || parts.hasArgs || parts.handlerType === "http";
 
 /**
  * Reads augur's per-handler keys. `kind` decides which keys a handler of that kind takes; `any`
@@ -132,11 +161,19 @@ export function readHandlerOptions(p: Params, kind: HandlerType | "any"): Handle
   if (kind !== "script") {
     const secretFile = p.string("signing_secret_file");
     const secretEnv = p.string("signing_secret_env");
-    if (secretFile && secretEnv) throw bad("Only one of signing_secret_file and signing_secret_env allowed");
+    if (secretFile && secretEnv)
+      throw bad("Only one of signing_secret_file and signing_secret_env allowed");
     if (secretFile) signing = { secretFile };
     else if (secretEnv) signing = { secretEnv };
   }
-  return { ...opt("payload", payload), ...opt("timeoutMs", timeoutMs), ...opt("outputMaxSize", outputMaxSize), ...opt("durable", durable), retry, ...opt("signing", signing) };
+  return {
+    ...opt("payload", payload),
+    ...opt("timeoutMs", timeoutMs),
+    ...opt("outputMaxSize", outputMaxSize),
+    ...opt("durable", durable),
+    retry,
+    ...opt("signing", signing),
+  };
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
@@ -144,16 +181,33 @@ function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V 
 }
 
 /** makeWatchPlan's checks, then the finished definition with defaults applied. */
-export function assembleHandler(parts: HandlerParts, options: HandlerOptions, defaults: HandlerOptions = {}): HandlerDefinition {
-  if (parts.hasHandler && typeof parts.handler !== "string") throw bad("Watch handler must be a string");
+export function assembleHandler(
+  parts: HandlerParts,
+  options: HandlerOptions,
+  defaults: HandlerOptions = {},
+): HandlerDefinition {
+  if (parts.hasHandler && typeof parts.handler !== "string")
+    throw bad("Watch handler must be a string");
   const args = parts.hasArgs ? parseWatchArgs(parts.args) : undefined;
   const isHttp = parts.handlerType === "http";
-  if ((parts.hasHandler && parts.hasArgs) || (parts.hasHandler && isHttp) || (parts.hasArgs && isHttp)) throw bad("Only one watch handler allowed");
+  if (
+    (parts.hasHandler && parts.hasArgs) ||
+    (parts.hasHandler && isHttp) ||
+    (parts.hasArgs && isHttp)
+  )
+    throw bad("Only one watch handler allowed");
   if (!parts.hasHandler && !parts.hasArgs && !isHttp) throw bad("Must define a watch handler");
   const retry: RetryPolicy = {
-    initialIntervalMs: options.retry?.initialIntervalMs ?? defaults.retry?.initialIntervalMs ?? WATCH_DEFAULTS.retryInitialIntervalMs,
-    maxIntervalMs: options.retry?.maxIntervalMs ?? defaults.retry?.maxIntervalMs ?? WATCH_DEFAULTS.retryMaxIntervalMs,
-    maxAttempts: options.retry?.maxAttempts ?? defaults.retry?.maxAttempts ?? WATCH_DEFAULTS.retryMaxAttempts,
+    initialIntervalMs:
+      options.retry?.initialIntervalMs ??
+      defaults.retry?.initialIntervalMs ??
+      WATCH_DEFAULTS.retryInitialIntervalMs,
+    maxIntervalMs:
+      options.retry?.maxIntervalMs ??
+      defaults.retry?.maxIntervalMs ??
+      WATCH_DEFAULTS.retryMaxIntervalMs,
+    maxAttempts:
+      options.retry?.maxAttempts ?? defaults.retry?.maxAttempts ?? WATCH_DEFAULTS.retryMaxAttempts,
     maxAgeMs: options.retry?.maxAgeMs ?? defaults.retry?.maxAgeMs ?? WATCH_DEFAULTS.retryMaxAgeMs,
   };
   const common = {
@@ -163,18 +217,31 @@ export function assembleHandler(parts: HandlerParts, options: HandlerOptions, de
   };
   const def: WithoutKey<HandlerDefinition> =
     isHttp && parts.http
-      ? { kind: "http", ...common, timeoutMs: parts.http.timeoutMs, url: parts.http.url, method: parts.http.method, header: parts.http.header, tlsSkipVerify: parts.http.tlsSkipVerify, ...withSigning(options, defaults) }
+      ? {
+          kind: "http",
+          ...common,
+          timeoutMs: parts.http.timeoutMs,
+          url: parts.http.url,
+          method: parts.http.method,
+          header: parts.http.header,
+          tlsSkipVerify: parts.http.tlsSkipVerify,
+          ...withSigning(options, defaults),
+        }
       : {
           kind: "script",
           ...common,
           timeoutMs: options.timeoutMs ?? defaults.timeoutMs ?? WATCH_DEFAULTS.scriptTimeoutMs,
-          outputMaxSize: options.outputMaxSize ?? defaults.outputMaxSize ?? WATCH_DEFAULTS.outputMaxSize,
+          outputMaxSize:
+            options.outputMaxSize ?? defaults.outputMaxSize ?? WATCH_DEFAULTS.outputMaxSize,
           ...(args !== undefined ? { args } : { shellCommand: parts.handler as string }),
         };
   return { ...def, key: stableHash(def).slice(0, 12) } as HandlerDefinition;
 }
 
-function withSigning(options: HandlerOptions, defaults: HandlerOptions): { signing?: SigningOptions } {
+function withSigning(
+  options: HandlerOptions,
+  defaults: HandlerOptions,
+): { signing?: SigningOptions } {
   const signing = options.signing ?? defaults.signing;
   return signing ? { signing } : {};
 }

@@ -6,7 +6,13 @@
  * @module
  */
 export { parseWatchDefinition, withUniqueIds } from "./definition.js";
-export { WatchManager, type WatchManagerOptions, type DeliveriesReport, type DeliveriesQuery, type ReplayTarget } from "./manager.js";
+export {
+  WatchManager,
+  type WatchManagerOptions,
+  type DeliveriesReport,
+  type DeliveriesQuery,
+  type ReplayTarget,
+} from "./manager.js";
 export type { WatchStatus } from "./watch-runner.js";
 export type { OutboxRecord, DeliveryStatus } from "./outbox.js";
 export type { WatchLogger } from "./logger.js";

@@ -28,7 +28,14 @@ import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
 import { AugurError } from "../lib/errors.js";
 import type { PersistedWatchState } from "./detector.js";
-import { DEAD_MAX, HISTORY_MAX, type NewRecord, type OutboxRecord, type PendingFilter, type WatchStore } from "./outbox.js";
+import {
+  DEAD_MAX,
+  HISTORY_MAX,
+  type NewRecord,
+  type OutboxRecord,
+  type PendingFilter,
+  type WatchStore,
+} from "./outbox.js";
 import { closedError, matches, notDead } from "./store-common.js";
 
 type Key = [string, string | number];
@@ -48,7 +55,11 @@ interface QueuedWrite {
 
 function ioError(err: unknown): AugurError {
   if (err instanceof AugurError) return err;
-  return new AugurError("STORE_IO", `watch outbox: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new AugurError(
+    "STORE_IO",
+    `watch outbox: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
 }
 
 export class LmdbWatchStore implements WatchStore {
@@ -76,7 +87,9 @@ export class LmdbWatchStore implements WatchStore {
   static async open(dir: string): Promise<LmdbWatchStore> {
     try {
       await mkdir(dir, { recursive: true });
-      return new LmdbWatchStore(open<unknown, Key>({ path: join(dir, "outbox.mdb"), compression: false }));
+      return new LmdbWatchStore(
+        open<unknown, Key>({ path: join(dir, "outbox.mdb"), compression: false }),
+      );
     } catch (err) {
       throw ioError(err);
     }
@@ -87,14 +100,25 @@ export class LmdbWatchStore implements WatchStore {
     return this.#db.get(["state", watchId]) as PersistedWatchState | undefined;
   }
 
-  async commit(watchId: string, state: PersistedWatchState | null, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
+  async commit(
+    watchId: string,
+    state: PersistedWatchState | null,
+    records: readonly NewRecord[],
+  ): Promise<OutboxRecord[]> {
     this.#check();
     const created: OutboxRecord[] = [];
     await this.#write(() => {
       if (state !== null) void this.#db.put(["state", watchId], state);
       for (const r of records) {
         const seq = ++this.#seq;
-        const rec: OutboxRecord = { ...r, id: String(seq), seq, status: "pending", attempts: 0, nextAttemptAt: 0 };
+        const rec: OutboxRecord = {
+          ...r,
+          id: String(seq),
+          seq,
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: 0,
+        };
         void this.#db.put(["q", seq], rec);
         created.push(rec);
       }
@@ -108,7 +132,10 @@ export class LmdbWatchStore implements WatchStore {
     this.#check();
     const out: OutboxRecord[] = [];
     const limit = filter.limit ?? Infinity;
-    for (const { value } of this.#db.getRange({ start: ["q", (filter.afterSeq ?? -1) + 1], end: ["q", Number.MAX_SAFE_INTEGER] })) {
+    for (const { value } of this.#db.getRange({
+      start: ["q", (filter.afterSeq ?? -1) + 1],
+      end: ["q", Number.MAX_SAFE_INTEGER],
+    })) {
       if (out.length >= limit) break;
       const r = value as OutboxRecord;
       if (matches(r, filter)) out.push(r);
@@ -119,13 +146,24 @@ export class LmdbWatchStore implements WatchStore {
   async recordAttempt(record: OutboxRecord): Promise<void> {
     this.#check();
     await this.#write(() => {
-      if (this.#db.get(["q", record.seq]) !== undefined) void this.#db.put(["q", record.seq], record);
+      if (this.#db.get(["q", record.seq]) !== undefined)
+        void this.#db.put(["q", record.seq], record);
     }, false);
   }
 
-  async finish(record: OutboxRecord, status: "delivered" | "dead", finishedAt: number, lastError?: string): Promise<OutboxRecord> {
+  async finish(
+    record: OutboxRecord,
+    status: "delivered" | "dead",
+    finishedAt: number,
+    lastError?: string,
+  ): Promise<OutboxRecord> {
     this.#check();
-    const done: OutboxRecord = { ...record, status, finishedAt, ...(lastError !== undefined ? { lastError } : {}) };
+    const done: OutboxRecord = {
+      ...record,
+      status,
+      finishedAt,
+      ...(lastError !== undefined ? { lastError } : {}),
+    };
     const area = status === "delivered" ? "hist" : "dead";
     let removed = false;
     await this.#write(() => {
@@ -144,13 +182,21 @@ export class LmdbWatchStore implements WatchStore {
     this.#check();
     const out: OutboxRecord[] = [];
     await this.#write(() => {
-      for (const { key, value } of this.#db.getRange({ start: ["dead", 0], end: ["dead", Number.MAX_SAFE_INTEGER] })) {
+      for (const { key, value } of this.#db.getRange({
+        start: ["dead", 0],
+        end: ["dead", Number.MAX_SAFE_INTEGER],
+      })) {
         const r = value as OutboxRecord;
         if (ids !== "all-dead" && !ids.includes(r.id)) continue;
         void this.#db.remove(key);
         this.#counts["dead"] = (this.#counts["dead"] ?? 1) - 1;
         const seq = ++this.#seq;
-        const rec: OutboxRecord = { ...notDead(r), seq, nextAttemptAt: now, replays: (r.replays ?? 0) + 1 };
+        const rec: OutboxRecord = {
+          ...notDead(r),
+          seq,
+          nextAttemptAt: now,
+          replays: (r.replays ?? 0) + 1,
+        };
         void this.#db.put(["q", seq], rec);
         out.push(rec);
       }
@@ -188,7 +234,13 @@ export class LmdbWatchStore implements WatchStore {
   #newest(area: string, limit: number): OutboxRecord[] {
     this.#check();
     const out: OutboxRecord[] = [];
-    for (const { value } of this.#db.getRange({ start: [area, Number.MAX_SAFE_INTEGER], end: [area, 0], reverse: true, limit })) out.push(value as OutboxRecord);
+    for (const { value } of this.#db.getRange({
+      start: [area, Number.MAX_SAFE_INTEGER],
+      end: [area, 0],
+      reverse: true,
+      limit,
+    }))
+      out.push(value as OutboxRecord);
     return out;
   }
 
@@ -201,7 +253,13 @@ export class LmdbWatchStore implements WatchStore {
     const count = (this.#counts[area] ?? 0) + 1;
     this.#counts[area] = count;
     if (count <= max + TRIM_BATCH) return;
-    const keys = [...this.#db.getKeys({ start: [area, 0], end: [area, Number.MAX_SAFE_INTEGER], limit: count - max })];
+    const keys = [
+      ...this.#db.getKeys({
+        start: [area, 0],
+        end: [area, Number.MAX_SAFE_INTEGER],
+        limit: count - max,
+      }),
+    ];
     for (const key of keys) void this.#db.remove(key);
     this.#counts[area] = count - keys.length;
   }

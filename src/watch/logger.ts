@@ -11,4 +11,8 @@ export interface WatchLogger {
   error(msg: string, fields?: object): void;
 }
 
-export const silentLogger: WatchLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLogger: WatchLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

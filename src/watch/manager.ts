@@ -103,7 +103,8 @@ export class WatchManager {
   start(defs: readonly WatchDefinition[]): Promise<void> {
     this.#markStartCalled();
     return this.#serial(async () => {
-      if (this.#state !== "new") throw new AugurError("INTERNAL", `WatchManager.start: illegal in state ${this.#state}`);
+      if (this.#state !== "new")
+        throw new AugurError("INTERNAL", `WatchManager.start: illegal in state ${this.#state}`);
       this.#store = this.#o.openDurableStore ? await this.#o.openDurableStore() : this.#memory;
       this.#state = "running";
       await this.#apply(withUniqueIds(defs));
@@ -142,9 +143,11 @@ export class WatchManager {
   async deliveries(query: DeliveriesQuery = {}): Promise<DeliveriesReport> {
     const store = await this.#whenStarted();
     const limit = query.limit ?? 100;
-    const pick = (list: OutboxRecord[]): OutboxRecord[] => list.filter((r) => query.watch === undefined || r.watchId === query.watch);
+    const pick = (list: OutboxRecord[]): OutboxRecord[] =>
+      list.filter((r) => query.watch === undefined || r.watchId === query.watch);
     const stores = store === this.#memory ? [store] : [store, this.#memory];
-    const all = async (f: (s: WatchStore) => Promise<OutboxRecord[]>): Promise<OutboxRecord[]> => (await Promise.all(stores.map(f))).flat();
+    const all = async (f: (s: WatchStore) => Promise<OutboxRecord[]>): Promise<OutboxRecord[]> =>
+      (await Promise.all(stores.map(f))).flat();
     return {
       store: store.kind,
       pending: pick(await all((s) => s.pending())).slice(0, limit),
@@ -162,15 +165,29 @@ export class WatchManager {
     return this.#serial(async () => {
       this.#requireRunning();
       const dead = await this.#allDead();
-      const wanted = typeof target === "string" ? dead.filter((r) => r.id === target) : dead.filter((r) => this.#runnerFor(r) !== undefined);
+      const wanted =
+        typeof target === "string"
+          ? dead.filter((r) => r.id === target)
+          : dead.filter((r) => this.#runnerFor(r) !== undefined);
       if (typeof target === "string") {
         const rec = wanted[0];
-        if (rec === undefined) throw new AugurError("NOT_FOUND", `No dead letter with ID "${target}"`);
-        if (this.#runnerFor(rec) === undefined) throw new AugurError("INVALID_STATE", `Cannot replay ${target}: watch "${rec.watchId}" no longer has that handler`);
+        if (rec === undefined)
+          throw new AugurError("NOT_FOUND", `No dead letter with ID "${target}"`);
+        if (this.#runnerFor(rec) === undefined)
+          throw new AugurError(
+            "INVALID_STATE",
+            `Cannot replay ${target}: watch "${rec.watchId}" no longer has that handler`,
+          );
       }
       const now = this.#clock.now();
       const requeued: OutboxRecord[] = [];
-      for (const store of this.#stores()) requeued.push(...(await store.requeue(wanted.map((r) => r.id), now)));
+      for (const store of this.#stores())
+        requeued.push(
+          ...(await store.requeue(
+            wanted.map((r) => r.id),
+            now,
+          )),
+        );
       for (const rec of requeued) this.#runnerFor(rec)?.worker(rec.handlerKey)?.enqueue([rec]);
       this.#metrics.setDeadCounts(await this.#allDead());
       this.#logger.info("watch deliveries replayed", { count: requeued.length });
@@ -179,7 +196,11 @@ export class WatchManager {
   }
 
   async #apply(defs: WatchDefinition[]): Promise<void> {
-    for (const def of defs) for (const name of secretEnvNames(def.handlers.map((h) => (h.kind === "http" ? h.signing : undefined)))) this.#hiddenEnv.add(name);
+    for (const def of defs)
+      for (const name of secretEnvNames(
+        def.handlers.map((h) => (h.kind === "http" ? h.signing : undefined)),
+      ))
+        this.#hiddenEnv.add(name);
     const next = new Map(defs.map((d) => [d.id, d]));
     for (const [id, runner] of [...this.#runners]) {
       if (next.get(id)?.identity === runner.def.identity) continue;
@@ -198,7 +219,11 @@ export class WatchManager {
         clock: this.#clock,
         logger: this.#logger,
         metrics: this.#metrics,
-        ...pickDefined({ planWaitMs: this.#o.planWaitMs, planRetryBaseMs: this.#o.planRetryBaseMs, stopGraceMs: this.#o.stopGraceMs }),
+        ...pickDefined({
+          planWaitMs: this.#o.planWaitMs,
+          planRetryBaseMs: this.#o.planRetryBaseMs,
+          stopGraceMs: this.#o.stopGraceMs,
+        }),
       });
       await runner.start();
       this.#runners.set(def.id, runner);
@@ -209,7 +234,19 @@ export class WatchManager {
 
   async #handlersFor(def: WatchDefinition): Promise<Map<string, Handler>> {
     const out = new Map<string, Handler>();
-    for (const h of def.handlers) out.set(h.key, await createHandler(h, pickDefined({ env: this.#o.env, hiddenEnv: this.#hiddenEnv, killGraceMs: this.#o.killGraceMs, now: () => this.#clock.now() })));
+    for (const h of def.handlers)
+      out.set(
+        h.key,
+        await createHandler(
+          h,
+          pickDefined({
+            env: this.#o.env,
+            hiddenEnv: this.#hiddenEnv,
+            killGraceMs: this.#o.killGraceMs,
+            now: () => this.#clock.now(),
+          }),
+        ),
+      );
     return out;
   }
 
@@ -221,7 +258,10 @@ export class WatchManager {
         if (this.#runnerFor(rec) !== undefined) continue;
         const dead = await store.finish(rec, "dead", now, "handler no longer configured");
         this.#metrics.deadLettered(dead);
-        this.#logger.warn("watch delivery dead-lettered: handler no longer configured", { watch: rec.watchId, delivery: rec.id });
+        this.#logger.warn("watch delivery dead-lettered: handler no longer configured", {
+          watch: rec.watchId,
+          delivery: rec.id,
+        });
       }
     }
   }
@@ -241,7 +281,9 @@ export class WatchManager {
   }
 
   *#depths(): Iterable<{ watch: string; handler: string; depth: number }> {
-    for (const r of this.#runners.values()) for (const h of r.def.handlers) yield { watch: r.def.id, handler: h.key, depth: r.worker(h.key)?.depth ?? 0 };
+    for (const r of this.#runners.values())
+      for (const h of r.def.handlers)
+        yield { watch: r.def.id, handler: h.key, depth: r.worker(h.key)?.depth ?? 0 };
   }
 
   /** The outbox once `start` has run (waiting for it if it was not called yet). */
@@ -254,7 +296,8 @@ export class WatchManager {
   }
 
   #requireRunning(): WatchStore {
-    if (this.#state !== "running" || this.#store === undefined) throw new AugurError("INVALID_STATE", "Watches are not running");
+    if (this.#state !== "running" || this.#store === undefined)
+      throw new AugurError("INVALID_STATE", "Watches are not running");
     return this.#store;
   }
 
@@ -269,6 +312,10 @@ function newest(list: OutboxRecord[], limit: number): OutboxRecord[] {
   return [...list].sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0)).slice(0, limit);
 }
 
-function pickDefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+function pickDefined<T extends Record<string, unknown>>(
+  o: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }

@@ -5,7 +5,14 @@
  * @module
  */
 import type { PersistedWatchState } from "./detector.js";
-import { DEAD_MAX, HISTORY_MAX, type NewRecord, type OutboxRecord, type PendingFilter, type WatchStore } from "./outbox.js";
+import {
+  DEAD_MAX,
+  HISTORY_MAX,
+  type NewRecord,
+  type OutboxRecord,
+  type PendingFilter,
+  type WatchStore,
+} from "./outbox.js";
 import { closedError, matches, newestFirst, notDead } from "./store-common.js";
 
 /** Listings may run this far past their bound before a trim, so a finish does not copy the list. */
@@ -31,12 +38,23 @@ export class MemoryWatchStore implements WatchStore {
     return structuredClone(this.#states.get(watchId));
   }
 
-  async commit(watchId: string, state: PersistedWatchState | null, records: readonly NewRecord[]): Promise<OutboxRecord[]> {
+  async commit(
+    watchId: string,
+    state: PersistedWatchState | null,
+    records: readonly NewRecord[],
+  ): Promise<OutboxRecord[]> {
     this.#check();
     if (state !== null) this.#states.set(watchId, structuredClone(state));
     return records.map((r) => {
       const seq = ++this.#seq;
-      const rec: OutboxRecord = { ...r, id: String(seq), seq, status: "pending", attempts: 0, nextAttemptAt: 0 };
+      const rec: OutboxRecord = {
+        ...r,
+        id: String(seq),
+        seq,
+        status: "pending",
+        attempts: 0,
+        nextAttemptAt: 0,
+      };
       this.#pending.set(seq, rec);
       return rec;
     });
@@ -44,7 +62,10 @@ export class MemoryWatchStore implements WatchStore {
 
   async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {
     this.#check();
-    return [...this.#pending.values()].filter((r) => matches(r, filter)).sort((a, b) => a.seq - b.seq).slice(0, filter.limit ?? Infinity);
+    return [...this.#pending.values()]
+      .filter((r) => matches(r, filter))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, filter.limit ?? Infinity);
   }
 
   async recordAttempt(record: OutboxRecord): Promise<void> {
@@ -52,10 +73,20 @@ export class MemoryWatchStore implements WatchStore {
     if (this.#pending.has(record.seq)) this.#pending.set(record.seq, record);
   }
 
-  async finish(record: OutboxRecord, status: "delivered" | "dead", finishedAt: number, lastError?: string): Promise<OutboxRecord> {
+  async finish(
+    record: OutboxRecord,
+    status: "delivered" | "dead",
+    finishedAt: number,
+    lastError?: string,
+  ): Promise<OutboxRecord> {
     this.#check();
     this.#pending.delete(record.seq);
-    const done: OutboxRecord = { ...record, status, finishedAt, ...(lastError !== undefined ? { lastError } : {}) };
+    const done: OutboxRecord = {
+      ...record,
+      status,
+      finishedAt,
+      ...(lastError !== undefined ? { lastError } : {}),
+    };
     if (status === "delivered") keepNewest(this.#history, done, HISTORY_MAX);
     else keepNewest(this.#dead, done, DEAD_MAX);
     return done;
@@ -67,7 +98,12 @@ export class MemoryWatchStore implements WatchStore {
     this.#dead = this.#dead.filter((r) => !chosen.includes(r));
     return chosen.map((r) => {
       const seq = ++this.#seq;
-      const rec: OutboxRecord = { ...notDead(r), seq, nextAttemptAt: now, replays: (r.replays ?? 0) + 1 };
+      const rec: OutboxRecord = {
+        ...notDead(r),
+        seq,
+        nextAttemptAt: now,
+        replays: (r.replays ?? 0) + 1,
+      };
       this.#pending.set(seq, rec);
       return rec;
     });

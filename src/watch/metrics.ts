@@ -35,39 +35,115 @@ export class WatchMetrics implements DeliveryObserver {
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
-    this.events = reuse(registry, "augur_watch_events_total", () => new Counter({ name: "augur_watch_events_total", help: "Events detected (durably recorded in the outbox) per watch.", labelNames: ["watch"], registers }));
-    this.queryErrors = reuse(registry, "augur_watch_query_errors_total", () => new Counter({ name: "augur_watch_query_errors_total", help: "Failed blocking queries per watch (each followed by a backoff).", labelNames: ["watch"], registers }));
-    this.deliveries = reuse(registry, "augur_watch_deliveries_total", () => new Counter({ name: "augur_watch_deliveries_total", help: "Successful deliveries per watch and handler.", labelNames: ["watch", "handler"], registers }));
-    this.failures = reuse(registry, "augur_watch_delivery_failures_total", () => new Counter({ name: "augur_watch_delivery_failures_total", help: "Failed delivery attempts per watch and handler; kind is retryable or permanent.", labelNames: ["watch", "handler", "kind"], registers }));
-    this.retries = reuse(registry, "augur_watch_delivery_retries_total", () => new Counter({ name: "augur_watch_delivery_retries_total", help: "Deliveries scheduled for another attempt.", labelNames: ["watch", "handler"], registers }));
-    this.deadLetters = reuse(registry, "augur_watch_dead_letters_total", () => new Counter({ name: "augur_watch_dead_letters_total", help: "Deliveries moved to the dead letters.", labelNames: ["watch", "handler"], registers }));
-    this.latency = reuse(registry, "augur_watch_delivery_latency_seconds", () =>
-      new Histogram({ name: "augur_watch_delivery_latency_seconds", help: "From detection to successful delivery.", labelNames: ["watch", "handler"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600], registers }),
+    this.events = reuse(
+      registry,
+      "augur_watch_events_total",
+      () =>
+        new Counter({
+          name: "augur_watch_events_total",
+          help: "Events detected (durably recorded in the outbox) per watch.",
+          labelNames: ["watch"],
+          registers,
+        }),
+    );
+    this.queryErrors = reuse(
+      registry,
+      "augur_watch_query_errors_total",
+      () =>
+        new Counter({
+          name: "augur_watch_query_errors_total",
+          help: "Failed blocking queries per watch (each followed by a backoff).",
+          labelNames: ["watch"],
+          registers,
+        }),
+    );
+    this.deliveries = reuse(
+      registry,
+      "augur_watch_deliveries_total",
+      () =>
+        new Counter({
+          name: "augur_watch_deliveries_total",
+          help: "Successful deliveries per watch and handler.",
+          labelNames: ["watch", "handler"],
+          registers,
+        }),
+    );
+    this.failures = reuse(
+      registry,
+      "augur_watch_delivery_failures_total",
+      () =>
+        new Counter({
+          name: "augur_watch_delivery_failures_total",
+          help: "Failed delivery attempts per watch and handler; kind is retryable or permanent.",
+          labelNames: ["watch", "handler", "kind"],
+          registers,
+        }),
+    );
+    this.retries = reuse(
+      registry,
+      "augur_watch_delivery_retries_total",
+      () =>
+        new Counter({
+          name: "augur_watch_delivery_retries_total",
+          help: "Deliveries scheduled for another attempt.",
+          labelNames: ["watch", "handler"],
+          registers,
+        }),
+    );
+    this.deadLetters = reuse(
+      registry,
+      "augur_watch_dead_letters_total",
+      () =>
+        new Counter({
+          name: "augur_watch_dead_letters_total",
+          help: "Deliveries moved to the dead letters.",
+          labelNames: ["watch", "handler"],
+          registers,
+        }),
+    );
+    this.latency = reuse(
+      registry,
+      "augur_watch_delivery_latency_seconds",
+      () =>
+        new Histogram({
+          name: "augur_watch_delivery_latency_seconds",
+          help: "From detection to successful delivery.",
+          labelNames: ["watch", "handler"],
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+          registers,
+        }),
     );
     const self = (): WatchMetrics => this;
-    reuse(registry, "augur_watch_outbox_depth", () =>
-      new Gauge({
-        name: "augur_watch_outbox_depth",
-        help: "Records waiting for delivery per watch and handler.",
-        labelNames: ["watch", "handler"],
-        registers,
-        collect() {
-          this.reset();
-          for (const d of self().#source?.depths() ?? []) this.set({ watch: d.watch, handler: d.handler }, d.depth);
-        },
-      }),
+    reuse(
+      registry,
+      "augur_watch_outbox_depth",
+      () =>
+        new Gauge({
+          name: "augur_watch_outbox_depth",
+          help: "Records waiting for delivery per watch and handler.",
+          labelNames: ["watch", "handler"],
+          registers,
+          collect() {
+            this.reset();
+            for (const d of self().#source?.depths() ?? [])
+              this.set({ watch: d.watch, handler: d.handler }, d.depth);
+          },
+        }),
     );
-    reuse(registry, "augur_watch_dead_letters", () =>
-      new Gauge({
-        name: "augur_watch_dead_letters",
-        help: "Dead letters kept per watch (until replayed).",
-        labelNames: ["watch"],
-        registers,
-        collect() {
-          this.reset();
-          for (const [watch, n] of self().#dead) this.set({ watch }, n);
-        },
-      }),
+    reuse(
+      registry,
+      "augur_watch_dead_letters",
+      () =>
+        new Gauge({
+          name: "augur_watch_dead_letters",
+          help: "Dead letters kept per watch (until replayed).",
+          labelNames: ["watch"],
+          registers,
+          collect() {
+            this.reset();
+            for (const [watch, n] of self().#dead) this.set({ watch }, n);
+          },
+        }),
     );
   }
 
@@ -89,7 +165,11 @@ export class WatchMetrics implements DeliveryObserver {
   }
 
   failed(record: OutboxRecord, permanent: boolean): void {
-    this.failures.inc({ watch: record.watchId, handler: record.handlerKey, kind: permanent ? "permanent" : "retryable" });
+    this.failures.inc({
+      watch: record.watchId,
+      handler: record.handlerKey,
+      kind: permanent ? "permanent" : "retryable",
+    });
   }
 
   retried(record: OutboxRecord): void {

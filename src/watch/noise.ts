@@ -35,7 +35,8 @@ interface Tracker {
 export type TrackerSnapshot = readonly [string, string, number, readonly number[], boolean];
 
 const ABSENT = "\u0000absent";
-const signature = (e: Entity | undefined): string => (e === undefined ? ABSENT : e.state ?? e.hash);
+const signature = (e: Entity | undefined): string =>
+  e === undefined ? ABSENT : (e.state ?? e.hash);
 
 export interface NoiseFilterOptions {
   readonly holdMs: number;
@@ -59,12 +60,15 @@ export class NoiseFilter {
 
   /** The trackers worth keeping across a restart (pending holds and recent transitions). */
   snapshot(): TrackerSnapshot[] {
-    return [...this.#trackers].filter(([, t]) => t.transitions.length > 0 || t.flapping).map(([key, t]) => [key, t.sig, t.since, [...t.transitions], t.flapping]);
+    return [...this.#trackers]
+      .filter(([, t]) => t.transitions.length > 0 || t.flapping)
+      .map(([key, t]) => [key, t.sig, t.since, [...t.transitions], t.flapping]);
   }
 
   /** Takes back a {@link snapshot} (at start, before the first observation). */
   restore(trackers: readonly TrackerSnapshot[]): void {
-    for (const [key, sig, since, transitions, flapping] of trackers) this.#trackers.set(key, { sig, since, transitions: [...transitions], flapping });
+    for (const [key, sig, since, transitions, flapping] of trackers)
+      this.#trackers.set(key, { sig, since, transitions: [...transitions], flapping });
   }
 
   /**
@@ -106,7 +110,12 @@ export class NoiseFilter {
     return out;
   }
 
-  #pick(key: string, obs: Entity | undefined, rep: Entity | undefined, now: number): Entity | undefined {
+  #pick(
+    key: string,
+    obs: Entity | undefined,
+    rep: Entity | undefined,
+    now: number,
+  ): Entity | undefined {
     const t = this.#trackers.get(key);
     if (t?.flapping) return rep;
     if (signature(obs) === signature(rep)) return obs;
@@ -129,7 +138,8 @@ export class NoiseFilter {
       if (t.flapping && this.#o.flap) {
         const first = t.transitions[0];
         if (first !== undefined) consider(first + this.#o.flap.windowMs);
-      } else if (this.#o.holdMs > 0 && t.sig !== signature(reported.get(key))) consider(t.since + this.#o.holdMs);
+      } else if (this.#o.holdMs > 0 && t.sig !== signature(reported.get(key)))
+        consider(t.since + this.#o.holdMs);
     }
     return at;
   }
@@ -138,18 +148,23 @@ export class NoiseFilter {
     const flap = this.#o.flap;
     if (flap === undefined) return;
     for (const [key, t] of this.#trackers) {
-      while (t.transitions.length > 0 && (t.transitions[0] as number) <= now - flap.windowMs) t.transitions.shift();
+      while (t.transitions.length > 0 && (t.transitions[0] as number) <= now - flap.windowMs)
+        t.transitions.shift();
       const count = t.transitions.length;
       const rep = reported.get(key);
       const obs = this.#observed.get(key);
       if (!t.flapping && count >= flap.startThreshold) {
         t.flapping = true;
-        this.#synthetic.push(makeChange("flapping", key, rep, obs, `${rep?.state ?? "absent"}→flapping`));
+        this.#synthetic.push(
+          makeChange("flapping", key, rep, obs, `${rep?.state ?? "absent"}→flapping`),
+        );
       } else if (t.flapping && count <= flap.stopThreshold) {
         t.flapping = false;
         // Report where it settled now; the hold has been served by the quiet window.
         t.since = Math.min(t.since, now - this.#o.holdMs);
-        this.#synthetic.push(makeChange("stable", key, rep, obs, `flapping→${obs?.state ?? "absent"}`));
+        this.#synthetic.push(
+          makeChange("stable", key, rep, obs, `flapping→${obs?.state ?? "absent"}`),
+        );
       }
     }
   }
@@ -158,7 +173,8 @@ export class NoiseFilter {
     const windowMs = this.#o.flap?.windowMs ?? 0;
     for (const [key, t] of this.#trackers) {
       const recent = t.transitions.some((at) => at > now - windowMs);
-      if (!t.flapping && !recent && !this.#observed.has(key) && !reported.has(key)) this.#trackers.delete(key);
+      if (!t.flapping && !recent && !this.#observed.has(key) && !reported.has(key))
+        this.#trackers.delete(key);
     }
   }
 }

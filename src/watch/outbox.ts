@@ -40,7 +40,10 @@ export interface OutboxRecord {
 }
 
 /** A record to create: the store assigns `id`, `seq`, `status`, `attempts`. */
-export type NewRecord = Pick<OutboxRecord, "eventId" | "watchId" | "handlerKey" | "index" | "createdAt" | "body">;
+export type NewRecord = Pick<
+  OutboxRecord,
+  "eventId" | "watchId" | "handlerKey" | "index" | "createdAt" | "body"
+>;
 
 export interface PendingFilter {
   readonly watchId?: string;
@@ -60,7 +63,11 @@ export interface WatchStore {
   readonly kind: "memory" | "disk";
   loadState(watchId: string): Promise<PersistedWatchState | undefined>;
   /** Atomically (and durably, for disk) stores the watch's state (null: keep it) and enqueues the records. */
-  commit(watchId: string, state: PersistedWatchState | null, records: readonly NewRecord[]): Promise<OutboxRecord[]>;
+  commit(
+    watchId: string,
+    state: PersistedWatchState | null,
+    records: readonly NewRecord[],
+  ): Promise<OutboxRecord[]>;
   /** Pending records in queue order. */
   pending(filter?: PendingFilter): Promise<OutboxRecord[]>;
   /**
@@ -75,7 +82,12 @@ export interface WatchStore {
    * the next flush (another write's, or lmdb's own): a crash in that window delivers the record again
    * after the restart — the at-least-once duplicate receivers already dedupe by event id.
    */
-  finish(record: OutboxRecord, status: "delivered" | "dead", finishedAt: number, lastError?: string): Promise<OutboxRecord>;
+  finish(
+    record: OutboxRecord,
+    status: "delivered" | "dead",
+    finishedAt: number,
+    lastError?: string,
+  ): Promise<OutboxRecord>;
   /** Moves dead letters back to the tail of their handler's queue with attempts reset. */
   requeue(ids: readonly string[] | "all-dead", now: number): Promise<OutboxRecord[]>;
   /** Delivered records, newest first. */

@@ -31,7 +31,8 @@ export class OutputBuffer {
   toString(): string {
     const all = Buffer.concat(this.#chunks);
     const tail = all.subarray(Math.max(0, all.length - this.#size));
-    if (this.#total > this.#size) return `Captured ${this.#size} of ${this.#total} bytes\n...\n${tail.toString("utf8")}`;
+    if (this.#total > this.#size)
+      return `Captured ${this.#size} of ${this.#total} bytes\n...\n${tail.toString("utf8")}`;
     return tail.toString("utf8");
   }
 }

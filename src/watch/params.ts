@@ -62,7 +62,8 @@ export class Params {
     if (!this.#left.has(name)) return undefined;
     const v = this.take(name);
     const ms = typeof v === "string" ? parseGoDuration(v) : undefined;
-    if (ms === undefined || ms < 0) throw bad(`Failed to parse ${name}: time: invalid duration ${JSON.stringify(String(v))}`);
+    if (ms === undefined || ms < 0)
+      throw bad(`Failed to parse ${name}: time: invalid duration ${JSON.stringify(String(v))}`);
     return ms;
   }
 
@@ -70,7 +71,8 @@ export class Params {
   count(name: string): number | undefined {
     if (!this.#left.has(name)) return undefined;
     const v = this.take(name);
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw bad(`Expecting ${name} to be a non-negative integer`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+      throw bad(`Expecting ${name} to be a non-negative integer`);
     return v;
   }
 
@@ -78,7 +80,8 @@ export class Params {
   oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
     const v = this.string(name);
     if (v === undefined) return undefined;
-    if (!(allowed as readonly string[]).includes(v)) throw bad(`Invalid ${name} '${v}': expected one of ${allowed.join(", ")}`);
+    if (!(allowed as readonly string[]).includes(v))
+      throw bad(`Invalid ${name} '${v}': expected one of ${allowed.join(", ")}`);
     return v as T;
   }
 

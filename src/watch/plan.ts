@@ -49,7 +49,11 @@ export interface WatchPlanOptions {
   readonly retryMaxMs?: number;
 }
 
-export const PLAN_DEFAULTS = { waitMs: 5 * 60_000, retryBaseMs: 5_000, retryMaxMs: 180_000 } as const;
+export const PLAN_DEFAULTS = {
+  waitMs: 5 * 60_000,
+  retryBaseMs: 5_000,
+  retryMaxMs: 180_000,
+} as const;
 
 /** One watch's blocking-query loop. */
 export class WatchPlan {
@@ -79,7 +83,8 @@ export class WatchPlan {
   }
 
   start(): void {
-    if (this.#state !== "idle") throw new AugurError("INTERNAL", `WatchPlan.start: illegal in state ${this.#state}`);
+    if (this.#state !== "idle")
+      throw new AugurError("INTERNAL", `WatchPlan.start: illegal in state ${this.#state}`);
     this.#loop = this.#run();
   }
 
@@ -104,7 +109,11 @@ export class WatchPlan {
     this.#state = "querying";
     let r: QueryResult;
     try {
-      r = await runQuery(this.#o.source, this.#o.query, { index: this.#lastIndex ?? 0n, waitMs: this.#o.waitMs ?? PLAN_DEFAULTS.waitMs, signal: this.#abort.signal });
+      r = await runQuery(this.#o.source, this.#o.query, {
+        index: this.#lastIndex ?? 0n,
+        waitMs: this.#o.waitMs ?? PLAN_DEFAULTS.waitMs,
+        signal: this.#abort.signal,
+      });
     } catch (err) {
       if (!this.#abort.signal.aborted) await this.#backoff(toAugurError(err));
       return;
@@ -145,7 +154,10 @@ export class WatchPlan {
     this.#failures++;
     this.#lastIndex = undefined;
     const base = this.#o.retryBaseMs ?? PLAN_DEFAULTS.retryBaseMs;
-    const retry = Math.min(base * this.#failures * this.#failures, this.#o.retryMaxMs ?? PLAN_DEFAULTS.retryMaxMs);
+    const retry = Math.min(
+      base * this.#failures * this.#failures,
+      this.#o.retryMaxMs ?? PLAN_DEFAULTS.retryMaxMs,
+    );
     this.#o.onError?.(err, retry, this.#failures);
     this.#state = "backoff";
     await sleep(this.#o.clock, retry, this.#abort.signal);

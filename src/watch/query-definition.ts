@@ -25,11 +25,20 @@ export function readQueryHead(p: Params): { type: string; datacenter?: string; t
   const token = p.string("token");
   const type = p.string("type") ?? "";
   if (type === "") throw bad("Watch type must be specified");
-  return { type, ...(datacenter !== undefined ? { datacenter } : {}), ...(token !== undefined ? { token } : {}) };
+  return {
+    type,
+    ...(datacenter !== undefined ? { datacenter } : {}),
+    ...(token !== undefined ? { token } : {}),
+  };
 }
 
 /** The type-specific part, after the handler config has been taken (Consul's order). */
-export function buildQuery(p: Params, type: string, datacenter?: string, token?: string): WatchQuery {
+export function buildQuery(
+  p: Params,
+  type: string,
+  datacenter?: string,
+  token?: string,
+): WatchQuery {
   if (!isWatchType(type)) throw bad(`Unsupported watch type: ${type}`);
   const rest = watchTypeSpec(type).parse(p);
   return {

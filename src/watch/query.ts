@@ -37,7 +37,11 @@ export interface QueryOptions {
 }
 
 /** Runs one (blocking when `index > 0`) request and returns the index and Consul's handler payload. */
-export async function runQuery(source: WatchSource, q: WatchQuery, options: QueryOptions): Promise<QueryResult> {
+export async function runQuery(
+  source: WatchSource,
+  q: WatchQuery,
+  options: QueryOptions,
+): Promise<QueryResult> {
   const spec = watchTypeSpec(q.type);
   const req = spec.request(q);
   const query: WatchRequestQuery = {
@@ -46,15 +50,26 @@ export async function runQuery(source: WatchSource, q: WatchQuery, options: Quer
     ...(q.stale ? { stale: "" } : {}),
     // `?token=` wins over the client's own X-Consul-Token in Consul's lookup order.
     ...(q.token ? { token: q.token } : {}),
-    ...(options.index > 0n ? { index: options.index.toString(), wait: `${Math.round(options.waitMs)}ms` } : {}),
+    ...(options.index > 0n
+      ? { index: options.index.toString(), wait: `${Math.round(options.waitMs)}ms` }
+      : {}),
   };
   // Consul answers within wait + wait/16; leave room for that and a slow network.
   const timeoutMs = options.index > 0n ? options.waitMs + options.waitMs / 16 + 15_000 : 30_000;
-  const res = await source.request("GET", req.path, { query, timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
-  const leaderless = res.headers.get("x-consul-knownleader") === "false" ? ({ noKnownLeader: true } as const) : {};
-  if (res.status === 404 && req.notFoundIsEmpty) return { index: indexOf(res), result: null, ...leaderless };
+  const res = await source.request("GET", req.path, {
+    query,
+    timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const leaderless =
+    res.headers.get("x-consul-knownleader") === "false" ? ({ noKnownLeader: true } as const) : {};
+  if (res.status === 404 && req.notFoundIsEmpty)
+    return { index: indexOf(res), result: null, ...leaderless };
   if (res.status < 200 || res.status > 299) {
-    throw new AugurError("INTERNAL", `Unexpected response code: ${res.status} (${res.text().trim()})`);
+    throw new AugurError(
+      "INTERNAL",
+      `Unexpected response code: ${res.status} (${res.text().trim()})`,
+    );
   }
   const index = indexOf(res);
   // Exact where it matters (the spec says where): a KV pair's Flags is a uint64, and a handler
@@ -67,6 +82,10 @@ export async function runQuery(source: WatchSource, q: WatchQuery, options: Quer
 
 function indexOf(res: SourceResponse): bigint {
   const raw = res.headers.get("x-consul-index");
-  if (raw === null || !/^\d{1,20}$/.test(raw)) throw new AugurError("INTERNAL", `Failed to parse X-Consul-Index: ${JSON.stringify(raw ?? "")}`);
+  if (raw === null || !/^\d{1,20}$/.test(raw))
+    throw new AugurError(
+      "INTERNAL",
+      `Failed to parse X-Consul-Index: ${JSON.stringify(raw ?? "")}`,
+    );
   return BigInt(raw);
 }

@@ -20,16 +20,27 @@ export type DeliveryOutcome = (
 };
 
 /** Delay before attempt `attempts + 1`, after `attempts` failed ones. */
-export function backoffMs(policy: RetryPolicy, attempts: number, random: () => number = Math.random): number {
+export function backoffMs(
+  policy: RetryPolicy,
+  attempts: number,
+  random: () => number = Math.random,
+): number {
   const exp = policy.initialIntervalMs * 2 ** Math.max(0, attempts - 1);
   const capped = Math.min(exp, policy.maxIntervalMs);
   return capped / 2 + random() * (capped / 2);
 }
 
 /** Why a failed record is not retried again, or undefined when it may be. */
-export function exhausted(policy: RetryPolicy, attempts: number, createdAt: number, nextAt: number): string | undefined {
-  if (policy.maxAttempts > 0 && attempts >= policy.maxAttempts) return `gave up after ${attempts} attempts`;
-  if (policy.maxAgeMs > 0 && nextAt - createdAt > policy.maxAgeMs) return `gave up: older than retry_max_age`;
+export function exhausted(
+  policy: RetryPolicy,
+  attempts: number,
+  createdAt: number,
+  nextAt: number,
+): string | undefined {
+  if (policy.maxAttempts > 0 && attempts >= policy.maxAttempts)
+    return `gave up after ${attempts} attempts`;
+  if (policy.maxAgeMs > 0 && nextAt - createdAt > policy.maxAgeMs)
+    return `gave up: older than retry_max_age`;
   return undefined;
 }
 

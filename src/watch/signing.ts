@@ -43,10 +43,17 @@ export interface SignedFields {
 }
 
 /** Reads the secret (trailing newline of a file trimmed). Throws CONFIG_INVALID when missing. */
-export async function loadSecret(options: SigningOptions, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
+export async function loadSecret(
+  options: SigningOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Buffer> {
   if (options.secretEnv !== undefined) {
     const value = env[options.secretEnv];
-    if (!value) throw new AugurError("CONFIG_INVALID", `signing_secret_env: environment variable ${options.secretEnv} is not set`);
+    if (!value)
+      throw new AugurError(
+        "CONFIG_INVALID",
+        `signing_secret_env: environment variable ${options.secretEnv} is not set`,
+      );
     return Buffer.from(value, "utf8");
   }
   if (options.secretFile !== undefined) {
@@ -54,9 +61,17 @@ export async function loadSecret(options: SigningOptions, env: NodeJS.ProcessEnv
     try {
       text = (await readFile(options.secretFile, "utf8")).replace(/\r?\n$/, "");
     } catch (err) {
-      throw new AugurError("CONFIG_INVALID", `signing_secret_file ${options.secretFile}: ${(err as Error).message}`, { cause: err });
+      throw new AugurError(
+        "CONFIG_INVALID",
+        `signing_secret_file ${options.secretFile}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
-    if (text === "") throw new AugurError("CONFIG_INVALID", `signing_secret_file ${options.secretFile}: file is empty`);
+    if (text === "")
+      throw new AugurError(
+        "CONFIG_INVALID",
+        `signing_secret_file ${options.secretFile}: file is empty`,
+      );
     return Buffer.from(text, "utf8");
   }
   throw new AugurError("CONFIG_INVALID", "signing needs signing_secret_file or signing_secret_env");
@@ -64,7 +79,13 @@ export async function loadSecret(options: SigningOptions, env: NodeJS.ProcessEnv
 
 /** `sha256=<hex>` over the signed input (see the module comment). */
 export function sign(secret: Buffer, fields: SignedFields, body: Buffer | string): string {
-  const head = [SIGNATURE_SCHEME, fields.timestamp, fields.idempotencyKey, fields.consulIndex, fields.fencingToken ?? ""].join("\n");
+  const head = [
+    SIGNATURE_SCHEME,
+    fields.timestamp,
+    fields.idempotencyKey,
+    fields.consulIndex,
+    fields.fencingToken ?? "",
+  ].join("\n");
   return `sha256=${createHmac("sha256", secret).update(`${head}\n`).update(body).digest("hex")}`;
 }
 
@@ -80,10 +101,17 @@ export interface VerifyOptions {
  * timestamp must be within the replay window. A receiver should also drop an `Idempotency-Key`
  * it has already processed within that window — the signature makes the key trustworthy.
  */
-export function verify(secret: Buffer, fields: SignedFields, body: Buffer | string, signature: string, options: VerifyOptions = {}): boolean {
+export function verify(
+  secret: Buffer,
+  fields: SignedFields,
+  body: Buffer | string,
+  signature: string,
+  options: VerifyOptions = {},
+): boolean {
   const ts = Number(fields.timestamp);
   const now = (options.now ?? Date.now()) / 1000;
-  if (!/^\d+$/.test(fields.timestamp) || Math.abs(now - ts) > (options.maxAgeSeconds ?? 300)) return false;
+  if (!/^\d+$/.test(fields.timestamp) || Math.abs(now - ts) > (options.maxAgeSeconds ?? 300))
+    return false;
   const expected = Buffer.from(sign(secret, fields, body));
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);

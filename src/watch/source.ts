@@ -32,5 +32,9 @@ export interface SourceResponse {
 
 /** A Consul-compatible HTTP API, reached one way or another. */
 export interface WatchSource {
-  request(method: SourceMethod, path: string, options?: SourceRequestOptions): Promise<SourceResponse>;
+  request(
+    method: SourceMethod,
+    path: string,
+    options?: SourceRequestOptions,
+  ): Promise<SourceResponse>;
 }

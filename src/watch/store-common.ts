@@ -7,7 +7,9 @@ import { AugurError } from "../lib/errors.js";
 import type { OutboxRecord, PendingFilter } from "./outbox.js";
 
 export const matches = (r: OutboxRecord, f: PendingFilter): boolean =>
-  (f.watchId === undefined || r.watchId === f.watchId) && (f.handlerKey === undefined || r.handlerKey === f.handlerKey) && (f.afterSeq === undefined || r.seq > f.afterSeq);
+  (f.watchId === undefined || r.watchId === f.watchId) &&
+  (f.handlerKey === undefined || r.handlerKey === f.handlerKey) &&
+  (f.afterSeq === undefined || r.seq > f.afterSeq);
 
 /** A dead letter made pending again: attempts reset, failure kept for the record. */
 export function notDead(r: OutboxRecord): OutboxRecord {
@@ -19,4 +21,5 @@ export function newestFirst(list: readonly OutboxRecord[], limit: number): Outbo
   return list.slice(-Math.max(0, limit)).reverse();
 }
 
-export const closedError = (): AugurError => new AugurError("STORE_CLOSED", "The watch outbox is closed");
+export const closedError = (): AugurError =>
+  new AugurError("STORE_CLOSED", "The watch outbox is closed");

@@ -50,7 +50,13 @@ export interface WatchStatus {
   readonly failures: number;
   readonly lastError?: string;
   readonly events: number;
-  readonly handlers: readonly { key: string; kind: string; target: string; state: WorkerState; depth: number }[];
+  readonly handlers: readonly {
+    key: string;
+    kind: string;
+    target: string;
+    state: WorkerState;
+    depth: number;
+  }[];
   /** `once_per_cluster` watches: this agent's role and the node delivering. */
   readonly leadership?: { readonly state: LeadershipState; readonly leader: string };
 }
@@ -98,7 +104,8 @@ export class WatchRunner {
       clock,
       ...(initial ? { initial } : {}),
       commit: (state, event) => this.#commit(state, event),
-      onError: (err) => logger.error("watch change detection failed", { watch: def.id, error: err.message }),
+      onError: (err) =>
+        logger.error("watch change detection failed", { watch: def.id, error: err.message }),
     });
     const detector = this.#detector;
     this.#plan = new WatchPlan({
@@ -109,16 +116,28 @@ export class WatchRunner {
       onError: (err, retryInMs) => {
         this.#lastError = err.message;
         this.#o.metrics?.queryErrors.inc({ watch: def.id });
-        logger.error("Watch errored", { watch: def.id, type: def.query.type, error: err.message, retryInMs });
+        logger.error("Watch errored", {
+          watch: def.id,
+          type: def.query.type,
+          error: err.message,
+          retryInMs,
+        });
         this.#sourceFailed();
       },
       onSuccess: (leaderKnown) => {
         if (leaderKnown) return this.#sourceOk();
         // The agent answers from its own view but cannot reach its store: the data may be stale.
-        this.#lastError = "the agent knows no leader (X-Consul-KnownLeader: false): its data may be stale";
+        this.#lastError =
+          "the agent knows no leader (X-Consul-KnownLeader: false): its data may be stale";
         this.#sourceFailed();
       },
-      onIndexReset: (from, to) => this.#report("index_reset", { index: from.toString() }, { index: to.toString() }, `reset:${from}:${to}`),
+      onIndexReset: (from, to) =>
+        this.#report(
+          "index_reset",
+          { index: from.toString() },
+          { index: to.toString() },
+          `reset:${from}:${to}`,
+        ),
       ...(this.#o.planWaitMs !== undefined ? { waitMs: this.#o.planWaitMs } : {}),
       ...(this.#o.planRetryBaseMs !== undefined ? { retryBaseMs: this.#o.planRetryBaseMs } : {}),
     });
@@ -134,7 +153,12 @@ export class WatchRunner {
       this.#downTimer = undefined;
       if (this.#failingSince !== since) return;
       this.#reportedDown = true;
-      this.#report("source_unreachable", null, { error: this.#lastError ?? "", since: new Date(since).toISOString() }, `down:${since}`);
+      this.#report(
+        "source_unreachable",
+        null,
+        { error: this.#lastError ?? "", since: new Date(since).toISOString() },
+        `down:${since}`,
+      );
     }, after);
   }
 
@@ -143,19 +167,40 @@ export class WatchRunner {
     if (since === undefined) return;
     if (this.#downTimer) this.#o.clock.clearTimer(this.#downTimer);
     this.#downTimer = undefined;
-    if (this.#reportedDown) this.#report("source_recovered", { error: this.#lastError ?? "", since: new Date(since).toISOString() }, null, `up:${since}`);
+    if (this.#reportedDown)
+      this.#report(
+        "source_recovered",
+        { error: this.#lastError ?? "", since: new Date(since).toISOString() },
+        null,
+        `up:${since}`,
+      );
     this.#failingSince = undefined;
     this.#reportedDown = false;
   }
 
-  #report(kind: "source_unreachable" | "source_recovered" | "index_reset", old: unknown, next: unknown, key: string): void {
-    this.#o.logger.warn(`watch source: ${kind}`, { watch: this.def.id, ...(this.#lastError ? { error: this.#lastError } : {}) });
-    this.#detector?.reportSource(kind, old, next, key).catch((err: unknown) => this.#o.logger.error("watch source event not recorded", { watch: this.def.id, kind, error: toAugurError(err).message }));
+  #report(
+    kind: "source_unreachable" | "source_recovered" | "index_reset",
+    old: unknown,
+    next: unknown,
+    key: string,
+  ): void {
+    this.#o.logger.warn(`watch source: ${kind}`, {
+      watch: this.def.id,
+      ...(this.#lastError ? { error: this.#lastError } : {}),
+    });
+    this.#detector?.reportSource(kind, old, next, key).catch((err: unknown) =>
+      this.#o.logger.error("watch source event not recorded", {
+        watch: this.def.id,
+        kind,
+        error: toAugurError(err).message,
+      }),
+    );
   }
 
   async #startWorker(h: HandlerDefinition): Promise<void> {
     const handler = this.#o.handlers.get(h.key);
-    if (handler === undefined) throw new AugurError("INTERNAL", `watch ${this.def.id}: no handler for key ${h.key}`);
+    if (handler === undefined)
+      throw new AugurError("INTERNAL", `watch ${this.def.id}: no handler for key ${h.key}`);
     const store = this.#storeFor(h);
     const worker = new DeliveryWorker({
       handler,
@@ -177,17 +222,28 @@ export class WatchRunner {
   }
 
   /** The detector's commit: state + durable records in one transaction, then memory records. */
-  async #commit(state: PersistedWatchState | null, event: DetectedEvent | undefined): Promise<void> {
+  async #commit(
+    state: PersistedWatchState | null,
+    event: DetectedEvent | undefined,
+  ): Promise<void> {
     const durable: NewRecord[] = [];
     const volatile: NewRecord[] = [];
     for (const h of event ? this.def.handlers : []) {
       const body = payloadFor(event as DetectedEvent, h.payload);
       if (body === undefined) continue;
-      const rec: NewRecord = { eventId: (event as DetectedEvent).id, watchId: this.def.id, handlerKey: h.key, index: (event as DetectedEvent).index, createdAt: (event as DetectedEvent).detectedAt, body };
+      const rec: NewRecord = {
+        eventId: (event as DetectedEvent).id,
+        watchId: this.def.id,
+        handlerKey: h.key,
+        index: (event as DetectedEvent).index,
+        createdAt: (event as DetectedEvent).detectedAt,
+        body,
+      };
       (h.durable || this.#o.store === this.#o.memoryStore ? durable : volatile).push(rec);
     }
     const created = [...(await this.#o.store.commit(this.def.id, state, durable))];
-    if (volatile.length > 0) created.push(...(await this.#o.memoryStore.commit(this.def.id, state, volatile)));
+    if (volatile.length > 0)
+      created.push(...(await this.#o.memoryStore.commit(this.def.id, state, volatile)));
     if (event) {
       this.#events++;
       this.#o.metrics?.events.inc({ watch: this.def.id });
@@ -202,7 +258,12 @@ export class WatchRunner {
   async stop(): Promise<void> {
     if (this.#downTimer) this.#o.clock.clearTimer(this.#downTimer);
     this.#detector?.stop();
-    await this.#plan?.stop().catch((err: unknown) => this.#o.logger.warn("watch plan stop", { watch: this.def.id, error: toAugurError(err).message }));
+    await this.#plan?.stop().catch((err: unknown) =>
+      this.#o.logger.warn("watch plan stop", {
+        watch: this.def.id,
+        error: toAugurError(err).message,
+      }),
+    );
     await Promise.all([...this.#workers.values()].map((w) => w.stop()));
     await this.#leadership?.stop();
   }
@@ -219,9 +280,17 @@ export class WatchRunner {
       handlers: this.def.handlers.map((h) => {
         const w = this.#workers.get(h.key);
         const handler = this.#o.handlers.get(h.key);
-        return { key: h.key, kind: h.kind, target: handler?.target ?? "", state: w?.state ?? "stopped", depth: w?.depth ?? 0 };
+        return {
+          key: h.key,
+          kind: h.kind,
+          target: handler?.target ?? "",
+          state: w?.state ?? "stopped",
+          depth: w?.depth ?? 0,
+        };
       }),
-      ...(this.#leadership ? { leadership: { state: this.#leadership.state, leader: this.#leadership.holder } } : {}),
+      ...(this.#leadership
+        ? { leadership: { state: this.#leadership.state, leader: this.#leadership.holder } }
+        : {}),
     };
   }
 }

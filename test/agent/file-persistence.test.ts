@@ -10,8 +10,38 @@ import { join } from "node:path";
 import { FileLocalStatePersistence } from "../../src/agent/file-persistence.js";
 import type { HealthCheck, NodeService } from "../../src/catalog/types.js";
 
-const service = (id: string, port = 80): NodeService => ({ ID: id, Service: "web", Tags: [], Address: "", Meta: {}, Port: port, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Proxy: {}, Connect: {}, CreateIndex: 0, ModifyIndex: 0 });
-const check = (id: string): HealthCheck => ({ Node: "n", CheckID: id, Name: id, Status: "critical", Notes: "", Output: "", ServiceID: "", ServiceName: "", ServiceTags: [], Type: "", Interval: "", Timeout: "", ExposedPort: 0, Definition: {}, CreateIndex: 0, ModifyIndex: 0 });
+const service = (id: string, port = 80): NodeService => ({
+  ID: id,
+  Service: "web",
+  Tags: [],
+  Address: "",
+  Meta: {},
+  Port: port,
+  Weights: { Passing: 1, Warning: 1 },
+  EnableTagOverride: false,
+  Proxy: {},
+  Connect: {},
+  CreateIndex: 0,
+  ModifyIndex: 0,
+});
+const check = (id: string): HealthCheck => ({
+  Node: "n",
+  CheckID: id,
+  Name: id,
+  Status: "critical",
+  Notes: "",
+  Output: "",
+  ServiceID: "",
+  ServiceName: "",
+  ServiceTags: [],
+  Type: "",
+  Interval: "",
+  Timeout: "",
+  ExposedPort: 0,
+  Definition: {},
+  CreateIndex: 0,
+  ModifyIndex: 0,
+});
 
 void test("file persistence - save, replace, remove and reload; temp files from a crash are dropped", async () => {
   const dir = await mkdtemp(join(tmpdir(), "augur-fp-"));
@@ -28,10 +58,22 @@ void test("file persistence - save, replace, remove and reload; temp files from 
     // A write that died between open and rename.
     await writeFile(join(dir, "services", "abc.1234.tmp"), "{ torn");
     const again = await new FileLocalStatePersistence(dir).load();
-    assert.deepEqual(again.services.map((s) => [s.service.ID, s.service.Port]), [["web/1 ?#", 81]]);
-    assert.deepEqual(again.checks.map((c) => [c.check.CheckID, c.source]), [["_node_maintenance", "maintenance"]]);
-    assert.deepEqual(again.states, [{ checkId: "t", status: "passing", output: "ok", expires: 123 }]);
-    assert.equal((await readdir(join(dir, "services"))).length, 1, "the temporary file was removed");
+    assert.deepEqual(
+      again.services.map((s) => [s.service.ID, s.service.Port]),
+      [["web/1 ?#", 81]],
+    );
+    assert.deepEqual(
+      again.checks.map((c) => [c.check.CheckID, c.source]),
+      [["_node_maintenance", "maintenance"]],
+    );
+    assert.deepEqual(again.states, [
+      { checkId: "t", status: "passing", output: "ok", expires: 123 },
+    ]);
+    assert.equal(
+      (await readdir(join(dir, "services"))).length,
+      1,
+      "the temporary file was removed",
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -41,8 +83,15 @@ void test("file persistence - concurrent save and remove of one id end in the or
   const dir = await mkdtemp(join(tmpdir(), "augur-fp-"));
   try {
     const p = new FileLocalStatePersistence(dir);
-    await Promise.all([p.saveService({ service: service("x") }), p.removeService("x"), p.saveService({ service: service("y") })]);
-    assert.deepEqual((await p.load()).services.map((s) => s.service.ID), ["y"]);
+    await Promise.all([
+      p.saveService({ service: service("x") }),
+      p.removeService("x"),
+      p.saveService({ service: service("y") }),
+    ]);
+    assert.deepEqual(
+      (await p.load()).services.map((s) => s.service.ID),
+      ["y"],
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -28,27 +28,38 @@ void describe("agent - local state persisted in the data dir", () => {
   let agent: AgentProcess | undefined;
 
   const start = async (): Promise<AgentProcess> => {
-    agent = await startAgentProcess({ args: ["-data-dir", dataDir, "-config-file", conf, "-bind", "127.0.0.1", "-node", "persist"] });
+    agent = await startAgentProcess({
+      args: ["-data-dir", dataDir, "-config-file", conf, "-bind", "127.0.0.1", "-node", "persist"],
+    });
     return agent;
   };
   const call = async (method: string, path: string, body?: object): Promise<Response> => {
     if (!agent) throw new Error("no agent");
-    const res = await fetch(`${agent.url}${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const res = await fetch(`${agent.url}${path}`, {
+      method,
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     return res;
   };
   const ok = async (method: string, path: string, body?: object): Promise<void> => {
     const res = await call(method, path, body);
     assert.equal(res.status, 200, `${method} ${path}: ${await res.text()}`);
   };
-  const checks = async (): Promise<Record<string, Check>> => (await (await call("GET", "/v1/agent/checks")).json()) as Record<string, Check>;
-  const services = async (): Promise<Record<string, unknown>> => (await (await call("GET", "/v1/agent/services")).json()) as Record<string, unknown>;
-  const catalogWeb = async (): Promise<{ CreateIndex: number }[]> => (await (await call("GET", "/v1/catalog/service/web")).json()) as { CreateIndex: number }[];
+  const checks = async (): Promise<Record<string, Check>> =>
+    (await (await call("GET", "/v1/agent/checks")).json()) as Record<string, Check>;
+  const services = async (): Promise<Record<string, unknown>> =>
+    (await (await call("GET", "/v1/agent/services")).json()) as Record<string, unknown>;
+  const catalogWeb = async (): Promise<{ CreateIndex: number }[]> =>
+    (await (await call("GET", "/v1/catalog/service/web")).json()) as { CreateIndex: number }[];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "augur-persist-"));
     dataDir = join(dir, "data");
     conf = join(dir, "agent.json");
-    await writeFile(conf, JSON.stringify({ services: [{ name: "cfg", port: 1, checks: [{ ttl: "10m" }] }] }));
+    await writeFile(
+      conf,
+      JSON.stringify({ services: [{ name: "cfg", port: 1, checks: [{ ttl: "10m" }] }] }),
+    );
   });
   after(async () => {
     await agent?.kill();
@@ -57,8 +68,18 @@ void describe("agent - local state persisted in the data dir", () => {
 
   test("registrations, TTL status and maintenance come back after SIGTERM, kill -9 and reload", async () => {
     await start();
-    await ok("PUT", "/v1/agent/service/register", { Name: "web", Port: 80, Tags: ["a"], Check: { TTL: "10m" } });
-    await ok("PUT", "/v1/agent/check/register", { Name: "ping", ID: "ping", TTL: "10m", Notes: "node-level" });
+    await ok("PUT", "/v1/agent/service/register", {
+      Name: "web",
+      Port: 80,
+      Tags: ["a"],
+      Check: { TTL: "10m" },
+    });
+    await ok("PUT", "/v1/agent/check/register", {
+      Name: "ping",
+      ID: "ping",
+      TTL: "10m",
+      Notes: "node-level",
+    });
     await ok("PUT", "/v1/agent/check/register", { Name: "short", ID: "short", TTL: "1s" });
     await ok("PUT", "/v1/agent/check/pass/service:web?note=all%20good");
     await ok("PUT", "/v1/agent/check/warn/ping?note=slow");
@@ -134,16 +155,25 @@ void test("agent - a restored TTL status lapses after a whole TTL, quoting the r
   const dataDir = await mkdtemp(join(tmpdir(), "augur-persist-ttl-"));
   try {
     const first = await startTestAgent({ dev: false, dataDir });
-    assert.equal((await first.call("PUT", "/v1/agent/check/register", { Name: "t", TTL: "3s" })).status, 200);
+    assert.equal(
+      (await first.call("PUT", "/v1/agent/check/register", { Name: "t", TTL: "3s" })).status,
+      200,
+    );
     assert.equal((await first.call("PUT", "/v1/agent/check/pass/t?note=last%20words")).status, 200);
     await first.stop();
     const second = await startTestAgent({ dev: false, dataDir });
     try {
-      const read = async (): Promise<Check | undefined> => ((await (await second.call("GET", "/v1/agent/checks")).json()) as Record<string, Check>)["t"];
+      const read = async (): Promise<Check | undefined> =>
+        ((await (await second.call("GET", "/v1/agent/checks")).json()) as Record<string, Check>)[
+          "t"
+        ];
       assert.equal((await read())?.Status, "passing");
       await new Promise((r) => setTimeout(r, 3300));
       assert.equal((await read())?.Status, "critical");
-      assert.equal((await read())?.Output, "TTL expired (last output before timeout follows): last words");
+      assert.equal(
+        (await read())?.Output,
+        "TTL expired (last output before timeout follows): last words",
+      );
     } finally {
       await second.stop();
     }
@@ -156,13 +186,28 @@ void test("agent - a config-file service replaces a persisted API registration w
   const dataDir = await mkdtemp(join(tmpdir(), "augur-persist-cfg-"));
   try {
     const first = await startTestAgent({ dev: false, dataDir });
-    assert.equal((await first.call("PUT", "/v1/agent/service/register", { Name: "dup", Port: 1, Check: { TTL: "1h" } })).status, 200);
+    assert.equal(
+      (
+        await first.call("PUT", "/v1/agent/service/register", {
+          Name: "dup",
+          Port: 1,
+          Check: { TTL: "1h" },
+        })
+      ).status,
+      200,
+    );
     await first.stop();
     assert.equal((await readdir(join(dataDir, "services"))).length, 1);
-    const def = decodeServiceDefinition({ name: "dup", port: 2, checks: [{ ttl: "1h" }] }, { config: true, path: "services[0]." });
+    const def = decodeServiceDefinition(
+      { name: "dup", port: 2, checks: [{ ttl: "1h" }] },
+      { config: true, path: "services[0]." },
+    );
     const second = await startTestAgent({ dev: false, dataDir, services: [def] });
     try {
-      const services = (await (await second.call("GET", "/v1/agent/services")).json()) as Record<string, { Port: number }>;
+      const services = (await (await second.call("GET", "/v1/agent/services")).json()) as Record<
+        string,
+        { Port: number }
+      >;
       assert.equal(services["dup"]?.Port, 2);
       assert.equal(second.running.agent.local.service("dup")?.source, "config");
       assert.deepEqual(await readdir(join(dataDir, "services")), []);

@@ -40,11 +40,22 @@ describe("agent - a failed start releases everything it opened", () => {
     const takenPort = (taken.address() as { port: number }).port;
     try {
       await assert.rejects(
-        startTestAgent({ dev: false, dataDir, httpAddresses: [{ host: "127.0.0.1", port: first }, { host: "127.0.0.1", port: takenPort }] }),
+        startTestAgent({
+          dev: false,
+          dataDir,
+          httpAddresses: [
+            { host: "127.0.0.1", port: first },
+            { host: "127.0.0.1", port: takenPort },
+          ],
+        }),
         /EADDRINUSE/,
       );
       await closeServer(await listenOn(first)); // the first listener was closed by the rollback
-      const again = await startTestAgent({ dev: false, dataDir, httpAddresses: [{ host: "127.0.0.1", port: first }] });
+      const again = await startTestAgent({
+        dev: false,
+        dataDir,
+        httpAddresses: [{ host: "127.0.0.1", port: first }],
+      });
       assert.equal((await again.call("GET", "/v1/agent/self")).status, 200);
       await again.stop();
     } finally {
@@ -55,10 +66,28 @@ describe("agent - a failed start releases everything it opened", () => {
   it("rollback - a watch that cannot start (its signing secret is missing) stops the agent it came with", async () => {
     const dataDir = join(dir, "watch");
     const port = await freePort();
-    const watch = parseWatchDefinition({ type: "key", key: "k", handler_type: "http", http_handler_config: { path: "http://127.0.0.1:9/" }, signing_secret_env: "AUGUR_TEST_SECRET_THAT_IS_NOT_SET" });
-    await assert.rejects(startTestAgent({ dev: false, dataDir, httpAddresses: [{ host: "127.0.0.1", port }], watches: [watch] }), /AUGUR_TEST_SECRET_THAT_IS_NOT_SET/);
+    const watch = parseWatchDefinition({
+      type: "key",
+      key: "k",
+      handler_type: "http",
+      http_handler_config: { path: "http://127.0.0.1:9/" },
+      signing_secret_env: "AUGUR_TEST_SECRET_THAT_IS_NOT_SET",
+    });
+    await assert.rejects(
+      startTestAgent({
+        dev: false,
+        dataDir,
+        httpAddresses: [{ host: "127.0.0.1", port }],
+        watches: [watch],
+      }),
+      /AUGUR_TEST_SECRET_THAT_IS_NOT_SET/,
+    );
     await closeServer(await listenOn(port)); // nothing listens on the agent's port any more
-    const again = await startTestAgent({ dev: false, dataDir, httpAddresses: [{ host: "127.0.0.1", port }] });
+    const again = await startTestAgent({
+      dev: false,
+      dataDir,
+      httpAddresses: [{ host: "127.0.0.1", port }],
+    });
     assert.equal((await again.call("GET", "/v1/agent/self")).status, 200);
     await again.stop();
   });
@@ -67,7 +96,15 @@ describe("agent - a failed start releases everything it opened", () => {
     const file = join(dir, "not-a-dir");
     await writeFile(file, "x");
     const port = await freePort();
-    const runtime = new AgentRuntime({ ...baseSettings(), dev: false, dataDir: file, httpAddresses: [{ host: "127.0.0.1", port }] }, quiet);
+    const runtime = new AgentRuntime(
+      {
+        ...baseSettings(),
+        dev: false,
+        dataDir: file,
+        httpAddresses: [{ host: "127.0.0.1", port }],
+      },
+      quiet,
+    );
     assert.equal(runtime.state, "built");
     await assert.rejects(runtime.start(), /ENOTDIR|EEXIST|not a directory/i);
     assert.equal(runtime.state, "failed");
@@ -76,7 +113,10 @@ describe("agent - a failed start releases everything it opened", () => {
   });
 
   it("lifecycle - built → running → stopped; stop is idempotent and resolves `stopped`", async () => {
-    const runtime = new AgentRuntime({ ...baseSettings(), httpAddresses: [{ host: "127.0.0.1", port: 0 }] }, quiet);
+    const runtime = new AgentRuntime(
+      { ...baseSettings(), httpAddresses: [{ host: "127.0.0.1", port: 0 }] },
+      quiet,
+    );
     const running = await runtime.start();
     assert.equal(runtime.state, "running");
     const url = `http://127.0.0.1:${running.addresses[0]?.port}`;
@@ -88,8 +128,28 @@ describe("agent - a failed start releases everything it opened", () => {
   });
 });
 
-const quiet = { logger: createLogger({ level: "error", json: false, out: new Writable({ write: (_c, _e, done) => done() }) }), reloadSettings: async () => baseSettings() };
+const quiet = {
+  logger: createLogger({
+    level: "error",
+    json: false,
+    out: new Writable({ write: (_c, _e, done) => done() }),
+  }),
+  reloadSettings: async () => baseSettings(),
+};
 
 function baseSettings(): AgentSettings {
-  return { nodeName: "rt", nodeId: randomUUID(), datacenter: "dc1", dev: true, httpAddresses: [], advertiseAddr: "127.0.0.1", enableScriptChecks: false, enableLocalScriptChecks: false, checkUpdateIntervalMs: 0, services: [], checks: [], watches: [] };
+  return {
+    nodeName: "rt",
+    nodeId: randomUUID(),
+    datacenter: "dc1",
+    dev: true,
+    httpAddresses: [],
+    advertiseAddr: "127.0.0.1",
+    enableScriptChecks: false,
+    enableLocalScriptChecks: false,
+    checkUpdateIntervalMs: 0,
+    services: [],
+    checks: [],
+    watches: [],
+  };
 }

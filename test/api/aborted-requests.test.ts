@@ -37,36 +37,62 @@ async function sendThenClose(a: TestAgent, text: string, ms: number): Promise<vo
   s.destroy();
 }
 
-void test("aborted requests - clients that go away mid-request or mid-blocking-query are not logged as warnings", { timeout: 60_000 }, async () => {
-  const a = await startTestAgent();
-  try {
-    await a.call("PUT", "/v1/kv/k", "v");
-    for (let i = 0; i < 2000; i++) if (i % 200 === 0) await a.call("PUT", "/v1/txn", Array.from({ length: 100 }, (_, j) => ({ KV: { Verb: "set", Key: `big/${i + j}`, Value: Buffer.alloc(512, 1).toString("base64") } })));
-    const index = (await a.call("GET", "/v1/kv/k")).headers.get("x-consul-index") ?? "1";
-    for (const close of [sendThenReset, sendThenClose]) {
-      // Mid-headers.
-      await close(a, "GET /v1/kv/k HTTP/1.1\r\nHost: augur\r\nX-Half", 50);
-      // Mid-body.
-      await close(a, "PUT /v1/kv/half HTTP/1.1\r\nHost: augur\r\nContent-Length: 1000\r\n\r\nsome of it", 50);
-      // While a blocking query is parked.
-      await close(a, `GET /v1/kv/k?index=${index}&wait=30s HTTP/1.1\r\nHost: augur\r\n\r\n`, 200);
-      await close(a, `GET /v1/health/state/any?index=999999&wait=30s HTTP/1.1\r\nHost: augur\r\n\r\n`, 200);
-      // Right after sending, before the answer (a large one) is written.
-      await close(a, "GET /v1/kv/big/?recurse HTTP/1.1\r\nHost: augur\r\n\r\n", 0);
-      await close(a, "GET /v1/kv/big/?recurse HTTP/1.1\r\nHost: augur\r\n\r\n", 5);
+void test(
+  "aborted requests - clients that go away mid-request or mid-blocking-query are not logged as warnings",
+  { timeout: 60_000 },
+  async () => {
+    const a = await startTestAgent();
+    try {
+      await a.call("PUT", "/v1/kv/k", "v");
+      for (let i = 0; i < 2000; i++)
+        if (i % 200 === 0)
+          await a.call(
+            "PUT",
+            "/v1/txn",
+            Array.from({ length: 100 }, (_, j) => ({
+              KV: {
+                Verb: "set",
+                Key: `big/${i + j}`,
+                Value: Buffer.alloc(512, 1).toString("base64"),
+              },
+            })),
+          );
+      const index = (await a.call("GET", "/v1/kv/k")).headers.get("x-consul-index") ?? "1";
+      for (const close of [sendThenReset, sendThenClose]) {
+        // Mid-headers.
+        await close(a, "GET /v1/kv/k HTTP/1.1\r\nHost: augur\r\nX-Half", 50);
+        // Mid-body.
+        await close(
+          a,
+          "PUT /v1/kv/half HTTP/1.1\r\nHost: augur\r\nContent-Length: 1000\r\n\r\nsome of it",
+          50,
+        );
+        // While a blocking query is parked.
+        await close(a, `GET /v1/kv/k?index=${index}&wait=30s HTTP/1.1\r\nHost: augur\r\n\r\n`, 200);
+        await close(
+          a,
+          `GET /v1/health/state/any?index=999999&wait=30s HTTP/1.1\r\nHost: augur\r\n\r\n`,
+          200,
+        );
+        // Right after sending, before the answer (a large one) is written.
+        await close(a, "GET /v1/kv/big/?recurse HTTP/1.1\r\nHost: augur\r\n\r\n", 0);
+        await close(a, "GET /v1/kv/big/?recurse HTTP/1.1\r\nHost: augur\r\n\r\n", 5);
+      }
+      // fetch with an AbortSignal, as a client library gives up on a long poll.
+      const ac = new AbortController();
+      const aborted = fetch(`${a.url}/v1/kv/k?index=${index}&wait=30s`, {
+        signal: ac.signal,
+      }).catch((err: unknown) => err);
+      await pause(200);
+      ac.abort();
+      assert.ok((await aborted) instanceof Error);
+      // The agent still answers, and its parked-query bookkeeping let go of the aborted ones.
+      await pause(300);
+      assert.equal((await a.call("GET", "/v1/kv/k")).status, 200);
+      const noisy = a.logs.filter((l) => /\[(WARN|ERROR)/.test(l));
+      assert.deepEqual(noisy, [], noisy.join(""));
+    } finally {
+      await a.stop();
     }
-    // fetch with an AbortSignal, as a client library gives up on a long poll.
-    const ac = new AbortController();
-    const aborted = fetch(`${a.url}/v1/kv/k?index=${index}&wait=30s`, { signal: ac.signal }).catch((err: unknown) => err);
-    await pause(200);
-    ac.abort();
-    assert.ok((await aborted) instanceof Error);
-    // The agent still answers, and its parked-query bookkeeping let go of the aborted ones.
-    await pause(300);
-    assert.equal((await a.call("GET", "/v1/kv/k")).status, 200);
-    const noisy = a.logs.filter((l) => /\[(WARN|ERROR)/.test(l));
-    assert.deepEqual(noisy, [], noisy.join(""));
-  } finally {
-    await a.stop();
-  }
-});
+  },
+);

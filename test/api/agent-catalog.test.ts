@@ -4,7 +4,15 @@ import { readFile } from "node:fs/promises";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
 
-interface Check { CheckID: string; Status: string; Output: string; ServiceID: string; ServiceName: string; Name: string; Notes: string }
+interface Check {
+  CheckID: string;
+  Status: string;
+  Output: string;
+  ServiceID: string;
+  ServiceName: string;
+  Name: string;
+  Notes: string;
+}
 
 describe("agent and catalog", () => {
   let a: TestAgent;
@@ -12,8 +20,15 @@ describe("agent and catalog", () => {
   after(async () => a.stop());
 
   it("agent - the node is in the catalog with a passing serfHealth check", async () => {
-    const nodes = (await (await a.call("GET", "/v1/catalog/nodes")).json()) as { Node: string; Address: string; Datacenter: string }[];
-    assert.deepEqual(nodes.map((n) => [n.Node, n.Address, n.Datacenter]), [["node1", "127.0.0.1", "dc1"]]);
+    const nodes = (await (await a.call("GET", "/v1/catalog/nodes")).json()) as {
+      Node: string;
+      Address: string;
+      Datacenter: string;
+    }[];
+    assert.deepEqual(
+      nodes.map((n) => [n.Node, n.Address, n.Datacenter]),
+      [["node1", "127.0.0.1", "dc1"]],
+    );
     const checks = (await (await a.call("GET", "/v1/health/node/node1")).json()) as Check[];
     const serf = checks.find((c) => c.CheckID === "serfHealth");
     assert.equal(serf?.Status, "passing");
@@ -22,21 +37,37 @@ describe("agent and catalog", () => {
   });
 
   it("agent - service register with a TTL check: critical first, pass/fail move it, health reflects it", async () => {
-    const reg = await a.call("PUT", "/v1/agent/service/register", { Name: "web", ID: "web1", Port: 8080, Tags: ["v1"], Check: { TTL: "10s" } });
+    const reg = await a.call("PUT", "/v1/agent/service/register", {
+      Name: "web",
+      ID: "web1",
+      Port: 8080,
+      Tags: ["v1"],
+      Check: { TTL: "10s" },
+    });
     assert.equal(reg.status, 200);
-    const svcs = (await (await a.call("GET", "/v1/agent/services")).json()) as Record<string, { Service: string; Port: number; Tags: string[] }>;
+    const svcs = (await (await a.call("GET", "/v1/agent/services")).json()) as Record<
+      string,
+      { Service: string; Port: number; Tags: string[] }
+    >;
     assert.equal(svcs["web1"]?.Service, "web");
     const entry = async (): Promise<Check | undefined> => {
-      const h = (await (await a.call("GET", "/v1/health/service/web")).json()) as { Checks: Check[] }[];
+      const h = (await (await a.call("GET", "/v1/health/service/web")).json()) as {
+        Checks: Check[];
+      }[];
       return h[0]?.Checks.find((c) => c.CheckID === "service:web1");
     };
     assert.equal((await entry())?.Status, "critical");
-    assert.equal((await a.call("PUT", "/v1/agent/check/pass/service:web1?note=all%20good")).status, 200);
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/check/pass/service:web1?note=all%20good")).status,
+      200,
+    );
     const passing = await entry();
     assert.equal(passing?.Status, "passing");
     assert.equal(passing?.Output, "all good");
     assert.equal(passing?.ServiceName, "web");
-    const onlyPassing = (await (await a.call("GET", "/v1/health/service/web?passing")).json()) as unknown[];
+    const onlyPassing = (await (
+      await a.call("GET", "/v1/health/service/web?passing")
+    ).json()) as unknown[];
     assert.equal(onlyPassing.length, 1);
     await a.call("PUT", "/v1/agent/check/fail/service:web1");
     assert.equal((await entry())?.Status, "critical");
@@ -55,17 +86,26 @@ describe("agent and catalog", () => {
   });
 
   it("agent - maintenance mode adds and removes the critical maintenance checks", async () => {
-    assert.equal((await a.call("PUT", "/v1/agent/service/maintenance/web1?enable=true&reason=deploy")).status, 200);
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/service/maintenance/web1?enable=true&reason=deploy")).status,
+      200,
+    );
     let checks = (await (await a.call("GET", "/v1/health/checks/web")).json()) as Check[];
     const m = checks.find((c) => c.CheckID === "_service_maintenance:web1");
     assert.equal(m?.Status, "critical");
     assert.equal(m?.Notes, "deploy");
     await a.call("PUT", "/v1/agent/service/maintenance/web1?enable=false");
     checks = (await (await a.call("GET", "/v1/health/checks/web")).json()) as Check[];
-    assert.equal(checks.find((c) => c.CheckID.startsWith("_service_maintenance")), undefined);
+    assert.equal(
+      checks.find((c) => c.CheckID.startsWith("_service_maintenance")),
+      undefined,
+    );
     await a.call("PUT", "/v1/agent/maintenance?enable=true");
     const node = (await (await a.call("GET", "/v1/health/node/node1")).json()) as Check[];
-    assert.equal(node.find((c) => c.CheckID === "_node_maintenance")?.Name, "Node Maintenance Mode");
+    assert.equal(
+      node.find((c) => c.CheckID === "_node_maintenance")?.Name,
+      "Node Maintenance Mode",
+    );
     await a.call("PUT", "/v1/agent/maintenance?enable=false");
     const missing = await a.call("PUT", "/v1/agent/maintenance");
     assert.equal(missing.status, 400);
@@ -79,36 +119,67 @@ describe("agent and catalog", () => {
     const badJson = await a.call("PUT", "/v1/agent/service/register", "{nope");
     assert.equal(badJson.status, 400);
     assert.match(await badJson.text(), /^Request decode failed: /);
-    const script = await a.call("PUT", "/v1/agent/check/register", { Name: "s", Args: ["/bin/true"], Interval: "10s" });
+    const script = await a.call("PUT", "/v1/agent/check/register", {
+      Name: "s",
+      Args: ["/bin/true"],
+      Interval: "10s",
+    });
     assert.equal(script.status, 400);
     assert.match(await script.text(), /Scripts are disabled on this agent/);
     const dereg = await a.call("PUT", "/v1/agent/service/deregister/ghost");
     assert.equal(dereg.status, 404);
-    assert.equal(await dereg.text(), 'Unknown service ID "ghost". Ensure that the service ID is passed, not the service name.');
+    assert.equal(
+      await dereg.text(),
+      'Unknown service ID "ghost". Ensure that the service ID is passed, not the service name.',
+    );
   });
 
   it("catalog - register and deregister an external node with a service", async () => {
-    const reg = await a.call("PUT", "/v1/catalog/register", { Node: "ext1", Address: "10.0.0.5", NodeMeta: { rack: "r1" }, Service: { Service: "db", Port: 5432, Tags: ["primary"] }, Check: { CheckID: "db-alive", Name: "db alive", Status: "passing", ServiceID: "db" } });
+    const reg = await a.call("PUT", "/v1/catalog/register", {
+      Node: "ext1",
+      Address: "10.0.0.5",
+      NodeMeta: { rack: "r1" },
+      Service: { Service: "db", Port: 5432, Tags: ["primary"] },
+      Check: { CheckID: "db-alive", Name: "db alive", Status: "passing", ServiceID: "db" },
+    });
     assert.equal(await reg.text(), "true");
-    const db = (await (await a.call("GET", "/v1/catalog/service/db?tag=PRIMARY")).json()) as { Node: string; ServiceAddress: string; ServicePort: number; NodeMeta: Record<string, string> }[];
+    const db = (await (await a.call("GET", "/v1/catalog/service/db?tag=PRIMARY")).json()) as {
+      Node: string;
+      ServiceAddress: string;
+      ServicePort: number;
+      NodeMeta: Record<string, string>;
+    }[];
     assert.equal(db[0]?.Node, "ext1");
     assert.equal(db[0]?.ServicePort, 5432);
     assert.equal(db[0]?.NodeMeta["rack"], "r1");
-    const meta = (await (await a.call("GET", "/v1/catalog/nodes?node-meta=rack:r1")).json()) as { Node: string }[];
-    assert.deepEqual(meta.map((n) => n.Node), ["ext1"]);
-    const node = (await (await a.call("GET", "/v1/catalog/node/ext1")).json()) as { Services: Record<string, { Service: string }> };
+    const meta = (await (await a.call("GET", "/v1/catalog/nodes?node-meta=rack:r1")).json()) as {
+      Node: string;
+    }[];
+    assert.deepEqual(
+      meta.map((n) => n.Node),
+      ["ext1"],
+    );
+    const node = (await (await a.call("GET", "/v1/catalog/node/ext1")).json()) as {
+      Services: Record<string, { Service: string }>;
+    };
     assert.equal(node.Services["db"]?.Service, "db");
     assert.equal(await (await a.call("GET", "/v1/catalog/node/ghost")).text(), "null");
     const noNode = await a.call("PUT", "/v1/catalog/register", { Address: "1.2.3.4" });
     assert.equal(noNode.status, 500);
     assert.equal(await noNode.text(), "Must provide node");
-    assert.equal(await (await a.call("PUT", "/v1/catalog/deregister", { Node: "ext1" })).text(), "true");
+    assert.equal(
+      await (await a.call("PUT", "/v1/catalog/deregister", { Node: "ext1" })).text(),
+      "true",
+    );
     assert.deepEqual(await (await a.call("GET", "/v1/catalog/service/db")).json(), []);
   });
 
   it("catalog - datacenters, services with tags, health/state", async () => {
     assert.deepEqual(await (await a.call("GET", "/v1/catalog/datacenters")).json(), ["dc1"]);
-    const services = (await (await a.call("GET", "/v1/catalog/services")).json()) as Record<string, string[]>;
+    const services = (await (await a.call("GET", "/v1/catalog/services")).json()) as Record<
+      string,
+      string[]
+    >;
     assert.deepEqual(services["web"], ["v1"]);
     const critical = (await (await a.call("GET", "/v1/health/state/critical")).json()) as Check[];
     assert.ok(critical.some((c) => c.CheckID === "service:web1"));
@@ -124,15 +195,26 @@ describe("agent and catalog", () => {
   });
 
   it("agent - self and members describe this agent", async () => {
-    const self = (await (await a.call("GET", "/v1/agent/self")).json()) as { Config: { Datacenter: string; NodeName: string; Version: string }; Member: { Status: number } };
+    const self = (await (await a.call("GET", "/v1/agent/self")).json()) as {
+      Config: { Datacenter: string; NodeName: string; Version: string };
+      Member: { Status: number };
+    };
     assert.equal(self.Config.Datacenter, "dc1");
     // The version is package.json's, not a constant kept beside it.
-    const pkg = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    const pkg = JSON.parse(
+      await readFile(new URL("../../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
     assert.equal(self.Config.Version, pkg.version);
     assert.equal(self.Config.NodeName, "node1");
     assert.equal(self.Member.Status, 1);
-    const members = (await (await a.call("GET", "/v1/agent/members")).json()) as { Name: string; Status: number }[];
-    assert.deepEqual(members.map((m) => [m.Name, m.Status]), [["node1", 1]]);
+    const members = (await (await a.call("GET", "/v1/agent/members")).json()) as {
+      Name: string;
+      Status: number;
+    }[];
+    assert.deepEqual(
+      members.map((m) => [m.Name, m.Status]),
+      [["node1", 1]],
+    );
   });
 
   it("http - unknown paths, wrong methods and OPTIONS answer as Consul does", async () => {
@@ -150,7 +232,16 @@ describe("agent and catalog", () => {
   });
 
   it("agent - GET agent/service/:id?hash= blocks until the service changes, then answers the new hash", async () => {
-    assert.equal((await a.call("PUT", "/v1/agent/service/register", { Name: "hashed", ID: "hashed1", Port: 1 })).status, 200);
+    assert.equal(
+      (
+        await a.call("PUT", "/v1/agent/service/register", {
+          Name: "hashed",
+          ID: "hashed1",
+          Port: 1,
+        })
+      ).status,
+      200,
+    );
     const first = await a.call("GET", "/v1/agent/service/hashed1");
     const hash = first.headers.get("x-consul-contenthash");
     assert.ok(hash);
@@ -159,7 +250,16 @@ describe("agent and catalog", () => {
     assert.equal(same.headers.get("x-consul-contenthash"), hash);
     const parked = a.call("GET", `/v1/agent/service/hashed1?hash=${hash}&wait=10s`);
     await until(() => a.parked() === 1, "the hash query to park");
-    assert.equal((await a.call("PUT", "/v1/agent/service/register", { Name: "hashed", ID: "hashed1", Port: 2 })).status, 200);
+    assert.equal(
+      (
+        await a.call("PUT", "/v1/agent/service/register", {
+          Name: "hashed",
+          ID: "hashed1",
+          Port: 2,
+        })
+      ).status,
+      200,
+    );
     const changed = await parked;
     assert.notEqual(changed.headers.get("x-consul-contenthash"), hash);
     assert.equal(((await changed.json()) as { Port: number }).Port, 2);

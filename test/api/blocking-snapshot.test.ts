@@ -25,14 +25,17 @@ describe("blocking queries after the view loaded a snapshot", () => {
     const args = ["-data-dir", join(dir, "data"), "-bind", "127.0.0.1", "-node", "snap"];
     agent = await startAgentProcess({ args });
     await fetch(`${agent.url}/v1/kv/old`, { method: "PUT", body: "1" });
-    for (let i = 0; i < 3; i++) await fetch(`${agent.url}/v1/kv/newer-${i}`, { method: "PUT", body: "x" });
+    for (let i = 0; i < 3; i++)
+      await fetch(`${agent.url}/v1/kv/newer-${i}`, { method: "PUT", body: "x" });
     await agent.stop();
     agent = await startAgentProcess({ args });
 
     const first = await fetch(`${agent.url}/v1/kv/old`);
     const index = Number(first.headers.get("x-consul-index"));
     const started = Date.now();
-    const blocked = fetch(`${agent.url}/v1/kv/old?index=${index}&wait=1s`, { signal: AbortSignal.timeout(10_000) });
+    const blocked = fetch(`${agent.url}/v1/kv/old?index=${index}&wait=1s`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     await new Promise((r) => setTimeout(r, 200));
     const self = await fetch(`${agent.url}/v1/agent/self`, { signal: AbortSignal.timeout(3000) });
     assert.equal(self.status, 200, "the agent still answers while the query parks");
@@ -42,7 +45,9 @@ describe("blocking queries after the view loaded a snapshot", () => {
     assert.ok(Date.now() - started >= 900, `it waited for ?wait (${Date.now() - started} ms)`);
 
     // And a change still wakes it.
-    const woken = fetch(`${agent.url}/v1/kv/old?index=${index}&wait=30s`, { signal: AbortSignal.timeout(10_000) });
+    const woken = fetch(`${agent.url}/v1/kv/old?index=${index}&wait=30s`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     await new Promise((r) => setTimeout(r, 200));
     await fetch(`${agent.url}/v1/kv/old`, { method: "PUT", body: "2" });
     const changed = await woken;

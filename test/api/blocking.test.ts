@@ -4,7 +4,11 @@ import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { inspectView } from "../../src/catalog/catalog.js";
 import { until } from "../helpers/until.js";
 
-const svc = (name: string, port: number): object => ({ Name: name, Port: port, Check: { TTL: "30s" } });
+const svc = (name: string, port: number): object => ({
+  Name: name,
+  Port: port,
+  Check: { TTL: "30s" },
+});
 
 describe("blocking queries", () => {
   let a: TestAgent;
@@ -64,14 +68,21 @@ describe("blocking queries", () => {
     assert.equal((await a.call("DELETE", "/v1/kv/pre/a")).status, 200);
     const res = await parked;
     assert.ok(Number(res.headers.get("x-consul-index")) > idx);
-    assert.deepEqual(((await res.json()) as { Key: string }[]).map((p) => p.Key), ["pre/b"]);
+    assert.deepEqual(
+      ((await res.json()) as { Key: string }[]).map((p) => p.Key),
+      ["pre/b"],
+    );
   });
 
   it("blocking - catalog/services blocks until a service is added", async () => {
     const idx = Number((await a.call("GET", "/v1/catalog/services")).headers.get("x-consul-index"));
     const parked = a.call("GET", `/v1/catalog/services?index=${idx}&wait=10s`);
     await until(() => a.parked() === 1, "the query to park");
-    assert.equal((await a.call("PUT", "/v1/agent/service/register", { Name: "late", Tags: ["x", "y"] })).status, 200);
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/service/register", { Name: "late", Tags: ["x", "y"] }))
+        .status,
+      200,
+    );
     const body = (await (await parked).json()) as Record<string, string[]>;
     assert.deepEqual(body["late"], ["x", "y"]);
   });

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const SOURCE = fileURLToPath(new URL("../../../test/fixtures/bexpr-oracle/main.go", import.meta.url));
+const SOURCE = fileURLToPath(
+  new URL("../../../test/fixtures/bexpr-oracle/main.go", import.meta.url),
+);
 const GOPATH = "/usr/share/gocode";
 const BEXPR = join(GOPATH, "src/github.com/hashicorp/go-bexpr");
 
@@ -29,8 +31,10 @@ export interface OracleAnswer {
 /** Why the oracle cannot run here, or undefined when it can. */
 export function oracleUnavailable(): string | undefined {
   const go = spawnSync("go", ["version"], { encoding: "utf8" });
-  if (go.error || go.status !== 0) return "Go is not installed (apt-get install golang-go golang-github-hashicorp-go-bexpr-dev)";
-  if (!existsSync(BEXPR)) return `go-bexpr source missing at ${BEXPR} (apt-get install golang-github-hashicorp-go-bexpr-dev)`;
+  if (go.error || go.status !== 0)
+    return "Go is not installed (apt-get install golang-go golang-github-hashicorp-go-bexpr-dev)";
+  if (!existsSync(BEXPR))
+    return `go-bexpr source missing at ${BEXPR} (apt-get install golang-github-hashicorp-go-bexpr-dev)`;
   return undefined;
 }
 
@@ -42,7 +46,15 @@ export function buildOracle(): string {
   const bin = join(dir, "bexpr-oracle");
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
-  const env = { ...process.env, GO111MODULE: "off", GOPATH, GOFLAGS: "", GOCACHE: join(dir, "cache"), GOPROXY: "off", CGO_ENABLED: "0" };
+  const env = {
+    ...process.env,
+    GO111MODULE: "off",
+    GOPATH,
+    GOFLAGS: "",
+    GOCACHE: join(dir, "cache"),
+    GOPROXY: "off",
+    CGO_ENABLED: "0",
+  };
   const r = spawnSync("go", ["build", "-o", `${bin}.tmp`, SOURCE], { env, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`building the bexpr oracle failed: ${r.stderr}`);
   spawnSync("mv", [`${bin}.tmp`, bin]);
@@ -50,17 +62,26 @@ export function buildOracle(): string {
 }
 
 /** Runs every request through the oracle in one process; answers in request order. */
-export async function askOracle(bin: string, requests: readonly OracleRequest[]): Promise<OracleAnswer[]> {
+export async function askOracle(
+  bin: string,
+  requests: readonly OracleRequest[],
+): Promise<OracleAnswer[]> {
   const child = spawn(bin, [], { stdio: ["pipe", "pipe", "inherit"] });
   const chunks: Buffer[] = [];
   child.stdout.on("data", (c: Buffer) => chunks.push(c));
   const done = new Promise<void>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`oracle exited ${code}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`oracle exited ${code}`)),
+    );
   });
   child.stdin.end(requests.map((r) => JSON.stringify(r)).join("\n") + "\n");
   await done;
-  const lines = Buffer.concat(chunks).toString("utf8").split("\n").filter((l) => l !== "");
-  if (lines.length !== requests.length) throw new Error(`oracle answered ${lines.length} of ${requests.length}`);
+  const lines = Buffer.concat(chunks)
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l !== "");
+  if (lines.length !== requests.length)
+    throw new Error(`oracle answered ${lines.length} of ${requests.length}`);
   return lines.map((l) => JSON.parse(l) as OracleAnswer);
 }

@@ -43,10 +43,17 @@ async function rawClient(a: TestAgent): Promise<RawClient> {
   return {
     socket,
     received: () => buf,
-    closed: (ms) => Promise.race([ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]),
+    closed: (ms) =>
+      Promise.race([
+        ended.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
+      ]),
     request: (text) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no response; received: ${JSON.stringify(buf.slice(consumed))}`)), 5000);
+        const timer = setTimeout(
+          () => reject(new Error(`no response; received: ${JSON.stringify(buf.slice(consumed))}`)),
+          5000,
+        );
         onData = () => {
           const rest = buf.slice(consumed);
           const head = rest.indexOf("\r\n\r\n");
@@ -56,7 +63,10 @@ async function rawClient(a: TestAgent): Promise<RawClient> {
           consumed += head + 4 + length;
           clearTimeout(timer);
           onData = undefined;
-          resolve({ status: Number(rest.slice(9, 12)), body: rest.slice(head + 4, head + 4 + length) });
+          resolve({
+            status: Number(rest.slice(9, 12)),
+            body: rest.slice(head + 4, head + 4 + length),
+          });
         };
         socket.write(text);
         onData();
@@ -74,135 +84,180 @@ async function eventually(cond: () => Promise<boolean>, ms: number): Promise<voi
   }
 }
 
-void test("limits - a client over http_max_conns_per_client gets Consul's 429 and is closed; its other connections keep working; closing frees a slot", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ http: { maxConnsPerClient: 5 } });
-  const clients: RawClient[] = [];
-  try {
-    for (let i = 0; i < 5; i++) {
-      const c = await rawClient(a);
-      clients.push(c);
-      assert.equal((await c.request(GET_LEADER)).status, 200);
+void test(
+  "limits - a client over http_max_conns_per_client gets Consul's 429 and is closed; its other connections keep working; closing frees a slot",
+  { timeout: 30_000 },
+  async () => {
+    const a = await startTestAgent({ http: { maxConnsPerClient: 5 } });
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const c = await rawClient(a);
+        clients.push(c);
+        assert.equal((await c.request(GET_LEADER)).status, 200);
+      }
+      const sixth = await rawClient(a);
+      sixth.socket.write(GET_LEADER);
+      assert.equal(await sixth.closed(5000), true, "the connection over the limit is closed");
+      assert.match(sixth.received(), /^HTTP\/1\.1 429 Too Many Requests\r\n/);
+      assert.ok(sixth.received().endsWith(`\r\n\r\n${TOO_MANY_CONNS}`), sixth.received());
+      // The five admitted keep-alive connections still answer.
+      for (const c of clients) assert.equal((await c.request(GET_LEADER)).status, 200);
+      // One closes: a new connection is admitted again.
+      clients.shift()?.socket.destroy();
+      await eventually(async () => {
+        const c = await rawClient(a);
+        c.socket.write(GET_LEADER);
+        const ok = await c
+          .closed(300)
+          .then((closed) => !closed && c.received().startsWith("HTTP/1.1 200"));
+        if (ok) clients.push(c);
+        else c.socket.destroy();
+        return ok;
+      }, 5000);
+      // fetch (undici keep-alive) sees the same 429 once the limit is full again.
+      const res = await a.call("GET", "/v1/status/leader");
+      assert.equal(res.status, 429);
+      assert.equal(await res.text(), TOO_MANY_CONNS);
+    } finally {
+      for (const c of clients) c.socket.destroy();
+      await a.stop();
     }
-    const sixth = await rawClient(a);
-    sixth.socket.write(GET_LEADER);
-    assert.equal(await sixth.closed(5000), true, "the connection over the limit is closed");
-    assert.match(sixth.received(), /^HTTP\/1\.1 429 Too Many Requests\r\n/);
-    assert.ok(sixth.received().endsWith(`\r\n\r\n${TOO_MANY_CONNS}`), sixth.received());
-    // The five admitted keep-alive connections still answer.
-    for (const c of clients) assert.equal((await c.request(GET_LEADER)).status, 200);
-    // One closes: a new connection is admitted again.
-    clients.shift()?.socket.destroy();
-    await eventually(async () => {
+  },
+);
+
+void test(
+  "limits - by default (Consul's 200) the 201st connection from 127.0.0.1 is refused",
+  { timeout: 60_000 },
+  async () => {
+    const a = await startTestAgent();
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 200; i++) clients.push(await rawClient(a));
+      const answers = await Promise.all(clients.map((c) => c.request(GET_LEADER)));
+      assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
+      const extra = await rawClient(a);
+      extra.socket.write(GET_LEADER);
+      assert.equal(await extra.closed(5000), true);
+      assert.match(extra.received(), /^HTTP\/1\.1 429 /);
+    } finally {
+      for (const c of clients) c.socket.destroy();
+      await a.stop();
+    }
+  },
+);
+
+void test(
+  "limits - a client that stops sending headers is closed after read_header_timeout",
+  { timeout: 30_000 },
+  async () => {
+    const a = await startTestAgent({ http: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
+    try {
       const c = await rawClient(a);
-      c.socket.write(GET_LEADER);
-      const ok = await c.closed(300).then((closed) => !closed && c.received().startsWith("HTTP/1.1 200"));
-      if (ok) clients.push(c);
-      else c.socket.destroy();
-      return ok;
-    }, 5000);
-    // fetch (undici keep-alive) sees the same 429 once the limit is full again.
-    const res = await a.call("GET", "/v1/status/leader");
-    assert.equal(res.status, 429);
-    assert.equal(await res.text(), TOO_MANY_CONNS);
-  } finally {
-    for (const c of clients) c.socket.destroy();
-    await a.stop();
-  }
-});
+      const started = Date.now();
+      c.socket.write("GET /v1/status/leader HTTP/1.1\r\nHost: augur\r\n");
+      assert.equal(await c.closed(5000), true, "closed within 5 s");
+      const took = Date.now() - started;
+      assert.ok(took >= 250, `closed after ${took} ms, before the timeout`);
+      assert.match(c.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
+      console.log(`header timeout 300 ms: closed after ${took} ms`);
+    } finally {
+      await a.stop();
+    }
+  },
+);
 
-void test("limits - by default (Consul's 200) the 201st connection from 127.0.0.1 is refused", { timeout: 60_000 }, async () => {
-  const a = await startTestAgent();
-  const clients: RawClient[] = [];
-  try {
-    for (let i = 0; i < 200; i++) clients.push(await rawClient(a));
-    const answers = await Promise.all(clients.map((c) => c.request(GET_LEADER)));
-    assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
-    const extra = await rawClient(a);
-    extra.socket.write(GET_LEADER);
-    assert.equal(await extra.closed(5000), true);
-    assert.match(extra.received(), /^HTTP\/1\.1 429 /);
-  } finally {
-    for (const c of clients) c.socket.destroy();
-    await a.stop();
-  }
-});
+void test(
+  "limits - a client that trickles its body is answered 408 and closed after read_timeout; nothing is written",
+  { timeout: 30_000 },
+  async () => {
+    const a = await startTestAgent({ http: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
+    try {
+      const c = await rawClient(a);
+      const started = Date.now();
+      c.socket.write("PUT /v1/kv/slow HTTP/1.1\r\nHost: augur\r\nContent-Length: 100\r\n\r\nab");
+      const trickle = setInterval(() => c.socket.writable && c.socket.write("x"), 100);
+      const closed = await c.closed(5000);
+      clearInterval(trickle);
+      const took = Date.now() - started;
+      assert.equal(closed, true, "closed within 5 s");
+      assert.match(c.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
+      assert.ok(took >= 500, `closed after ${took} ms, before the timeout`);
+      console.log(`read timeout 600 ms: trickling client closed after ${took} ms`);
+      assert.equal((await a.call("GET", "/v1/kv/slow")).status, 404);
+      // The agent still serves everyone else.
+      assert.equal((await a.call("GET", "/v1/status/leader")).status, 200);
+    } finally {
+      await a.stop();
+    }
+  },
+);
 
-void test("limits - a client that stops sending headers is closed after read_header_timeout", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ http: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
-  try {
-    const c = await rawClient(a);
-    const started = Date.now();
-    c.socket.write("GET /v1/status/leader HTTP/1.1\r\nHost: augur\r\n");
-    assert.equal(await c.closed(5000), true, "closed within 5 s");
-    const took = Date.now() - started;
-    assert.ok(took >= 250, `closed after ${took} ms, before the timeout`);
-    assert.match(c.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
-    console.log(`header timeout 300 ms: closed after ${took} ms`);
-  } finally {
-    await a.stop();
-  }
-});
-
-void test("limits - a client that trickles its body is answered 408 and closed after read_timeout; nothing is written", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ http: { readHeaderTimeoutMs: 300, readTimeoutMs: 600 } });
-  try {
-    const c = await rawClient(a);
-    const started = Date.now();
-    c.socket.write("PUT /v1/kv/slow HTTP/1.1\r\nHost: augur\r\nContent-Length: 100\r\n\r\nab");
-    const trickle = setInterval(() => c.socket.writable && c.socket.write("x"), 100);
-    const closed = await c.closed(5000);
-    clearInterval(trickle);
-    const took = Date.now() - started;
-    assert.equal(closed, true, "closed within 5 s");
-    assert.match(c.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
-    assert.ok(took >= 500, `closed after ${took} ms, before the timeout`);
-    console.log(`read timeout 600 ms: trickling client closed after ${took} ms`);
-    assert.equal((await a.call("GET", "/v1/kv/slow")).status, 404);
-    // The agent still serves everyone else.
-    assert.equal((await a.call("GET", "/v1/status/leader")).status, 200);
-  } finally {
-    await a.stop();
-  }
-});
-
-void test("limits - a 2 s blocking query is not cut off by a 300 ms read timeout", { timeout: 30_000 }, async () => {
-  const a = await startTestAgent({ http: { readHeaderTimeoutMs: 200, readTimeoutMs: 300 } });
-  try {
-    await a.call("PUT", "/v1/kv/k", "v");
-    const index = (await a.call("GET", "/v1/kv/k")).headers.get("x-consul-index");
-    const started = Date.now();
-    const res = await a.call("GET", `/v1/kv/k?index=${index}&wait=2s`);
-    const took = Date.now() - started;
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get("x-consul-index"), index);
-    assert.ok(took >= 1900, `returned after ${took} ms`);
-    // A blocking query that a change releases works the same.
-    const parked = a.call("GET", `/v1/kv/k?index=${index}&wait=5s`);
-    await new Promise((r) => setTimeout(r, 1000));
-    await a.call("PUT", "/v1/kv/k", "v2");
-    const woken = await parked;
-    assert.equal(woken.status, 200);
-    assert.notEqual(woken.headers.get("x-consul-index"), index);
-  } finally {
-    await a.stop();
-  }
-});
+void test(
+  "limits - a 2 s blocking query is not cut off by a 300 ms read timeout",
+  { timeout: 30_000 },
+  async () => {
+    const a = await startTestAgent({ http: { readHeaderTimeoutMs: 200, readTimeoutMs: 300 } });
+    try {
+      await a.call("PUT", "/v1/kv/k", "v");
+      const index = (await a.call("GET", "/v1/kv/k")).headers.get("x-consul-index");
+      const started = Date.now();
+      const res = await a.call("GET", `/v1/kv/k?index=${index}&wait=2s`);
+      const took = Date.now() - started;
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("x-consul-index"), index);
+      assert.ok(took >= 1900, `returned after ${took} ms`);
+      // A blocking query that a change releases works the same.
+      const parked = a.call("GET", `/v1/kv/k?index=${index}&wait=5s`);
+      await new Promise((r) => setTimeout(r, 1000));
+      await a.call("PUT", "/v1/kv/k", "v2");
+      const woken = await parked;
+      assert.equal(woken.status, 200);
+      assert.notEqual(woken.headers.get("x-consul-index"), index);
+    } finally {
+      await a.stop();
+    }
+  },
+);
 
 void test("limits - limits and http_config are read from HCL and JSON config files", async () => {
   const dir = await mkdtemp(join(tmpdir(), "augur-limits-"));
   try {
     const hcl = join(dir, "a.hcl");
-    await writeFile(hcl, 'limits {\n  http_max_conns_per_client = 7\n  rpc_max_conns_per_client = 3\n}\nhttp_config {\n  read_timeout = "45s"\n  read_header_timeout = "2s"\n}\n');
-    const { config, notices } = await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [hcl], dirs: [] });
-    assert.deepEqual(config.http, { maxConnsPerClient: 7, readTimeoutMs: 45_000, readHeaderTimeoutMs: 2000 });
-    assert.ok(notices.some((n) => n.includes('"limits.rpc_max_conns_per_client"')), notices.join("\n"));
+    await writeFile(
+      hcl,
+      'limits {\n  http_max_conns_per_client = 7\n  rpc_max_conns_per_client = 3\n}\nhttp_config {\n  read_timeout = "45s"\n  read_header_timeout = "2s"\n}\n',
+    );
+    const { config, notices } = await loadConfig({
+      flags: parseAgentFlags(["-dev"]),
+      files: [hcl],
+      dirs: [],
+    });
+    assert.deepEqual(config.http, {
+      maxConnsPerClient: 7,
+      readTimeoutMs: 45_000,
+      readHeaderTimeoutMs: 2000,
+    });
+    assert.ok(
+      notices.some((n) => n.includes('"limits.rpc_max_conns_per_client"')),
+      notices.join("\n"),
+    );
     const json = join(dir, "b.json");
     await writeFile(json, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }));
-    assert.deepEqual((await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [json], dirs: [] })).config.http, { maxConnsPerClient: 0 });
+    assert.deepEqual(
+      (await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [json], dirs: [] })).config.http,
+      { maxConnsPerClient: 0 },
+    );
     await writeFile(json, JSON.stringify({ limits: { http_max_conns_per_client: "many" } }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [json], dirs: [] }), /limits\.http_max_conns_per_client: expected a non-negative integer/);
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [json], dirs: [] }),
+      /limits\.http_max_conns_per_client: expected a non-negative integer/,
+    );
     await writeFile(json, JSON.stringify({ http_config: { read_timeout: 5 } }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [json], dirs: [] }), /http_config\.read_timeout: expected a duration/);
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [json], dirs: [] }),
+      /http_config\.read_timeout: expected a duration/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

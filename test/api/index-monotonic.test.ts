@@ -20,19 +20,23 @@ describe("indexes - monotonic across restarts (disk store)", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("indexes - every endpoint's X-Consul-Index is >= its value before a restart (stop, then kill -9)", { timeout: 60_000 }, async () => {
-    const args = ["-data-dir", join(dir, "data"), "-bind", "127.0.0.1", "-node", "mono"];
-    agent = await startAgentProcess({ args });
-    await writeThenDelete(agent.url);
-    const before = await readIndexes(agent.url);
+  it(
+    "indexes - every endpoint's X-Consul-Index is >= its value before a restart (stop, then kill -9)",
+    { timeout: 60_000 },
+    async () => {
+      const args = ["-data-dir", join(dir, "data"), "-bind", "127.0.0.1", "-node", "mono"];
+      agent = await startAgentProcess({ args });
+      await writeThenDelete(agent.url);
+      const before = await readIndexes(agent.url);
 
-    await agent.stop();
-    agent = await startAgentProcess({ args });
-    const afterStop = await readIndexes(agent.url);
-    assertNotBackwards(before, afterStop, "after a restart");
+      await agent.stop();
+      agent = await startAgentProcess({ args });
+      const afterStop = await readIndexes(agent.url);
+      assertNotBackwards(before, afterStop, "after a restart");
 
-    await agent.kill();
-    agent = await startAgentProcess({ args });
-    assertNotBackwards(afterStop, await readIndexes(agent.url), "after kill -9 and a restart");
-  });
+      await agent.kill();
+      agent = await startAgentProcess({ args });
+      assertNotBackwards(afterStop, await readIndexes(agent.url), "after kill -9 and a restart");
+    },
+  );
 });

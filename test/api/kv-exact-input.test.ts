@@ -12,7 +12,12 @@ import { join } from "node:path";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { AUGUR_BIN } from "../helpers/agent-process.js";
 
-const BIG = ["18446744073709551615", "9007199254740993", "9007199254740992", "12345678901234567890"];
+const BIG = [
+  "18446744073709551615",
+  "9007199254740993",
+  "9007199254740992",
+  "12345678901234567890",
+];
 
 void describe("kv - exact uint64 flags and strict txn base64", () => {
   let agent: TestAgent;
@@ -29,9 +34,17 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
   });
 
   /** Async: the agent runs in this process and must keep answering while the CLI waits. */
-  const augur = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  const augur = (
+    args: string[],
+  ): Promise<{ status: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [AUGUR_BIN, ...args], { env: { ...process.env, CONSUL_HTTP_ADDR: agent.url.replace("http://", ""), AUGUR_HTTP_ADDR: "" } });
+      const child = spawn(process.execPath, [AUGUR_BIN, ...args], {
+        env: {
+          ...process.env,
+          CONSUL_HTTP_ADDR: agent.url.replace("http://", ""),
+          AUGUR_HTTP_ADDR: "",
+        },
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -40,30 +53,54 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
       child.on("close", (status) => resolve({ status, stdout, stderr }));
     });
 
-  const text = async (method: string, path: string, body?: string | object): Promise<{ status: number; body: string }> => {
+  const text = async (
+    method: string,
+    path: string,
+    body?: string | object,
+  ): Promise<{ status: number; body: string }> => {
     const res = await agent.call(method, path, body);
     return { status: res.status, body: await res.text() };
   };
 
   for (const flags of BIG) {
     test(`kv PUT ?flags=${flags} comes back exactly in GET's JSON`, async () => {
-      assert.deepEqual(await text("PUT", `/v1/kv/f/${flags}?flags=${flags}`, "v"), { status: 200, body: "true" });
+      assert.deepEqual(await text("PUT", `/v1/kv/f/${flags}?flags=${flags}`, "v"), {
+        status: 200,
+        body: "true",
+      });
       const got = await text("GET", `/v1/kv/f/${flags}`);
       assert.equal(got.status, 200);
       assert.match(got.body, new RegExp(`"Flags":${flags},`));
-      assert.match((await text("GET", `/v1/kv/f/${flags}?pretty`)).body, new RegExp(`"Flags": ${flags},`));
+      assert.match(
+        (await text("GET", `/v1/kv/f/${flags}?pretty`)).body,
+        new RegExp(`"Flags": ${flags},`),
+      );
       assert.match((await text("GET", `/v1/kv/f/?recurse`)).body, new RegExp(`"Flags":${flags},`));
     });
   }
 
   test("kv recurse - one huge Flags value among many keys (the chunked encoder's path) is exact, compact and ?pretty", async () => {
-    const txn = Array.from({ length: 64 }, (_, i) => ({ KV: { Verb: "set", Key: `many/${String(i).padStart(3, "0")}`, Value: "dg==" } }));
+    const txn = Array.from({ length: 64 }, (_, i) => ({
+      KV: { Verb: "set", Key: `many/${String(i).padStart(3, "0")}`, Value: "dg==" },
+    }));
     for (let base = 0; base < 192; base += 64) {
-      const res = await agent.call("PUT", "/v1/txn", txn.map((op, i) => ({ KV: { ...op.KV, Key: `many/${String(base + i).padStart(3, "0")}` } })));
+      const res = await agent.call(
+        "PUT",
+        "/v1/txn",
+        txn.map((op, i) => ({
+          KV: { ...op.KV, Key: `many/${String(base + i).padStart(3, "0")}` },
+        })),
+      );
       assert.equal(res.status, 200);
     }
-    assert.equal(await (await agent.call("PUT", "/v1/kv/many/big?flags=18446744073709551615", "x")).text(), "true");
-    for (const [query, spelled] of [["", '"Flags":18446744073709551615'], ["&pretty", '"Flags": 18446744073709551615']] as const) {
+    assert.equal(
+      await (await agent.call("PUT", "/v1/kv/many/big?flags=18446744073709551615", "x")).text(),
+      "true",
+    );
+    for (const [query, spelled] of [
+      ["", '"Flags":18446744073709551615'],
+      ["&pretty", '"Flags": 18446744073709551615'],
+    ] as const) {
       const res = await agent.call("GET", `/v1/kv/many/?recurse${query}`);
       assert.equal(res.status, 200, `recurse${query}`);
       assert.ok((await res.text()).includes(spelled), `recurse${query} keeps the exact number`);
@@ -72,7 +109,10 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
 
   test("kv PUT - small flags stay plain numbers", async () => {
     await text("PUT", "/v1/kv/small?flags=42", "v");
-    assert.equal((JSON.parse((await text("GET", "/v1/kv/small")).body) as { Flags: number }[])[0]?.Flags, 42);
+    assert.equal(
+      (JSON.parse((await text("GET", "/v1/kv/small")).body) as { Flags: number }[])[0]?.Flags,
+      42,
+    );
   });
 
   for (const [raw, why] of [
@@ -106,9 +146,16 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
     ["1.5", "number 1.5"],
   ] as const) {
     test(`txn - Flags ${flags} is refused as Go's decoder refuses it`, async () => {
-      const res = await text("PUT", "/v1/txn", `[{"KV":{"Verb":"set","Key":"t/x","Flags":${flags}}}]`);
+      const res = await text(
+        "PUT",
+        "/v1/txn",
+        `[{"KV":{"Verb":"set","Key":"t/x","Flags":${flags}}}]`,
+      );
       assert.equal(res.status, 400);
-      assert.equal(res.body, `Failed to parse body: json: cannot unmarshal ${what} into Go struct field KVTxnOp.KV.Flags of type uint64`);
+      assert.equal(
+        res.body,
+        `Failed to parse body: json: cannot unmarshal ${what} into Go struct field KVTxnOp.KV.Flags of type uint64`,
+      );
     });
   }
 
@@ -124,7 +171,9 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
     ["éA==", 0],
   ] as const) {
     test(`txn - Value ${JSON.stringify(value)} is not strict base64: 400 at byte ${offset}, nothing written`, async () => {
-      const res = await text("PUT", "/v1/txn", [{ KV: { Verb: "set", Key: "b64/bad", Value: value } }]);
+      const res = await text("PUT", "/v1/txn", [
+        { KV: { Verb: "set", Key: "b64/bad", Value: value } },
+      ]);
       assert.equal(res.status, 400);
       assert.equal(res.body, `Failed to parse body: illegal base64 data at input byte ${offset}`);
       assert.equal((await text("GET", "/v1/kv/b64/bad")).status, 404);
@@ -132,7 +181,11 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
   }
 
   test("txn - Go skips \\r and \\n inside base64, and so does augur", async () => {
-    assert.equal((await text("PUT", "/v1/txn", [{ KV: { Verb: "set", Key: "b64/nl", Value: "YW\nJj\r\n" } }])).status, 200);
+    assert.equal(
+      (await text("PUT", "/v1/txn", [{ KV: { Verb: "set", Key: "b64/nl", Value: "YW\nJj\r\n" } }]))
+        .status,
+      200,
+    );
     assert.equal((await text("GET", "/v1/kv/b64/nl?raw")).body, "abc");
   });
 

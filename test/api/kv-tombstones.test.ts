@@ -18,7 +18,8 @@ describe("kv - tombstones are bounded", () => {
     const res = await a.call("PUT", "/v1/txn", ops);
     assert.equal(res.status, 200, await res.clone().text());
   };
-  const indexOf = async (path: string): Promise<number> => Number((await a.call("GET", path)).headers.get("x-consul-index"));
+  const indexOf = async (path: string): Promise<number> =>
+    Number((await a.call("GET", path)).headers.get("x-consul-index"));
 
   it("kv tombstones - creating and deleting many unique keys keeps the view's maps bounded; prefix indexes never go back", async () => {
     const view = inspectView(a.running.catalog);
@@ -35,9 +36,16 @@ describe("kv - tombstones are bounded", () => {
       await txn(keys.map((Key) => ({ KV: { Verb: "set", Key, Value: value } })));
       await txn(keys.map((Key) => ({ KV: { Verb: "delete", Key } })));
     }
-    assert.equal(view.kvTombstones.size, KV_TOMBSTONE_LIMIT, "tombstones beyond the limit are reaped");
+    assert.equal(
+      view.kvTombstones.size,
+      KV_TOMBSTONE_LIMIT,
+      "tombstones beyond the limit are reaped",
+    );
     assert.ok(!view.kvTombstones.has("t/gone"), "the oldest tombstone went first");
-    assert.ok(view.scopes.size() <= scopesBefore + KV_TOMBSTONE_LIMIT + 16, `scope indexes: ${view.scopes.size()}`);
+    assert.ok(
+      view.scopes.size() <= scopesBefore + KV_TOMBSTONE_LIMIT + 16,
+      `scope indexes: ${view.scopes.size()}`,
+    );
     assert.ok(view.kvTombstoneFloor >= before);
     const afterReap = await indexOf("/v1/kv/t/?recurse");
     assert.ok(afterReap >= before, `prefix index went from ${before} back to ${afterReap}`);

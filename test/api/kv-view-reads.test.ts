@@ -18,7 +18,13 @@ const set = (key: string, value: string): KvOp => ({ verb: "set", key, value: by
 /** A snapshot of the store's KV as a view would hold it, frozen at the time of the call. */
 async function snapshot(store: MemoryStore): Promise<LocalKv> {
   const kv = new Map<string, Stored<KvRecord>>();
-  for (const e of (await store.range(keys.kv(""))).kvs) kv.set(e.key.slice(keys.kv("").length), { key: e.key, value: decodeRecord<KvRecord>(e.value), createRevision: e.createRevision, modRevision: e.modRevision });
+  for (const e of (await store.range(keys.kv(""))).kvs)
+    kv.set(e.key.slice(keys.kv("").length), {
+      key: e.key,
+      value: decodeRecord<KvRecord>(e.value),
+      createRevision: e.createRevision,
+      modRevision: e.modRevision,
+    });
   return { kv, sessions: new Map() };
 }
 
@@ -28,10 +34,20 @@ describe("KV writes with reads from a lagging view", () => {
     await runKvOps(store, [set("k", "1")]);
     const stale = await snapshot(store);
     const second = await runKvOps(store, [set("k", "2")]);
-    const r = await runKvOps(store, [{ verb: "cas", key: "k", value: bytes("3"), index: second.revision }], { view: stale });
+    const r = await runKvOps(
+      store,
+      [{ verb: "cas", key: "k", value: bytes("3"), index: second.revision }],
+      { view: stale },
+    );
     assert.equal(r.applied, true, "decided by the store, not the stale view");
     const now = await store.get(keys.kv("k"));
-    assert.equal(Buffer.from(decodeRecord<KvRecord>(now?.value ?? bytes("{}")).Value ?? "", "base64").toString(), "3");
+    assert.equal(
+      Buffer.from(
+        decodeRecord<KvRecord>(now?.value ?? bytes("{}")).Value ?? "",
+        "base64",
+      ).toString(),
+      "3",
+    );
   });
 
   it("kv-view - a cas at the index only the stale view has is refused", async () => {
@@ -39,7 +55,11 @@ describe("KV writes with reads from a lagging view", () => {
     const first = await runKvOps(store, [set("k", "1")]);
     const stale = await snapshot(store);
     await runKvOps(store, [set("k", "2")]);
-    const r = await runKvOps(store, [{ verb: "cas", key: "k", value: bytes("x"), index: first.revision }], { view: stale });
+    const r = await runKvOps(
+      store,
+      [{ verb: "cas", key: "k", value: bytes("x"), index: first.revision }],
+      { view: stale },
+    );
     assert.equal(r.applied, false);
   });
 
@@ -52,14 +72,22 @@ describe("KV writes with reads from a lagging view", () => {
     assert.equal(r.applied, true);
     const kv = await store.get(keys.kv("k"));
     assert.equal(kv?.modRevision, r.revision, "the write is the latest revision");
-    assert.equal(kv?.createRevision, created.revision, "the key keeps the CreateIndex of its first write");
+    assert.equal(
+      kv?.createRevision,
+      created.revision,
+      "the key keeps the CreateIndex of its first write",
+    );
   });
 
   it("kv-view - a key the stale view does not have yet is not created twice: check-not-exists is answered by the store", async () => {
     const store = new MemoryStore();
     const stale = await snapshot(store);
     await runKvOps(store, [set("fresh", "1")]);
-    const r = await runKvOps(store, [{ verb: "check-not-exists", key: "fresh" }, set("other", "x")], { view: stale });
+    const r = await runKvOps(
+      store,
+      [{ verb: "check-not-exists", key: "fresh" }, set("other", "x")],
+      { view: stale },
+    );
     assert.equal(r.errors.length, 1, "the key exists in the store");
     assert.equal(await store.get(keys.kv("other")), undefined, "nothing written");
   });

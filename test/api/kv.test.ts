@@ -14,7 +14,14 @@ describe("kv", () => {
     assert.equal(await put.text(), "true");
     const res = await a.call("GET", "/v1/kv/app/config");
     assert.equal(res.status, 200);
-    const [pair] = (await res.json()) as { Key: string; Value: string; Flags: number; CreateIndex: number; ModifyIndex: number; LockIndex: number }[];
+    const [pair] = (await res.json()) as {
+      Key: string;
+      Value: string;
+      Flags: number;
+      CreateIndex: number;
+      ModifyIndex: number;
+      LockIndex: number;
+    }[];
     assert.ok(pair);
     assert.equal(pair.Key, "app/config");
     assert.equal(Buffer.from(pair.Value, "base64").toString(), "hello");
@@ -45,9 +52,13 @@ describe("kv", () => {
   });
 
   it("kv - recurse lists a prefix in key order and keys+separator folds subtrees", async () => {
-    for (const k of ["tree/b", "tree/a", "tree/c/d", "tree/c/e", "treetop"]) await a.call("PUT", `/v1/kv/${k}`, k);
+    for (const k of ["tree/b", "tree/a", "tree/c/d", "tree/c/e", "treetop"])
+      await a.call("PUT", `/v1/kv/${k}`, k);
     const rec = (await (await a.call("GET", "/v1/kv/tree/?recurse")).json()) as { Key: string }[];
-    assert.deepEqual(rec.map((p) => p.Key), ["tree/a", "tree/b", "tree/c/d", "tree/c/e"]);
+    assert.deepEqual(
+      rec.map((p) => p.Key),
+      ["tree/a", "tree/b", "tree/c/d", "tree/c/e"],
+    );
     const keys = await (await a.call("GET", "/v1/kv/tree/?keys&separator=/")).json();
     assert.deepEqual(keys, ["tree/a", "tree/b", "tree/c/"]);
     const none = await a.call("GET", "/v1/kv/nothing-under/?keys");
@@ -57,10 +68,18 @@ describe("kv", () => {
   it("kv - cas=0 creates only when absent; cas=N writes only at that index", async () => {
     assert.equal(await (await a.call("PUT", "/v1/kv/cas/k?cas=0", "v1")).text(), "true");
     assert.equal(await (await a.call("PUT", "/v1/kv/cas/k?cas=0", "v2")).text(), "false");
-    const [pair] = (await (await a.call("GET", "/v1/kv/cas/k")).json()) as { ModifyIndex: number }[];
+    const [pair] = (await (await a.call("GET", "/v1/kv/cas/k")).json()) as {
+      ModifyIndex: number;
+    }[];
     assert.ok(pair);
-    assert.equal(await (await a.call("PUT", `/v1/kv/cas/k?cas=${pair.ModifyIndex + 100}`, "v3")).text(), "false");
-    assert.equal(await (await a.call("PUT", `/v1/kv/cas/k?cas=${pair.ModifyIndex}`, "v3")).text(), "true");
+    assert.equal(
+      await (await a.call("PUT", `/v1/kv/cas/k?cas=${pair.ModifyIndex + 100}`, "v3")).text(),
+      "false",
+    );
+    assert.equal(
+      await (await a.call("PUT", `/v1/kv/cas/k?cas=${pair.ModifyIndex}`, "v3")).text(),
+      "true",
+    );
     assert.equal(await (await a.call("DELETE", `/v1/kv/cas/k?cas=1`)).text(), "false");
   });
 

@@ -12,13 +12,19 @@ describe("sessions - locks indexed by session", () => {
   before(async () => (a = await startTestAgent()));
   after(async () => a.stop());
 
-  const session = async (): Promise<string> => ((await (await a.call("PUT", "/v1/session/create", {})).json()) as { ID: string }).ID;
-  const locked = (id: string): string[] => inspectView(a.running.catalog).locksOf(id).map((s) => s.value.Key).sort();
+  const session = async (): Promise<string> =>
+    ((await (await a.call("PUT", "/v1/session/create", {})).json()) as { ID: string }).ID;
+  const locked = (id: string): string[] =>
+    inspectView(a.running.catalog)
+      .locksOf(id)
+      .map((s) => s.value.Key)
+      .sort();
 
   it("lock index - follows acquire, writes that keep the lock, release, delete and destroy", async () => {
     const s1 = await session();
     const s2 = await session();
-    for (const k of ["l/a", "l/b", "l/c"]) assert.equal(await (await a.call("PUT", `/v1/kv/${k}?acquire=${s1}`, "x")).text(), "true");
+    for (const k of ["l/a", "l/b", "l/c"])
+      assert.equal(await (await a.call("PUT", `/v1/kv/${k}?acquire=${s1}`, "x")).text(), "true");
     assert.equal(await (await a.call("PUT", `/v1/kv/l/d?acquire=${s2}`, "x")).text(), "true");
     assert.deepEqual(locked(s1), ["l/a", "l/b", "l/c"]);
     await a.call("PUT", "/v1/kv/l/a", "plain write keeps the holder");

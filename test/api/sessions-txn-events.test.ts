@@ -11,9 +11,18 @@ describe("sessions, locks, txn, events", () => {
   after(async () => a.stop());
 
   it("session - create, info, list, node, renew, destroy", async () => {
-    const { ID } = (await (await a.call("PUT", "/v1/session/create", { Name: "s1", TTL: "15s" })).json()) as { ID: string };
+    const { ID } = (await (
+      await a.call("PUT", "/v1/session/create", { Name: "s1", TTL: "15s" })
+    ).json()) as { ID: string };
     assert.match(ID, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    const info = (await (await a.call("GET", `/v1/session/info/${ID}`)).json()) as { Name: string; TTL: string; Behavior: string; LockDelay: number; NodeChecks: string[]; Node: string }[];
+    const info = (await (await a.call("GET", `/v1/session/info/${ID}`)).json()) as {
+      Name: string;
+      TTL: string;
+      Behavior: string;
+      LockDelay: number;
+      NodeChecks: string[];
+      Node: string;
+    }[];
     assert.equal(info[0]?.Name, "s1");
     assert.equal(info[0]?.TTL, "15s");
     assert.equal(info[0]?.Behavior, "release");
@@ -21,8 +30,14 @@ describe("sessions, locks, txn, events", () => {
     assert.deepEqual(info[0]?.NodeChecks, ["serfHealth"]);
     assert.equal(info[0]?.Node, "node1");
     assert.equal(((await (await a.call("GET", "/v1/session/list")).json()) as unknown[]).length, 1);
-    assert.equal(((await (await a.call("GET", "/v1/session/node/node1")).json()) as unknown[]).length, 1);
-    assert.equal(((await (await a.call("PUT", `/v1/session/renew/${ID}`)).json()) as unknown[]).length, 1);
+    assert.equal(
+      ((await (await a.call("GET", "/v1/session/node/node1")).json()) as unknown[]).length,
+      1,
+    );
+    assert.equal(
+      ((await (await a.call("PUT", `/v1/session/renew/${ID}`)).json()) as unknown[]).length,
+      1,
+    );
     assert.equal(await (await a.call("PUT", `/v1/session/destroy/${ID}`)).text(), "true");
     assert.deepEqual(await (await a.call("GET", `/v1/session/info/${ID}`)).json(), []);
     const renew = await a.call("PUT", `/v1/session/renew/${ID}`);
@@ -34,31 +49,60 @@ describe("sessions, locks, txn, events", () => {
   });
 
   it("lock - acquire, contention, release; destroy releases with lock-delay", async () => {
-    const s1 = ((await (await a.call("PUT", "/v1/session/create", { LockDelay: "1s" })).json()) as { ID: string }).ID;
-    const s2 = ((await (await a.call("PUT", "/v1/session/create", {})).json()) as { ID: string }).ID;
+    const s1 = (
+      (await (await a.call("PUT", "/v1/session/create", { LockDelay: "1s" })).json()) as {
+        ID: string;
+      }
+    ).ID;
+    const s2 = ((await (await a.call("PUT", "/v1/session/create", {})).json()) as { ID: string })
+      .ID;
     assert.equal(await (await a.call("PUT", `/v1/kv/lock/l?acquire=${s1}`, "me")).text(), "true");
     assert.equal(await (await a.call("PUT", `/v1/kv/lock/l?acquire=${s2}`, "you")).text(), "false");
-    let [pair] = (await (await a.call("GET", "/v1/kv/lock/l")).json()) as { Session?: string; LockIndex: number }[];
+    let [pair] = (await (await a.call("GET", "/v1/kv/lock/l")).json()) as {
+      Session?: string;
+      LockIndex: number;
+    }[];
     assert.equal(pair?.Session, s1);
     assert.equal(pair?.LockIndex, 1);
     assert.equal(await (await a.call("PUT", `/v1/kv/lock/l?release=${s2}`)).text(), "false");
     assert.equal(await (await a.call("PUT", `/v1/kv/lock/l?release=${s1}`)).text(), "true");
-    [pair] = (await (await a.call("GET", "/v1/kv/lock/l")).json()) as { Session?: string; LockIndex: number }[];
+    [pair] = (await (await a.call("GET", "/v1/kv/lock/l")).json()) as {
+      Session?: string;
+      LockIndex: number;
+    }[];
     assert.equal(pair?.Session, undefined);
     assert.equal(await (await a.call("PUT", `/v1/kv/lock/l?acquire=${s1}`)).text(), "true");
     await a.call("PUT", `/v1/session/destroy/${s1}`);
-    [pair] = (await (await a.call("GET", "/v1/kv/lock/l")).json()) as { Session?: string; LockIndex: number }[];
+    [pair] = (await (await a.call("GET", "/v1/kv/lock/l")).json()) as {
+      Session?: string;
+      LockIndex: number;
+    }[];
     assert.equal(pair?.Session, undefined, "destroy released the lock");
-    assert.equal(await (await a.call("PUT", `/v1/kv/lock/l?acquire=${s2}`)).text(), "false", "lock-delay blocks re-acquire");
+    assert.equal(
+      await (await a.call("PUT", `/v1/kv/lock/l?acquire=${s2}`)).text(),
+      "false",
+      "lock-delay blocks re-acquire",
+    );
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal(await (await a.call("PUT", `/v1/kv/lock/l?acquire=${s2}`)).text(), "true");
-    const invalid = await a.call("PUT", "/v1/kv/lock/m?acquire=00000000-0000-0000-0000-000000000000");
+    const invalid = await a.call(
+      "PUT",
+      "/v1/kv/lock/m?acquire=00000000-0000-0000-0000-000000000000",
+    );
     assert.equal(invalid.status, 500);
   });
 
   it("lock - a delete-behaviour session deletes its locked keys when destroyed", async () => {
-    const s = ((await (await a.call("PUT", "/v1/session/create", { Behavior: "delete" })).json()) as { ID: string }).ID;
-    assert.equal(await (await a.call("PUT", `/v1/kv/eph/k?acquire=${s}`, "x")).text(), "true", "the session took the lock");
+    const s = (
+      (await (await a.call("PUT", "/v1/session/create", { Behavior: "delete" })).json()) as {
+        ID: string;
+      }
+    ).ID;
+    assert.equal(
+      await (await a.call("PUT", `/v1/kv/eph/k?acquire=${s}`, "x")).text(),
+      "true",
+      "the session took the lock",
+    );
     assert.equal((await a.call("PUT", `/v1/session/destroy/${s}`)).status, 200);
     assert.equal((await a.call("GET", "/v1/kv/eph/k")).status, 404);
   });
@@ -70,9 +114,15 @@ describe("sessions, locks, txn, events", () => {
       { KV: { Verb: "get", Key: "t/a" } },
     ]);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { Results: { KV: { Key: string; Value: string | null; Flags: number } }[]; Errors: null };
+    const body = (await res.json()) as {
+      Results: { KV: { Key: string; Value: string | null; Flags: number } }[];
+      Errors: null;
+    };
     assert.equal(body.Errors, null);
-    assert.deepEqual(body.Results.map((r) => r.KV.Key), ["t/a", "t/b", "t/a"]);
+    assert.deepEqual(
+      body.Results.map((r) => r.KV.Key),
+      ["t/a", "t/b", "t/a"],
+    );
     assert.equal(body.Results[0]?.KV.Value, null);
     assert.equal(body.Results[2]?.KV.Value, b64("1"));
   });
@@ -83,14 +133,19 @@ describe("sessions, locks, txn, events", () => {
       { KV: { Verb: "cas", Key: "t/a", Value: b64("x"), Index: 1 } },
     ]);
     assert.equal(res.status, 409);
-    const body = (await res.json()) as { Results: null; Errors: { OpIndex: number; What: string }[] };
+    const body = (await res.json()) as {
+      Results: null;
+      Errors: { OpIndex: number; What: string }[];
+    };
     assert.equal(body.Results, null);
     assert.equal(body.Errors[0]?.OpIndex, 1);
     assert.equal((await a.call("GET", "/v1/kv/t/c")).status, 404);
   });
 
   it("txn - more than 128 ops is a 413 and a bad body a 400", async () => {
-    const ops = Array.from({ length: 129 }, (_, i) => ({ KV: { Verb: "set", Key: `t/${i}`, Value: b64("v") } }));
+    const ops = Array.from({ length: 129 }, (_, i) => ({
+      KV: { Verb: "set", Key: `t/${i}`, Value: b64("v") },
+    }));
     const big = await a.call("PUT", "/v1/txn", ops);
     assert.equal(big.status, 413);
     assert.equal(await big.text(), "Transaction contains too many operations (129 > 128)");
@@ -100,14 +155,23 @@ describe("sessions, locks, txn, events", () => {
   });
 
   it("event - fire returns the event; list keeps order and the folded index", async () => {
-    const fired = (await (await a.call("PUT", "/v1/event/fire/deploy", "v1.2")).json()) as { ID: string; Name: string; Payload: string; LTime: number; Version: number };
+    const fired = (await (await a.call("PUT", "/v1/event/fire/deploy", "v1.2")).json()) as {
+      ID: string;
+      Name: string;
+      Payload: string;
+      LTime: number;
+      Version: number;
+    };
     assert.equal(fired.Name, "deploy");
     assert.equal(fired.Payload, b64("v1.2"));
     assert.equal(fired.LTime, 0);
     await a.call("PUT", "/v1/event/fire/other");
     const res = await a.call("GET", "/v1/event/list?name=deploy");
     const list = (await res.json()) as { ID: string }[];
-    assert.deepEqual(list.map((e) => e.ID), [fired.ID]);
+    assert.deepEqual(
+      list.map((e) => e.ID),
+      [fired.ID],
+    );
     const index = res.headers.get("x-consul-index");
     assert.ok(index && index !== "0");
     const parked = a.call("GET", `/v1/event/list?index=${index}&wait=10s`);

@@ -12,28 +12,33 @@ import type { CheckDefinition, CheckStatus } from "../../src/catalog/types.js";
 import { until } from "../helpers/until.js";
 
 // Loosely typed on purpose: each test gives the fields its check type needs.
-const base = (over: Record<string, unknown>): CheckDefinition => ({
-  id: "c",
-  name: "c",
-  notes: "",
-  type: "ttl",
-  status: "critical",
-  successBeforePassing: 0,
-  failuresBeforeWarning: 0,
-  failuresBeforeCritical: 0,
-  outputMaxSize: 4096,
-  timeoutMs: 2000,
-  intervalMs: 60_000,
-  ...over,
-}) as CheckDefinition;
+const base = (over: Record<string, unknown>): CheckDefinition =>
+  ({
+    id: "c",
+    name: "c",
+    notes: "",
+    type: "ttl",
+    status: "critical",
+    successBeforePassing: 0,
+    failuresBeforeWarning: 0,
+    failuresBeforeCritical: 0,
+    outputMaxSize: 4096,
+    timeoutMs: 2000,
+    intervalMs: 60_000,
+    ...over,
+  }) as CheckDefinition;
 
 /** Runs one probe of an interval check (first probe at once) and returns its report. */
 async function probeOnce(def: CheckDefinition): Promise<{ status: CheckStatus; output: string }> {
   return new Promise((resolve) => {
-    const runner = createCheckRunner(def, (status, output) => {
-      runner.stop();
-      resolve({ status, output });
-    }, { firstDelayMs: 0 });
+    const runner = createCheckRunner(
+      def,
+      (status, output) => {
+        runner.stop();
+        resolve({ status, output });
+      },
+      { firstDelayMs: 0 },
+    );
     runner.start();
   });
 }
@@ -96,7 +101,10 @@ describe("check runners", () => {
     assert.equal((await probeOnce(base({ type: "http", http: `${url}/429` }))).status, "warning");
     assert.equal((await probeOnce(base({ type: "http", http: `${url}/500` }))).status, "critical");
     assert.equal((await probeOnce(base({ type: "http", http: `${url}/302` }))).status, "passing");
-    assert.equal((await probeOnce(base({ type: "http", http: `${url}/302`, disableRedirects: true }))).status, "critical");
+    assert.equal(
+      (await probeOnce(base({ type: "http", http: `${url}/302`, disableRedirects: true }))).status,
+      "critical",
+    );
   });
 
   it("http - a timeout and a refused connection are critical", async () => {
@@ -115,7 +123,11 @@ describe("check runners", () => {
   });
 
   it("script - exit 0 passing, 1 warning, 2 critical; output captured", async () => {
-    const sh = (code: number): CheckDefinition => base({ type: "script", args: ["/bin/sh", "-c", `echo out-${code}; echo err >&2; exit ${code}`] });
+    const sh = (code: number): CheckDefinition =>
+      base({
+        type: "script",
+        args: ["/bin/sh", "-c", `echo out-${code}; echo err >&2; exit ${code}`],
+      });
     const p = await probeOnce(sh(0));
     assert.equal(p.status, "passing");
     assert.match(p.output, /out-0/);
@@ -125,7 +137,13 @@ describe("check runners", () => {
   });
 
   it("script - output beyond output_max_size is cut as Consul reports it", async () => {
-    const r = await probeOnce(base({ type: "script", args: ["/bin/sh", "-c", "head -c 10000 /dev/zero | tr '\\0' x"], outputMaxSize: 4096 }));
+    const r = await probeOnce(
+      base({
+        type: "script",
+        args: ["/bin/sh", "-c", "head -c 10000 /dev/zero | tr '\\0' x"],
+        outputMaxSize: 4096,
+      }),
+    );
     assert.match(r.output, /^Captured 4096 of 10000 bytes\n\.\.\.\nx{4096}$/);
   });
 
@@ -140,38 +158,61 @@ describe("check runners", () => {
     const pid = Number((await readFile(pidFile, "utf8")).trim());
     await new Promise((res) => setTimeout(res, 100));
     // Killed means gone or a zombie waiting for init to reap it.
-    const state = await readFile(`/proc/${pid}/stat`, "utf8").then((t) => t.split(") ")[1]?.[0], () => "gone");
-    assert.ok(state === "gone" || state === "Z", `the script's background child is still running (state ${state})`);
+    const state = await readFile(`/proc/${pid}/stat`, "utf8").then(
+      (t) => t.split(") ")[1]?.[0],
+      () => "gone",
+    );
+    assert.ok(
+      state === "gone" || state === "Z",
+      `the script's background child is still running (state ${state})`,
+    );
   });
 
   it("script - runs never overlap: a tick while a run is going is skipped", async () => {
     const log = join(dir, "runs.log");
     // Each run takes 300 ms and the interval is 100 ms: overlapping runs would log start twice in a row.
-    const def = base({ type: "script", args: ["/bin/sh", "-c", `echo start >> ${log}; sleep 0.3; echo end >> ${log}`], intervalMs: 100, timeoutMs: 5000 });
+    const def = base({
+      type: "script",
+      args: ["/bin/sh", "-c", `echo start >> ${log}; sleep 0.3; echo end >> ${log}`],
+      intervalMs: 100,
+      timeoutMs: 5000,
+    });
     const runner = createCheckRunner(def, () => undefined, { firstDelayMs: 0 });
-    const lines = async (): Promise<string[]> => (await readFile(log, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
+    const lines = async (): Promise<string[]> =>
+      (await readFile(log, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
     runner.start();
     try {
-      await until(async () => (await lines()).filter((l) => l === "end").length >= 3, "three runs to finish");
+      await until(
+        async () => (await lines()).filter((l) => l === "end").length >= 3,
+        "three runs to finish",
+      );
     } finally {
       runner.stop();
     }
     const seen = await lines();
     // Strictly alternating start/end: every run finished before the next began.
-    for (let i = 0; i < seen.length; i++) assert.equal(seen[i], i % 2 === 0 ? "start" : "end", `run log: ${seen.join(",")}`);
+    for (let i = 0; i < seen.length; i++)
+      assert.equal(seen[i], i % 2 === 0 ? "start" : "end", `run log: ${seen.join(",")}`);
   });
 
   it("ttl - an update restarts the clock; silence for a TTL turns it critical", () => {
     const clock = new FakeClock();
     const seen: [CheckStatus, string][] = [];
-    const runner = createCheckRunner(base({ type: "ttl", ttlMs: 1000 }), (s, o) => seen.push([s, o]), { clock });
+    const runner = createCheckRunner(
+      base({ type: "ttl", ttlMs: 1000 }),
+      (s, o) => seen.push([s, o]),
+      { clock },
+    );
     runner.start();
     clock.advance(900);
     (runner as unknown as { update(s: CheckStatus, o: string): void }).update("passing", "fine");
     clock.advance(900);
     assert.deepEqual(seen, [["passing", "fine"]]);
     clock.advance(200);
-    assert.deepEqual(seen.at(-1), ["critical", "TTL expired (last output before timeout follows): fine"]);
+    assert.deepEqual(seen.at(-1), [
+      "critical",
+      "TTL expired (last output before timeout follows): fine",
+    ]);
     runner.stop();
   });
 
@@ -190,6 +231,9 @@ describe("check runners", () => {
   });
 
   it("unsupported types are refused with a clear error", () => {
-    assert.throws(() => createCheckRunner(base({ type: "grpc" }), () => undefined), /grpc checks are not supported/);
+    assert.throws(
+      () => createCheckRunner(base({ type: "grpc" }), () => undefined),
+      /grpc checks are not supported/,
+    );
   });
 });

@@ -15,18 +15,39 @@ let dir: string;
 before(async () => (dir = await mkdtemp(join(tmpdir(), "augur-validate-"))));
 after(async () => rm(dir, { recursive: true, force: true }));
 
-async function validate(name: string, config: object): Promise<{ status: number | null; stdout: string; stderr: string }> {
+async function validate(
+  name: string,
+  config: object,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const file = join(dir, `${name}.json`);
   await writeFile(file, JSON.stringify({ data_dir: join(dir, "data"), ...config }));
-  const run = spawnSync(process.execPath, [AUGUR_BIN, "validate", file], { encoding: "utf8", timeout: 10_000 });
+  const run = spawnSync(process.execPath, [AUGUR_BIN, "validate", file], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 const refused: [string, object, RegExp][] = [
-  ["grpc", { services: [{ name: "a", checks: [{ grpc: "127.0.0.1:1", interval: "10s" }] }] }, /grpc checks are not supported/],
+  [
+    "grpc",
+    { services: [{ name: "a", checks: [{ grpc: "127.0.0.1:1", interval: "10s" }] }] },
+    /grpc checks are not supported/,
+  ],
   ["alias", { checks: [{ name: "al", alias_service: "a" }] }, /alias checks are not supported/],
-  ["docker", { enable_script_checks: true, checks: [{ name: "d", docker_container_id: "abc", args: ["true"], interval: "10s" }] }, /docker \(DockerContainerID\) checks are not supported/],
-  ["script-disabled", { checks: [{ name: "s", args: ["true"], interval: "10s" }] }, /Scripts are disabled on this agent/],
+  [
+    "docker",
+    {
+      enable_script_checks: true,
+      checks: [{ name: "d", docker_container_id: "abc", args: ["true"], interval: "10s" }],
+    },
+    /docker \(DockerContainerID\) checks are not supported/,
+  ],
+  [
+    "script-disabled",
+    { checks: [{ name: "s", args: ["true"], interval: "10s" }] },
+    /Scripts are disabled on this agent/,
+  ],
   ["bad-duration", { checks: [{ name: "t", ttl: "10 parsecs" }] }, /invalid duration/],
   ["negative-ttl", { checks: [{ name: "t", ttl: "-10s" }] }, /TTL must be > 0/],
 ];
@@ -41,7 +62,10 @@ for (const [name, config, why] of refused) {
 }
 
 test("validate - accepts a script check from a file with enable_local_script_checks", async () => {
-  const run = await validate("local-script", { enable_local_script_checks: true, checks: [{ name: "s", args: ["true"], interval: "10s" }] });
+  const run = await validate("local-script", {
+    enable_local_script_checks: true,
+    checks: [{ name: "s", args: ["true"], interval: "10s" }],
+  });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout, "Configuration is valid!\n");
 });

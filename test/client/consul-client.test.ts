@@ -215,12 +215,21 @@ void describe("ConsulClient typed helpers", () => {
   void test("helpers - a server's trouble (5xx, 429, a body that is not JSON) is a retryable REMOTE_ERROR, never INTERNAL", async () => {
     for (const status of [500, 502, 429]) {
       reply = () => ({ status, body: "No cluster leader\n" });
-      await assert.rejects(client().agentServiceRegister({ Name: "web" }), (err: unknown) => isAugurError(err, "REMOTE_ERROR") && err.retryable && err.status === status);
+      await assert.rejects(
+        client().agentServiceRegister({ Name: "web" }),
+        (err: unknown) =>
+          isAugurError(err, "REMOTE_ERROR") && err.retryable && err.status === status,
+      );
     }
     reply = () => ({ status: 401, body: "ACL support disabled\n" });
-    await assert.rejects(client().agentServiceRegister({ Name: "web" }), (err: unknown) => isAugurError(err, "PERMISSION_DENIED"));
+    await assert.rejects(client().agentServiceRegister({ Name: "web" }), (err: unknown) =>
+      isAugurError(err, "PERMISSION_DENIED"),
+    );
     reply = () => ({ status: 200, body: "<html>not consul</html>" });
-    await assert.rejects(client().catalogNodes({}), (err: unknown) => isAugurError(err, "REMOTE_ERROR") && err.retryable);
+    await assert.rejects(
+      client().catalogNodes({}),
+      (err: unknown) => isAugurError(err, "REMOTE_ERROR") && err.retryable,
+    );
   });
 
   void test("catalogNodes - node-meta and filter go on the query", async () => {

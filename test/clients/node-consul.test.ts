@@ -10,7 +10,11 @@ import { once } from "node:events";
 import Consul from "consul";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 
-const until = async (what: string, fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+const until = async (
+  what: string,
+  fn: () => Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> => {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await fn()) return;
@@ -19,7 +23,10 @@ const until = async (what: string, fn: () => Promise<boolean>, timeoutMs = 10_00
   assert.fail(`timed out waiting for ${what}`);
 };
 
-interface Entry { Service: { ID: string }; Checks: { CheckID: string; Status: string }[] }
+interface Entry {
+  Service: { ID: string };
+  Checks: { CheckID: string; Status: string }[];
+}
 
 describe("npm consul client", () => {
   let agent: AgentProcess;
@@ -48,15 +55,37 @@ describe("npm consul client", () => {
   });
 
   it("node-consul - registers services with http, tcp and ttl checks that become healthy", async () => {
-    await consul.agent.service.register({ name: "web", id: "web-1", port: httpPort, check: { name: "web http", http: `http://127.0.0.1:${httpPort}/health`, interval: "1s", timeout: "2s" } });
-    await consul.agent.service.register({ name: "db", id: "db-1", port: tcpPort, check: { name: "db tcp", tcp: `127.0.0.1:${tcpPort}`, interval: "1s", timeout: "2s" } });
-    await consul.agent.service.register({ name: "worker", id: "worker-1", check: { name: "worker ttl", ttl: "30s", timeout: "" } });
+    await consul.agent.service.register({
+      name: "web",
+      id: "web-1",
+      port: httpPort,
+      check: {
+        name: "web http",
+        http: `http://127.0.0.1:${httpPort}/health`,
+        interval: "1s",
+        timeout: "2s",
+      },
+    });
+    await consul.agent.service.register({
+      name: "db",
+      id: "db-1",
+      port: tcpPort,
+      check: { name: "db tcp", tcp: `127.0.0.1:${tcpPort}`, interval: "1s", timeout: "2s" },
+    });
+    await consul.agent.service.register({
+      name: "worker",
+      id: "worker-1",
+      check: { name: "worker ttl", ttl: "30s", timeout: "" },
+    });
     const services = (await consul.agent.service.list()) as Record<string, { Service: string }>;
     assert.deepEqual(Object.keys(services).sort(), ["db-1", "web-1", "worker-1"]);
     await until("http and tcp checks pass", async () => {
       const web = (await consul.health.service("web")) as Entry[];
       const db = (await consul.health.service("db")) as Entry[];
-      return web[0]?.Checks.every((c) => c.Status === "passing") === true && db[0]?.Checks.every((c) => c.Status === "passing") === true;
+      return (
+        web[0]?.Checks.every((c) => c.Status === "passing") === true &&
+        db[0]?.Checks.every((c) => c.Status === "passing") === true
+      );
     });
   });
 
@@ -68,7 +97,10 @@ describe("npm consul client", () => {
     await consul.agent.check.fail("service:worker-1");
     checks = (await consul.health.checks("worker")) as { Status: string; Output: string }[];
     assert.equal(checks[0]?.Status, "critical");
-    const passing = (await consul.health.service({ service: "worker", passing: true })) as unknown[];
+    const passing = (await consul.health.service({
+      service: "worker",
+      passing: true,
+    })) as unknown[];
     assert.equal(passing.length, 0);
   });
 
@@ -91,7 +123,10 @@ describe("npm consul client", () => {
     assert.ok(!(await consul.kv.set({ key: "app/a", value: "x", cas: a.ModifyIndex + 1000 })));
     assert.equal(await consul.kv.set({ key: "app/a", value: "3", cas: a.ModifyIndex }), true);
     const tree = (await consul.kv.get({ key: "app/", recurse: true })) as { Key: string }[];
-    assert.deepEqual(tree.map((p) => p.Key), ["app/a", "app/b/c"]);
+    assert.deepEqual(
+      tree.map((p) => p.Key),
+      ["app/a", "app/b/c"],
+    );
     assert.deepEqual(await consul.kv.keys({ key: "app/", separator: "/" }), ["app/a", "app/b/"]);
     assert.equal(await consul.kv.get("app/missing"), undefined);
     await consul.kv.del({ key: "app/", recurse: true });
@@ -117,7 +152,8 @@ describe("npm consul client", () => {
   });
 
   it("node-consul - session with a lock: acquire, contention, release, destroy", async () => {
-    const s1 = ((await consul.session.create({ name: "one", lockdelay: "1s" })) as { ID: string }).ID;
+    const s1 = ((await consul.session.create({ name: "one", lockdelay: "1s" })) as { ID: string })
+      .ID;
     const s2 = ((await consul.session.create({ name: "two" })) as { ID: string }).ID;
     assert.equal(await consul.kv.set({ key: "locks/leader", value: "one", acquire: s1 }), true);
     assert.ok(!(await consul.kv.set({ key: "locks/leader", value: "two", acquire: s2 })));
@@ -132,7 +168,10 @@ describe("npm consul client", () => {
   });
 
   it("node-consul - event fire and list", async () => {
-    const fired = (await consul.event.fire({ name: "deploy", payload: "v2" })) as { ID: string; Payload: string };
+    const fired = (await consul.event.fire({ name: "deploy", payload: "v2" })) as {
+      ID: string;
+      Payload: string;
+    };
     const list = (await consul.event.list({ name: "deploy" })) as { ID: string; Payload: string }[];
     assert.equal(list.at(-1)?.ID, fired.ID);
     assert.equal(list.at(-1)?.Payload, "v2");

@@ -19,15 +19,20 @@ import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.j
  */
 function consulSdMissing(): string | false {
   try {
-    const strings = execFileSync("grep", ["-c", "consul_sd_configs", "/usr/bin/prometheus"], { encoding: "utf8" }).trim();
-    return strings === "0" ? "Debian's prometheus binary is built without consul_sd_configs (see changelog.Debian)" : false;
+    const strings = execFileSync("grep", ["-c", "consul_sd_configs", "/usr/bin/prometheus"], {
+      encoding: "utf8",
+    }).trim();
+    return strings === "0"
+      ? "Debian's prometheus binary is built without consul_sd_configs (see changelog.Debian)"
+      : false;
   } catch {
     return "Debian's prometheus binary is built without consul_sd_configs (see changelog.Debian), or is not installed";
   }
 }
 
-
-interface Target { discoveredLabels: Record<string, string> }
+interface Target {
+  discoveredLabels: Record<string, string>;
+}
 
 describe("prometheus consul_sd (Debian)", { skip: consulSdMissing() }, () => {
   let agent: AgentProcess;
@@ -39,10 +44,26 @@ describe("prometheus consul_sd (Debian)", { skip: consulSdMissing() }, () => {
   before(async () => {
     agent = await startAgentProcess();
     const put = (path: string, body?: object): Promise<Response> =>
-      fetch(`${agent.url}${path}`, { method: "PUT", ...(body ? { body: JSON.stringify(body) } : {}) });
-    await put("/v1/agent/service/register", { Name: "api", ID: "api-1", Port: 9100, Address: "127.0.0.5", Tags: ["a", "b"], Meta: { team: "core" }, Check: { TTL: "30s" } });
+      fetch(`${agent.url}${path}`, {
+        method: "PUT",
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    await put("/v1/agent/service/register", {
+      Name: "api",
+      ID: "api-1",
+      Port: 9100,
+      Address: "127.0.0.5",
+      Tags: ["a", "b"],
+      Meta: { team: "core" },
+      Check: { TTL: "30s" },
+    });
     await put("/v1/agent/check/pass/service:api-1");
-    await put("/v1/agent/service/register", { Name: "cache", ID: "cache-1", Port: 6379, Check: { TTL: "30s" } });
+    await put("/v1/agent/service/register", {
+      Name: "cache",
+      ID: "cache-1",
+      Port: 6379,
+      Check: { TTL: "30s" },
+    });
     await put("/v1/agent/service/maintenance/cache-1?enable=true");
     dir = await mkdtemp(join(tmpdir(), "augur-prom-"));
     const port = await freePort();
@@ -51,7 +72,15 @@ describe("prometheus consul_sd (Debian)", { skip: consulSdMissing() }, () => {
       join(dir, "prometheus.yml"),
       `global:\n  scrape_interval: 1m\nscrape_configs:\n  - job_name: consul\n    consul_sd_configs:\n      - server: "${agent.httpAddr}"\n        refresh_interval: 1s\n`,
     );
-    prom = spawn("/usr/bin/prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+    prom = spawn(
+      "/usr/bin/prometheus",
+      [
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     prom.stderr?.setEncoding("utf8").on("data", (d: string) => (promLog += d));
   });
   after(async () => {
@@ -75,8 +104,14 @@ describe("prometheus consul_sd (Debian)", { skip: consulSdMissing() }, () => {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    assert.equal(targets.length, 2, `prometheus targets: ${JSON.stringify(targets)}\n${promLog.slice(-2000)}`);
-    const api = targets.find((t) => t.discoveredLabels["__meta_consul_service"] === "api")?.discoveredLabels;
+    assert.equal(
+      targets.length,
+      2,
+      `prometheus targets: ${JSON.stringify(targets)}\n${promLog.slice(-2000)}`,
+    );
+    const api = targets.find(
+      (t) => t.discoveredLabels["__meta_consul_service"] === "api",
+    )?.discoveredLabels;
     assert.ok(api);
     assert.equal(api["__address__"], "127.0.0.5:9100");
     assert.equal(api["__meta_consul_service_id"], "api-1");
@@ -85,7 +120,9 @@ describe("prometheus consul_sd (Debian)", { skip: consulSdMissing() }, () => {
     assert.equal(api["__meta_consul_service_metadata_team"], "core");
     assert.equal(api["__meta_consul_dc"], "dc1");
     assert.equal(api["__meta_consul_node"], agent.output().match(/node=(\S+)/)?.[1]);
-    const cache = targets.find((t) => t.discoveredLabels["__meta_consul_service"] === "cache")?.discoveredLabels;
+    const cache = targets.find(
+      (t) => t.discoveredLabels["__meta_consul_service"] === "cache",
+    )?.discoveredLabels;
     assert.equal(cache?.["__meta_consul_health"], "maintenance");
     assert.equal(cache?.["__address__"], "127.0.0.1:6379");
   });

@@ -13,7 +13,9 @@ import { promisify } from "node:util";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 
 const run = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL("../../../test/clients/fixtures/python_consul_client.py", import.meta.url));
+const SCRIPT = fileURLToPath(
+  new URL("../../../test/clients/fixtures/python_consul_client.py", import.meta.url),
+);
 
 describe("python3-consul (Debian)", () => {
   let agent: AgentProcess;
@@ -40,9 +42,16 @@ describe("python3-consul (Debian)", () => {
     }).catch((err: { stdout?: string; stderr?: string }) => {
       assert.fail(`python client failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
     });
-    const steps = stdout.trim().split("\n").map((l) => JSON.parse(l) as { step: string; ok: boolean; detail: unknown });
+    const steps = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { step: string; ok: boolean; detail: unknown });
     const failed = steps.filter((s) => !s.ok);
     assert.deepEqual(failed, [], `failed steps: ${JSON.stringify(failed)}`);
-    assert.equal(steps.length, 23, `expected every step to run: ${steps.map((s) => s.step).join(",")}`);
+    assert.equal(
+      steps.length,
+      23,
+      `expected every step to run: ${steps.map((s) => s.step).join(",")}`,
+    );
   });
 });

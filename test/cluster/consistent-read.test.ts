@@ -21,8 +21,18 @@ describe("consistent reads across agents on etcd", () => {
   before(async () => {
     etcd = await startEtcdCluster(1);
     const prefix = `cr${process.pid}/`;
-    a = await startTestAgent({ nodeName: "a", nodeId: randomUUID(), dev: false, etcd: { endpoints: etcd.clientUrls, prefix } });
-    b = await startTestAgent({ nodeName: "b", nodeId: randomUUID(), dev: false, etcd: { endpoints: etcd.clientUrls, prefix } });
+    a = await startTestAgent({
+      nodeName: "a",
+      nodeId: randomUUID(),
+      dev: false,
+      etcd: { endpoints: etcd.clientUrls, prefix },
+    });
+    b = await startTestAgent({
+      nodeName: "b",
+      nodeId: randomUUID(),
+      dev: false,
+      etcd: { endpoints: etcd.clientUrls, prefix },
+    });
     const view = inspectView(b.running.catalog);
     const apply = view.apply.bind(view);
     view.apply = (batch) => void setTimeout(() => apply(batch), LAG_MS);
@@ -36,13 +46,19 @@ describe("consistent reads across agents on etcd", () => {
   it("indexes - a ?consistent read on another agent sees a write acknowledged by the first, at an index no lower", async () => {
     for (let i = 0; i < 10; i++) {
       assert.equal(await (await a.call("PUT", "/v1/kv/consistent/k", String(i))).text(), "true");
-      const seen = Number((await a.call("GET", "/v1/kv/consistent/k")).headers.get("x-consul-index"));
+      const seen = Number(
+        (await a.call("GET", "/v1/kv/consistent/k")).headers.get("x-consul-index"),
+      );
       const res = await b.call("GET", "/v1/kv/consistent/?recurse&consistent");
       const index = Number(res.headers.get("x-consul-index"));
       assert.equal(res.status, 200, `round ${i}`);
       assert.ok(index >= seen, `round ${i}: b answered ${index} after a answered ${seen}`);
       const [pair] = (await res.json()) as { Value: string }[];
-      assert.equal(Buffer.from(pair?.Value ?? "", "base64").toString(), String(i), `round ${i}: b sees the write`);
+      assert.equal(
+        Buffer.from(pair?.Value ?? "", "base64").toString(),
+        String(i),
+        `round ${i}: b sees the write`,
+      );
     }
     // Without ?consistent, b answers from its lagging view at once (Consul's default mode is not linearizable either).
     await a.call("PUT", "/v1/kv/consistent/k", "last");

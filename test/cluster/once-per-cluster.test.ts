@@ -29,10 +29,12 @@ describe("once_per_cluster watches", () => {
   const agents = new Map<string, AgentProcess>();
   const names = ["n1", "n2", "n3"];
 
-  const watches = async (a: AgentProcess): Promise<WatchInfo[]> => (await (await fetch(`${a.url}/v1/agent/watches`)).json()) as WatchInfo[];
+  const watches = async (a: AgentProcess): Promise<WatchInfo[]> =>
+    (await (await fetch(`${a.url}/v1/agent/watches`)).json()) as WatchInfo[];
   const roles = async (): Promise<Map<string, WatchInfo["Leadership"]>> => {
     const out = new Map<string, WatchInfo["Leadership"]>();
-    for (const [name, a] of agents) out.set(name, (await watches(a)).find((w) => w.ID === "alert")?.Leadership);
+    for (const [name, a] of agents)
+      out.set(name, (await watches(a)).find((w) => w.ID === "alert")?.Leadership);
     return out;
   };
   /** Waits for exactly one leader that every live agent agrees on; returns its name. */
@@ -43,7 +45,10 @@ describe("once_per_cluster watches", () => {
         const r = await roles();
         const leaders = [...r].filter(([, l]) => l?.State === "leader").map(([n]) => n);
         found = leaders[0] ?? "";
-        return leaders.length === 1 && [...r].every(([n, l]) => n === found || (l?.State === "follower" && l.Leader === found));
+        return (
+          leaders.length === 1 &&
+          [...r].every(([n, l]) => n === found || (l?.State === "follower" && l.Leader === found))
+        );
       },
       30_000,
       "one agreed leader",
@@ -55,9 +60,17 @@ describe("once_per_cluster watches", () => {
     const a = [...agents.values()][0] as AgentProcess;
     await fetch(`${a.url}/v1/kv/alert/x`, { method: "PUT", body: value });
     const index = Number((await fetch(`${a.url}/v1/kv/alert/x`)).headers.get("x-consul-index"));
-    for (const b of agents.values()) await until(async () => (await watches(b)).every((w) => Number(w.Index) >= index), 10_000, `${value} seen`);
+    for (const b of agents.values())
+      await until(
+        async () => (await watches(b)).every((w) => Number(w.Index) >= index),
+        10_000,
+        `${value} seen`,
+      );
   };
-  const values = (r: HttpReceiver): string[] => r.requests.map((q) => Buffer.from((JSON.parse(q.body.toString()) as { Value: string }).Value, "base64").toString());
+  const values = (r: HttpReceiver): string[] =>
+    r.requests.map((q) =>
+      Buffer.from((JSON.parse(q.body.toString()) as { Value: string }).Value, "base64").toString(),
+    );
 
   before(async () => {
     etcd = await startEtcdCluster(1);
@@ -69,13 +82,45 @@ describe("once_per_cluster watches", () => {
       conf,
       JSON.stringify({
         watches: [
-          { type: "key", key: "alert/x", id: "alert", once_per_cluster: true, on_start: "never", handler_type: "http", http_handler_config: { path: once.url } },
-          { type: "key", key: "alert/x", id: "everywhere", on_start: "never", handler_type: "http", http_handler_config: { path: each.url } },
+          {
+            type: "key",
+            key: "alert/x",
+            id: "alert",
+            once_per_cluster: true,
+            on_start: "never",
+            handler_type: "http",
+            http_handler_config: { path: once.url },
+          },
+          {
+            type: "key",
+            key: "alert/x",
+            id: "everywhere",
+            on_start: "never",
+            handler_type: "http",
+            http_handler_config: { path: each.url },
+          },
         ],
       }),
     );
     for (const name of names) {
-      agents.set(name, await startAgentProcess({ args: [`-etcd=${etcd.clientUrls.join(",")}`, "-etcd-prefix", `o${process.pid}/`, "-node", name, "-data-dir", join(dir, name), "-bind", "127.0.0.1", "-config-file", conf] }));
+      agents.set(
+        name,
+        await startAgentProcess({
+          args: [
+            `-etcd=${etcd.clientUrls.join(",")}`,
+            "-etcd-prefix",
+            `o${process.pid}/`,
+            "-node",
+            name,
+            "-data-dir",
+            join(dir, name),
+            "-bind",
+            "127.0.0.1",
+            "-config-file",
+            conf,
+          ],
+        }),
+      );
     }
   });
   after(async () => {
@@ -91,17 +136,40 @@ describe("once_per_cluster watches", () => {
     for (let i = 1; i <= 10; i++) await change(`v${i}`);
     await until(() => once.requests.length >= 10, 10_000, "10 deliveries");
     await new Promise((r) => setTimeout(r, 500)); // room for a duplicate, if there were one
-    assert.deepEqual(values(once), Array.from({ length: 10 }, (_, i) => `v${i + 1}`), "each change once, in order");
+    assert.deepEqual(
+      values(once),
+      Array.from({ length: 10 }, (_, i) => `v${i + 1}`),
+      "each change once, in order",
+    );
     const tokens = new Set(once.requests.map((q) => q.headers["x-augur-fencing-token"]));
     assert.equal(tokens.size, 1, "one leader, one fencing token");
-    await until(() => each.requests.length === 30, 10_000, "the unmarked watch delivers on all three agents");
+    await until(
+      () => each.requests.length === 30,
+      10_000,
+      "the unmarked watch delivers on all three agents",
+    );
 
     // The followers finished their records as delivered by the leader; nothing is left pending.
     for (const name of names.filter((n) => n !== first)) {
       const a = agents.get(name) as AgentProcess;
-      await until(async () => ((await (await fetch(`${a.url}/v1/agent/watch/deliveries?watch=alert`)).json()) as { Pending: unknown[] }).Pending.length === 0, 10_000, `${name} standby records settled`);
-      const report = (await (await fetch(`${a.url}/v1/agent/watch/deliveries?watch=alert&limit=100`)).json()) as { Recent: { LastError: string }[] };
-      assert.ok(report.Recent.length > 0 && report.Recent.every((r) => r.LastError === `delivered by ${first}, the cluster leader`), JSON.stringify(report.Recent.slice(0, 2)));
+      await until(
+        async () =>
+          (
+            (await (await fetch(`${a.url}/v1/agent/watch/deliveries?watch=alert`)).json()) as {
+              Pending: unknown[];
+            }
+          ).Pending.length === 0,
+        10_000,
+        `${name} standby records settled`,
+      );
+      const report = (await (
+        await fetch(`${a.url}/v1/agent/watch/deliveries?watch=alert&limit=100`)
+      ).json()) as { Recent: { LastError: string }[] };
+      assert.ok(
+        report.Recent.length > 0 &&
+          report.Recent.every((r) => r.LastError === `delivered by ${first}, the cluster leader`),
+        JSON.stringify(report.Recent.slice(0, 2)),
+      );
     }
   });
 
@@ -114,17 +182,33 @@ describe("once_per_cluster watches", () => {
     for (let i = 11; i <= 15; i++) await change(`v${i}`); // during the failover
     const next = await leader();
     assert.notEqual(next, old);
-    await until(() => new Set(values(once)).size === 15, 30_000, "changes made during the failover delivered");
+    await until(
+      () => new Set(values(once)).size === 15,
+      30_000,
+      "changes made during the failover delivered",
+    );
     const after = once.requests.slice(before);
     const byKey = new Map<string, string>();
     for (const q of after) {
       const key = String(q.headers["idempotency-key"]);
-      const v = Buffer.from((JSON.parse(q.body.toString()) as { Value: string }).Value, "base64").toString();
-      if (byKey.has(key)) assert.equal(byKey.get(key), v, "a duplicate carries the same Idempotency-Key");
+      const v = Buffer.from(
+        (JSON.parse(q.body.toString()) as { Value: string }).Value,
+        "base64",
+      ).toString();
+      if (byKey.has(key))
+        assert.equal(byKey.get(key), v, "a duplicate carries the same Idempotency-Key");
       byKey.set(key, v);
     }
-    assert.deepEqual([...byKey.values()], ["v11", "v12", "v13", "v14", "v15"], "in order, none lost");
-    for (const q of after) assert.ok(Number(q.headers["x-augur-fencing-token"]) > oldToken, "the new leader's fencing token is higher");
+    assert.deepEqual(
+      [...byKey.values()],
+      ["v11", "v12", "v13", "v14", "v15"],
+      "in order, none lost",
+    );
+    for (const q of after)
+      assert.ok(
+        Number(q.headers["x-augur-fencing-token"]) > oldToken,
+        "the new leader's fencing token is higher",
+      );
 
     // Steady state again: exactly once.
     const settled = once.requests.length;

@@ -31,10 +31,45 @@ describe("cluster partition", () => {
     dir = await mkdtemp(join(tmpdir(), "augur-partition-"));
     source = await httpReceiver();
     const conf = join(dir, "watch.json");
-    await writeFile(conf, JSON.stringify({ watches: [{ type: "keyprefix", prefix: "part/", on_start: "never", payload: "changes", source_unreachable_after: "1s", handler_type: "http", http_handler_config: { path: source.url } }] }));
+    await writeFile(
+      conf,
+      JSON.stringify({
+        watches: [
+          {
+            type: "keyprefix",
+            prefix: "part/",
+            on_start: "never",
+            payload: "changes",
+            source_unreachable_after: "1s",
+            handler_type: "http",
+            http_handler_config: { path: source.url },
+          },
+        ],
+      }),
+    );
     const common = ["-etcd-prefix", `p${process.pid}/`, "-bind", "127.0.0.1"];
-    cut = await startAgentProcess({ args: [`-etcd=${proxy.url}`, "-node", "cut", "-data-dir", join(dir, "cut"), "-config-file", conf, ...common] });
-    other = await startAgentProcess({ args: [`-etcd=${etcd.clientUrls.join(",")}`, "-node", "other", "-data-dir", join(dir, "other"), ...common] });
+    cut = await startAgentProcess({
+      args: [
+        `-etcd=${proxy.url}`,
+        "-node",
+        "cut",
+        "-data-dir",
+        join(dir, "cut"),
+        "-config-file",
+        conf,
+        ...common,
+      ],
+    });
+    other = await startAgentProcess({
+      args: [
+        `-etcd=${etcd.clientUrls.join(",")}`,
+        "-node",
+        "other",
+        "-data-dir",
+        join(dir, "other"),
+        ...common,
+      ],
+    });
   });
   after(async () => {
     await cut.stop();
@@ -47,23 +82,51 @@ describe("cluster partition", () => {
 
   it("partition - writes fail while cut off; the view catches up with every change after the heal", async () => {
     await fetch(`${other.url}/v1/kv/part/before`, { method: "PUT", body: "1" });
-    const index = Number((await fetch(`${cut.url}/v1/kv/part/?recurse`)).headers.get("x-consul-index"));
+    const index = Number(
+      (await fetch(`${cut.url}/v1/kv/part/?recurse`)).headers.get("x-consul-index"),
+    );
     proxy.partition();
     const failed = await fetch(`${cut.url}/v1/kv/part/mine`, { method: "PUT", body: "x" });
     assert.equal(failed.status, 500);
     assert.equal(await failed.text(), "No cluster leader");
-    for (let i = 0; i < 5; i++) await fetch(`${other.url}/v1/kv/part/during-${i}`, { method: "PUT", body: String(i) });
+    for (let i = 0; i < 5; i++)
+      await fetch(`${other.url}/v1/kv/part/during-${i}`, { method: "PUT", body: String(i) });
     await fetch(`${other.url}/v1/kv/part/before`, { method: "DELETE" });
     // Past the 4 s liveness TTL the cut agent says it knows no leader, and its watch reports it.
-    const kinds = (): string[] => source.requests.flatMap((r) => (JSON.parse(r.body.toString()) as { changes: { kind: string }[] }).changes.map((c) => c.kind));
-    await until(async () => (await fetch(`${cut.url}/v1/kv/part/?recurse`)).headers.get("x-consul-knownleader") === "false", 15_000, "KnownLeader false");
+    const kinds = (): string[] =>
+      source.requests.flatMap((r) =>
+        (JSON.parse(r.body.toString()) as { changes: { kind: string }[] }).changes.map(
+          (c) => c.kind,
+        ),
+      );
+    await until(
+      async () =>
+        (await fetch(`${cut.url}/v1/kv/part/?recurse`)).headers.get("x-consul-knownleader") ===
+        "false",
+      15_000,
+      "KnownLeader false",
+    );
     const stale = await fetch(`${cut.url}/v1/kv/part/?recurse`);
-    assert.ok(Number(stale.headers.get("x-consul-lastcontact")) > 4000, `LastContact (past the 4 s TTL) ${stale.headers.get("x-consul-lastcontact")}`);
-    await until(() => kinds().includes("source_unreachable"), 15_000, "the watch reported source_unreachable");
+    assert.ok(
+      Number(stale.headers.get("x-consul-lastcontact")) > 4000,
+      `LastContact (past the 4 s TTL) ${stale.headers.get("x-consul-lastcontact")}`,
+    );
+    await until(
+      () => kinds().includes("source_unreachable"),
+      15_000,
+      "the watch reported source_unreachable",
+    );
     assert.match(cut.output(), /lost contact with the store/);
     proxy.heal();
-    await until(() => kinds().includes("source_recovered"), 30_000, "the watch reported source_recovered");
-    assert.equal((await fetch(`${cut.url}/v1/kv/part/?recurse`)).headers.get("x-consul-knownleader"), "true");
+    await until(
+      () => kinds().includes("source_recovered"),
+      30_000,
+      "the watch reported source_recovered",
+    );
+    assert.equal(
+      (await fetch(`${cut.url}/v1/kv/part/?recurse`)).headers.get("x-consul-knownleader"),
+      "true",
+    );
     const end = Date.now() + 45_000;
     let keys: string[] = [];
     while (Date.now() < end) {
@@ -72,7 +135,14 @@ describe("cluster partition", () => {
       if (keys.length === 5 && !keys.includes("part/before")) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.deepEqual(keys, [0, 1, 2, 3, 4].map((i) => `part/during-${i}`));
-    assert.equal((await fetch(`${cut.url}/v1/kv/part/mine`)).status, 404, "the failed write was not invented");
+    assert.deepEqual(
+      keys,
+      [0, 1, 2, 3, 4].map((i) => `part/during-${i}`),
+    );
+    assert.equal(
+      (await fetch(`${cut.url}/v1/kv/part/mine`)).status,
+      404,
+      "the failed write was not invented",
+    );
   });
 });

@@ -24,8 +24,33 @@ describe("cluster quorum", () => {
     dir = await mkdtemp(join(tmpdir(), "augur-quorum-"));
     receiver = await httpReceiver();
     const conf = join(dir, "watch.json");
-    await writeFile(conf, JSON.stringify({ watches: [{ type: "key", key: "q/a", on_start: "never", handler_type: "http", http_handler_config: { path: receiver.url } }] }));
-    agent = await startAgentProcess({ args: [`-etcd=${etcd.clientUrls.join(",")}`, "-node", "q1", "-data-dir", join(dir, "data"), "-bind", "127.0.0.1", "-config-file", conf] });
+    await writeFile(
+      conf,
+      JSON.stringify({
+        watches: [
+          {
+            type: "key",
+            key: "q/a",
+            on_start: "never",
+            handler_type: "http",
+            http_handler_config: { path: receiver.url },
+          },
+        ],
+      }),
+    );
+    agent = await startAgentProcess({
+      args: [
+        `-etcd=${etcd.clientUrls.join(",")}`,
+        "-node",
+        "q1",
+        "-data-dir",
+        join(dir, "data"),
+        "-bind",
+        "127.0.0.1",
+        "-config-file",
+        conf,
+      ],
+    });
   });
   after(async () => {
     await agent.stop();
@@ -33,10 +58,20 @@ describe("cluster quorum", () => {
     await etcd.stop();
     await rm(dir, { recursive: true, force: true });
   });
-  const put = (key: string, value: string): Promise<Response> => fetch(`${agent.url}/v1/kv/${key}`, { method: "PUT", body: value });
+  const put = (key: string, value: string): Promise<Response> =>
+    fetch(`${agent.url}/v1/kv/${key}`, { method: "PUT", body: value });
 
   it("quorum - one member down: reads and writes keep working", async () => {
-    await until(async () => ((await (await fetch(`${agent.url}/v1/agent/watches`)).json()) as { Index: string | null }[])[0]?.Index != null, 10_000, "watch running");
+    await until(
+      async () =>
+        (
+          (await (await fetch(`${agent.url}/v1/agent/watches`)).json()) as {
+            Index: string | null;
+          }[]
+        )[0]?.Index != null,
+      10_000,
+      "watch running",
+    );
     await etcd.killMember(2);
     // The client may first try the dead member; allow a short settling period.
     let res = await put("q/a", "1");
@@ -46,7 +81,13 @@ describe("cluster quorum", () => {
     const [pair] = (await (await fetch(`${agent.url}/v1/kv/q/a`)).json()) as { Value: string }[];
     assert.equal(Buffer.from(pair?.Value ?? "", "base64").toString(), "1");
     // The watch sees it: the agent's etcd watch stream survived (or moved off) the dead member.
-    const delivered = (): string[] => receiver.requests.map((q) => Buffer.from((JSON.parse(q.body.toString()) as { Value: string }).Value, "base64").toString());
+    const delivered = (): string[] =>
+      receiver.requests.map((q) =>
+        Buffer.from(
+          (JSON.parse(q.body.toString()) as { Value: string }).Value,
+          "base64",
+        ).toString(),
+      );
     await until(() => delivered().includes("1"), 15_000, "watch delivery with one member down");
     // And a later write too, made after the agent's streams have settled on the live members.
     assert.equal(await (await put("q/a", "1b")).text(), "true");

@@ -11,7 +11,11 @@ import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.j
 import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
 import { httpReceiver, type HttpReceiver } from "../watch/receivers.js";
 
-interface Check { CheckID: string; Status: string; Output: string }
+interface Check {
+  CheckID: string;
+  Status: string;
+  Output: string;
+}
 
 describe("cluster mode on etcd", () => {
   let etcd: EtcdCluster;
@@ -30,12 +34,33 @@ describe("cluster mode on etcd", () => {
       watch,
       JSON.stringify({
         watches: [
-          { type: "checks", state: "critical", handler_type: "http", http_handler_config: { path: critical.url } },
-          { type: "event", name: "deploy", on_start: "never", handler_type: "http", http_handler_config: { path: events.url } },
+          {
+            type: "checks",
+            state: "critical",
+            handler_type: "http",
+            http_handler_config: { path: critical.url },
+          },
+          {
+            type: "event",
+            name: "deploy",
+            on_start: "never",
+            handler_type: "http",
+            http_handler_config: { path: events.url },
+          },
         ],
       }),
     );
-    const args = (node: string): string[] => [`-etcd=${etcd.clientUrls.join(",")}`, "-etcd-prefix", `c${process.pid}/`, "-node", node, "-data-dir", join(dir, node), "-bind", "127.0.0.1"];
+    const args = (node: string): string[] => [
+      `-etcd=${etcd.clientUrls.join(",")}`,
+      "-etcd-prefix",
+      `c${process.pid}/`,
+      "-node",
+      node,
+      "-data-dir",
+      join(dir, node),
+      "-bind",
+      "127.0.0.1",
+    ];
     a1 = await startAgentProcess({ args: args("a1") });
     a2 = await startAgentProcess({ args: [...args("a2"), "-config-file", watch] });
   });
@@ -49,28 +74,70 @@ describe("cluster mode on etcd", () => {
   });
 
   it("cluster - agents see each other's nodes, services and members", async () => {
-    await fetch(`${a1.url}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ Name: "shared", Port: 1234 }) });
-    const seen = (await (await fetch(`${a2.url}/v1/catalog/service/shared`)).json()) as { Node: string; ServicePort: number }[];
-    assert.deepEqual(seen.map((s) => [s.Node, s.ServicePort]), [["a1", 1234]]);
-    const members = (await (await fetch(`${a2.url}/v1/agent/members`)).json()) as { Name: string; Status: number }[];
-    assert.deepEqual(members.map((m) => [m.Name, m.Status]), [["a1", 1], ["a2", 1]]);
+    await fetch(`${a1.url}/v1/agent/service/register`, {
+      method: "PUT",
+      body: JSON.stringify({ Name: "shared", Port: 1234 }),
+    });
+    const seen = (await (await fetch(`${a2.url}/v1/catalog/service/shared`)).json()) as {
+      Node: string;
+      ServicePort: number;
+    }[];
+    assert.deepEqual(
+      seen.map((s) => [s.Node, s.ServicePort]),
+      [["a1", 1234]],
+    );
+    const members = (await (await fetch(`${a2.url}/v1/agent/members`)).json()) as {
+      Name: string;
+      Status: number;
+    }[];
+    assert.deepEqual(
+      members.map((m) => [m.Name, m.Status]),
+      [
+        ["a1", 1],
+        ["a2", 1],
+      ],
+    );
   });
 
   it("cluster - an event fired on one agent is listed on the other; a lock taken on one is seen on the other", async () => {
-    const fired = (await (await fetch(`${a1.url}/v1/event/fire/deploy`, { method: "PUT", body: "v9" })).json()) as { ID: string };
-    const list = (await (await fetch(`${a2.url}/v1/event/list?name=deploy`)).json()) as { ID: string }[];
-    assert.deepEqual(list.map((e) => e.ID), [fired.ID]);
+    const fired = (await (
+      await fetch(`${a1.url}/v1/event/fire/deploy`, { method: "PUT", body: "v9" })
+    ).json()) as { ID: string };
+    const list = (await (await fetch(`${a2.url}/v1/event/list?name=deploy`)).json()) as {
+      ID: string;
+    }[];
+    assert.deepEqual(
+      list.map((e) => e.ID),
+      [fired.ID],
+    );
     // a2's `event` watch fires for the event fired on a1.
     const end = Date.now() + 10_000;
-    const fired2 = (): boolean => events.requests.some((r) => (JSON.parse(r.body.toString()) as { ID: string }[]).some((e) => e.ID === fired.ID));
+    const fired2 = (): boolean =>
+      events.requests.some((r) =>
+        (JSON.parse(r.body.toString()) as { ID: string }[]).some((e) => e.ID === fired.ID),
+      );
     while (!fired2() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
     assert.ok(fired2(), "the event watch on a2 delivered the event fired on a1");
-    const { ID } = (await (await fetch(`${a1.url}/v1/session/create`, { method: "PUT", body: "{}" })).json()) as { ID: string };
-    assert.equal(await (await fetch(`${a1.url}/v1/kv/lock?acquire=${ID}`, { method: "PUT", body: "a1" })).text(), "true");
+    const { ID } = (await (
+      await fetch(`${a1.url}/v1/session/create`, { method: "PUT", body: "{}" })
+    ).json()) as { ID: string };
+    assert.equal(
+      await (
+        await fetch(`${a1.url}/v1/kv/lock?acquire=${ID}`, { method: "PUT", body: "a1" })
+      ).text(),
+      "true",
+    );
     const [pair] = (await (await fetch(`${a2.url}/v1/kv/lock`)).json()) as { Session?: string }[];
     assert.equal(pair?.Session, ID);
-    const other = (await (await fetch(`${a2.url}/v1/session/create`, { method: "PUT", body: "{}" })).json()) as { ID: string };
-    assert.equal(await (await fetch(`${a2.url}/v1/kv/lock?acquire=${other.ID}`, { method: "PUT", body: "a2" })).text(), "false");
+    const other = (await (
+      await fetch(`${a2.url}/v1/session/create`, { method: "PUT", body: "{}" })
+    ).json()) as { ID: string };
+    assert.equal(
+      await (
+        await fetch(`${a2.url}/v1/kv/lock?acquire=${other.ID}`, { method: "PUT", body: "a2" })
+      ).text(),
+      "false",
+    );
   });
 
   // The other agent's view has usually caught up before the cas arrives, so this does not force
@@ -78,9 +145,18 @@ describe("cluster mode on etcd", () => {
   it("cluster - a cas on one agent right after a write on the other sees the write", async () => {
     for (let i = 0; i < 20; i++) {
       await fetch(`${a1.url}/v1/kv/cas-race`, { method: "PUT", body: `a${i}` });
-      const [pair] = (await (await fetch(`${a1.url}/v1/kv/cas-race`)).json()) as { ModifyIndex: number }[];
-      const res = await fetch(`${a2.url}/v1/kv/cas-race?cas=${pair?.ModifyIndex}`, { method: "PUT", body: `b${i}` });
-      assert.equal(await res.text(), "true", `round ${i}: a2 must not answer from a view that has not caught up`);
+      const [pair] = (await (await fetch(`${a1.url}/v1/kv/cas-race`)).json()) as {
+        ModifyIndex: number;
+      }[];
+      const res = await fetch(`${a2.url}/v1/kv/cas-race?cas=${pair?.ModifyIndex}`, {
+        method: "PUT",
+        body: `b${i}`,
+      });
+      assert.equal(
+        await res.text(),
+        "true",
+        `round ${i}: a2 must not answer from a view that has not caught up`,
+      );
       const seen = await (await fetch(`${a1.url}/v1/kv/cas-race?raw&consistent`)).text();
       assert.ok(seen === `b${i}` || seen === `a${i}`);
     }
@@ -99,14 +175,29 @@ describe("cluster mode on etcd", () => {
     assert.equal(serf?.Status, "critical");
     assert.equal(serf?.Output, "Agent not live or unreachable");
     // a2's `checks` watch (state=critical) fires with a1's serfHealth in Consul's payload.
-    const a1Critical = (body: Buffer): boolean => (JSON.parse(body.toString()) as { Node: string; CheckID: string; Status: string }[]).some((c) => c.Node === "a1" && c.CheckID === "serfHealth" && c.Status === "critical");
+    const a1Critical = (body: Buffer): boolean =>
+      (JSON.parse(body.toString()) as { Node: string; CheckID: string; Status: string }[]).some(
+        (c) => c.Node === "a1" && c.CheckID === "serfHealth" && c.Status === "critical",
+      );
     const fireEnd = Date.now() + 10_000;
-    while (!critical.requests.some((r) => a1Critical(r.body)) && Date.now() < fireEnd) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(critical.requests.some((r) => a1Critical(r.body)), `the checks watch on a2 fired for a1 (${critical.requests.length} deliveries)`);
-    assert.ok(!a1Critical(critical.requests[0]?.body ?? Buffer.from("[]")), "its first delivery, before the kill, had no critical serfHealth");
-    const health = (await (await fetch(`${a2.url}/v1/health/service/shared?passing`)).json()) as unknown[];
+    while (!critical.requests.some((r) => a1Critical(r.body)) && Date.now() < fireEnd)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.ok(
+      critical.requests.some((r) => a1Critical(r.body)),
+      `the checks watch on a2 fired for a1 (${critical.requests.length} deliveries)`,
+    );
+    assert.ok(
+      !a1Critical(critical.requests[0]?.body ?? Buffer.from("[]")),
+      "its first delivery, before the kill, had no critical serfHealth",
+    );
+    const health = (await (
+      await fetch(`${a2.url}/v1/health/service/shared?passing`)
+    ).json()) as unknown[];
     assert.deepEqual(health, []);
-    const members = (await (await fetch(`${a2.url}/v1/agent/members`)).json()) as { Name: string; Status: number }[];
+    const members = (await (await fetch(`${a2.url}/v1/agent/members`)).json()) as {
+      Name: string;
+      Status: number;
+    }[];
     assert.equal(members.find((m) => m.Name === "a1")?.Status, 4);
     // a1's session was tied to its serfHealth: invalidated, so its lock is free again.
     const end2 = Date.now() + 5000;

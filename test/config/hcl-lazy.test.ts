@@ -13,7 +13,9 @@ const configModule = new URL("../../src/config/index.js", import.meta.url).href;
  * Runs a fresh node that loads one config file and prints whether the HCL parser's module was
  * loaded and what Error.stackTraceLimit is afterwards (the parser's runtime sets it to Infinity).
  */
-async function loadIn(file: string): Promise<{ hclLoaded: boolean; stackTraceLimit: number | null }> {
+async function loadIn(
+  file: string,
+): Promise<{ hclLoaded: boolean; stackTraceLimit: number | null }> {
   const script = `
     import { createRequire } from "node:module";
     const { loadConfig, parseAgentFlags } = await import(${JSON.stringify(configModule)});

@@ -18,17 +18,44 @@ describe("config", () => {
   };
 
   it("config - the rendered Consul file from the issue loads with notices", async () => {
-    const p = await file("consul.json", JSON.stringify({ node_name: "consulServer", addresses: { http: "127.0.0.1 127.0.0.2" }, server: true, advertise_addr: "127.0.0.1", client_addr: "127.0.0.1", connect: { enabled: true }, data_dir: join(dir, "data"), bootstrap: true, watches: [{ type: "checks", handler: "/etc/augur/watch_script.py" }] }));
-    const { config, notices } = await loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] });
+    const p = await file(
+      "consul.json",
+      JSON.stringify({
+        node_name: "consulServer",
+        addresses: { http: "127.0.0.1 127.0.0.2" },
+        server: true,
+        advertise_addr: "127.0.0.1",
+        client_addr: "127.0.0.1",
+        connect: { enabled: true },
+        data_dir: join(dir, "data"),
+        bootstrap: true,
+        watches: [{ type: "checks", handler: "/etc/augur/watch_script.py" }],
+      }),
+    );
+    const { config, notices } = await loadConfig({
+      flags: parseAgentFlags([]),
+      files: [p],
+      dirs: [],
+    });
     assert.equal(config.nodeName, "consulServer");
-    assert.deepEqual(config.httpAddresses, [{ host: "127.0.0.1", port: 8500 }, { host: "127.0.0.2", port: 8500 }]);
+    assert.deepEqual(config.httpAddresses, [
+      { host: "127.0.0.1", port: 8500 },
+      { host: "127.0.0.2", port: 8500 },
+    ]);
     assert.equal(config.watches.length, 1);
     assert.ok(config.cluster.server && config.cluster.bootstrap);
-    for (const key of ["server", "connect", "bootstrap"]) assert.ok(notices.some((n) => n.includes(`"${key}"`)), `no notice for ${key}`);
+    for (const key of ["server", "connect", "bootstrap"])
+      assert.ok(
+        notices.some((n) => n.includes(`"${key}"`)),
+        `no notice for ${key}`,
+      );
   });
 
   it("config - store { history_max_revisions, history_max_bytes } bounds the embedded store's history; bad values are refused", async () => {
-    const ok = await file("store.hcl", 'data_dir = "/tmp/x"\nstore {\n  history_max_revisions = 500\n  history_max_bytes = "16MiB"\n}\n');
+    const ok = await file(
+      "store.hcl",
+      'data_dir = "/tmp/x"\nstore {\n  history_max_revisions = 500\n  history_max_bytes = "16MiB"\n}\n',
+    );
     const { config } = await loadConfig({ flags: parseAgentFlags([]), files: [ok], dirs: [] });
     assert.deepEqual(config.storeHistory, { maxRevisions: 500, maxBytes: 16 * 1024 * 1024 });
     for (const [name, body, what] of [
@@ -37,14 +64,23 @@ describe("config", () => {
       ["s3.json", { store: { history_max_revisions: 0 } }, "store.history_max_revisions"],
     ] as const) {
       const p = await file(name, JSON.stringify({ data_dir: "/tmp/x", ...body }));
-      await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message.includes(what));
+      await assert.rejects(
+        loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] }),
+        (err) => isAugurError(err, "CONFIG_INVALID") && err.message.includes(what),
+      );
     }
   });
 
   it("config - HCL with repeated service blocks, checks and a watch", async () => {
-    const p = await file("a.hcl", `node_name = "h1"\ndata_dir = "${join(dir, "d2")}"\nports { http = 18600 }\nservice {\n  name = "web"\n  port = 80\n  check = { http = "http://127.0.0.1:80/", interval = "10s" }\n}\nservice {\n  name = "db"\n  tags = ["primary"]\n}\nwatches = [{ type = "key", key = "a", args = ["/bin/true"] }]\n`);
+    const p = await file(
+      "a.hcl",
+      `node_name = "h1"\ndata_dir = "${join(dir, "d2")}"\nports { http = 18600 }\nservice {\n  name = "web"\n  port = 80\n  check = { http = "http://127.0.0.1:80/", interval = "10s" }\n}\nservice {\n  name = "db"\n  tags = ["primary"]\n}\nwatches = [{ type = "key", key = "a", args = ["/bin/true"] }]\n`,
+    );
     const { config } = await loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] });
-    assert.deepEqual(config.services.map((s) => s.name), ["web", "db"]);
+    assert.deepEqual(
+      config.services.map((s) => s.name),
+      ["web", "db"],
+    );
     assert.equal(config.services[0]?.checks[0]?.id, "service:web");
     assert.equal(config.services[0]?.checks[0]?.type, "http");
     assert.equal(config.httpAddresses[0]?.port, 18600);
@@ -54,60 +90,144 @@ describe("config", () => {
   it("config - dir files load in name order and flags override files", async () => {
     const d = join(dir, "conf.d");
     await mkdir(d);
-    await writeFile(join(d, "b.json"), JSON.stringify({ datacenter: "second", data_dir: join(dir, "d3") }));
+    await writeFile(
+      join(d, "b.json"),
+      JSON.stringify({ datacenter: "second", data_dir: join(dir, "d3") }),
+    );
     await writeFile(join(d, "a.json"), JSON.stringify({ datacenter: "first", node_name: "x" }));
     await writeFile(join(d, "ignored.txt"), "not config");
-    const { config } = await loadConfig({ flags: parseAgentFlags(["-node=from-flag"]), files: [], dirs: [d] });
+    const { config } = await loadConfig({
+      flags: parseAgentFlags(["-node=from-flag"]),
+      files: [],
+      dirs: [d],
+    });
     assert.equal(config.datacenter, "second");
     assert.equal(config.nodeName, "from-flag");
   });
 
   it("config - a wrong type names the file, the key path and the expectation", async () => {
-    const p = await file("bad.json", JSON.stringify({ data_dir: "/tmp/x", ports: { http: "8500" } }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message === `${p}: ports.http: expected a number, got string "8500"`);
-    const svc = await file("svc.json", JSON.stringify({ data_dir: "/tmp/x", services: [{ name: "a", port: "80" }] }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [svc], dirs: [] }), /svc\.json: services\[0\]\.Port: expected integer, got string/);
+    const p = await file(
+      "bad.json",
+      JSON.stringify({ data_dir: "/tmp/x", ports: { http: "8500" } }),
+    );
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags([]), files: [p], dirs: [] }),
+      (err) =>
+        isAugurError(err, "CONFIG_INVALID") &&
+        err.message === `${p}: ports.http: expected a number, got string "8500"`,
+    );
+    const svc = await file(
+      "svc.json",
+      JSON.stringify({ data_dir: "/tmp/x", services: [{ name: "a", port: "80" }] }),
+    );
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags([]), files: [svc], dirs: [] }),
+      /svc\.json: services\[0\]\.Port: expected integer, got string/,
+    );
   });
 
   it("config - malformed JSON and HCL name the file", async () => {
     const j = await file("broken.json", "{ nope");
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [j], dirs: [] }), (err) => isAugurError(err) && err.message.startsWith(`${j}: malformed JSON`));
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [j], dirs: [] }),
+      (err) => isAugurError(err) && err.message.startsWith(`${j}: malformed JSON`),
+    );
     const h = await file("broken.hcl", "service {");
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [h], dirs: [] }), (err) => isAugurError(err) && err.message.startsWith(`${h}: malformed HCL`));
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [h], dirs: [] }),
+      (err) => isAugurError(err) && err.message.startsWith(`${h}: malformed HCL`),
+    );
   });
 
   it("config - a bad watch fails the load with Consul's text", async () => {
-    const p = await file("w.json", JSON.stringify({ watches: [{ type: "key", key: "a", handler: "x", args: ["y"] }] }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [p], dirs: [] }), /Only one watch handler allowed/);
+    const p = await file(
+      "w.json",
+      JSON.stringify({ watches: [{ type: "key", key: "a", handler: "x", args: ["y"] }] }),
+    );
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [p], dirs: [] }),
+      /Only one watch handler allowed/,
+    );
   });
 
   it("config - without -dev a data_dir is required", async () => {
-    await assert.rejects(loadConfig({ flags: parseAgentFlags([]), files: [], dirs: [] }), /data_dir cannot be empty/);
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags([]), files: [], dirs: [] }),
+      /data_dir cannot be empty/,
+    );
   });
 
   it("config - reconnect_timeout defaults to 72h and, as in Consul, must be at least 8h", async () => {
-    assert.equal((await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [], dirs: [] })).config.reconnectTimeoutMs, 72 * 3600_000);
+    assert.equal(
+      (await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [], dirs: [] })).config
+        .reconnectTimeoutMs,
+      72 * 3600_000,
+    );
     const ok = await file("rt-ok.json", JSON.stringify({ reconnect_timeout: "8h" }));
-    assert.equal((await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [ok], dirs: [] })).config.reconnectTimeoutMs, 8 * 3600_000);
+    assert.equal(
+      (await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [ok], dirs: [] })).config
+        .reconnectTimeoutMs,
+      8 * 3600_000,
+    );
     const short = await file("rt-short.json", JSON.stringify({ reconnect_timeout: "4h" }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [short], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message === `${short}: reconnect_timeout must be >= 8h0m0s`);
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [short], dirs: [] }),
+      (err) =>
+        isAugurError(err, "CONFIG_INVALID") &&
+        err.message === `${short}: reconnect_timeout must be >= 8h0m0s`,
+    );
   });
 
   it("config - etcd.liveness_ttl: whole seconds, 2s to 1h; kept for endpoints learned by joining", async () => {
-    const ok = await file("ttl-ok.json", JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: "2500ms" } }));
-    assert.equal((await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [ok], dirs: [] })).config.etcd?.livenessTtlSeconds, 3);
-    const joinOnly = await file("ttl-join.json", JSON.stringify({ retry_join: ["10.0.0.1"], etcd: { liveness_ttl: "3s" } }));
-    const joined = (await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [joinOnly], dirs: [] })).config;
+    const ok = await file(
+      "ttl-ok.json",
+      JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: "2500ms" } }),
+    );
+    assert.equal(
+      (await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [ok], dirs: [] })).config.etcd
+        ?.livenessTtlSeconds,
+      3,
+    );
+    const joinOnly = await file(
+      "ttl-join.json",
+      JSON.stringify({ retry_join: ["10.0.0.1"], etcd: { liveness_ttl: "3s" } }),
+    );
+    const joined = (
+      await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [joinOnly], dirs: [] })
+    ).config;
     assert.equal(joined.etcd, undefined);
     assert.equal(joined.etcdLivenessTtlSeconds, 3);
-    const short = await file("ttl-short.json", JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: "1s" } }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [short], dirs: [] }), (err) => isAugurError(err, "CONFIG_INVALID") && err.message === `${short}: etcd.liveness_ttl must be between 2s and 1h, got "1s"`);
-    const bad = await file("ttl-bad.json", JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: 4 } }));
-    await assert.rejects(loadConfig({ flags: parseAgentFlags(["-dev"]), files: [bad], dirs: [] }), /etcd\.liveness_ttl: expected a duration such as "4s", got number 4/);
+    const short = await file(
+      "ttl-short.json",
+      JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: "1s" } }),
+    );
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [short], dirs: [] }),
+      (err) =>
+        isAugurError(err, "CONFIG_INVALID") &&
+        err.message === `${short}: etcd.liveness_ttl must be between 2s and 1h, got "1s"`,
+    );
+    const bad = await file(
+      "ttl-bad.json",
+      JSON.stringify({ etcd: { endpoints: ["http://127.0.0.1:2379"], liveness_ttl: 4 } }),
+    );
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [bad], dirs: [] }),
+      /etcd\.liveness_ttl: expected a duration such as "4s", got number 4/,
+    );
   });
 
   it("flags - Go style single dash, = and repeats", () => {
-    const f = parseAgentFlags(["-dev", "-config-file=a.json", "-config-file", "b.hcl", "-http-port", "0", "--node", "n"]);
+    const f = parseAgentFlags([
+      "-dev",
+      "-config-file=a.json",
+      "-config-file",
+      "b.hcl",
+      "-http-port",
+      "0",
+      "--node",
+      "n",
+    ]);
     assert.deepEqual(f.configFiles, ["a.json", "b.hcl"]);
     assert.equal(f.httpPort, 0);
     assert.equal(f.node, "n");
@@ -115,16 +235,44 @@ describe("config", () => {
   });
 
   it("definitions - defaults, aliases, generated check ids and Consul's errors", () => {
-    const s = decodeServiceDefinition({ name: "api", checks: [{ ttl: "10s" }, { script_args: ["/bin/true"], interval: 5_000_000_000, deregister_critical_service_after: "1m" }] });
+    const s = decodeServiceDefinition({
+      name: "api",
+      checks: [
+        { ttl: "10s" },
+        {
+          script_args: ["/bin/true"],
+          interval: 5_000_000_000,
+          deregister_critical_service_after: "1m",
+        },
+      ],
+    });
     assert.equal(s.id, "api");
     assert.deepEqual(s.weights, { Passing: 1, Warning: 1 });
-    assert.deepEqual(s.checks.map((c) => [c.id, c.name, c.type, c.status]), [["service:api:1", "Service 'api' check", "ttl", "critical"], ["service:api:2", "Service 'api' check", "script", "critical"]]);
+    assert.deepEqual(
+      s.checks.map((c) => [c.id, c.name, c.type, c.status]),
+      [
+        ["service:api:1", "Service 'api' check", "ttl", "critical"],
+        ["service:api:2", "Service 'api' check", "script", "critical"],
+      ],
+    );
     assert.equal(s.checks[1]?.intervalMs, 5000);
     assert.equal(s.checks[1]?.deregisterCriticalServiceAfterMs, 60_000);
-    assert.throws(() => decodeServiceDefinition({ port: 1 }), /^AugurError: Missing service name$|Missing service name/);
-    assert.throws(() => decodeServiceDefinition({ name: "a", check: { http: "http://x" } }), /Invalid check: Interval must be > 0/);
-    assert.throws(() => decodeServiceDefinition({ name: "a", meta: { "consul-x": "1" } }), /Invalid Service Meta: Key prefix 'consul-' is reserved/);
-    assert.throws(() => decodeServiceDefinition({ name: "a", check: { ttl: "1s", status: "meh" } }), /Status for checks must 'passing', 'warning', 'critical'/);
+    assert.throws(
+      () => decodeServiceDefinition({ port: 1 }),
+      /^AugurError: Missing service name$|Missing service name/,
+    );
+    assert.throws(
+      () => decodeServiceDefinition({ name: "a", check: { http: "http://x" } }),
+      /Invalid check: Interval must be > 0/,
+    );
+    assert.throws(
+      () => decodeServiceDefinition({ name: "a", meta: { "consul-x": "1" } }),
+      /Invalid Service Meta: Key prefix 'consul-' is reserved/,
+    );
+    assert.throws(
+      () => decodeServiceDefinition({ name: "a", check: { ttl: "1s", status: "meh" } }),
+      /Status for checks must 'passing', 'warning', 'critical'/,
+    );
     assert.throws(() => decodeCheckDefinition({ ttl: "1s" }), /Missing check name/);
     assert.throws(() => decodeCheckDefinition({ name: "x", ttl: "soon" }), /invalid duration/);
   });

@@ -50,7 +50,10 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
   proc.stdout?.setEncoding("utf8").on("data", take);
   proc.stderr?.setEncoding("utf8").on("data", take);
   const httpAddr = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start in time; output:\n${out}`)), options.startTimeoutMs ?? 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`agent did not start in time; output:\n${out}`)),
+      options.startTimeoutMs ?? 15_000,
+    );
     const onData = (): void => {
       const m = /HTTP API listening on (\S+)/.exec(out);
       if (m?.[1]) {

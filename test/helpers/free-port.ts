@@ -22,7 +22,9 @@ export async function freePort(): Promise<number> {
  * a "down" receiver would answer 404s.
  */
 export async function freePortOutsideEphemeralRange(): Promise<number> {
-  const range = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "32768 60999");
+  const range = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(
+    () => "32768 60999",
+  );
   const low = Number(range.trim().split(/\s+/)[0]) || 32768;
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * Math.max(1, low - 10_000));

@@ -14,7 +14,12 @@ export interface TestAgent {
   readonly running: RunningAgent;
   readonly logs: string[];
   /** fetch against the agent: `call("PUT", "/v1/kv/a", "body")`. */
-  call(method: string, path: string, body?: string | Buffer | object, headers?: Record<string, string>): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    body?: string | Buffer | object,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   /** Blocking queries parked in the agent now (poll this rather than sleeping before a change). */
   parked(): number;
   stop(): Promise<void>;
@@ -56,7 +61,16 @@ export async function startTestAgent(overrides: Partial<AgentSettings> = {}): Pr
       fetch(`${url}${path}`, {
         method,
         headers,
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body) }),
+        ...(body === undefined
+          ? {}
+          : {
+              body:
+                typeof body === "string"
+                  ? body
+                  : Buffer.isBuffer(body)
+                    ? new Uint8Array(body)
+                    : JSON.stringify(body),
+            }),
       }),
     parked: () => running.catalog.parked(),
     stop: () => running.stop(),

@@ -31,7 +31,10 @@ export const INDEXED_ENDPOINTS = [
 ];
 
 async function call(url: string, method: string, path: string, body?: unknown): Promise<Response> {
-  const res = await fetch(`${url}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }) });
+  const res = await fetch(`${url}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
   assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
   return res;
 }
@@ -42,11 +45,31 @@ async function call(url: string, method: string, path: string, body?: unknown): 
  * a session. Also fires an event.
  */
 export async function writeThenDelete(url: string): Promise<void> {
-  const check = (node: string, id: string, service?: string): unknown => ({ Node: node, CheckID: id, Name: id, Status: "passing", ...(service ? { ServiceID: service } : {}) });
-  await call(url, "PUT", "/v1/catalog/register", { Node: "ext1", Address: "10.0.0.1", Service: { ID: "web1", Service: "web", Port: 80 }, Checks: [check("ext1", "web-alive", "web1"), check("ext1", "disk")] });
-  await call(url, "PUT", "/v1/catalog/register", { Node: "ext2", Address: "10.0.0.2", Service: { ID: "db1", Service: "db", Port: 5432 } });
-  for (const k of ["a/1", "a/2", "b/1", "b/2", "gone"]) await call(url, "PUT", `/v1/kv/mono/${k}`, k);
-  const session = ((await (await call(url, "PUT", "/v1/session/create", { Node: "ext1", NodeChecks: [] })).json()) as { ID: string }).ID;
+  const check = (node: string, id: string, service?: string): unknown => ({
+    Node: node,
+    CheckID: id,
+    Name: id,
+    Status: "passing",
+    ...(service ? { ServiceID: service } : {}),
+  });
+  await call(url, "PUT", "/v1/catalog/register", {
+    Node: "ext1",
+    Address: "10.0.0.1",
+    Service: { ID: "web1", Service: "web", Port: 80 },
+    Checks: [check("ext1", "web-alive", "web1"), check("ext1", "disk")],
+  });
+  await call(url, "PUT", "/v1/catalog/register", {
+    Node: "ext2",
+    Address: "10.0.0.2",
+    Service: { ID: "db1", Service: "db", Port: 5432 },
+  });
+  for (const k of ["a/1", "a/2", "b/1", "b/2", "gone"])
+    await call(url, "PUT", `/v1/kv/mono/${k}`, k);
+  const session = (
+    (await (
+      await call(url, "PUT", "/v1/session/create", { Node: "ext1", NodeChecks: [] })
+    ).json()) as { ID: string }
+  ).ID;
   await call(url, "PUT", "/v1/event/fire/mono", "x");
 
   await call(url, "DELETE", "/v1/kv/mono/a/2");
@@ -81,10 +104,18 @@ export async function readIndexes(url: string): Promise<IndexSnapshot> {
 }
 
 /** Every index in `later` is ≥ the one in `earlier`; the event index is the same. */
-export function assertNotBackwards(earlier: IndexSnapshot, later: IndexSnapshot, what: string): void {
+export function assertNotBackwards(
+  earlier: IndexSnapshot,
+  later: IndexSnapshot,
+  what: string,
+): void {
   const backwards = [...earlier.indexes]
     .filter(([path, index]) => (later.indexes.get(path) ?? 0) < index)
     .map(([path, index]) => `${path}: ${index} -> ${later.indexes.get(path)}`);
   assert.deepEqual(backwards, [], `${what}: indexes went backwards`);
-  assert.equal(later.eventIndex, earlier.eventIndex, `${what}: the event list's index (the last event's ID) is unchanged`);
+  assert.equal(
+    later.eventIndex,
+    earlier.eventIndex,
+    `${what}: the event list's index (the last event's ID) is unchanged`,
+  );
 }

@@ -9,18 +9,36 @@ import assert from "node:assert/strict";
 /** Consul's own `/v1/txn` limit is 64 ops; stay under it. */
 const TXN_OPS = 64;
 
-export async function createSession(url: string, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await fetch(`${url}/v1/session/create`, { method: "PUT", body: JSON.stringify(body) });
+export async function createSession(
+  url: string,
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await fetch(`${url}/v1/session/create`, {
+    method: "PUT",
+    body: JSON.stringify(body),
+  });
   assert.equal(res.status, 200, await res.clone().text());
   return ((await res.json()) as { ID: string }).ID;
 }
 
 /** Locks `count` keys `<prefix>k00000`... for `session`, 64 per transaction. */
-export async function lockKeys(url: string, prefix: string, session: string, count: number): Promise<void> {
+export async function lockKeys(
+  url: string,
+  prefix: string,
+  session: string,
+  count: number,
+): Promise<void> {
   for (let i = 0; i < count; i += TXN_OPS) {
     const ops = [];
     for (let j = i; j < Math.min(count, i + TXN_OPS); j++) {
-      ops.push({ KV: { Verb: "lock", Key: `${prefix}k${String(j).padStart(5, "0")}`, Value: Buffer.from(`v${j}`).toString("base64"), Session: session } });
+      ops.push({
+        KV: {
+          Verb: "lock",
+          Key: `${prefix}k${String(j).padStart(5, "0")}`,
+          Value: Buffer.from(`v${j}`).toString("base64"),
+          Session: session,
+        },
+      });
     }
     const res = await fetch(`${url}/v1/txn`, { method: "PUT", body: JSON.stringify(ops) });
     assert.equal(res.status, 200, await res.clone().text());
@@ -28,7 +46,10 @@ export async function lockKeys(url: string, prefix: string, session: string, cou
 }
 
 /** Every key under `prefix` with the session holding it (undefined when free). */
-export async function keyHolders(url: string, prefix: string): Promise<Map<string, string | undefined>> {
+export async function keyHolders(
+  url: string,
+  prefix: string,
+): Promise<Map<string, string | undefined>> {
   const res = await fetch(`${url}/v1/kv/${prefix}?recurse`);
   if (res.status === 404) return new Map();
   const pairs = (await res.json()) as { Key: string; Session?: string }[];

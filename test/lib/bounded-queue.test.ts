@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { BoundedQueue } from "../../src/lib/bounded-queue.js";
 
-const overflowError = (): Error => Object.assign(new Error("fell behind"), { code: "STORE_COMPACTED" });
+const overflowError = (): Error =>
+  Object.assign(new Error("fell behind"), { code: "STORE_COMPACTED" });
 
 async function drain<T>(q: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -73,7 +74,10 @@ void describe("BoundedQueue", () => {
     for (let i = 0; i < 3; i++) assert.equal(q.push(i), true);
     assert.equal(q.push(3), false);
     assert.equal(q.size, 0, "memory released");
-    await assert.rejects(q.next(), (err: unknown) => (err as { code?: string }).code === "STORE_COMPACTED");
+    await assert.rejects(
+      q.next(),
+      (err: unknown) => (err as { code?: string }).code === "STORE_COMPACTED",
+    );
   });
 
   void it("queue - the weight bound counts item weights; one item over it alone still gets through", async () => {

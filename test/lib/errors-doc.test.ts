@@ -13,7 +13,15 @@ test("errors - docs/errors.md lists every code with its status and retry flag", 
     if (m) rows.set(m[1] as string, [m[2] as string, m[3] as string]);
   }
   for (const [code, spec] of Object.entries(ERRORS)) {
-    assert.deepEqual(rows.get(code), [String(spec.status), spec.retryable ? "yes" : "no"], `docs/errors.md row for ${code}`);
+    assert.deepEqual(
+      rows.get(code),
+      [String(spec.status), spec.retryable ? "yes" : "no"],
+      `docs/errors.md row for ${code}`,
+    );
   }
-  assert.equal(rows.size, Object.keys(ERRORS).length, "docs/errors.md has rows for codes that no longer exist");
+  assert.equal(
+    rows.size,
+    Object.keys(ERRORS).length,
+    "docs/errors.md has rows for codes that no longer exist",
+  );
 });

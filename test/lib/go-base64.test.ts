@@ -10,7 +10,10 @@ void test("go-base64 - any padded encoding decodes to its bytes (the native fast
       assert.deepEqual(decodeGoBase64(text), Buffer.from(bytes));
       // \r\n inside takes the byte-by-byte path, which Go also accepts: same bytes.
       const at = Math.min(breakAt, text.length);
-      assert.deepEqual(decodeGoBase64(`${text.slice(0, at)}\r\n${text.slice(at)}`), Buffer.from(bytes));
+      assert.deepEqual(
+        decodeGoBase64(`${text.slice(0, at)}\r\n${text.slice(at)}`),
+        Buffer.from(bytes),
+      );
     }),
   );
 });

@@ -29,12 +29,21 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
 
-async function take(iter: AsyncIterable<WatchBatch>, n: number, timeoutMs = 5000): Promise<WatchBatch[]> {
+async function take(
+  iter: AsyncIterable<WatchBatch>,
+  n: number,
+  timeoutMs = 5000,
+): Promise<WatchBatch[]> {
   const out: WatchBatch[] = [];
   const it = iter[Symbol.asyncIterator]();
   const deadline = Date.now() + timeoutMs;
   while (out.length < n) {
-    const next = await Promise.race([it.next(), new Promise<"timeout">((r) => setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now())))]);
+    const next = await Promise.race([
+      it.next(),
+      new Promise<"timeout">((r) =>
+        setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now())),
+      ),
+    ]);
     if (next === "timeout") assert.fail(`watch delivered ${out.length} of ${n} batches`);
     if (next.done) break;
     out.push(next.value);
@@ -42,7 +51,11 @@ async function take(iter: AsyncIterable<WatchBatch>, n: number, timeoutMs = 5000
   return out;
 }
 
-export function storeContract(name: string, open: () => Promise<OpenedStore>, options: ContractOptions = {}): void {
+export function storeContract(
+  name: string,
+  open: () => Promise<OpenedStore>,
+  options: ContractOptions = {},
+): void {
   const c = (title: string, fn: (store: Store, t: TestContext) => Promise<void>): void => {
     const skip = options.skip?.[title];
     it(`${name} - ${title}`, skip ? { skip } : {}, async (t) => {
@@ -85,7 +98,10 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
     c("range returns a prefix in key order and nothing outside it", async (s) => {
       for (const k of ["p/b", "p/a", "q/a", "p", "p/c/d"]) await s.put(k, enc(k));
       const { kvs } = await s.range("p/");
-      assert.deepEqual(kvs.map((kv) => kv.key), ["p/a", "p/b", "p/c/d"]);
+      assert.deepEqual(
+        kvs.map((kv) => kv.key),
+        ["p/a", "p/b", "p/c/d"],
+      );
       assert.equal((await s.range("")).kvs.length, 5);
     });
 
@@ -96,7 +112,10 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
       assert.equal((await s.delete("d/1")).deleted, 1);
       const r = await s.deleteRange("d/");
       assert.equal(r.deleted, 1);
-      assert.deepEqual((await s.range("")).kvs.map((kv) => kv.key), ["e/1"]);
+      assert.deepEqual(
+        (await s.range("")).kvs.map((kv) => kv.key),
+        ["e/1"],
+      );
     });
 
     c("a txn checks every compare and writes in one revision", async (s) => {
@@ -109,7 +128,11 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
           { key: "t/a", target: "value", op: "=", value: enc("1") },
           { key: "t/a", target: "version", op: ">", value: 0 },
         ],
-        success: [{ type: "put", key: "t/b", value: enc("2") }, { type: "put", key: "t/c", value: enc("3") }, { type: "get", key: "t/a" }],
+        success: [
+          { type: "put", key: "t/b", value: enc("2") },
+          { type: "put", key: "t/c", value: enc("3") },
+          { type: "get", key: "t/a" },
+        ],
         failure: [{ type: "put", key: "t/failed", value: enc("x") }],
       });
       assert.equal(ok.succeeded, true);
@@ -117,27 +140,40 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
       assert.equal((await s.get("t/b"))?.modRevision, (await s.get("t/c"))?.modRevision);
       const got = ok.results[2];
       assert.equal(got?.type === "get" ? dec(got.kv?.value) : "", "1");
-      const failed = await s.txn({ compare: [{ key: "t/a", target: "modRevision", op: "=", value: 1 }], success: [{ type: "delete", key: "t/a" }], failure: [{ type: "put", key: "t/failed", value: enc("x") }] });
+      const failed = await s.txn({
+        compare: [{ key: "t/a", target: "modRevision", op: "=", value: 1 }],
+        success: [{ type: "delete", key: "t/a" }],
+        failure: [{ type: "put", key: "t/failed", value: enc("x") }],
+      });
       assert.equal(failed.succeeded, false);
       assert.ok(await s.get("t/a"));
       assert.ok(await s.get("t/failed"));
     });
 
-    c("watch from now sees later writes under its prefix only, one batch per revision", async (s) => {
-      const ac = new AbortController();
-      // From the next revision: the watch sees the writes below however late its stream opens.
-      const iter = s.watch("w/", { signal: ac.signal, fromRevision: (await s.revision()) + 1 });
-      const batches = take(iter, 2);
-      await s.put("x/other", enc("no"));
-      await s.txn({ compare: [], success: [{ type: "put", key: "w/a", value: enc("1") }, { type: "put", key: "w/b", value: enc("2") }] });
-      await s.delete("w/a");
-      const got = await batches;
-      ac.abort();
-      assert.equal(got[0]?.events.length, 2);
-      const del = got[1]?.events[0];
-      assert.equal(del?.type, "delete");
-      assert.equal(del?.type === "delete" ? dec(del.prev?.value) : "", "1");
-    });
+    c(
+      "watch from now sees later writes under its prefix only, one batch per revision",
+      async (s) => {
+        const ac = new AbortController();
+        // From the next revision: the watch sees the writes below however late its stream opens.
+        const iter = s.watch("w/", { signal: ac.signal, fromRevision: (await s.revision()) + 1 });
+        const batches = take(iter, 2);
+        await s.put("x/other", enc("no"));
+        await s.txn({
+          compare: [],
+          success: [
+            { type: "put", key: "w/a", value: enc("1") },
+            { type: "put", key: "w/b", value: enc("2") },
+          ],
+        });
+        await s.delete("w/a");
+        const got = await batches;
+        ac.abort();
+        assert.equal(got[0]?.events.length, 2);
+        const del = got[1]?.events[0];
+        assert.equal(del?.type, "delete");
+        assert.equal(del?.type === "delete" ? dec(del.prev?.value) : "", "1");
+      },
+    );
 
     c("watch from a past revision replays history in order", async (s) => {
       const { revision } = await s.put("h/1", enc("a"));
@@ -146,7 +182,10 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
       const ac = new AbortController();
       const got = await take(s.watch("h/", { fromRevision: revision, signal: ac.signal }), 3);
       ac.abort();
-      assert.deepEqual(got.map((b) => b.revision), [revision, revision + 1, revision + 2]);
+      assert.deepEqual(
+        got.map((b) => b.revision),
+        [revision, revision + 1, revision + 2],
+      );
     });
 
     c("aborting a watch ends the iteration", async (s) => {
@@ -163,7 +202,10 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
       await s.put("l/a", enc("1"), { lease });
       await s.put("l/b", enc("1"), { lease });
       const ac = new AbortController();
-      const batches = take(s.watch("l/", { signal: ac.signal, fromRevision: (await s.revision()) + 1 }), 1);
+      const batches = take(
+        s.watch("l/", { signal: ac.signal, fromRevision: (await s.revision()) + 1 }),
+        1,
+      );
       await s.revoke(lease);
       const [b] = await batches;
       ac.abort();
@@ -171,27 +213,33 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>, op
       assert.equal((await s.range("l/")).kvs.length, 0);
     });
 
-    c("a lease expires without keep-alives and keepAlive then fails with NOT_FOUND", async (s, t) => {
-      if (options.fakeTime) t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
-      const lease = await s.grant(1);
-      await s.put("x/leased", enc("1"), { lease });
-      assert.equal(await s.keepAlive(lease), 1);
-      if (options.fakeTime) {
-        t.mock.timers.tick(999);
-        for (let i = 0; i < 20; i++) await turn();
-        assert.ok(await s.get("x/leased"), "the key stays until its TTL has passed");
-        t.mock.timers.tick(1);
-        for (let i = 0; i < 1000 && (await s.get("x/leased")); i++) await turn();
-      } else {
-        const deadline = Date.now() + 5000;
-        while ((await s.get("x/leased")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(await s.get("x/leased"), undefined);
-      await assert.rejects(s.keepAlive(lease), (err) => isAugurError(err, "NOT_FOUND"));
-    });
+    c(
+      "a lease expires without keep-alives and keepAlive then fails with NOT_FOUND",
+      async (s, t) => {
+        if (options.fakeTime) t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+        const lease = await s.grant(1);
+        await s.put("x/leased", enc("1"), { lease });
+        assert.equal(await s.keepAlive(lease), 1);
+        if (options.fakeTime) {
+          t.mock.timers.tick(999);
+          for (let i = 0; i < 20; i++) await turn();
+          assert.ok(await s.get("x/leased"), "the key stays until its TTL has passed");
+          t.mock.timers.tick(1);
+          for (let i = 0; i < 1000 && (await s.get("x/leased")); i++) await turn();
+        } else {
+          const deadline = Date.now() + 5000;
+          while ((await s.get("x/leased")) && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(await s.get("x/leased"), undefined);
+        await assert.rejects(s.keepAlive(lease), (err) => isAugurError(err, "NOT_FOUND"));
+      },
+    );
 
     c("a put on an unknown lease fails with NOT_FOUND", async (s) => {
-      await assert.rejects(s.put("x", enc("1"), { lease: "987654321" }), (err) => isAugurError(err, "NOT_FOUND"));
+      await assert.rejects(s.put("x", enc("1"), { lease: "987654321" }), (err) =>
+        isAugurError(err, "NOT_FOUND"),
+      );
     });
 
     c("after close calls fail with STORE_CLOSED", async (s) => {

@@ -18,10 +18,14 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-storeContract("DiskStore", async () => {
-  const store = await DiskStore.open({ path: await tempDir() });
-  return { store, cleanup: () => store.close().catch(() => undefined) };
-}, { fakeTime: true });
+storeContract(
+  "DiskStore",
+  async () => {
+    const store = await DiskStore.open({ path: await tempDir() });
+    return { store, cleanup: () => store.close().catch(() => undefined) };
+  },
+  { fakeTime: true },
+);
 
 describe("DiskStore durability", () => {
   it("disk - keys, revision and watch history survive close and reopen", async () => {
@@ -60,9 +64,15 @@ describe("DiskStore durability", () => {
     const s2 = await DiskStore.open({ path, history });
     const after = s2.historySize();
     assert.ok(after.bytes <= history.maxBytes, `reopened history holds ${after.bytes} bytes`);
-    assert.ok(after.oldest >= before.oldest - 1, `the log kept no more than the history did (oldest ${after.oldest}, was ${before.oldest})`);
+    assert.ok(
+      after.oldest >= before.oldest - 1,
+      `the log kept no more than the history did (oldest ${after.oldest}, was ${before.oldest})`,
+    );
     const old = s2.watch("", { fromRevision: 2 })[Symbol.asyncIterator]();
-    await assert.rejects(async () => old.next(), (err: unknown) => (err as { code?: string }).code === "STORE_COMPACTED");
+    await assert.rejects(
+      async () => old.next(),
+      (err: unknown) => (err as { code?: string }).code === "STORE_COMPACTED",
+    );
     await s2.close();
     // Reopening with smaller bounds cuts the loaded history to them.
     const s3 = await DiskStore.open({ path, history: { maxRevisions: 2 } });
@@ -89,7 +99,9 @@ describe("DiskStore durability", () => {
       });
       child.once("exit", () => resolve());
     });
-    await new Promise((r) => (child.exitCode === null && child.signalCode === null ? child.once("exit", r) : r(null)));
+    await new Promise((r) =>
+      child.exitCode === null && child.signalCode === null ? child.once("exit", r) : r(null),
+    );
     assert.ok(acked.length >= 300, `writer acknowledged only ${acked.length}`);
     const store = await DiskStore.open({ path });
     for (const key of acked) assert.ok(await store.get(key), `acknowledged ${key} lost`);

@@ -4,17 +4,24 @@ import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { isAugurError } from "../../src/lib/errors.js";
 import { storeContract } from "./contract.js";
 
-storeContract("MemoryStore", async () => {
-  const store = new MemoryStore();
-  return { store, cleanup: () => store.close() };
-}, { fakeTime: true });
+storeContract(
+  "MemoryStore",
+  async () => {
+    const store = new MemoryStore();
+    return { store, cleanup: () => store.close() };
+  },
+  { fakeTime: true },
+);
 
 describe("MemoryStore history", () => {
   it("memory - a watch from a compacted revision fails with STORE_COMPACTED", async () => {
     const store = new MemoryStore({ history: { maxRevisions: 3 } });
     for (let i = 0; i < 10; i++) await store.put(`k${i}`, new Uint8Array([i]));
     const iter = store.watch("", { fromRevision: 3 })[Symbol.asyncIterator]();
-    await assert.rejects(async () => iter.next(), (err) => isAugurError(err, "STORE_COMPACTED"));
+    await assert.rejects(
+      async () => iter.next(),
+      (err) => isAugurError(err, "STORE_COMPACTED"),
+    );
     await store.close();
   });
 
@@ -25,16 +32,27 @@ describe("MemoryStore history", () => {
     for (let i = 0; i < 200; i++) await store.put("big", value);
     const size = store.historySize();
     assert.ok(size.bytes <= maxBytes, `history holds ${size.bytes} bytes`);
-    assert.ok(size.revisions >= 4 && size.revisions < 10, `history keeps ${size.revisions} revisions`);
+    assert.ok(
+      size.revisions >= 4 && size.revisions < 10,
+      `history keeps ${size.revisions} revisions`,
+    );
     const old = store.watch("", { fromRevision: 2 })[Symbol.asyncIterator]();
-    await assert.rejects(async () => old.next(), (err) => isAugurError(err, "STORE_COMPACTED"), "a watcher that missed dropped revisions is told so");
+    await assert.rejects(
+      async () => old.next(),
+      (err) => isAugurError(err, "STORE_COMPACTED"),
+      "a watcher that missed dropped revisions is told so",
+    );
     const ac = new AbortController();
     const seen: number[] = [];
     for await (const b of store.watch("", { fromRevision: size.oldest, signal: ac.signal })) {
       seen.push(b.revision);
       if (seen.length === size.revisions) ac.abort();
     }
-    assert.equal(seen[0], size.oldest, "a watcher from the oldest kept revision gets everything since");
+    assert.equal(
+      seen[0],
+      size.oldest,
+      "a watcher from the oldest kept revision gets everything since",
+    );
     await store.close();
   });
 
@@ -52,9 +70,19 @@ describe("MemoryStore history", () => {
     for (let i = 0; i < 5; i++) await store.put(`k${i}`, new Uint8Array([i]));
     assert.equal((await iter.next()).value?.revision, 2, "within the bound, every batch comes");
     for (let i = 0; i < 10; i++) await store.put(`k${i}`, new Uint8Array([i]));
-    await assert.rejects(async () => iter.next(), (err) => isAugurError(err, "STORE_COMPACTED"), "a watcher that fell behind is told to resync");
-    const again = store.watch("", { fromRevision: store.historySize().oldest, signal: ac.signal })[Symbol.asyncIterator]();
-    assert.equal((await again.next()).value?.revision, store.historySize().oldest, "a new watch from the kept history works");
+    await assert.rejects(
+      async () => iter.next(),
+      (err) => isAugurError(err, "STORE_COMPACTED"),
+      "a watcher that fell behind is told to resync",
+    );
+    const again = store
+      .watch("", { fromRevision: store.historySize().oldest, signal: ac.signal })
+      [Symbol.asyncIterator]();
+    assert.equal(
+      (await again.next()).value?.revision,
+      store.historySize().oldest,
+      "a new watch from the kept history works",
+    );
     ac.abort();
     await store.close();
   });

@@ -8,15 +8,31 @@ import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { tempDir, type TempDir } from "./receivers.js";
 
 /** `augur watch <args>` through the CLI's one dispatch path, with captured output. */
-function runWatchCommand(args: string[], out: { stdout(s: string): void; stderr(s: string): void }): Promise<number> {
-  const io = { stdout: { write: (s: string | Uint8Array) => out.stdout(Buffer.from(s).toString()) }, stderr: { write: (s: string | Uint8Array) => out.stderr(Buffer.from(s).toString()) }, stdin: Readable.from([]), env: {} };
+function runWatchCommand(
+  args: string[],
+  out: { stdout(s: string): void; stderr(s: string): void },
+): Promise<number> {
+  const io = {
+    stdout: { write: (s: string | Uint8Array) => out.stdout(Buffer.from(s).toString()) },
+    stderr: { write: (s: string | Uint8Array) => out.stderr(Buffer.from(s).toString()) },
+    stdin: Readable.from([]),
+    env: {},
+  };
   return main(["watch", ...args], { io });
 }
 
-function capture(): { out: { stdout(s: string): void; stderr(s: string): void }; stdout: () => string; stderr: () => string } {
+function capture(): {
+  out: { stdout(s: string): void; stderr(s: string): void };
+  stdout: () => string;
+  stderr: () => string;
+} {
   let o = "";
   let e = "";
-  return { out: { stdout: (s) => void (o += s), stderr: (s) => void (e += s) }, stdout: () => o, stderr: () => e };
+  return {
+    out: { stdout: (s) => void (o += s), stderr: (s) => void (e += s) },
+    stdout: () => o,
+    stderr: () => e,
+  };
 }
 
 void describe("augur watch", () => {
@@ -34,12 +50,21 @@ void describe("augur watch", () => {
   void it("cli - without a child it prints the current result as 4-space JSON and exits 0", async () => {
     await a.call("PUT", "/v1/kv/cli/a", "x&y");
     const c = capture();
-    assert.equal(await runWatchCommand(["-http-addr", a.url, "-type=keyprefix", "-prefix", "cli/"], c.out), 0);
+    assert.equal(
+      await runWatchCommand(["-http-addr", a.url, "-type=keyprefix", "-prefix", "cli/"], c.out),
+      0,
+    );
     const parsed = JSON.parse(c.stdout()) as { Key: string }[];
     assert.equal(parsed[0]?.Key, "cli/a");
     assert.match(c.stdout(), /^\[\n {4}\{\n {8}"Key": "cli\/a",\n {8}"CreateIndex"/);
     const missing = capture();
-    assert.equal(await runWatchCommand(["--http-addr", a.url, "--type", "key", "--key", "cli/none"], missing.out), 0);
+    assert.equal(
+      await runWatchCommand(
+        ["--http-addr", a.url, "--type", "key", "--key", "cli/none"],
+        missing.out,
+      ),
+      0,
+    );
     assert.equal(missing.stdout(), "null\n");
   });
 
@@ -64,9 +89,15 @@ void describe("augur watch", () => {
   void it("cli - with a child it runs it on every change with the payload and CONSUL_INDEX; a failing child ends it", async () => {
     const log = join(dir.path, "runs");
     // Records each run; fails on the second so the command ends (Consul: exit 1).
-    const child = await dir.script("child.sh", `cat >> "${log}"; echo "idx=$CONSUL_INDEX" >> "${log}"; n=$(grep -c idx= "${log}"); [ "$n" -lt 2 ]`);
+    const child = await dir.script(
+      "child.sh",
+      `cat >> "${log}"; echo "idx=$CONSUL_INDEX" >> "${log}"; n=$(grep -c idx= "${log}"); [ "$n" -lt 2 ]`,
+    );
     const c = capture();
-    const running = runWatchCommand(["-http-addr", a.url, "-type=key", "-key=cli/child", child], c.out);
+    const running = runWatchCommand(
+      ["-http-addr", a.url, "-type=key", "-key=cli/child", child],
+      c.out,
+    );
     await new Promise((res) => setTimeout(res, 500));
     await a.call("PUT", "/v1/kv/cli/child", "v");
     assert.equal(await running, 1);
@@ -84,7 +115,13 @@ void describe("augur watch", () => {
     assert.match(help.stdout(), /\n {2}-type=<value>\n/);
     assert.match(help.stdout(), /\nSubcommands:\n {4}deliveries {4}Lists/);
     const child = capture();
-    assert.equal(await runWatchCommand(["-http-addr", a.url, "-type=nodes", "-shell=false", "/bin/sh", "-c", "exit 3", "-h"], child.out), 1);
+    assert.equal(
+      await runWatchCommand(
+        ["-http-addr", a.url, "-type=nodes", "-shell=false", "/bin/sh", "-c", "exit 3", "-h"],
+        child.out,
+      ),
+      1,
+    );
     assert.equal(child.stderr(), "Error executing handler: exit status 3\n");
   });
 });

@@ -14,16 +14,49 @@ import { join } from "node:path";
 const FAST: RetryPolicy = { initialIntervalMs: 10, maxIntervalMs: 40, maxAttempts: 5, maxAgeMs: 0 };
 
 function handler(url: string): HttpHandler {
-  const def: HttpHandlerDefinition = { kind: "http", key: "h1", payload: "consul", durable: true, timeoutMs: 2000, url, method: "POST", header: {}, tlsSkipVerify: false, retry: FAST };
+  const def: HttpHandlerDefinition = {
+    kind: "http",
+    key: "h1",
+    payload: "consul",
+    durable: true,
+    timeoutMs: 2000,
+    url,
+    method: "POST",
+    header: {},
+    tlsSkipVerify: false,
+    retry: FAST,
+  };
   return new HttpHandler(def);
 }
 
-const rec = (n: number): NewRecord => ({ eventId: `e${n}`, watchId: "w1", handlerKey: "h1", index: String(n), createdAt: Date.now(), body: `{"n":${n}}` });
+const rec = (n: number): NewRecord => ({
+  eventId: `e${n}`,
+  watchId: "w1",
+  handlerKey: "h1",
+  index: String(n),
+  createdAt: Date.now(),
+  body: `{"n":${n}}`,
+});
 
-async function setup(respond: HttpReceiver["respond"], retry: RetryPolicy = FAST): Promise<{ r: HttpReceiver; store: MemoryWatchStore; worker: DeliveryWorker; done(): Promise<void> }> {
+async function setup(
+  respond: HttpReceiver["respond"],
+  retry: RetryPolicy = FAST,
+): Promise<{
+  r: HttpReceiver;
+  store: MemoryWatchStore;
+  worker: DeliveryWorker;
+  done(): Promise<void>;
+}> {
   const r = await httpReceiver(respond);
   const store = new MemoryWatchStore();
-  const worker = new DeliveryWorker({ handler: handler(r.url), retry, store, clock: systemClock(), logger: silentLogger, random: () => 0.5 });
+  const worker = new DeliveryWorker({
+    handler: handler(r.url),
+    retry,
+    store,
+    clock: systemClock(),
+    logger: silentLogger,
+    random: () => 0.5,
+  });
   worker.start();
   return { r, store, worker, done: async () => (await worker.stop(), await r.close()) };
 }
@@ -39,12 +72,31 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise
 void test("delivery - retries a 503 with backoff; records reach the handler in order, head of line", async () => {
   const t = await setup((q, n) => (n <= 2 ? { status: 503 } : { status: 200 }));
   try {
-    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "3", reported: {}, updatedAt: 0 }, [rec(1), rec(2), rec(3)]));
+    t.worker.enqueue(
+      await t.store.commit("w1", { version: 1, index: "3", reported: {}, updatedAt: 0 }, [
+        rec(1),
+        rec(2),
+        rec(3),
+      ]),
+    );
     await until(async () => (await t.store.recent()).length === 3);
-    assert.deepEqual(t.r.requests.map((q) => q.headers["idempotency-key"]), ["e1", "e1", "e1", "e2", "e3"]);
-    assert.deepEqual(t.r.requests.map((q) => q.headers["x-augur-attempt"]), ["1", "2", "3", "1", "1"]);
+    assert.deepEqual(
+      t.r.requests.map((q) => q.headers["idempotency-key"]),
+      ["e1", "e1", "e1", "e2", "e3"],
+    );
+    assert.deepEqual(
+      t.r.requests.map((q) => q.headers["x-augur-attempt"]),
+      ["1", "2", "3", "1", "1"],
+    );
     const recent = await t.store.recent();
-    assert.deepEqual(recent.map((x) => [x.eventId, x.attempts]), [["e3", 1], ["e2", 1], ["e1", 3]]);
+    assert.deepEqual(
+      recent.map((x) => [x.eventId, x.attempts]),
+      [
+        ["e3", 1],
+        ["e2", 1],
+        ["e1", 3],
+      ],
+    );
     assert.equal(t.store.depth(), 0);
   } finally {
     await t.done();
@@ -52,14 +104,24 @@ void test("delivery - retries a 503 with backoff; records reach the handler in o
 });
 
 void test("delivery - a 400 is dead-lettered at once, without a retry storm, and the queue moves on", async () => {
-  const t = await setup((q) => (q.headers["idempotency-key"] === "e1" ? { status: 400, body: "bad" } : { status: 200 }));
+  const t = await setup((q) =>
+    q.headers["idempotency-key"] === "e1" ? { status: 400, body: "bad" } : { status: 200 },
+  );
   try {
-    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "2", reported: {}, updatedAt: 0 }, [rec(1), rec(2)]));
+    t.worker.enqueue(
+      await t.store.commit("w1", { version: 1, index: "2", reported: {}, updatedAt: 0 }, [
+        rec(1),
+        rec(2),
+      ]),
+    );
     await until(async () => (await t.store.recent()).length === 1);
     await new Promise((res) => setTimeout(res, 100));
     assert.equal(t.r.requests.length, 2, "one request each");
     const dead = await t.store.dead();
-    assert.deepEqual(dead.map((d) => [d.eventId, d.attempts]), [["e1", 1]]);
+    assert.deepEqual(
+      dead.map((d) => [d.eventId, d.attempts]),
+      [["e1", 1]],
+    );
     assert.match(dead[0]?.lastError ?? "", /400.*permanent failure/);
   } finally {
     await t.done();
@@ -69,7 +131,9 @@ void test("delivery - a 400 is dead-lettered at once, without a retry storm, and
 void test("delivery - retries stop at retry_max_attempts, then dead letter", async () => {
   const t = await setup(() => ({ status: 502 }), { ...FAST, maxAttempts: 3 });
   try {
-    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]));
+    t.worker.enqueue(
+      await t.store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]),
+    );
     await until(async () => (await t.store.dead()).length === 1);
     assert.equal(t.r.requests.length, 3);
     assert.match((await t.store.dead())[0]?.lastError ?? "", /gave up after 3 attempts/);
@@ -79,9 +143,13 @@ void test("delivery - retries stop at retry_max_attempts, then dead letter", asy
 });
 
 void test("delivery - Retry-After on a 429 delays the next attempt at least that long", async () => {
-  const t = await setup((q, n) => (n === 1 ? { status: 429, headers: { "Retry-After": "1" } } : { status: 200 }));
+  const t = await setup((q, n) =>
+    n === 1 ? { status: 429, headers: { "Retry-After": "1" } } : { status: 200 },
+  );
   try {
-    t.worker.enqueue(await t.store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]));
+    t.worker.enqueue(
+      await t.store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]),
+    );
     await t.r.waitFor(1);
     const first = Date.now();
     await t.r.waitFor(2, 5000);
@@ -94,14 +162,26 @@ void test("delivery - Retry-After on a 429 delays the next attempt at least that
 void test("delivery - stop aborts an attempt in flight after the grace; the record stays pending", async () => {
   const r = await httpReceiver(() => "hang");
   const store = new MemoryWatchStore();
-  const worker = new DeliveryWorker({ handler: handler(r.url), retry: FAST, store, clock: systemClock(), logger: silentLogger, stopGraceMs: 100 });
+  const worker = new DeliveryWorker({
+    handler: handler(r.url),
+    retry: FAST,
+    store,
+    clock: systemClock(),
+    logger: silentLogger,
+    stopGraceMs: 100,
+  });
   worker.start();
   try {
-    worker.enqueue(await store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]));
+    worker.enqueue(
+      await store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]),
+    );
     await r.waitFor(1);
     await worker.stop();
     assert.equal(worker.state, "stopped");
-    assert.deepEqual((await store.pending()).map((x) => [x.eventId, x.attempts]), [["e1", 0]]);
+    assert.deepEqual(
+      (await store.pending()).map((x) => [x.eventId, x.attempts]),
+      [["e1", 0]],
+    );
   } finally {
     await r.close();
   }
@@ -112,19 +192,48 @@ void test("delivery - past its in-memory bound a worker reads the backlog back f
   let open = false;
   const r = await httpReceiver(() => (open ? { status: 200 } : { status: 503 }));
   const store = await LmdbWatchStore.open(join(dir.path, "watches"));
-  const worker = new DeliveryWorker({ handler: handler(r.url), retry: { ...FAST, maxAttempts: 0 }, store, clock: systemClock(), logger: silentLogger, random: () => 0.5, queueMax: { records: 3 } });
+  const worker = new DeliveryWorker({
+    handler: handler(r.url),
+    retry: { ...FAST, maxAttempts: 0 },
+    store,
+    clock: systemClock(),
+    logger: silentLogger,
+    random: () => 0.5,
+    queueMax: { records: 3 },
+  });
   worker.start();
   try {
-    for (let n = 1; n <= 10; n++) worker.enqueue(await store.commit("w1", { version: 1, index: String(n), reported: {}, updatedAt: 0 }, [rec(n)]));
+    for (let n = 1; n <= 10; n++)
+      worker.enqueue(
+        await store.commit("w1", { version: 1, index: String(n), reported: {}, updatedAt: 0 }, [
+          rec(n),
+        ]),
+      );
     assert.equal(worker.depth, 10, "the depth counts the records waiting in the store");
     await r.waitFor(2);
     open = true;
-    await until(async () => (await store.recent()).length === 10 && worker.depth === 0 && store.depth() === 0);
-    const firsts = [...new Map(r.requests.map((q) => [String(q.headers["idempotency-key"]), q])).keys()];
-    assert.deepEqual(firsts, Array.from({ length: 10 }, (_, i) => `e${i + 1}`), "in order");
+    await until(
+      async () => (await store.recent()).length === 10 && worker.depth === 0 && store.depth() === 0,
+    );
+    const firsts = [
+      ...new Map(r.requests.map((q) => [String(q.headers["idempotency-key"]), q])).keys(),
+    ];
+    assert.deepEqual(
+      firsts,
+      Array.from({ length: 10 }, (_, i) => `e${i + 1}`),
+      "in order",
+    );
     const ok = (await store.recent()).map((x) => x.eventId).reverse();
-    assert.deepEqual(ok, Array.from({ length: 10 }, (_, i) => `e${i + 1}`), "each delivered once");
-    assert.equal(r.requests.filter((q) => q.headers["x-augur-attempt"] === "1").length, 10, "one first attempt per record: none queued twice");
+    assert.deepEqual(
+      ok,
+      Array.from({ length: 10 }, (_, i) => `e${i + 1}`),
+      "each delivered once",
+    );
+    assert.equal(
+      r.requests.filter((q) => q.headers["x-augur-attempt"] === "1").length,
+      10,
+      "one first attempt per record: none queued twice",
+    );
   } finally {
     await worker.stop();
     await store.close();

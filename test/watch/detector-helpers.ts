@@ -4,11 +4,20 @@
  *
  * @module
  */
-import { ChangeDetector, type DetectedEvent, type PersistedWatchState } from "../../src/watch/detector.js";
+import {
+  ChangeDetector,
+  type DetectedEvent,
+  type PersistedWatchState,
+} from "../../src/watch/detector.js";
 import type { NoiseOptions, OnStart, WatchType } from "../../src/watch/types.js";
 import { FakeClock } from "./fake-clock.js";
 
-export const check = (node: string, id: string, status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+export const check = (
+  node: string,
+  id: string,
+  status: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   Node: node,
   CheckID: id,
   Name: id,
@@ -22,9 +31,24 @@ export const check = (node: string, id: string, status: string, extra: Record<st
   ...extra,
 });
 
-export const userEvent = (id: string, name = "deploy"): Record<string, unknown> => ({ ID: id, Name: name, Payload: null, NodeFilter: "", ServiceFilter: "", TagFilter: "", Version: 1, LTime: 0 });
+export const userEvent = (id: string, name = "deploy"): Record<string, unknown> => ({
+  ID: id,
+  Name: name,
+  Payload: null,
+  NodeFilter: "",
+  ServiceFilter: "",
+  TagFilter: "",
+  Version: 1,
+  LTime: 0,
+});
 
-export const NO_NOISE: NoiseOptions = { quietPeriodMs: 0, quietPeriodMaxMs: 0, holdMs: 0, stateChangesOnly: false, maintenanceAware: true };
+export const NO_NOISE: NoiseOptions = {
+  quietPeriodMs: 0,
+  quietPeriodMaxMs: 0,
+  holdMs: 0,
+  stateChangesOnly: false,
+  maintenanceAware: true,
+};
 
 export interface Harness {
   readonly clock: FakeClock;
@@ -34,7 +58,15 @@ export interface Harness {
   feed(index: number, result: unknown): Promise<void>;
 }
 
-export function harness(options: { type?: WatchType; onStart?: OnStart; noise?: Partial<NoiseOptions>; initial?: PersistedWatchState; clock?: FakeClock } = {}): Harness {
+export function harness(
+  options: {
+    type?: WatchType;
+    onStart?: OnStart;
+    noise?: Partial<NoiseOptions>;
+    initial?: PersistedWatchState;
+    clock?: FakeClock;
+  } = {},
+): Harness {
   const clock = options.clock ?? new FakeClock();
   const events: DetectedEvent[] = [];
   const states: PersistedWatchState[] = [];
@@ -50,5 +82,11 @@ export function harness(options: { type?: WatchType; onStart?: OnStart; noise?: 
       if (event) events.push(event);
     },
   });
-  return { clock, detector, events, states, feed: (index, result) => detector.handle({ index: BigInt(index), result }) };
+  return {
+    clock,
+    detector,
+    events,
+    states,
+    feed: (index, result) => detector.handle({ index: BigInt(index), result }),
+  };
 }

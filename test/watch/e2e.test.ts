@@ -28,15 +28,34 @@ void describe("watches in a real agent (e2e)", () => {
     await mkdir(out);
     const script = await dir.script("h.sh", RECORD(out));
     const conf = join(dir.path, "watches.hcl");
-    await writeFile(conf, `watches = [\n  {\n    type = "key"\n    key = "e2e/k"\n    args = ["${script}"]\n  }\n]\n`);
+    await writeFile(
+      conf,
+      `watches = [\n  {\n    type = "key"\n    key = "e2e/k"\n    args = ["${script}"]\n  }\n]\n`,
+    );
     const agent = await startAgentProcess({ args: ["-dev", "-config-file", conf] });
     try {
-      await until(async () => (await readdir(out)).some((n) => n.startsWith("in.")), 15_000, "first fire");
+      await until(
+        async () => (await readdir(out)).some((n) => n.startsWith("in.")),
+        15_000,
+        "first fire",
+      );
       await fetch(`${agent.url}/v1/kv/e2e/k`, { method: "PUT", body: "v1" });
-      await until(async () => (await readdir(out)).filter((n) => n.startsWith("in.")).length === 2, 15_000, "fire on change");
-      const bodies = await Promise.all((await readdir(out)).filter((n) => n.startsWith("in.")).sort().map((n) => readFile(join(out, n), "utf8")));
+      await until(
+        async () => (await readdir(out)).filter((n) => n.startsWith("in.")).length === 2,
+        15_000,
+        "fire on change",
+      );
+      const bodies = await Promise.all(
+        (await readdir(out))
+          .filter((n) => n.startsWith("in."))
+          .sort()
+          .map((n) => readFile(join(out, n), "utf8")),
+      );
       assert.equal(bodies[0], "null\n");
-      assert.match(bodies[1] ?? "", /^\{"Key":"e2e\/k","CreateIndex":\d+,"ModifyIndex":\d+,"LockIndex":0,"Flags":0,"Value":"djE=","Session":""\}\n$/);
+      assert.match(
+        bodies[1] ?? "",
+        /^\{"Key":"e2e\/k","CreateIndex":\d+,"ModifyIndex":\d+,"LockIndex":0,"Flags":0,"Value":"djE=","Session":""\}\n$/,
+      );
       const metrics = await (await fetch(`${agent.url}/v1/agent/metrics?format=prometheus`)).text();
       assert.match(metrics, /augur_watch_events_total\{watch="key-[0-9a-f]{12}"\} 2/);
     } finally {
@@ -52,13 +71,25 @@ void describe("watches in a real agent (e2e)", () => {
     await writeFile(
       conf,
       JSON.stringify({
-        watches: [{ type: "key", key: "e2e/durable", id: "durable", handler_type: "http", http_handler_config: { path: `http://127.0.0.1:${port}/hook` }, retry_initial_interval: "100ms", retry_max_interval: "200ms", retry_max_attempts: 0 }],
+        watches: [
+          {
+            type: "key",
+            key: "e2e/durable",
+            id: "durable",
+            handler_type: "http",
+            http_handler_config: { path: `http://127.0.0.1:${port}/hook` },
+            retry_initial_interval: "100ms",
+            retry_max_interval: "200ms",
+            retry_max_attempts: 0,
+          },
+        ],
       }),
     );
     const args = ["-data-dir", dataDir, "-config-file", conf, "-bind", "127.0.0.1", "-node", "e2e"];
     let agent: AgentProcess = await startAgentProcess({ args });
     try {
-      for (let i = 1; i <= 20; i++) await fetch(`${agent.url}/v1/kv/e2e/durable`, { method: "PUT", body: `v${i}` });
+      for (let i = 1; i <= 20; i++)
+        await fetch(`${agent.url}/v1/kv/e2e/durable`, { method: "PUT", body: `v${i}` });
       await until(async () => (await pendingOf(agent)) >= 2, 15_000, "changes recorded");
     } finally {
       await agent.kill();
@@ -66,12 +97,17 @@ void describe("watches in a real agent (e2e)", () => {
     const r = await httpReceiver(undefined, port);
     agent = await startAgentProcess({ args });
     try {
-      await until(async () => (await pendingOf(agent)) === 0 && r.requests.length > 0, 20_000, "outbox drained");
+      await until(
+        async () => (await pendingOf(agent)) === 0 && r.requests.length > 0,
+        20_000,
+        "outbox drained",
+      );
       const byKey = new Map<string, string>();
       for (const q of r.requests) {
         const key = String(q.headers["idempotency-key"]);
         const body = q.body.toString();
-        if (byKey.has(key)) assert.equal(byKey.get(key), body, "a duplicate carries the same key and body");
+        if (byKey.has(key))
+          assert.equal(byKey.get(key), body, "a duplicate carries the same key and body");
         byKey.set(key, body);
       }
       const last = JSON.parse([...byKey.values()].at(-1) ?? "null") as { Value: string } | null;

@@ -25,7 +25,16 @@ let dead = 0;
 let retried = 0;
 
 const handler = new ScriptHandler(
-  { kind: "script", key: "h1", payload: "consul", durable: true, timeoutMs: 5000, outputMaxSize: 4096, args: ["/bin/sh", "-c", 'cat > "$1"', "sh", out], retry: { initialIntervalMs: 50, maxIntervalMs: 100, maxAttempts: 50, maxAgeMs: 0 } },
+  {
+    kind: "script",
+    key: "h1",
+    payload: "consul",
+    durable: true,
+    timeoutMs: 5000,
+    outputMaxSize: 4096,
+    args: ["/bin/sh", "-c", 'cat > "$1"', "sh", out],
+    retry: { initialIntervalMs: 50, maxIntervalMs: 100, maxAttempts: 50, maxAgeMs: 0 },
+  },
   { killGraceMs: 200 },
 );
 const store = new MemoryWatchStore();
@@ -65,7 +74,18 @@ const until = async (cond: () => boolean, ms: number): Promise<boolean> => {
   return cond();
 };
 
-worker.enqueue(await store.commit("w1", { version: 1, index: "7", reported: {}, updatedAt: 0 }, [{ eventId: "e1", watchId: "w1", handlerKey: "h1", index: "7", createdAt: Date.now(), body: '{"n":1}' }]));
+worker.enqueue(
+  await store.commit("w1", { version: 1, index: "7", reported: {}, updatedAt: 0 }, [
+    {
+      eventId: "e1",
+      watchId: "w1",
+      handlerKey: "h1",
+      index: "7",
+      createdAt: Date.now(),
+      body: '{"n":1}',
+    },
+  ]),
+);
 worker.start();
 await until(() => retried >= 2 || dead > 0, 10_000);
 const failedWhileExhausted = retried;
@@ -79,4 +99,6 @@ try {
   // not delivered
 }
 const deadLetters = (await store.dead()).length;
-process.stdout.write(`${JSON.stringify({ heldFds: held.length, failedWhileExhausted, retried, delivered, dead, deadLetters, errors, written })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ heldFds: held.length, failedWhileExhausted, retried, delivered, dead, deadLetters, errors, written })}\n`,
+);

@@ -31,7 +31,16 @@ interface Deliveries {
 
 /** Resolves once `n` watches have had their first result. */
 async function watchesReady(agent: AgentProcess, n: number): Promise<void> {
-  await until(async () => (await fetch(`${agent.url}/v1/agent/watches`).then((r) => r.json() as Promise<{ Index: string | null }[]>)).filter((w) => w.Index !== null).length === n, 10_000, `${n} watches ready`);
+  await until(
+    async () =>
+      (
+        await fetch(`${agent.url}/v1/agent/watches`).then(
+          (r) => r.json() as Promise<{ Index: string | null }[]>,
+        )
+      ).filter((w) => w.Index !== null).length === n,
+    10_000,
+    `${n} watches ready`,
+  );
 }
 
 async function deliveries(agent: AgentProcess, watch: string): Promise<Deliveries> {
@@ -78,13 +87,26 @@ void describe("watch delivery failures in a real agent (e2e)", () => {
         ],
       }),
     );
-    const args = ["-data-dir", join(dir.path, "outage-data"), "-config-file", conf, "-bind", "127.0.0.1", "-node", "outage"];
+    const args = [
+      "-data-dir",
+      join(dir.path, "outage-data"),
+      "-config-file",
+      conf,
+      "-bind",
+      "127.0.0.1",
+      "-node",
+      "outage",
+    ];
     let agent = await startAgentProcess({ args });
     await watchesReady(agent, 1);
     // One change at a time, each seen by the watch before the next, so 100 changes are 100 events.
     for (let i = 1; i <= 100; i++) {
       await put(agent, "fail/outage", `v${i}`);
-      await until(async () => (await deliveries(agent, "outage")).Pending.length === i, 10_000, `change ${i} recorded`);
+      await until(
+        async () => (await deliveries(agent, "outage")).Pending.length === i,
+        10_000,
+        `change ${i} recorded`,
+      );
     }
     // The receiver comes back slow (20 ms per request): kill -9 the agent once a third has arrived.
     const r = await httpReceiver(undefined, port);
@@ -100,18 +122,31 @@ void describe("watch delivery failures in a real agent (e2e)", () => {
       const beforeRestart = r.requests.length;
       assert.ok(beforeRestart < 100, `killed mid-delivery (${beforeRestart} of 100 arrived)`);
       agent = await startAgentProcess({ args });
-      await until(async () => (await deliveries(agent, "outage")).Pending.length === 0, 30_000, "outbox drained after restart");
+      await until(
+        async () => (await deliveries(agent, "outage")).Pending.length === 0,
+        30_000,
+        "outbox drained after restart",
+      );
 
       const byKey = new Map<string, string>();
       for (const q of r.requests) {
         const key = String(q.headers["idempotency-key"]);
         const value = valueOf(q.body);
-        if (byKey.has(key)) assert.equal(byKey.get(key), value, "a duplicate carries the same key and body");
+        if (byKey.has(key))
+          assert.equal(byKey.get(key), value, "a duplicate carries the same key and body");
         byKey.set(key, value);
       }
       const values = [...byKey.values()];
-      assert.equal(values.length, 100, `every change delivered once per key (${r.requests.length} requests in all)`);
-      assert.deepEqual(values, Array.from({ length: 100 }, (_, i) => `v${i + 1}`), "in order");
+      assert.equal(
+        values.length,
+        100,
+        `every change delivered once per key (${r.requests.length} requests in all)`,
+      );
+      assert.deepEqual(
+        values,
+        Array.from({ length: 100 }, (_, i) => `v${i + 1}`),
+        "in order",
+      );
     } finally {
       await agent.stop();
       await r.close();
@@ -127,8 +162,24 @@ void describe("watch delivery failures in a real agent (e2e)", () => {
       conf,
       JSON.stringify({
         watches: [
-          { type: "key", key: "fail/hung", id: "hung", on_start: "never", args: [hung], timeout: "1s", retry_initial_interval: "100ms", retry_max_attempts: 2 },
-          { type: "key", key: "fail/other", id: "other", on_start: "never", handler_type: "http", http_handler_config: { path: r.url } },
+          {
+            type: "key",
+            key: "fail/hung",
+            id: "hung",
+            on_start: "never",
+            args: [hung],
+            timeout: "1s",
+            retry_initial_interval: "100ms",
+            retry_max_attempts: 2,
+          },
+          {
+            type: "key",
+            key: "fail/other",
+            id: "other",
+            on_start: "never",
+            handler_type: "http",
+            http_handler_config: { path: r.url },
+          },
         ],
       }),
     );
@@ -136,19 +187,34 @@ void describe("watch delivery failures in a real agent (e2e)", () => {
     try {
       await watchesReady(agent, 2);
       await put(agent, "fail/hung", "stuck");
-      await until(async () => (await readFile(marks, "utf8").catch(() => "")).includes("started"), 10_000, "hung handler started");
+      await until(
+        async () => (await readFile(marks, "utf8").catch(() => "")).includes("started"),
+        10_000,
+        "hung handler started",
+      );
       // While it hangs, the other watch delivers every change, promptly.
       for (let i = 1; i <= 5; i++) {
         await put(agent, "fail/other", `o${i}`);
         await r.waitFor(i, 3_000);
       }
-      assert.deepEqual(r.requests.map((q) => valueOf(q.body)), ["o1", "o2", "o3", "o4", "o5"]);
+      assert.deepEqual(
+        r.requests.map((q) => valueOf(q.body)),
+        ["o1", "o2", "o3", "o4", "o5"],
+      );
       // The hung handler is killed at 1 s (process group: its `sleep` child too), retried once, then dead.
-      await until(async () => (await deliveries(agent, "hung")).Dead.length === 1, 15_000, "hung delivery dead-lettered");
+      await until(
+        async () => (await deliveries(agent, "hung")).Dead.length === 1,
+        15_000,
+        "hung delivery dead-lettered",
+      );
       const dead = (await deliveries(agent, "hung")).Dead[0];
       assert.equal(dead?.Attempts, 2);
       assert.match(dead?.LastError ?? "", /timed out/i);
-      assert.equal((await readFile(marks, "utf8")).trim().split("\n").length, 2, "started once per attempt");
+      assert.equal(
+        (await readFile(marks, "utf8")).trim().split("\n").length,
+        2,
+        "started once per attempt",
+      );
       const sleepers = await sleepingChildren();
       assert.deepEqual(sleepers, [], "the script's `sleep 600` child was killed with its group");
     } finally {
@@ -163,7 +229,17 @@ void describe("watch delivery failures in a real agent (e2e)", () => {
     await writeFile(
       conf,
       JSON.stringify({
-        watches: [{ type: "key", key: "fail/reject", id: "reject", on_start: "never", handler_type: "http", http_handler_config: { path: r.url }, retry_initial_interval: "10ms" }],
+        watches: [
+          {
+            type: "key",
+            key: "fail/reject",
+            id: "reject",
+            on_start: "never",
+            handler_type: "http",
+            http_handler_config: { path: r.url },
+            retry_initial_interval: "10ms",
+          },
+        ],
       }),
     );
     const agent = await startAgentProcess({ args: ["-dev", "-config-file", conf] });
@@ -171,13 +247,23 @@ void describe("watch delivery failures in a real agent (e2e)", () => {
       await watchesReady(agent, 1);
       for (let i = 1; i <= 5; i++) {
         await put(agent, "fail/reject", `r${i}`);
-        await until(async () => (await deliveries(agent, "reject")).Dead.length === i, 10_000, `event ${i} dead-lettered`);
+        await until(
+          async () => (await deliveries(agent, "reject")).Dead.length === i,
+          10_000,
+          `event ${i} dead-lettered`,
+        );
       }
       await pause(500); // a retry storm would show up here
       const d = await deliveries(agent, "reject");
       assert.equal(r.requests.length, 5, "one request per event, no retries");
       assert.deepEqual(d.Pending, []);
-      assert.deepEqual(d.Dead.map((x) => [x.Attempts, x.LastError]), Array.from({ length: 5 }, () => [1, "http watch handler failed with status 400 Bad Request (permanent failure)"]));
+      assert.deepEqual(
+        d.Dead.map((x) => [x.Attempts, x.LastError]),
+        Array.from({ length: 5 }, () => [
+          1,
+          "http watch handler failed with status 400 Bad Request (permanent failure)",
+        ]),
+      );
       const metrics = await (await fetch(`${agent.url}/v1/agent/metrics?format=prometheus`)).text();
       assert.match(metrics, /augur_watch_dead_letters\{[^}]*watch="reject"[^}]*\} 5/);
     } finally {

@@ -37,7 +37,9 @@ export class FakeClock implements Clock {
     const end = this.#now + ms;
     for (;;) {
       await settle();
-      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      const due = [...this.#timers.entries()]
+        .filter(([, t]) => t.at <= end)
+        .sort((a, b) => a[1].at - b[1].at)[0];
       if (due === undefined) break;
       this.#timers.delete(due[0]);
       this.#now = Math.max(this.#now, due[1].at);

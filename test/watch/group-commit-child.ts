@@ -18,7 +18,20 @@ let acks = 0;
 
 async function watch(w: number): Promise<void> {
   for (let n = 1; ; n++) {
-    const [rec] = await store.commit(`w${w}`, { version: 1, index: String(n), reported: {}, updatedAt: Date.now() }, [{ eventId: `e${w}-${n}`, watchId: `w${w}`, handlerKey: "h", index: String(n), createdAt: Date.now(), body: `{"n":${n}}` }]);
+    const [rec] = await store.commit(
+      `w${w}`,
+      { version: 1, index: String(n), reported: {}, updatedAt: Date.now() },
+      [
+        {
+          eventId: `e${w}-${n}`,
+          watchId: `w${w}`,
+          handlerKey: "h",
+          index: String(n),
+          createdAt: Date.now(),
+          body: `{"n":${n}}`,
+        },
+      ],
+    );
     writeSync(1, `ack w${w} ${n} ${rec?.seq}\n`);
     // Now and then, how many flushes the commits so far took.
     if (++acks % 100 === 0) writeSync(1, `stats ${acks} ${JSON.stringify(store.stats())}\n`);

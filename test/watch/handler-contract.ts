@@ -35,7 +35,12 @@ export const request = (over: Partial<DeliveryRequest> = {}): DeliveryRequest =>
   ...over,
 });
 
-async function using(factory: ReceiverFactory, b: Behaviour, timeoutMs: number, fn: (r: Receiver) => Promise<void>): Promise<void> {
+async function using(
+  factory: ReceiverFactory,
+  b: Behaviour,
+  timeoutMs: number,
+  fn: (r: Receiver) => Promise<void>,
+): Promise<void> {
   const r = await factory(b, timeoutMs);
   try {
     await fn(r);
@@ -49,7 +54,13 @@ export function handlerContract(name: string, factory: ReceiverFactory): void {
     using(factory, "ok", 5000, async (r) => {
       const outcome = await r.handler.deliver(request(), new AbortController().signal);
       assert.equal(outcome.kind, "delivered");
-      assert.deepEqual(await r.received(), [{ body: '{"Key":"a","Value":"PGI+"}\n', index: "18446744073709551615", eventId: "2f6e1a0c-0000-4000-8000-000000000001" }]);
+      assert.deepEqual(await r.received(), [
+        {
+          body: '{"Key":"a","Value":"PGI+"}\n',
+          index: "18446744073709551615",
+          eventId: "2f6e1a0c-0000-4000-8000-000000000001",
+        },
+      ]);
     }));
 
   void test(`${name} - a temporary receiver failure is retryable`, () =>

@@ -37,7 +37,16 @@ function recording(source: WatchSource): { source: WatchSource; answers: string[
       async request(method, path, options) {
         const res = await source.request(method, path, options);
         const h = (name: string): string => `${name}=${res.headers.get(name)}`;
-        answers.push([res.status, h("x-consul-index"), h("x-consul-knownleader"), h("content-type"), h("allow"), res.text()].join(" | "));
+        answers.push(
+          [
+            res.status,
+            h("x-consul-index"),
+            h("x-consul-knownleader"),
+            h("content-type"),
+            h("allow"),
+            res.text(),
+          ].join(" | "),
+        );
         return res;
       },
     },
@@ -50,13 +59,39 @@ void describe("in-process watch source", () => {
   before(async () => {
     a = await startTestAgent();
     const catalog = a.running.catalog;
-    inProcess = new InProcessSource({ routes: [...kvRoutes(catalog), ...catalogRoutes(catalog), ...healthRoutes(catalog), ...eventRoutes(catalog)] });
-    const ok = async (res: Promise<Response>): Promise<void> => assert.equal((await res).status, 200, "setup request");
+    inProcess = new InProcessSource({
+      routes: [
+        ...kvRoutes(catalog),
+        ...catalogRoutes(catalog),
+        ...healthRoutes(catalog),
+        ...eventRoutes(catalog),
+      ],
+    });
+    const ok = async (res: Promise<Response>): Promise<void> =>
+      assert.equal((await res).status, 200, "setup request");
     await ok(a.call("PUT", "/v1/kv/pay/a?flags=18446744073709551615", "<b>&\u2028"));
     await ok(a.call("PUT", "/v1/kv/pay/b", Buffer.from([0, 255, 10])));
-    await ok(a.call("PUT", "/v1/agent/service/register", { Name: "web", ID: "web-1", Tags: ["v1", "<x>"], Port: 80, Meta: { a: "&" }, Check: { TTL: "300s" } }));
-    await ok(a.call("PUT", "/v1/agent/check/fail/service:web-1?note=id%201234567890123456%20%3Cerr%3E"));
-    await ok(a.call("PUT", "/v1/catalog/register", { Node: "n2", Address: "10.0.0.2", NodeMeta: { rack: "r<1>" }, Service: { Service: "db", Port: 5432, Tags: ["primary"] } }));
+    await ok(
+      a.call("PUT", "/v1/agent/service/register", {
+        Name: "web",
+        ID: "web-1",
+        Tags: ["v1", "<x>"],
+        Port: 80,
+        Meta: { a: "&" },
+        Check: { TTL: "300s" },
+      }),
+    );
+    await ok(
+      a.call("PUT", "/v1/agent/check/fail/service:web-1?note=id%201234567890123456%20%3Cerr%3E"),
+    );
+    await ok(
+      a.call("PUT", "/v1/catalog/register", {
+        Node: "n2",
+        Address: "10.0.0.2",
+        NodeMeta: { rack: "r<1>" },
+        Service: { Service: "db", Port: 5432, Tags: ["primary"] },
+      }),
+    );
     await ok(a.call("PUT", "/v1/event/fire/deploy", "payload<&>"));
   });
   after(async () => a.stop());
@@ -76,7 +111,11 @@ void describe("in-process watch source", () => {
     assert.equal(local.answers.length, 14);
     assert.deepEqual(local.answers, http.answers);
     // Errors as the server answers them: a missing key (404 → null), a wrong method, an unknown path.
-    for (const [method, path] of [["GET", "/v1/kv/pay/missing"], ["PUT", "/v1/catalog/services"], ["GET", "/v1/nope"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/v1/kv/pay/missing"],
+      ["PUT", "/v1/catalog/services"],
+      ["GET", "/v1/nope"],
+    ] as const) {
       await http.source.request(method, path);
       await local.source.request(method, path);
     }
@@ -88,7 +127,10 @@ void describe("in-process watch source", () => {
     const scopes = a.running.catalog;
     const idle = scopes.parked();
     const index = String((await inProcess.request("GET", "/v1/kv/pay/b")).index);
-    const park = (options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ status: number; index: number | undefined }> => inProcess.request("GET", "/v1/kv/pay/b", { query: { index, wait: "60s" }, ...options });
+    const park = (
+      options: { signal?: AbortSignal; timeoutMs?: number } = {},
+    ): Promise<{ status: number; index: number | undefined }> =>
+      inProcess.request("GET", "/v1/kv/pay/b", { query: { index, wait: "60s" }, ...options });
     // The watch stops: the query throws as the HTTP client's does, and its waiter is gone.
     const stop = new AbortController();
     const stopped = park({ signal: stop.signal });
@@ -112,19 +154,42 @@ void describe("in-process watch source", () => {
     const receivers: HttpReceiver[] = [await httpReceiver(), await httpReceiver()];
     const [viaHttp, viaLocal] = receivers as [HttpReceiver, HttpReceiver];
     const watchDefs = (r: HttpReceiver): WatchDefinition[] =>
-      defs(...Object.entries(WATCHES).map(([type, raw]) => ({ ...raw, id: `pay-${type}`, handler_type: "http", http_handler_config: { path: `${r.url}?${type}` } })));
-    const managers = [manager(a, { client: new ConsulClient({ address: a.url }) }).m, manager(a, { client: inProcess }).m];
-    const bodies = (r: HttpReceiver, type: string): string[] => r.requests.filter((q) => q.url.endsWith(`?${type}`)).map((q) => q.body.toString("utf8"));
+      defs(
+        ...Object.entries(WATCHES).map(([type, raw]) => ({
+          ...raw,
+          id: `pay-${type}`,
+          handler_type: "http",
+          http_handler_config: { path: `${r.url}?${type}` },
+        })),
+      );
+    const managers = [
+      manager(a, { client: new ConsulClient({ address: a.url }) }).m,
+      manager(a, { client: inProcess }).m,
+    ];
+    const bodies = (r: HttpReceiver, type: string): string[] =>
+      r.requests.filter((q) => q.url.endsWith(`?${type}`)).map((q) => q.body.toString("utf8"));
     try {
       await managers[0]?.start(watchDefs(viaHttp));
       await managers[1]?.start(watchDefs(viaLocal));
       await Promise.all(receivers.map((r) => r.waitFor(7)));
-      for (const type of Object.keys(WATCHES)) assert.deepEqual(bodies(viaLocal, type), bodies(viaHttp, type), type);
-      assert.match(bodies(viaLocal, "key")[0] ?? "", /"Flags":18446744073709551615,"Value":"PGI\+JuKAqA==",/);
+      for (const type of Object.keys(WATCHES))
+        assert.deepEqual(bodies(viaLocal, type), bodies(viaHttp, type), type);
+      assert.match(
+        bodies(viaLocal, "key")[0] ?? "",
+        /"Flags":18446744073709551615,"Value":"PGI\+JuKAqA==",/,
+      );
       // A change wakes both the same way.
       await a.call("PUT", "/v1/kv/pay/a", "second");
-      await until(() => receivers.every((r) => bodies(r, "key").length === 2 && bodies(r, "keyprefix").length === 2), 8000, "second fire");
-      for (const type of ["key", "keyprefix"]) assert.deepEqual(bodies(viaLocal, type), bodies(viaHttp, type), type);
+      await until(
+        () =>
+          receivers.every(
+            (r) => bodies(r, "key").length === 2 && bodies(r, "keyprefix").length === 2,
+          ),
+        8000,
+        "second fire",
+      );
+      for (const type of ["key", "keyprefix"])
+        assert.deepEqual(bodies(viaLocal, type), bodies(viaHttp, type), type);
     } finally {
       await Promise.all(managers.map((m) => m?.stop()));
       await Promise.all(receivers.map((r) => r.close()));
@@ -136,17 +201,33 @@ void describe("an agent's own watches", () => {
   void it("in-process - 300 watches, more than http_max_conns_per_client (200), all deliver without 429s", async () => {
     const r = await httpReceiver();
     const COUNT = 300;
-    const watches = defs(...Array.from({ length: COUNT }, (_, i) => ({ type: "key", key: "many/k", id: `many-${i}`, handler_type: "http", http_handler_config: { path: r.url } })));
+    const watches = defs(
+      ...Array.from({ length: COUNT }, (_, i) => ({
+        type: "key",
+        key: "many/k",
+        id: `many-${i}`,
+        handler_type: "http",
+        http_handler_config: { path: r.url },
+      })),
+    );
     const agent = await startTestAgent({ watches, http: { maxConnsPerClient: 200 } });
     try {
       await r.waitFor(COUNT, 30_000); // the first fire of each: the key is missing
       // Every watch is parked on its blocking query now; a change must reach all of them.
-      await until(async () => (await watchList(agent)).every((w) => w.State === "querying" && w.Index !== null), 30_000, "all parked");
+      await until(
+        async () =>
+          (await watchList(agent)).every((w) => w.State === "querying" && w.Index !== null),
+        30_000,
+        "all parked",
+      );
       assert.equal((await agent.call("PUT", "/v1/kv/many/k", "v")).status, 200);
       await r.waitFor(2 * COUNT, 30_000);
       const list = await watchList(agent);
       assert.equal(list.length, COUNT);
-      assert.deepEqual(list.filter((w) => w.Failures !== 0 || w.Events !== 2), []);
+      assert.deepEqual(
+        list.filter((w) => w.Failures !== 0 || w.Events !== 2),
+        [],
+      );
       assert.equal(r.requests.filter((q) => q.body.toString() !== "null\n").length, COUNT);
       assert.doesNotMatch(agent.logs.join(""), /429|Watch errored/);
     } finally {
@@ -156,6 +237,16 @@ void describe("an agent's own watches", () => {
   });
 });
 
-async function watchList(agent: TestAgent): Promise<{ ID: string; State: string; Index: string | null; Failures: number; Events: number }[]> {
-  return (await (await agent.call("GET", "/v1/agent/watches")).json()) as { ID: string; State: string; Index: string | null; Failures: number; Events: number }[];
+async function watchList(
+  agent: TestAgent,
+): Promise<
+  { ID: string; State: string; Index: string | null; Failures: number; Events: number }[]
+> {
+  return (await (await agent.call("GET", "/v1/agent/watches")).json()) as {
+    ID: string;
+    State: string;
+    Index: string | null;
+    Failures: number;
+    Events: number;
+  }[];
 }

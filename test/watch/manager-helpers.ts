@@ -19,11 +19,15 @@ export interface LogLine {
 }
 
 /** `dataDir`: a durable lmdb outbox in `<dataDir>/watches`, as the agent opens it. */
-export function manager(agent: TestAgent, options: Partial<WatchManagerOptions> & { dataDir?: string } = {}): { m: WatchManager; registry: Registry; logs: LogLine[] } {
+export function manager(
+  agent: TestAgent,
+  options: Partial<WatchManagerOptions> & { dataDir?: string } = {},
+): { m: WatchManager; registry: Registry; logs: LogLine[] } {
   const { dataDir, ...over } = options;
   const logs: LogLine[] = [];
   const registry = new Registry();
-  const log = (level: string) => (msg: string, fields?: object) => void logs.push({ level, msg, ...(fields ? { fields } : {}) });
+  const log = (level: string) => (msg: string, fields?: object) =>
+    void logs.push({ level, msg, ...(fields ? { fields } : {}) });
   const m = new WatchManager({
     client: new ConsulClient({ address: agent.url }),
     registry,
@@ -36,9 +40,14 @@ export function manager(agent: TestAgent, options: Partial<WatchManagerOptions> 
   return { m, registry, logs };
 }
 
-export const defs = (...raw: Record<string, unknown>[]): WatchDefinition[] => raw.map((r) => parseWatchDefinition(r));
+export const defs = (...raw: Record<string, unknown>[]): WatchDefinition[] =>
+  raw.map((r) => parseWatchDefinition(r));
 
-export async function until(cond: () => boolean | Promise<boolean>, ms = 8000, what = "condition"): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms = 8000,
+  what = "condition",
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`${what} not met in ${ms} ms`);

@@ -39,7 +39,11 @@ void describe("watch manager", () => {
       await until(async () => (await readRecorded(out)).length === 2, 8000, "second fire");
       const runs = await readRecorded(out);
       assert.equal(runs[0]?.body, "null\n", "a missing key is null, as Consul");
-      const pair = JSON.parse(runs[1]?.body ?? "") as { Key: string; Value: string; ModifyIndex: number };
+      const pair = JSON.parse(runs[1]?.body ?? "") as {
+        Key: string;
+        Value: string;
+        ModifyIndex: number;
+      };
       assert.equal(pair.Key, "mgr/a");
       assert.equal(Buffer.from(pair.Value, "base64").toString(), "hello");
       assert.equal(runs[1]?.env[0], String(pair.ModifyIndex), "CONSUL_INDEX is the result's index");
@@ -55,19 +59,35 @@ void describe("watch manager", () => {
     const script = await dir.script("flags.sh", RECORD(out));
     const data = await dataDir();
     const watch = { type: "key", key: "mgr/flags", args: [script], on_start: "never" };
-    const changes = { type: "keyprefix", prefix: "mgr/flags", args: [script], on_start: "never", payload: "changes" };
+    const changes = {
+      type: "keyprefix",
+      prefix: "mgr/flags",
+      args: [script],
+      on_start: "never",
+      payload: "changes",
+    };
     let { m } = manager(a, { dataDir: data });
     await m.start(defs(watch, changes));
     try {
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(await (await a.call("PUT", "/v1/kv/mgr/flags?flags=18446744073709551615", "x")).text(), "true");
+      assert.equal(
+        await (await a.call("PUT", "/v1/kv/mgr/flags?flags=18446744073709551615", "x")).text(),
+        "true",
+      );
       await until(async () => (await readRecorded(out)).length === 2, 8000, "both watches fired");
       await m.stop();
       ({ m } = manager(a, { dataDir: data }));
       await m.start(defs(watch, changes)); // the persisted state holds the bigint; nothing re-fires
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(await (await a.call("PUT", "/v1/kv/mgr/flags?flags=9007199254740993", "y")).text(), "true");
-      await until(async () => (await readRecorded(out)).length === 4, 8000, "both watches fired again");
+      assert.equal(
+        await (await a.call("PUT", "/v1/kv/mgr/flags?flags=9007199254740993", "y")).text(),
+        "true",
+      );
+      await until(
+        async () => (await readRecorded(out)).length === 4,
+        8000,
+        "both watches fired again",
+      );
       const bodies = (await readRecorded(out)).map((r) => r.body);
       for (const b of bodies.slice(0, 2)) assert.ok(b.includes('"Flags":18446744073709551615'), b);
       for (const b of bodies.slice(2)) assert.ok(b.includes('"Flags":9007199254740993'), b);
@@ -79,8 +99,20 @@ void describe("watch manager", () => {
   void it("manager - reload keeps unchanged watches running without re-firing; added start, removed stop", async () => {
     const r = await httpReceiver();
     const { m } = manager(a);
-    const w1 = { type: "key", key: "mgr/r1", id: "r1", handler_type: "http", http_handler_config: { path: r.url } };
-    const w2 = { type: "key", key: "mgr/r2", id: "r2", handler_type: "http", http_handler_config: { path: r.url } };
+    const w1 = {
+      type: "key",
+      key: "mgr/r1",
+      id: "r1",
+      handler_type: "http",
+      http_handler_config: { path: r.url },
+    };
+    const w2 = {
+      type: "key",
+      key: "mgr/r2",
+      id: "r2",
+      handler_type: "http",
+      http_handler_config: { path: r.url },
+    };
     await m.start(defs(w1));
     try {
       await r.waitFor(1);
@@ -89,9 +121,18 @@ void describe("watch manager", () => {
       assert.equal(r.requests.length, 1, "no re-fire on reload");
       await m.reload(defs(w1, w2));
       await r.waitFor(2);
-      assert.deepEqual(m.watches().map((w) => w.id).sort(), ["r1", "r2"]);
+      assert.deepEqual(
+        m
+          .watches()
+          .map((w) => w.id)
+          .sort(),
+        ["r1", "r2"],
+      );
       await m.reload(defs(w2));
-      assert.deepEqual(m.watches().map((w) => w.id), ["r2"]);
+      assert.deepEqual(
+        m.watches().map((w) => w.id),
+        ["r2"],
+      );
       await a.call("PUT", "/v1/kv/mgr/r1", "x");
       await pause(300);
       assert.equal(r.requests.length, 2, "the removed watch no longer fires");
@@ -104,7 +145,15 @@ void describe("watch manager", () => {
   void it("manager - on_start=changes after a restart delivers exactly what changed while down", async () => {
     const r = await httpReceiver();
     const d = await dataDir();
-    const w = { type: "keyprefix", prefix: "mgr/down/", id: "down", on_start: "changes", payload: "changes", handler_type: "http", http_handler_config: { path: r.url } };
+    const w = {
+      type: "keyprefix",
+      prefix: "mgr/down/",
+      id: "down",
+      on_start: "changes",
+      payload: "changes",
+      handler_type: "http",
+      http_handler_config: { path: r.url },
+    };
     await a.call("PUT", "/v1/kv/mgr/down/a", "1");
     await a.call("PUT", "/v1/kv/mgr/down/b", "1");
     const first = manager(a, { dataDir: d });
@@ -119,9 +168,18 @@ void describe("watch manager", () => {
     await second.m.start(defs(w));
     try {
       await r.waitFor(1);
-      const doc = JSON.parse(r.requests[0]?.body.toString() ?? "") as { watch: string; changes: { entity: string; kind: string }[] };
+      const doc = JSON.parse(r.requests[0]?.body.toString() ?? "") as {
+        watch: string;
+        changes: { entity: string; kind: string }[];
+      };
       assert.equal(doc.watch, "down");
-      assert.deepEqual(doc.changes.map((c) => [c.entity, c.kind]), [["mgr/down/b", "changed"], ["mgr/down/a", "removed"]]);
+      assert.deepEqual(
+        doc.changes.map((c) => [c.entity, c.kind]),
+        [
+          ["mgr/down/b", "changed"],
+          ["mgr/down/a", "removed"],
+        ],
+      );
       await pause(200);
       assert.equal(r.requests.length, 1);
     } finally {
@@ -134,12 +192,25 @@ void describe("watch manager", () => {
     // Down until the test opens it: a port no listen(0) of the agent can be given meanwhile.
     const port = await freePortOutsideEphemeralRange();
     const d = await dataDir();
-    const w = { type: "key", key: "mgr/durable", id: "durable", handler_type: "http", http_handler_config: { path: `http://127.0.0.1:${port}/hook` }, retry_initial_interval: "50ms", retry_max_interval: "100ms", retry_max_attempts: 0 };
+    const w = {
+      type: "key",
+      key: "mgr/durable",
+      id: "durable",
+      handler_type: "http",
+      http_handler_config: { path: `http://127.0.0.1:${port}/hook` },
+      retry_initial_interval: "50ms",
+      retry_max_interval: "100ms",
+      retry_max_attempts: 0,
+    };
     const first = manager(a, { dataDir: d });
     await first.m.start(defs(w));
     for (let i = 1; i <= 5; i++) {
       await a.call("PUT", "/v1/kv/mgr/durable", `v${i}`);
-      await until(async () => (await first.m.deliveries()).pending.length === i + 1, 8000, `change ${i} recorded`);
+      await until(
+        async () => (await first.m.deliveries()).pending.length === i + 1,
+        8000,
+        `change ${i} recorded`,
+      );
     }
     const pending = (await first.m.deliveries()).pending;
     assert.ok(pending.every((p) => p.attempts >= 0));
@@ -148,12 +219,25 @@ void describe("watch manager", () => {
     const second = manager(a, { dataDir: d });
     await second.m.start(defs(w));
     try {
-      await until(async () => (await second.m.deliveries()).pending.length === 0, 10_000, "all delivered");
+      await until(
+        async () => (await second.m.deliveries()).pending.length === 0,
+        10_000,
+        "all delivered",
+      );
       const keys = r.requests.map((q) => String(q.headers["idempotency-key"]));
       const distinct = [...new Set(keys)];
-      assert.deepEqual(distinct.slice(0, 6), pending.map((p) => p.eventId), "in detection order, same event ids");
-      const values = r.requests.slice(0, 6).map((q) => (JSON.parse(q.body.toString()) as { Value: string } | null)?.Value);
-      assert.deepEqual(values.slice(1).map((v) => Buffer.from(v ?? "", "base64").toString()), ["v1", "v2", "v3", "v4", "v5"]);
+      assert.deepEqual(
+        distinct.slice(0, 6),
+        pending.map((p) => p.eventId),
+        "in detection order, same event ids",
+      );
+      const values = r.requests
+        .slice(0, 6)
+        .map((q) => (JSON.parse(q.body.toString()) as { Value: string } | null)?.Value);
+      assert.deepEqual(
+        values.slice(1).map((v) => Buffer.from(v ?? "", "base64").toString()),
+        ["v1", "v2", "v3", "v4", "v5"],
+      );
     } finally {
       await second.m.stop();
       await r.close();
@@ -163,7 +247,15 @@ void describe("watch manager", () => {
   void it("manager - a 400 receiver dead-letters without retries; replay re-delivers once it is fixed", async () => {
     const r = await httpReceiver(() => ({ status: 400, body: "nope" }));
     const { m, registry } = manager(a);
-    await m.start(defs({ type: "key", key: "mgr/dead", id: "dead", handler_type: "http", http_handler_config: { path: r.url } }));
+    await m.start(
+      defs({
+        type: "key",
+        key: "mgr/dead",
+        id: "dead",
+        handler_type: "http",
+        http_handler_config: { path: r.url },
+      }),
+    );
     try {
       await until(async () => (await m.deliveries()).dead.length === 1);
       await pause(200);
@@ -173,7 +265,10 @@ void describe("watch manager", () => {
       assert.match(dead.lastError ?? "", /400/);
       r.respond = () => ({ status: 200 });
       const replayed = await m.replay(dead.id);
-      assert.deepEqual(replayed.map((x) => x.id), [dead.id]);
+      assert.deepEqual(
+        replayed.map((x) => x.id),
+        [dead.id],
+      );
       await until(async () => (await m.deliveries()).recent.length === 1);
       assert.equal(r.requests[1]?.headers["idempotency-key"], dead.eventId);
       await assert.rejects(m.replay("no-such-id"), /No dead letter with ID "no-such-id"/);
@@ -181,7 +276,10 @@ void describe("watch manager", () => {
       assert.match(text, /augur_watch_events_total\{watch="dead"\} 1/);
       assert.match(text, /augur_watch_dead_letters_total\{watch="dead",handler="[0-9a-f]{12}"\} 1/);
       assert.match(text, /augur_watch_deliveries_total\{watch="dead",handler="[0-9a-f]{12}"\} 1/);
-      assert.match(text, /augur_watch_delivery_latency_seconds_count\{watch="dead",handler="[0-9a-f]{12}"\} 1/);
+      assert.match(
+        text,
+        /augur_watch_delivery_latency_seconds_count\{watch="dead",handler="[0-9a-f]{12}"\} 1/,
+      );
       assert.match(text, /augur_watch_outbox_depth\{watch="dead",handler="[0-9a-f]{12}"\} 0/);
     } finally {
       await m.stop();
@@ -195,8 +293,21 @@ void describe("watch manager", () => {
     const { m } = manager(a);
     await m.start(
       defs(
-        { type: "key", key: "mgr/hung", id: "hung", args: [hang], timeout: "500ms", retry_max_attempts: 1 },
-        { type: "key", key: "mgr/live", id: "live", handler_type: "http", http_handler_config: { path: r.url } },
+        {
+          type: "key",
+          key: "mgr/hung",
+          id: "hung",
+          args: [hang],
+          timeout: "500ms",
+          retry_max_attempts: 1,
+        },
+        {
+          type: "key",
+          key: "mgr/live",
+          id: "live",
+          handler_type: "http",
+          http_handler_config: { path: r.url },
+        },
       ),
     );
     try {
@@ -204,8 +315,15 @@ void describe("watch manager", () => {
       await a.call("PUT", "/v1/kv/mgr/hung", "x");
       for (let i = 0; i < 3; i++) await a.call("PUT", "/v1/kv/mgr/live", `v${i}`);
       await r.waitFor(4, 3000);
-      await until(async () => (await m.deliveries({ watch: "hung" })).dead.length >= 1, 8000, "hung handler timed out");
-      assert.match((await m.deliveries({ watch: "hung" })).dead[0]?.lastError ?? "", /timed out after 500ms/);
+      await until(
+        async () => (await m.deliveries({ watch: "hung" })).dead.length >= 1,
+        8000,
+        "hung handler timed out",
+      );
+      assert.match(
+        (await m.deliveries({ watch: "hung" })).dead[0]?.lastError ?? "",
+        /timed out after 500ms/,
+      );
     } finally {
       await m.stop();
       await r.close();
@@ -231,18 +349,31 @@ void describe("watch manager", () => {
   void it("manager - a signing secret held in the agent's environment is not passed to script handlers", async () => {
     const out = join(dir.path, "env-secret");
     await (await import("node:fs/promises")).mkdir(out);
-    const script = await dir.script("env-secret.sh", `echo "secret=[$HOOK_SECRET] other=[$OTHER_VAR]" > "${out}/env"`);
+    const script = await dir.script(
+      "env-secret.sh",
+      `echo "secret=[$HOOK_SECRET] other=[$OTHER_VAR]" > "${out}/env"`,
+    );
     const env = { ...process.env, HOOK_SECRET: "s3cret", OTHER_VAR: "kept" };
     const { m } = manager(a, { env });
     await m.start(
       defs(
         { type: "key", key: "mgr/env-secret", args: [script] },
-        { type: "key", key: "mgr/env-secret-hook", handler_type: "http", http_handler_config: { path: "http://127.0.0.1:9/" }, signing_secret_env: "HOOK_SECRET" },
+        {
+          type: "key",
+          key: "mgr/env-secret-hook",
+          handler_type: "http",
+          http_handler_config: { path: "http://127.0.0.1:9/" },
+          signing_secret_env: "HOOK_SECRET",
+        },
       ),
     );
     try {
       const { readFile } = await import("node:fs/promises");
-      await until(async () => (await readFile(join(out, "env"), "utf8").catch(() => "")).includes("other="), 8000, "script ran");
+      await until(
+        async () => (await readFile(join(out, "env"), "utf8").catch(() => "")).includes("other="),
+        8000,
+        "script ran",
+      );
       assert.equal((await readFile(join(out, "env"), "utf8")).trim(), "secret=[] other=[kept]");
     } finally {
       await m.stop();

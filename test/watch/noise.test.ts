@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { check, harness } from "./detector-helpers.js";
 
-const web = (status: string, output = ""): Record<string, unknown>[] => [check("n1", "web", status, { Output: output })];
+const web = (status: string, output = ""): Record<string, unknown>[] => [
+  check("n1", "web", status, { Output: output }),
+];
 
 void test("noise - quiet period: a burst collapses into one delivery of the latest state", async () => {
   const h = harness({ noise: { quietPeriodMs: 1000, quietPeriodMaxMs: 10_000 } });
@@ -15,7 +17,10 @@ void test("noise - quiet period: a burst collapses into one delivery of the late
   assert.equal(h.events.length, 1, "nothing during the burst");
   await h.clock.advance(1000);
   assert.equal(h.events.length, 2);
-  assert.deepEqual(h.events[1]?.changes.map((c) => c.transition), ["passing→warning"]);
+  assert.deepEqual(
+    h.events[1]?.changes.map((c) => c.transition),
+    ["passing→warning"],
+  );
   assert.equal((h.events[1]?.consul as { Output: string }[])[0]?.Output, "o9");
 });
 
@@ -52,7 +57,10 @@ void test("noise - hold: a state must last the hold time; a blip is never report
   assert.equal(h.events.length, 1);
   await h.clock.advance(1_000);
   assert.equal(h.events.length, 2, "reported when the hold matured, without a new result");
-  assert.deepEqual(h.events[1]?.changes.map((c) => c.transition), ["passing→critical"]);
+  assert.deepEqual(
+    h.events[1]?.changes.map((c) => c.transition),
+    ["passing→critical"],
+  );
 });
 
 void test("noise - hold does not delay non-state changes of a held entity's output", async () => {
@@ -90,22 +98,44 @@ void test("noise - a restart keeps a running hold: it matures on time, not a who
   await before.feed(2, web("critical"));
   await before.clock.advance(20_000);
   const state = before.states.at(-1);
-  assert.equal(before.events.length, 0, "first run with on_start=changes is silent; critical is still held");
+  assert.equal(
+    before.events.length,
+    0,
+    "first run with on_start=changes is silent; critical is still held",
+  );
   assert.ok(state?.noise?.length, "the pending hold is in the persisted state");
   before.detector.stop();
 
-  const after = harness({ onStart: "changes", noise: { holdMs: 30_000 }, initial: state, clock: before.clock });
+  const after = harness({
+    onStart: "changes",
+    noise: { holdMs: 30_000 },
+    initial: state,
+    clock: before.clock,
+  });
   await after.feed(3, web("critical"));
   assert.equal(after.events.length, 0, "20 s of 30 s held: not yet");
   await after.clock.advance(9_000);
   assert.equal(after.events.length, 0);
   await after.clock.advance(1_000);
-  assert.deepEqual(after.events.map((e) => e.changes.map((c) => c.transition)), [["passing→critical"]], "matured 30 s after it was first seen");
+  assert.deepEqual(
+    after.events.map((e) => e.changes.map((c) => c.transition)),
+    [["passing→critical"]],
+    "matured 30 s after it was first seen",
+  );
 
-  const blip = harness({ onStart: "changes", noise: { holdMs: 30_000 }, initial: state, clock: before.clock });
+  const blip = harness({
+    onStart: "changes",
+    noise: { holdMs: 30_000 },
+    initial: state,
+    clock: before.clock,
+  });
   await blip.feed(3, web("passing"));
   await blip.clock.advance(60_000);
-  assert.equal(blip.events.length, 0, "back to passing after the restart: the blip is never reported");
+  assert.equal(
+    blip.events.length,
+    0,
+    "back to passing after the restart: the blip is never reported",
+  );
 });
 
 void test("noise - a restart remembers flapping: no second `flapping`, and `stable` once when it settles", async () => {
@@ -121,10 +151,22 @@ void test("noise - a restart remembers flapping: no second `flapping`, and `stab
   const state = before.states.at(-1);
   before.detector.stop();
 
-  const after = harness({ onStart: "changes", noise: { flap }, initial: state, clock: before.clock });
+  const after = harness({
+    onStart: "changes",
+    noise: { flap },
+    initial: state,
+    clock: before.clock,
+  });
   await after.feed(10, web("passing"));
   await after.feed(11, web("critical"));
-  assert.equal(after.events.length, 0, "still flapping after the restart: frozen, not reported again");
+  assert.equal(
+    after.events.length,
+    0,
+    "still flapping after the restart: frozen, not reported again",
+  );
   await after.clock.advance(120_000);
-  assert.deepEqual(after.events.map((e) => e.changes.map((c) => `${c.kind} ${c.transition}`)), [["stable flapping→critical"]]);
+  assert.deepEqual(
+    after.events.map((e) => e.changes.map((c) => `${c.kind} ${c.transition}`)),
+    [["stable flapping→critical"]],
+  );
 });

@@ -16,19 +16,41 @@ export interface StoreFactory {
   reopen?(store: WatchStore): Promise<WatchStore>;
 }
 
-const state = (index: string): PersistedWatchState => ({ version: 1, index, reported: { "n1/web": { s: "passing", v: { CheckID: "web" }, h: "abc" } }, updatedAt: 1 });
-const rec = (eventId: string, handlerKey = "h1", watchId = "w1"): NewRecord => ({ eventId, watchId, handlerKey, index: "7", createdAt: 1000, body: `{"e":"${eventId}"}` });
+const state = (index: string): PersistedWatchState => ({
+  version: 1,
+  index,
+  reported: { "n1/web": { s: "passing", v: { CheckID: "web" }, h: "abc" } },
+  updatedAt: 1,
+});
+const rec = (eventId: string, handlerKey = "h1", watchId = "w1"): NewRecord => ({
+  eventId,
+  watchId,
+  handlerKey,
+  index: "7",
+  createdAt: 1000,
+  body: `{"e":"${eventId}"}`,
+});
 
 export function outboxContract(name: string, factory: StoreFactory): void {
   void test(`${name} - commit stores state and records atomically, in queue order`, async () => {
     const s = await factory.open();
     try {
       const created = await s.commit("w1", state("7"), [rec("e1"), rec("e1", "h2"), rec("e2")]);
-      assert.deepEqual(created.map((r) => [r.eventId, r.handlerKey, r.status, r.attempts]), [["e1", "h1", "pending", 0], ["e1", "h2", "pending", 0], ["e2", "h1", "pending", 0]]);
+      assert.deepEqual(
+        created.map((r) => [r.eventId, r.handlerKey, r.status, r.attempts]),
+        [
+          ["e1", "h1", "pending", 0],
+          ["e1", "h2", "pending", 0],
+          ["e2", "h1", "pending", 0],
+        ],
+      );
       assert.equal(new Set(created.map((r) => r.id)).size, 3);
       assert.deepEqual(await s.loadState("w1"), state("7"));
       assert.equal(await s.loadState("other"), undefined);
-      assert.deepEqual((await s.pending({ watchId: "w1", handlerKey: "h1" })).map((r) => r.eventId), ["e1", "e2"]);
+      assert.deepEqual(
+        (await s.pending({ watchId: "w1", handlerKey: "h1" })).map((r) => r.eventId),
+        ["e1", "e2"],
+      );
       assert.equal(s.depth(), 3);
       // A state-only commit (adopted silently) enqueues nothing.
       await s.commit("w1", state("8"), []);
@@ -45,15 +67,29 @@ export function outboxContract(name: string, factory: StoreFactory): void {
       const [a, b, c] = await s.commit("w1", state("1"), [rec("a"), rec("b"), rec("c")]);
       assert.ok(a && b && c);
       await s.recordAttempt({ ...a, attempts: 1, nextAttemptAt: 5000, lastError: "503" });
-      assert.deepEqual((await s.pending())[0], { ...a, attempts: 1, nextAttemptAt: 5000, lastError: "503" });
+      assert.deepEqual((await s.pending())[0], {
+        ...a,
+        attempts: 1,
+        nextAttemptAt: 5000,
+        lastError: "503",
+      });
       await s.finish({ ...a, attempts: 2 }, "delivered", 6000);
       await s.finish({ ...b, attempts: 1 }, "dead", 6001, "400 Bad Request");
-      assert.deepEqual((await s.pending()).map((r) => r.eventId), ["c"]);
+      assert.deepEqual(
+        (await s.pending()).map((r) => r.eventId),
+        ["c"],
+      );
       assert.equal(s.depth(), 1);
       const recent = await s.recent();
-      assert.deepEqual(recent.map((r) => [r.eventId, r.status, r.finishedAt]), [["a", "delivered", 6000]]);
+      assert.deepEqual(
+        recent.map((r) => [r.eventId, r.status, r.finishedAt]),
+        [["a", "delivered", 6000]],
+      );
       const dead = await s.dead();
-      assert.deepEqual(dead.map((r) => [r.eventId, r.status, r.lastError]), [["b", "dead", "400 Bad Request"]]);
+      assert.deepEqual(
+        dead.map((r) => [r.eventId, r.status, r.lastError]),
+        [["b", "dead", "400 Bad Request"]],
+      );
       const [replayed] = await s.requeue([b.id], 7000);
       assert.ok(replayed);
       assert.equal(replayed.id, b.id, "the delivery keeps its id");
@@ -61,7 +97,10 @@ export function outboxContract(name: string, factory: StoreFactory): void {
       assert.equal(replayed.attempts, 0);
       assert.equal(replayed.replays, 1);
       assert.ok(replayed.seq > c.seq, "a replay goes to the tail");
-      assert.deepEqual((await s.pending()).map((r) => r.eventId), ["c", "b"]);
+      assert.deepEqual(
+        (await s.pending()).map((r) => r.eventId),
+        ["c", "b"],
+      );
       assert.deepEqual(await s.dead(), []);
       assert.deepEqual(await s.requeue(["nope"], 7000), []);
     } finally {
@@ -75,9 +114,15 @@ export function outboxContract(name: string, factory: StoreFactory): void {
       const created = await s.commit("w1", state("1"), [rec("a"), rec("b"), rec("c")]);
       let t = 100;
       for (const r of created) await s.finish(r, "dead", t++, "x");
-      assert.deepEqual((await s.dead(2)).map((r) => r.eventId), ["c", "b"]);
+      assert.deepEqual(
+        (await s.dead(2)).map((r) => r.eventId),
+        ["c", "b"],
+      );
       const back = await s.requeue("all-dead", 200);
-      assert.deepEqual(back.map((r) => r.eventId), ["a", "b", "c"]);
+      assert.deepEqual(
+        back.map((r) => r.eventId),
+        ["a", "b", "c"],
+      );
       assert.equal(s.depth(), 3);
     } finally {
       await s.close();
@@ -87,11 +132,28 @@ export function outboxContract(name: string, factory: StoreFactory): void {
   void test(`${name} - pending pages through one handler's queue with afterSeq and limit`, async () => {
     const s = await factory.open();
     try {
-      const created = await s.commit("w1", state("1"), [rec("a"), rec("x", "h2"), rec("b"), rec("c"), rec("d")]);
+      const created = await s.commit("w1", state("1"), [
+        rec("a"),
+        rec("x", "h2"),
+        rec("b"),
+        rec("c"),
+        rec("d"),
+      ]);
       const page1 = await s.pending({ watchId: "w1", handlerKey: "h1", limit: 2 });
-      assert.deepEqual(page1.map((r) => r.eventId), ["a", "b"]);
-      const page2 = await s.pending({ watchId: "w1", handlerKey: "h1", afterSeq: page1[1]?.seq ?? 0, limit: 2 });
-      assert.deepEqual(page2.map((r) => r.eventId), ["c", "d"]);
+      assert.deepEqual(
+        page1.map((r) => r.eventId),
+        ["a", "b"],
+      );
+      const page2 = await s.pending({
+        watchId: "w1",
+        handlerKey: "h1",
+        afterSeq: page1[1]?.seq ?? 0,
+        limit: 2,
+      });
+      assert.deepEqual(
+        page2.map((r) => r.eventId),
+        ["c", "d"],
+      );
       assert.deepEqual(await s.pending({ handlerKey: "h1", afterSeq: created[4]?.seq ?? 0 }), []);
     } finally {
       await s.close();
@@ -116,9 +178,18 @@ export function outboxContract(name: string, factory: StoreFactory): void {
       try {
         assert.equal((await s.loadState("w1"))?.index, "42");
         const pending = await s.pending();
-        assert.deepEqual(pending.map((r) => [r.eventId, r.attempts]), [["a", 3], ["c", 0]]);
+        assert.deepEqual(
+          pending.map((r) => [r.eventId, r.attempts]),
+          [
+            ["a", 3],
+            ["c", 0],
+          ],
+        );
         assert.equal(s.depth(), 2);
-        assert.deepEqual((await s.dead()).map((r) => r.eventId), ["b"]);
+        assert.deepEqual(
+          (await s.dead()).map((r) => r.eventId),
+          ["b"],
+        );
         // Ids keep increasing after a reopen.
         const [d] = await s.commit("w1", state("43"), [rec("d")]);
         assert.ok(d && d.seq > c.seq && !pending.some((r) => r.id === d.id));

@@ -34,7 +34,9 @@ export async function tempDir(prefix = "augur-watch-"): Promise<TempDir> {
 
 /** Reads what a recording script wrote: `<dir>/in.<delivery>` bodies and `<dir>/env.<delivery>` lines. */
 export async function readRecorded(dir: string): Promise<{ body: string; env: string[] }[]> {
-  const names = (await readdir(dir)).filter((n) => n.startsWith("in.")).sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
+  const names = (await readdir(dir))
+    .filter((n) => n.startsWith("in."))
+    .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
   return Promise.all(
     names.map(async (n) => ({
       body: await readFile(join(dir, n), "utf8"),
@@ -55,7 +57,10 @@ export interface RecordedRequest {
   readonly body: Buffer;
 }
 
-export type Responder = (req: RecordedRequest, n: number) => { status: number; headers?: Record<string, string>; body?: string } | "hang";
+export type Responder = (
+  req: RecordedRequest,
+  n: number,
+) => { status: number; headers?: Record<string, string>; body?: string } | "hang";
 
 export interface HttpReceiver {
   readonly url: string;
@@ -67,7 +72,10 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
-export async function httpReceiver(respond: Responder = () => ({ status: 200 }), port = 0): Promise<HttpReceiver> {
+export async function httpReceiver(
+  respond: Responder = () => ({ status: 200 }),
+  port = 0,
+): Promise<HttpReceiver> {
   const requests: RecordedRequest[] = [];
   const hung: ServerResponse[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
@@ -75,7 +83,13 @@ export async function httpReceiver(respond: Responder = () => ({ status: 200 }),
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const rec: RecordedRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks) };
+      const rec: RecordedRequest = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks),
+      };
       requests.push(rec);
       for (const w of waiters.filter((w) => requests.length >= w.n)) w.resolve();
       const answer = receiver.respond(rec, requests.length);
@@ -96,7 +110,10 @@ export async function httpReceiver(respond: Responder = () => ({ status: 200 }),
       requests.length >= n
         ? Promise.resolve()
         : new Promise((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error(`only ${requests.length} of ${n} requests arrived`)), timeoutMs);
+            const t = setTimeout(
+              () => reject(new Error(`only ${requests.length} of ${n} requests arrived`)),
+              timeoutMs,
+            );
             waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
           }),
     async close() {

@@ -17,7 +17,15 @@ void describe("watch API routes", () => {
     a = await startTestAgent();
     r = await httpReceiver(() => ({ status: 422 }));
     m = manager(a).m;
-    await m.start(defs({ type: "key", key: "routes/k", id: "rk", handler_type: "http", http_handler_config: { path: r.url } }));
+    await m.start(
+      defs({
+        type: "key",
+        key: "routes/k",
+        id: "rk",
+        handler_type: "http",
+        http_handler_config: { path: r.url },
+      }),
+    );
     server = new ApiServer({ routes: watchRoutes(m) });
     const [addr] = await server.listen([{ host: "127.0.0.1", port: 0 }]);
     base = `http://127.0.0.1:${addr?.port ?? 0}`;
@@ -33,7 +41,11 @@ void describe("watch API routes", () => {
   void it("routes - GET /v1/agent/watch/deliveries lists dead letters with Consul-style fields", async () => {
     const res = await fetch(`${base}/v1/agent/watch/deliveries?watch=rk&body`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { Store: string; Dead: Record<string, unknown>[]; Pending: unknown[] };
+    const body = (await res.json()) as {
+      Store: string;
+      Dead: Record<string, unknown>[];
+      Pending: unknown[];
+    };
     assert.equal(body.Store, "memory");
     assert.equal(body.Dead.length, 1);
     assert.equal(body.Dead[0]?.["Watch"], "rk");
@@ -45,8 +57,16 @@ void describe("watch API routes", () => {
   });
 
   void it("routes - GET /v1/agent/watches shows each watch and its handlers", async () => {
-    const list = (await (await fetch(`${base}/v1/agent/watches`)).json()) as { ID: string; Type: string; Events: number; Handlers: { Kind: string; Depth: number }[] }[];
-    assert.deepEqual(list.map((w) => [w.ID, w.Type, w.Handlers[0]?.Kind, w.Handlers[0]?.Depth]), [["rk", "key", "http", 0]]);
+    const list = (await (await fetch(`${base}/v1/agent/watches`)).json()) as {
+      ID: string;
+      Type: string;
+      Events: number;
+      Handlers: { Kind: string; Depth: number }[];
+    }[];
+    assert.deepEqual(
+      list.map((w) => [w.ID, w.Type, w.Handlers[0]?.Kind, w.Handlers[0]?.Depth]),
+      [["rk", "key", "http", 0]],
+    );
   });
 
   void it("routes - PUT replay/<id>, ?all-dead, and the errors", async () => {
@@ -55,7 +75,10 @@ void describe("watch API routes", () => {
     r.respond = () => ({ status: 200 });
     const one = await fetch(`${base}/v1/agent/watch/replay/${dead.id}`, { method: "PUT" });
     assert.equal(one.status, 200);
-    assert.deepEqual(((await one.json()) as { Replayed: { ID: string }[] }).Replayed.map((x) => x.ID), [dead.id]);
+    assert.deepEqual(
+      ((await one.json()) as { Replayed: { ID: string }[] }).Replayed.map((x) => x.ID),
+      [dead.id],
+    );
     await until(async () => (await m.deliveries()).recent.length === 1);
     const none = await fetch(`${base}/v1/agent/watch/replay?all-dead`, { method: "PUT" });
     assert.deepEqual(await none.json(), { Replayed: [] });

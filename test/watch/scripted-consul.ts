@@ -33,7 +33,10 @@ export async function scriptedConsul(): Promise<ScriptedConsul> {
       const a = answers.shift();
       if (a === undefined) return void parked.push(answer);
       if ("error" in a) return void res.destroy();
-      res.writeHead(a.status ?? 200, { "Content-Type": "application/json", "X-Consul-Index": String(a.index) });
+      res.writeHead(a.status ?? 200, {
+        "Content-Type": "application/json",
+        "X-Consul-Index": String(a.index),
+      });
       res.end(JSON.stringify(a.body));
     };
     answer();
@@ -51,7 +54,10 @@ export async function scriptedConsul(): Promise<ScriptedConsul> {
       queries.length >= n
         ? Promise.resolve()
         : new Promise((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error(`only ${queries.length} of ${n} requests`)), timeoutMs);
+            const t = setTimeout(
+              () => reject(new Error(`only ${queries.length} of ${n} requests`)),
+              timeoutMs,
+            );
             waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
           }),
     async close() {

@@ -16,13 +16,20 @@ const SEED = fileURLToPath(new URL("../../../examples/seed/", import.meta.url));
 describe("seed example", () => {
   let dir = "";
   let agent: AgentProcess;
-  const lines = async (): Promise<string[]> => (await readFile(join(dir, "examples/seed/checks.log"), "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
+  const lines = async (): Promise<string[]> =>
+    (await readFile(join(dir, "examples/seed/checks.log"), "utf8").catch(() => ""))
+      .trim()
+      .split("\n")
+      .filter(Boolean);
   const until = async (what: string, fn: (l: string[]) => boolean): Promise<string[]> => {
     const end = Date.now() + 15_000;
     for (;;) {
       const l = await lines();
       if (fn(l)) return l;
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}; log:\n${l.join("\n")}\nagent:\n${agent.output()}`);
+      if (Date.now() > end)
+        assert.fail(
+          `timed out waiting for ${what}; log:\n${l.join("\n")}\nagent:\n${agent.output()}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -40,7 +47,11 @@ describe("seed example", () => {
 
   it("seed - the handler appends a line at start and one per check change", async () => {
     await until("the line at start", (l) => l.length >= 1);
-    const put = (path: string, body?: object): Promise<Response> => fetch(`${agent.url}${path}`, { method: "PUT", ...(body ? { body: JSON.stringify(body) } : {}) });
+    const put = (path: string, body?: object): Promise<Response> =>
+      fetch(`${agent.url}${path}`, {
+        method: "PUT",
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
     await put("/v1/agent/service/register", { Name: "web", Check: { TTL: "60s" } });
     await until("the registration", (l) => l.some((x) => x.includes("service:web=critical")));
     await put("/v1/agent/check/pass/service:web");
@@ -48,7 +59,10 @@ describe("seed example", () => {
     await put("/v1/agent/check/fail/service:web");
     await until("critical again", (l) => l.at(-1)?.includes("service:web=critical") === true);
     await put("/v1/agent/check/pass/service:web");
-    const final = await until("passing again", (l) => l.at(-1)?.includes("service:web=passing") === true);
+    const final = await until(
+      "passing again",
+      (l) => l.at(-1)?.includes("service:web=passing") === true,
+    );
     // start, registered (critical), passing, critical, passing
     assert.equal(final.length, 5, final.join("\n"));
     assert.match(final[0] ?? "", /index=\d+ serfHealth=passing/);

@@ -43,7 +43,9 @@ function stringEquals(want: GoString, have: unknown): boolean {
 
 function stringContains(haystack: unknown, needle: GoString): boolean {
   const s = typeof haystack === "string" ? haystack : "";
-  return needle.text !== undefined ? s.includes(needle.text) : Buffer.from(s, "utf8").includes(needle.bytes);
+  return needle.text !== undefined
+    ? s.includes(needle.text)
+    : Buffer.from(s, "utf8").includes(needle.bytes);
 }
 
 function primitiveEquals(want: Coerced, have: unknown): boolean {
@@ -54,7 +56,9 @@ function primitiveEquals(want: Coerced, have: unknown): boolean {
       return (have === true) === want.value;
     case "int":
     case "uint":
-      return typeof have === "number" && Number.isInteger(have) ? BigInt(have) === want.value : want.value === 0n;
+      return typeof have === "number" && Number.isInteger(have)
+        ? BigInt(have) === want.value
+        : want.value === 0n;
     case "regexp":
       return false;
   }
@@ -63,7 +67,12 @@ function primitiveEquals(want: Coerced, have: unknown): boolean {
 function doIn(t: GoType, v: unknown, want: Coerced): boolean {
   switch (t.kind) {
     case "map":
-      return want.kind === "string" && want.value.text !== undefined && isObject(v) && Object.hasOwn(v, want.value.text);
+      return (
+        want.kind === "string" &&
+        want.value.text !== undefined &&
+        isObject(v) &&
+        Object.hasOwn(v, want.value.text)
+      );
     case "slice":
       return Array.isArray(v) && v.some((el) => primitiveEquals(want, el));
     case "string":
@@ -113,7 +122,9 @@ function walk(m: Match, t: GoType, v: unknown, depth: number): boolean {
   if (depth >= m.selector.length) return doMatch(m, t, v);
   if (v === INVALID || (t.kind !== "struct" && t.kind !== "slice" && t.kind !== "map")) {
     const kind = v === INVALID ? "invalid" : t.kind;
-    throw new FilterEvalError(`Value at selector ${quoteSelector(m.selector.slice(0, depth))} with type ${kind} does not support nested field selection`);
+    throw new FilterEvalError(
+      `Value at selector ${quoteSelector(m.selector.slice(0, depth))} with type ${kind} does not support nested field selection`,
+    );
   }
   switch (t.kind) {
     case "struct": {

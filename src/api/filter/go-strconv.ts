@@ -35,7 +35,16 @@ export function goStringOf(text: string): GoString {
   return { bytes: Buffer.from(text, "utf8"), text };
 }
 
-const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, "\\": 92 };
+const SIMPLE_ESCAPES: Record<string, number> = {
+  a: 7,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+  v: 11,
+  "\\": 92,
+};
 
 function hexValue(s: string): number | undefined {
   return /^[0-9a-fA-F]+$/.test(s) ? parseInt(s, 16) : undefined;
@@ -44,7 +53,8 @@ function hexValue(s: string): number | undefined {
 /** strconv.Unquote for a `"..."` or `` `...` `` literal; throws GoSyntaxError("invalid syntax"). */
 export function goUnquote(literal: string): GoString {
   const quote = literal[0];
-  if (literal.length < 2 || literal[literal.length - 1] !== quote) throw new GoSyntaxError("invalid syntax");
+  if (literal.length < 2 || literal[literal.length - 1] !== quote)
+    throw new GoSyntaxError("invalid syntax");
   const body = literal.slice(1, -1);
   if (quote === "`") {
     if (body.includes("`")) throw new GoSyntaxError("invalid syntax");
@@ -68,7 +78,8 @@ export function goUnquote(literal: string): GoString {
     else if (e === "x" || e === "u" || e === "U") {
       const n = e === "x" ? 2 : e === "u" ? 4 : 8;
       const v = hexValue(chars.slice(i + 1, i + 1 + n).join(""));
-      if (v === undefined || chars.slice(i + 1, i + 1 + n).length !== n) throw new GoSyntaxError("invalid syntax");
+      if (v === undefined || chars.slice(i + 1, i + 1 + n).length !== n)
+        throw new GoSyntaxError("invalid syntax");
       i += n;
       if (e === "x") out.push(v);
       else {
@@ -93,7 +104,9 @@ function isPrint(cp: number): boolean {
   // Separators and format characters Go's unicode.IsPrint rejects; the rest of Unicode is
   // treated as printable, which is what strconv.Quote does for the letters, marks and symbols
   // a filter is likely to hold.
-  return !/[\p{Zl}\p{Zp}\p{Cf}\p{Co}\p{Cn}]|[\p{Zs}]/u.test(String.fromCodePoint(cp)) || cp === 0x20;
+  return (
+    !/[\p{Zl}\p{Zp}\p{Cf}\p{Co}\p{Cn}]|[\p{Zs}]/u.test(String.fromCodePoint(cp)) || cp === 0x20
+  );
 }
 
 /** strconv.Quote (what `%q` prints for a string). */
@@ -101,7 +114,7 @@ export function goQuote(s: GoString | string): string {
   const g = typeof s === "string" ? goStringOf(s) : s;
   let out = '"';
   const b = g.bytes;
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const [cp, size] = decodeRune(b, i);
     i += size;
     if (cp === -1) {
@@ -217,10 +230,24 @@ export function goParseInt(s: string, bits = 64): bigint {
   return neg ? -u : u;
 }
 
-const BOOLS: Record<string, boolean> = { "1": true, t: true, T: true, TRUE: true, true: true, True: true, "0": false, f: false, F: false, FALSE: false, false: false, False: false };
+const BOOLS: Record<string, boolean> = {
+  "1": true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  "0": false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
+};
 
 export function goParseBool(s: string): boolean {
   const b = BOOLS[s];
-  if (b === undefined) throw new GoSyntaxError(`strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax`);
+  if (b === undefined)
+    throw new GoSyntaxError(`strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax`);
   return b;
 }

@@ -40,7 +40,11 @@ export function compileFilter(expression: string, target: FilterTarget): Filter 
       // The parser recurses per nesting level; Go's growable stacks take deeper nesting than
       // V8's (a few hundred parentheses, a couple of thousand and/or terms) — refuse, don't crash.
       if (err instanceof RangeError && /call stack/.test(err.message)) {
-        throw new AugurError("INVALID_STATE", `${CREATE_ERROR_PREFIX}expression is nested too deeply`, { cause: err });
+        throw new AugurError(
+          "INVALID_STATE",
+          `${CREATE_ERROR_PREFIX}expression is nested too deeply`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -53,7 +57,8 @@ export function compileFilter(expression: string, target: FilterTarget): Filter 
     try {
       return evaluate(compiled, type, value);
     } catch (err) {
-      if (err instanceof FilterEvalError) throw new AugurError("INVALID_STATE", err.message, { cause: err });
+      if (err instanceof FilterEvalError)
+        throw new AugurError("INVALID_STATE", err.message, { cause: err });
       throw err;
     }
   };

@@ -76,7 +76,10 @@ export class PegState {
     const eof = this.#expected.delete("!.");
     const list = [...this.#expected].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (eof) list.push("EOF");
-    const joined = list.length <= 1 ? (list[0] ?? "") : `${list.slice(0, -1).join(", ")} or ${list[list.length - 1]}`;
+    const joined =
+      list.length <= 1
+        ? (list[0] ?? "")
+        : `${list.slice(0, -1).join(", ")} or ${list[list.length - 1]}`;
     return `${this.where(this.#maxFailPos)}: no match found, expected: ${joined}`;
   }
 
@@ -228,7 +231,7 @@ export function rule<T>(display: string, body: () => Expr<T>): Expr<T> {
   const id = ruleIds++ % MAX_RULES;
   let compiled: Expr<T> | undefined;
   return (st, pos) => {
-    const key = ((pos * 2 + (st.invert ? 1 : 0)) * MAX_RULES) + id;
+    const key = (pos * 2 + (st.invert ? 1 : 0)) * MAX_RULES + id;
     const hit = st.memo.get(key);
     if (hit) return hit as Res<T>;
     compiled ??= body();

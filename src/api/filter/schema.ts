@@ -17,7 +17,12 @@ export type GoType =
   | { readonly kind: "string" | "bool" | "int" | "uint" }
   | { readonly kind: "slice"; readonly elem: GoType }
   | { readonly kind: "map"; readonly value: GoType }
-  | { readonly kind: "struct"; readonly name: string; readonly fields: Readonly<Record<string, GoType>>; readonly pointer?: boolean };
+  | {
+      readonly kind: "struct";
+      readonly name: string;
+      readonly fields: Readonly<Record<string, GoType>>;
+      readonly pointer?: boolean;
+    };
 
 const string: GoType = { kind: "string" };
 const bool: GoType = { kind: "bool" };
@@ -30,7 +35,8 @@ function struct(name: string, fields: Record<string, GoType>): GoType {
 }
 
 function pointer(t: GoType): GoType {
-  if (t.kind !== "struct") throw new AugurError("INTERNAL", "filter schema: only struct pointers are modelled");
+  if (t.kind !== "struct")
+    throw new AugurError("INTERNAL", "filter schema: only struct pointers are modelled");
   return { ...t, pointer: true };
 }
 
@@ -48,9 +54,21 @@ const Upstream = struct("Upstream", {
   LocalBindSocketMode: string,
   MeshGateway: MeshGatewayConfig,
 });
-const ExposePath = struct("ExposePath", { ListenerPort: int, Path: string, LocalPathPort: int, Protocol: string, ParsedFromCheck: bool });
-const ExposeConfig = struct("ExposeConfig", { Checks: bool, Paths: { kind: "slice", elem: ExposePath } });
-const TransparentProxyConfig = struct("TransparentProxyConfig", { OutboundListenerPort: int, DialedDirectly: bool });
+const ExposePath = struct("ExposePath", {
+  ListenerPort: int,
+  Path: string,
+  LocalPathPort: int,
+  Protocol: string,
+  ParsedFromCheck: bool,
+});
+const ExposeConfig = struct("ExposeConfig", {
+  Checks: bool,
+  Paths: { kind: "slice", elem: ExposePath },
+});
+const TransparentProxyConfig = struct("TransparentProxyConfig", {
+  OutboundListenerPort: int,
+  DialedDirectly: bool,
+});
 const proxyFields = {
   DestinationServiceName: string,
   DestinationServiceID: string,
@@ -62,12 +80,22 @@ const proxyFields = {
   MeshGateway: MeshGatewayConfig,
   Expose: ExposeConfig,
 };
-const ConnectProxyConfig = struct("ConnectProxyConfig", { ...proxyFields, TransparentProxy: TransparentProxyConfig });
+const ConnectProxyConfig = struct("ConnectProxyConfig", {
+  ...proxyFields,
+  TransparentProxy: TransparentProxyConfig,
+});
 const ServiceConnect = struct("ServiceConnect", { Native: bool });
 const serviceAddresses: GoType = { kind: "map", value: ServiceAddress };
 
 /** structs.Node */
-export const NODE = struct("Node", { ID: string, Node: string, Address: string, Datacenter: string, TaggedAddresses: stringMap, Meta: stringMap });
+export const NODE = struct("Node", {
+  ID: string,
+  Node: string,
+  Address: string,
+  Datacenter: string,
+  TaggedAddresses: stringMap,
+  Meta: stringMap,
+});
 
 /** structs.ServiceNode (catalog/service, catalog/services) */
 export const SERVICE_NODE = struct("ServiceNode", {
@@ -144,11 +172,17 @@ export const AGENT_SERVICE = struct("AgentService", {
   TaggedAddresses: serviceAddresses,
   Weights: struct("AgentWeights", { Passing: int, Warning: int }),
   EnableTagOverride: bool,
-  Proxy: pointer(struct("AgentServiceConnectProxyConfig", { ...proxyFields, TransparentProxy: pointer(TransparentProxyConfig) })),
+  Proxy: pointer(
+    struct("AgentServiceConnectProxyConfig", {
+      ...proxyFields,
+      TransparentProxy: pointer(TransparentProxyConfig),
+    }),
+  ),
   Connect: pointer(struct("AgentServiceConnect", { Native: bool })),
 });
 
-export type FilterTarget = "Node" | "ServiceNode" | "NodeService" | "HealthCheck" | "ServiceHealth" | "AgentService";
+export type FilterTarget =
+  "Node" | "ServiceNode" | "NodeService" | "HealthCheck" | "ServiceHealth" | "AgentService";
 
 export const TARGETS: Readonly<Record<FilterTarget, GoType>> = {
   Node: NODE,

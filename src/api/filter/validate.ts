@@ -42,7 +42,12 @@ export type Coerced =
 export type Checked =
   | { readonly type: "or" | "and"; readonly left: Checked; readonly right: Checked }
   | { readonly type: "not"; readonly operand: Checked }
-  | { readonly type: "match"; readonly selector: readonly string[]; readonly op: MatchOp; readonly value?: Coerced };
+  | {
+      readonly type: "match";
+      readonly selector: readonly string[];
+      readonly op: MatchOp;
+      readonly value?: Coerced;
+    };
 
 const OPERATOR_NAMES: Record<MatchOp, string> = {
   "==": "Equal",
@@ -66,12 +71,23 @@ function configOf(t: GoType): FieldConfig {
     case "uint":
       return { ops: ["==", "!="], coerce: t.kind };
     case "slice":
-      if (PRIMITIVES.has(t.elem.kind)) return { ops: ["in", "not in", "is empty", "is not empty"], coerce: t.elem.kind as Primitive };
+      if (PRIMITIVES.has(t.elem.kind))
+        return {
+          ops: ["in", "not in", "is empty", "is not empty"],
+          coerce: t.elem.kind as Primitive,
+        };
       return { ops: ["is empty", "is not empty"], sub: configOf(t.elem).sub };
     case "map":
-      return { ops: ["is empty", "is not empty", "in", "not in"], coerce: "string", sub: new Map([["", configOf(t.value)]]) };
+      return {
+        ops: ["is empty", "is not empty", "in", "not in"],
+        coerce: "string",
+        sub: new Map([["", configOf(t.value)]]),
+      };
     case "struct":
-      return { ops: [], sub: new Map(Object.entries(t.fields).map(([name, ft]) => [name, configOf(ft)])) };
+      return {
+        ops: [],
+        sub: new Map(Object.entries(t.fields).map(([name, ft]) => [name, configOf(ft)])),
+      };
   }
 }
 
@@ -105,12 +121,17 @@ function coerce(kind: Primitive, raw: GoString): Coerced {
 
 function compileRegexp(raw: GoString): RE2JS {
   if (raw.text === undefined) {
-    throw new FilterValidationError(`Failed to compile regular expression ${goQuote(raw)}: error parsing regexp: invalid UTF-8: \`${raw.bytes.toString("utf8")}\``);
+    throw new FilterValidationError(
+      `Failed to compile regular expression ${goQuote(raw)}: error parsing regexp: invalid UTF-8: \`${raw.bytes.toString("utf8")}\``,
+    );
   }
   try {
     return compileGoRegexp(raw.text);
   } catch (err) {
-    if (err instanceof GoRegexpError) throw new FilterValidationError(`Failed to compile regular expression ${goQuote(raw)}: ${err.message}`);
+    if (err instanceof GoRegexpError)
+      throw new FilterValidationError(
+        `Failed to compile regular expression ${goQuote(raw)}: ${err.message}`,
+      );
     throw err;
   }
 }
@@ -120,13 +141,18 @@ function checkMatch(node: Extract<Expr, { type: "match" }>, root: FieldConfig): 
   let last: FieldConfig | undefined;
   node.selector.forEach((field, idx) => {
     const found = configs?.get(field) ?? configs?.get("");
-    if (!found) throw new FilterValidationError(`Selector ${quoteSelector(node.selector.slice(0, idx + 1))} is not valid`);
+    if (!found)
+      throw new FilterValidationError(
+        `Selector ${quoteSelector(node.selector.slice(0, idx + 1))} is not valid`,
+      );
     last = found;
     configs = found.sub;
   });
   const cfg = last as FieldConfig;
   if (!cfg.ops.includes(node.op)) {
-    throw new FilterValidationError(`Invalid match operator ${goQuote(OPERATOR_NAMES[node.op])} for selector ${quoteSelector(node.selector)}`);
+    throw new FilterValidationError(
+      `Invalid match operator ${goQuote(OPERATOR_NAMES[node.op])} for selector ${quoteSelector(node.selector)}`,
+    );
   }
   if (node.value === undefined) return { type: "match", selector: node.selector, op: node.op };
   let value: Coerced = { kind: "string", value: node.value };
@@ -135,12 +161,20 @@ function checkMatch(node: Extract<Expr, { type: "match" }>, root: FieldConfig): 
       value = coerce(cfg.coerce, node.value);
     } catch (err) {
       // strconv quotes the raw bytes it was given, which need not be UTF-8.
-      const why = (err as Error).message.replace(/parsing ".*": /s, `parsing ${goQuote(node.value)}: `);
-      throw new FilterValidationError(`Failed to coerce value ${goQuote(node.value)} for selector ${quoteSelector(node.selector)}: ${why}`);
+      const why = (err as Error).message.replace(
+        /parsing ".*": /s,
+        `parsing ${goQuote(node.value)}: `,
+      );
+      throw new FilterValidationError(
+        `Failed to coerce value ${goQuote(node.value)} for selector ${quoteSelector(node.selector)}: ${why}`,
+      );
     }
   }
   if (node.op === "matches" || node.op === "not matches") {
-    if (value.kind !== "string") throw new FilterValidationError(`Match operator ${goQuote(OPERATOR_NAMES[node.op])} cannot be used with fields whose coercion functions return non string values`);
+    if (value.kind !== "string")
+      throw new FilterValidationError(
+        `Match operator ${goQuote(OPERATOR_NAMES[node.op])} cannot be used with fields whose coercion functions return non string values`,
+      );
     value = { kind: "regexp", value: compileRegexp(value.value) };
   }
   return { type: "match", selector: node.selector, op: node.op, value };

@@ -39,17 +39,35 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     const v = req.bool("enable", (r) => `Invalid value for enable: "${r}"`);
     return v ?? false;
   };
-  const ttl = (status: CheckStatus) => async (req: ApiRequest): Promise<ApiResult> => {
-    await agent.updateTtlCheck(req.rest, status, req.param("note") ?? "");
-    return empty();
-  };
+  const ttl =
+    (status: CheckStatus) =>
+    async (req: ApiRequest): Promise<ApiResult> => {
+      await agent.updateTtlCheck(req.rest, status, req.param("note") ?? "");
+      return empty();
+    };
   return [
     route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog, control.cluster())) }),
     route("/v1/agent/members", { GET: () => json(membersOf(catalog)) }),
-    route("/v1/agent/services", { GET: async (req) => json(await filterMap(agentServices(agent), compileRequestFilter(req.param("filter"), "AgentService"))) }),
-    route("/v1/agent/checks", { GET: async (req) => json(await filterMap(agent.checks(), compileRequestFilter(req.param("filter"), "HealthCheck"))) }),
+    route("/v1/agent/services", {
+      GET: async (req) =>
+        json(
+          await filterMap(
+            agentServices(agent),
+            compileRequestFilter(req.param("filter"), "AgentService"),
+          ),
+        ),
+    }),
+    route("/v1/agent/checks", {
+      GET: async (req) =>
+        json(
+          await filterMap(agent.checks(), compileRequestFilter(req.param("filter"), "HealthCheck")),
+        ),
+    }),
     route("/v1/agent/service/register", { PUT: (req) => registerService(agent, req) }),
-    route("/v1/agent/service/deregister/", legacyGet(async (req) => (await agent.deregisterService(req.rest), empty()))),
+    route(
+      "/v1/agent/service/deregister/",
+      legacyGet(async (req) => (await agent.deregisterService(req.rest), empty())),
+    ),
     route("/v1/agent/service/maintenance/", {
       PUT: async (req) => {
         if (req.rest === "") throw badRequest("Missing service ID");
@@ -59,7 +77,10 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     }),
     route("/v1/agent/service/", { GET: (req, ctx) => agentService(agent, catalog, req, ctx) }),
     route("/v1/agent/check/register", { PUT: (req) => registerCheck(agent, req) }),
-    route("/v1/agent/check/deregister/", legacyGet(async (req) => (await agent.deregisterCheck(req.rest), empty()))),
+    route(
+      "/v1/agent/check/deregister/",
+      legacyGet(async (req) => (await agent.deregisterCheck(req.rest), empty())),
+    ),
     route("/v1/agent/check/pass/", legacyGet(ttl("passing"))),
     route("/v1/agent/check/warn/", legacyGet(ttl("warning"))),
     route("/v1/agent/check/fail/", legacyGet(ttl("critical"))),
@@ -74,13 +95,17 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     route("/v1/agent/leave", { PUT: async () => (await control.leave(), empty()) }),
     route("/v1/agent/join/", {
       PUT: () => {
-        throw new AugurError("INVALID_STATE", "augur agents do not join each other: start them with the same etcd endpoints (-etcd) to share a catalog");
+        throw new AugurError(
+          "INVALID_STATE",
+          "augur agents do not join each other: start them with the same etcd endpoints (-etcd) to share a catalog",
+        );
       },
     }),
     route("/v1/agent/force-leave/", {
       PUT: async (req) => {
         const member = catalog.member(req.rest);
-        if (!member) throw new AugurError("INVALID_STATE", `agent: No node found with name '${req.rest}'`);
+        if (!member)
+          throw new AugurError("INVALID_STATE", `agent: No node found with name '${req.rest}'`);
         await catalog.leaveAgent(member.record);
         return empty();
       },
@@ -101,7 +126,10 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
  * Consul before 1.0 took GET on these agent writes, and Debian's python3-consul 0.7.1 still
  * sends GET for service/check deregistration and TTL updates; augur accepts both.
  */
-function legacyGet(handler: (req: ApiRequest) => Promise<ApiResult>): { PUT: typeof handler; GET: typeof handler } {
+function legacyGet(handler: (req: ApiRequest) => Promise<ApiResult>): {
+  PUT: typeof handler;
+  GET: typeof handler;
+} {
   return { PUT: handler, GET: handler };
 }
 
@@ -113,7 +141,8 @@ export function toAgentService(s: NodeService, datacenter: string): Record<strin
 
 function agentServices(agent: Agent): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const [id, s] of Object.entries(agent.services())) out[id] = toAgentService(s, agent.identity.datacenter);
+  for (const [id, s] of Object.entries(agent.services()))
+    out[id] = toAgentService(s, agent.identity.datacenter);
   return out;
 }
 
@@ -121,7 +150,12 @@ function contentHash(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
 }
 
-async function agentService(agent: Agent, catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+async function agentService(
+  agent: Agent,
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): Promise<ApiResult> {
   const read = (): { body: Record<string, unknown>; hash: string } | undefined => {
     const s = agent.services()[req.rest];
     if (!s) return undefined;
@@ -147,7 +181,11 @@ async function agentService(agent: Agent, catalog: Catalog, req: ApiRequest, ctx
 async function registerService(agent: Agent, req: ApiRequest): Promise<ApiResult> {
   const def = decodeServiceDefinition(req.json() ?? {});
   const replace = req.param("replace-existing-checks");
-  await agent.registerService(def, "api", replace !== undefined && replace !== "false" && replace !== "0");
+  await agent.registerService(
+    def,
+    "api",
+    replace !== undefined && replace !== "false" && replace !== "0",
+  );
   return empty();
 }
 
@@ -160,7 +198,8 @@ async function registerCheck(agent: Agent, req: ApiRequest): Promise<ApiResult> 
 async function updateCheck(agent: Agent, req: ApiRequest): Promise<ApiResult> {
   const body = asObject(req.json() ?? {}, "checkUpdate");
   const status = optString(body, "Status") ?? "";
-  if (!CHECK_STATUSES.includes(status as CheckStatus)) throw badRequest(`Invalid check status: '${status}'`);
+  if (!CHECK_STATUSES.includes(status as CheckStatus))
+    throw badRequest(`Invalid check status: '${status}'`);
   await agent.updateTtlCheck(req.rest, status as CheckStatus, optString(body, "Output") ?? "");
   return empty();
 }

@@ -7,11 +7,25 @@
  */
 import type { Catalog } from "../../catalog/catalog.js";
 import type { CheckRecord, NodeRecord } from "../../catalog/records.js";
-import { CHECK_STATUSES, type CheckStatus, type HealthCheckDefinitionJson, type TaggedAddress } from "../../catalog/types.js";
+import {
+  CHECK_STATUSES,
+  type CheckStatus,
+  type HealthCheckDefinitionJson,
+  type TaggedAddress,
+} from "../../catalog/types.js";
 import { hasTags, matchesNodeMeta } from "../../catalog/health.js";
 import { scope } from "../../catalog/scopes.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
-import { asObject, optBool, optNumber, optString, optStringList, optStringMap, pick, type JsonObject } from "../../lib/json-fields.js";
+import {
+  asObject,
+  optBool,
+  optNumber,
+  optString,
+  optStringList,
+  optStringMap,
+  pick,
+  type JsonObject,
+} from "../../lib/json-fields.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
@@ -49,12 +63,18 @@ async function nodes(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pr
   return json(await filterList(result.value, filter), result.meta);
 }
 
-async function services(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+async function services(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const meta = nodeMetaParams(req);
   const filter = compileRequestFilter(req.param("filter"), "ServiceNode");
   if (!filter && meta.length === 0) {
-    const plain = await blockingRead(req, ctx, catalog, scope.services, () => catalog.serviceTags());
+    const plain = await blockingRead(req, ctx, catalog, scope.services, () =>
+      catalog.serviceTags(),
+    );
     return json(plain.value, plain.meta);
   }
   const result = await blockingRead(req, ctx, catalog, scope.services, () => {
@@ -63,7 +83,9 @@ async function services(catalog: Catalog, req: ApiRequest, ctx: HandlerContext):
   });
   const list = await filterList(result.value, filter);
   const grouped: Record<string, string[]> = {};
-  for (const s of list.sort((a, b) => (a.ServiceName < b.ServiceName ? -1 : a.ServiceName > b.ServiceName ? 1 : 0))) {
+  for (const s of list.sort((a, b) =>
+    a.ServiceName < b.ServiceName ? -1 : a.ServiceName > b.ServiceName ? 1 : 0,
+  )) {
     const tags = (grouped[s.ServiceName] ??= []);
     for (const t of s.ServiceTags) if (!tags.includes(t)) tags.push(t);
   }
@@ -78,7 +100,12 @@ async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): 
   const filter = compileRequestFilter(req.param("filter"), "ServiceNode");
   const result = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
     const r = catalog.serviceNodes(req.rest);
-    return { index: r.index, value: r.value.filter((s) => hasTags(s.ServiceTags, tags) && matchesNodeMeta(s.NodeMeta, meta)) };
+    return {
+      index: r.index,
+      value: r.value.filter(
+        (s) => hasTags(s.ServiceTags, tags) && matchesNodeMeta(s.NodeMeta, meta),
+      ),
+    };
   });
   return json(await filterList(result.value, filter), result.meta);
 }
@@ -87,20 +114,27 @@ async function node(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pro
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing node name");
   const filter = compileRequestFilter(req.param("filter"), "NodeService");
-  const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => catalog.node(req.rest));
+  const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () =>
+    catalog.node(req.rest),
+  );
   const found = result.value;
-  return json(found ? { ...found, Services: await filterMap(found.Services, filter) } : found, result.meta);
+  return json(
+    found ? { ...found, Services: await filterMap(found.Services, filter) } : found,
+    result.meta,
+  );
 }
 
 /** Node TaggedAddresses are strings in Consul; node-consul may send `{Address, Port}` objects. */
 function nodeTaggedAddresses(obj: JsonObject): Record<string, string> | null {
   const v = pick(obj, "TaggedAddresses");
   if (v === undefined || v === null) return null;
-  if (typeof v !== "object" || Array.isArray(v)) throw badRequest("Request decode failed: TaggedAddresses must be an object");
+  if (typeof v !== "object" || Array.isArray(v))
+    throw badRequest("Request decode failed: TaggedAddresses must be an object");
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v as JsonObject)) {
     if (typeof val === "string") out[k] = val;
-    else if (typeof val === "object" && val !== null) out[k] = String(pick(val as JsonObject, "Address") ?? "");
+    else if (typeof val === "object" && val !== null)
+      out[k] = String(pick(val as JsonObject, "Address") ?? "");
   }
   return out;
 }
@@ -112,7 +146,8 @@ async function register(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   if (!nodeName) throw new AugurError("INVALID_STATE", "Must provide node");
   const skipNodeUpdate = optBool(body, "SkipNodeUpdate") ?? false;
   const address = optString(body, "Address") ?? "";
-  if (!address && !skipNodeUpdate) throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
+  if (!address && !skipNodeUpdate)
+    throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
   const existing = catalog.nodeRecord(nodeName);
   const nodeRecord: NodeRecord = {
     ID: optString(body, "ID") ?? existing?.ID ?? "",
@@ -123,10 +158,23 @@ async function register(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
     Meta: optStringMap(body, "NodeMeta") ?? null,
   };
   const svcRaw = pick(body, "Service");
-  const svc = svcRaw === undefined || svcRaw === null ? undefined : decodeCatalogService(asObject(svcRaw, "structs.NodeService"));
-  const checksRaw = [pick(body, "Check"), ...((pick(body, "Checks") as unknown[] | undefined) ?? [])].filter((c) => c !== undefined && c !== null);
-  const checks = checksRaw.map((c) => decodeCatalogCheck(asObject(c, "structs.HealthCheck"), nodeName));
-  await catalog.register({ node: nodeRecord, skipNodeUpdate, ...(svc ? { service: svc } : {}), checks });
+  const svc =
+    svcRaw === undefined || svcRaw === null
+      ? undefined
+      : decodeCatalogService(asObject(svcRaw, "structs.NodeService"));
+  const checksRaw = [
+    pick(body, "Check"),
+    ...((pick(body, "Checks") as unknown[] | undefined) ?? []),
+  ].filter((c) => c !== undefined && c !== null);
+  const checks = checksRaw.map((c) =>
+    decodeCatalogCheck(asObject(c, "structs.HealthCheck"), nodeName),
+  );
+  await catalog.register({
+    node: nodeRecord,
+    skipNodeUpdate,
+    ...(svc ? { service: svc } : {}),
+    checks,
+  });
   return json(true);
 }
 
@@ -143,7 +191,10 @@ function decodeCatalogService(o: JsonObject): Parameters<Catalog["register"]>[0]
     ...(tagged && typeof tagged === "object" ? { TaggedAddresses: tagged } : {}),
     Meta: optStringMap(o, "Meta") ?? {},
     Port: optNumber(o, "Port") ?? 0,
-    Weights: { Passing: Number(weights?.["Passing"] ?? 1), Warning: Number(weights?.["Warning"] ?? 1) },
+    Weights: {
+      Passing: Number(weights?.["Passing"] ?? 1),
+      Warning: Number(weights?.["Warning"] ?? 1),
+    },
     EnableTagOverride: optBool(o, "EnableTagOverride") ?? false,
     Proxy: {},
     Connect: {},
@@ -180,6 +231,10 @@ async function deregister(catalog: Catalog, req: ApiRequest): Promise<ApiResult>
   if (!nodeName) throw new AugurError("INVALID_STATE", "Must provide node");
   const serviceId = optString(body, "ServiceID");
   const checkId = optString(body, "CheckID");
-  await catalog.deregister({ node: nodeName, ...(serviceId ? { serviceId } : {}), ...(checkId ? { checkId } : {}) });
+  await catalog.deregister({
+    node: nodeName,
+    ...(serviceId ? { serviceId } : {}),
+    ...(checkId ? { checkId } : {}),
+  });
   return json(true);
 }

@@ -30,7 +30,11 @@ function checkRegex(value: string | undefined, what: string): void {
     compileGoRegexp(value);
   } catch (err) {
     // Consul's EventFire answers every UserEvent error but a permission denial with a 500.
-    if (err instanceof GoRegexpError) throw new AugurError("BAD_REQUEST", `Invalid ${what} filter: ${err.message}`, { status: 500, cause: err });
+    if (err instanceof GoRegexpError)
+      throw new AugurError("BAD_REQUEST", `Invalid ${what} filter: ${err.message}`, {
+        status: 500,
+        cause: err,
+      });
     throw err;
   }
 }
@@ -38,7 +42,8 @@ function checkRegex(value: string | undefined, what: string): void {
 async function fire(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing name");
-  if (req.rest.startsWith("_")) throw badRequest("Event names starting with '_' are reserved for internal use");
+  if (req.rest.startsWith("_"))
+    throw badRequest("Event names starting with '_' are reserved for internal use");
   const node = req.param("node");
   const service = req.param("service");
   const tag = req.param("tag");
@@ -58,7 +63,8 @@ async function fire(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
 
 function parseIndex(raw: string | undefined): bigint {
   if (raw === undefined || raw === "") return 0n;
-  if (!/^\d{1,20}$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) throw badRequest("Invalid index");
+  if (!/^\d{1,20}$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn)
+    throw badRequest("Invalid index");
   return BigInt(raw);
 }
 

@@ -26,28 +26,45 @@ export function healthRoutes(catalog: Catalog): Route[] {
   ];
 }
 
-async function nodeHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+async function nodeHealth(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing node name");
   const filter = compileRequestFilter(req.param("filter"), "HealthCheck");
-  const r = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => catalog.nodeChecks(req.rest));
+  const r = await blockingRead(req, ctx, catalog, scope.node(req.rest), () =>
+    catalog.nodeChecks(req.rest),
+  );
   return json(await filterList(r.value, filter), r.meta);
 }
 
-async function serviceChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+async function serviceChecks(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing service name");
   const filter = compileRequestFilter(req.param("filter"), "HealthCheck");
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
     const res = catalog.serviceChecks(req.rest);
-    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
+    const list =
+      meta.length === 0
+        ? res.value
+        : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
     return { index: res.index, value: list };
   });
   return json(await filterList(r.value, filter), r.meta);
 }
 
-async function stateChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+async function stateChecks(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing check state");
   if (!STATES.has(req.rest)) throw badRequest(`Invalid check state: ${JSON.stringify(req.rest)}`);
@@ -55,7 +72,10 @@ async function stateChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContex
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.checks, () => {
     const res = catalog.checksInState(req.rest);
-    const list = meta.length === 0 ? res.value : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
+    const list =
+      meta.length === 0
+        ? res.value
+        : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
     return { index: res.index, value: list };
   });
   return json(await filterList(r.value, filter), r.meta);
@@ -65,9 +85,16 @@ async function stateChecks(catalog: Catalog, req: ApiRequest, ctx: HandlerContex
  * The last answer per distinct health/service query, reused while the scope's index is unchanged:
  * a change that releases thousands of watchers of one service computes (and encodes) it once.
  */
-const lastServiceHealthByCatalog = new WeakMap<Catalog, Map<string, { index: number; value: unknown[] }>>();
+const lastServiceHealthByCatalog = new WeakMap<
+  Catalog,
+  Map<string, { index: number; value: unknown[] }>
+>();
 
-async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+async function serviceHealth(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing service name");
   const passing = req.bool("passing", () => "Invalid value for ?passing", true) ?? false;
@@ -83,7 +110,9 @@ async function serviceHealth(catalog: Catalog, req: ApiRequest, ctx: HandlerCont
     const hit = memo.get(memoKey);
     if (hit && index > 0 && hit.index === index) return hit;
     const res = catalog.serviceHealth(req.rest);
-    let list = res.value.filter((e) => hasTags(e.Service.Tags, tags) && matchesNodeMeta(e.Node.Meta, meta));
+    let list = res.value.filter(
+      (e) => hasTags(e.Service.Tags, tags) && matchesNodeMeta(e.Node.Meta, meta),
+    );
     if (passing) list = list.filter((e) => e.Checks.every((c) => c.Status === "passing"));
     if (index > 0 && res.index === index) {
       if (memo.size > 1000) memo.clear();

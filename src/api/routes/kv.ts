@@ -42,11 +42,16 @@ export function kvRoutes(catalog: Catalog, options: KvRouteOptions = {}): Route[
 /** True when the request carries the agent's internal token (compared in constant time). */
 export function isInternalCaller(req: ApiRequest, internalToken: string | undefined): boolean {
   const given = req.token();
-  if (internalToken === undefined || given === undefined || given.length !== internalToken.length) return false;
+  if (internalToken === undefined || given === undefined || given.length !== internalToken.length)
+    return false;
   return timingSafeEqual(Buffer.from(given), Buffer.from(internalToken));
 }
 
-function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): ApiResult | Promise<ApiResult> {
+function getKv(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): ApiResult | Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const key = req.rest;
   const recurse = req.flag("recurse");
@@ -60,22 +65,32 @@ function getKv(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): ApiResul
         return { index: r.index, value: keysUnder(r.value, key, separator) };
       }),
       // Consul answers 404 for an empty listing, except at the root.
-      ({ value, meta }) => (value.length === 0 && key !== "" ? empty(meta, 404) : json(value, meta)),
+      ({ value, meta }) =>
+        value.length === 0 && key !== "" ? empty(meta, 404) : json(value, meta),
     );
   }
-  const read = recurse ? blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => catalog.kvPrefix(key)) : blockingRead(req, ctx, catalog, scope.kv(key), () => catalog.kvEntry(key));
+  const read = recurse
+    ? blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => catalog.kvPrefix(key))
+    : blockingRead(req, ctx, catalog, scope.kv(key), () => catalog.kvEntry(key));
   return answer(read, ({ value, meta }) => {
     if (value.length === 0) return empty(meta, 404);
     if (req.flag("raw")) {
       const first = value[0] as KVPair;
-      return raw(first.Value === null ? Buffer.alloc(0) : Buffer.from(first.Value, "base64"), "text/plain; charset=utf-8", meta);
+      return raw(
+        first.Value === null ? Buffer.alloc(0) : Buffer.from(first.Value, "base64"),
+        "text/plain; charset=utf-8",
+        meta,
+      );
     }
     return json(value, meta);
   });
 }
 
 /** `toResult` applied to a read that may or may not have waited. */
-function answer<T>(read: BlockingAnswer<T> | Promise<BlockingAnswer<T>>, toResult: (a: BlockingAnswer<T>) => ApiResult): ApiResult | Promise<ApiResult> {
+function answer<T>(
+  read: BlockingAnswer<T> | Promise<BlockingAnswer<T>>,
+  toResult: (a: BlockingAnswer<T>) => ApiResult,
+): ApiResult | Promise<ApiResult> {
   return read instanceof Promise ? read.then(toResult) : toResult(read);
 }
 
@@ -96,13 +111,17 @@ function keysUnder(pairs: readonly KVPair[], prefix: string, separator: string):
 }
 
 function conflictingFlags(req: ApiRequest, ...names: string[]): void {
-  if (names.filter((n) => req.flag(n)).length > 1) throw badRequest(`Conflicting flags: ${req.query.toString()}`);
+  if (names.filter((n) => req.flag(n)).length > 1)
+    throw badRequest(`Conflicting flags: ${req.query.toString()}`);
 }
 
 function uint64Param(req: ApiRequest, name: string): number | undefined {
   const raw = req.param(name);
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn) throw badRequest(`Invalid ${name}: strconv.ParseUint: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn)
+    throw badRequest(
+      `Invalid ${name}: strconv.ParseUint: parsing ${JSON.stringify(raw)}: invalid syntax`,
+    );
   return Number(raw);
 }
 
@@ -114,7 +133,8 @@ function flagsParam(req: ApiRequest): KvFlags {
   const raw = req.param("flags");
   if (raw === undefined) return 0;
   const parsed = parseFlagsText(raw);
-  if (typeof parsed === "object") throw new AugurError("BAD_REQUEST", parsed.error, { status: 500 });
+  if (typeof parsed === "object")
+    throw new AugurError("BAD_REQUEST", parsed.error, { status: 500 });
   return parsed;
 }
 
@@ -124,9 +144,16 @@ async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Prom
   conflictingFlags(req, "cas", "acquire", "release");
   const flags = flagsParam(req);
   if (req.body.length > MAX_KV_VALUE_BYTES) {
-    throw new AugurError("TOO_LARGE", `Request body(${req.body.length} bytes) too large, max size: ${MAX_KV_VALUE_BYTES} bytes.`);
+    throw new AugurError(
+      "TOO_LARGE",
+      `Request body(${req.body.length} bytes) too large, max size: ${MAX_KV_VALUE_BYTES} bytes.`,
+    );
   }
-  const base = { key: req.rest, value: req.body.length > 0 ? new Uint8Array(req.body) : null, flags };
+  const base = {
+    key: req.rest,
+    value: req.body.length > 0 ? new Uint8Array(req.body) : null,
+    flags,
+  };
   let op: KvOp = { ...base, verb: "set" };
   const cas = uint64Param(req, "cas");
   if (cas !== undefined) op = { ...base, verb: "cas", index: cas };
@@ -141,13 +168,22 @@ async function deleteKv(catalog: Catalog, req: ApiRequest, internal: boolean): P
   conflictingFlags(req, "recurse", "cas");
   const cas = uint64Param(req, "cas");
   if (req.rest === "" && !req.flag("recurse")) throw badRequest("Missing key name");
-  const op: KvOp = req.flag("recurse") ? { verb: "delete-tree", key: req.rest } : cas !== undefined ? { verb: "delete-cas", key: req.rest, index: cas } : { verb: "delete", key: req.rest };
+  const op: KvOp = req.flag("recurse")
+    ? { verb: "delete-tree", key: req.rest }
+    : cas !== undefined
+      ? { verb: "delete-cas", key: req.rest, index: cas }
+      : { verb: "delete", key: req.rest };
   if (!internal) refuseInternalWrite(op);
   return json(await applyOne(catalog, op, false, internal));
 }
 
 /** One KV op as KVS.Apply runs it: `false` when a cas/lock did not apply, 500 for other errors. */
-async function applyOne(catalog: Catalog, op: KvOp, enforceLockDelay: boolean, internal: boolean): Promise<boolean> {
+async function applyOne(
+  catalog: Catalog,
+  op: KvOp,
+  enforceLockDelay: boolean,
+  internal: boolean,
+): Promise<boolean> {
   if (op.verb === "set") {
     await catalog.kvSet({ ...op, verb: "set" });
     return true;

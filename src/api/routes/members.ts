@@ -13,8 +13,25 @@ import type { AgentMember } from "../../catalog/types.js";
 export const MEMBER_STATUS = { alive: 1, leaving: 2, left: 3, failed: 4 } as const;
 
 export function toMember(rec: AgentRecord, alive: boolean): AgentMember {
-  const status = rec.LeftAt !== undefined ? MEMBER_STATUS.left : alive ? MEMBER_STATUS.alive : MEMBER_STATUS.failed;
-  return { Name: rec.Node, Addr: rec.Addr, Port: rec.Port, Tags: rec.Tags, Status: status, ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4 };
+  const status =
+    rec.LeftAt !== undefined
+      ? MEMBER_STATUS.left
+      : alive
+        ? MEMBER_STATUS.alive
+        : MEMBER_STATUS.failed;
+  return {
+    Name: rec.Node,
+    Addr: rec.Addr,
+    Port: rec.Port,
+    Tags: rec.Tags,
+    Status: status,
+    ProtocolMin: 1,
+    ProtocolMax: 5,
+    ProtocolCur: 2,
+    DelegateMin: 2,
+    DelegateMax: 5,
+    DelegateCur: 4,
+  };
 }
 
 export function membersOf(catalog: Catalog): AgentMember[] {
@@ -31,7 +48,11 @@ export interface ClusterInfo {
   readonly Etcd?: { readonly Endpoints: readonly string[]; readonly Prefix: string };
 }
 
-export function selfOf(agent: Agent, catalog: Catalog, cluster: ClusterInfo): Record<string, unknown> {
+export function selfOf(
+  agent: Agent,
+  catalog: Catalog,
+  cluster: ClusterInfo,
+): Record<string, unknown> {
   const id = agent.identity;
   const rec = agent.agentRecord();
   return {
@@ -45,11 +66,19 @@ export function selfOf(agent: Agent, catalog: Catalog, cluster: ClusterInfo): Re
       Version: id.version,
       BuildDate: "2026-11-25T00:00:00Z",
     },
-    DebugConfig: { Datacenter: id.datacenter, NodeName: id.nodeName, AdvertiseAddrLAN: id.advertiseAddr },
+    DebugConfig: {
+      Datacenter: id.datacenter,
+      NodeName: id.nodeName,
+      AdvertiseAddrLAN: id.advertiseAddr,
+    },
     Coord: null,
     Member: toMember(rec, catalog.member(id.nodeName)?.alive ?? false),
     Stats: {
-      agent: { check_monitors: "0", checks: String(Object.keys(agent.checks()).length), services: String(Object.keys(agent.services()).length) },
+      agent: {
+        check_monitors: "0",
+        checks: String(Object.keys(agent.checks()).length),
+        services: String(Object.keys(agent.services()).length),
+      },
       build: { version: id.version, revision: "augur", prerelease: "" },
       runtime: { arch: process.arch, os: process.platform, version: process.version },
     },

@@ -7,7 +7,13 @@ import type { Catalog } from "../../catalog/catalog.js";
 import { scope } from "../../catalog/scopes.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { parseGoDuration } from "../../lib/duration.js";
-import { asObject, optString, optStringList, pick, type JsonObject } from "../../lib/json-fields.js";
+import {
+  asObject,
+  optString,
+  optStringList,
+  pick,
+  type JsonObject,
+} from "../../lib/json-fields.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
@@ -19,8 +25,13 @@ export function sessionRoutes(catalog: Catalog, nodeName: string): Route[] {
     route("/v1/session/create", { PUT: (req) => create(catalog, req, nodeName) }),
     route("/v1/session/destroy/", { PUT: (req) => destroy(catalog, req) }),
     route("/v1/session/renew/", { PUT: (req) => renew(catalog, req) }),
-    route("/v1/session/info/", { GET: (req, ctx) => list(catalog, req, ctx, (s) => s.ID === req.rest, true) }),
-    route("/v1/session/node/", { GET: (req, ctx) => list(catalog, req, ctx, (s) => s.Node.toLowerCase() === req.rest.toLowerCase(), true) }),
+    route("/v1/session/info/", {
+      GET: (req, ctx) => list(catalog, req, ctx, (s) => s.ID === req.rest, true),
+    }),
+    route("/v1/session/node/", {
+      GET: (req, ctx) =>
+        list(catalog, req, ctx, (s) => s.Node.toLowerCase() === req.rest.toLowerCase(), true),
+    }),
     route("/v1/session/list", { GET: (req, ctx) => list(catalog, req, ctx, () => true, false) }),
   ];
 }
@@ -31,7 +42,8 @@ function lockDelayMs(v: unknown): number | undefined {
   if (typeof v === "number") return v < 1000 ? v * 1000 : v / 1e6;
   if (typeof v === "string") {
     const ms = parseGoDuration(v);
-    if (ms === undefined) throw badRequest(`Request decode failed: time: invalid duration ${JSON.stringify(v)}`);
+    if (ms === undefined)
+      throw badRequest(`Request decode failed: time: invalid duration ${JSON.stringify(v)}`);
     return ms;
   }
   throw badRequest("Request decode failed: LockDelay must be a duration");
@@ -40,13 +52,18 @@ function lockDelayMs(v: unknown): number | undefined {
 function ttlMs(v: string | undefined): number | undefined {
   if (v === undefined || v === "") return undefined;
   const ms = parseGoDuration(v);
-  if (ms === undefined) throw new AugurError("INVALID_STATE", `Invalid Session TTL '${v}': time: invalid duration ${JSON.stringify(v)}`);
+  if (ms === undefined)
+    throw new AugurError(
+      "INVALID_STATE",
+      `Invalid Session TTL '${v}': time: invalid duration ${JSON.stringify(v)}`,
+    );
   return ms;
 }
 
 async function create(catalog: Catalog, req: ApiRequest, nodeName: string): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
-  const body: JsonObject = req.body.length === 0 ? {} : asObject(req.json() ?? {}, "structs.Session");
+  const body: JsonObject =
+    req.body.length === 0 ? {} : asObject(req.json() ?? {}, "structs.Session");
   const nodeChecks = optStringList(body, "NodeChecks") ?? optStringList(body, "Checks");
   const serviceChecks = pick(body, "ServiceChecks");
   const delay = lockDelayMs(pick(body, "LockDelay"));
@@ -60,7 +77,9 @@ async function create(catalog: Catalog, req: ApiRequest, nodeName: string): Prom
     ...(delay !== undefined ? { lockDelayMs: delay } : {}),
     ...(ttl !== undefined ? { ttlMs: ttl } : {}),
     ...(nodeChecks ? { nodeChecks } : {}),
-    ...(Array.isArray(serviceChecks) ? { serviceChecks: serviceChecks as { ID: string; Namespace: string }[] } : {}),
+    ...(Array.isArray(serviceChecks)
+      ? { serviceChecks: serviceChecks as { ID: string; Namespace: string }[] }
+      : {}),
   });
   return json({ ID: id });
 }
@@ -78,9 +97,16 @@ async function renew(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   return json(await catalog.sessions.renew(req.rest));
 }
 
-async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext, keep: (s: Session) => boolean, needsArg: boolean): Promise<ApiResult> {
+async function list(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+  keep: (s: Session) => boolean,
+  needsArg: boolean,
+): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
-  if (needsArg && req.rest === "") throw badRequest(req.rest === "" ? "Missing session" : "Missing node name");
+  if (needsArg && req.rest === "")
+    throw badRequest(req.rest === "" ? "Missing session" : "Missing node name");
   const r = await blockingRead(req, ctx, catalog, scope.sessions, () => {
     const all = catalog.sessionList();
     return { index: all.index, value: all.value.filter(keep) };

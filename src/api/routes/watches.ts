@@ -17,7 +17,8 @@ import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
 
-const iso = (ms: number | undefined): string | null => (ms === undefined || ms === 0 ? null : new Date(ms).toISOString());
+const iso = (ms: number | undefined): string | null =>
+  ms === undefined || ms === 0 ? null : new Date(ms).toISOString();
 
 /** A record as the API shows it (Consul-style field names). */
 export function deliveryJson(r: OutboxRecord, withBody: boolean): Record<string, unknown> {
@@ -48,8 +49,16 @@ export function watchJson(w: WatchStatus): Record<string, unknown> {
     Failures: w.failures,
     LastError: w.lastError ?? "",
     Events: w.events,
-    Handlers: w.handlers.map((h) => ({ Key: h.key, Kind: h.kind, Target: h.target, State: h.state, Depth: h.depth })),
-    ...(w.leadership ? { Leadership: { State: w.leadership.state, Leader: w.leadership.leader } } : {}),
+    Handlers: w.handlers.map((h) => ({
+      Key: h.key,
+      Kind: h.kind,
+      Target: h.target,
+      State: h.state,
+      Depth: h.depth,
+    })),
+    ...(w.leadership
+      ? { Leadership: { State: w.leadership.state, Leader: w.leadership.leader } }
+      : {}),
   };
 }
 
@@ -65,7 +74,10 @@ export function watchRoutes(manager: WatchManager): Route[] {
 async function deliveries(manager: WatchManager, req: ApiRequest): Promise<ApiResult> {
   const limit = req.uint("limit", "Invalid value for ?limit");
   const watch = req.param("watch");
-  const report = await manager.deliveries({ ...(limit !== undefined ? { limit } : {}), ...(watch ? { watch } : {}) });
+  const report = await manager.deliveries({
+    ...(limit !== undefined ? { limit } : {}),
+    ...(watch ? { watch } : {}),
+  });
   const body = req.flag("body");
   return json({
     Store: report.store,

@@ -103,7 +103,9 @@ async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     return ctx.fail(`Error retrieving members: ${errorText(err)}`);
   }
-  const shown = members.map(withDisplayTags).filter((m) => statusRe.matcher(memberStatus(m.Status)).find());
+  const shown = members
+    .map(withDisplayTags)
+    .filter((m) => statusRe.matcher(memberStatus(m.Status)).find());
   // Consul exits 2 when no member matches, without output.
   if (shown.length === 0) return 2;
   shown.sort(compareMembers);

@@ -17,9 +17,16 @@ async function run(ctx: CommandContext): Promise<number> {
   let notices: string[];
   try {
     let config;
-    ({ config, notices } = await loadConfig({ flags: readOnlyFlags(false), files: ctx.args, dirs: [] }));
+    ({ config, notices } = await loadConfig({
+      flags: readOnlyFlags(false),
+      files: ctx.args,
+      dirs: [],
+    }));
     // What the agent refuses at start: script checks it may not run, check types it does not run.
-    validateDefinitions(config.services, config.checks, "config", { ...config, validateCheck: assertRunnable });
+    validateDefinitions(config.services, config.checks, "config", {
+      ...config,
+      validateCheck: assertRunnable,
+    });
   } catch (err) {
     return ctx.fail(`Config validation failed: ${errorText(err)}`);
   }

@@ -12,7 +12,12 @@ import { open, type Database, type RootDatabase } from "lmdb";
 import { AugurError } from "../../lib/errors.js";
 import type { KeyValue, LeaseId, Store, WatchBatch, WatchEvent } from "../store.js";
 import { MemoryStore, type Journal } from "../memory/memory-store.js";
-import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_REVISIONS, batchBytes, type HistoryLimits } from "../watch-hub.js";
+import {
+  DEFAULT_HISTORY_BYTES,
+  DEFAULT_HISTORY_REVISIONS,
+  batchBytes,
+  type HistoryLimits,
+} from "../watch-hub.js";
 
 export interface DiskStoreOptions {
   readonly path: string;
@@ -29,13 +34,31 @@ interface StoredKv {
   l?: string;
 }
 
-type StoredEvent = { t: "p"; kv: [string, StoredKv] } | { t: "d"; k: string; prev?: [string, StoredKv] };
+type StoredEvent =
+  { t: "p"; kv: [string, StoredKv] } | { t: "d"; k: string; prev?: [string, StoredKv] };
 
-const toStored = (kv: KeyValue): StoredKv => ({ v: kv.value, c: kv.createRevision, m: kv.modRevision, n: kv.version, ...(kv.lease ? { l: kv.lease } : {}) });
-const fromStored = (key: string, s: StoredKv): KeyValue => ({ key, value: new Uint8Array(s.v), createRevision: s.c, modRevision: s.m, version: s.n, ...(s.l ? { lease: s.l } : {}) });
+const toStored = (kv: KeyValue): StoredKv => ({
+  v: kv.value,
+  c: kv.createRevision,
+  m: kv.modRevision,
+  n: kv.version,
+  ...(kv.lease ? { l: kv.lease } : {}),
+});
+const fromStored = (key: string, s: StoredKv): KeyValue => ({
+  key,
+  value: new Uint8Array(s.v),
+  createRevision: s.c,
+  modRevision: s.m,
+  version: s.n,
+  ...(s.l ? { lease: s.l } : {}),
+});
 
 function ioError(err: unknown): AugurError {
-  return new AugurError("STORE_IO", `data dir store: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new AugurError(
+    "STORE_IO",
+    `data dir store: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
 }
 
 /** Writes each revision to lmdb: keys, change log, meta, leases — in one transaction. */
@@ -49,7 +72,12 @@ class LmdbJournal implements Journal {
     private logFrom: number,
   ) {}
 
-  async write(revision: number, events: readonly WatchEvent[], lease: { granted?: [LeaseId, number]; revoked?: LeaseId }, historyFrom: number): Promise<void> {
+  async write(
+    revision: number,
+    events: readonly WatchEvent[],
+    lease: { granted?: [LeaseId, number]; revoked?: LeaseId },
+    historyFrom: number,
+  ): Promise<void> {
     // The log keeps what the in-memory history keeps (bounded by revisions and bytes), no more.
     const pruneTo = Math.min(historyFrom, revision);
     const prune = this.logFrom < pruneTo ? { from: this.logFrom, to: pruneTo } : undefined;
@@ -78,12 +106,23 @@ class LmdbJournal implements Journal {
 }
 
 function encodeEvent(e: WatchEvent): StoredEvent {
-  return e.type === "put" ? { t: "p", kv: [e.kv.key, toStored(e.kv)] } : { t: "d", k: e.key, ...(e.prev ? { prev: [e.prev.key, toStored(e.prev)] as [string, StoredKv] } : {}) };
+  return e.type === "put"
+    ? { t: "p", kv: [e.kv.key, toStored(e.kv)] }
+    : {
+        t: "d",
+        k: e.key,
+        ...(e.prev ? { prev: [e.prev.key, toStored(e.prev)] as [string, StoredKv] } : {}),
+      };
 }
 
 function decodeEvent(e: StoredEvent, revision: number): WatchEvent {
   if (e.t === "p") return { type: "put", kv: fromStored(e.kv[0], e.kv[1]) };
-  return { type: "delete", key: e.k, revision, ...(e.prev ? { prev: fromStored(e.prev[0], e.prev[1]) } : {}) };
+  return {
+    type: "delete",
+    key: e.k,
+    revision,
+    ...(e.prev ? { prev: fromStored(e.prev[0], e.prev[1]) } : {}),
+  };
 }
 
 export class DiskStore extends MemoryStore implements Store {

@@ -9,17 +9,53 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, BrokenCircuitError, BulkheadRejectedError, IsolatedCircuitError, TaskCancelledError } from "cockatiel";
-import { ClientClosedError, Etcd3, EtcdLeaseInvalidError, GRPCDeadlineExceededError, GRPCOutOfRangeError, GRPCUnavailableError, isRecoverableError, type IKeyValue, type IOptions } from "etcd3";
+import {
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  IsolatedCircuitError,
+  TaskCancelledError,
+} from "cockatiel";
+import {
+  ClientClosedError,
+  Etcd3,
+  EtcdLeaseInvalidError,
+  GRPCDeadlineExceededError,
+  GRPCOutOfRangeError,
+  GRPCUnavailableError,
+  isRecoverableError,
+  type IKeyValue,
+  type IOptions,
+} from "etcd3";
 import { AugurError } from "../../lib/errors.js";
 import { BoundedQueue } from "../../lib/bounded-queue.js";
 import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_REVISIONS, batchBytes } from "../watch-hub.js";
-import type { Compare, KeyValue, LeaseId, RangeResult, Store, TxnOp, TxnOpResult, TxnRequest, TxnResponse, WatchBatch, WatchEvent, WatchOptions } from "../store.js";
+import type {
+  Compare,
+  KeyValue,
+  LeaseId,
+  RangeResult,
+  Store,
+  TxnOp,
+  TxnOpResult,
+  TxnRequest,
+  TxnResponse,
+  WatchBatch,
+  WatchEvent,
+  WatchOptions,
+} from "../store.js";
 
 export interface EtcdStoreOptions {
   readonly endpoints: readonly string[];
   readonly prefix?: string;
-  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  readonly tls?: {
+    readonly caFile?: string;
+    readonly certFile?: string;
+    readonly keyFile?: string;
+  };
   /** Per-call deadline, so a cluster without quorum fails a call instead of hanging it. */
   readonly callTimeoutMs?: number;
 }
@@ -41,10 +77,17 @@ export const RECONNECT_MAX_MS = 1000;
  */
 function faultHandling(): NonNullable<IOptions["faultHandling"]> {
   return {
-    host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 250, breaker: new ConsecutiveBreaker(3) }),
+    host: () =>
+      circuitBreaker(handleWhen(isRecoverableError), {
+        halfOpenAfter: 250,
+        breaker: new ConsecutiveBreaker(3),
+      }),
     // etcd3 declares an IBackoff here but calls `.next()` on it first, as with its own default
     // (`new ExponentialBackoff()`): a factory is what it takes at run time.
-    watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: RECONNECT_MAX_MS }) as unknown as WatchBackoff,
+    watchBackoff: new ExponentialBackoff({
+      initialDelay: 100,
+      maxDelay: RECONNECT_MAX_MS,
+    }) as unknown as WatchBackoff,
   };
 }
 
@@ -73,9 +116,12 @@ function prefixEnd(prefix: Buffer): Buffer {
 export function fromEtcdError(err: unknown): AugurError {
   if (err instanceof AugurError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof EtcdLeaseInvalidError) return new AugurError("NOT_FOUND", "lease not found", { cause: err });
-  if (err instanceof GRPCOutOfRangeError) return new AugurError("STORE_COMPACTED", message, { cause: err });
-  if (err instanceof ClientClosedError) return new AugurError("STORE_CLOSED", "the store is closed", { cause: err });
+  if (err instanceof EtcdLeaseInvalidError)
+    return new AugurError("NOT_FOUND", "lease not found", { cause: err });
+  if (err instanceof GRPCOutOfRangeError)
+    return new AugurError("STORE_COMPACTED", message, { cause: err });
+  if (err instanceof ClientClosedError)
+    return new AugurError("STORE_CLOSED", "the store is closed", { cause: err });
   if (unreachable(err)) return new AugurError("NO_LEADER", "No cluster leader", { cause: err });
   return new AugurError("STORE_IO", `etcd: ${message}`, { cause: err });
 }
@@ -87,10 +133,20 @@ export function fromEtcdError(err: unknown): AugurError {
  */
 function unreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError || isRecoverableError(err)) return true;
+  if (
+    err instanceof GRPCUnavailableError ||
+    err instanceof GRPCDeadlineExceededError ||
+    isRecoverableError(err)
+  )
+    return true;
   // instanceof rather than cockatiel's is…Error helpers: in 3.2 isTaskCancelledError and
   // isIsolatedCircuitError test for the bulkhead's marker and never match their own errors.
-  return err instanceof BrokenCircuitError || err instanceof TaskCancelledError || err instanceof BulkheadRejectedError || err instanceof IsolatedCircuitError;
+  return (
+    err instanceof BrokenCircuitError ||
+    err instanceof TaskCancelledError ||
+    err instanceof BulkheadRejectedError ||
+    err instanceof IsolatedCircuitError
+  );
 }
 
 type CompareTarget = "Version" | "Create" | "Mod" | "Value";
@@ -113,9 +169,21 @@ export class EtcdStore implements Store {
       hosts: [...options.endpoints],
       dialTimeout: 3000,
       faultHandling: faultHandling(),
-      ...(tls?.caFile ? { credentials: { rootCertificate: readFileSync(tls.caFile), ...(tls.certFile ? { certChain: readFileSync(tls.certFile) } : {}), ...(tls.keyFile ? { privateKey: readFileSync(tls.keyFile) } : {}) } } : {}),
+      ...(tls?.caFile
+        ? {
+            credentials: {
+              rootCertificate: readFileSync(tls.caFile),
+              ...(tls.certFile ? { certChain: readFileSync(tls.certFile) } : {}),
+              ...(tls.keyFile ? { privateKey: readFileSync(tls.keyFile) } : {}),
+            },
+          }
+        : {}),
     };
-    const store = new EtcdStore(new Etcd3(clientOptions), options.prefix ?? "augur/", options.callTimeoutMs ?? 5000);
+    const store = new EtcdStore(
+      new Etcd3(clientOptions),
+      options.prefix ?? "augur/",
+      options.callTimeoutMs ?? 5000,
+    );
     await store.revision();
     return store;
   }
@@ -150,47 +218,96 @@ export class EtcdStore implements Store {
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
-    const res = await this.#call(() => this.#client.kv.range({ key: this.#key(key) }, this.#opts()));
+    const res = await this.#call(() =>
+      this.#client.kv.range({ key: this.#key(key) }, this.#opts()),
+    );
     const first = res.kvs[0];
     return first ? this.#kv(first) : undefined;
   }
 
   async range(prefix: string): Promise<RangeResult> {
     const start = this.#key(prefix);
-    const res = await this.#call(() => this.#client.kv.range({ key: start, range_end: prefixEnd(start), sort_target: "Key", sort_order: "Ascend" }, this.#opts()));
+    const res = await this.#call(() =>
+      this.#client.kv.range(
+        { key: start, range_end: prefixEnd(start), sort_target: "Key", sort_order: "Ascend" },
+        this.#opts(),
+      ),
+    );
     return { kvs: res.kvs.map((kv) => this.#kv(kv)), revision: Number(res.header.revision) };
   }
 
-  async put(key: string, value: Uint8Array, options: { lease?: LeaseId } = {}): Promise<{ revision: number; prev?: KeyValue }> {
-    const res = await this.#call(() => this.#client.kv.put({ key: this.#key(key), value: Buffer.from(value), prev_kv: true, ...(options.lease ? { lease: options.lease } : {}) }, this.#opts()));
-    return { revision: Number(res.header.revision), ...(res.prev_kv ? { prev: this.#kv(res.prev_kv) } : {}) };
+  async put(
+    key: string,
+    value: Uint8Array,
+    options: { lease?: LeaseId } = {},
+  ): Promise<{ revision: number; prev?: KeyValue }> {
+    const res = await this.#call(() =>
+      this.#client.kv.put(
+        {
+          key: this.#key(key),
+          value: Buffer.from(value),
+          prev_kv: true,
+          ...(options.lease ? { lease: options.lease } : {}),
+        },
+        this.#opts(),
+      ),
+    );
+    return {
+      revision: Number(res.header.revision),
+      ...(res.prev_kv ? { prev: this.#kv(res.prev_kv) } : {}),
+    };
   }
 
   async delete(key: string): Promise<{ revision: number; deleted: number }> {
-    const res = await this.#call(() => this.#client.kv.deleteRange({ key: this.#key(key) }, this.#opts()));
+    const res = await this.#call(() =>
+      this.#client.kv.deleteRange({ key: this.#key(key) }, this.#opts()),
+    );
     return { revision: Number(res.header.revision), deleted: Number(res.deleted) };
   }
 
   async deleteRange(prefix: string): Promise<{ revision: number; deleted: number }> {
     const start = this.#key(prefix);
-    const res = await this.#call(() => this.#client.kv.deleteRange({ key: start, range_end: prefixEnd(start) }, this.#opts()));
+    const res = await this.#call(() =>
+      this.#client.kv.deleteRange({ key: start, range_end: prefixEnd(start) }, this.#opts()),
+    );
     return { revision: Number(res.header.revision), deleted: Number(res.deleted) };
   }
 
   #compare(c: Compare): Record<string, unknown> {
     const key = this.#key(c.key);
-    if (c.target === "exists") return { key, target: "Version" as CompareTarget, result: c.exists ? "Greater" : "Equal", version: 0 };
-    if (c.target === "value") return { key, target: "Value" as CompareTarget, result: c.op === "=" ? "Equal" : "NotEqual", value: Buffer.from(c.value) };
+    if (c.target === "exists")
+      return {
+        key,
+        target: "Version" as CompareTarget,
+        result: c.exists ? "Greater" : "Equal",
+        version: 0,
+      };
+    if (c.target === "value")
+      return {
+        key,
+        target: "Value" as CompareTarget,
+        result: c.op === "=" ? "Equal" : "NotEqual",
+        value: Buffer.from(c.value),
+      };
     const result = { "=": "Equal", "!=": "NotEqual", "<": "Less", ">": "Greater" }[c.op];
-    if (c.target === "modRevision") return { key, target: "Mod" as CompareTarget, result, mod_revision: c.value };
-    if (c.target === "createRevision") return { key, target: "Create" as CompareTarget, result, create_revision: c.value };
+    if (c.target === "modRevision")
+      return { key, target: "Mod" as CompareTarget, result, mod_revision: c.value };
+    if (c.target === "createRevision")
+      return { key, target: "Create" as CompareTarget, result, create_revision: c.value };
     return { key, target: "Version" as CompareTarget, result, version: c.value };
   }
 
   #op(op: TxnOp): Record<string, unknown> {
     switch (op.type) {
       case "put":
-        return { request_put: { key: this.#key(op.key), value: Buffer.from(op.value), prev_kv: true, ...(op.lease ? { lease: op.lease } : {}) } };
+        return {
+          request_put: {
+            key: this.#key(op.key),
+            value: Buffer.from(op.value),
+            prev_kv: true,
+            ...(op.lease ? { lease: op.lease } : {}),
+          },
+        };
       case "delete":
         return { request_delete_range: { key: this.#key(op.key), prev_kv: true } };
       case "deleteRange": {
@@ -201,7 +318,14 @@ export class EtcdStore implements Store {
         return { request_range: { key: this.#key(op.key) } };
       case "range": {
         const start = this.#key(op.prefix);
-        return { request_range: { key: start, range_end: prefixEnd(start), sort_target: "Key", sort_order: "Ascend" } };
+        return {
+          request_range: {
+            key: start,
+            range_end: prefixEnd(start),
+            sort_target: "Key",
+            sort_order: "Ascend",
+          },
+        };
       }
     }
   }
@@ -209,11 +333,23 @@ export class EtcdStore implements Store {
   async txn(request: TxnRequest): Promise<TxnResponse> {
     const ops = (list: readonly TxnOp[]): Record<string, unknown>[] => list.map((o) => this.#op(o));
     const res = await this.#call(() =>
-      this.#client.kv.txn({ compare: request.compare.map((c) => this.#compare(c)), success: ops(request.success), failure: ops(request.failure ?? []) } as never, this.#opts()),
+      this.#client.kv.txn(
+        {
+          compare: request.compare.map((c) => this.#compare(c)),
+          success: ops(request.success),
+          failure: ops(request.failure ?? []),
+        } as never,
+        this.#opts(),
+      ),
     );
     const chosen = res.succeeded ? request.success : (request.failure ?? []);
     const results: TxnOpResult[] = chosen.map((op, i) => {
-      const r = res.responses[i] as Record<string, { prev_kv?: IKeyValue; prev_kvs?: IKeyValue[]; kvs?: IKeyValue[] } | undefined> | undefined;
+      const r = res.responses[i] as
+        | Record<
+            string,
+            { prev_kv?: IKeyValue; prev_kvs?: IKeyValue[]; kvs?: IKeyValue[] } | undefined
+          >
+        | undefined;
       switch (op.type) {
         case "put": {
           const prev = r?.["response_put"]?.prev_kv;
@@ -221,13 +357,19 @@ export class EtcdStore implements Store {
         }
         case "delete":
         case "deleteRange":
-          return { type: op.type, deleted: (r?.["response_delete_range"]?.prev_kvs ?? []).map((kv) => this.#kv(kv)) };
+          return {
+            type: op.type,
+            deleted: (r?.["response_delete_range"]?.prev_kvs ?? []).map((kv) => this.#kv(kv)),
+          };
         case "get": {
           const kv = r?.["response_range"]?.kvs?.[0];
           return { type: "get", ...(kv ? { kv: this.#kv(kv) } : {}) };
         }
         case "range":
-          return { type: "range", kvs: (r?.["response_range"]?.kvs ?? []).map((kv) => this.#kv(kv)) };
+          return {
+            type: "range",
+            kvs: (r?.["response_range"]?.kvs ?? []).map((kv) => this.#kv(kv)),
+          };
       }
     });
     return { succeeded: res.succeeded, revision: Number(res.header.revision), results };
@@ -249,12 +391,19 @@ export class EtcdStore implements Store {
       maxItems: DEFAULT_HISTORY_REVISIONS,
       maxWeight: DEFAULT_HISTORY_BYTES,
       weigh: batchBytes,
-      overflow: { fail: () => new AugurError("STORE_COMPACTED", `the watcher fell behind by more than ${DEFAULT_HISTORY_REVISIONS} revisions or ${DEFAULT_HISTORY_BYTES} bytes; resync from a snapshot`) },
+      overflow: {
+        fail: () =>
+          new AugurError(
+            "STORE_COMPACTED",
+            `the watcher fell behind by more than ${DEFAULT_HISTORY_REVISIONS} revisions or ${DEFAULT_HISTORY_BYTES} bytes; resync from a snapshot`,
+          ),
+      },
     });
     const full = this.#key(prefix).toString();
     let builder = this.#client.watch().prefix(full);
     if (options.prevKv !== false) builder = builder.withPreviousKV();
-    if (options.fromRevision !== undefined) builder = builder.startRevision(String(options.fromRevision));
+    if (options.fromRevision !== undefined)
+      builder = builder.startRevision(String(options.fromRevision));
     const watcherPromise = builder.create();
     const cancel = (): void => void watcherPromise.then((w) => w.cancel()).catch(() => undefined);
     // Ends the watch; the consumer still gets what was queued.
@@ -278,7 +427,13 @@ export class EtcdStore implements Store {
             }
             const prev = e.prev_kv ? { prev: this.#kv(e.prev_kv) } : {};
             if (e.type === "Put") batch.events.push({ type: "put", kv: this.#kv(e.kv), ...prev });
-            else batch.events.push({ type: "delete", key: e.kv.key.subarray(this.#prefix.length).toString(), revision, ...prev });
+            else
+              batch.events.push({
+                type: "delete",
+                key: e.kv.key.subarray(this.#prefix.length).toString(),
+                revision,
+                ...prev,
+              });
           }
           if (batch) push(batch);
         });
@@ -287,7 +442,11 @@ export class EtcdStore implements Store {
           // compacted, or another cancel reason); stream failures are retried inside etcd3 and
           // never reach here. Either way this watch cannot go on from where it was: resync.
           const e = fromEtcdError(err);
-          queue.fail(e.code === "STORE_COMPACTED" ? e : new AugurError("STORE_COMPACTED", e.message, { cause: err }));
+          queue.fail(
+            e.code === "STORE_COMPACTED"
+              ? e
+              : new AugurError("STORE_COMPACTED", e.message, { cause: err }),
+          );
         });
       },
       (err: unknown) => queue.fail(fromEtcdError(err)),
@@ -310,7 +469,9 @@ export class EtcdStore implements Store {
   }
 
   async grant(ttlSeconds: number): Promise<LeaseId> {
-    const res = await this.#call(() => this.#client.leaseClient.leaseGrant({ TTL: ttlSeconds }, this.#opts()));
+    const res = await this.#call(() =>
+      this.#client.leaseClient.leaseGrant({ TTL: ttlSeconds }, this.#opts()),
+    );
     return String(res.ID);
   }
 
@@ -318,7 +479,9 @@ export class EtcdStore implements Store {
     return this.#call(async () => {
       // A short deadline: a keep-alive is retried every TTL/3, and one stuck on a dead member must
       // not hold up the next try past the lease's TTL.
-      const stream = await this.#client.leaseClient.leaseKeepAlive({ deadline: new Date(Date.now() + Math.min(this.#timeoutMs, KEEPALIVE_TIMEOUT_MS)) });
+      const stream = await this.#client.leaseClient.leaseKeepAlive({
+        deadline: new Date(Date.now() + Math.min(this.#timeoutMs, KEEPALIVE_TIMEOUT_MS)),
+      });
       try {
         const res = await new Promise<{ TTL: string }>((resolve, reject) => {
           stream.on("data", resolve);
@@ -344,7 +507,9 @@ export class EtcdStore implements Store {
   }
 
   async revision(): Promise<number> {
-    const res = await this.#call(() => this.#client.kv.range({ key: this.#prefix, limit: 1 }, this.#opts()));
+    const res = await this.#call(() =>
+      this.#client.kv.range({ key: this.#prefix, limit: 1 }, this.#opts()),
+    );
     return Number(res.header.revision);
   }
 

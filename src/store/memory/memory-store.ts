@@ -29,7 +29,12 @@ export interface Journal {
    * Makes one revision durable. `historyFrom`: the oldest revision the watch history still keeps;
    * a journal that logs changes may drop what is older (so its log is bounded as the history is).
    */
-  write(revision: number, events: readonly WatchEvent[], leases: { granted?: [LeaseId, number]; revoked?: LeaseId }, historyFrom: number): Promise<void>;
+  write(
+    revision: number,
+    events: readonly WatchEvent[],
+    leases: { granted?: [LeaseId, number]; revoked?: LeaseId },
+    historyFrom: number,
+  ): Promise<void>;
 }
 
 /** State a durable store hands back at open. */
@@ -106,8 +111,15 @@ export class MemoryStore implements Store {
     return { kvs: this.#range(prefix), revision: this.#revision };
   }
 
-  async put(key: string, value: Uint8Array, options: { lease?: LeaseId } = {}): Promise<{ revision: number; prev?: KeyValue }> {
-    const res = await this.txn({ compare: [], success: [{ type: "put", key, value, ...(options.lease ? { lease: options.lease } : {}) }] });
+  async put(
+    key: string,
+    value: Uint8Array,
+    options: { lease?: LeaseId } = {},
+  ): Promise<{ revision: number; prev?: KeyValue }> {
+    const res = await this.txn({
+      compare: [],
+      success: [{ type: "put", key, value, ...(options.lease ? { lease: options.lease } : {}) }],
+    });
     const first = res.results[0];
     const prev = first?.type === "put" ? first.prev : undefined;
     return { revision: res.revision, ...(prev ? { prev } : {}) };
@@ -122,13 +134,17 @@ export class MemoryStore implements Store {
   async deleteRange(prefix: string): Promise<{ revision: number; deleted: number }> {
     const res = await this.txn({ compare: [], success: [{ type: "deleteRange", prefix }] });
     const first = res.results[0];
-    return { revision: res.revision, deleted: first?.type === "deleteRange" ? first.deleted.length : 0 };
+    return {
+      revision: res.revision,
+      deleted: first?.type === "deleteRange" ? first.deleted.length : 0,
+    };
   }
 
   async txn(request: TxnRequest): Promise<TxnResponse> {
     this.#open();
     for (const op of [...request.success, ...(request.failure ?? [])]) {
-      if (op.type === "put" && op.lease !== undefined && !this.#leases.has(op.lease)) throw new AugurError("NOT_FOUND", "lease not found");
+      if (op.type === "put" && op.lease !== undefined && !this.#leases.has(op.lease))
+        throw new AugurError("NOT_FOUND", "lease not found");
     }
     const succeeded = request.compare.every((c) => compareHolds(c, this.#data.get(c.key)));
     const ops = succeeded ? request.success : (request.failure ?? []);
@@ -152,14 +168,21 @@ export class MemoryStore implements Store {
     const lease: Lease = { ttlSeconds, expiresAt: 0, keys: new Set() };
     this.#leases.set(id, lease);
     this.#arm(id, lease);
-    if (this.#journal) await this.#journal.write(this.#revision, [], { granted: [id, ttlSeconds] }, this.#hub.oldestKept());
+    if (this.#journal)
+      await this.#journal.write(
+        this.#revision,
+        [],
+        { granted: [id, ttlSeconds] },
+        this.#hub.oldestKept(),
+      );
     return id;
   }
 
   async keepAlive(id: LeaseId): Promise<number> {
     this.#open();
     const lease = this.#leases.get(id);
-    if (!lease || lease.expiresAt <= this.#now()) throw new AugurError("NOT_FOUND", `lease ${id} not found`);
+    if (!lease || lease.expiresAt <= this.#now())
+      throw new AugurError("NOT_FOUND", `lease ${id} not found`);
     this.#arm(id, lease);
     return lease.ttlSeconds;
   }
@@ -194,7 +217,10 @@ export class MemoryStore implements Store {
   #apply(op: TxnOp, revision: number, events: WatchEvent[]): TxnOpResult {
     switch (op.type) {
       case "get":
-        return { type: "get", ...(this.#data.has(op.key) ? { kv: this.#data.get(op.key) as KeyValue } : {}) };
+        return {
+          type: "get",
+          ...(this.#data.has(op.key) ? { kv: this.#data.get(op.key) as KeyValue } : {}),
+        };
       case "range":
         return { type: "range", kvs: this.#range(op.prefix) };
       case "put": {
@@ -215,7 +241,10 @@ export class MemoryStore implements Store {
       }
       case "delete":
       case "deleteRange": {
-        const victims = op.type === "delete" ? [this.#data.get(op.key)].filter((kv): kv is KeyValue => kv !== undefined) : this.#range(op.prefix);
+        const victims =
+          op.type === "delete"
+            ? [this.#data.get(op.key)].filter((kv): kv is KeyValue => kv !== undefined)
+            : this.#range(op.prefix);
         for (const kv of victims) {
           this.#data.delete(kv.key);
           if (kv.lease) this.#leases.get(kv.lease)?.keys.delete(kv.key);
@@ -229,7 +258,10 @@ export class MemoryStore implements Store {
   #arm(id: LeaseId, lease: Lease): void {
     clearTimeout(lease.timer);
     lease.expiresAt = this.#now() + lease.ttlSeconds * 1000;
-    lease.timer = setTimeout(() => void this.#expire(id).catch(() => undefined), lease.ttlSeconds * 1000);
+    lease.timer = setTimeout(
+      () => void this.#expire(id).catch(() => undefined),
+      lease.ttlSeconds * 1000,
+    );
     lease.timer.unref();
   }
 
@@ -237,7 +269,11 @@ export class MemoryStore implements Store {
    * Durability, then publication: the journal writes revisions in order, so chaining on the
    * previous write keeps watchers seeing revisions in order and only once they are on disk.
    */
-  async #durable(revision: number, events: WatchEvent[], leases: Parameters<Journal["write"]>[2]): Promise<void> {
+  async #durable(
+    revision: number,
+    events: WatchEvent[],
+    leases: Parameters<Journal["write"]>[2],
+  ): Promise<void> {
     if (!this.#journal) {
       this.#hub.publish({ revision, events });
       return;
@@ -262,6 +298,7 @@ export class MemoryStore implements Store {
     if (this.#closed) return;
     const ops: TxnOp[] = [...lease.keys].map((key) => ({ type: "delete", key }));
     if (ops.length > 0) await this.txn({ compare: [], success: ops });
-    if (this.#journal) await this.#journal.write(this.#revision, [], { revoked: id }, this.#hub.oldestKept());
+    if (this.#journal)
+      await this.#journal.write(this.#revision, [], { revoked: id }, this.#hub.oldestKept());
   }
 }

@@ -18,10 +18,20 @@ export interface CreateHandlerOptions {
   readonly now?: () => number;
 }
 
-export async function createHandler(def: HandlerDefinition, options: CreateHandlerOptions = {}): Promise<Handler> {
+export async function createHandler(
+  def: HandlerDefinition,
+  options: CreateHandlerOptions = {},
+): Promise<Handler> {
   if (def.kind === "script") {
-    return new ScriptHandler(def, { ...(options.env ? { env: options.env } : {}), ...(options.hiddenEnv ? { hiddenEnv: options.hiddenEnv } : {}), ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}) });
+    return new ScriptHandler(def, {
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.hiddenEnv ? { hiddenEnv: options.hiddenEnv } : {}),
+      ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
+    });
   }
   const secret = def.signing ? await loadSecret(def.signing, options.env) : undefined;
-  return new HttpHandler(def, { ...(secret ? { secret } : {}), ...(options.now ? { now: options.now } : {}) });
+  return new HttpHandler(def, {
+    ...(secret ? { secret } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
 }

@@ -34,7 +34,9 @@ export interface HttpHandlerOptions {
 
 /** Go's http.CanonicalHeaderKey: `x-consul-index` → `X-Consul-Index`. */
 export function canonicalHeader(name: string): string {
-  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+  return name
+    .toLowerCase()
+    .replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 export class HttpHandler implements Handler {
@@ -53,10 +55,12 @@ export class HttpHandler implements Handler {
 
   #headers(request: DeliveryRequest, body: Buffer): Record<string, string[]> {
     const headers: Record<string, string[]> = {};
-    const add = (name: string, value: string): void => void (headers[canonicalHeader(name)] ??= []).push(value);
+    const add = (name: string, value: string): void =>
+      void (headers[canonicalHeader(name)] ??= []).push(value);
     add("Content-Type", "application/json");
     add("X-Consul-Index", request.index);
-    for (const [name, values] of Object.entries(this.#def.header)) for (const v of values) add(name, v);
+    for (const [name, values] of Object.entries(this.#def.header))
+      for (const v of values) add(name, v);
     add("Idempotency-Key", request.eventId);
     add("X-Augur-Delivery", request.deliveryId);
     add("X-Augur-Attempt", String(request.attempt));
@@ -64,7 +68,19 @@ export class HttpHandler implements Handler {
     if (this.#secret) {
       const ts = String(Math.floor(this.#now() / 1000));
       add(TIMESTAMP_HEADER, ts);
-      add(SIGNATURE_HEADER, sign(this.#secret, { timestamp: ts, idempotencyKey: request.eventId, consulIndex: request.index, fencingToken: request.fencingToken }, body));
+      add(
+        SIGNATURE_HEADER,
+        sign(
+          this.#secret,
+          {
+            timestamp: ts,
+            idempotencyKey: request.eventId,
+            consulIndex: request.index,
+            fencingToken: request.fencingToken,
+          },
+          body,
+        ),
+      );
     }
     return headers;
   }
@@ -75,9 +91,16 @@ export class HttpHandler implements Handler {
     try {
       url = new URL(this.#def.url);
     } catch {
-      return Promise.resolve({ kind: "permanent", error: `Failed to setup http watch: invalid URL ${JSON.stringify(this.#def.url)}` });
+      return Promise.resolve({
+        kind: "permanent",
+        error: `Failed to setup http watch: invalid URL ${JSON.stringify(this.#def.url)}`,
+      });
     }
-    if (url.protocol !== "https:" && url.protocol !== "http:") return Promise.resolve({ kind: "permanent", error: `Failed to setup http watch: unsupported protocol scheme "${url.protocol.replace(/:$/, "")}"` });
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+      return Promise.resolve({
+        kind: "permanent",
+        error: `Failed to setup http watch: unsupported protocol scheme "${url.protocol.replace(/:$/, "")}"`,
+      });
     return new Promise((resolve) => {
       let settled = false;
       let current: ReturnType<typeof httpRequest> | undefined;
@@ -88,10 +111,16 @@ export class HttpHandler implements Handler {
         signal.removeEventListener("abort", onAbort);
         resolve(o);
       };
-      const timer = setTimeout(() => {
-        current?.destroy();
-        done({ kind: "retry", error: `Failed to invoke http watch handler: timed out after ${this.#def.timeoutMs}ms` });
-      }, this.#def.timeoutMs > 0 ? this.#def.timeoutMs : 2 ** 31 - 1);
+      const timer = setTimeout(
+        () => {
+          current?.destroy();
+          done({
+            kind: "retry",
+            error: `Failed to invoke http watch handler: timed out after ${this.#def.timeoutMs}ms`,
+          });
+        },
+        this.#def.timeoutMs > 0 ? this.#def.timeoutMs : 2 ** 31 - 1,
+      );
       const onAbort = (): void => {
         current?.destroy();
         done({ kind: "retry", error: "delivery aborted (agent stopping)" });
@@ -99,21 +128,52 @@ export class HttpHandler implements Handler {
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
 
-      const send = (target: URL, method: string, headers: Record<string, string[]>, payload: Buffer | undefined, redirects: number): void => {
+      const send = (
+        target: URL,
+        method: string,
+        headers: Record<string, string[]>,
+        payload: Buffer | undefined,
+        redirects: number,
+      ): void => {
         if (settled) return;
-        const sendFn = target.protocol === "https:" ? httpsRequest : target.protocol === "http:" ? httpRequest : undefined;
-        if (sendFn === undefined) return done({ kind: "permanent", error: `Failed to invoke http watch handler: unsupported protocol scheme "${target.protocol.replace(/:$/, "")}"` });
+        const sendFn =
+          target.protocol === "https:"
+            ? httpsRequest
+            : target.protocol === "http:"
+              ? httpRequest
+              : undefined;
+        if (sendFn === undefined)
+          return done({
+            kind: "permanent",
+            error: `Failed to invoke http watch handler: unsupported protocol scheme "${target.protocol.replace(/:$/, "")}"`,
+          });
         const sent = payload ? { ...headers, "Content-Length": String(payload.length) } : headers;
-        const req = sendFn(target, { method, headers: sent, rejectUnauthorized: !this.#def.tlsSkipVerify });
+        const req = sendFn(target, {
+          method,
+          headers: sent,
+          rejectUnauthorized: !this.#def.tlsSkipVerify,
+        });
         current = req;
-        req.on("error", (err) => done({ kind: "retry", error: `Failed to invoke http watch handler: ${err.message}` }));
+        req.on("error", (err) =>
+          done({ kind: "retry", error: `Failed to invoke http watch handler: ${err.message}` }),
+        );
         req.on("response", (res) => {
           const next = redirectOf(res, target, method);
           if (next === undefined) return readResponse(res, this.#now(), done);
           res.resume();
-          if (redirects >= MAX_REDIRECTS) return done({ kind: "permanent", error: `Failed to invoke http watch handler: ${method} ${next.url.href}: stopped after ${MAX_REDIRECTS} redirects` });
+          if (redirects >= MAX_REDIRECTS)
+            return done({
+              kind: "permanent",
+              error: `Failed to invoke http watch handler: ${method} ${next.url.href}: stopped after ${MAX_REDIRECTS} redirects`,
+            });
           const carried = next.url.host === target.host ? headers : withoutSensitive(headers);
-          send(next.url, next.method, carried, next.includeBody ? payload : undefined, redirects + 1);
+          send(
+            next.url,
+            next.method,
+            carried,
+            next.includeBody ? payload : undefined,
+            redirects + 1,
+          );
         });
         req.end(payload);
       };
@@ -126,7 +186,11 @@ export class HttpHandler implements Handler {
 const MAX_REDIRECTS = 10;
 
 /** Where Go's http.Client would go next for this response, or undefined if it stops here. */
-function redirectOf(res: IncomingMessage, from: URL, method: string): { url: URL; method: string; includeBody: boolean } | undefined {
+function redirectOf(
+  res: IncomingMessage,
+  from: URL,
+  method: string,
+): { url: URL; method: string; includeBody: boolean } | undefined {
   const status = res.statusCode ?? 0;
   const location = res.headers.location;
   if (location === undefined || location === "") return undefined;
@@ -136,7 +200,12 @@ function redirectOf(res: IncomingMessage, from: URL, method: string): { url: URL
   } catch {
     return undefined;
   }
-  if (status === 301 || status === 302 || status === 303) return { url, method: method === "GET" || method === "HEAD" ? method : "GET", includeBody: false };
+  if (status === 301 || status === 302 || status === 303)
+    return {
+      url,
+      method: method === "GET" || method === "HEAD" ? method : "GET",
+      includeBody: false,
+    };
   if (status === 307 || status === 308) return { url, method, includeBody: true };
   return undefined;
 }
@@ -147,11 +216,12 @@ function withoutSensitive(headers: Record<string, string[]>): Record<string, str
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !SENSITIVE.has(name)));
 }
 
-
 function readResponse(res: IncomingMessage, now: number, done: (o: DeliveryOutcome) => void): void {
   const output = new OutputBuffer(RESPONSE_CAPTURE);
   res.on("data", (d: Buffer) => output.write(d));
-  res.on("error", (err) => done({ kind: "retry", error: `Failed to read http watch handler response: ${err.message}` }));
+  res.on("error", (err) =>
+    done({ kind: "retry", error: `Failed to read http watch handler response: ${err.message}` }),
+  );
   res.on("end", () => done({ ...classifyStatus(res, now), output: output.toString() }));
 }
 
@@ -160,6 +230,11 @@ function classifyStatus(res: IncomingMessage, now: number): DeliveryOutcome {
   const text = `${status} ${res.statusMessage ?? ""}`.trim();
   if (status >= 200 && status <= 299) return { kind: "delivered" };
   const retryAfter = parseRetryAfter(res.headers["retry-after"], now);
-  if (status === 429 || status >= 500) return { kind: "retry", error: `http watch handler failed with status ${text}`, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) };
+  if (status === 429 || status >= 500)
+    return {
+      kind: "retry",
+      error: `http watch handler failed with status ${text}`,
+      ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+    };
   return { kind: "permanent", error: `http watch handler failed with status ${text}` };
 }

@@ -72,7 +72,9 @@ export class ScriptHandler implements Handler {
       [SCRIPT_ENV.deliveryId]: request.deliveryId,
       [SCRIPT_ENV.watchId]: request.watchId,
       [SCRIPT_ENV.attempt]: String(request.attempt),
-      ...(request.fencingToken !== undefined ? { [SCRIPT_ENV.fencingToken]: request.fencingToken } : {}),
+      ...(request.fencingToken !== undefined
+        ? { [SCRIPT_ENV.fencingToken]: request.fencingToken }
+        : {}),
     };
     return new Promise((resolve) => {
       let child: ChildProcess;
@@ -83,7 +85,9 @@ export class ScriptHandler implements Handler {
         resolve(spawnFailure(err as NodeJS.ErrnoException));
         return;
       }
-      new ScriptRun(child, this.#def, this.#killGraceMs, signal, resolve).begin(`${request.body}\n`);
+      new ScriptRun(child, this.#def, this.#killGraceMs, signal, resolve).begin(
+        `${request.body}\n`,
+      );
     });
   }
 }
@@ -118,7 +122,8 @@ class ScriptRun {
       if (child.pid === undefined) this.#finish(null, null);
     });
     child.once("exit", (code, sig) => this.#onExit(code, sig));
-    if (this.def.timeoutMs > 0) this.#timers.push(setTimeout(() => this.#terminate("timeout"), this.def.timeoutMs));
+    if (this.def.timeoutMs > 0)
+      this.#timers.push(setTimeout(() => this.#terminate("timeout"), this.def.timeoutMs));
     if (this.signal.aborted) this.#terminate("abort");
     else this.signal.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -173,7 +178,10 @@ class ScriptRun {
     this.#state = "done";
     for (const t of this.#timers) clearTimeout(t);
     this.signal.removeEventListener("abort", this.#onAbort);
-    this.resolve({ ...classify(code, sig, this.#why, this.def.timeoutMs, this.#spawnError), output: this.#output.toString() });
+    this.resolve({
+      ...classify(code, sig, this.#why, this.def.timeoutMs, this.#spawnError),
+      output: this.#output.toString(),
+    });
   }
 }
 
@@ -186,17 +194,28 @@ const TRANSIENT_SPAWN_ERRORS = new Set(["EMFILE", "ENFILE", "EAGAIN", "ENOMEM"])
 
 function spawnFailure(err: NodeJS.ErrnoException): DeliveryOutcome {
   if (err.code !== undefined && TRANSIENT_SPAWN_ERRORS.has(err.code)) {
-    return { kind: "retry", error: `Failed to run watch handler: ${err.message} (out of ${err.code === "EMFILE" || err.code === "ENFILE" ? "file descriptors" : "processes or memory"}; will retry)` };
+    return {
+      kind: "retry",
+      error: `Failed to run watch handler: ${err.message} (out of ${err.code === "EMFILE" || err.code === "ENFILE" ? "file descriptors" : "processes or memory"}; will retry)`,
+    };
   }
   return { kind: "permanent", error: `Failed to run watch handler: ${err.message}` };
 }
 
-function classify(code: number | null, sig: NodeJS.Signals | null, why: "timeout" | "abort" | undefined, timeoutMs: number, spawnError: Error | undefined): DeliveryOutcome {
+function classify(
+  code: number | null,
+  sig: NodeJS.Signals | null,
+  why: "timeout" | "abort" | undefined,
+  timeoutMs: number,
+  spawnError: Error | undefined,
+): DeliveryOutcome {
   if (spawnError && code === null && sig === null) return spawnFailure(spawnError);
-  if (why === "timeout") return { kind: "retry", error: `handler timed out after ${timeoutMs}ms; process group killed` };
+  if (why === "timeout")
+    return { kind: "retry", error: `handler timed out after ${timeoutMs}ms; process group killed` };
   if (why === "abort") return { kind: "retry", error: "delivery aborted (agent stopping)" };
   if (code === 0) return { kind: "delivered" };
-  if (code === EXIT_TEMPFAIL) return { kind: "retry", error: `exit status ${EXIT_TEMPFAIL} (EX_TEMPFAIL)` };
+  if (code === EXIT_TEMPFAIL)
+    return { kind: "retry", error: `exit status ${EXIT_TEMPFAIL} (EX_TEMPFAIL)` };
   if (code !== null) return { kind: "permanent", error: `exit status ${code}` };
   return { kind: "permanent", error: `signal: ${sig ?? "unknown"}` };
 }
