@@ -61,6 +61,11 @@ describe("EtcdStore errors", () => {
     assert.equal(code(new BrokenCircuitError()), "NO_LEADER");
     assert.equal(code(new TaskCancelledError()), "NO_LEADER");
     assert.equal(code(new ClientClosedError("kv")), "STORE_CLOSED");
+    // An uncast gRPC error is read by its status code, not its text.
+    const uncast = Object.assign(new Error("14 UNAVAILABLE: No connection established"), {
+      code: 14,
+    });
+    assert.equal(code(uncast), "NO_LEADER");
     // A plain error whose text merely mentions a connection or a timeout is not an outage.
     assert.equal(code(new Error("failed to connect: timed out, no leader")), "STORE_IO");
   });

@@ -126,6 +126,10 @@ export function fromEtcdError(err: unknown): AugurError {
   return new AugurError("STORE_IO", `etcd: ${message}`, { cause: err });
 }
 
+/** gRPC status codes (grpc/status.h). */
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
 /**
  * etcd did not answer in time or at all: gRPC UNAVAILABLE (no connection, no leader, leader
  * changed, request timed out on the server) and the other failures etcd3 retries itself,
@@ -133,6 +137,10 @@ export function fromEtcdError(err: unknown): AugurError {
  */
 function unreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  // A gRPC failure etcd3 passed on uncast (a stream's, or a call made before any host answered)
+  // still carries its status code: UNAVAILABLE or DEADLINE_EXCEEDED.
+  const grpcCode = (err as { code?: unknown }).code;
+  if (grpcCode === GRPC_UNAVAILABLE || grpcCode === GRPC_DEADLINE_EXCEEDED) return true;
   if (
     err instanceof GRPCUnavailableError ||
     err instanceof GRPCDeadlineExceededError ||
