@@ -23,6 +23,7 @@ import { ApiServer, type ListenAddress } from "./api/server.js";
 import { InProcessSource } from "./api/in-process-source.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
+import { rootRoutes } from "./api/routes/root.js";
 import { kvRoutes } from "./api/routes/kv.js";
 import { txnRoutes } from "./api/routes/txn.js";
 import { catalogRoutes } from "./api/routes/catalog.js";
@@ -353,6 +354,7 @@ export class AgentRuntime {
         leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""),
         peers: () => [`${settings.advertiseAddr}:8300`],
       }),
+      ...rootRoutes(),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),

@@ -264,4 +264,44 @@ describe("agent and catalog", () => {
     assert.notEqual(changed.headers.get("x-consul-contenthash"), hash);
     assert.equal(((await changed.json()) as { Port: number }).Port, 2);
   });
+
+  it("http - GET / answers Consul's agent index: 200 `Consul Agent` (no UI yet); other paths outside /v1/ stay 404", async () => {
+    const root = await a.call("GET", "/");
+    assert.equal(root.status, 200);
+    assert.equal(await root.text(), "Consul Agent");
+    assert.equal((await a.call("GET", "/?x=1")).status, 200);
+    const other = await a.call("GET", "/nope");
+    assert.deepEqual([other.status, await other.text()], [404, "404 page not found\n"]);
+  });
+
+  it("catalog - register and deregister naming another datacenter answer 500 `No path to datacenter` and change nothing here", async () => {
+    const reg = await a.call("PUT", "/v1/catalog/register", {
+      Datacenter: "dc2",
+      Node: "far",
+      Address: "10.0.0.9",
+      Service: { Service: "far-svc" },
+    });
+    assert.deepEqual([reg.status, await reg.text()], [500, "No path to datacenter"]);
+    assert.deepEqual(await (await a.call("GET", "/v1/catalog/service/far-svc")).json(), []);
+    // Even a body that would fail validation is forwarded (and refused) first, as in Consul.
+    const bad = await a.call("PUT", "/v1/catalog/register", { Datacenter: "dc2" });
+    assert.deepEqual([bad.status, await bad.text()], [500, "No path to datacenter"]);
+    const dereg = await a.call("PUT", "/v1/catalog/deregister", {
+      Datacenter: "dc2",
+      Node: "node1",
+    });
+    assert.deepEqual([dereg.status, await dereg.text()], [500, "No path to datacenter"]);
+    const nodes = (await (await a.call("GET", "/v1/catalog/nodes")).json()) as { Node: string }[];
+    assert.ok(
+      nodes.some((n) => n.Node === "node1"),
+      "the local node is still registered",
+    );
+    // The local datacenter, named, is this one.
+    const here = await a.call("PUT", "/v1/catalog/register", {
+      Datacenter: "dc1",
+      Node: "near",
+      Address: "10.0.0.8",
+    });
+    assert.equal(here.status, 200);
+  });
 });

@@ -142,6 +142,7 @@ function nodeTaggedAddresses(obj: JsonObject): Record<string, string> | null {
 async function register(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const body = asObject(req.json() ?? {}, "structs.RegisterRequest");
+  bodyDatacenter(body, catalog.datacenter);
   const nodeName = optString(body, "Node");
   if (!nodeName) throw new AugurError("INVALID_STATE", "Must provide node");
   const skipNodeUpdate = optBool(body, "SkipNodeUpdate") ?? false;
@@ -227,6 +228,7 @@ function decodeCatalogCheck(o: JsonObject, node: string): CheckRecord {
 async function deregister(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const body = asObject(req.json() ?? {}, "structs.DeregisterRequest");
+  bodyDatacenter(body, catalog.datacenter);
   const nodeName = optString(body, "Node");
   if (!nodeName) throw new AugurError("INVALID_STATE", "Must provide node");
   const serviceId = optString(body, "ServiceID");
@@ -237,4 +239,15 @@ async function deregister(catalog: Catalog, req: ApiRequest): Promise<ApiResult>
     ...(checkId ? { checkId } : {}),
   });
   return json(true);
+}
+
+/**
+ * The body's `Datacenter`: empty means this one. Consul forwards the RPC to the named datacenter
+ * before validating anything, so another one is `No path to datacenter` (500) whatever else the
+ * body holds; it must never act on the local catalog.
+ */
+function bodyDatacenter(body: Record<string, unknown>, datacenter: string): void {
+  const dc = optString(body, "Datacenter");
+  if (dc !== undefined && dc !== "" && dc !== datacenter)
+    throw new AugurError("UNKNOWN_DATACENTER", "No path to datacenter");
 }
