@@ -24,6 +24,7 @@ import { InProcessSource } from "./api/in-process-source.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
 import { rootRoutes } from "./api/routes/root.js";
+import { aclRoutes } from "./api/routes/acl.js";
 import { kvRoutes } from "./api/routes/kv.js";
 import { txnRoutes } from "./api/routes/txn.js";
 import { catalogRoutes } from "./api/routes/catalog.js";
@@ -355,6 +356,7 @@ export class AgentRuntime {
         peers: () => [`${settings.advertiseAddr}:8300`],
       }),
       ...rootRoutes(),
+      ...aclRoutes(),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),

@@ -46,6 +46,12 @@ export const ERRORS = {
     retryable: false,
     summary: "A KV value is over 512 KiB or a transaction over 128 operations.",
   },
+  ACL_DISABLED: {
+    status: 401,
+    retryable: false,
+    summary:
+      "An ACL endpoint was called while ACLs are off: `ACL support disabled`, as Consul answers.",
+  },
   PERMISSION_DENIED: { status: 403, retryable: false, summary: "The ACL token may not do this." },
   INVALID_STATE: {
     status: 500,

@@ -304,4 +304,21 @@ describe("agent and catalog", () => {
     });
     assert.equal(here.status, 200);
   });
+
+  it("acl - with ACLs off every /v1/acl/ endpoint answers 401 `ACL support disabled`", async () => {
+    for (const [method, path] of [
+      ["GET", "/v1/acl/tokens"],
+      ["PUT", "/v1/acl/bootstrap"],
+      ["GET", "/v1/acl/token/self"],
+      ["DELETE", "/v1/acl/policy/x"],
+      ["GET", "/v1/acl/list"],
+    ] as const) {
+      const res = await a.call(method, path);
+      assert.deepEqual(
+        [res.status, await res.text()],
+        [401, "ACL support disabled"],
+        `${method} ${path}`,
+      );
+    }
+  });
 });
