@@ -321,4 +321,64 @@ describe("agent and catalog", () => {
       );
     }
   });
+
+  it("agent - GET agent/version answers api.AgentVersion with package.json's version", async () => {
+    const pkg = JSON.parse(
+      await readFile(new URL("../../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
+    const v = (await (await a.call("GET", "/v1/agent/version")).json()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(v), ["SHA", "BuildDate", "HumanVersion", "FIPS"]);
+    assert.equal(v["HumanVersion"], pkg.version);
+  });
+
+  it("catalog - node-services/:node lists the node's services in ID order, filters them, and answers Go's zero value for an unknown node", async () => {
+    assert.equal(
+      (
+        await a.call("PUT", "/v1/catalog/register", {
+          Node: "ns-node",
+          Address: "10.0.0.7",
+          Service: { ID: "b2", Service: "bee", Tags: ["x"] },
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (
+        await a.call("PUT", "/v1/catalog/register", {
+          Node: "ns-node",
+          Address: "10.0.0.7",
+          Service: { ID: "a1", Service: "ant" },
+        })
+      ).status,
+      200,
+    );
+    const res = await a.call("GET", "/v1/catalog/node-services/ns-node");
+    assert.equal(res.status, 200);
+    assert.ok(Number(res.headers.get("x-consul-index")) > 0);
+    const body = (await res.json()) as {
+      Node: { Node: string; Address: string };
+      Services: { ID: string; Tags: string[] }[];
+    };
+    assert.equal(body.Node.Node, "ns-node");
+    assert.deepEqual(
+      body.Services.map((s) => s.ID),
+      ["a1", "b2"],
+    );
+    assert.deepEqual(body.Services[0]?.Tags, []);
+    const filtered = (await (
+      await a.call(
+        "GET",
+        `/v1/catalog/node-services/ns-node?filter=${encodeURIComponent('"x" in Tags')}`,
+      )
+    ).json()) as { Services: { ID: string }[] };
+    assert.deepEqual(
+      filtered.Services.map((s) => s.ID),
+      ["b2"],
+    );
+    assert.deepEqual(await (await a.call("GET", "/v1/catalog/node-services/nobody")).json(), {
+      Node: null,
+      Services: null,
+    });
+    assert.equal((await a.call("GET", "/v1/catalog/node-services/")).status, 400);
+  });
 });

@@ -17,7 +17,7 @@ import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 import { compileRequestFilter, filterMap } from "../filtering.js";
-import { membersOf, selfOf, type ClusterInfo } from "./members.js";
+import { membersOf, selfOf, versionOf, type ClusterInfo } from "./members.js";
 
 export interface AgentControl {
   /** Re-reads the config files; rejects with the reason when they are invalid. */
@@ -47,6 +47,7 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     };
   return [
     route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog, control.cluster())) }),
+    route("/v1/agent/version", { GET: () => json(versionOf(agent)) }),
     route("/v1/agent/members", { GET: () => json(membersOf(catalog)) }),
     route("/v1/agent/services", {
       GET: async (req) =>

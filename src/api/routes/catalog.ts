@@ -41,6 +41,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
     route("/v1/catalog/services", { GET: (req, ctx) => services(catalog, req, ctx) }),
     route("/v1/catalog/service/", { GET: (req, ctx) => service(catalog, req, ctx) }),
     route("/v1/catalog/node/", { GET: (req, ctx) => node(catalog, req, ctx) }),
+    route("/v1/catalog/node-services/", { GET: (req, ctx) => nodeServiceList(catalog, req, ctx) }),
   ];
 }
 
@@ -122,6 +123,30 @@ async function node(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pro
     found ? { ...found, Services: await filterMap(found.Services, filter) } : found,
     result.meta,
   );
+}
+
+/**
+ * `catalog/node-services/:node` (Consul 1.7+): the node and its services as a list in service-ID
+ * order, `?filter` on each NodeService. An unknown node is `{"Node": null, "Services": null}`,
+ * Go's zero NodeServiceList, as Consul answers it.
+ */
+async function nodeServiceList(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+): Promise<ApiResult> {
+  checkScopeParams(req, catalog.datacenter);
+  if (req.rest === "") throw badRequest("Missing node name");
+  const filter = compileRequestFilter(req.param("filter"), "NodeService");
+  const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () =>
+    catalog.node(req.rest),
+  );
+  const found = result.value;
+  if (!found) return json({ Node: null, Services: null }, result.meta);
+  const services = Object.values(found.Services).sort((a, b) =>
+    a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0,
+  );
+  return json({ Node: found.Node, Services: await filterList(services, filter) }, result.meta);
 }
 
 /** Node TaggedAddresses are strings in Consul; node-consul may send `{Address, Port}` objects. */

@@ -12,6 +12,19 @@ import type { AgentMember } from "../../catalog/types.js";
 
 export const MEMBER_STATUS = { alive: 1, leaving: 2, left: 3, failed: 4 } as const;
 
+/** The build date augur reports where Consul reports its binary's (`agent/self`, `agent/version`). */
+export const BUILD_DATE = "2026-11-25T00:00:00Z";
+
+/** `GET /v1/agent/version` (api.AgentVersion, Consul 1.14+). */
+export function versionOf(agent: Agent): {
+  SHA: string;
+  BuildDate: string;
+  HumanVersion: string;
+  FIPS: string;
+} {
+  return { SHA: "", BuildDate: BUILD_DATE, HumanVersion: agent.identity.version, FIPS: "" };
+}
+
 export function toMember(rec: AgentRecord, alive: boolean): AgentMember {
   const status =
     rec.LeftAt !== undefined
@@ -64,7 +77,7 @@ export function selfOf(
       Revision: "augur",
       Server: false,
       Version: id.version,
-      BuildDate: "2026-11-25T00:00:00Z",
+      BuildDate: BUILD_DATE,
     },
     DebugConfig: {
       Datacenter: id.datacenter,
