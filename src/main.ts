@@ -25,6 +25,7 @@ import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
 import { rootRoutes } from "./api/routes/root.js";
 import { aclRoutes } from "./api/routes/acl.js";
+import { coordinateRoutes } from "./api/routes/coordinate.js";
 import { kvRoutes } from "./api/routes/kv.js";
 import { txnRoutes } from "./api/routes/txn.js";
 import { catalogRoutes } from "./api/routes/catalog.js";
@@ -357,6 +358,7 @@ export class AgentRuntime {
       }),
       ...rootRoutes(),
       ...aclRoutes(),
+      ...coordinateRoutes(catalog),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),

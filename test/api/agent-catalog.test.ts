@@ -381,4 +381,25 @@ describe("agent and catalog", () => {
     });
     assert.equal((await a.call("GET", "/v1/catalog/node-services/")).status, 400);
   });
+
+  it("coordinate - no coordinates without gossip: the datacenter with none, no nodes, a 404 per node, updates accepted and dropped", async () => {
+    assert.deepEqual(await (await a.call("GET", "/v1/coordinate/datacenters")).json(), [
+      { Datacenter: "dc1", AreaID: "wan", Coordinates: [] },
+    ]);
+    const nodes = await a.call("GET", "/v1/coordinate/nodes");
+    assert.deepEqual([nodes.status, await nodes.json()], [200, []]);
+    assert.ok(Number(nodes.headers.get("x-consul-index")) > 0);
+    assert.equal((await a.call("GET", "/v1/coordinate/node/node1")).status, 404);
+    const update = await a.call("PUT", "/v1/coordinate/update", {
+      Node: "node1",
+      Coord: { Vec: [0, 0], Error: 1.5, Adjustment: 0, Height: 0.00001 },
+    });
+    assert.equal(update.status, 200);
+    assert.equal((await a.call("PUT", "/v1/coordinate/update", "{not json")).status, 400);
+    assert.equal(
+      (await a.call("GET", "/v1/coordinate/node/node1")).status,
+      404,
+      "an update is not kept",
+    );
+  });
 });
