@@ -26,6 +26,7 @@ import { statusRoutes } from "./api/routes/status.js";
 import { rootRoutes } from "./api/routes/root.js";
 import { aclRoutes } from "./api/routes/acl.js";
 import { coordinateRoutes } from "./api/routes/coordinate.js";
+import { agentHealthRoutes } from "./api/routes/agent-health.js";
 import { kvRoutes } from "./api/routes/kv.js";
 import { txnRoutes } from "./api/routes/txn.js";
 import { catalogRoutes } from "./api/routes/catalog.js";
@@ -359,6 +360,7 @@ export class AgentRuntime {
       ...rootRoutes(),
       ...aclRoutes(),
       ...coordinateRoutes(catalog),
+      ...agentHealthRoutes(agent),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),

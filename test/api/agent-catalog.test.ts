@@ -402,4 +402,94 @@ describe("agent and catalog", () => {
       "an update is not kept",
     );
   });
+
+  it("agent - health/service/id and /name answer the local verdict in the status code (200/429/503), JSON or text", async () => {
+    const reg = (id: string) =>
+      a.call("PUT", "/v1/agent/service/register", {
+        Name: "lb",
+        ID: id,
+        Port: 80,
+        Check: { TTL: "30s", CheckID: `ttl-${id}` },
+      });
+    assert.equal((await reg("lb1")).status, 200);
+    assert.equal((await reg("lb2")).status, 200);
+    const byId = async (id: string, query = "") => {
+      const res = await a.call("GET", `/v1/agent/health/service/id/${id}${query}`);
+      return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+    };
+    assert.equal((await a.call("PUT", "/v1/agent/check/pass/ttl-lb1")).status, 200);
+    const ok = await byId("lb1");
+    assert.equal(ok.status, 200);
+    const info = JSON.parse(ok.body) as {
+      AggregatedStatus: string;
+      Service: { ID: string };
+      Checks: { CheckID: string }[];
+    };
+    assert.deepEqual(Object.keys(info), ["AggregatedStatus", "Service", "Checks"]);
+    assert.equal(info.AggregatedStatus, "passing");
+    assert.equal(info.Service.ID, "lb1");
+    assert.deepEqual(
+      info.Checks.map((c) => c.CheckID),
+      ["ttl-lb1"],
+    );
+    assert.deepEqual(await byId("lb1", "?format=text"), {
+      status: 200,
+      type: "text/plain",
+      body: "passing",
+    });
+    assert.equal((await a.call("PUT", "/v1/agent/check/warn/ttl-lb1")).status, 200);
+    assert.deepEqual(await byId("lb1", "?format=text"), {
+      status: 429,
+      type: "text/plain",
+      body: "warning",
+    });
+    // lb2 was never passed: critical. By name, the worst instance decides.
+    const name = await a.call("GET", "/v1/agent/health/service/name/lb");
+    assert.equal(name.status, 503);
+    const all = (await name.json()) as { AggregatedStatus: string; Service: { ID: string } }[];
+    assert.deepEqual(all.map((e) => [e.Service.ID, e.AggregatedStatus]).sort(), [
+      ["lb1", "warning"],
+      ["lb2", "critical"],
+    ]);
+    const nameText = await a.call("GET", "/v1/agent/health/service/name/lb", undefined, {
+      Accept: "text/plain",
+    });
+    assert.deepEqual([nameText.status, await nameText.text()], [503, "critical"]);
+    // Maintenance outranks every status.
+    assert.equal((await a.call("PUT", "/v1/agent/check/pass/ttl-lb1")).status, 200);
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/service/maintenance/lb1?enable=true&reason=x")).status,
+      200,
+    );
+    assert.deepEqual(await byId("lb1", "?format=text"), {
+      status: 503,
+      type: "text/plain",
+      body: "maintenance",
+    });
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/service/maintenance/lb1?enable=false")).status,
+      200,
+    );
+    // Unknown: 404, JSON with a critical verdict and nulls, or the reason as text.
+    const missing = await byId("nope");
+    assert.equal(missing.status, 404);
+    assert.deepEqual(JSON.parse(missing.body), {
+      AggregatedStatus: "critical",
+      Service: null,
+      Checks: null,
+    });
+    assert.deepEqual(await byId("nope", "?format=text"), {
+      status: 404,
+      type: "text/plain",
+      body: "ServiceId nope not found",
+    });
+    const noName = await a.call("GET", "/v1/agent/health/service/name/nobody?format=text");
+    assert.deepEqual([noName.status, await noName.text()], [404, "ServiceName nobody Not Found"]);
+    assert.deepEqual(
+      await (await a.call("GET", "/v1/agent/health/service/name/nobody")).json(),
+      [],
+    );
+    for (const id of ["lb1", "lb2"])
+      assert.equal((await a.call("PUT", `/v1/agent/service/deregister/${id}`)).status, 200);
+  });
 });
