@@ -41,6 +41,7 @@ import { WatchManager } from "./watch/manager.js";
 import { watchRoutes } from "./api/routes/watches.js";
 import { AugurError, toAugurError } from "./lib/errors.js";
 import { VERSION } from "./lib/version.js";
+import { collectHostInfo } from "./lib/host-info.js";
 import type { WatchDefinition } from "./watch/types.js";
 
 /**
@@ -341,6 +342,7 @@ export class AgentRuntime {
               Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix },
             }
           : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" },
+      host: () => collectHostInfo(settings.dev ? undefined : settings.dataDir),
       metricsJson: async () => ({
         Timestamp: new Date().toISOString(),
         Gauges: [],

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { cpus, hostname, totalmem } from "node:os";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
 
@@ -491,5 +492,34 @@ describe("agent and catalog", () => {
     );
     for (const id of ["lb1", "lb2"])
       assert.equal((await a.call("PUT", `/v1/agent/service/deregister/${id}`)).status, 200);
+  });
+
+  it("agent - GET agent/host reports memory, CPUs, host and disk in debug.HostInfo's shape", async () => {
+    const host = (await (await a.call("GET", "/v1/agent/host")).json()) as {
+      Memory: { total: number; available: number; used: number };
+      CPU: { modelName: string }[];
+      Host: { hostname: string; os: string; kernelVersion: string; uptime: number };
+      Disk: { path: string; total: number };
+      CollectionTime: number;
+      Errors: unknown;
+    };
+    assert.deepEqual(Object.keys(host), [
+      "Memory",
+      "CPU",
+      "Host",
+      "Disk",
+      "CollectionTime",
+      "Errors",
+    ]);
+    assert.equal(host.Memory.total, totalmem());
+    assert.ok(host.Memory.available > 0 && host.Memory.used > 0);
+    assert.equal(host.CPU.length, cpus().length);
+    assert.equal(host.Host.hostname, hostname());
+    assert.equal(host.Host.os, "linux");
+    assert.ok(host.Disk.total > 0, "the disk of / (a -dev agent has no data dir)");
+    assert.ok(
+      Math.abs(host.CollectionTime / 1e6 - Date.now()) < 60_000,
+      "nanoseconds since the epoch",
+    );
   });
 });

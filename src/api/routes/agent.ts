@@ -30,6 +30,8 @@ export interface AgentControl {
   metricsJson(): Promise<unknown>;
   /** Where the catalog lives, shown in `/v1/agent/self` for joining agents. */
   cluster(): ClusterInfo;
+  /** `agent/host`: the host's memory, CPUs, OS and the data dir's disk (debug.HostInfo). */
+  host(): Promise<unknown>;
 }
 
 export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentControl): Route[] {
@@ -48,6 +50,7 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
   return [
     route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog, control.cluster())) }),
     route("/v1/agent/version", { GET: () => json(versionOf(agent)) }),
+    route("/v1/agent/host", { GET: async () => json(await control.host()) }),
     route("/v1/agent/members", { GET: () => json(membersOf(catalog)) }),
     route("/v1/agent/services", {
       GET: async (req) =>
