@@ -369,7 +369,10 @@ export class AgentRuntime {
       ...kvRoutes(catalog, { internalToken }),
       ...txnRoutes(catalog, { internalToken }),
       ...sessionRoutes(catalog, settings.nodeName),
-      ...eventRoutes(catalog),
+      ...eventRoutes(catalog, {
+        nodeName: () => settings.nodeName,
+        services: () => Object.values(agent.services()),
+      }),
       ...watchRoutes(watchManager),
     ];
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.

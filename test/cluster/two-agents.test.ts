@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { until } from "../watch/manager-helpers.js";
 import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
 import { httpReceiver, type HttpReceiver } from "../watch/receivers.js";
 
@@ -142,6 +143,58 @@ describe("cluster mode on etcd", () => {
 
   // The other agent's view has usually caught up before the cas arrives, so this does not force
   // the stale-view path; test/api/kv-view-reads.test.ts does, with a view held behind the store.
+  it("cluster - a targeted event reaches only the agents it names: node, service ID and tag filters, as Consul's shouldProcessUserEvent", async () => {
+    const fire = async (agent: AgentProcess, query: string): Promise<string> =>
+      (
+        (await (
+          await fetch(`${agent.url}/v1/event/fire/deploy?${query}`, { method: "PUT", body: "t" })
+        ).json()) as { ID: string }
+      ).ID;
+    const listed = async (agent: AgentProcess): Promise<string[]> =>
+      (
+        (await (await fetch(`${agent.url}/v1/event/list?name=deploy`)).json()) as { ID: string }[]
+      ).map((e) => e.ID);
+    const reg = await fetch(`${a2.url}/v1/agent/service/register`, {
+      method: "PUT",
+      body: JSON.stringify({ Name: "web", ID: "web-a2", Tags: ["blue"] }),
+    });
+    assert.equal(reg.status, 200);
+    const onlyA1 = await fire(a2, "node=^a1$");
+    const blueWeb = await fire(a1, "service=^web-&tag=^blue$");
+    const greenWeb = await fire(a1, "service=^web-&tag=^green$");
+    assert.ok((await listed(a1)).includes(onlyA1), "a1 takes the event naming it");
+    assert.ok(
+      !(await listed(a2)).includes(onlyA1),
+      "a2 drops the event naming a1, though a2 fired it",
+    );
+    assert.ok((await listed(a2)).includes(blueWeb), "a2 has a service web-a2 tagged blue");
+    assert.ok(!(await listed(a1)).includes(blueWeb), "a1 has no such service");
+    assert.ok(
+      !(await listed(a2)).includes(greenWeb) && !(await listed(a1)).includes(greenWeb),
+      "no service is tagged green",
+    );
+    // a2's event watch: the untargeted event after these arrives; the one for a1 never does.
+    const last = await fire(a1, "");
+    const delivered = (): string[] =>
+      events.requests.flatMap((r) =>
+        (JSON.parse(r.body.toString()) as { ID: string }[]).map((e) => e.ID),
+      );
+    await until(
+      () => delivered().includes(last),
+      10_000,
+      "a2's event watch to deliver the untargeted event",
+    );
+    assert.ok(!delivered().includes(onlyA1), "a2's event watch never delivered the event for a1");
+    assert.ok(
+      delivered().includes(blueWeb),
+      "a2's event watch delivered the event for its service",
+    );
+    assert.equal(
+      (await fetch(`${a2.url}/v1/agent/service/deregister/web-a2`, { method: "PUT" })).status,
+      200,
+    );
+  });
+
   it("cluster - a cas on one agent right after a write on the other sees the write", async () => {
     for (let i = 0; i < 20; i++) {
       await fetch(`${a1.url}/v1/kv/cas-race`, { method: "PUT", body: `a${i}` });
@@ -175,10 +228,21 @@ describe("cluster mode on etcd", () => {
     assert.equal(serf?.Status, "critical");
     assert.equal(serf?.Output, "Agent not live or unreachable");
     // a2's `checks` watch (state=critical) fires with a1's serfHealth in Consul's payload.
-    const a1Critical = (body: Buffer): boolean =>
-      (JSON.parse(body.toString()) as { Node: string; CheckID: string; Status: string }[]).some(
-        (c) => c.Node === "a1" && c.CheckID === "serfHealth" && c.Status === "critical",
+    // A delivery that is not a JSON list (none should be) simply does not count.
+    const a1Critical = (body: Buffer): boolean => {
+      let checks: unknown;
+      try {
+        checks = JSON.parse(body.toString());
+      } catch {
+        return false;
+      }
+      return (
+        Array.isArray(checks) &&
+        (checks as { Node: string; CheckID: string; Status: string }[]).some(
+          (c) => c.Node === "a1" && c.CheckID === "serfHealth" && c.Status === "critical",
+        )
       );
+    };
     const fireEnd = Date.now() + 10_000;
     while (!critical.requests.some((r) => a1Critical(r.body)) && Date.now() < fireEnd)
       await new Promise((r) => setTimeout(r, 100));

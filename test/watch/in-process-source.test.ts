@@ -64,7 +64,7 @@ void describe("in-process watch source", () => {
         ...kvRoutes(catalog),
         ...catalogRoutes(catalog),
         ...healthRoutes(catalog),
-        ...eventRoutes(catalog),
+        ...eventRoutes(catalog, { nodeName: () => "node1", services: () => [] }),
       ],
     });
     const ok = async (res: Promise<Response>): Promise<void> =>

@@ -11,16 +11,66 @@ import { scope } from "../../catalog/scopes.js";
 import type { UserEvent } from "../../catalog/types.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { checkScopeParams } from "../blocking.js";
-import { compileGoRegexp, GoRegexpError } from "../../lib/go-regexp.js";
+import { compileGoRegexp, goRegexpMatches, GoRegexpError } from "../../lib/go-regexp.js";
+import type { RE2JS } from "re2js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 
-export function eventRoutes(catalog: Catalog): Route[] {
+/**
+ * What decides whether this agent takes an event (Consul's shouldProcessUserEvent): its node
+ * name, and its local services by ID with their tags.
+ */
+export interface EventTarget {
+  nodeName(): string;
+  services(): Iterable<{ readonly ID: string; readonly Tags: readonly string[] | null }>;
+}
+
+export function eventRoutes(catalog: Catalog, target: EventTarget): Route[] {
+  const forMe = eventFilter(target);
   return [
     route("/v1/event/fire/", { PUT: (req) => fire(catalog, req) }),
-    route("/v1/event/list", { GET: (req, ctx) => list(catalog, req, ctx) }),
+    route("/v1/event/list", { GET: (req, ctx) => list(catalog, req, ctx, forMe) }),
   ];
+}
+
+/**
+ * Consul gossips an event to every agent and each keeps it only if its filters match: the node
+ * filter against the node name, the service filter against a local service's ID, and the tag
+ * filter against that service's tags. Every event is stored once here, so each agent applies
+ * the same test when it lists them: an agent the event was not for never sees it, and its
+ * `event` watches do not fire. Compiled patterns are kept per text (events are few: 256).
+ */
+function eventFilter(target: EventTarget): (e: UserEvent) => boolean {
+  const compiled = new Map<string, RE2JS | null>();
+  const re = (pattern: string): RE2JS | null => {
+    let r = compiled.get(pattern);
+    if (r === undefined) {
+      try {
+        r = compileGoRegexp(pattern);
+      } catch {
+        r = null; // Consul drops an event whose filter does not compile
+      }
+      if (compiled.size > 1024) compiled.clear();
+      compiled.set(pattern, r);
+    }
+    return r;
+  };
+  return (e) => {
+    if (e.NodeFilter) {
+      const node = re(e.NodeFilter);
+      if (!node || !goRegexpMatches(node, target.nodeName())) return false;
+    }
+    if (!e.ServiceFilter) return true;
+    const service = re(e.ServiceFilter);
+    const tag = e.TagFilter ? re(e.TagFilter) : undefined;
+    if (!service || tag === null) return false;
+    for (const s of target.services()) {
+      if (!goRegexpMatches(service, s.ID)) continue;
+      if (!tag || (s.Tags ?? []).some((t) => goRegexpMatches(tag, t))) return true;
+    }
+    return false;
+  };
 }
 
 /** The node/service/tag filters are Go regexes (Consul's validateUserEventParams), compiled by RE2. */
@@ -68,12 +118,17 @@ function parseIndex(raw: string | undefined): bigint {
   return BigInt(raw);
 }
 
-async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+async function list(
+  catalog: Catalog,
+  req: ApiRequest,
+  ctx: HandlerContext,
+  forMe: (e: UserEvent) => boolean,
+): Promise<ApiResult> {
   const name = req.param("name") ?? "";
   const requested = parseIndex(req.param("index"));
   const { waitMs } = req.blocking();
   const read = (): { events: UserEvent[]; index: bigint } => {
-    const all = catalog.events();
+    const all = catalog.events().filter(forMe);
     return { events: name ? all.filter((e) => e.Name === name) : all, index: eventIndex(all) };
   };
   let r = read();
