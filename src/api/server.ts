@@ -75,6 +75,8 @@ export interface HttpLimits {
   readonly readHeaderTimeoutMs?: number;
   /** `http_config.read_timeout` in ms: headers and body (default 60 s). */
   readonly readTimeoutMs?: number;
+  /** `http_config.response_headers`: added to every answer; a handler's own headers win. */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface ListenAddress {
@@ -303,6 +305,8 @@ export class ApiServer {
   ): void {
     // The client left while the answer was being made: nothing to write to.
     if (res.destroyed) return;
+    const configured = this.#options.limits?.responseHeaders;
+    if (configured) headers = { ...configured, ...headers };
     if (Array.isArray(body)) {
       let length = 0;
       for (const chunk of body) length += chunk.length;

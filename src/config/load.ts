@@ -78,6 +78,8 @@ export interface HttpLimitsConfig {
   readonly maxConnsPerClient?: number;
   /** `http_config.read_header_timeout` (0: none). */
   readonly readHeaderTimeoutMs?: number;
+  /** `http_config.response_headers`: sent on every HTTP API answer (a handler's own win). */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
   /** `http_config.read_timeout`: the whole request, body included (0: none). */
   readonly readTimeoutMs?: number;
 }
@@ -476,7 +478,7 @@ function httpAddresses(
 }
 
 const LIMITS_KEYS = new Set(["http_max_conns_per_client"]);
-const HTTP_CONFIG_KEYS = new Set(["read_timeout", "read_header_timeout"]);
+const HTTP_CONFIG_KEYS = new Set(["read_timeout", "read_header_timeout", "response_headers"]);
 
 /**
  * `limits { http_max_conns_per_client }` and `http_config { read_timeout read_header_timeout }`
@@ -519,8 +521,37 @@ function httpLimits(m: Merged): HttpLimitsConfig {
   const readHeaderTimeoutMs = timeout("read_header_timeout");
   if (readTimeoutMs !== undefined) out.readTimeoutMs = readTimeoutMs;
   if (readHeaderTimeoutMs !== undefined) out.readHeaderTimeoutMs = readHeaderTimeoutMs;
+  const headers = httpConfig?.value["response_headers"];
+  if (headers !== undefined) {
+    const file = httpConfig?.file ?? "";
+    if (typeof headers !== "object" || headers === null || Array.isArray(headers))
+      throw fail(
+        file,
+        "http_config.response_headers",
+        "an object of header names to values",
+        headers,
+      );
+    const out_: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers as Raw)) {
+      // Checked here: node would refuse a bad name or value on every response, at run time.
+      if (!HEADER_NAME.test(name))
+        throw fail(file, `http_config.response_headers`, "valid HTTP header names", name);
+      if (typeof value !== "string" || /[\r\n\0]/.test(value))
+        throw fail(
+          file,
+          `http_config.response_headers.${name}`,
+          "a string without line breaks",
+          value,
+        );
+      out_[name] = value;
+    }
+    out.responseHeaders = out_;
+  }
   return out;
 }
+
+/** An HTTP header name: an RFC 9110 token. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function flagDuration(flag: string, raw: string): number {
   const ms = parseGoDuration(raw);

@@ -262,3 +262,53 @@ void test("limits - limits and http_config are read from HCL and JSON config fil
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test("http_config.response_headers - sent on every answer (a handler's own headers win); bad names and values refuse the config", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "augur-resp-headers-"));
+  try {
+    const ok = join(dir, "ok.hcl");
+    await writeFile(
+      ok,
+      'http_config {\n  response_headers {\n    "Access-Control-Allow-Origin" = "*"\n    "X-Consul-Index" = "999"\n  }\n}\n',
+    );
+    const { config } = await loadConfig({
+      flags: parseAgentFlags(["-dev"]),
+      files: [ok],
+      dirs: [],
+    });
+    assert.deepEqual(config.http.responseHeaders, {
+      "Access-Control-Allow-Origin": "*",
+      "X-Consul-Index": "999",
+    });
+    for (const [name, body] of [
+      ["name.json", { http_config: { response_headers: { "Bad Header": "x" } } }],
+      ["value.json", { http_config: { response_headers: { "X-Ok": "a\r\nInjected: 1" } } }],
+      ["type.json", { http_config: { response_headers: ["x"] } }],
+    ] as const) {
+      const f = join(dir, name);
+      await writeFile(f, JSON.stringify(body));
+      await assert.rejects(
+        loadConfig({ flags: parseAgentFlags(["-dev"]), files: [f], dirs: [] }),
+        /response_headers/,
+      );
+    }
+    const a = await startTestAgent({ http: config.http });
+    try {
+      assert.equal((await a.call("PUT", "/v1/kv/h", "v")).status, 200);
+      const read = await a.call("GET", "/v1/kv/h");
+      assert.equal(read.headers.get("access-control-allow-origin"), "*");
+      assert.notEqual(read.headers.get("x-consul-index"), "999", "the read's own index wins");
+      const missing = await a.call("GET", "/v1/nope");
+      assert.equal(missing.status, 404);
+      assert.equal(
+        missing.headers.get("access-control-allow-origin"),
+        "*",
+        "error answers carry them too",
+      );
+    } finally {
+      await a.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
