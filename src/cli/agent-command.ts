@@ -21,6 +21,8 @@ const STOP_DEADLINE_MS = 4000;
 import { joinCluster } from "../client/join.js";
 import type { Logger } from "../lib/logger.js";
 import type { CommandContext } from "./command.js";
+import { rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 
 /**
  * start_join / retry_join: an agent with no etcd endpoints of its own learns them (and the key
@@ -73,6 +75,19 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
     return 1;
   }
   const logger = createLogger({ level: config.logLevel, json: config.logJson });
+  // Consul writes the PID file before it starts anything, and a file it cannot write fails the start.
+  const pidFile = config.pidFile;
+  if (pidFile) {
+    try {
+      await writeFile(pidFile, String(process.pid));
+    } catch (err) {
+      ctx.ui.error(`==> Failed to write PID file: ${toAugurError(err).message}`);
+      return 1;
+    }
+  }
+  const removePidFile = (): void => {
+    if (pidFile) rmSync(pidFile, { force: true });
+  };
   let running;
   try {
     const joined = await learnedEtcd(config, logger);
@@ -86,6 +101,7 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
       { err: err instanceof Error ? err.message : String(err) },
       "agent failed to start",
     );
+    removePidFile();
     return 1;
   }
   const agent = running;
@@ -106,6 +122,7 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
       logger.warn(
         `shutdown did not finish within ${STOP_DEADLINE_MS / 1000}s (is the store unreachable?); exiting now`,
       );
+      removePidFile();
       process.exit(1);
     }, STOP_DEADLINE_MS);
     deadline.unref();
@@ -119,6 +136,7 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
   process.off("SIGHUP", onHup);
   process.off("SIGINT", onTerm);
   process.off("SIGTERM", onTerm);
+  removePidFile();
   logger.info("agent stopped");
   return 0;
 }

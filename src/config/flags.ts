@@ -17,6 +17,7 @@ export interface AgentFlags {
   readonly nodeId?: string;
   readonly datacenter?: string;
   readonly dataDir?: string;
+  readonly pidFile?: string;
   readonly client?: string;
   readonly bind?: string;
   readonly advertise?: string;
@@ -98,6 +99,7 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
     "Where the catalog, API-registered services and checks, and the watch outbox are kept. Required unless -dev.",
   ),
   str("datacenter", "dc", "The datacenter this agent answers for. Default dc1."),
+  str("pid-file", "path", "Write the agent's PID to this file at start; it is removed at stop."),
   bool("dev", "Development mode: an in-memory store on 127.0.0.1; nothing is persisted."),
   bool("enable-local-script-checks", "Allow script checks from config files only."),
   bool("enable-script-checks", "Allow script checks from any source, the HTTP API included."),
@@ -167,6 +169,7 @@ export function agentFlagsFrom(flags: ParsedFlags, args: readonly string[]): Age
     nodeId: text("node-id"),
     datacenter: text("datacenter"),
     dataDir: text("data-dir"),
+    pidFile: text("pid-file"),
     client: text("client"),
     bind: text("bind"),
     advertise: text("advertise"),

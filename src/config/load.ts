@@ -41,6 +41,8 @@ export interface RuntimeConfig {
   readonly datacenter: string;
   readonly dev: boolean;
   readonly dataDir?: string;
+  /** `pid_file` / `-pid-file`: the agent's PID is written here at start and removed at stop. */
+  readonly pidFile?: string;
   readonly httpAddresses: readonly { host: string; port: number }[];
   readonly bindAddr: string;
   readonly advertiseAddr: string;
@@ -151,7 +153,6 @@ const UNSUPPORTED = new Set([
   "enable_syslog",
   "node_meta",
   "skip_leave_on_interrupt",
-  "pid_file",
 ]);
 const LIST_KEYS = ["services", "service", "checks", "check", "watches"] as const;
 
@@ -284,6 +285,7 @@ class Merged {
 }
 
 const KNOWN = new Set([
+  "pid_file",
   "node_name",
   "node_id",
   "datacenter",
@@ -393,6 +395,9 @@ async function build(
     nodeId,
     datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
     dev,
+    ...((flags.pidFile ?? str("pid_file"))
+      ? { pidFile: (flags.pidFile ?? str("pid_file")) as string }
+      : {}),
     ...(dataDir && !dev ? { dataDir } : {}),
     httpAddresses: httpAddresses(m, flags, dev),
     bindAddr,
