@@ -65,7 +65,10 @@ export type AgentSettings = Pick<
   | "watches"
 > &
   Partial<
-    Pick<RuntimeConfig, "dataDir" | "storeHistory" | "etcd" | "reconnectTimeoutMs" | "http">
+    Pick<
+      RuntimeConfig,
+      "dataDir" | "storeHistory" | "etcd" | "reconnectTimeoutMs" | "http" | "queryTimes"
+    >
   > &
   AgentTimings;
 
@@ -379,17 +382,20 @@ export class AgentRuntime {
     const storeContact = settings.etcd ? { storeContact: () => agent.storeContact() } : {};
     const onServerError = (err: unknown, method: string, url: string): void =>
       log.warn({ err: toAugurError(err).message }, `${method} ${url}`);
+    const queryTimes = settings.queryTimes ? { queryTimes: settings.queryTimes } : {};
     inProcess = new InProcessSource({
       routes,
       token: internalToken,
       onServerError,
       ...storeContact,
+      ...queryTimes,
     });
     const server = new ApiServer({
       routes,
       onResponse: (method, route, status, seconds) =>
         metrics.observeRequest(method, route, status, seconds),
       onServerError,
+      ...queryTimes,
       ...(settings.http ? { limits: settings.http } : {}),
       ...storeContact,
     });

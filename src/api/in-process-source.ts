@@ -16,7 +16,7 @@
 import { AugurError } from "../lib/errors.js";
 import type { WatchSource } from "../watch/query.js";
 import { errorResponse } from "./error-mapper.js";
-import { ApiRequest } from "./request.js";
+import { ApiRequest, type QueryTimes } from "./request.js";
 import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
 import type { WaitSignal } from "../catalog/scopes.js";
 import {
@@ -42,6 +42,8 @@ export interface InProcessSourceOptions {
   readonly storeContact?: () => { knownLeader: boolean; lastContactMs: number };
   /** As ApiServerOptions: called for every request that failed with a 5xx. */
   readonly onServerError?: (err: unknown, method: string, url: string) => void;
+  /** As ApiServerOptions: `default_query_time` / `max_query_time`. */
+  readonly queryTimes?: QueryTimes;
 }
 
 const NOT_AN_ENDPOINT = "Invalid URL path: not a recognized HTTP API endpoint\n";
@@ -129,6 +131,7 @@ export class InProcessSource implements WatchSource {
         query.toString(),
         bodyOf(options.body),
         this.#requestHeaders(options.headers),
+        this.#o.queryTimes,
       );
       const result = await handler(req, contextOf(signal));
       return await this.#respond(result, req.flag("pretty"));

@@ -12,6 +12,14 @@ import { badRequest } from "../lib/errors.js";
 export const DEFAULT_WAIT_MS = 5 * 60_000;
 export const MAX_WAIT_MS = 10 * 60_000;
 
+/** `default_query_time` / `max_query_time`: a blocking query's wait without `?wait`, and its cap. */
+export interface QueryTimes {
+  readonly defaultMs: number;
+  readonly maxMs: number;
+}
+
+const CONSUL_QUERY_TIMES: QueryTimes = { defaultMs: DEFAULT_WAIT_MS, maxMs: MAX_WAIT_MS };
+
 /** Go's strconv.ParseBool accepts exactly these spellings. */
 const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
@@ -40,6 +48,7 @@ export class ApiRequest {
   /** The raw query string (after `?`), parsed on first use. */
   readonly #rawQuery: string;
   #query: URLSearchParams | undefined;
+  readonly #queryTimes: QueryTimes;
 
   constructor(
     method: string,
@@ -47,7 +56,10 @@ export class ApiRequest {
     rawQuery: string,
     body: Buffer,
     headers: Record<string, string | string[] | undefined>,
+    /** The agent's query times (Consul's 5 and 10 minutes unless configured). */
+    queryTimes: QueryTimes = CONSUL_QUERY_TIMES,
   ) {
+    this.#queryTimes = queryTimes;
     this.method = method;
     this.rest = rest;
     this.#rawQuery = rawQuery;
@@ -99,11 +111,12 @@ export class ApiRequest {
   blocking(): BlockingOptions {
     const rawWait = this.param("wait");
     const rawIndex = this.param("index");
-    let waitMs = DEFAULT_WAIT_MS;
+    const { defaultMs, maxMs } = this.#queryTimes;
+    let waitMs = Math.min(defaultMs, maxMs);
     if (rawWait !== undefined) {
       const ms = parseGoDuration(rawWait);
       if (ms === undefined || ms < 0) throw badRequest("Invalid wait time");
-      waitMs = Math.min(ms === 0 ? DEFAULT_WAIT_MS : ms, MAX_WAIT_MS);
+      waitMs = Math.min(ms === 0 ? defaultMs : ms, maxMs);
     }
     let minIndex = 0;
     if (rawIndex !== undefined) {

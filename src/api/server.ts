@@ -14,7 +14,7 @@ import FindMyWay from "find-my-way";
 import { AugurError, badRequest } from "../lib/errors.js";
 import { errorResponse } from "./error-mapper.js";
 import { allowHeader, type Route } from "./router.js";
-import { ApiRequest } from "./request.js";
+import { ApiRequest, type QueryTimes } from "./request.js";
 import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
 import { ParkedRequests } from "./parked.js";
 import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
@@ -62,6 +62,8 @@ export interface ApiServerOptions {
   readonly onResponse?: (method: string, route: string, status: number, seconds: number) => void;
   /** Connection and read limits; every field has a default. */
   readonly limits?: HttpLimits;
+  /** `default_query_time` / `max_query_time` (Consul's 5 and 10 minutes when absent). */
+  readonly queryTimes?: QueryTimes;
 }
 
 /**
@@ -238,7 +240,14 @@ export class ApiServer {
       const url = req.url as string;
       const q = url.indexOf("?");
       const rest = r.prefix ? decodePath(url.slice(r.path.length, q < 0 ? url.length : q)) : "";
-      const apiReq = new ApiRequest(method, rest, q < 0 ? "" : url.slice(q + 1), body, req.headers);
+      const apiReq = new ApiRequest(
+        method,
+        rest,
+        q < 0 ? "" : url.slice(q + 1),
+        body,
+        req.headers,
+        this.#options.queryTimes,
+      );
       pretty = apiReq.flag("pretty");
       result = handler(apiReq, this.#parked.context(res));
     } catch (err) {

@@ -41,6 +41,8 @@ export interface RuntimeConfig {
   readonly datacenter: string;
   readonly dev: boolean;
   readonly dataDir?: string;
+  /** `default_query_time` / `max_query_time` in ms: a blocking query's wait without `?wait`, and its cap. */
+  readonly queryTimes?: { readonly defaultMs: number; readonly maxMs: number };
   /** `pid_file` / `-pid-file`: the agent's PID is written here at start and removed at stop. */
   readonly pidFile?: string;
   readonly httpAddresses: readonly { host: string; port: number }[];
@@ -286,6 +288,8 @@ class Merged {
 
 const KNOWN = new Set([
   "pid_file",
+  "default_query_time",
+  "max_query_time",
   "node_name",
   "node_id",
   "datacenter",
@@ -395,6 +399,7 @@ async function build(
     nodeId,
     datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
     dev,
+    ...queryTimes(m),
     ...((flags.pidFile ?? str("pid_file"))
       ? { pidFile: (flags.pidFile ?? str("pid_file")) as string }
       : {}),
@@ -553,6 +558,25 @@ function httpLimits(m: Merged): HttpLimitsConfig {
     out.responseHeaders = out_;
   }
   return out;
+}
+
+/**
+ * `default_query_time` (Consul: 300s) and `max_query_time` (600s): how long a blocking query
+ * waits without `?wait`, and the most it may ask for. Positive durations.
+ */
+function queryTimes(m: Merged): { queryTimes?: { defaultMs: number; maxMs: number } } {
+  const read = (key: string, fallback: number): number => {
+    const entry = m.get<string>(key, "string");
+    if (entry === undefined) return fallback;
+    const ms = parseGoDuration(entry.value);
+    if (ms === undefined || ms <= 0)
+      throw fail(entry.file, key, 'a positive duration such as "300s"', entry.value);
+    return ms;
+  };
+  const defaultMs = read("default_query_time", 300_000);
+  const maxMs = read("max_query_time", 600_000);
+  if (defaultMs === 300_000 && maxMs === 600_000) return {};
+  return { queryTimes: { defaultMs, maxMs } };
 }
 
 /** An HTTP header name: an RFC 9110 token. */

@@ -312,3 +312,45 @@ void test("http_config.response_headers - sent on every answer (a handler's own 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test("default_query_time / max_query_time - a blocking query waits the default without ?wait and never longer than the max", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "augur-query-time-"));
+  try {
+    const f = join(dir, "q.json");
+    await writeFile(f, JSON.stringify({ default_query_time: "300ms", max_query_time: "600ms" }));
+    const { config } = await loadConfig({ flags: parseAgentFlags(["-dev"]), files: [f], dirs: [] });
+    assert.deepEqual(config.queryTimes, { defaultMs: 300, maxMs: 600 });
+    const bad = join(dir, "bad.json");
+    await writeFile(bad, JSON.stringify({ max_query_time: "0s" }));
+    await assert.rejects(
+      loadConfig({ flags: parseAgentFlags(["-dev"]), files: [bad], dirs: [] }),
+      /max_query_time: expected a positive duration/,
+    );
+    const a = await startTestAgent({ queryTimes: { defaultMs: 300, maxMs: 600 } });
+    try {
+      assert.equal((await a.call("PUT", "/v1/kv/q", "v")).status, 200);
+      const index = (await a.call("GET", "/v1/kv/q")).headers.get("x-consul-index");
+      const timed = async (query: string): Promise<number> => {
+        const t0 = performance.now();
+        const res = await a.call("GET", `/v1/kv/q?index=${index}${query}`);
+        assert.equal(res.headers.get("x-consul-index"), index);
+        return performance.now() - t0;
+      };
+      const byDefault = await timed("");
+      assert.ok(
+        byDefault >= 290,
+        `waited ${byDefault.toFixed(0)} ms without ?wait (default 300 ms)`,
+      );
+      // Capped: a 10-minute ask ends after the 600 ms maximum (plus up to 1/16 jitter), not 10 minutes.
+      const capped = await timed("&wait=10m");
+      assert.ok(
+        capped >= 590 && capped < 5_000,
+        `waited ${capped.toFixed(0)} ms for ?wait=10m (max 600 ms)`,
+      );
+    } finally {
+      await a.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
