@@ -67,7 +67,13 @@ export type AgentSettings = Pick<
   Partial<
     Pick<
       RuntimeConfig,
-      "dataDir" | "storeHistory" | "etcd" | "reconnectTimeoutMs" | "http" | "queryTimes"
+      | "dataDir"
+      | "storeHistory"
+      | "etcd"
+      | "reconnectTimeoutMs"
+      | "http"
+      | "queryTimes"
+      | "nodeMeta"
     >
   > &
   AgentTimings;
@@ -247,6 +253,7 @@ export class AgentRuntime {
         nodeId: settings.nodeId,
         datacenter: settings.datacenter,
         advertiseAddr: settings.advertiseAddr,
+        ...(settings.nodeMeta ? { nodeMeta: { ...settings.nodeMeta } } : {}),
         version: VERSION,
       },
       catalog,

@@ -22,6 +22,7 @@ export function readOnlyFlags(dev: boolean): AgentFlags {
     configDirs: [],
     join: [],
     retryJoin: [],
+    nodeMeta: [],
     ignored: [],
     nodeId: "00000000-0000-0000-0000-000000000000",
   };

@@ -18,6 +18,8 @@ export interface AgentFlags {
   readonly datacenter?: string;
   readonly dataDir?: string;
   readonly pidFile?: string;
+  /** `-node-meta key:value`, repeatable, in order. */
+  readonly nodeMeta: string[];
   readonly client?: string;
   readonly bind?: string;
   readonly advertise?: string;
@@ -99,6 +101,11 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
     "Where the catalog, API-registered services and checks, and the watch outbox are kept. Required unless -dev.",
   ),
   str("datacenter", "dc", "The datacenter this agent answers for. Default dc1."),
+  list(
+    "node-meta",
+    "key:value",
+    "Metadata for this node, as key:value. Can be given multiple times.",
+  ),
   str("pid-file", "path", "Write the agent's PID to this file at start; it is removed at stop."),
   bool("dev", "Development mode: an in-memory store on 127.0.0.1; nothing is persisted."),
   bool("enable-local-script-checks", "Allow script checks from config files only."),
@@ -170,6 +177,7 @@ export function agentFlagsFrom(flags: ParsedFlags, args: readonly string[]): Age
     datacenter: text("datacenter"),
     dataDir: text("data-dir"),
     pidFile: text("pid-file"),
+    nodeMeta: flags.list("node-meta"),
     client: text("client"),
     bind: text("bind"),
     advertise: text("advertise"),

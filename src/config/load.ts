@@ -43,6 +43,8 @@ export interface RuntimeConfig {
   readonly dataDir?: string;
   /** `default_query_time` / `max_query_time` in ms: a blocking query's wait without `?wait`, and its cap. */
   readonly queryTimes?: { readonly defaultMs: number; readonly maxMs: number };
+  /** `node_meta` / `-node-meta`: this node's metadata in the catalog (`NodeMeta`). */
+  readonly nodeMeta?: Readonly<Record<string, string>>;
   /** `pid_file` / `-pid-file`: the agent's PID is written here at start and removed at stop. */
   readonly pidFile?: string;
   readonly httpAddresses: readonly { host: string; port: number }[];
@@ -153,7 +155,6 @@ const UNSUPPORTED = new Set([
   "log_rotate_max_files",
   "syslog_facility",
   "enable_syslog",
-  "node_meta",
   "skip_leave_on_interrupt",
 ]);
 const LIST_KEYS = ["services", "service", "checks", "check", "watches"] as const;
@@ -288,6 +289,7 @@ class Merged {
 
 const KNOWN = new Set([
   "pid_file",
+  "node_meta",
   "default_query_time",
   "max_query_time",
   "node_name",
@@ -400,6 +402,7 @@ async function build(
     datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
     dev,
     ...queryTimes(m),
+    ...nodeMeta(m, flags.nodeMeta),
     ...((flags.pidFile ?? str("pid_file"))
       ? { pidFile: (flags.pidFile ?? str("pid_file")) as string }
       : {}),
@@ -577,6 +580,42 @@ function queryTimes(m: Merged): { queryTimes?: { defaultMs: number; maxMs: numbe
   const maxMs = read("max_query_time", 600_000);
   if (defaultMs === 300_000 && maxMs === 600_000) return {};
   return { queryTimes: { defaultMs, maxMs } };
+}
+
+/**
+ * `node_meta { key = "value" }` and `-node-meta key:value` (the flags win), checked as Consul's
+ * structs.ValidateMetadata checks them: at most 64 pairs, keys of letters, digits, `_` and `-`
+ * up to 128 characters and not starting with `consul-`, values up to 512 characters.
+ */
+function nodeMeta(m: Merged, flagPairs: readonly string[]): { nodeMeta?: Record<string, string> } {
+  const entry = m.get<Raw>("node_meta", "object");
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entry?.value ?? {})) {
+    if (typeof v !== "string") throw fail(entry?.file ?? "", `node_meta.${k}`, "a string", v);
+    out[k] = v;
+  }
+  for (const pair of flagPairs) {
+    const colon = pair.indexOf(":");
+    // Consul's parseMetaPair: "key:value", or "key" alone for an empty value.
+    if (colon < 0) out[pair] = "";
+    else out[pair.slice(0, colon)] = pair.slice(colon + 1);
+  }
+  const keys = Object.keys(out);
+  if (keys.length === 0) return {};
+  const bad = (why: string): AugurError =>
+    new AugurError("CONFIG_INVALID", `Failed to parse node metadata: ${why}`);
+  if (keys.length > 64) throw bad("Node metadata cannot contain more than 64 key/value pairs");
+  for (const k of keys) {
+    if (k === "") throw bad("Key cannot be blank");
+    if (!/^[a-zA-Z0-9_-]+$/.test(k))
+      throw bad(`Key contains invalid characters: ${JSON.stringify(k)}`);
+    if (k.length > 128) throw bad(`Key is too long (limit: 128 characters): ${JSON.stringify(k)}`);
+    if (k.startsWith("consul-"))
+      throw bad(`Key prefix 'consul-' is reserved for internal use: ${JSON.stringify(k)}`);
+    if ((out[k] as string).length > 512)
+      throw bad(`Value is too long (limit: 512 characters) for key ${JSON.stringify(k)}`);
+  }
+  return { nodeMeta: out };
 }
 
 /** An HTTP header name: an RFC 9110 token. */

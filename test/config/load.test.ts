@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { loadConfig, parseAgentFlags } from "../../src/config/index.js";
 import { decodeServiceDefinition, decodeCheckDefinition } from "../../src/config/definitions.js";
 import { isAugurError } from "../../src/lib/errors.js";
+import { startTestAgent } from "../helpers/in-process-agent.js";
 
 describe("config", () => {
   let dir = "";
@@ -275,5 +276,56 @@ describe("config", () => {
     );
     assert.throws(() => decodeCheckDefinition({ ttl: "1s" }), /Missing check name/);
     assert.throws(() => decodeCheckDefinition({ name: "x", ttl: "soon" }), /invalid duration/);
+  });
+});
+
+describe("config - node_meta", () => {
+  it("node_meta - the config key and -node-meta flags (which win) become the node's Meta; Consul's metadata rules refuse the rest", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "augur-node-meta-"));
+    try {
+      const f = join(dir, "meta.hcl");
+      await writeFile(f, 'node_meta {\n  rack = "r1"\n  zone = "a"\n}\n');
+      const { config } = await loadConfig({
+        flags: parseAgentFlags(["-dev", "-node-meta", "zone:b", "-node-meta", "flag-only"]),
+        files: [f],
+        dirs: [],
+      });
+      assert.deepEqual(config.nodeMeta, { rack: "r1", zone: "b", "flag-only": "" });
+      for (const [meta, why] of [
+        [{ "consul-x": "1" }, /Key prefix 'consul-' is reserved for internal use/],
+        [{ "bad key": "1" }, /Key contains invalid characters/],
+        [{ k: "v".repeat(513) }, /Value is too long \(limit: 512 characters\)/],
+        [
+          Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, "v"])),
+          /cannot contain more than 64 key\/value pairs/,
+        ],
+      ] as const) {
+        const bad = join(dir, "bad.json");
+        await writeFile(bad, JSON.stringify({ node_meta: meta }));
+        await assert.rejects(
+          loadConfig({ flags: parseAgentFlags(["-dev"]), files: [bad], dirs: [] }),
+          (err) => isAugurError(err, "CONFIG_INVALID") && why.test(err.message),
+        );
+      }
+      const a = await startTestAgent({ nodeMeta: config.nodeMeta ?? {} });
+      try {
+        const node = (await (await a.call("GET", "/v1/catalog/node/node1")).json()) as {
+          Node: { Meta: Record<string, string> };
+        };
+        assert.equal(node.Node.Meta["rack"], "r1");
+        assert.equal(node.Node.Meta["zone"], "b");
+        const byMeta = (await (
+          await a.call("GET", "/v1/catalog/nodes?node-meta=rack:r1")
+        ).json()) as { Node: string }[];
+        assert.deepEqual(
+          byMeta.map((n) => n.Node),
+          ["node1"],
+        );
+      } finally {
+        await a.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
