@@ -477,6 +477,12 @@ function httpAddresses(
   const portRaw = ports?.value["http"];
   if (portRaw !== undefined && typeof portRaw !== "number")
     throw fail(ports?.file ?? "", "ports.http", "a number", portRaw);
+  // Listeners augur does not open (yet): said once, not silently ignored.
+  for (const key of Object.keys(ports?.value ?? {})) {
+    if (key === "http") continue;
+    const why = PORT_NOTES[key] ?? "augur has no such listener";
+    m.notices.push(`${ports?.file ?? ""}: "ports.${key}" is not used: ${why}`);
+  }
   const port = flags.httpPort ?? (portRaw as number | undefined) ?? 8500;
   if (port < 0) return [];
   const client =
@@ -489,6 +495,21 @@ function httpAddresses(
     .filter(Boolean)
     .map((host) => ({ host, port }));
 }
+
+/** Why a Consul listener's port has no effect in augur. */
+const PORT_NOTES: Record<string, string> = {
+  dns: "augur does not serve DNS yet",
+  https: "augur does not serve HTTPS yet",
+  grpc: "augur has no gRPC API (Consul's is for Envoy and the mesh)",
+  grpc_tls: "augur has no gRPC API (Consul's is for Envoy and the mesh)",
+  serf_lan: "augur has no gossip: agents share their catalog through etcd",
+  serf_wan: "augur has no gossip: agents share their catalog through etcd",
+  server: "augur has no server RPC: etcd's members are the servers",
+  sidecar_min_port: "augur has no service mesh",
+  sidecar_max_port: "augur has no service mesh",
+  expose_min_port: "augur has no service mesh",
+  expose_max_port: "augur has no service mesh",
+};
 
 const LIMITS_KEYS = new Set(["http_max_conns_per_client"]);
 const HTTP_CONFIG_KEYS = new Set(["read_timeout", "read_header_timeout", "response_headers"]);

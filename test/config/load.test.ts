@@ -329,3 +329,30 @@ describe("config - node_meta", () => {
     }
   });
 });
+
+describe("config - ports augur does not listen on", () => {
+  it("ports - dns, https and grpc load with a notice each instead of being silently ignored", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "augur-ports-"));
+    try {
+      const f = join(dir, "ports.json");
+      await writeFile(
+        f,
+        JSON.stringify({ ports: { http: 8501, dns: 8600, https: 8501, grpc: 8502 } }),
+      );
+      const { config, notices } = await loadConfig({
+        flags: parseAgentFlags(["-dev"]),
+        files: [f],
+        dirs: [],
+      });
+      assert.equal(config.httpAddresses[0]?.port, 8501);
+      for (const key of ["dns", "https", "grpc"])
+        assert.ok(
+          notices.some((n) => n.includes(`"ports.${key}" is not used`)),
+          `no notice for ports.${key}: ${notices.join(" | ")}`,
+        );
+      assert.ok(!notices.some((n) => n.includes('"ports.http"')));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
