@@ -74,6 +74,7 @@ export type AgentSettings = Pick<
       | "http"
       | "queryTimes"
       | "nodeMeta"
+      | "sessionTtlMinMs"
     >
   > &
   AgentTimings;
@@ -238,6 +239,7 @@ export class AgentRuntime {
     const catalog = new Catalog(store, {
       datacenter: settings.datacenter,
       ...(settings.etcd ? { maxTxnOps: 128 } : {}),
+      ...(settings.sessionTtlMinMs ? { sessionTtlMinMs: settings.sessionTtlMinMs } : {}),
     });
     opened.push(() => catalog.stop());
     await catalog.start(

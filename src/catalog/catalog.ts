@@ -66,6 +66,8 @@ export interface CatalogOptions {
   readonly now?: () => number;
   /** The most operations the store takes in one transaction (etcd's `--max-txn-ops`); unlimited if unset. */
   readonly maxTxnOps?: number;
+  /** `session_ttl_min` (Consul's default 10 s). */
+  readonly sessionTtlMinMs?: number;
 }
 
 /** Keys whose answers are kept, and the largest value (base64 characters) kept. */
@@ -109,7 +111,13 @@ export class Catalog {
     this.#view = new CatalogView(store);
     views.set(this, this.#view);
     this.datacenter = options.datacenter;
-    this.sessions = new Sessions(store, this.#view, options.now, options.maxTxnOps);
+    this.sessions = new Sessions(
+      store,
+      this.#view,
+      options.now,
+      options.maxTxnOps,
+      options.sessionTtlMinMs,
+    );
     this.#kvWrites = new KvSetBatcher(store, this.#view);
   }
 

@@ -29,7 +29,8 @@ import type { AppliedChange, CatalogView, Stored } from "./view.js";
 import { serfHealth } from "./health.js";
 
 export const DEFAULT_LOCK_DELAY_MS = 15_000;
-const MIN_TTL_MS = 10_000;
+/** Consul's default `session_ttl_min`. */
+export const DEFAULT_SESSION_TTL_MIN_MS = 10_000;
 const MAX_TTL_MS = 24 * 3600_000;
 /** Consul's SessionTTLMultiplier: a session lives up to twice its TTL after the last renew. */
 const TTL_MULTIPLIER = 2;
@@ -63,6 +64,8 @@ export class Sessions {
     private readonly now: () => number = Date.now,
     /** The most operations one store transaction may carry (etcd: `--max-txn-ops`, 128 by default). */
     private readonly maxTxnOps: number = Number.POSITIVE_INFINITY,
+    /** `session_ttl_min`: the shortest TTL a session may ask for. */
+    private readonly ttlMinMs: number = DEFAULT_SESSION_TTL_MIN_MS,
   ) {}
 
   async create(req: SessionRequest): Promise<string> {
@@ -70,10 +73,10 @@ export class Sessions {
     if (behavior !== "release" && behavior !== "delete")
       throw new AugurError("INVALID_STATE", `Invalid Behavior setting '${behavior}'`);
     const ttlMs = req.ttlMs ?? 0;
-    if (ttlMs !== 0 && (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS)) {
+    if (ttlMs !== 0 && (ttlMs < this.ttlMinMs || ttlMs > MAX_TTL_MS)) {
       throw new AugurError(
         "INVALID_STATE",
-        `Invalid Session TTL '${ttlMs * 1e6}', must be between [10s=24h0m0s]`,
+        `Invalid Session TTL '${ttlMs * 1e6}', must be between [${formatGoDuration(this.ttlMinMs)}=${formatGoDuration(MAX_TTL_MS)}]`,
       );
     }
     const nodeLower = req.node.toLowerCase();

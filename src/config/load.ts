@@ -45,6 +45,8 @@ export interface RuntimeConfig {
   readonly queryTimes?: { readonly defaultMs: number; readonly maxMs: number };
   /** `node_meta` / `-node-meta`: this node's metadata in the catalog (`NodeMeta`). */
   readonly nodeMeta?: Readonly<Record<string, string>>;
+  /** `session_ttl_min` in ms: the shortest session TTL accepted (Consul's default 10 s). */
+  readonly sessionTtlMinMs?: number;
   /** `pid_file` / `-pid-file`: the agent's PID is written here at start and removed at stop. */
   readonly pidFile?: string;
   readonly httpAddresses: readonly { host: string; port: number }[];
@@ -288,6 +290,7 @@ class Merged {
 }
 
 const KNOWN = new Set([
+  "session_ttl_min",
   "pid_file",
   "node_meta",
   "default_query_time",
@@ -402,6 +405,7 @@ async function build(
     datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
     dev,
     ...queryTimes(m),
+    ...sessionTtlMin(m),
     ...nodeMeta(m, flags.nodeMeta),
     ...((flags.pidFile ?? str("pid_file"))
       ? { pidFile: (flags.pidFile ?? str("pid_file")) as string }
@@ -637,6 +641,21 @@ function nodeMeta(m: Merged, flagPairs: readonly string[]): { nodeMeta?: Record<
       throw bad(`Value is too long (limit: 512 characters) for key ${JSON.stringify(k)}`);
   }
   return { nodeMeta: out };
+}
+
+/** `session_ttl_min`: a positive duration, no longer than the 24 h maximum TTL. */
+function sessionTtlMin(m: Merged): { sessionTtlMinMs?: number } {
+  const entry = m.get<string>("session_ttl_min", "string");
+  if (entry === undefined) return {};
+  const ms = parseGoDuration(entry.value);
+  if (ms === undefined || ms <= 0 || ms > 24 * 3600_000)
+    throw fail(
+      entry.file,
+      "session_ttl_min",
+      'a duration between 0s and 24h such as "10s"',
+      entry.value,
+    );
+  return { sessionTtlMinMs: ms };
 }
 
 /** An HTTP header name: an RFC 9110 token. */

@@ -356,3 +356,42 @@ describe("config - ports augur does not listen on", () => {
     }
   });
 });
+
+describe("config - session_ttl_min", () => {
+  it("session_ttl_min - sets the shortest session TTL accepted, with Consul's error text naming it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "augur-ttl-min-"));
+    try {
+      const f = join(dir, "s.json");
+      await writeFile(f, JSON.stringify({ session_ttl_min: "2s" }));
+      const { config } = await loadConfig({
+        flags: parseAgentFlags(["-dev"]),
+        files: [f],
+        dirs: [],
+      });
+      assert.equal(config.sessionTtlMinMs, 2000);
+      const bad = join(dir, "bad.json");
+      await writeFile(bad, JSON.stringify({ session_ttl_min: "0s" }));
+      await assert.rejects(
+        loadConfig({ flags: parseAgentFlags(["-dev"]), files: [bad], dirs: [] }),
+        /session_ttl_min/,
+      );
+      const a = await startTestAgent({ sessionTtlMinMs: 2000 });
+      try {
+        const short = await a.call("PUT", "/v1/session/create", { TTL: "1s" });
+        assert.deepEqual(
+          [short.status, await short.text()],
+          [500, "Invalid Session TTL '1000000000', must be between [2s=24h0m0s]"],
+        );
+        assert.equal(
+          (await a.call("PUT", "/v1/session/create", { TTL: "3s" })).status,
+          200,
+          "3 s is allowed where Consul's default 10 s minimum would refuse it",
+        );
+      } finally {
+        await a.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
