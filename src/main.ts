@@ -75,6 +75,8 @@ export type AgentSettings = Pick<
       | "queryTimes"
       | "nodeMeta"
       | "sessionTtlMinMs"
+      | "taggedAddresses"
+      | "disableCoordinates"
     >
   > &
   AgentTimings;
@@ -256,6 +258,7 @@ export class AgentRuntime {
         datacenter: settings.datacenter,
         advertiseAddr: settings.advertiseAddr,
         ...(settings.nodeMeta ? { nodeMeta: { ...settings.nodeMeta } } : {}),
+        ...(settings.taggedAddresses ? { taggedAddresses: { ...settings.taggedAddresses } } : {}),
         version: VERSION,
       },
       catalog,
@@ -373,7 +376,7 @@ export class AgentRuntime {
       }),
       ...rootRoutes(),
       ...aclRoutes(),
-      ...coordinateRoutes(catalog),
+      ...coordinateRoutes(catalog, { disabled: settings.disableCoordinates === true }),
       ...agentHealthRoutes(agent),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),

@@ -50,6 +50,8 @@ export interface AgentIdentity {
   readonly datacenter: string;
   readonly advertiseAddr: string;
   readonly nodeMeta?: Record<string, string>;
+  /** `tagged_addresses`: added to (and overriding) the lan/wan addresses Consul tags a node with. */
+  readonly taggedAddresses?: Record<string, string>;
   readonly version: string;
 }
 
@@ -178,6 +180,7 @@ export class Agent {
         lan_ipv4: id.advertiseAddr,
         wan: id.advertiseAddr,
         wan_ipv4: id.advertiseAddr,
+        ...(id.taggedAddresses ?? {}),
       },
       Meta: { "consul-network-segment": "", ...(id.nodeMeta ?? {}) },
     };

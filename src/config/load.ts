@@ -45,6 +45,10 @@ export interface RuntimeConfig {
   readonly queryTimes?: { readonly defaultMs: number; readonly maxMs: number };
   /** `node_meta` / `-node-meta`: this node's metadata in the catalog (`NodeMeta`). */
   readonly nodeMeta?: Readonly<Record<string, string>>;
+  /** `tagged_addresses`: extra (or overriding) tagged addresses of this node. */
+  readonly taggedAddresses?: Readonly<Record<string, string>>;
+  /** `disable_coordinates`: the coordinate endpoints answer `Coordinate support disabled`. */
+  readonly disableCoordinates?: boolean;
   /** `session_ttl_min` in ms: the shortest session TTL accepted (Consul's default 10 s). */
   readonly sessionTtlMinMs?: number;
   /** `pid_file` / `-pid-file`: the agent's PID is written here at start and removed at stop. */
@@ -290,6 +294,8 @@ class Merged {
 }
 
 const KNOWN = new Set([
+  "tagged_addresses",
+  "disable_coordinates",
   "session_ttl_min",
   "pid_file",
   "node_meta",
@@ -406,6 +412,10 @@ async function build(
     dev,
     ...queryTimes(m),
     ...sessionTtlMin(m),
+    ...taggedAddresses(m),
+    ...(m.get<boolean>("disable_coordinates", "boolean")?.value
+      ? { disableCoordinates: true }
+      : {}),
     ...nodeMeta(m, flags.nodeMeta),
     ...((flags.pidFile ?? str("pid_file"))
       ? { pidFile: (flags.pidFile ?? str("pid_file")) as string }
@@ -641,6 +651,18 @@ function nodeMeta(m: Merged, flagPairs: readonly string[]): { nodeMeta?: Record<
       throw bad(`Value is too long (limit: 512 characters) for key ${JSON.stringify(k)}`);
   }
   return { nodeMeta: out };
+}
+
+/** `tagged_addresses { name = "address" }`: strings only. */
+function taggedAddresses(m: Merged): { taggedAddresses?: Record<string, string> } {
+  const entry = m.get<Raw>("tagged_addresses", "object");
+  if (!entry) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entry.value)) {
+    if (typeof v !== "string") throw fail(entry.file, `tagged_addresses.${k}`, "a string", v);
+    out[k] = v;
+  }
+  return { taggedAddresses: out };
 }
 
 /** `session_ttl_min`: a positive duration, no longer than the 24 h maximum TTL. */

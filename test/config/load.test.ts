@@ -395,3 +395,47 @@ describe("config - session_ttl_min", () => {
     }
   });
 });
+
+describe("config - tagged_addresses, disable_coordinates", () => {
+  it("tagged_addresses join the node's lan/wan addresses; disable_coordinates makes the coordinate endpoints answer Consul's 401", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "augur-tagged-"));
+    try {
+      const f = join(dir, "t.json");
+      await writeFile(
+        f,
+        JSON.stringify({
+          tagged_addresses: { wan: "203.0.113.7", custom: "10.9.9.9" },
+          disable_coordinates: true,
+        }),
+      );
+      const { config } = await loadConfig({
+        flags: parseAgentFlags(["-dev"]),
+        files: [f],
+        dirs: [],
+      });
+      assert.deepEqual(config.taggedAddresses, { wan: "203.0.113.7", custom: "10.9.9.9" });
+      assert.equal(config.disableCoordinates, true);
+      const a = await startTestAgent({
+        taggedAddresses: config.taggedAddresses ?? {},
+        disableCoordinates: true,
+      });
+      try {
+        const node = (await (await a.call("GET", "/v1/catalog/node/node1")).json()) as {
+          Node: { TaggedAddresses: Record<string, string> };
+        };
+        assert.equal(node.Node.TaggedAddresses["custom"], "10.9.9.9");
+        assert.equal(node.Node.TaggedAddresses["wan"], "203.0.113.7");
+        assert.equal(node.Node.TaggedAddresses["lan"], "127.0.0.1");
+        const coords = await a.call("GET", "/v1/coordinate/nodes");
+        assert.deepEqual(
+          [coords.status, await coords.text()],
+          [401, "Coordinate support disabled"],
+        );
+      } finally {
+        await a.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,12 +8,21 @@
  */
 import type { Catalog } from "../../catalog/catalog.js";
 import { scope } from "../../catalog/scopes.js";
-import { badRequest } from "../../lib/errors.js";
+import { AugurError, badRequest } from "../../lib/errors.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import { empty, json } from "../response.js";
-import { route, type Route } from "../router.js";
+import { route, type Route, type RouteHandler } from "../router.js";
 
-export function coordinateRoutes(catalog: Catalog): Route[] {
+export function coordinateRoutes(catalog: Catalog, options: { disabled?: boolean } = {}): Route[] {
+  if (options.disabled) {
+    // `disable_coordinates`: Consul's checkCoordinateDisabled answers every one of them so.
+    const off: RouteHandler = () => {
+      throw new AugurError("INVALID_STATE", "Coordinate support disabled", { status: 401 });
+    };
+    return ["datacenters", "nodes", "node/", "update"].map((p) =>
+      route(`/v1/coordinate/${p}`, { GET: off, PUT: off }),
+    );
+  }
   return [
     route("/v1/coordinate/datacenters", {
       GET: () => json([{ Datacenter: catalog.datacenter, AreaID: "wan", Coordinates: [] }]),
