@@ -77,6 +77,7 @@ export type AgentSettings = Pick<
       | "sessionTtlMinMs"
       | "taggedAddresses"
       | "disableCoordinates"
+      | "discardCheckOutput"
     >
   > &
   AgentTimings;
@@ -271,6 +272,7 @@ export class AgentRuntime {
       enableScriptChecks: settings.enableScriptChecks,
       enableLocalScriptChecks: settings.enableLocalScriptChecks,
       checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
+      ...(settings.discardCheckOutput ? { discardCheckOutput: true } : {}),
       // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
       // 4 s: with renewals every TTL/3 and etcd's lease-expiry sweep, a kill shows within 5 s.
       livenessTtlSeconds:

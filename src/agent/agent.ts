@@ -62,6 +62,11 @@ export interface AgentOptions {
   readonly enableScriptChecks: boolean;
   readonly enableLocalScriptChecks: boolean;
   readonly checkUpdateIntervalMs: number;
+  /**
+   * `discard_check_output`: checks' output is dropped before it is stored, so checks whose output
+   * changes every run (timestamps, PIDs) write to the catalog only when their status changes.
+   */
+  readonly discardCheckOutput?: boolean;
   /** Liveness lease TTL (seconds): how soon other agents see this one as failed. */
   readonly livenessTtlSeconds: number;
   readonly fullSyncIntervalMs?: number;
@@ -511,7 +516,7 @@ export class Agent {
       if (status === "critical") running.criticalSince ??= Date.now();
       else delete running.criticalSince;
     }
-    this.local.updateCheck(id, status, output);
+    this.local.updateCheck(id, status, this.#options.discardCheckOutput ? "" : output);
   }
 
   #removeCheck(id: string): void {

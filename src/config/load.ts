@@ -45,6 +45,8 @@ export interface RuntimeConfig {
   readonly queryTimes?: { readonly defaultMs: number; readonly maxMs: number };
   /** `node_meta` / `-node-meta`: this node's metadata in the catalog (`NodeMeta`). */
   readonly nodeMeta?: Readonly<Record<string, string>>;
+  /** `discard_check_output`: checks' output is not stored. */
+  readonly discardCheckOutput?: boolean;
   /** `tagged_addresses`: extra (or overriding) tagged addresses of this node. */
   readonly taggedAddresses?: Readonly<Record<string, string>>;
   /** `disable_coordinates`: the coordinate endpoints answer `Coordinate support disabled`. */
@@ -294,6 +296,7 @@ class Merged {
 }
 
 const KNOWN = new Set([
+  "discard_check_output",
   "tagged_addresses",
   "disable_coordinates",
   "session_ttl_min",
@@ -413,6 +416,9 @@ async function build(
     ...queryTimes(m),
     ...sessionTtlMin(m),
     ...taggedAddresses(m),
+    ...(m.get<boolean>("discard_check_output", "boolean")?.value
+      ? { discardCheckOutput: true }
+      : {}),
     ...(m.get<boolean>("disable_coordinates", "boolean")?.value
       ? { disableCoordinates: true }
       : {}),

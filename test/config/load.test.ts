@@ -439,3 +439,48 @@ describe("config - tagged_addresses, disable_coordinates", () => {
     }
   });
 });
+
+describe("config - discard_check_output", () => {
+  it("discard_check_output - a check's status is stored, its output is not", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "augur-discard-"));
+    try {
+      const f = join(dir, "d.json");
+      await writeFile(f, JSON.stringify({ discard_check_output: true }));
+      const { config } = await loadConfig({
+        flags: parseAgentFlags(["-dev"]),
+        files: [f],
+        dirs: [],
+      });
+      assert.equal(config.discardCheckOutput, true);
+      for (const discard of [true, false]) {
+        const a = await startTestAgent({ discardCheckOutput: discard });
+        try {
+          assert.equal(
+            (
+              await a.call("PUT", "/v1/agent/check/register", {
+                Name: "t",
+                CheckID: "t",
+                TTL: "30s",
+              })
+            ).status,
+            200,
+          );
+          assert.equal((await a.call("PUT", "/v1/agent/check/warn/t?note=pid%201234")).status, 200);
+          const [byNode] = (
+            (await (await a.call("GET", "/v1/health/node/node1")).json()) as {
+              CheckID: string;
+              Status: string;
+              Output: string;
+            }[]
+          ).filter((c) => c.CheckID === "t");
+          assert.equal(byNode?.Status, "warning");
+          assert.equal(byNode?.Output, discard ? "" : "pid 1234");
+        } finally {
+          await a.stop();
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
