@@ -41,16 +41,14 @@ export async function collectHostInfo(dataDir: string | undefined): Promise<Host
     swapTotal: kb("SwapTotal"),
     swapFree: kb("SwapFree"),
   };
-  const CPU = os
-    .cpus()
-    .map((c, i) => ({
-      cpu: i,
-      vendorId: "",
-      modelName: c.model,
-      mhz: c.speed,
-      cores: 1,
-      flags: [] as string[],
-    }));
+  const CPU = os.cpus().map((c, i) => ({
+    cpu: i,
+    vendorId: "",
+    modelName: c.model,
+    mhz: c.speed,
+    cores: 1,
+    flags: [] as string[],
+  }));
   const osRelease = await procFile("/etc/os-release", errors);
   const field = (key: string): string =>
     new RegExp(`^${key}="?([^"\\n]*)"?$`, "m").exec(osRelease)?.[1] ?? "";
