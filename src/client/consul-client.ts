@@ -367,6 +367,11 @@ export class ConsulClient {
     await this.#ok("PUT", "/v1/agent/leave", signalOf(options));
   }
 
+  /** `PUT /v1/agent/force-leave/:node`: marks a failed member as left. */
+  async forceLeave(node: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#ok("PUT", `/v1/agent/force-leave/${escapePath(node)}`, signalOf(options));
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   /** Fires a user event; the payload is sent as the raw body. */

@@ -326,3 +326,28 @@ void describe("augur leave", () => {
     }
   });
 });
+
+void describe("augur info, augur force-leave", () => {
+  void test("info - the agent's Stats, sections and keys in name order; force-leave - one node name, Consul's errors", async () => {
+    const agent = await startAgentProcess();
+    try {
+      const info = await augur(["info", `-http-addr=${agent.url}`], {});
+      assert.equal(info.code, 0, info.stderr);
+      assert.match(
+        info.stdout,
+        /^agent:\n\tcheck_monitors = 0\n\tchecks = 0\n\tservices = 0\nbuild:\n\tprerelease = \n\trevision = augur\n\tversion = \d+\.\d+\.\d+\nruntime:\n\tarch = /,
+      );
+      const none = await augur(["force-leave", `-http-addr=${agent.url}`], {});
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /^A single node name must be specified to force leave\.\n/);
+      const unknown = await augur(["force-leave", `-http-addr=${agent.url}`, "ghost"], {});
+      assert.equal(unknown.code, 1);
+      assert.match(
+        unknown.stderr,
+        /Error force leaving: Unexpected response code: 500 \(agent: No node found with name 'ghost'\)/,
+      );
+    } finally {
+      await agent.stop();
+    }
+  });
+});

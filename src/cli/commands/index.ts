@@ -13,6 +13,8 @@ import { catalogDatacentersCommand } from "./catalog-datacenters.js";
 import { catalogNodesCommand } from "./catalog-nodes.js";
 import { catalogServicesCommand } from "./catalog-services.js";
 import { eventCommand } from "./event.js";
+import { forceLeaveCommand } from "./force-leave.js";
+import { infoCommand } from "./info.js";
 import { kvDeleteCommand } from "./kv-delete.js";
 import { kvGetCommand } from "./kv-get.js";
 import { kvPutCommand } from "./kv-put.js";
@@ -119,6 +121,8 @@ export const COMMANDS = new CommandRegistry([
   catalogServicesCommand,
   devClusterCommand,
   eventCommand,
+  forceLeaveCommand,
+  infoCommand,
   kvDeleteCommand,
   kvGetCommand,
   kvPutCommand,
