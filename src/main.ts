@@ -27,6 +27,7 @@ import { rootRoutes } from "./api/routes/root.js";
 import { aclRoutes } from "./api/routes/acl.js";
 import { coordinateRoutes } from "./api/routes/coordinate.js";
 import { agentHealthRoutes } from "./api/routes/agent-health.js";
+import { operatorRoutes, type RaftServer } from "./api/routes/operator.js";
 import { kvRoutes } from "./api/routes/kv.js";
 import { txnRoutes } from "./api/routes/txn.js";
 import { catalogRoutes } from "./api/routes/catalog.js";
@@ -380,6 +381,7 @@ export class AgentRuntime {
       ...aclRoutes(),
       ...coordinateRoutes(catalog, { disabled: settings.disableCoordinates === true }),
       ...agentHealthRoutes(agent),
+      ...operatorRoutes(catalog, () => raftServers(store, settings)),
       ...agentRoutes(agent, catalog, control),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
@@ -449,6 +451,33 @@ export async function startAgent(
   options: StartAgentOptions,
 ): Promise<RunningAgent> {
   return new AgentRuntime(settings, options).start();
+}
+
+/**
+ * `operator/raft/configuration`'s servers: etcd's members in cluster mode (etcd is augur's
+ * Raft), else this agent as the one voter, at Consul's server RPC port.
+ */
+async function raftServers(store: Store, settings: AgentSettings): Promise<RaftServer[]> {
+  if (store instanceof EtcdStore) {
+    return (await store.members()).map((m) => ({
+      ID: m.id,
+      Node: m.name,
+      Address: m.peerUrl.replace(/^[a-z]+:\/\//, ""),
+      Leader: m.leader,
+      ProtocolVersion: "3",
+      Voter: m.voter,
+    }));
+  }
+  return [
+    {
+      ID: settings.nodeId,
+      Node: settings.nodeName,
+      Address: `${settings.advertiseAddr}:8300`,
+      Leader: true,
+      ProtocolVersion: "3",
+      Voter: true,
+    },
+  ];
 }
 
 /** A watch of this agent's own datacenter: served in-process. */

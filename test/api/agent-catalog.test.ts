@@ -522,4 +522,25 @@ describe("agent and catalog", () => {
       "nanoseconds since the epoch",
     );
   });
+
+  it("operator - raft/configuration on the embedded store: this agent, the one voter and leader", async () => {
+    const res = await a.call("GET", "/v1/operator/raft/configuration");
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { Servers: Record<string, unknown>[]; Index: number };
+    assert.deepEqual(Object.keys(body), ["Servers", "Index"]);
+    assert.equal(body.Servers.length, 1);
+    assert.deepEqual(Object.keys(body.Servers[0] ?? {}), [
+      "ID",
+      "Node",
+      "Address",
+      "Leader",
+      "ProtocolVersion",
+      "Voter",
+    ]);
+    assert.equal(body.Servers[0]?.["Node"], "node1");
+    assert.equal(body.Servers[0]?.["Address"], "127.0.0.1:8300");
+    assert.equal(body.Servers[0]?.["Leader"], true);
+    assert.ok(body.Index > 0);
+    assert.equal((await a.call("GET", "/v1/operator/raft/configuration?dc=dc9")).status, 500);
+  });
 });

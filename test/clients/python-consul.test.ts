@@ -50,7 +50,7 @@ describe("python3-consul (Debian)", () => {
     assert.deepEqual(failed, [], `failed steps: ${JSON.stringify(failed)}`);
     assert.equal(
       steps.length,
-      25,
+      26,
       `expected every step to run: ${steps.map((s) => s.step).join(",")}`,
     );
   });

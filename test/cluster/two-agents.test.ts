@@ -195,6 +195,17 @@ describe("cluster mode on etcd", () => {
     );
   });
 
+  it("cluster - operator/raft/configuration lists etcd's members, its leader marked", async () => {
+    const body = (await (await fetch(`${a1.url}/v1/operator/raft/configuration`)).json()) as {
+      Servers: { ID: string; Node: string; Address: string; Leader: boolean; Voter: boolean }[];
+    };
+    assert.equal(body.Servers.length, 1, "the test's etcd has one member");
+    const [m] = body.Servers;
+    assert.ok(m && m.Leader && m.Voter, JSON.stringify(m));
+    assert.match(m?.Address ?? "", /^127\.0\.0\.1:\d+$/, "the member's peer address");
+    assert.match(m?.ID ?? "", /^[0-9a-f]+$/, "etcd's member ID in hex");
+  });
+
   it("cluster - a cas on one agent right after a write on the other sees the write", async () => {
     for (let i = 0; i < 20; i++) {
       await fetch(`${a1.url}/v1/kv/cas-race`, { method: "PUT", body: `a${i}` });

@@ -225,6 +225,28 @@ export class EtcdStore implements Store {
     }
   }
 
+  /**
+   * etcd's members and which one leads (the answering member's view), for
+   * `operator/raft/configuration`: etcd's members are augur's servers.
+   */
+  async members(): Promise<
+    { id: string; name: string; peerUrl: string; leader: boolean; voter: boolean }[]
+  > {
+    const [list, status] = await this.#call(() =>
+      Promise.all([
+        this.#client.cluster.memberList({}, this.#opts()),
+        this.#client.maintenance.status(this.#opts()),
+      ]),
+    );
+    return list.members.map((m) => ({
+      id: BigInt(m.ID).toString(16),
+      name: m.name,
+      peerUrl: m.peerURLs[0] ?? "",
+      leader: m.ID === status.leader,
+      voter: !m.isLearner,
+    }));
+  }
+
   async get(key: string): Promise<KeyValue | undefined> {
     const res = await this.#call(() =>
       this.#client.kv.range({ key: this.#key(key) }, this.#opts()),
