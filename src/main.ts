@@ -79,6 +79,7 @@ export type AgentSettings = Pick<
       | "taggedAddresses"
       | "disableCoordinates"
       | "discardCheckOutput"
+      | "checkOutputMaxSize"
     >
   > &
   AgentTimings;
@@ -274,6 +275,7 @@ export class AgentRuntime {
       enableLocalScriptChecks: settings.enableLocalScriptChecks,
       checkUpdateIntervalMs: settings.checkUpdateIntervalMs,
       ...(settings.discardCheckOutput ? { discardCheckOutput: true } : {}),
+      ...(settings.checkOutputMaxSize ? { checkOutputMaxSize: settings.checkOutputMaxSize } : {}),
       // Cluster mode: a dead agent's serfHealth turns critical within this many seconds.
       // 4 s: with renewals every TTL/3 and etcd's lease-expiry sweep, a kill shows within 5 s.
       livenessTtlSeconds:

@@ -67,6 +67,11 @@ export interface AgentOptions {
    * changes every run (timestamps, PIDs) write to the catalog only when their status changes.
    */
   readonly discardCheckOutput?: boolean;
+  /**
+   * `check_output_max_size`: the output a check keeps when it sets no `OutputMaxSize`, and the
+   * most one may set (Consul's default 4096 bytes).
+   */
+  readonly checkOutputMaxSize?: number;
   /** Liveness lease TTL (seconds): how soon other agents see this one as failed. */
   readonly livenessTtlSeconds: number;
   readonly fullSyncIntervalMs?: number;
@@ -485,11 +490,19 @@ export class Agent {
     await this.#journal.restored((id) => this.local.check(id) !== undefined);
   }
 
+  /** check_output_max_size: the size for a check that sets none, and a cap for one that does. */
+  #outputLimited(def: CheckDefinition): CheckDefinition {
+    const max = this.#options.checkOutputMaxSize ?? DEFAULT_OUTPUT_MAX_SIZE;
+    const size = def.outputMaxSize > 0 ? Math.min(def.outputMaxSize, max) : max;
+    return size === def.outputMaxSize ? def : { ...def, outputMaxSize: size };
+  }
+
   #addCheck(
-    def: CheckDefinition,
+    given: CheckDefinition,
     source: DefinitionSource,
     service: NodeService | undefined,
   ): void {
+    const def = this.#outputLimited(given);
     this.#stopRunner(def.id);
     const existing = this.local.check(def.id)?.check;
     const check = healthCheckFrom(def, this.#options.identity.nodeName, service);

@@ -14,7 +14,6 @@ import { pick, jsonType, type JsonObject } from "../lib/json-fields.js";
 import {
   CHECK_STATUSES,
   DEFAULT_CHECK_TIMEOUT_MS,
-  DEFAULT_OUTPUT_MAX_SIZE,
   type CheckDefinition,
   type CheckStatus,
   type CheckType,
@@ -228,7 +227,9 @@ function decodeCheckFields(
     failuresBeforeCritical,
     // Consul: failures_before_warning defaults to failures_before_critical.
     failuresBeforeWarning: r.int("FailuresBeforeWarning") ?? failuresBeforeCritical,
-    outputMaxSize: outputMaxSize || DEFAULT_OUTPUT_MAX_SIZE,
+    // 0: not set; the agent applies check_output_max_size (Consul's 4096 by default) when it runs
+    // the check, and a check's own value may only lower that.
+    outputMaxSize: outputMaxSize || 0,
     ttlMs,
     intervalMs,
     timeoutMs: type === "ttl" ? undefined : (r.duration("Timeout") ?? DEFAULT_CHECK_TIMEOUT_MS),

@@ -45,6 +45,8 @@ export interface RuntimeConfig {
   readonly queryTimes?: { readonly defaultMs: number; readonly maxMs: number };
   /** `node_meta` / `-node-meta`: this node's metadata in the catalog (`NodeMeta`). */
   readonly nodeMeta?: Readonly<Record<string, string>>;
+  /** `check_output_max_size`: checks' output size when they set none, and the most they may set. */
+  readonly checkOutputMaxSize?: number;
   /** `discard_check_output`: checks' output is not stored. */
   readonly discardCheckOutput?: boolean;
   /** `tagged_addresses`: extra (or overriding) tagged addresses of this node. */
@@ -296,6 +298,7 @@ class Merged {
 }
 
 const KNOWN = new Set([
+  "check_output_max_size",
   "discard_check_output",
   "tagged_addresses",
   "disable_coordinates",
@@ -419,6 +422,7 @@ async function build(
     ...(m.get<boolean>("discard_check_output", "boolean")?.value
       ? { discardCheckOutput: true }
       : {}),
+    ...checkOutputMaxSize(m),
     ...(m.get<boolean>("disable_coordinates", "boolean")?.value
       ? { disableCoordinates: true }
       : {}),
@@ -657,6 +661,15 @@ function nodeMeta(m: Merged, flagPairs: readonly string[]): { nodeMeta?: Record<
       throw bad(`Value is too long (limit: 512 characters) for key ${JSON.stringify(k)}`);
   }
   return { nodeMeta: out };
+}
+
+/** `check_output_max_size`: a positive number of bytes. */
+function checkOutputMaxSize(m: Merged): { checkOutputMaxSize?: number } {
+  const entry = m.get<number>("check_output_max_size", "number");
+  if (entry === undefined) return {};
+  if (!Number.isInteger(entry.value) || entry.value < 1)
+    throw fail(entry.file, "check_output_max_size", "a positive integer", entry.value);
+  return { checkOutputMaxSize: entry.value };
 }
 
 /** `tagged_addresses { name = "address" }`: strings only. */

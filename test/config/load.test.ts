@@ -7,6 +7,7 @@ import { loadConfig, parseAgentFlags } from "../../src/config/index.js";
 import { decodeServiceDefinition, decodeCheckDefinition } from "../../src/config/definitions.js";
 import { isAugurError } from "../../src/lib/errors.js";
 import { startTestAgent } from "../helpers/in-process-agent.js";
+import { until } from "../helpers/until.js";
 
 describe("config", () => {
   let dir = "";
@@ -478,6 +479,69 @@ describe("config - discard_check_output", () => {
         } finally {
           await a.stop();
         }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("config - check_output_max_size", () => {
+  it("check_output_max_size - the output a check keeps when it sets none, and the most one may set", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "augur-outmax-"));
+    try {
+      const f = join(dir, "o.json");
+      await writeFile(f, JSON.stringify({ check_output_max_size: 10 }));
+      const { config } = await loadConfig({
+        flags: parseAgentFlags(["-dev"]),
+        files: [f],
+        dirs: [],
+      });
+      assert.equal(config.checkOutputMaxSize, 10);
+      const bad = join(dir, "bad.json");
+      await writeFile(bad, JSON.stringify({ check_output_max_size: 0 }));
+      await assert.rejects(
+        loadConfig({ flags: parseAgentFlags(["-dev"]), files: [bad], dirs: [] }),
+        /check_output_max_size/,
+      );
+      const a = await startTestAgent({ checkOutputMaxSize: 10, enableScriptChecks: true });
+      try {
+        const script = ["/bin/sh", "-c", "printf '%0100d' 0"];
+        for (const [id, size] of [
+          ["none", undefined],
+          ["lower", 5],
+          ["higher", 50],
+        ] as const) {
+          const res = await a.call("PUT", "/v1/agent/check/register", {
+            Name: id,
+            CheckID: id,
+            Args: script,
+            Interval: "1s",
+            ...(size ? { OutputMaxSize: size } : {}),
+          });
+          assert.equal(res.status, 200, await res.text());
+        }
+        const outputs = async (): Promise<Record<string, string>> => {
+          const checks = (await (await a.call("GET", "/v1/agent/checks")).json()) as Record<
+            string,
+            { Output: string }
+          >;
+          return Object.fromEntries(Object.entries(checks).map(([k, v]) => [k, v.Output]));
+        };
+        await until(
+          async () => Object.values(await outputs()).every((o) => o.startsWith("Captured")),
+          "every script check to run",
+        );
+        const out = await outputs();
+        assert.match(
+          out["none"] ?? "",
+          /^Captured 10 of 100 bytes/,
+          "the agent's size for a check that sets none",
+        );
+        assert.match(out["lower"] ?? "", /^Captured 5 of 100 bytes/, "a check may lower it");
+        assert.match(out["higher"] ?? "", /^Captured 10 of 100 bytes/, "but not raise it");
+      } finally {
+        await a.stop();
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
