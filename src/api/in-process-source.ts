@@ -16,7 +16,7 @@
 import { AugurError } from "../lib/errors.js";
 import type { WatchSource } from "../watch/query.js";
 import { errorResponse } from "./error-mapper.js";
-import { ApiRequest, type QueryTimes } from "./request.js";
+import { ApiRequest, decodePath, type QueryTimes } from "./request.js";
 import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
 import type { WaitSignal } from "../catalog/scopes.js";
 import {
@@ -83,7 +83,7 @@ export class InProcessSource implements WatchSource {
     options: RequestOptions = {},
   ): Promise<SourceResponse> {
     const op = `${method.charAt(0)}${method.slice(1).toLowerCase()} "${path}"`;
-    if (options.signal?.aborted) throw new AugurError("INTERNAL", `${op}: request aborted`);
+    if (options.signal?.aborted) throw new AugurError("UNREACHABLE", `${op}: request aborted`);
     // Per request, as the HTTP server's context: the watch's signal lives across many requests,
     // and the handler's listeners must not pile up on it.
     const controller = new AbortController();
@@ -96,7 +96,7 @@ export class InProcessSource implements WatchSource {
         options.timeoutMs ?? 0,
         op,
       );
-      if (options.signal?.aborted) throw new AugurError("INTERNAL", `${op}: request aborted`);
+      if (options.signal?.aborted) throw new AugurError("UNREACHABLE", `${op}: request aborted`);
       return res;
     } finally {
       controller.abort(); // a timed-out handler lets go of its waiter
@@ -194,7 +194,7 @@ async function withTimeout<T>(answer: Promise<T>, ms: number, op: string): Promi
   const timeout = new Promise<never>(
     (_, reject) =>
       (timer = setTimeout(
-        () => reject(new AugurError("INTERNAL", `${op}: timed out after ${ms}ms`)),
+        () => reject(new AugurError("UNREACHABLE", `${op}: timed out after ${ms}ms`)),
         ms,
       )),
   );
@@ -220,19 +220,6 @@ function bodyOf(body: RequestOptions["body"]): Buffer {
   return typeof body === "string"
     ? Buffer.from(body)
     : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
-/** The server's path decoding: the client escaped each segment with encodeURIComponent. */
-function decodePath(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch (err) {
-    throw new AugurError(
-      "BAD_REQUEST",
-      `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`,
-      { cause: err },
-    );
-  }
 }
 
 function textResponse(
@@ -274,7 +261,7 @@ function makeInProcessResponse(
         return JSON.parse(readText()) as T;
       } catch (err) {
         throw new AugurError(
-          "INTERNAL",
+          "REMOTE_ERROR",
           `Failed to decode response (status ${status}): ${readText().slice(0, 120)}`,
           { cause: err },
         );

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseGoDuration } from "../lib/duration.js";
-import { badRequest } from "../lib/errors.js";
+import { AugurError, badRequest } from "../lib/errors.js";
 
 /** Consul's default and maximum blocking wait (agent/consul/rpc.go). */
 export const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -157,5 +157,19 @@ export class ApiRequest {
     } catch (err) {
       throw badRequest(`Request decode failed: ${(err as Error).message}`, err);
     }
+  }
+}
+
+/** Go's URL path decoding; a malformed escape is a client error, not a crash. */
+export function decodePath(raw: string): string {
+  if (!raw.includes("%")) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch (err) {
+    throw new AugurError(
+      "BAD_REQUEST",
+      `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`,
+      { cause: err },
+    );
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { stringifyLossless } from "../lib/lossless-json.js";
+import { goHtmlEscape } from "../lib/go-html-escape.js";
 
 /** Read metadata sent as `X-Consul-*` headers on catalog, health, KV and session reads. */
 export interface QueryMeta {
@@ -63,23 +64,12 @@ export const raw = (body: Buffer | string, contentType: string, meta?: QueryMeta
   ...(meta ? { meta } : {}),
 });
 
-const HTML_UNSAFE = /[<>&\u2028\u2029]/;
-const HTML_UNSAFE_ALL = /[<>&\u2028\u2029]/g;
-const GO_ESCAPES: Record<string, string> = {
-  "<": "\\u003c",
-  ">": "\\u003e",
-  "&": "\\u0026",
-  "\u2028": "\\u2028",
-  "\u2029": "\\u2029",
-};
-
 /** Serialises as Go's json.Marshal / MarshalIndent(“”, “    ”) would. */
 export function goJson(value: unknown, pretty = false): string {
   // Lossless: uint64 fields past 2^53 (KV Flags) are bigints, written as bare numbers.
   const text = pretty ? `${stringifyLossless(value, 4)}\n` : stringifyLossless(value);
   if (text === undefined) return "null";
-  // Characters are only ever inside strings here, so escaping them in place is what Go does.
-  return HTML_UNSAFE.test(text) ? text.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c) : text;
+  return goHtmlEscape(text);
 }
 
 /**
@@ -150,9 +140,7 @@ export async function goJsonChunks(value: unknown, pretty = false): Promise<Buff
     const member = isArray
       ? (text ?? "null")
       : `${JSON.stringify(key)}:${pretty ? " " : ""}${text}`;
-    const escaped = HTML_UNSAFE.test(member)
-      ? member.replace(HTML_UNSAFE_ALL, (c) => GO_ESCAPES[c] ?? c)
-      : member;
+    const escaped = goHtmlEscape(member);
     push(
       members === 0
         ? `${open}${pretty ? "\n    " : ""}${escaped}`

@@ -14,7 +14,7 @@ import FindMyWay from "find-my-way";
 import { AugurError, badRequest } from "../lib/errors.js";
 import { errorResponse } from "./error-mapper.js";
 import { allowHeader, type Route } from "./router.js";
-import { ApiRequest, type QueryTimes } from "./request.js";
+import { ApiRequest, decodePath, type QueryTimes } from "./request.js";
 import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
 import { ParkedRequests } from "./parked.js";
 import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
@@ -95,11 +95,14 @@ export class ApiServer {
   readonly #router: Router;
   readonly #parked = new ParkedRequests();
   readonly #policy: string;
+  /** `http_config.response_headers`, or undefined when none are configured (the usual case). */
+  readonly #responseHeaders: Readonly<Record<string, string>> | undefined;
   readonly #handler = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
     this.#policy = options.defaultAclPolicy ?? "allow";
+    this.#responseHeaders = options.limits?.responseHeaders;
     this.#router = buildRouter(options.routes);
   }
 
@@ -314,8 +317,7 @@ export class ApiServer {
   ): void {
     // The client left while the answer was being made: nothing to write to.
     if (res.destroyed) return;
-    const configured = this.#options.limits?.responseHeaders;
-    if (configured) headers = { ...configured, ...headers };
+    if (this.#responseHeaders) headers = { ...this.#responseHeaders, ...headers };
     if (Array.isArray(body)) {
       let length = 0;
       for (const chunk of body) length += chunk.length;
@@ -449,18 +451,4 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
       `HTTP/1.1 ${status} ${text}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   socket.destroy();
-}
-
-/** Go's URL path decoding; a malformed escape is a client error, not a crash. */
-function decodePath(raw: string): string {
-  if (!raw.includes("%")) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch (err) {
-    throw new AugurError(
-      "BAD_REQUEST",
-      `Request decode failed: invalid URL escape in ${JSON.stringify(raw)}`,
-      { cause: err },
-    );
-  }
 }

@@ -5,19 +5,13 @@
  * @module
  */
 import { AugurError, type ErrorCode } from "../lib/errors.js";
+import type { SourceResponse } from "../watch/source.js";
 
-/** One HTTP answer, body fully read. Non-2xx statuses are answers too; the caller decides. */
-export interface ClientResponse {
-  readonly status: number;
-  readonly headers: Headers;
-  /** `X-Consul-Index` as a number; undefined when absent or not a non-negative integer. */
-  readonly index: number | undefined;
-  readonly body: Buffer;
-  /** Parses the body as JSON (throws INTERNAL with the body's start when it is not JSON). */
-  json<T = unknown>(): T;
-  /** The body as UTF-8 text. */
-  text(): string;
-}
+/**
+ * One HTTP answer, body fully read: the watch engine's `SourceResponse` (watch/source.ts), which
+ * this client is one source of. Non-2xx statuses are answers too; the caller decides.
+ */
+export type ClientResponse = SourceResponse;
 
 /** Parses `X-Consul-Index` (a uint64 in decimal). */
 export function parseIndexHeader(value: string | null): number | undefined {

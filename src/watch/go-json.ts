@@ -6,19 +6,10 @@
  */
 
 import { stringifyLossless } from "../lib/lossless-json.js";
-
-const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
-const GO_ESCAPES: Record<string, string> = {
-  "<": "\\u003c",
-  ">": "\\u003e",
-  "&": "\\u0026",
-  "\u2028": "\\u2028",
-  "\u2029": "\\u2029",
-};
+import { goHtmlEscape } from "../lib/go-html-escape.js";
 
 /** json.Marshal; `indent` gives json.MarshalIndent(v, "", indent). Bigints (uint64 Flags) are bare numbers. */
 export function goJson(value: unknown, indent?: string): string {
   const text = stringifyLossless(value, indent) ?? "null";
-  // These characters can only occur inside strings, so replacing them in place is what Go does.
-  return text.replace(HTML_UNSAFE, (c) => GO_ESCAPES[c] ?? c);
+  return goHtmlEscape(text);
 }

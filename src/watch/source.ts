@@ -26,7 +26,9 @@ export interface SourceResponse {
   /** `X-Consul-Index` as a number; undefined when absent or malformed. */
   readonly index: number | undefined;
   readonly body: Buffer;
+  /** Parses the body as JSON (throws REMOTE_ERROR with the body's start when it is not JSON). */
   json<T = unknown>(): T;
+  /** The body as UTF-8 text. */
   text(): string;
 }
 

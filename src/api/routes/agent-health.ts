@@ -8,15 +8,13 @@
  * @module
  */
 import type { Agent } from "../../agent/agent.js";
+import { NODE_MAINTENANCE_CHECK_ID, SERVICE_MAINTENANCE_PREFIX } from "../../agent/maintenance.js";
 import type { HealthCheck } from "../../catalog/types.js";
 import { badRequest } from "../../lib/errors.js";
 import type { ApiRequest } from "../request.js";
 import { raw, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
 import { toAgentService } from "./agent.js";
-
-const NODE_MAINTENANCE = "_node_maintenance";
-const SERVICE_MAINTENANCE_PREFIX = "_service_maintenance:";
 
 /** api.AgentServiceChecksInfo, in the Go struct's field order. */
 interface ServiceChecksInfo {
@@ -102,7 +100,10 @@ function aggregatedStatus(checks: readonly HealthCheck[]): string {
   let critical = false;
   let maintenance = false;
   for (const c of checks) {
-    if (c.CheckID === NODE_MAINTENANCE || c.CheckID.startsWith(SERVICE_MAINTENANCE_PREFIX)) {
+    if (
+      c.CheckID === NODE_MAINTENANCE_CHECK_ID ||
+      c.CheckID.startsWith(SERVICE_MAINTENANCE_PREFIX)
+    ) {
       maintenance = true;
       continue;
     }

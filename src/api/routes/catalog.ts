@@ -111,17 +111,25 @@ async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): 
   return json(await filterList(result.value, filter), result.meta);
 }
 
-async function node(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+/**
+ * What `catalog/node/:node` and `catalog/node-services/:node` both read: the node with its
+ * services (blocking on the node's scope), and the compiled `?filter` for its NodeServices.
+ */
+async function readNode(catalog: Catalog, req: ApiRequest, ctx: HandlerContext) {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing node name");
   const filter = compileRequestFilter(req.param("filter"), "NodeService");
   const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () =>
     catalog.node(req.rest),
   );
-  const found = result.value;
+  return { found: result.value, meta: result.meta, filter };
+}
+
+async function node(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
+  const { found, meta, filter } = await readNode(catalog, req, ctx);
   return json(
     found ? { ...found, Services: await filterMap(found.Services, filter) } : found,
-    result.meta,
+    meta,
   );
 }
 
@@ -135,18 +143,12 @@ async function nodeServiceList(
   req: ApiRequest,
   ctx: HandlerContext,
 ): Promise<ApiResult> {
-  checkScopeParams(req, catalog.datacenter);
-  if (req.rest === "") throw badRequest("Missing node name");
-  const filter = compileRequestFilter(req.param("filter"), "NodeService");
-  const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () =>
-    catalog.node(req.rest),
-  );
-  const found = result.value;
-  if (!found) return json({ Node: null, Services: null }, result.meta);
+  const { found, meta, filter } = await readNode(catalog, req, ctx);
+  if (!found) return json({ Node: null, Services: null }, meta);
   const services = Object.values(found.Services).sort((a, b) =>
     a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0,
   );
-  return json({ Node: found.Node, Services: await filterList(services, filter) }, result.meta);
+  return json({ Node: found.Node, Services: await filterList(services, filter) }, meta);
 }
 
 /** Node TaggedAddresses are strings in Consul; node-consul may send `{Address, Port}` objects. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Catalog } from "../../catalog/catalog.js";
+import type { HealthCheck } from "../../catalog/types.js";
 import { hasTags, matchesNodeMeta } from "../../catalog/health.js";
 import { scope } from "../../catalog/scopes.js";
 import { badRequest } from "../../lib/errors.js";
@@ -51,13 +52,19 @@ async function serviceChecks(
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.service(req.rest), () => {
     const res = catalog.serviceChecks(req.rest);
-    const list =
-      meta.length === 0
-        ? res.value
-        : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
-    return { index: res.index, value: list };
+    return { index: res.index, value: onMatchingNodes(catalog, res.value, meta) };
   });
   return json(await filterList(r.value, filter), r.meta);
+}
+
+/** `?node-meta=`: the checks whose node carries every given pair (all of them when none given). */
+function onMatchingNodes(
+  catalog: Catalog,
+  checks: HealthCheck[],
+  meta: readonly [string, string][],
+): HealthCheck[] {
+  if (meta.length === 0) return checks;
+  return checks.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
 }
 
 async function stateChecks(
@@ -72,11 +79,7 @@ async function stateChecks(
   const meta = nodeMetaParams(req);
   const r = await blockingRead(req, ctx, catalog, scope.checks, () => {
     const res = catalog.checksInState(req.rest);
-    const list =
-      meta.length === 0
-        ? res.value
-        : res.value.filter((c) => matchesNodeMeta(catalog.nodeRecord(c.Node)?.Meta ?? null, meta));
-    return { index: res.index, value: list };
+    return { index: res.index, value: onMatchingNodes(catalog, res.value, meta) };
   });
   return json(await filterList(r.value, filter), r.meta);
 }
