@@ -20,6 +20,7 @@ import { assertRunnable, createCheckRunner, TtlCheckRunner } from "./checks/inde
 import { FileLocalStatePersistence } from "./agent/file-persistence.js";
 import type { StartCheck } from "./agent/agent.js";
 import { ApiServer, type ListenAddress } from "./api/server.js";
+import { SERVER_RPC_PORT } from "./agent/server-identity.js";
 import { InProcessSource } from "./api/in-process-source.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
@@ -80,6 +81,7 @@ export type AgentSettings = Pick<
       | "disableCoordinates"
       | "discardCheckOutput"
       | "checkOutputMaxSize"
+      | "server"
     >
   > &
   AgentTimings;
@@ -263,6 +265,7 @@ export class AgentRuntime {
         ...(settings.nodeMeta ? { nodeMeta: { ...settings.nodeMeta } } : {}),
         ...(settings.taggedAddresses ? { taggedAddresses: { ...settings.taggedAddresses } } : {}),
         version: VERSION,
+        ...(settings.server ? { server: true } : {}),
       },
       catalog,
       startCheck: startCheckRunner,
@@ -339,7 +342,12 @@ export class AgentRuntime {
       current = next;
       log.info("reloaded configuration");
     };
+    // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
+    // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
+    const leaderAddr = (): string =>
+      agent.storeContact().knownLeader ? `${settings.advertiseAddr}:${SERVER_RPC_PORT}` : "";
     const control: AgentControl = {
+      leader: leaderAddr,
       reload,
       leave: async () => {
         // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
@@ -373,11 +381,9 @@ export class AgentRuntime {
       }),
     };
     const routes = [
-      // Consul answers "" while it knows no Raft leader; in cluster mode that is while etcd has not
-      // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
       ...statusRoutes({
-        leader: () => (agent.storeContact().knownLeader ? `${settings.advertiseAddr}:8300` : ""),
-        peers: () => [`${settings.advertiseAddr}:8300`],
+        leader: leaderAddr,
+        peers: () => [`${settings.advertiseAddr}:${SERVER_RPC_PORT}`],
       }),
       ...rootRoutes(),
       ...aclRoutes(),

@@ -23,6 +23,7 @@ import { LocalStateJournal } from "./journal.js";
 import { AntiEntropy } from "./sync.js";
 import { validateCheck, validateDefinitions } from "./validate.js";
 import { Liveness } from "./liveness.js";
+import { CONSUL_SERVICE_ID, SERF_LAN_PORT, consulService, serverTags } from "./server-identity.js";
 import {
   DEFAULT_NODE_MAINTENANCE_REASON,
   DEFAULT_SERVICE_MAINTENANCE_REASON,
@@ -53,6 +54,8 @@ export interface AgentIdentity {
   /** `tagged_addresses`: added to (and overriding) the lan/wan addresses Consul tags a node with. */
   readonly taggedAddresses?: Record<string, string>;
   readonly version: string;
+  /** Presents as a Consul server: `role=consul`, and the `consul` service on this node. */
+  readonly server?: boolean;
 }
 
 export interface AgentOptions {
@@ -198,22 +201,25 @@ export class Agent {
 
   agentRecord(): AgentRecord {
     const id = this.#options.identity;
+    const clientTags = {
+      role: "node",
+      dc: id.datacenter,
+      id: id.nodeId,
+      build: `${id.version}:augur`,
+      vsn: "2",
+      vsn_min: "2",
+      vsn_max: "3",
+      segment: "",
+    };
+    // A Consul server carries no segment tag (it is in all of them).
+    const { segment: _segment, ...common } = clientTags;
     return {
       Node: id.nodeName,
       ID: id.nodeId,
       Addr: id.advertiseAddr,
-      Port: 8301,
+      Port: SERF_LAN_PORT,
       Datacenter: id.datacenter,
-      Tags: {
-        role: "node",
-        dc: id.datacenter,
-        id: id.nodeId,
-        build: `${id.version}:augur`,
-        vsn: "2",
-        vsn_min: "2",
-        vsn_max: "3",
-        segment: "",
-      },
+      Tags: id.server ? { ...common, ...serverTags() } : clientTags,
     };
   }
 
@@ -230,8 +236,31 @@ export class Agent {
   async start(): Promise<void> {
     await this.#restorePersisted();
     await this.#options.catalog.register({ node: this.nodeRecord() });
+    await this.#presentServerRole();
     await this.#liveness.start();
     this.#sync.start();
+  }
+
+  /**
+   * A server registers the `consul` service on its node, as Consul's leader does for each alive
+   * server; anti-entropy leaves it alone (it is not local state). A node that was a server and
+   * restarts as a client takes its stale `consul` service away, as Consul's leader reconciles.
+   */
+  async #presentServerRole(): Promise<void> {
+    const { catalog, identity } = this.#options;
+    const node = this.nodeRecord();
+    if (identity.server)
+      await catalog.register({
+        node,
+        skipNodeUpdate: true,
+        service: consulService(identity.version),
+      });
+    else if (catalog.nodeEntries(node.Node).services.size > 0) {
+      const stale = [...catalog.nodeEntries(node.Node).services.values()].some(
+        (s) => s.value.ID === CONSUL_SERVICE_ID,
+      );
+      if (stale) await catalog.deregister({ node: node.Node, serviceId: CONSUL_SERVICE_ID });
+    }
   }
 
   /** Whether the store (etcd in cluster mode) answered recently: Consul's KnownLeader / LastContact. */

@@ -12,6 +12,7 @@
 import type { Catalog } from "../catalog/catalog.js";
 import { keys, sameRecord, type CheckRecord, type NodeRecord } from "../catalog/records.js";
 import type { LocalState } from "./local-state.js";
+import { CONSUL_SERVICE_ID } from "./server-identity.js";
 
 export interface AntiEntropyOptions {
   readonly catalog: Catalog;
@@ -120,7 +121,9 @@ export class AntiEntropy {
     }
     const strays = { services: [] as string[], checks: [] as string[] };
     for (const s of remoteServices.values())
-      if (!local.service(s.value.ID)) strays.services.push(s.value.ID);
+      // Consul's local state never deregisters the consul service: servers own it, not the agent.
+      if (!local.service(s.value.ID) && s.value.ID !== CONSUL_SERVICE_ID)
+        strays.services.push(s.value.ID);
     for (const c of remoteChecks.values())
       if (!local.check(c.value.CheckID)) strays.checks.push(c.value.CheckID);
     local.restoreRemoved(strays);

@@ -11,6 +11,8 @@ import { parseFlags, type FlagSpec, type ParsedFlags } from "../lib/go-flags.js"
 
 export interface AgentFlags {
   readonly dev: boolean;
+  /** `-server`: present as a Consul server (`-dev` always does). */
+  readonly server?: boolean;
   readonly configFiles: string[];
   readonly configDirs: string[];
   readonly node?: string;
@@ -58,7 +60,7 @@ const bool = (name: string, help: string): FlagSpec => ({ name, kind: "bool", he
  * servers, and augur has no UI, DNS, gossip or RPC ports. Valued ones are taken as strings,
  * whatever their Go type, since augur never reads them.
  */
-const IGNORED_BOOL = ["server", "bootstrap", "ui"];
+const IGNORED_BOOL = ["bootstrap", "ui"];
 const IGNORED_VALUED = [
   "bootstrap-expect",
   "encrypt",
@@ -108,6 +110,10 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   ),
   str("pid-file", "path", "Write the agent's PID to this file at start; it is removed at stop."),
   bool("dev", "Development mode: an in-memory store on 127.0.0.1; nothing is persisted."),
+  bool(
+    "server",
+    "Present as a Consul server: Config.Server, the consul service, Stats.consul, the WAN member list. -dev implies it.",
+  ),
   bool("enable-local-script-checks", "Allow script checks from config files only."),
   bool("enable-script-checks", "Allow script checks from any source, the HTTP API included."),
   str(
@@ -170,6 +176,7 @@ export function agentFlagsFrom(flags: ParsedFlags, args: readonly string[]): Age
     flags.has(name) ? flags.bool(name) : undefined;
   const out: Record<string, unknown> = {
     dev: flags.bool("dev"),
+    server: flag("server"),
     configFiles: flags.list("config-file"),
     configDirs: flags.list("config-dir"),
     node: text("node"),

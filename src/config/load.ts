@@ -72,9 +72,14 @@ export interface RuntimeConfig {
   readonly checkUpdateIntervalMs: number;
   readonly reconnectTimeoutMs: number;
   readonly leaveOnTerminate: boolean;
-  /** Consul's cluster keys. `server`, `bootstrap`, `bootstrap_expect` have no effect (etcd is the server). */
+  /**
+   * `server` / `-server`, and always with `-dev`: the agent presents as a Consul server
+   * (`Config.Server`, the `consul` service, `Stats.consul`, the WAN members). The data still lives
+   * in the store: etcd's members, not the agents, are what Raft is to Consul.
+   */
+  readonly server: boolean;
+  /** Consul's cluster keys. `bootstrap`, `bootstrap_expect` have no effect (etcd is the server). */
   readonly cluster: {
-    readonly server: boolean;
     readonly bootstrap: boolean;
     readonly bootstrapExpect?: number;
   } & JoinConfig;
@@ -119,8 +124,8 @@ export interface LoadedConfig {
 
 type Raw = Record<string, unknown>;
 
-/** Consul's server keys: accepted, and pointless, since etcd holds the catalog. */
-const SERVER_KEYS = new Set(["server", "bootstrap", "bootstrap_expect"]);
+/** Consul's Raft bootstrap keys: accepted, and pointless, since etcd holds the catalog. */
+const SERVER_KEYS = new Set(["bootstrap", "bootstrap_expect"]);
 
 /** Consul keys augur accepts and does not act on (one notice each). */
 const UNSUPPORTED = new Set([
@@ -298,6 +303,7 @@ class Merged {
 }
 
 const KNOWN = new Set([
+  "server",
   "check_output_max_size",
   "discard_check_output",
   "tagged_addresses",
@@ -416,6 +422,8 @@ async function build(
     nodeId,
     datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
     dev,
+    // Consul: -dev is always a server; otherwise -server, then the config key.
+    server: dev || (flags.server ?? bool("server") ?? false),
     ...queryTimes(m),
     ...sessionTtlMin(m),
     ...taggedAddresses(m),
@@ -447,7 +455,6 @@ async function build(
     reconnectTimeoutMs: reconnectTimeout(),
     leaveOnTerminate: bool("leave_on_terminate") ?? false,
     cluster: {
-      server: m.values.get("server")?.value === true,
       bootstrap: m.values.get("bootstrap")?.value === true,
       ...(typeof m.values.get("bootstrap_expect")?.value === "number"
         ? { bootstrapExpect: m.values.get("bootstrap_expect")?.value as number }

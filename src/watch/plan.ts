@@ -61,6 +61,8 @@ export class WatchPlan {
   readonly #abort = new AbortController();
   #state: PlanState = "idle";
   #lastIndex: bigint | undefined;
+  /** Hash-blocking types (agent_service): the last answer's ContentHash. */
+  #lastHash: string | undefined;
   #lastResult: string | undefined;
   #failures = 0;
   #loop: Promise<void> | undefined;
@@ -111,6 +113,9 @@ export class WatchPlan {
     try {
       r = await runQuery(this.#o.source, this.#o.query, {
         index: this.#lastIndex ?? 0n,
+        ...(this.#lastIndex !== undefined && this.#lastHash !== undefined
+          ? { hash: this.#lastHash }
+          : {}),
         waitMs: this.#o.waitMs ?? PLAN_DEFAULTS.waitMs,
         signal: this.#abort.signal,
       });
@@ -125,6 +130,7 @@ export class WatchPlan {
     if (this.#lastIndex !== undefined && index === this.#lastIndex) return;
     const previous = this.#lastIndex;
     this.#lastIndex = this.#nextIndex(index, previous);
+    this.#lastHash = r.hash;
     const json = canonicalJson(r.result);
     if (this.#lastResult !== undefined && json === this.#lastResult) return;
     const before = this.#lastResult;
@@ -153,6 +159,7 @@ export class WatchPlan {
   async #backoff(err: AugurError): Promise<void> {
     this.#failures++;
     this.#lastIndex = undefined;
+    this.#lastHash = undefined;
     const base = this.#o.retryBaseMs ?? PLAN_DEFAULTS.retryBaseMs;
     const retry = Math.min(
       base * this.#failures * this.#failures,

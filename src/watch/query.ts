@@ -28,10 +28,14 @@ export interface QueryResult {
   readonly result: unknown;
   /** `X-Consul-KnownLeader: false`: the agent answered from data it cannot confirm is current. */
   readonly noKnownLeader?: true;
+  /** Hash-blocking types: the answer's `ContentHash`, to block on next (`index` is it folded). */
+  readonly hash?: string;
 }
 
 export interface QueryOptions {
   readonly index: bigint;
+  /** Hash-blocking types: the `ContentHash` of the last answer; blocks when set with `index > 0`. */
+  readonly hash?: string;
   readonly waitMs: number;
   readonly signal?: AbortSignal;
 }
@@ -44,18 +48,23 @@ export async function runQuery(
 ): Promise<QueryResult> {
   const spec = watchTypeSpec(q.type);
   const req = spec.request(q);
+  const byHash = spec.blockOn === "hash";
+  const blocking = options.index > 0n && (!byHash || options.hash !== undefined);
   const query: WatchRequestQuery = {
     ...req.query,
     ...(q.datacenter ? { dc: q.datacenter } : {}),
     ...(q.stale ? { stale: "" } : {}),
     // `?token=` wins over the client's own X-Consul-Token in Consul's lookup order.
     ...(q.token ? { token: q.token } : {}),
-    ...(options.index > 0n
-      ? { index: options.index.toString(), wait: `${Math.round(options.waitMs)}ms` }
+    ...(blocking
+      ? {
+          ...(byHash ? { hash: options.hash } : { index: options.index.toString() }),
+          wait: `${Math.round(options.waitMs)}ms`,
+        }
       : {}),
   };
   // Consul answers within wait + wait/16; leave room for that and a slow network.
-  const timeoutMs = options.index > 0n ? options.waitMs + options.waitMs / 16 + 15_000 : 30_000;
+  const timeoutMs = blocking ? options.waitMs + options.waitMs / 16 + 15_000 : 30_000;
   const res = await source.request("GET", req.path, {
     query,
     timeoutMs,
@@ -70,6 +79,11 @@ export async function runQuery(
       "INTERNAL",
       `Unexpected response code: ${res.status} (${res.text().trim()})`,
     );
+  }
+  if (byHash) {
+    const body = res.json<unknown>();
+    const hash = contentHashOf(body);
+    return { index: foldHash(hash), hash, result: spec.shape(body), ...leaderless };
   }
   const index = indexOf(res);
   // Exact where it matters (the spec says where): a KV pair's Flags is a uint64, and a handler
@@ -88,4 +102,27 @@ function indexOf(res: SourceResponse): bigint {
       `Failed to parse X-Consul-Index: ${JSON.stringify(raw ?? "")}`,
     );
   return BigInt(raw);
+}
+
+/** The Go client reads `ContentHash` from the body (api.AgentService); without it nothing blocks. */
+function contentHashOf(body: unknown): string {
+  const hash =
+    typeof body === "object" && body !== null
+      ? (body as Record<string, unknown>)["ContentHash"]
+      : undefined;
+  if (typeof hash !== "string" || hash === "")
+    throw new AugurError("INTERNAL", "Failed to read ContentHash: the answer has none");
+  return hash;
+}
+
+/**
+ * A content hash as a plan index: Consul's is a uint64 in hex, which fits; anything longer is
+ * folded (FNV-1a over its bytes). Only compared for equality.
+ */
+function foldHash(hash: string): bigint {
+  if (/^[0-9a-f]{1,16}$/.test(hash)) return BigInt(`0x${hash}`);
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(hash, "utf8"))
+    h = ((h ^ BigInt(byte)) * 0x100000001b3n) & ((1n << 64n) - 1n);
+  return h;
 }

@@ -29,11 +29,13 @@ export interface WatchQuery {
   readonly key?: string;
   readonly prefix?: string;
   readonly service?: string;
-  /** `service` watch: every tag must match (Consul's ServiceMultipleTags). */
+  /** `service` and `checks` (with a state) watches: every tag must match. */
   readonly tags: readonly string[];
   readonly passingOnly: boolean;
   /** `checks` watch: `any` when neither state nor service is given (as Consul). */
   readonly state?: string;
+  /** `agent_service` watch: the local service instance's ID. */
+  readonly serviceId?: string;
   /** `event` watch: the event name to list (all events when unset). */
   readonly name?: string;
   readonly filter?: string;

@@ -58,7 +58,7 @@ test("agent flags - Go's wording for flag errors; Consul's for extra arguments a
   assert.equal(message(["-dev", "extra", "args"]), "config: Unknown extra arguments: [extra args]");
 });
 
-test("agent flags - booleans take a value only after `=`; Consul's server flags are accepted and noted", () => {
+test("agent flags - booleans take a value only after `=`; -server is honoured, Consul's Raft flags are accepted and noted", () => {
   const f = parseAgentFlags([
     "-enable-script-checks=false",
     "-log-json",
@@ -69,7 +69,8 @@ test("agent flags - booleans take a value only after `=`; Consul's server flags 
   ]);
   assert.equal(f.enableScriptChecks, false);
   assert.equal(f.logJson, true);
-  assert.deepEqual(f.ignored, ["server", "bootstrap-expect", "recursor"]);
+  assert.equal(f.server, true);
+  assert.deepEqual(f.ignored, ["bootstrap-expect", "recursor"]);
   assert.equal(f.httpPort, undefined);
   assert.deepEqual(parseAgentFlags(["-etcd=http://a:1, http://b:2", "-http-port=0x10"]).etcd, [
     "http://a:1",

@@ -153,7 +153,8 @@ void describe("augur CLI against a running agent", () => {
     assert.match(
       row ?? "",
       new RegExp(
-        `^${self.Config.NodeName} +\\S+:\\d+ +alive +client +\\S+ +2 +dc1 +default +<default>$`,
+        // -dev is a server in Consul: listed as such, in every segment.
+        `^${self.Config.NodeName} +\\S+:\\d+ +alive +server +\\S+ +2 +dc1 +default +<all>$`,
       ),
     );
   });
@@ -335,7 +336,7 @@ void describe("augur info, augur force-leave", () => {
       assert.equal(info.code, 0, info.stderr);
       assert.match(
         info.stdout,
-        /^agent:\n\tcheck_monitors = 0\n\tchecks = 0\n\tservices = 0\nbuild:\n\tprerelease = \n\trevision = augur\n\tversion = \d+\.\d+\.\d+\nruntime:\n\tarch = /,
+        /^agent:\n\tcheck_monitors = 0\n\tchecks = 0\n\tservices = 0\nbuild:\n\tprerelease = \n\trevision = augur\n\tversion = \d+\.\d+\.\d+\nconsul:\n\tacl = disabled\n\tbootstrap = false\n\tknown_datacenters = 1\n\tleader = true\n\tleader_addr = 127\.0\.0\.1:8300\n\tserver = true\nruntime:\n\tarch = /,
       );
       const none = await augur(["force-leave", `-http-addr=${agent.url}`], {});
       assert.equal(none.code, 1);

@@ -115,10 +115,13 @@ describe("joining a cluster through another agent (start_join, retry_join)", () 
     assert.ok((await members(starter)).some(([n]) => n === "seed"));
     assert.match(
       starter.output(),
-      /"server" has no effect: in augur the etcd members are the servers/,
-      "Consul's server keys load with a notice",
+      /"bootstrap_expect" has no effect: in augur the etcd members are the servers/,
+      "Consul's Raft bootstrap keys load with a notice",
     );
-    assert.match(starter.output(), /"bootstrap_expect" has no effect/);
+    const self = (await (await fetch(`${starter.url}/v1/agent/self`)).json()) as {
+      Config: { Server: boolean };
+    };
+    assert.equal(self.Config.Server, true, "server: true presents as a server");
   });
 
   it("join - retry_join keeps trying until an agent answers at the address", async () => {

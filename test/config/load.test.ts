@@ -45,12 +45,14 @@ describe("config", () => {
       { host: "127.0.0.2", port: 8500 },
     ]);
     assert.equal(config.watches.length, 1);
-    assert.ok(config.cluster.server && config.cluster.bootstrap);
-    for (const key of ["server", "connect", "bootstrap"])
+    assert.ok(config.server && config.cluster.bootstrap);
+    for (const key of ["connect", "bootstrap"])
       assert.ok(
         notices.some((n) => n.includes(`"${key}"`)),
         `no notice for ${key}`,
       );
+    // server is honoured now (the agent presents as a Consul server), so it gets no notice.
+    assert.ok(!notices.some((n) => n.includes(`"server"`)), notices.join("\n"));
   });
 
   it("config - store { history_max_revisions, history_max_bytes } bounds the embedded store's history; bad values are refused", async () => {

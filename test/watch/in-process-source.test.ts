@@ -11,6 +11,7 @@ import { catalogRoutes } from "../../src/api/routes/catalog.js";
 import { eventRoutes } from "../../src/api/routes/events.js";
 import { healthRoutes } from "../../src/api/routes/health.js";
 import { kvRoutes } from "../../src/api/routes/kv.js";
+import { agentRoutes, type AgentControl } from "../../src/api/routes/agent.js";
 import { runQuery, type WatchSource } from "../../src/watch/query.js";
 import type { WatchDefinition } from "../../src/watch/types.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
@@ -26,7 +27,9 @@ const WATCHES = {
   service: { type: "service", service: "web", tag: "v1" },
   checks: { type: "checks", state: "any" },
   event: { type: "event", name: "deploy" },
+  agent_service: { type: "agent_service", service_id: "web-1" },
 } as const;
+const TYPES = Object.keys(WATCHES).length;
 
 /** A source that remembers each answer it passed on (status, the headers a watch reads, body text). */
 function recording(source: WatchSource): { source: WatchSource; answers: string[] } {
@@ -65,6 +68,8 @@ void describe("in-process watch source", () => {
         ...catalogRoutes(catalog),
         ...healthRoutes(catalog),
         ...eventRoutes(catalog, { nodeName: () => "node1", services: () => [] }),
+        // agent/service/:id only; the rest of the control is never called here.
+        ...agentRoutes(a.running.agent, catalog, {} as AgentControl),
       ],
     });
     const ok = async (res: Promise<Response>): Promise<void> =>
@@ -105,10 +110,16 @@ void describe("in-process watch source", () => {
       const viaLocal = await runQuery(local.source, q, { index: 0n, waitMs: 50 });
       assert.deepEqual(viaLocal, viaHttp, q.type);
       // A blocking query that times out answers the same index and body both ways.
-      await runQuery(http.source, q, { index: viaHttp.index, waitMs: 50 });
-      await runQuery(local.source, q, { index: viaHttp.index, waitMs: 50 });
+      // (agent_service blocks on the ContentHash, which runQuery hands back as `hash`.)
+      const again = {
+        index: viaHttp.index,
+        waitMs: 50,
+        ...(viaHttp.hash ? { hash: viaHttp.hash } : {}),
+      };
+      await runQuery(http.source, q, again);
+      await runQuery(local.source, q, again);
     }
-    assert.equal(local.answers.length, 14);
+    assert.equal(local.answers.length, 2 * TYPES);
     assert.deepEqual(local.answers, http.answers);
     // Errors as the server answers them: a missing key (404 → null), a wrong method, an unknown path.
     for (const [method, path] of [
@@ -119,8 +130,8 @@ void describe("in-process watch source", () => {
       await http.source.request(method, path);
       await local.source.request(method, path);
     }
-    assert.deepEqual(local.answers.slice(14), http.answers.slice(14));
-    assert.match(local.answers[15] ?? "", /^405 .*allow=OPTIONS,GET/);
+    assert.deepEqual(local.answers.slice(2 * TYPES), http.answers.slice(2 * TYPES));
+    assert.match(local.answers[2 * TYPES + 1] ?? "", /^405 .*allow=OPTIONS,GET/);
   });
 
   void it("in-process - a parked query lets go on abort, timeout and releaseParked, as over HTTP", async () => {
@@ -150,7 +161,7 @@ void describe("in-process watch source", () => {
     assert.equal(scopes.parked(), idle);
   });
 
-  void it("in-process - a handler gets byte-identical payloads for all 7 watch types", async () => {
+  void it("in-process - a handler gets byte-identical payloads for every watch type", async () => {
     const receivers: HttpReceiver[] = [await httpReceiver(), await httpReceiver()];
     const [viaHttp, viaLocal] = receivers as [HttpReceiver, HttpReceiver];
     const watchDefs = (r: HttpReceiver): WatchDefinition[] =>
@@ -171,7 +182,7 @@ void describe("in-process watch source", () => {
     try {
       await managers[0]?.start(watchDefs(viaHttp));
       await managers[1]?.start(watchDefs(viaLocal));
-      await Promise.all(receivers.map((r) => r.waitFor(7)));
+      await Promise.all(receivers.map((r) => r.waitFor(TYPES)));
       for (const type of Object.keys(WATCHES))
         assert.deepEqual(bodies(viaLocal, type), bodies(viaHttp, type), type);
       assert.match(

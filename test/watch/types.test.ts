@@ -95,10 +95,31 @@ void test("watch types - results are shaped as the Go client hands them over", (
   assert.deepEqual(losslessTypes, ["key", "keyprefix"]);
 });
 
-void test("watch types - only events are occurrences with an unordered index", () => {
+void test("watch types - only events are occurrences; events and agent_service (a hash) have unordered indexes", () => {
   for (const type of WATCH_TYPES) {
     const spec = watchTypeSpec(type);
     assert.equal(spec.model, type === "event" ? "occurrences" : "state", type);
-    assert.equal(spec.indexOrdered, type !== "event", type);
+    assert.equal(spec.indexOrdered, type !== "event" && type !== "agent_service", type);
+    assert.equal(spec.blockOn, type === "agent_service" ? "hash" : undefined, type);
   }
+});
+
+void test("watch types - checks takes tag (a string or a list) with a state, as filter terms on ServiceTags", () => {
+  const withTags = query({ type: "checks", state: "critical", tag: ["v1", 'a"b\\c'] });
+  assert.deepEqual(watchTypeSpec("checks").request(withTags), {
+    path: "/v1/health/state/critical",
+    query: { filter: '"v1" in ServiceTags and "a\\"b\\\\c" in ServiceTags' },
+    notFoundIsEmpty: false,
+  });
+  const both = query({ type: "checks", tag: "v1", filter: 'Status == "critical"' });
+  assert.deepEqual(watchTypeSpec("checks").request(both).query, {
+    filter: '(Status == "critical") and "v1" in ServiceTags',
+  });
+  // With a service, Consul's checksWatch ignores the tags.
+  const svc = query({ type: "checks", service: "web", tag: "v1" });
+  assert.deepEqual(watchTypeSpec("checks").request(svc).query, {});
+  assert.deepEqual(
+    watchTypeSpec("agent_service").request(query({ type: "agent_service", service_id: "web 1" })),
+    { path: "/v1/agent/service/web%201", query: {}, notFoundIsEmpty: false },
+  );
 });

@@ -17,7 +17,7 @@ import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 import { compileRequestFilter, filterMap } from "../filtering.js";
-import { membersOf, selfOf, versionOf, type ClusterInfo } from "./members.js";
+import { membersOf, selfOf, versionOf, wanMembersOf, type ClusterInfo } from "./members.js";
 
 export interface AgentControl {
   /** Re-reads the config files; rejects with the reason when they are invalid. */
@@ -28,6 +28,8 @@ export interface AgentControl {
   prometheus(): Promise<{ contentType: string; body: string }>;
   /** Consul's JSON metrics summary. */
   metricsJson(): Promise<unknown>;
+  /** `status/leader`: the leader's server RPC address, or "" while none is known. */
+  leader(): string;
   /** Where the catalog lives, shown in `/v1/agent/self` for joining agents. */
   cluster(): ClusterInfo;
   /** `agent/host`: the host's memory, CPUs, OS and the data dir's disk (debug.HostInfo). */
@@ -48,10 +50,18 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
       return empty();
     };
   return [
-    route("/v1/agent/self", { GET: () => json(selfOf(agent, catalog, control.cluster())) }),
+    route("/v1/agent/self", {
+      GET: () => json(selfOf(agent, catalog, control.cluster(), control.leader())),
+    }),
     route("/v1/agent/version", { GET: () => json(versionOf(agent)) }),
     route("/v1/agent/host", { GET: async () => json(await control.host()) }),
-    route("/v1/agent/members", { GET: () => json(membersOf(catalog)) }),
+    route("/v1/agent/members", {
+      GET: (req) =>
+        json(
+          // Consul: any non-empty value asks for the WAN pool (agent_endpoint.go AgentMembers).
+          req.param("wan") ? wanMembersOf(agent, catalog) : membersOf(catalog),
+        ),
+    }),
     route("/v1/agent/services", {
       GET: async (req) =>
         json(

@@ -9,6 +9,7 @@ import type { Agent } from "../../agent/agent.js";
 import type { Catalog } from "../../catalog/catalog.js";
 import type { AgentRecord } from "../../catalog/records.js";
 import type { AgentMember } from "../../catalog/types.js";
+import { SERF_WAN_PORT } from "../../agent/server-identity.js";
 
 export const MEMBER_STATUS = { alive: 1, leaving: 2, left: 3, failed: 4 } as const;
 
@@ -61,10 +62,52 @@ export interface ClusterInfo {
   readonly Etcd?: { readonly Endpoints: readonly string[]; readonly Prefix: string };
 }
 
+/**
+ * `agent/members?wan=1`: the WAN pool, which only servers are in, named `<node>.<dc>` at the serf
+ * WAN port (Consul's memberlist names). A client agent is in no WAN pool and lists none.
+ */
+export function wanMembersOf(agent: Agent, catalog: Catalog): AgentMember[] {
+  if (!agent.identity.server) return [];
+  const out = catalog
+    .members()
+    .filter((m) => m.record.Tags["role"] === "consul")
+    .map((m) => {
+      const member = toMember(m.record, m.alive);
+      return {
+        ...member,
+        Name: `${m.record.Node}.${m.record.Datacenter}`,
+        Port: SERF_WAN_PORT,
+        // The WAN pool has no segments (serf's WAN tags carry none).
+        Tags: Object.fromEntries(
+          Object.entries(member.Tags ?? {}).filter(([k]) => k !== "segment"),
+        ),
+      };
+    });
+  return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+}
+
+/** `Stats.consul` as a Consul server (server.go Stats) or client (client.go Stats) reports it. */
+function consulStats(agent: Agent, catalog: Catalog, leaderAddr: string): Record<string, string> {
+  if (agent.identity.server)
+    return {
+      acl: "disabled",
+      bootstrap: "false",
+      known_datacenters: "1",
+      leader: String(leaderAddr !== ""),
+      leader_addr: leaderAddr,
+      server: "true",
+    };
+  const servers = catalog
+    .members()
+    .filter((m) => m.alive && m.record.LeftAt === undefined && m.record.Tags["role"] === "consul");
+  return { acl: "disabled", known_servers: String(servers.length), server: "false" };
+}
+
 export function selfOf(
   agent: Agent,
   catalog: Catalog,
   cluster: ClusterInfo,
+  leaderAddr: string,
 ): Record<string, unknown> {
   const id = agent.identity;
   const rec = agent.agentRecord();
@@ -75,7 +118,7 @@ export function selfOf(
       NodeName: id.nodeName,
       NodeID: id.nodeId,
       Revision: "augur",
-      Server: false,
+      Server: id.server === true,
       Version: id.version,
       BuildDate: BUILD_DATE,
     },
@@ -87,6 +130,7 @@ export function selfOf(
     Coord: null,
     Member: toMember(rec, catalog.member(id.nodeName)?.alive ?? false),
     Stats: {
+      consul: consulStats(agent, catalog, leaderAddr),
       agent: {
         check_monitors: "0",
         checks: String(Object.keys(agent.checks()).length),

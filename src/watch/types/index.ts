@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { agentService } from "./agent-service.js";
 import { checks } from "./checks.js";
 import { event } from "./event.js";
 import { key } from "./key.js";
@@ -25,6 +26,7 @@ export const WATCH_TYPE_SPECS = {
   service,
   checks,
   event,
+  agent_service: agentService,
 } as const satisfies Record<string, WatchTypeSpec>;
 
 export type WatchType = keyof typeof WATCH_TYPE_SPECS;

@@ -59,6 +59,12 @@ export interface WatchTypeSpec {
    * folded to 64 bits (see event-index.ts), random, comparable only for equality.
    */
   readonly indexOrdered: boolean;
+  /**
+   * `hash`: agent-local answers have no index; the request blocks on the body's `ContentHash`
+   * (`?hash=`), as Consul's WaitHashVal. The plan's index is then that hash folded to 64 bits,
+   * used only for equality (so `indexOrdered` is false). Default: `X-Consul-Index`.
+   */
+  readonly blockOn?: "hash";
 }
 
 /** A required string parameter, with Consul's `Must specify a single <name> to watch`. */
