@@ -372,7 +372,8 @@ export function applyOp(
         ? [
             {
               key: op.key,
-              written: false,
+              // Written earlier in this txn: its indexes are the txn's, known once it commits.
+              written: slot.dirty,
               pair: kvRecordToPair(current, slot.createRevision, slot.modRevision, withValue),
             },
           ]
@@ -424,7 +425,7 @@ export function applyOp(
       return {
         results: treeOf(slots, op.key).map(([key, s]) => ({
           key,
-          written: false,
+          written: s.dirty,
           pair: kvRecordToPair(s.rec as KvRecord, s.createRevision, s.modRevision),
         })),
       };

@@ -14,7 +14,13 @@
  */
 import type { Compare, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
-import { CHECK_STATUSES, type HealthCheck, type KVPair, type Node, type NodeService } from "./types.js";
+import {
+  CHECK_STATUSES,
+  type HealthCheck,
+  type KVPair,
+  type Node,
+  type NodeService,
+} from "./types.js";
 import {
   PREFIX,
   encodeRecord,
@@ -51,14 +57,16 @@ export type CatalogTxnOp =
       readonly service: ServiceFields;
       readonly index: number;
     }
-  | { readonly kind: "check"; readonly verb: string; readonly check: CheckRecord; readonly index: number }
+  | {
+      readonly kind: "check";
+      readonly verb: string;
+      readonly check: CheckRecord;
+      readonly index: number;
+    }
   | { readonly kind: "session"; readonly verb: string; readonly id: string };
 
 export type TxnResult =
-  | { KV: KVPair }
-  | { Node: Node }
-  | { Service: NodeService }
-  | { Check: HealthCheck };
+  { KV: KVPair } | { Node: Node } | { Service: NodeService } | { Check: HealthCheck };
 
 export interface TxnOpError {
   OpIndex: number;
@@ -119,7 +127,10 @@ export async function runCatalogTxn(
     await view.waitFor(await store.revision());
     caughtUp = true;
   }
-  throw new AugurError("CONTENDED", "Transaction kept conflicting with concurrent writes; try again");
+  throw new AugurError(
+    "CONTENDED",
+    "Transaction kept conflicting with concurrent writes; try again",
+  );
 }
 
 /** A catalog record in the working copy: as read, then as the ops so far left it. */
@@ -259,7 +270,9 @@ class WorkingCopy {
 
   /** A CAS op's guard: index 0 means "only if absent"; otherwise the stored ModifyIndex, unchanged in this txn. */
   #casHolds(s: RecordSlot, index: number): boolean {
-    return index === 0 ? s.rec === null : s.rec !== null && !s.dirty && s.storedModRevision === index;
+    return index === 0
+      ? s.rec === null
+      : s.rec !== null && !s.dirty && s.storedModRevision === index;
   }
 
   #deleteCasHolds(s: RecordSlot, index: number): boolean {
@@ -321,7 +334,8 @@ class WorkingCopy {
 
   /** Loaded records under a key prefix that still exist in the working copy. */
   *#liveUnder(prefix: string): Iterable<[string, RecordSlot]> {
-    for (const [key, s] of this.#slots) if (s.rec !== null && key.startsWith(prefix)) yield [key, s];
+    for (const [key, s] of this.#slots)
+      if (s.rec !== null && key.startsWith(prefix)) yield [key, s];
   }
 
   // ---- KV ------------------------------------------------------------------------------------
@@ -377,7 +391,9 @@ class WorkingCopy {
       results: [
         (revision) => {
           const n = stored(revision);
-          return { Node: { ...n.value, CreateIndex: n.createRevision, ModifyIndex: n.modRevision } };
+          return {
+            Node: { ...n.value, CreateIndex: n.createRevision, ModifyIndex: n.modRevision },
+          };
         },
       ],
     };

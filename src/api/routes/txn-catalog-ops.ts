@@ -202,5 +202,9 @@ function checkDefinition(d: Fields): HealthCheckDefinitionJson {
 /** `{"Session": {"Verb", "Session": api.SessionEntry}}`: only the session's ID is used. */
 export function decodeSessionOp(raw: JsonObject): CatalogTxnOp {
   const op = new Fields(raw, "SessionTxnOp", "Session");
-  return { kind: "session", verb: verbOf(op), id: op.object("Session", "SessionEntry").string("ID") };
+  return {
+    kind: "session",
+    verb: verbOf(op),
+    id: op.object("Session", "SessionEntry").string("ID"),
+  };
 }

@@ -176,7 +176,14 @@ function checkBodySize(req: ApiRequest): void {
     );
 }
 
-const READ_VERBS = new Set(["get", "get-tree", "get-or-empty", "check-index", "check-session", "check-not-exists"]);
+const READ_VERBS = new Set([
+  "get",
+  "get-tree",
+  "get-or-empty",
+  "check-index",
+  "check-session",
+  "check-not-exists",
+]);
 
 /** Consul counts writes to choose Txn.Read or Txn.Apply: a KV read verb, or a catalog `get`. */
 function isRead(op: CatalogTxnOp): boolean {
