@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
+import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
 
@@ -432,6 +433,61 @@ describe("txn - catalog operations", () => {
     assert.equal(res.status, 200);
     for (let n = 0; n < 4; n++) assert.equal(await getJson(`/v1/catalog/node/wide-${n}`), null);
     assert.deepEqual(await getJson("/v1/catalog/service/w0-0"), []);
+  });
+});
+
+describe("txn - catalog operations on etcd", () => {
+  let etcd: EtcdCluster;
+  let a: TestAgent;
+  before(async () => {
+    etcd = await startEtcdCluster(1);
+    a = await startTestAgent({
+      dev: false,
+      etcd: { endpoints: etcd.clientUrls, prefix: `txn${process.pid}/` },
+    });
+  });
+  after(async () => {
+    await a.stop();
+    await etcd.stop();
+  });
+
+  const put = async (ops: unknown[]): Promise<[number, string]> => {
+    const res = await a.call("PUT", "/v1/txn", ops);
+    return [res.status, await res.text()];
+  };
+
+  it("etcd - a node deleted and written around in one txn: range deletes and puts in one transaction", async () => {
+    const services = Array.from({ length: 20 }, (_, i) => ({
+      Service: { Verb: "set", Node: "e1", Service: { ID: `s${i}`, Service: "es" } },
+    }));
+    const setup = await put([
+      { Node: { Verb: "set", Node: { Node: "e1", Address: "10.1.0.1" } } },
+      ...services,
+      { Check: { Verb: "set", Check: { Node: "e1", CheckID: "c", ServiceID: "s0" } } },
+    ]);
+    assert.equal(setup[0], 200, setup[1]);
+    const [status, text] = await put([
+      { Node: { Verb: "delete", Node: { Node: "e1" } } },
+      { Node: { Verb: "set", Node: { Node: "e2", Address: "10.1.0.2" } } },
+      { Service: { Verb: "set", Node: "e2", Service: { ID: "s0", Service: "es" } } },
+      { KV: { Verb: "set", Key: "etcd/k", Value: b64("v") } },
+    ]);
+    assert.equal(status, 200, text);
+    const listed = (await (await a.call("GET", "/v1/catalog/service/es")).json()) as {
+      Node: string;
+    }[];
+    assert.deepEqual(
+      listed.map((s) => s.Node),
+      ["e2"],
+    );
+    assert.deepEqual(await (await a.call("GET", "/v1/health/node/e1")).json(), []);
+    const failed = await put([
+      { KV: { Verb: "set", Key: "etcd/k2", Value: b64("v") } },
+      { Node: { Verb: "delete-cas", Node: { Node: "e2", ModifyIndex: 1 } } },
+    ]);
+    assert.equal(failed[0], 409);
+    assert.equal((await a.call("GET", "/v1/kv/etcd/k2")).status, 404);
+    assert.notEqual(await (await a.call("GET", "/v1/catalog/node/e2")).json(), null);
   });
 });
 
