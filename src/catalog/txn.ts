@@ -160,6 +160,12 @@ class WorkingCopy {
   readonly #nodeNames = new Map<string, string>();
   readonly #pending: Pending[] = [];
   readonly #deletedSessions = new Map<string, SessionRecord>();
+  /** The service and check keys of each node touched (loaded or written), by the node's keyed name. */
+  readonly #onNode = new Map<
+    string,
+    { services: Set<string>; checks: Set<string>; loaded: boolean }
+  >();
+  #namesById: Map<string, string> | undefined;
 
   constructor(
     private readonly view: CatalogView,
@@ -191,17 +197,21 @@ class WorkingCopy {
     const out: TxnOp[] = [];
     // A node that goes takes everything under it by range, as catalog/deregister does: also what
     // was registered on it since this txn read it.
-    const ranged: string[] = [];
+    const covered = new Set<string>();
     for (const name of this.#nodeNames.values()) {
       const s = this.#slots.get(keys.node(name));
-      if (s?.existed && s.rec === null) ranged.push(keys.servicesOf(name), keys.checksOf(name));
+      if (!s?.existed || s.rec !== null) continue;
+      out.push(
+        { type: "deleteRange", prefix: keys.servicesOf(name) },
+        { type: "deleteRange", prefix: keys.checksOf(name) },
+      );
+      const on = this.#onNode.get(name);
+      for (const key of [...(on?.services ?? []), ...(on?.checks ?? [])]) covered.add(key);
     }
-    for (const prefix of ranged) out.push({ type: "deleteRange", prefix });
     for (const [key, s] of this.#slots) {
       if (!s.dirty) continue;
       if (s.rec !== null) out.push({ type: "put", key, value: encodeRecord(s.rec) });
-      else if (s.existed && !ranged.some((p) => key.startsWith(p)))
-        out.push({ type: "delete", key });
+      else if (s.existed && !covered.has(key)) out.push({ type: "delete", key });
     }
     for (const [key, s] of this.kv.slots) {
       if (!s.dirty) continue;
@@ -300,42 +310,69 @@ class WorkingCopy {
     if (keyed === undefined) {
       keyed = stored ? decodeURIComponent(stored.key.slice(PREFIX.nodes.length)) : name;
       this.#nodeNames.set(lower, keyed);
-      for (const s of this.view.servicesByNode.get(lower)?.values() ?? [])
-        this.#slot(s.key, s, false);
-      for (const c of this.view.checksByNode.get(lower)?.values() ?? [])
-        this.#slot(c.key, c, false);
+      this.#onNode.set(keyed, { services: new Set(), checks: new Set(), loaded: false });
     }
     return { name: keyed, slot: this.#slot(keys.node(keyed), stored) };
   }
 
-  /** Consul looks a node up by ID when the op gives one. */
+  /**
+   * Consul looks a node up by ID when the op gives one. The view has no index by ID: one is built
+   * on the first such lookup, so 128 of them cost one pass over the nodes, not 128.
+   */
   #nodeById(id: string): { name: string; slot: RecordSlot } | undefined {
     for (const name of this.#nodeNames.values()) {
       const s = this.#slots.get(keys.node(name));
       if ((s?.rec as NodeRecord | null)?.ID === id) return { name, slot: s as RecordSlot };
     }
-    for (const s of this.view.nodes.values()) {
-      if (s.value.ID !== id) continue;
-      const found = this.#node(s.value.Node);
-      if ((found.slot.rec as NodeRecord | null)?.ID === id) return found;
+    if (!this.#namesById) {
+      this.#namesById = new Map();
+      for (const s of this.view.nodes.values())
+        if (s.value.ID) this.#namesById.set(s.value.ID, s.value.Node);
     }
-    return undefined;
+    const name = this.#namesById.get(id);
+    if (name === undefined) return undefined;
+    const found = this.#node(name);
+    return (found.slot.rec as NodeRecord | null)?.ID === id ? found : undefined;
   }
 
   #service(node: string, id: string): { key: string; slot: RecordSlot } {
-    const key = keys.service(this.#node(node).name, id);
+    const { name } = this.#node(node);
+    const key = keys.service(name, id);
+    this.#onNode.get(name)?.services.add(key);
     return { key, slot: this.#slot(key, this.view.services.get(key)) };
   }
 
   #check(node: string, id: string): { key: string; slot: RecordSlot } {
-    const key = keys.check(this.#node(node).name, id);
+    const { name } = this.#node(node);
+    const key = keys.check(name, id);
+    this.#onNode.get(name)?.checks.add(key);
     return { key, slot: this.#slot(key, this.view.checks.get(key)) };
   }
 
-  /** Loaded records under a key prefix that still exist in the working copy. */
-  *#liveUnder(prefix: string): Iterable<[string, RecordSlot]> {
-    for (const [key, s] of this.#slots)
-      if (s.rec !== null && key.startsWith(prefix)) yield [key, s];
+  /**
+   * The node's services or checks that still exist in the working copy. The first call for a node
+   * loads all of them from the view, unguarded (see #slot): only a delete of the node or of a
+   * service needs them, so a `set` on a node with thousands of services loads none.
+   */
+  *#liveOn(node: string, table: "services" | "checks"): Iterable<RecordSlot> {
+    const on = this.#onNode.get(node);
+    if (!on) return;
+    if (!on.loaded) {
+      on.loaded = true;
+      const lower = node.toLowerCase();
+      for (const s of this.view.servicesByNode.get(lower)?.values() ?? []) {
+        this.#slot(s.key, s, false);
+        on.services.add(s.key);
+      }
+      for (const c of this.view.checksByNode.get(lower)?.values() ?? []) {
+        this.#slot(c.key, c, false);
+        on.checks.add(c.key);
+      }
+    }
+    for (const key of on[table]) {
+      const s = this.#slots.get(key);
+      if (s && s.rec !== null) yield s;
+    }
   }
 
   // ---- KV ------------------------------------------------------------------------------------
@@ -413,8 +450,8 @@ class WorkingCopy {
     const { name, slot } = this.#node(nodeName);
     if (slot.rec === null) return;
     this.#write(slot, null);
-    for (const prefix of [keys.servicesOf(name), keys.checksOf(name)])
-      for (const [, s] of this.#liveUnder(prefix)) this.#write(s, null);
+    for (const s of this.#liveOn(name, "services")) this.#write(s, null);
+    for (const s of this.#liveOn(name, "checks")) this.#write(s, null);
   }
 
   // ---- services ------------------------------------------------------------------------------
@@ -466,7 +503,7 @@ class WorkingCopy {
     const { slot } = this.#service(nodeName, id);
     if (slot.rec === null) return;
     this.#write(slot, null);
-    for (const [, s] of this.#liveUnder(keys.checksOf(this.#node(nodeName).name)))
+    for (const s of this.#liveOn(this.#node(nodeName).name, "checks"))
       if ((s.rec as CheckRecord).ServiceID === id) this.#write(s, null);
   }
 
