@@ -196,7 +196,7 @@ describe("txn - catalog operations", () => {
             Name: "db alive",
             ServiceID: "db",
             Status: "passing",
-            Definition: { TCP: "127.0.0.1:1", Interval: "10s" },
+            Definition: { TCP: "127.0.0.1:1", Interval: "10000ms", Timeout: 2e9 },
           },
         },
       },
@@ -205,7 +205,11 @@ describe("txn - catalog operations", () => {
     assert.equal(check["CheckID"], "db alive", "a check without an ID is named by its Name");
     assert.equal(check["ServiceName"], "db");
     assert.deepEqual(check["ServiceTags"], ["primary"]);
-    assert.deepEqual(check["Definition"], { TCP: "127.0.0.1:1", Interval: "10s" });
+    assert.deepEqual(
+      check["Definition"],
+      { TCP: "127.0.0.1:1", Interval: "10s", Timeout: "2s" },
+      "durations as Go prints them, from text or nanoseconds",
+    );
     const health = (await getJson("/v1/health/checks/db")) as { CheckID: string }[];
     assert.deepEqual(
       health.map((c) => c.CheckID),
@@ -392,6 +396,16 @@ describe("txn - catalog operations", () => {
       await bad.text(),
       "Failed to parse body: json: cannot unmarshal string into Go struct field AgentService.Service.Service.Port of type int",
     );
+    const badDuration = await a.call("PUT", "/v1/txn", [
+      {
+        Check: {
+          Verb: "set",
+          Check: { Node: "tn10", CheckID: "c", Definition: { Interval: "soon" } },
+        },
+      },
+    ]);
+    assert.equal(badDuration.status, 400);
+    assert.equal(await badDuration.text(), 'Failed to parse body: time: invalid duration "soon"');
   });
 
   it("limits - 129 ops of any kind are a 413; a body over txn_max_req_len is a 413 in Consul's words", async () => {

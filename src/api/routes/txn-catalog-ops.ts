@@ -11,6 +11,9 @@ import type { CatalogTxnOp, ServiceFields } from "../../catalog/txn.js";
 import type { CheckStatus, HealthCheckDefinitionJson } from "../../catalog/types.js";
 import { badRequest, type AugurError } from "../../lib/errors.js";
 import { jsonType, pick, type JsonObject } from "../../lib/json-fields.js";
+import { formatGoDuration, parseGoDuration } from "../../lib/duration.js";
+
+const q = (s: string): string => JSON.stringify(s);
 
 /** Reads one op's fields, naming a wrong type as Go's decoder names it (`Node.Node.Port` ...). */
 class Fields {
@@ -88,6 +91,20 @@ class Fields {
     if (v !== undefined && (typeof v !== "object" || Array.isArray(v)))
       throw this.#typeError(name, v, struct);
     return new Fields((v ?? {}) as JsonObject, struct, `${this.path}.${name}`);
+  }
+
+  /**
+   * A `ReadableDuration` in milliseconds: Go duration text (`"10s"`), or a number of nanoseconds,
+   * as api.ReadableDuration decodes it. Stored and answered as Go prints it (`10s`).
+   */
+  duration(name: string): number {
+    const v = this.#get(name);
+    if (v === undefined) return 0;
+    if (typeof v === "number") return v / 1e6;
+    if (typeof v !== "string") throw this.#typeError(name, v, "api.ReadableDuration");
+    const ms = parseGoDuration(v);
+    if (ms === undefined) throw badRequest(`Failed to parse body: time: invalid duration ${q(v)}`);
+    return ms;
   }
 
   /** `map[string][]string` (an HTTP check's `Header`). */
@@ -193,9 +210,10 @@ function checkDefinition(d: Fields): HealthCheckDefinitionJson {
   text("Method");
   text("Body");
   text("TCP");
-  text("Interval");
-  text("Timeout");
-  text("DeregisterCriticalServiceAfter");
+  for (const name of ["Interval", "Timeout", "DeregisterCriticalServiceAfter"] as const) {
+    const ms = d.duration(name);
+    if (ms) def[name] = formatGoDuration(ms);
+  }
   return def;
 }
 
