@@ -365,6 +365,26 @@ describe("txn - catalog operations", () => {
     );
   });
 
+  it("sessions - a session is invalidated when a txn turns its check critical", async () => {
+    await txn([
+      nodeSet("tn8c"),
+      { Check: { Verb: "set", Check: { Node: "tn8c", CheckID: "guard", Status: "passing" } } },
+    ]);
+    const created = await a.call("PUT", "/v1/session/create", {
+      Node: "tn8c",
+      NodeChecks: ["guard"],
+    });
+    assert.equal(created.status, 200);
+    const id = ((await created.json()) as { ID: string }).ID;
+    await txn([
+      { Check: { Verb: "set", Check: { Node: "tn8c", CheckID: "guard", Status: "critical" } } },
+    ]);
+    await until(
+      async () => ((await getJson(`/v1/session/info/${id}`)) as unknown[]).length === 0,
+      "the session of the critical check to be invalidated",
+    );
+  });
+
   it("read-only - gets answer with the leader headers and no index; ?stale with ?consistent is a 400", async () => {
     await txn([nodeSet("tn9")]);
     const read = await txn([{ Node: { Verb: "get", Node: { Node: "tn9" } } }], "?consistent");
