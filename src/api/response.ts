@@ -11,6 +11,11 @@ import { goHtmlEscape } from "../lib/go-html-escape.js";
 /** Read metadata sent as `X-Consul-*` headers on catalog, health, KV and session reads. */
 export interface QueryMeta {
   readonly index: number;
+  /**
+   * Only `X-Consul-KnownLeader` and `X-Consul-LastContact`, no index nor consistency: Consul's
+   * answer to a read-only `/v1/txn`, which is not a blocking query.
+   */
+  readonly leaderOnly?: boolean;
   readonly knownLeader?: boolean;
   readonly lastContactMs?: number;
   readonly consistency?: "leader" | "stale" | "consistent";
@@ -83,13 +88,18 @@ export function readHeaders(
   meta: QueryMeta,
   contact?: { knownLeader: boolean; lastContactMs: number },
 ): Record<string, string> {
-  return {
+  const headers: Record<string, string> = {
     "X-Consul-Default-ACL-Policy": policy,
     "X-Consul-Index": String(Math.max(1, meta.index)),
     "X-Consul-KnownLeader": (meta.knownLeader ?? contact?.knownLeader ?? true) ? "true" : "false",
     "X-Consul-LastContact": String(meta.lastContactMs ?? contact?.lastContactMs ?? 0),
     "X-Consul-Effective-Consistency": meta.consistency ?? "leader",
   };
+  if (meta.leaderOnly) {
+    delete headers["X-Consul-Index"];
+    delete headers["X-Consul-Effective-Consistency"];
+  }
+  return headers;
 }
 
 /** Continuous serialisation allowed before yielding to the event loop. */

@@ -46,6 +46,7 @@ import { Sessions, toSession } from "./sessions.js";
 import { kvRecordToPair, runKvOps, type KvOp, type KvOpsResult } from "./kv.js";
 import { fireEvent, listEvents, type FireRequest } from "./events.js";
 import { KvSetBatcher } from "./kv-batch.js";
+import { runCatalogTxn, type CatalogTxnOp, type CatalogTxnResult } from "./txn.js";
 
 export interface RegisterRequest {
   readonly node: NodeRecord;
@@ -386,6 +387,22 @@ export class Catalog {
   ): Promise<KvOpsResult> {
     const result = await runKvOps(this.store, ops, { ...options, view: this.#view });
     if (result.errors.length === 0 && result.revision) await this.#view.waitFor(result.revision);
+    return result;
+  }
+
+  /**
+   * `/v1/txn` with catalog ops (Node, Service, Check, Session next to KV) as one transaction;
+   * once it applied, resolves after reads see it. `internal` as for {@link kvApply}.
+   */
+  async txnApply(
+    ops: readonly CatalogTxnOp[],
+    options: { internal?: boolean } = {},
+  ): Promise<CatalogTxnResult> {
+    const result = await runCatalogTxn(this.store, this.#view, ops, options);
+    if (result.revision > 0) await this.#view.waitFor(result.revision);
+    // The records are gone with their locks; their leases only carried them (as session/destroy).
+    for (const s of result.deletedSessions)
+      if (s.Lease) await this.store.revoke(s.Lease).catch(() => undefined);
     return result;
   }
 

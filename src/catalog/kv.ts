@@ -97,7 +97,8 @@ export interface KvOpsResult {
   readonly revision: number;
 }
 
-interface Slot {
+/** One key in an attempt's working copy: as read, then as the ops so far left it. */
+export interface Slot {
   rec: KvRecord | null;
   createRevision: number;
   modRevision: number;
@@ -176,7 +177,7 @@ export async function runKvOps(
   );
 }
 
-interface Inputs {
+export interface Inputs {
   readonly slots: Map<string, Slot>;
   readonly sessions: Map<string, SessionRecord | null>;
   readonly compare: Compare[];
@@ -184,7 +185,7 @@ interface Inputs {
 }
 
 /** Where an attempt reads single keys and sessions: the store, or (first attempt) the local view. */
-interface KvReader {
+export interface KvReader {
   readonly fromView: boolean;
   key(
     key: string,
@@ -212,7 +213,7 @@ function storeReader(store: Store): KvReader {
   };
 }
 
-function viewReader(view: LocalKv): KvReader {
+export function viewReader(view: LocalKv): KvReader {
   return {
     fromView: true,
     key: async (key) => view.kv.get(key),
@@ -268,7 +269,11 @@ async function attemptKvOps(
 }
 
 /** An attempt's inputs: every key and session it touches, each compared by ModifyIndex in its transaction. */
-async function readInputs(store: Store, reader: KvReader, ops: readonly KvOp[]): Promise<Inputs> {
+export async function readInputs(
+  store: Store,
+  reader: KvReader,
+  ops: readonly KvOp[],
+): Promise<Inputs> {
   const slots = new Map<string, Slot>();
   const compare: Compare[] = [];
   const put = (
@@ -325,7 +330,7 @@ async function readInputs(store: Store, reader: KvReader, ops: readonly KvOp[]):
   return { slots, sessions, compare, fromView: reader.fromView };
 }
 
-interface OpOutcome {
+export interface OpOutcome {
   error?: string;
   notApplied?: boolean;
   results: { pair: KVPair; key: string; written: boolean }[];
@@ -338,7 +343,7 @@ function written(key: string, rec: KvRecord): OpOutcome {
   return { results: [{ key, written: true, pair: kvRecordToPair(rec, 0, 0, false) }] };
 }
 
-function applyOp(
+export function applyOp(
   op: KvOp,
   slots: Map<string, Slot>,
   sessions: Map<string, SessionRecord | null>,
@@ -367,7 +372,8 @@ function applyOp(
         ? [
             {
               key: op.key,
-              written: false,
+              // Written earlier in this txn: its indexes are the txn's, known once it commits.
+              written: slot.dirty,
               pair: kvRecordToPair(current, slot.createRevision, slot.modRevision, withValue),
             },
           ]
@@ -419,7 +425,7 @@ function applyOp(
       return {
         results: treeOf(slots, op.key).map(([key, s]) => ({
           key,
-          written: false,
+          written: s.dirty,
           pair: kvRecordToPair(s.rec as KvRecord, s.createRevision, s.modRevision),
         })),
       };

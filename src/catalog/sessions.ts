@@ -231,15 +231,10 @@ export class Sessions {
 
   /** The write that frees one locked key: Consul's release (with lock-delay), or its deletion. */
   #releaseOp(stored: Stored<KvRecord>, record: SessionRecord | undefined): TxnOp {
-    const behavior = stored.value.LockBehavior ?? record?.Behavior ?? "release";
-    if (behavior === "delete") return { type: "delete", key: stored.key };
-    const delayMs = (stored.value.LockDelayNs ?? record?.LockDelay ?? 0) / 1e6;
-    const { Session: _s, LockBehavior: _b, LockDelayNs: _d, ...unlocked } = stored.value;
-    const next: KvRecord = {
-      ...unlocked,
-      ...(delayMs > 0 ? { LockDelayUntil: this.now() + delayMs } : {}),
-    };
-    return { type: "put", key: stored.key, value: encodeRecord(next) };
+    const next = releasedLock(stored.value, record, this.now());
+    return next
+      ? { type: "put", key: stored.key, value: encodeRecord(next) }
+      : { type: "delete", key: stored.key };
   }
 
   /** Invalidates sessions whose node went away or whose checks turned critical. */
@@ -289,6 +284,23 @@ export class Sessions {
     if (status === "critical")
       throw new AugurError("INVALID_STATE", `Check '${checkId}' is in critical state`);
   }
+}
+
+/**
+ * A locked key once its session is gone: unlocked with lock-delay (Consul's `release`), or null
+ * when the session's behavior is `delete`. The key's own copy of the behavior and delay wins, so
+ * this works when the session's record is already gone.
+ */
+export function releasedLock(
+  rec: KvRecord,
+  session: SessionRecord | undefined,
+  now: number,
+): KvRecord | null {
+  const behavior = rec.LockBehavior ?? session?.Behavior ?? "release";
+  if (behavior === "delete") return null;
+  const delayMs = (rec.LockDelayNs ?? session?.LockDelay ?? 0) / 1e6;
+  const { Session: _s, LockBehavior: _b, LockDelayNs: _d, ...unlocked } = rec;
+  return { ...unlocked, ...(delayMs > 0 ? { LockDelayUntil: now + delayMs } : {}) };
 }
 
 export function isSessionKey(key: string): boolean {

@@ -1,6 +1,8 @@
 /**
- * `PUT /v1/txn` (Consul agent/txn_endpoint.go), KV verbs: all or nothing, at most 128 ops,
- * 409 with `{Results: null, Errors: [...]}` when any op fails.
+ * `PUT /v1/txn` (Consul agent/txn_endpoint.go): KV, Node, Service, Check and Session ops, all or
+ * nothing, at most 128 ops in at most `txn_max_req_len` bytes, 409 with
+ * `{Results: null, Errors: [...]}` when any op fails. A txn of reads only is a read: it takes
+ * `?stale` / `?consistent` and answers with the leader headers, as Consul's Txn.Read.
  *
  * @module
  */
@@ -12,13 +14,24 @@ import { parseJsonLossless } from "../../lib/lossless-json.js";
 import { internalKeyDenied, isForbiddenOp } from "../../catalog/kv-internal.js";
 import { isInternalCaller, type KvRouteOptions } from "./kv.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
-import { checkScopeParams } from "../blocking.js";
+import { checkScopeParams, readConsistency } from "../blocking.js";
+import type { CatalogTxnOp } from "../../catalog/txn.js";
+import type { JsonObject } from "../../lib/json-fields.js";
+import {
+  decodeCheckOp,
+  decodeNodeOp,
+  decodeServiceOp,
+  decodeSessionOp,
+} from "./txn-catalog-ops.js";
 import type { ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
 import { MAX_KV_VALUE_BYTES } from "./kv.js";
 
 export const MAX_TXN_OPS = 128;
+/** Consul's `txn_max_req_len` default (raft's suggested entry size), which `kv_max_value_size` equals. */
+export const MAX_TXN_BODY_BYTES = 512 * 1024;
+const TXN_MAX_REQ_LEN_DOC = "https://www.consul.io/docs/agent/config/config-files#txn_max_req_len";
 
 export function txnRoutes(catalog: Catalog, options: KvRouteOptions = {}): Route[] {
   return [
@@ -51,12 +64,38 @@ function parseBody(req: ApiRequest): unknown[] {
   return body;
 }
 
-function parseOp(raw: unknown, i: number): KvOp {
+/**
+ * One op: its first member of KV, Node, Service, Check (Consul's order), or Session. An op with
+ * none is refused as Consul's state store refuses it.
+ */
+function parseOp(raw: unknown, i: number, datacenter: string): CatalogTxnOp | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw badRequest(`Failed to parse body: op ${i}: expected an object`);
+  const op = raw as JsonObject;
+  const member = (name: string): JsonObject | undefined => {
+    const v = field(op, name);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "object" || Array.isArray(v))
+      throw badRequest(
+        `Failed to parse body: json: cannot unmarshal ${jsonType(v)} into Go struct field TxnOp.${name} of type api.${name}TxnOp`,
+      );
+    return v as JsonObject;
+  };
+  const kv = member("KV");
+  if (kv) return { kind: "kv", op: parseKvOp(kv, i) };
+  const node = member("Node");
+  if (node) return decodeNodeOp(node, datacenter);
+  const service = member("Service");
+  if (service) return decodeServiceOp(service);
+  const check = member("Check");
+  if (check) return decodeCheckOp(check);
+  const session = member("Session");
+  if (session) return decodeSessionOp(session);
+  return undefined;
+}
+
+function parseKvOp(o: Record<string, unknown>, i: number): KvOp {
   const fail = (what: string): AugurError => badRequest(`Failed to parse body: op ${i}: ${what}`);
-  if (typeof raw !== "object" || raw === null) throw fail("expected an object");
-  const kv = field(raw as Record<string, unknown>, "KV");
-  if (typeof kv !== "object" || kv === null) throw fail("only KV operations are supported");
-  const o = kv as Record<string, unknown>;
   const verb = field(o, "Verb");
   if (typeof verb !== "string" || !KV_VERBS.includes(verb as KvVerb))
     throw fail(`unknown KV verb ${JSON.stringify(verb)}`);
@@ -122,25 +161,82 @@ function flagsField(v: unknown): KvFlags {
   return v;
 }
 
+/** Consul's 413 for a body over `txn_max_req_len`, in its two wordings (announced or streamed). */
+function checkBodySize(req: ApiRequest): void {
+  const announced = Number(req.headers["content-length"]);
+  if (announced > MAX_TXN_BODY_BYTES)
+    throw new AugurError(
+      "TOO_LARGE",
+      `Request body(${announced} bytes) too large, max size: ${MAX_TXN_BODY_BYTES} bytes. See ${TXN_MAX_REQ_LEN_DOC}.`,
+    );
+  if (req.body.length > MAX_TXN_BODY_BYTES)
+    throw new AugurError(
+      "TOO_LARGE",
+      `Request body too large, max size: ${MAX_TXN_BODY_BYTES} bytes. See ${TXN_MAX_REQ_LEN_DOC}.`,
+    );
+}
+
+const READ_VERBS = new Set([
+  "get",
+  "get-tree",
+  "get-or-empty",
+  "check-index",
+  "check-session",
+  "check-not-exists",
+]);
+
+/** Consul counts writes to choose Txn.Read or Txn.Apply: a KV read verb, or a catalog `get`. */
+function isRead(op: CatalogTxnOp): boolean {
+  if (op.kind === "kv") return READ_VERBS.has(op.op.verb);
+  return op.kind !== "session" && op.verb === "get";
+}
+
 async function runTxn(catalog: Catalog, req: ApiRequest, internal: boolean): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
+  checkBodySize(req);
   const body = parseBody(req);
   if (body.length > MAX_TXN_OPS)
     throw new AugurError(
       "TOO_LARGE",
       `Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`,
     );
-  const ops = body.map(parseOp);
+  const parsed = body.map((raw, i) => parseOp(raw, i, catalog.datacenter));
+  const missing = parsed.flatMap((op, i) =>
+    op ? [] : [{ OpIndex: i, What: "no operation specified" }],
+  );
+  if (missing.length > 0)
+    return { kind: "json", status: 409, value: { Results: null, Errors: missing } };
+  const ops = parsed as CatalogTxnOp[];
   // As Consul's Txn.preCheck reports ACL denials: every refused op listed, nothing run, 409.
   const denied = internal
     ? []
     : ops.flatMap((op, i) =>
-        isForbiddenOp(op) ? [{ OpIndex: i, What: internalKeyDenied(op.key) }] : [],
+        op.kind === "kv" && isForbiddenOp(op.op)
+          ? [{ OpIndex: i, What: internalKeyDenied(op.op.key) }]
+          : [],
       );
   if (denied.length > 0)
     return { kind: "json", status: 409, value: { Results: null, Errors: denied } };
-  const result = await catalog.kvApply(ops, { internal });
+  const readOnly = ops.every(isRead);
+  const consistency = readOnly ? readConsistency(req) : undefined;
+  if (consistency === "consistent") await catalog.catchUp();
+  const kvOnly = ops.every((op) => op.kind === "kv");
+  const result = kvOnly
+    ? await kvTxn(catalog, ops, internal)
+    : await catalog.txnApply(ops, { internal });
   if (result.errors.length > 0)
     return { kind: "json", status: 409, value: { Results: null, Errors: result.errors } };
-  return json({ Results: result.results.map((kv) => ({ KV: kv })), Errors: null });
+  const value = { Results: result.results, Errors: null };
+  return consistency ? json(value, { index: 0, consistency, leaderOnly: true }) : json(value);
+}
+
+/** A txn of KV ops only: the KV engine as it stands, with its fast local path. */
+async function kvTxn(
+  catalog: Catalog,
+  ops: readonly CatalogTxnOp[],
+  internal: boolean,
+): Promise<{ results: unknown[]; errors: { OpIndex: number; What: string }[] }> {
+  const kvOps = ops.flatMap((op) => (op.kind === "kv" ? [op.op] : []));
+  const result = await catalog.kvApply(kvOps, { internal });
+  return { results: result.results.map((kv) => ({ KV: kv })), errors: result.errors };
 }
