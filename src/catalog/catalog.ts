@@ -69,6 +69,8 @@ export interface CatalogOptions {
   readonly maxTxnOps?: number;
   /** `session_ttl_min` (Consul's default 10 s). */
   readonly sessionTtlMinMs?: number;
+  /** The most prepared queries that may exist (5,000 unless a test lowers it). */
+  readonly maxPreparedQueries?: number;
 }
 
 /** Keys whose answers are kept, and the largest value (base64 characters) kept. */
@@ -122,7 +124,7 @@ export class Catalog {
       options.sessionTtlMinMs,
     );
     this.#kvWrites = new KvSetBatcher(store, this.#view);
-    this.queries = new PreparedQueries(store, this.#view);
+    this.queries = new PreparedQueries(store, this.#view, options.maxPreparedQueries);
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */

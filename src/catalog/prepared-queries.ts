@@ -70,6 +70,8 @@ export class PreparedQueries {
   constructor(
     private readonly store: Store,
     private readonly view: CatalogView,
+    /** The most queries that may exist ({@link MAX_QUERIES} unless a test lowers it). */
+    private readonly maxQueries: number = MAX_QUERIES,
   ) {}
 
   /** Every query, in ID order (Consul's id index), with the table's index. */
@@ -89,8 +91,8 @@ export class PreparedQueries {
     if (def.ID !== "") throw rpcError("ID must be empty when creating a new prepared query");
     const query = { ...def, ID: randomUUID() };
     validate(query);
-    if (this.view.queries.size >= MAX_QUERIES)
-      throw rpcError(`Too many prepared queries: at most ${MAX_QUERIES} may exist`);
+    if (this.view.queries.size >= this.maxQueries)
+      throw rpcError(`Too many prepared queries: at most ${this.maxQueries} may exist`);
     await this.#write(query, () => undefined);
     return query.ID;
   }

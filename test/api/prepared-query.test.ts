@@ -7,6 +7,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
+import { Catalog } from "../../src/catalog/catalog.js";
+import { emptyQueryDefinition } from "../../src/catalog/prepared-query-types.js";
+import { MemoryStore } from "../../src/store/memory/memory-store.js";
 
 type Json = Record<string, unknown>;
 
@@ -421,6 +424,27 @@ describe("prepared queries (/v1/query)", () => {
     );
   });
 
+  it("query - concurrent creates of one name: exactly one wins", async () => {
+    // All pass the view's check before any commits; only the name claim's compare stops the rest.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        create({ Name: i % 2 ? "race" : "RACE", Service: { Service: "web" } }),
+      ),
+    );
+    const won = results.filter((r) => r.status === 200);
+    assert.equal(won.length, 1, JSON.stringify(results));
+    for (const r of results.filter((x) => x.status !== 200))
+      assert.match(
+        r.text,
+        /^raft apply failed: name '(race|RACE)' aliases an existing query name$/,
+      );
+    const named = ((await getJson("/v1/query")).body as Json[]).filter(
+      (q) => String(q.Name).toLowerCase() === "race",
+    );
+    assert.equal(named.length, 1);
+    await del(won[0]?.id ?? "");
+  });
+
   it("query - bounds: body size, name length, and an evil regexp stays linear", async () => {
     const big = await create({
       Name: "big",
@@ -453,5 +477,33 @@ describe("prepared queries (/v1/query)", () => {
     );
     assert.equal(ping.status, 200);
     await del(evil.id);
+  });
+});
+
+describe("prepared queries - the count bound", () => {
+  it("query - no more than the bound may exist; a delete makes room again", async () => {
+    const store = new MemoryStore();
+    const catalog = new Catalog(store, { datacenter: "dc1", maxPreparedQueries: 3 });
+    await catalog.start();
+    try {
+      const def = (name: string): ReturnType<typeof emptyQueryDefinition> => {
+        const d = emptyQueryDefinition();
+        d.Name = name;
+        d.Service.Service = "web";
+        return d;
+      };
+      const ids = [];
+      for (const n of ["a", "b", "c"]) ids.push(await catalog.queries.create(def(n)));
+      await assert.rejects(catalog.queries.create(def("d")), {
+        code: "INVALID_STATE",
+        message: "Too many prepared queries: at most 3 may exist",
+      });
+      await catalog.queries.delete(ids[0] as string);
+      await catalog.queries.create(def("d"));
+      assert.equal(catalog.queries.list().value.length, 3);
+    } finally {
+      await catalog.stop();
+      await store.close();
+    }
   });
 });
