@@ -10,6 +10,7 @@ import { until } from "../helpers/until.js";
 import { Catalog } from "../../src/catalog/catalog.js";
 import { emptyQueryDefinition } from "../../src/catalog/prepared-query-types.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
+import { goJson } from "../../src/api/response.js";
 
 type Json = Record<string, unknown>;
 
@@ -422,6 +423,35 @@ describe("prepared queries (/v1/query)", () => {
       async () => (await agent.call("GET", `/v1/query/${bound.id}`)).status === 404,
       "the session's query to be deleted",
     );
+  });
+
+  it("query - execute on a service with many instances answers every one, in Consul's shape", async () => {
+    const count = 300;
+    for (let i = 0; i < count; i++) {
+      const res = await agent.call("PUT", "/v1/catalog/register", {
+        Node: `m${i}`,
+        Address: "10.1.0.1",
+        Service: { ID: `many${i}`, Service: "many", Tags: ["<&>"] },
+      });
+      assert.equal(res.status, 200);
+    }
+    const q = await create({ Name: "many", Service: { Service: "many" }, DNS: { TTL: "1s" } });
+    const res = await agent.call("GET", "/v1/query/many/execute");
+    assert.equal(res.headers.get("content-type"), "application/json");
+    const text = await res.text();
+    assert.ok(text.includes("\\u003c\\u0026\\u003e"), "HTML-escaped as Go encodes it");
+    const body = JSON.parse(text) as Json;
+    assert.equal(Object.keys(body)[0], "Service");
+    assert.equal(Object.keys(body)[1], "Nodes");
+    assert.equal(body.Service, "many");
+    assert.deepEqual(body.DNS, { TTL: "1s" });
+    assert.equal((body.Nodes as Json[]).length, count);
+    assert.equal(text, goJson(body), "the same bytes as encoding the whole answer at once");
+    const pretty = (await (
+      await agent.call("GET", "/v1/query/many/execute?pretty")
+    ).json()) as Json;
+    assert.equal((pretty.Nodes as Json[]).length, count);
+    await del(q.id);
   });
 
   it("query - bounds: body size, name length, and an evil regexp stays linear", async () => {

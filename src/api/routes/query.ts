@@ -14,7 +14,16 @@ import { AugurError, badRequest, notFound } from "../../lib/errors.js";
 import { blockingRead, checkScopeParams, readConsistency } from "../blocking.js";
 import { decodePreparedQuery } from "../prepared-query-body.js";
 import type { ApiRequest } from "../request.js";
-import { empty, json, type ApiResult, type QueryMeta } from "../response.js";
+import {
+  empty,
+  encodesInChunks,
+  goJson,
+  goJsonChunks,
+  json,
+  raw,
+  type ApiResult,
+  type QueryMeta,
+} from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 
 /**
@@ -186,17 +195,26 @@ async function execute(
   if (near === "_agent") near = nodeName;
   if (near === "_ip") near = "";
   const nodes = orderQueryNodes(entries, near, limit);
-  return json(
-    {
-      Service: svc.Service,
-      Nodes: nodes,
-      DNS: query.DNS,
-      Datacenter: catalog.datacenter,
-      PeerName: "",
-      Failovers: 0,
-      ...queryMetaFields(consistency),
-    },
-    { index: 0, consistency },
+  const rest = {
+    DNS: query.DNS,
+    Datacenter: catalog.datacenter,
+    PeerName: "",
+    Failovers: 0,
+    ...queryMetaFields(consistency),
+  };
+  const meta = { index: 0, consistency };
+  if (req.flag("pretty") || !encodesInChunks(nodes))
+    return json({ Service: svc.Service, Nodes: nodes, ...rest }, meta);
+  // The answer is one object, which the server encodes in one go; a service with thousands of
+  // instances would hold the event loop for it. Its Nodes are encoded as health/service's list
+  // is, in slices that yield, and the few other members around them: the same bytes.
+  const head = `{"Service":${goJson(svc.Service)},"Nodes":`;
+  const tail = `,${goJson(rest).slice(1)}`;
+  const chunks = await goJsonChunks(nodes);
+  return raw(
+    Buffer.concat([Buffer.from(head), ...chunks, Buffer.from(tail)]),
+    "application/json",
+    meta,
   );
 }
 
