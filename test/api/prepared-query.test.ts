@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
+import fc from "fast-check";
 import { Catalog } from "../../src/catalog/catalog.js";
 import { emptyQueryDefinition } from "../../src/catalog/prepared-query-types.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
@@ -452,6 +453,65 @@ describe("prepared queries (/v1/query)", () => {
     ).json()) as Json;
     assert.equal((pretty.Nodes as Json[]).length, count);
     await del(q.id);
+  });
+
+  it("query - random definitions and names get a Consul status and never wedge the agent", async () => {
+    const templateish = fc.constantFrom(
+      "${name.full}",
+      "${match(1)}",
+      "$${x}",
+      "${",
+      "${nope}",
+      "web",
+    );
+    const definition = fc.record(
+      {
+        Name: fc.oneof(fc.string(), fc.constant("")),
+        Session: fc.oneof(fc.constant(""), fc.uuid()),
+        Template: fc.record(
+          {
+            Type: fc.constantFrom("", "name_prefix_match", "regexp"),
+            Regexp: fc.oneof(fc.string(), fc.constantFrom("(a+)+$", "^(.*)-(.*)$", "(")),
+            RemoveEmptyTags: fc.boolean(),
+          },
+          { requiredKeys: [] },
+        ),
+        Service: fc.oneof(
+          fc.anything(),
+          fc.record(
+            {
+              Service: fc.oneof(templateish, fc.string()),
+              Tags: fc.array(fc.oneof(templateish, fc.string()), { maxLength: 4 }),
+              NodeMeta: fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }),
+              OnlyPassing: fc.boolean(),
+              Failover: fc.record({ NearestN: fc.integer({ min: -2, max: 3 }) }),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        DNS: fc.record({ TTL: fc.constantFrom("", "1s", "soon", "-1s") }),
+      },
+      { requiredKeys: [] },
+    );
+    const made: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(definition, fc.string(), async (def, lookup) => {
+        const r = await create(def);
+        assert.ok([200, 400, 500].includes(r.status), `${r.status} ${r.text}`);
+        if (r.status === 200) made.push(r.id);
+        for (const sub of ["execute", "explain"]) {
+          const res = await agent.call(
+            "GET",
+            `/v1/query/${encodeURIComponent(lookup || "x")}/${sub}`,
+          );
+          await res.arrayBuffer();
+          assert.ok([200, 404, 500].includes(res.status), `${sub} ${res.status}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    for (const id of made) await del(id);
+    assert.equal((await agent.call("GET", "/v1/status/leader")).status, 200);
   });
 
   it("query - bounds: body size, name length, and an evil regexp stays linear", async () => {
