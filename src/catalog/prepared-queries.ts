@@ -98,8 +98,9 @@ export class PreparedQueries {
   }
 
   async update(id: string, def: PreparedQueryDefinition): Promise<void> {
-    const query = { ...def, ID: id };
-    this.#existing(id);
+    // IDs match in any case (memdb's UUID index decodes hex): keep the stored spelling, so an
+    // update by an upper-case ID replaces the record instead of writing a second one.
+    const query = { ...def, ID: this.#existing(id).value.ID };
     validate(query);
     await this.#write(query, () => this.#existing(id));
   }

@@ -123,6 +123,17 @@ describe("prepared queries (/v1/query)", () => {
     assert.equal(after.CreateIndex, q.CreateIndex);
     assert.ok((after.ModifyIndex as number) > (q.ModifyIndex as number));
     assert.deepEqual(after.DNS, { TTL: "" }, "an update replaces the whole definition");
+    const upper = await agent.call("PUT", `/v1/query/${made.id.toUpperCase()}`, {
+      Name: "crud",
+      Service: { Service: "web" },
+    });
+    assert.equal(upper.status, 200, await upper.text());
+    const crud = ((await getJson("/v1/query")).body as Json[]).filter((x) => x.Name === "crud");
+    assert.deepEqual(
+      crud.map((x) => [x.ID, (x.Service as Json).Service]),
+      [[made.id, "web"]],
+      "an ID matches in any case and keeps its stored spelling",
+    );
 
     await del(made.id);
     const gone = await getJson(`/v1/query/${made.id}`);
