@@ -34,6 +34,7 @@ import { txnRoutes } from "./api/routes/txn.js";
 import { catalogRoutes } from "./api/routes/catalog.js";
 import { healthRoutes } from "./api/routes/health.js";
 import { sessionRoutes } from "./api/routes/sessions.js";
+import { queryRoutes } from "./api/routes/query.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
 import type { Logger } from "./lib/logger.js";
@@ -396,6 +397,7 @@ export class AgentRuntime {
       ...kvRoutes(catalog, { internalToken }),
       ...txnRoutes(catalog, { internalToken }),
       ...sessionRoutes(catalog, settings.nodeName),
+      ...queryRoutes(catalog, settings.nodeName),
       ...eventRoutes(catalog, {
         nodeName: () => settings.nodeName,
         services: () => Object.values(agent.services()),

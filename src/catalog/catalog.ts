@@ -47,6 +47,7 @@ import { kvRecordToPair, runKvOps, type KvOp, type KvOpsResult } from "./kv.js";
 import { fireEvent, listEvents, type FireRequest } from "./events.js";
 import { KvSetBatcher } from "./kv-batch.js";
 import { runCatalogTxn, type CatalogTxnOp, type CatalogTxnResult } from "./txn.js";
+import { PreparedQueries } from "./prepared-queries.js";
 
 export interface RegisterRequest {
   readonly node: NodeRecord;
@@ -69,6 +70,8 @@ export interface CatalogOptions {
   readonly maxTxnOps?: number;
   /** `session_ttl_min` (Consul's default 10 s). */
   readonly sessionTtlMinMs?: number;
+  /** The most prepared queries that may exist (5,000 unless a test lowers it). */
+  readonly maxPreparedQueries?: number;
 }
 
 /** Keys whose answers are kept, and the largest value (base64 characters) kept. */
@@ -90,6 +93,8 @@ export class Catalog {
   /** The store-fed read model. Only the catalog reads it: everything else calls the methods below. */
   readonly #view: CatalogView;
   readonly sessions: Sessions;
+  /** Prepared queries (`/v1/query`). */
+  readonly queries: PreparedQueries;
   readonly datacenter: string;
   /** Plain KV writes, group-committed under load. */
   readonly #kvWrites: KvSetBatcher;
@@ -120,6 +125,7 @@ export class Catalog {
       options.sessionTtlMinMs,
     );
     this.#kvWrites = new KvSetBatcher(store, this.#view);
+    this.queries = new PreparedQueries(store, this.#view, options.maxPreparedQueries);
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */
@@ -133,8 +139,12 @@ export class Catalog {
     // A failure here (the store went away meanwhile) is reported, not fatal: every agent that sees
     // a session go repairs its locks anyway, and the next start tries again.
     await this.sessions.recover().catch((err: unknown) => onFailure?.(err));
+    // Consul deletes a session's prepared queries with it; a crash may have left some behind.
+    await this.queries.dropOrphans().catch((err: unknown) => onFailure?.(err));
     this.#view.onApplied((_rev, changes) => {
       this.sessions.invalidateAffected(changes).catch((err: unknown) => onFailure?.(err));
+      const gone = PreparedQueries.sessionsGone(changes);
+      if (gone.size > 0) this.queries.dropOrphans(gone).catch((err: unknown) => onFailure?.(err));
       // Build each changed check's shared read model as it lands, a few at a time, so the first
       // health/state/any after many registrations does not build ten thousand of them at once.
       for (const c of changes)

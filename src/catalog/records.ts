@@ -10,6 +10,7 @@
  * @module
  */
 import type { HealthCheck, Node, NodeService, Session, UserEvent } from "./types.js";
+import type { PreparedQuery } from "./prepared-query-types.js";
 
 type WithoutIndexes<T> = Omit<T, "CreateIndex" | "ModifyIndex">;
 
@@ -22,6 +23,7 @@ export type SessionRecord = WithoutIndexes<Session> & {
   Lease?: string;
 };
 export type EventRecord = UserEvent;
+export type QueryRecord = WithoutIndexes<PreparedQuery>;
 
 export interface KvRecord {
   Key: string;
@@ -62,6 +64,7 @@ export const PREFIX = {
   events: "events/",
   agents: "agents/",
   alive: "alive/",
+  queries: "queries/",
 } as const;
 
 const enc = encodeURIComponent;
@@ -78,6 +81,8 @@ export const keys = {
   event: (seq: number): string => `${PREFIX.events}${String(seq).padStart(16, "0")}`,
   agent: (node: string): string => `${PREFIX.agents}${enc(node)}`,
   alive: (node: string): string => `${PREFIX.alive}${enc(node)}`,
+  /** Prepared queries by their generated UUID (never user text, so never encoded). */
+  query: (id: string): string => `${PREFIX.queries}${id}`,
   /** When a live agent first saw this member failed (not part of the view: only the reaper reads it). */
   failed: (node: string): string => `${FAILED_PREFIX}${enc(node)}`,
 };

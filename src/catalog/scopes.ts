@@ -33,6 +33,7 @@ export const scope = {
   sessions: "sessions",
   events: "events",
   members: "members",
+  queries: "queries",
   node: (name: string): string => `node:${name.toLowerCase()}`,
   service: (name: string): string => `service:${name.toLowerCase()}`,
   kv: (key: string): string => `kv:${key}`,

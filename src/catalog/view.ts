@@ -15,6 +15,7 @@ import {
   type EventRecord,
   type KvRecord,
   type NodeRecord,
+  type QueryRecord,
   type ServiceRecord,
   type SessionRecord,
 } from "./records.js";
@@ -38,7 +39,7 @@ export interface AppliedChange {
 
 export type ViewListener = (revision: number, changes: readonly AppliedChange[]) => void;
 
-type Table = "nodes" | "services" | "checks" | "kv" | "sessions" | "events" | "members";
+type Table = "nodes" | "services" | "checks" | "kv" | "sessions" | "events" | "members" | "queries";
 
 /** Keeps a Map<group, Map<key, V>> index in step with puts and deletes. */
 function groupSet<V>(
@@ -80,6 +81,8 @@ export class CatalogView {
   readonly sessions = new Map<string, Stored<SessionRecord>>();
   readonly events = new Map<string, Stored<EventRecord>>();
   readonly agents = new Map<string, Stored<AgentRecord>>();
+  /** Prepared queries by ID. */
+  readonly queries = new Map<string, Stored<QueryRecord>>();
   readonly alive = new Map<string, Stored<unknown>>();
   /** Revision of the last change to each node's liveness key (put or delete). */
   readonly aliveChanged = new Map<string, number>();
@@ -187,6 +190,7 @@ export class CatalogView {
       this.events,
       this.agents,
       this.alive,
+      this.queries,
     ]) {
       for (const s of m.values()) before.set(s.key, toKv(s));
     }
@@ -343,6 +347,12 @@ export class CatalogView {
         );
       case "events":
         return swap(this.events, key, next as Stored<EventRecord> | undefined);
+      case "queries":
+        return swap(
+          this.queries,
+          key.slice(PREFIX.queries.length),
+          next as Stored<QueryRecord> | undefined,
+        );
       case "agents":
       case "alive": {
         const node = nodeOfLivenessKey(key);
