@@ -35,7 +35,8 @@ import { healthRoutes } from "./api/routes/health.js";
 import { sessionRoutes } from "./api/routes/sessions.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
-import type { Logger } from "./lib/logger.js";
+import { agentMonitorRoutes } from "./api/routes/agent-monitor.js";
+import { logTapOf, type Logger } from "./lib/logger.js";
 import { ConsulClient } from "./client/consul-client.js";
 import { LmdbWatchStore } from "./watch/lmdb-store.js";
 import { WatchManager } from "./watch/manager.js";
@@ -385,6 +386,7 @@ export class AgentRuntime {
       ...agentHealthRoutes(agent),
       ...operatorRoutes(catalog, () => raftServers(store, settings)),
       ...agentRoutes(agent, catalog, control),
+      ...agentMonitorRoutes(logTapOf(log), log),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
       ...kvRoutes(catalog, { internalToken }),
@@ -410,8 +412,22 @@ export class AgentRuntime {
     });
     const server = new ApiServer({
       routes,
-      onResponse: (method, route, status, seconds) =>
-        metrics.observeRequest(method, route, status, seconds),
+      onResponse: (method, route, status, seconds) => {
+        metrics.observeRequest(method, route, status, seconds);
+        // Consul's agent.http debug line; checked first so a request allocates nothing for it
+        // unless someone (a debug monitor) listens.
+        if (log.isLevelEnabled("debug"))
+          log.debug(
+            {
+              name: "agent.http",
+              method,
+              url: route,
+              status,
+              latency: `${(seconds * 1000).toFixed(3)}ms`,
+            },
+            "Request finished",
+          );
+      },
       onServerError,
       ...queryTimes,
       ...(settings.http ? { limits: settings.http } : {}),
