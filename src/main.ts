@@ -38,6 +38,8 @@ import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
 import { agentMonitorRoutes } from "./api/routes/agent-monitor.js";
 import { logTapOf, type Logger } from "./lib/logger.js";
 import { ConsulClient } from "./client/consul-client.js";
+import { verifyJoin } from "./client/join.js";
+import type { ClusterInfo } from "./api/routes/members.js";
 import { LmdbWatchStore } from "./watch/lmdb-store.js";
 import { WatchManager } from "./watch/manager.js";
 import { watchRoutes } from "./api/routes/watches.js";
@@ -340,8 +342,20 @@ export class AgentRuntime {
       current = next;
       log.info("reloaded configuration");
     };
+    const cluster = (): ClusterInfo =>
+      settings.etcd
+        ? {
+            Store: "etcd",
+            Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix },
+          }
+        : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" };
     const control: AgentControl = {
       reload,
+      join: (address) =>
+        verifyJoin(address, {
+          info: cluster(),
+          etcdMemberIds: async () => (await raftServers(store, settings)).map((s) => s.ID),
+        }),
       leave: async () => {
         // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
         setTimeout(
@@ -356,13 +370,7 @@ export class AgentRuntime {
         contentType: metrics.registry.contentType,
         body: await metrics.registry.metrics(),
       }),
-      cluster: () =>
-        settings.etcd
-          ? {
-              Store: "etcd",
-              Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix },
-            }
-          : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" },
+      cluster,
       host: () => collectHostInfo(settings.dev ? undefined : settings.dataDir),
       metricsJson: async () => ({
         Timestamp: new Date().toISOString(),
