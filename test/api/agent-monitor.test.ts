@@ -18,6 +18,7 @@ import {
   createLogger,
   logTapOf,
   MAX_SUBSCRIBERS,
+  SUBSCRIBER_MAX_BYTES,
   SUBSCRIBER_MAX_LINES,
   type Logger,
   type LogTap,
@@ -247,6 +248,21 @@ describe("agent/monitor", () => {
     );
     const count = Number(/dropped_count=(\d+)/.exec(warning ?? "")?.[1]);
     assert.ok(count >= dropped, `${count} >= ${dropped}`);
+  });
+
+  it("a line larger than a subscriber's byte bound is dropped and counted, not buffered", async () => {
+    const held = new AbortController();
+    const sub = tap.subscribe({ level: "info", format: "text" }, held.signal);
+    try {
+      logger.warn({ huge: "y".repeat(SUBSCRIBER_MAX_BYTES + 1) }, "too big");
+      logger.warn("small");
+      assert.equal(sub.dropped, 1);
+      assert.equal(sub.buffered, 1);
+    } finally {
+      held.abort();
+    }
+    assert.equal(sub.closed, true);
+    assert.equal(tap.subscribers, 0);
   });
 
   it(`at most ${MAX_SUBSCRIBERS} monitors at once: the next is refused with 429`, async () => {
