@@ -37,8 +37,11 @@ import { sessionRoutes } from "./api/routes/sessions.js";
 import { queryRoutes } from "./api/routes/query.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
-import type { Logger } from "./lib/logger.js";
+import { agentMonitorRoutes } from "./api/routes/agent-monitor.js";
+import { logTapOf, type Logger } from "./lib/logger.js";
 import { ConsulClient } from "./client/consul-client.js";
+import { verifyJoin } from "./client/join.js";
+import type { ClusterInfo } from "./api/routes/members.js";
 import { LmdbWatchStore } from "./watch/lmdb-store.js";
 import { WatchManager } from "./watch/manager.js";
 import { watchRoutes } from "./api/routes/watches.js";
@@ -347,9 +350,21 @@ export class AgentRuntime {
     // answered within the liveness TTL (Agent.storeContact, the source of X-Consul-KnownLeader).
     const leaderAddr = (): string =>
       agent.storeContact().knownLeader ? `${settings.advertiseAddr}:${SERVER_RPC_PORT}` : "";
+    const cluster = (): ClusterInfo =>
+      settings.etcd
+        ? {
+            Store: "etcd",
+            Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix },
+          }
+        : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" };
     const control: AgentControl = {
       leader: leaderAddr,
       reload,
+      join: (address) =>
+        verifyJoin(address, {
+          info: cluster(),
+          etcdMemberIds: async () => (await raftServers(store, settings)).map((s) => s.ID),
+        }),
       leave: async () => {
         // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
         setTimeout(
@@ -364,13 +379,7 @@ export class AgentRuntime {
         contentType: metrics.registry.contentType,
         body: await metrics.registry.metrics(),
       }),
-      cluster: () =>
-        settings.etcd
-          ? {
-              Store: "etcd",
-              Etcd: { Endpoints: settings.etcd.endpoints, Prefix: settings.etcd.prefix },
-            }
-          : { Store: settings.dev || !settings.dataDir ? "memory" : "disk" },
+      cluster,
       host: () => collectHostInfo(settings.dev ? undefined : settings.dataDir),
       metricsJson: async () => ({
         Timestamp: new Date().toISOString(),
@@ -392,6 +401,7 @@ export class AgentRuntime {
       ...agentHealthRoutes(agent),
       ...operatorRoutes(catalog, () => raftServers(store, settings)),
       ...agentRoutes(agent, catalog, control),
+      ...agentMonitorRoutes(logTapOf(log), log),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
       ...kvRoutes(catalog, { internalToken }),
@@ -418,8 +428,22 @@ export class AgentRuntime {
     });
     const server = new ApiServer({
       routes,
-      onResponse: (method, route, status, seconds) =>
-        metrics.observeRequest(method, route, status, seconds),
+      onResponse: (method, route, status, seconds) => {
+        metrics.observeRequest(method, route, status, seconds);
+        // Consul's agent.http debug line; checked first so a request allocates nothing for it
+        // unless someone (a debug monitor) listens.
+        if (log.isLevelEnabled("debug"))
+          log.debug(
+            {
+              name: "agent.http",
+              method,
+              url: route,
+              status,
+              latency: `${(seconds * 1000).toFixed(3)}ms`,
+            },
+            "Request finished",
+          );
+      },
       onServerError,
       ...queryTimes,
       ...(settings.http ? { limits: settings.http } : {}),

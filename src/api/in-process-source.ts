@@ -171,6 +171,9 @@ export class InProcessSource implements WatchSource {
         return makeInProcessResponse(status, headers, result.body);
       case "empty":
         return makeInProcessResponse(status, headers, "");
+      case "stream":
+        // Nothing in-process reads an endless body (agent/monitor): only a socket can end it.
+        throw new AugurError("INVALID_STATE", "streaming endpoints are served over HTTP only");
     }
   }
 

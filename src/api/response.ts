@@ -42,7 +42,26 @@ export type ApiResult =
       readonly status?: number;
       readonly meta?: QueryMeta;
       readonly headers?: Record<string, string>;
-    };
+    }
+  | StreamResult;
+
+/**
+ * A body written as it is produced (chunked, each chunk sent as it comes), until it ends or the
+ * client goes away: `agent/monitor`. Only the HTTP server serves these.
+ */
+export interface StreamResult {
+  readonly kind: "stream";
+  readonly contentType: string;
+  readonly status?: number;
+  readonly meta?: QueryMeta;
+  readonly headers?: Record<string, string>;
+  /**
+   * Starts the body; called before the status line is sent, so it may still throw an error
+   * answer. `signal` aborts when the client disconnects (or the server closes); the iterable must
+   * then end. The server waits for each chunk to drain before asking for the next.
+   */
+  open(signal: AbortSignal): AsyncIterable<string | Buffer>;
+}
 
 // Built without spreads: every read answers through these, and a spread of `{}` allocates.
 export const json = (

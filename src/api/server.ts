@@ -17,7 +17,14 @@ import { allowHeader, type Route } from "./router.js";
 import { ApiRequest, decodePath, type QueryTimes } from "./request.js";
 import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
 import { ParkedRequests } from "./parked.js";
-import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
+import {
+  encodesInChunks,
+  goJson,
+  goJsonChunks,
+  readHeaders,
+  type ApiResult,
+  type StreamResult,
+} from "./response.js";
 
 /**
  * Serialised bodies by result object: when a change releases thousands of parked queries for the
@@ -303,7 +310,54 @@ export class ApiServer {
       case "empty":
         this.#write(req, res, status, headers, "", route, started);
         return;
+      case "stream":
+        this.#stream(req, res, status, headers, result, route, started);
+        return;
     }
+  }
+
+  /**
+   * A streamed body: the status line at once (the client learns the stream has started), then
+   * each chunk as it comes. The next chunk is asked for only once the socket has drained, so a
+   * client that does not read holds at most node's buffer here, and the producer decides what
+   * to drop. Ends when the body ends, the client goes away, or the server closes.
+   */
+  #stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    result: StreamResult,
+    route: string,
+    started: number,
+  ): void {
+    if (res.destroyed) return;
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    res.once("close", onClose);
+    let body: AsyncIterable<string | Buffer>;
+    try {
+      body = result.open(gone.signal);
+    } catch (err) {
+      res.off("close", onClose);
+      this.#fail(req, res, err, route, started);
+      return;
+    }
+    if (this.#responseHeaders) headers = { ...this.#responseHeaders, ...headers };
+    headers["Content-Type"] = result.contentType;
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    void pump(body, res, gone.signal).then(() => {
+      res.off("close", onClose);
+      gone.abort();
+      if (!res.destroyed) res.end();
+      this.#options.onResponse?.(
+        req.method as string,
+        route,
+        status,
+        (performance.now() - started) / 1000,
+      );
+    });
   }
 
   #write(
@@ -394,6 +448,36 @@ function buildRouter(routes: readonly Route[]): Router {
   const unused = (): void => undefined;
   for (const r of routes) router.on("GET", r.prefix ? `${r.path}*` : r.path, unused, r);
   return router.compile();
+}
+
+/** Writes `body` to `res` chunk by chunk, each after the previous drained; never rejects. */
+async function pump(
+  body: AsyncIterable<string | Buffer>,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    for await (const chunk of body) {
+      if (signal.aborted || res.destroyed) break;
+      if (!res.write(chunk)) await drained(res, signal);
+    }
+  } catch {
+    // The producer failed after the status line went out: a cut stream is all that is left.
+    res.destroy();
+  }
+}
+
+/** Resolves on `drain`, or when the client is gone (then no drain will come). */
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    res.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** Whether a request carries a body: chunked, or a non-zero Content-Length. */

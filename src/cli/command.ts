@@ -60,6 +60,11 @@ export interface CommandSpec {
    * `-h` counts as help only among the flags, so a child's own `-h` reaches the child.
    */
   readonly passthrough?: boolean;
+  /**
+   * A Consul command augur deliberately does not have (gossip, service mesh): the one line it
+   * answers with on stderr, exit 1, whatever its arguments. Listed apart in `augur --help`.
+   */
+  readonly unavailable?: string;
   run?(ctx: CommandContext): Promise<number>;
 }
 

@@ -66,6 +66,10 @@ function helpOf(spec: CommandSpec): string {
 
 /** Parses `args` against the spec and runs it; usage errors print with the command's help. */
 async function runCommand(spec: CommandSpec, args: readonly string[], io: CliIo): Promise<number> {
+  if (spec.unavailable !== undefined) {
+    io.stderr.write(`${spec.unavailable}\n`);
+    return 1;
+  }
   if (!spec.run) {
     io.stderr.write(helpOf(spec));
     return 1;

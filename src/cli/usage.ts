@@ -14,14 +14,25 @@ function aligned(entries: readonly CommandSpec[]): string[] {
   return sorted.map((e, i) => `    ${(names[i] ?? "").padEnd(width)}    ${e.synopsis}`);
 }
 
-/** `Usage: augur [--version] [--help] <command> [<args>]` and the top-level command list. */
+/**
+ * `Usage: augur [--version] [--help] <command> [<args>]` and the top-level command list; Consul
+ * commands augur refuses (gossip, service mesh) under a heading of their own.
+ */
 export function topHelp(topLevel: readonly CommandSpec[]): string {
+  const refused = topLevel.filter((s) => s.unavailable !== undefined);
   return [
     "Usage: augur [--version] [--help] <command> [<args>]",
     "",
     "Available commands are:",
-    ...aligned(topLevel),
+    ...aligned(topLevel.filter((s) => s.unavailable === undefined)),
     "",
+    ...(refused.length > 0
+      ? [
+          "Consul commands augur does not have (no gossip, no service mesh):",
+          ...aligned(refused),
+          "",
+        ]
+      : []),
   ].join("\n");
 }
 

@@ -10,7 +10,12 @@ import { AugurError } from "../lib/errors.js";
 import { parseJsonLossless } from "../lib/lossless-json.js";
 import type { KVPair, Node, UserEvent } from "../catalog/types.js";
 import { resolveAddress, resolveToken } from "./address.js";
-import { makeResponse, requireOk, type ClientResponse } from "./response.js";
+import {
+  makeResponse,
+  requireOk,
+  UnexpectedResponseError,
+  type ClientResponse,
+} from "./response.js";
 import {
   causeText,
   escapePath,
@@ -81,6 +86,23 @@ export interface EventFireOptions extends WriteOptions {
 /** KV pairs with `Flags` exact past 2^53 (a bigint there), as `kv get -detailed` prints them. */
 const kvPairs = (res: ClientResponse): KVPair[] => parseJsonLossless(res.text()) as KVPair[];
 const bool = (res: ClientResponse): boolean => res.json<unknown>() === true;
+
+/** A streamed body as lines without their newline; a cut stream simply ends. */
+async function* monitorLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  try {
+    for await (const chunk of body) {
+      pending += decoder.decode(chunk, { stream: true });
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      yield* lines;
+    }
+  } catch {
+    // aborted by the caller, or the agent went away: the stream is over either way
+  }
+  if (pending) yield pending;
+}
 
 /** A client for one agent address. */
 export class ConsulClient {
@@ -370,6 +392,48 @@ export class ConsulClient {
   /** `PUT /v1/agent/force-leave/:node`: marks a failed member as left. */
   async forceLeave(node: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#ok("PUT", `/v1/agent/force-leave/${escapePath(node)}`, signalOf(options));
+  }
+
+  /**
+   * `PUT /v1/agent/join/:address` (`?wan=1` for the WAN pool), as the Go client's Agent().Join:
+   * asks the agent to join the cluster `address` belongs to.
+   */
+  async join(
+    address: string,
+    options: { wan?: boolean; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.#ok("PUT", `/v1/agent/join/${escapePath(address)}`, {
+      query: { wan: options.wan ? "1" : undefined },
+      ...signalOf(options),
+    });
+  }
+
+  /**
+   * `GET /v1/agent/monitor`: resolves once the agent has started the stream (rejects with
+   * {@link UnexpectedResponseError} when it refuses, as for an unknown level) with the agent's
+   * log lines, newline stripped, as they come. The lines end when the agent ends the stream or
+   * `signal` aborts.
+   */
+  async monitor(
+    options: { logLevel?: string; logJson?: boolean; signal?: AbortSignal } = {},
+  ): Promise<AsyncIterable<string>> {
+    const query = queryString({
+      loglevel: options.logLevel || undefined,
+      logjson: options.logJson ? "true" : undefined,
+    });
+    const url = `${this.address}/v1/agent/monitor${query}`;
+    const headers: Record<string, string> = {};
+    if (this.#token !== undefined) headers["X-Consul-Token"] = this.#token;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers, ...signalOf(options) });
+    } catch (err) {
+      const why = options.signal?.aborted ? "request aborted" : causeText(err);
+      throw new AugurError("UNREACHABLE", `Get "${url}": ${why}`, { cause: err });
+    }
+    if (res.status !== 200 || !res.body)
+      throw new UnexpectedResponseError(res.status, (await res.text()).trim());
+    return monitorLines(res.body);
   }
 
   // --- events ---------------------------------------------------------------------------------

@@ -10,12 +10,15 @@
  *
  * An address is `host`, `host:port` or a URL; the port defaults to 8500, the HTTP API's.
  *
+ * {@link verifyJoin} is the same idea for a running agent (`PUT /v1/agent/join/:address`).
+ *
  * @module
  */
 import { AugurError } from "../lib/errors.js";
 import { formatGoDuration } from "../lib/duration.js";
 import type { ClusterInfo } from "../api/routes/members.js";
 import { ConsulClient } from "./consul-client.js";
+import { requireOk } from "./response.js";
 
 export interface JoinedCluster {
   readonly endpoints: readonly string[];
@@ -126,4 +129,68 @@ export async function joinCluster(options: JoinOptions): Promise<JoinedCluster |
     );
     await sleep(options.retryIntervalMs);
   }
+}
+
+/** This agent's side of a runtime join: where its catalog lives and, with etcd, etcd's members. */
+export interface OwnCluster {
+  readonly info: ClusterInfo;
+  /** The etcd cluster's member IDs (in cluster mode). */
+  readonly etcdMemberIds: () => Promise<readonly string[]>;
+}
+
+/** How to start an agent on `target`'s catalog, for the error texts. */
+const howTo = (address: string, target: JoinedCluster): string =>
+  `restart this agent with -join=${address} (or -etcd=${target.endpoints.join(",")} -etcd-prefix=${target.prefix})`;
+
+/**
+ * `PUT /v1/agent/join/:address` on a running agent (`augur join`). augur has no gossip pool to
+ * join: an agent's cluster is the etcd cluster and key prefix its catalog lives in, fixed when it
+ * starts (switching a running agent's store would drop every blocking query, session and watch
+ * it serves). So a join succeeds when `address` is an augur agent that already shares this
+ * agent's catalog — the same etcd cluster (a member ID in common, whatever endpoint URLs each
+ * was given) under the same prefix — and otherwise fails with JOIN_FAILED saying how to start
+ * this agent on the other agent's etcd.
+ */
+export async function verifyJoin(
+  address: string,
+  own: OwnCluster,
+  timeoutMs = 5000,
+): Promise<void> {
+  const fail = (why: string): AugurError =>
+    new AugurError("JOIN_FAILED", `Failed to join ${address}: ${why}`);
+  if (address.trim() === "") throw fail("no address given");
+  let target: JoinedCluster;
+  try {
+    target = await learnCluster(address, timeoutMs);
+  } catch (err) {
+    throw fail(message(err));
+  }
+  if (own.info.Store !== "etcd" || !own.info.Etcd)
+    throw fail(
+      `this agent keeps its catalog in its own ${own.info.Store} store and cannot move it to that agent's etcd while running; ${howTo(address, target)}`,
+    );
+  if (own.info.Etcd.Prefix !== target.prefix)
+    throw fail(
+      `that agent's catalog is under etcd prefix "${target.prefix}", this agent's under "${own.info.Etcd.Prefix}"; ${howTo(address, target)}`,
+    );
+  const theirs = await etcdMemberIdsOf(address, timeoutMs).catch((err: unknown) => {
+    throw fail(message(err));
+  });
+  const mine = new Set(await own.etcdMemberIds());
+  if (!theirs.some((id) => mine.has(id)))
+    throw fail(
+      `that agent uses another etcd cluster (${target.endpoints.join(",")}); ${howTo(address, target)}`,
+    );
+}
+
+/** The etcd member IDs another agent reports as its Raft servers (`operator/raft/configuration`). */
+async function etcdMemberIdsOf(address: string, timeoutMs: number): Promise<string[]> {
+  const client = new ConsulClient({ address: joinAddress(address) });
+  const res = requireOk(
+    await client.request("GET", "/v1/operator/raft/configuration", {
+      signal: AbortSignal.timeout(timeoutMs),
+    }),
+  );
+  const body = res.json<{ Servers?: { ID?: unknown }[] | null }>();
+  return (body.Servers ?? []).map((s) => String(s.ID ?? ""));
 }

@@ -107,7 +107,8 @@ export const ERRORS = {
   JOIN_FAILED: {
     status: 500,
     retryable: true,
-    summary: "start_join or retry_join found no agent to learn the etcd endpoints from.",
+    summary:
+      "start_join or retry_join found no agent to learn the etcd endpoints from, or `agent/join` named an agent that does not share this agent's etcd and prefix.",
   },
   CHECK_UNSUPPORTED: {
     status: 400,

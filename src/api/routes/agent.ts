@@ -30,6 +30,11 @@ export interface AgentControl {
   metricsJson(): Promise<unknown>;
   /** `status/leader`: the leader's server RPC address, or "" while none is known. */
   leader(): string;
+  /**
+   * `agent/join/:address`: resolves when the agent at `address` already shares this agent's
+   * catalog; rejects (JOIN_FAILED) saying why not and how to start this agent on its etcd.
+   */
+  join(address: string): Promise<void>;
   /** Where the catalog lives, shown in `/v1/agent/self` for joining agents. */
   cluster(): ClusterInfo;
   /** `agent/host`: the host's memory, CPUs, OS and the data dir's disk (debug.HostInfo). */
@@ -108,11 +113,14 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
     route("/v1/agent/reload", { PUT: async () => (await control.reload(), empty()) }),
     route("/v1/agent/leave", { PUT: async () => (await control.leave(), empty()) }),
     route("/v1/agent/join/", {
-      PUT: () => {
-        throw new AugurError(
-          "INVALID_STATE",
-          "augur agents do not join each other: start them with the same etcd endpoints (-etcd) to share a catalog",
-        );
+      PUT: async (req) => {
+        if (req.flag("wan"))
+          throw new AugurError(
+            "INVALID_STATE",
+            "augur has no WAN pool to join: each datacenter is its own etcd cluster",
+          );
+        await control.join(req.rest);
+        return empty();
       },
     }),
     route("/v1/agent/force-leave/", {

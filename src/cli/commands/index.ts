@@ -15,15 +15,18 @@ import { catalogServicesCommand } from "./catalog-services.js";
 import { eventCommand } from "./event.js";
 import { forceLeaveCommand } from "./force-leave.js";
 import { infoCommand } from "./info.js";
+import { joinCommand } from "./join.js";
 import { kvDeleteCommand } from "./kv-delete.js";
 import { kvGetCommand } from "./kv-get.js";
 import { kvPutCommand } from "./kv-put.js";
 import { leaveCommand } from "./leave.js";
 import { maintCommand } from "./maint.js";
 import { membersCommand } from "./members.js";
+import { monitorCommand } from "./monitor.js";
 import { reloadCommand } from "./reload.js";
 import { servicesDeregisterCommand } from "./services-deregister.js";
 import { servicesRegisterCommand } from "./services-register.js";
+import { UNAVAILABLE_COMMANDS } from "./unavailable.js";
 import { validateCommand } from "./validate.js";
 import { versionCommand } from "./version.js";
 import { watchCommand, watchDeliveriesCommand, watchReplayCommand } from "./watch.js";
@@ -123,12 +126,14 @@ export const COMMANDS = new CommandRegistry([
   eventCommand,
   forceLeaveCommand,
   infoCommand,
+  joinCommand,
   kvDeleteCommand,
   kvGetCommand,
   kvPutCommand,
   leaveCommand,
   maintCommand,
   membersCommand,
+  monitorCommand,
   reloadCommand,
   servicesDeregisterCommand,
   servicesRegisterCommand,
@@ -137,4 +142,5 @@ export const COMMANDS = new CommandRegistry([
   watchCommand,
   watchDeliveriesCommand,
   watchReplayCommand,
+  ...UNAVAILABLE_COMMANDS,
 ]);
