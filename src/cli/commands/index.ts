@@ -16,7 +16,9 @@ import { eventCommand } from "./event.js";
 import { forceLeaveCommand } from "./force-leave.js";
 import { infoCommand } from "./info.js";
 import { kvDeleteCommand } from "./kv-delete.js";
+import { kvExportCommand } from "./kv-export.js";
 import { kvGetCommand } from "./kv-get.js";
+import { kvImportCommand } from "./kv-import.js";
 import { kvPutCommand } from "./kv-put.js";
 import { leaveCommand } from "./leave.js";
 import { maintCommand } from "./maint.js";
@@ -124,7 +126,9 @@ export const COMMANDS = new CommandRegistry([
   forceLeaveCommand,
   infoCommand,
   kvDeleteCommand,
+  kvExportCommand,
   kvGetCommand,
+  kvImportCommand,
   kvPutCommand,
   leaveCommand,
   maintCommand,
