@@ -21,6 +21,7 @@ import { kvGetCommand } from "./kv-get.js";
 import { kvImportCommand } from "./kv-import.js";
 import { kvPutCommand } from "./kv-put.js";
 import { leaveCommand } from "./leave.js";
+import { lockCommand } from "./lock.js";
 import { maintCommand } from "./maint.js";
 import { membersCommand } from "./members.js";
 import { reloadCommand } from "./reload.js";
@@ -131,6 +132,7 @@ export const COMMANDS = new CommandRegistry([
   kvImportCommand,
   kvPutCommand,
   leaveCommand,
+  lockCommand,
   maintCommand,
   membersCommand,
   reloadCommand,
