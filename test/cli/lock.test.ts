@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { runAugur, spawnAugur, type AugurProcess } from "../helpers/augur-cli.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
 import { until } from "../helpers/until.js";
 import { sessionIds } from "../helpers/session-locks.js";
 import { ConsulClient } from "../../src/client/index.js";
@@ -186,6 +187,29 @@ void describe("augur lock", () => {
     assert.equal(r.code, 1);
     assert.match(r.stdout, /Child did not exit after grace period of 5s\nKilling child pid \d+\n/);
     assert.match(r.stderr, /Error running handler: signal: killed\n/);
+  });
+
+  void test("-monitor-retry=0 - the agent unreachable while monitoring is a lost lock", async () => {
+    const [host, port] = agent.httpAddr.split(":");
+    const proxy = await startTcpProxy({ host: host ?? "", port: Number(port) });
+    try {
+      const a = spawnAugur(["lock", "-verbose", "-monitor-retry=0", "cut", trapper("cut.log")], {
+        CONSUL_HTTP_ADDR: proxy.url,
+      });
+      running.push(a);
+      await until(async () => (await log("cut.log")).includes("start"), "the child");
+      proxy.partition();
+      const r = await a.done;
+      assert.equal(r.code, 1);
+      assert.deepEqual(await log("cut.log"), ["start", "TERM"]);
+      assert.match(r.stdout, /Lock lost, killing child\n/);
+      // The release cannot reach the agent either; the session is left to its TTL, as Consul's.
+      assert.match(r.stderr, /^Lock release failed: failed to release lock: Put "http:\/\/127/m);
+      // Leave no session behind for the tests after this one.
+      await client.sessionDestroy((await holderOf("cut/.lock")) ?? "");
+    } finally {
+      await proxy.close();
+    }
   });
 
   void test("SIGTERM to augur - the child is stopped, the lock released and removed, exit 0", async () => {
