@@ -9,6 +9,9 @@ import { parseGoDuration } from "../lib/duration.js";
 import { AugurError, isAugurError } from "../lib/errors.js";
 import type { ConsulClient } from "./consul-client.js";
 
+/** How long ending a lock waits for the session destroy before leaving it to its TTL. */
+const DESTROY_TIMEOUT_MS = 10_000;
+
 /** Why a lock or semaphore refused an operation (api.ErrLockHeld, ErrSemaphoreInUse, ...). */
 export type LockRefusal = "held" | "not-held" | "in-use" | "conflict";
 
@@ -94,6 +97,9 @@ export class SessionRenewer {
   async stop(): Promise<void> {
     this.#done.abort();
     await this.#loop;
-    await this.#client.sessionDestroy(this.#id).catch(() => undefined);
+    // Bounded: an agent that accepts the connection and never answers must not hold us here.
+    await this.#client
+      .sessionDestroy(this.#id, { signal: AbortSignal.timeout(DESTROY_TIMEOUT_MS) })
+      .catch(() => undefined);
   }
 }

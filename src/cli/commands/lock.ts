@@ -44,12 +44,9 @@ interface LockSettings {
 /** The flags, checked in Consul's order; a string is the error to print. */
 function readSettings(ctx: CommandContext): LockSettings | string {
   const { flags } = ctx;
-  const limit = flags.has("n") ? Number(flags.string("n")) : 1;
-  if (limit <= 0) return "Lock holder limit must be positive";
-  if (ctx.args.length < 2) return "Key prefix and child command must be specified";
-  const prefix = (ctx.args[0] as string).replace(/^\//, "");
+  // Go's flag package reads -timeout (and -try, its deprecated name for the same variable; here
+  // -timeout wins when both are given) while parsing, before any other check.
   let timeoutMs = 0;
-  // -try is -timeout's deprecated name; Go binds both to one variable, the last given wins.
   for (const name of ["try", "timeout"]) {
     if (!flags.has(name)) continue;
     const text = flags.string(name);
@@ -58,6 +55,10 @@ function readSettings(ctx: CommandContext): LockSettings | string {
       return `invalid value ${JSON.stringify(text)} for flag -${name}: parse error\n\n${ctx.help()}`;
     timeoutMs = ms;
   }
+  const limit = flags.has("n") ? Number(flags.string("n")) : 1;
+  if (limit <= 0) return "Lock holder limit must be positive";
+  if (ctx.args.length < 2) return "Key prefix and child command must be specified";
+  const prefix = (ctx.args[0] as string).replace(/^\//, "");
   if (timeoutMs < 0) return "Timeout must be positive";
   const name =
     flags.string("name") || `Consul lock for '${ctx.args.slice(1).join(" ")}' at '${prefix}'`;
