@@ -44,6 +44,8 @@ export interface ConsulClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Per-request timeout in ms; undefined or 0 means none (blocking queries set their own). */
   timeoutMs?: number;
+  /** `dc` for every request that names none, as the Go client's Config.Datacenter. */
+  datacenter?: string;
 }
 
 export interface RequestOptions {
@@ -115,6 +117,7 @@ export class ConsulClient {
   readonly address: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number | undefined;
+  readonly #datacenter: string | undefined;
 
   /** Throws CONFIG_INVALID for an address with an unknown scheme. */
   constructor(options: ConsulClientOptions = {}) {
@@ -122,6 +125,7 @@ export class ConsulClient {
     this.address = resolveAddress(options.address, env);
     this.#token = resolveToken(options.token, env);
     this.#timeoutMs = options.timeoutMs;
+    this.#datacenter = options.datacenter || undefined;
   }
 
   /**
@@ -134,7 +138,11 @@ export class ConsulClient {
     path: string,
     options: RequestOptions = {},
   ): Promise<ClientResponse> {
-    const url = `${this.address}${path}${queryString(options.query)}`;
+    const query =
+      this.#datacenter && options.query?.["dc"] === undefined
+        ? { ...options.query, dc: this.#datacenter }
+        : options.query;
+    const url = `${this.address}${path}${queryString(query)}`;
     const headers: Record<string, string> = { ...options.headers };
     if (this.#token !== undefined) headers["X-Consul-Token"] = this.#token;
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;

@@ -272,6 +272,13 @@ void describe("augur lock", () => {
       assert.equal(r.code, 1, args.join(" "));
       assert.match(r.stderr, stderr, args.join(" "));
     }
+    // -datacenter goes on every request, the session's create included.
+    const elsewhere = await runAugur(["lock", "-datacenter=nope", "p", "true"], env);
+    assert.equal(elsewhere.code, 1);
+    assert.equal(
+      elsewhere.stderr,
+      "Lock acquisition failed: failed to create session: Unexpected response code: 500 (No path to datacenter)\n",
+    );
     const unreachable = await runAugur(["lock", "-http-addr=127.0.0.1:1", "p", "true"], env);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /^Error querying Consul agent: /);

@@ -136,7 +136,8 @@ async function firstOf(
 async function run(ctx: CommandContext): Promise<number> {
   const settings = readSettings(ctx);
   if (typeof settings === "string") return ctx.fail(settings);
-  const client = await ctx.connect();
+  // Every request of the lock goes to -datacenter, as Consul's client built from the flags.
+  const client = await ctx.connect({ datacenter: ctx.flags.string("datacenter") });
   if (!client) return 1;
   try {
     await client.agentSelf();
