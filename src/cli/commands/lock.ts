@@ -175,7 +175,6 @@ async function holdAndRun(
   log: (line: string) => void,
   started: (child: LockChild) => void,
 ): Promise<number> {
-  const { ui, flags } = ctx;
   log("Attempting lock acquisition");
   let held: Held | undefined;
   try {
@@ -184,41 +183,9 @@ async function holdAndRun(
     return ctx.fail(`Lock acquisition failed: ${errorText(err)}`);
   }
   if (!held) return ctx.fail("Shutdown triggered or timeout during lock acquisition");
-  let childCode = 0;
-  let lost = false;
-  if (shutdown.aborted) ui.error("Shutdown triggered during lock acquisition");
-  else {
-    const passStdin = flags.bool("pass-stdin");
-    log("Starting handler");
-    if (passStdin) log("Stdin passed to handler process");
-    const child = await startChild({
-      words: ctx.args.slice(1),
-      shell: flags.bool("shell", true),
-      passStdin,
-      io: ctx.io,
-    });
-    if (typeof child === "string") {
-      ui.error(`Error starting handler: ${child}`);
-      childCode = 2;
-      log("Child terminated, releasing lock");
-    } else {
-      started(child);
-      void child.exited.then((err) => {
-        if (err !== undefined) ui.error(`Error running handler: ${err}`);
-      });
-      const first = await firstOf(shutdown, held.lost, child.exited);
-      if (typeof first === "object") {
-        if (first.exit !== undefined) childCode = 2;
-        log("Child terminated, releasing lock");
-      } else {
-        log(
-          first === "shutdown" ? "Shutdown triggered, killing child" : "Lock lost, killing child",
-        );
-        lost = first === "lost";
-        await killChild(child, LOCK_KILL_GRACE_MS, log);
-      }
-    }
-  }
+  let outcome: ChildOutcome = { childCode: 0, lost: false };
+  if (shutdown.aborted) ctx.ui.error("Shutdown triggered during lock acquisition");
+  else outcome = await superviseChild(ctx, held, shutdown, log, started);
   try {
     await lu.unlock();
   } catch (err) {
@@ -232,8 +199,50 @@ async function holdAndRun(
       return ctx.fail(`Lock cleanup failed: ${errorText(err)}`);
     log("Cleanup aborted, lock in use");
   }
-  if (lost) return 1;
-  return flags.bool("child-exit-code") ? childCode : 0;
+  if (outcome.lost) return 1;
+  return ctx.flags.bool("child-exit-code") ? outcome.childCode : 0;
+}
+
+/** How the child's run ended: Consul's childCode (2 when it failed), and whether the lock was lost. */
+interface ChildOutcome {
+  readonly childCode: number;
+  readonly lost: boolean;
+}
+
+/** Runs the child until it exits, the lock is lost, or a signal comes; stops it in the last two. */
+async function superviseChild(
+  ctx: CommandContext,
+  held: Held,
+  shutdown: AbortSignal,
+  log: (line: string) => void,
+  started: (child: LockChild) => void,
+): Promise<ChildOutcome> {
+  const passStdin = ctx.flags.bool("pass-stdin");
+  log("Starting handler");
+  if (passStdin) log("Stdin passed to handler process");
+  const child = await startChild({
+    words: ctx.args.slice(1),
+    shell: ctx.flags.bool("shell", true),
+    passStdin,
+    io: ctx.io,
+  });
+  if (typeof child === "string") {
+    ctx.ui.error(`Error starting handler: ${child}`);
+    log("Child terminated, releasing lock");
+    return { childCode: 2, lost: false };
+  }
+  started(child);
+  void child.exited.then((err) => {
+    if (err !== undefined) ctx.ui.error(`Error running handler: ${err}`);
+  });
+  const first = await firstOf(shutdown, held.lost, child.exited);
+  if (typeof first === "object") {
+    log("Child terminated, releasing lock");
+    return { childCode: first.exit === undefined ? 0 : 2, lost: false };
+  }
+  log(first === "shutdown" ? "Shutdown triggered, killing child" : "Lock lost, killing child");
+  await killChild(child, LOCK_KILL_GRACE_MS, log);
+  return { childCode: 0, lost: first === "lost" };
 }
 
 const flag = (
