@@ -168,9 +168,10 @@ export class CommandContext {
 
   /**
    * A client from `-http-addr`, `-token` / `-token-file` and the environment; on failure prints
-   * Consul's "Error connecting to Consul agent: ..." and returns undefined.
+   * Consul's "Error connecting to Consul agent: ..." and returns undefined. `datacenter` goes on
+   * every request (Consul's commands that build their client from `-datacenter`).
    */
-  async connect(): Promise<ConsulClient | undefined> {
+  async connect(options: { datacenter?: string } = {}): Promise<ConsulClient | undefined> {
     try {
       let token = this.flags.string("token");
       const tokenFile = this.flags.string("token-file");
@@ -180,6 +181,7 @@ export class CommandContext {
         env: this.io.env,
         ...(address ? { address } : {}),
         ...(token ? { token } : {}),
+        ...(options.datacenter ? { datacenter: options.datacenter } : {}),
       });
     } catch (err) {
       this.ui.error(

@@ -8,7 +8,7 @@
  */
 import { AugurError } from "../lib/errors.js";
 import { parseJsonLossless } from "../lib/lossless-json.js";
-import type { KVPair, Node, UserEvent } from "../catalog/types.js";
+import type { KVPair, Node, Session, UserEvent } from "../catalog/types.js";
 import { resolveAddress, resolveToken } from "./address.js";
 import {
   makeResponse,
@@ -49,6 +49,8 @@ export interface ConsulClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Per-request timeout in ms; undefined or 0 means none (blocking queries set their own). */
   timeoutMs?: number;
+  /** `dc` for every request that names none, as the Go client's Config.Datacenter. */
+  datacenter?: string;
 }
 
 export interface RequestOptions {
@@ -74,6 +76,33 @@ export interface KvPutOptions extends WriteOptions {
 export interface KvDeleteOptions extends WriteOptions {
   recurse?: boolean;
   cas?: number | bigint | string;
+}
+
+/** A blocking read (api.QueryOptions' WaitIndex, WaitTime, RequireConsistent). */
+export interface BlockingReadOptions {
+  /** Answer only once the index passes this (`?index=`); 0 or unset answers at once. */
+  readonly waitIndex?: number;
+  /** The longest the agent may hold the answer (`?wait=<ms>ms`); unset is the agent's 5 minutes. */
+  readonly waitMs?: number;
+  /** `?consistent`: the leader confirms it still leads before answering. */
+  readonly consistent?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** A read with its `X-Consul-Index` (api.QueryMeta.LastIndex). */
+export interface Indexed<T> {
+  readonly value: T;
+  readonly lastIndex: number;
+}
+
+/** `PUT /v1/session/create` (api.SessionEntry); empty fields are left out, as the Go client does. */
+export interface SessionCreateOptions extends WriteOptions {
+  name?: string;
+  /** Go duration string (`15s`). */
+  ttl?: string;
+  behavior?: "release" | "delete";
+  /** Milliseconds; unset is the agent's default (15 s). */
+  lockDelayMs?: number;
 }
 
 export interface EventFireOptions extends WriteOptions {
@@ -110,6 +139,7 @@ export class ConsulClient {
   readonly address: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number | undefined;
+  readonly #datacenter: string | undefined;
 
   /** Throws CONFIG_INVALID for an address with an unknown scheme. */
   constructor(options: ConsulClientOptions = {}) {
@@ -117,6 +147,7 @@ export class ConsulClient {
     this.address = resolveAddress(options.address, env);
     this.#token = resolveToken(options.token, env);
     this.#timeoutMs = options.timeoutMs;
+    this.#datacenter = options.datacenter || undefined;
   }
 
   /**
@@ -129,7 +160,11 @@ export class ConsulClient {
     path: string,
     options: RequestOptions = {},
   ): Promise<ClientResponse> {
-    const url = `${this.address}${path}${queryString(options.query)}`;
+    const query =
+      this.#datacenter && options.query?.["dc"] === undefined
+        ? { ...options.query, dc: this.#datacenter }
+        : options.query;
+    const url = `${this.address}${path}${queryString(query)}`;
     const headers: Record<string, string> = { ...options.headers };
     if (this.#token !== undefined) headers["X-Consul-Token"] = this.#token;
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
@@ -214,6 +249,34 @@ export class ConsulClient {
     return requireOk(res).json<string[]>() ?? [];
   }
 
+  /** {@link kvGet} as a blocking query, with the index to wait on next. */
+  async kvGetIndexed(
+    key: string,
+    options: BlockingReadOptions = {},
+  ): Promise<Indexed<KVPair | undefined>> {
+    const res = await this.request("GET", `/v1/kv/${escapePath(key)}`, {
+      query: blockingQuery(options),
+      ...signalOf(options),
+    });
+    const lastIndex = res.index ?? 0;
+    if (res.status === 404) return { value: undefined, lastIndex };
+    return { value: kvPairs(requireOk(res))[0], lastIndex };
+  }
+
+  /** {@link kvList} as a blocking query, with the index to wait on next. */
+  async kvListIndexed(
+    prefix: string,
+    options: BlockingReadOptions = {},
+  ): Promise<Indexed<KVPair[]>> {
+    const res = await this.request("GET", `/v1/kv/${escapePath(prefix)}`, {
+      query: { ...blockingQuery(options), recurse: "" },
+      ...signalOf(options),
+    });
+    const lastIndex = res.index ?? 0;
+    if (res.status === 404) return { value: [], lastIndex };
+    return { value: kvPairs(requireOk(res)) ?? [], lastIndex };
+  }
+
   /** Writes a value; false when a `cas`, `acquire` or `release` condition did not hold. */
   async kvPut(
     key: string,
@@ -252,6 +315,40 @@ export class ConsulClient {
       await this.request("DELETE", `/v1/kv/${escapePath(key)}`, { query, ...signalOf(options) }),
     );
     return res.body.length === 0 || bool(res);
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+
+  /** Creates a session; resolves its ID. */
+  async sessionCreate(options: SessionCreateOptions = {}): Promise<string> {
+    const body: Record<string, unknown> = {};
+    if (options.name) body["Name"] = options.name;
+    if (options.lockDelayMs) body["LockDelay"] = `${Math.floor(options.lockDelayMs)}ms`;
+    if (options.behavior) body["Behavior"] = options.behavior;
+    if (options.ttl) body["TTL"] = options.ttl;
+    const res = await this.#json<{ ID: string }>("PUT", "/v1/session/create", {
+      query: { dc: options.datacenter || undefined },
+      body: JSON.stringify(body),
+      ...signalOf(options),
+    });
+    return res.ID;
+  }
+
+  /** Renews a session; undefined when the agent no longer knows it (404), as the Go client. */
+  async sessionRenew(id: string, options: WriteOptions = {}): Promise<Session | undefined> {
+    const res = await this.request("PUT", `/v1/session/renew/${escapePath(id)}`, {
+      query: { dc: options.datacenter || undefined },
+      ...signalOf(options),
+    });
+    if (res.status === 404) return undefined;
+    return requireOk(res).json<Session[] | null>()?.[0];
+  }
+
+  async sessionDestroy(id: string, options: WriteOptions = {}): Promise<void> {
+    await this.#ok("PUT", `/v1/session/destroy/${escapePath(id)}`, {
+      query: { dc: options.datacenter || undefined },
+      ...signalOf(options),
+    });
   }
 
   // --- catalog --------------------------------------------------------------------------------
@@ -456,6 +553,14 @@ export class ConsulClient {
       ...signalOf(options),
     });
   }
+}
+
+function blockingQuery(options: BlockingReadOptions): QueryParams {
+  return {
+    index: options.waitIndex ? String(options.waitIndex) : undefined,
+    wait: options.waitMs ? `${Math.floor(options.waitMs)}ms` : undefined,
+    consistent: options.consistent ? "" : undefined,
+  };
 }
 
 function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {

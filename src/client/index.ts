@@ -13,6 +13,9 @@ export {
   type KvPutOptions,
   type KvDeleteOptions,
   type EventFireOptions,
+  type BlockingReadOptions,
+  type Indexed,
+  type SessionCreateOptions,
 } from "./consul-client.js";
 export {
   type ClientResponse,

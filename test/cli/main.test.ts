@@ -68,7 +68,7 @@ void describe("augur dispatch and usage", () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /Subcommands:\n {4}delete {4}Removes data from the KV store\n {4}get {7}Retrieves/,
+      /Subcommands:\n {4}delete {4}Removes data from the KV store\n {4}export {4}Exports a tree/,
     );
   });
 

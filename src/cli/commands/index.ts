@@ -17,9 +17,12 @@ import { forceLeaveCommand } from "./force-leave.js";
 import { infoCommand } from "./info.js";
 import { joinCommand } from "./join.js";
 import { kvDeleteCommand } from "./kv-delete.js";
+import { kvExportCommand } from "./kv-export.js";
 import { kvGetCommand } from "./kv-get.js";
+import { kvImportCommand } from "./kv-import.js";
 import { kvPutCommand } from "./kv-put.js";
 import { leaveCommand } from "./leave.js";
+import { lockCommand } from "./lock.js";
 import { maintCommand } from "./maint.js";
 import { membersCommand } from "./members.js";
 import { monitorCommand } from "./monitor.js";
@@ -128,9 +131,12 @@ export const COMMANDS = new CommandRegistry([
   infoCommand,
   joinCommand,
   kvDeleteCommand,
+  kvExportCommand,
   kvGetCommand,
+  kvImportCommand,
   kvPutCommand,
   leaveCommand,
+  lockCommand,
   maintCommand,
   membersCommand,
   monitorCommand,
