@@ -127,7 +127,7 @@ export async function restoreSnapshot(
     const granted = await grantLeases(store, entries);
     let committed = false;
     try {
-      const plan = planRestore(entries, current, granted);
+      const plan = await planRestore(entries, current, granted);
       if (plan.ops.length === 0) {
         await revokeAll(store, granted.values());
         return await store.revision();
@@ -192,17 +192,23 @@ const rankOf = (key: string): number => {
   return i < 0 ? RANK.length : i;
 };
 
-function planRestore(
+/** Entries planned between two yields to the event loop. */
+const ENTRIES_PER_TURN = 2000;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function planRestore(
   entries: readonly StateEntry[],
   current: ReadonlyMap<string, KeyValue>,
   granted: ReadonlyMap<string, LeaseId>,
-): RestorePlan {
+): Promise<RestorePlan> {
   const puts: TxnOp[] = [];
   const deletes: TxnOp[] = [];
   const compares: Compare[] = [];
   const replacedLeases: LeaseId[] = [];
   const target = new Set<string>();
+  let n = 0;
   for (const e of entries) {
+    if (++n % ENTRIES_PER_TURN === 0) await yieldToEventLoop();
     target.add(e.key);
     const cur = current.get(e.key);
     compares.push(
