@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
+import { assertNotBackwards, readIndexes, writeThenDelete } from "../helpers/index-probe.js";
 import { readTar, writeTar, type TarEntry } from "../../src/lib/tar.js";
 import { SNAPSHOT_MAX_BYTES } from "../../src/catalog/snapshot-archive.js";
 
@@ -415,5 +416,24 @@ describe("snapshot - what is refused, and what wakes", () => {
     const before = await kv(agent);
     assert.equal((await restore(agent, archive)).status, 200);
     assert.deepEqual(await kv(agent), before, "pairs and their index are as they were");
+  });
+});
+
+describe("snapshot - indexes across a restore", () => {
+  it("snapshot - no endpoint's X-Consul-Index goes backwards when an older snapshot is restored; the event list's changes", async () => {
+    const agent = await startTestAgent();
+    try {
+      const early = await save(agent);
+      await writeThenDelete(agent.url);
+      const before = await readIndexes(agent.url);
+      assert.equal((await restore(agent, early.archive)).status, 200);
+      const after = await readIndexes(agent.url);
+      // The event list's index is a hash of its last event's ID, not an order: the restore took
+      // the event away, so it changes (which is what wakes an event watch); only the rest is ordered.
+      assert.notEqual(after.eventIndex, before.eventIndex);
+      assertNotBackwards(before, { ...after, eventIndex: before.eventIndex }, "after a restore");
+    } finally {
+      await agent.stop();
+    }
   });
 });
