@@ -31,6 +31,13 @@ export const MEMBERSHIP_PREFIXES: readonly string[] = [PREFIX.agents, PREFIX.ali
 export const inSnapshotScope = (key: string): boolean =>
   !MEMBERSHIP_PREFIXES.some((p) => key.startsWith(p));
 
+/**
+ * The most keys a state may hold. Each decoded key costs a few hundred bytes while a restore is
+ * planned, so this bounds a restore's memory (about 1 GiB at the limit) whatever the archive;
+ * it is twice the 1,000,000 keys the store is benchmarked with.
+ */
+export const SNAPSHOT_MAX_KEYS = 2_000_000;
+
 /** The longest lease a state may ask for: a session's 24 h maximum TTL, twice. */
 const MAX_LEASE_TTL_SECONDS = 2 * 24 * 3600;
 /** Lines decoded between two yields to the event loop. */
@@ -101,11 +108,17 @@ export async function decodeState(bytes: Uint8Array): Promise<DecodedState> {
     throw snapshotError(
       `failed to restore snapshot: unsupported augur state version ${header.Version} (this agent reads version ${STATE_VERSION})`,
     );
+  if (header.Keys > SNAPSHOT_MAX_KEYS)
+    throw snapshotError(
+      `failed to restore snapshot: the state holds ${header.Keys} keys, more than the ${SNAPSHOT_MAX_KEYS} a snapshot may hold`,
+    );
   const entries: StateEntry[] = [];
   const sizes: number[] = [];
   let at = firstEnd + 1;
   let previous = "";
   while (at < buf.length) {
+    if (entries.length === header.Keys)
+      throw corrupt(`the header says ${header.Keys} keys, the state holds more`);
     const end = buf.indexOf(0x0a, at);
     const lineEnd = end < 0 ? buf.length : end;
     const entry = checkLine(parseJson(buf.subarray(at, lineEnd)), entries.length + 2, previous);
@@ -158,6 +171,9 @@ function checkLine(value: unknown, lineNo: number, previous: string): StateEntry
     throw bad(`the value of ${JSON.stringify(key)} is not base64`);
   const entry = { key, value: new Uint8Array(Buffer.from(text, "base64")) };
   if (lease === undefined && ttl === undefined) return entry;
+  // Only sessions ride on leases: a lease anywhere else would be granted for nothing.
+  if (!key.startsWith(PREFIX.sessions))
+    throw bad(`${JSON.stringify(key)} is not a session but names a lease`);
   if (typeof lease !== "string" || !/^[1-9]\d{0,19}$/.test(lease))
     throw bad(`bad lease id for ${JSON.stringify(key)}`);
   if (!Number.isSafeInteger(ttl) || (ttl as number) < 1 || (ttl as number) > MAX_LEASE_TTL_SECONDS)

@@ -19,6 +19,7 @@ import { until } from "../helpers/until.js";
 import { assertNotBackwards, readIndexes, writeThenDelete } from "../helpers/index-probe.js";
 import { readTar, writeTar, type TarEntry } from "../../src/lib/tar.js";
 import { SNAPSHOT_MAX_BYTES } from "../../src/catalog/snapshot-archive.js";
+import { SNAPSHOT_MAX_KEYS } from "../../src/catalog/snapshot-state.js";
 
 interface Pair {
   Key: string;
@@ -334,6 +335,21 @@ describe("snapshot - what is refused, and what wakes", () => {
         "a lease without a TTL",
         wrap(augurState(h(1), { Key: "sessions/x", Value: "", Lease: "5" })),
         /line 2: bad LeaseTTL/,
+      ],
+      [
+        "more keys than the header",
+        wrap(augurState(h(1), { Key: "kv/a", Value: "" }, { Key: "kv/b", Value: "" })),
+        /the header says 1 keys, the state holds more/,
+      ],
+      [
+        "more keys than a snapshot may hold",
+        wrap(augurState(h(SNAPSHOT_MAX_KEYS + 1))),
+        new RegExp(`more than the ${SNAPSHOT_MAX_KEYS} a snapshot may hold`),
+      ],
+      [
+        "a lease on a KV key",
+        wrap(augurState(h(1), { Key: "kv/a", Value: "", Lease: "5", LeaseTTL: 10 })),
+        /line 2: "kv\/a" is not a session but names a lease/,
       ],
       [
         "fewer keys than the header",
