@@ -40,6 +40,11 @@ export const SNAPSHOT_MAX_KEYS = 2_000_000;
 
 /** The longest lease a state may ask for: a session's 24 h maximum TTL, twice. */
 const MAX_LEASE_TTL_SECONDS = 2 * 24 * 3600;
+/**
+ * The longest line a state may have: a 512 KiB KV value, base64 in its record and again in the
+ * line, is under 1 MiB. Bounds what one JSON.parse holds the event loop for.
+ */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
 /** Lines decoded between two yields to the event loop. */
 const LINES_PER_TURN = 2000;
 
@@ -121,6 +126,8 @@ export async function decodeState(bytes: Uint8Array): Promise<DecodedState> {
       throw corrupt(`the header says ${header.Keys} keys, the state holds more`);
     const end = buf.indexOf(0x0a, at);
     const lineEnd = end < 0 ? buf.length : end;
+    if (lineEnd - at > MAX_LINE_BYTES)
+      throw corrupt(`line ${entries.length + 2} is longer than ${MAX_LINE_BYTES} bytes`);
     const entry = checkLine(parseJson(buf.subarray(at, lineEnd)), entries.length + 2, previous);
     entries.push(entry);
     sizes.push(lineEnd + 1 - at);

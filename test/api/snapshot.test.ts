@@ -352,6 +352,11 @@ describe("snapshot - what is refused, and what wakes", () => {
         /line 2: "kv\/a" is not a session but names a lease/,
       ],
       [
+        "a line over 4 MiB",
+        wrap(augurState(h(1), { Key: "kv/a", Value: "A".repeat(4 * 1024 * 1024) })),
+        /line 2 is longer than 4194304 bytes/,
+      ],
+      [
         "fewer keys than the header",
         wrap(augurState(h(3), { Key: "kv/a", Value: "" })),
         /the header says 3 keys, the state holds 1/,
