@@ -21,6 +21,10 @@ export const SNAPSHOT_MAX_BYTES = 256 * 1024 * 1024;
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
+/** A meta.json or SHA256SUMS is a few hundred bytes; a larger one is not a snapshot's. */
+const MAX_SMALL_FILE = 64 * 1024;
+/** Consul's reader takes a file twice (the last wins); more entries than this are not a snapshot. */
+const MAX_ENTRIES = 16;
 /** Hashing and copying work in slices of this size, yielding in between. */
 const SLICE = 4 * 1024 * 1024;
 
@@ -115,7 +119,7 @@ export async function unpackArchive(
     snapshotError(`failed to read snapshot file: ${why}`, cause);
   let entries;
   try {
-    entries = readTar(tar);
+    entries = readTar(tar, MAX_ENTRIES);
   } catch (err) {
     throw fail(`failed reading snapshot: ${(err as Error).message}`, err);
   }
@@ -123,6 +127,11 @@ export async function unpackArchive(
   let state: Uint8Array = new Uint8Array(0);
   let sums = "";
   for (const entry of entries) {
+    if (
+      (entry.name === "meta.json" || entry.name === "SHA256SUMS") &&
+      entry.data.length > MAX_SMALL_FILE
+    )
+      throw fail(`${entry.name} is larger than ${MAX_SMALL_FILE} bytes`);
     if (entry.name === "meta.json") metaBytes = entry.data;
     else if (entry.name === "state.bin") state = entry.data;
     else if (entry.name === "SHA256SUMS") sums = Buffer.from(entry.data).toString("utf8");

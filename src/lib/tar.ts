@@ -87,13 +87,16 @@ function parseOctal(header: Uint8Array, offset: number, width: number): number {
 
 /**
  * The regular files of an archive, in order. Anything else — a link, a directory, an extended
- * header, a bad checksum, a size past the end — is refused (`BAD_REQUEST`, worded as Go's
- * archive/tar words it). The entries' data are views into `archive`, not copies.
+ * header, a bad checksum, a size past the end, more than `maxEntries` entries — is refused
+ * (`BAD_REQUEST`, worded as Go's archive/tar words it). The entries' data are views into
+ * `archive`, not copies.
  */
-export function readTar(archive: Uint8Array): TarEntry[] {
+export function readTar(archive: Uint8Array, maxEntries = Number.POSITIVE_INFINITY): TarEntry[] {
   const entries: TarEntry[] = [];
   let at = 0;
   for (;;) {
+    // Half a million empty entries fit in 256 MiB: a reader that expects a few stops early.
+    if (entries.length > maxEntries) throw bad(`more than ${maxEntries} entries`);
     // Go's reader takes an archive that ends at a block boundary without its zero blocks.
     if (at === archive.length) return entries;
     if (at + BLOCK > archive.length) throw bad("unexpected EOF");

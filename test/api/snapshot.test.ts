@@ -276,6 +276,16 @@ describe("snapshot - what is refused, and what wakes", () => {
         /^failed to read snapshot file: unexpected file "evil.sh" in snapshot$/,
       ],
       [
+        "a meta.json over 64 KiB",
+        archiveOf([{ name: "meta.json", data: Buffer.alloc(65537, 32) }, good[1] as TarEntry]),
+        /^failed to read snapshot file: meta.json is larger than 65536 bytes$/,
+      ],
+      [
+        "a thousand entries",
+        archiveOf(Array<TarEntry>(1000).fill({ name: "meta.json", data: meta })),
+        /^failed to read snapshot file: failed reading snapshot: archive\/tar: more than 16 entries$/,
+      ],
+      [
         "state.bin changed after the sums",
         archiveOf([
           good[0] as TarEntry,
