@@ -45,6 +45,7 @@ import type { ClusterInfo } from "./api/routes/members.js";
 import { LmdbWatchStore } from "./watch/lmdb-store.js";
 import { WatchManager } from "./watch/manager.js";
 import { watchRoutes } from "./api/routes/watches.js";
+import { snapshotRoutes } from "./api/routes/snapshot.js";
 import { AugurError, toAugurError } from "./lib/errors.js";
 import { VERSION } from "./lib/version.js";
 import { collectHostInfo } from "./lib/host-info.js";
@@ -413,6 +414,7 @@ export class AgentRuntime {
         services: () => Object.values(agent.services()),
       }),
       ...watchRoutes(watchManager),
+      ...snapshotRoutes(catalog),
     ];
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
     const storeContact = settings.etcd ? { storeContact: () => agent.storeContact() } : {};

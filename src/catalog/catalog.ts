@@ -96,6 +96,8 @@ export class Catalog {
   /** Prepared queries (`/v1/query`). */
   readonly queries: PreparedQueries;
   readonly datacenter: string;
+  /** The most operations one store transaction may carry (unlimited on the embedded stores). */
+  readonly maxTxnOps: number;
   /** Plain KV writes, group-committed under load. */
   readonly #kvWrites: KvSetBatcher;
   /**
@@ -117,6 +119,7 @@ export class Catalog {
     this.#view = new CatalogView(store);
     views.set(this, this.#view);
     this.datacenter = options.datacenter;
+    this.maxTxnOps = options.maxTxnOps ?? Number.POSITIVE_INFINITY;
     this.sessions = new Sessions(
       store,
       this.#view,

@@ -37,6 +37,11 @@ const TTL_MULTIPLIER = 2;
 /** Attempts before a destroy or a lock sweep that keeps meeting concurrent writes gives up. */
 const MAX_ATTEMPTS = 20;
 
+/** The store lease a session with this TTL rides on, in whole seconds (2× TTL, rounded up). */
+export function sessionLeaseSeconds(ttlMs: number): number {
+  return Math.ceil((ttlMs * TTL_MULTIPLIER) / 1000);
+}
+
 /** A compare that holds while the key is as the view last saw it. */
 function unchanged(stored: Stored<unknown>): Compare {
   return { key: stored.key, target: "modRevision", op: "=", value: stored.modRevision };
@@ -98,7 +103,7 @@ export class Sessions {
       NodeChecks: nodeChecks,
       ServiceChecks: req.serviceChecks ?? null,
     };
-    if (ttlMs) record.Lease = await this.store.grant(Math.ceil((ttlMs * TTL_MULTIPLIER) / 1000));
+    if (ttlMs) record.Lease = await this.store.grant(sessionLeaseSeconds(ttlMs));
     const { revision } = await this.store.put(
       keys.session(id),
       encodeRecord(record),

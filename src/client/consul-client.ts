@@ -553,6 +553,30 @@ export class ConsulClient {
       ...signalOf(options),
     });
   }
+
+  // --- snapshots ------------------------------------------------------------------------------
+
+  /** `GET /v1/snapshot`: the gzip'd archive, and the index it was read at (api.Snapshot.Save). */
+  async snapshotSave(
+    options: Pick<ReadOptions, "datacenter" | "stale" | "signal"> = {},
+  ): Promise<{ archive: Buffer; index: number }> {
+    const res = requireOk(
+      await this.request("GET", "/v1/snapshot", {
+        query: { dc: options.datacenter || undefined, stale: options.stale ? "" : undefined },
+        ...signalOf(options),
+      }),
+    );
+    return { archive: res.body, index: res.index ?? 0 };
+  }
+
+  /** `PUT /v1/snapshot`: replaces the cluster's state with the archive's (api.Snapshot.Restore). */
+  async snapshotRestore(archive: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    await this.#ok("PUT", "/v1/snapshot", {
+      query: { dc: options.datacenter || undefined },
+      body: archive,
+      ...signalOf(options),
+    });
+  }
 }
 
 function blockingQuery(options: BlockingReadOptions): QueryParams {

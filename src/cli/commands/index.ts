@@ -30,6 +30,8 @@ import { reloadCommand } from "./reload.js";
 import { servicesDeregisterCommand } from "./services-deregister.js";
 import { servicesRegisterCommand } from "./services-register.js";
 import { UNAVAILABLE_COMMANDS } from "./unavailable.js";
+import { snapshotRestoreCommand, snapshotSaveCommand } from "./snapshot.js";
+import { snapshotInspectCommand } from "./snapshot-inspect.js";
 import { validateCommand } from "./validate.js";
 import { versionCommand } from "./version.js";
 import { watchCommand, watchDeliveriesCommand, watchReplayCommand } from "./watch.js";
@@ -98,6 +100,32 @@ Usage: augur kv <subcommand> [options] [args]
 `,
   ),
   group(
+    "snapshot",
+    "Saves, restores and inspects snapshots of Consul server state",
+    `
+Usage: augur snapshot <subcommand> [options] [args]
+
+  This command has subcommands for saving, restoring, and inspecting the state
+  of the cluster for disaster recovery. These are atomic, point-in-time
+  snapshots which include key/value entries, service catalog, sessions and
+  user events.
+
+  Create a snapshot:
+
+      $ augur snapshot save backup.snap
+
+  Restore a snapshot:
+
+      $ augur snapshot restore backup.snap
+
+  Inspect a snapshot:
+
+      $ augur snapshot inspect backup.snap
+
+  For more examples, ask for subcommand help or view the documentation.
+`,
+  ),
+  group(
     "services",
     "Interact with services",
     `
@@ -143,6 +171,9 @@ export const COMMANDS = new CommandRegistry([
   reloadCommand,
   servicesDeregisterCommand,
   servicesRegisterCommand,
+  snapshotInspectCommand,
+  snapshotRestoreCommand,
+  snapshotSaveCommand,
   validateCommand,
   versionCommand,
   watchCommand,

@@ -1,0 +1,39 @@
+/**
+ * `GET /v1/snapshot` (save) and `PUT /v1/snapshot` (restore), as Consul's agent/snapshot_endpoint.go:
+ * the save answers the gzip'd archive with `X-Consul-Index` (the revision it was read at) and
+ * takes `?stale` and `?dc`; the restore takes the archive as the body and answers 200 with no
+ * body. Formats and semantics: catalog/snapshot.ts.
+ *
+ * @module
+ */
+import type { Catalog } from "../../catalog/catalog.js";
+import { restoreSnapshot, saveSnapshot } from "../../catalog/snapshot.js";
+import { checkScopeParams, readConsistency } from "../blocking.js";
+import { empty, raw } from "../response.js";
+import { route, type Route } from "../router.js";
+
+/** What Go's http.DetectContentType calls a gzip stream, which Consul's answer is sniffed as. */
+const GZIP = "application/x-gzip";
+
+export function snapshotRoutes(catalog: Catalog): Route[] {
+  // One restore at a time: two interleaved would each plan against the other's half-written store.
+  let restoring: Promise<unknown> = Promise.resolve();
+  return [
+    route("/v1/snapshot", {
+      GET: async (req) => {
+        checkScopeParams(req, catalog.datacenter);
+        // Every read of the store is of one revision; a stale read is the same read.
+        readConsistency(req);
+        const { archive, index } = await saveSnapshot(catalog);
+        return raw(archive, GZIP, { index });
+      },
+      PUT: async (req) => {
+        checkScopeParams(req, catalog.datacenter);
+        const run = restoring.then(() => restoreSnapshot(catalog, req.body));
+        restoring = run.catch(() => undefined);
+        await run;
+        return empty();
+      },
+    }),
+  ];
+}
