@@ -126,6 +126,12 @@ function roundTrip(name: string, open: () => Promise<TestAgent>, reopen?: boolea
         Address: "10.0.0.1",
         Service: { Service: "web", Port: 80 },
       });
+      const q1 = (
+        await json<{ ID: string }>(agent, "POST", "/v1/query", {
+          Name: "q1",
+          Service: { Service: "web" },
+        })
+      ).ID;
       const before = { kv: await kv(agent), sessions: await sessionIds(agent) };
       const saved = await save(agent);
       assert.ok(saved.index >= before.kv.index, "the archive's index is the store's");
@@ -139,6 +145,8 @@ function roundTrip(name: string, open: () => Promise<TestAgent>, reopen?: boolea
         .ID;
       assert.equal(await json(agent, "PUT", `/v1/kv/other-lock?acquire=${s2}`, {}), true);
       await json(agent, "PUT", "/v1/catalog/deregister", { Node: "ext" });
+      await agent.call("DELETE", `/v1/query/${q1}`);
+      await json(agent, "POST", "/v1/query", { Name: "q2", Service: { Service: "db" } });
       await json(agent, "PUT", "/v1/catalog/register", {
         Node: "later",
         Address: "10.0.0.2",
@@ -155,6 +163,18 @@ function roundTrip(name: string, open: () => Promise<TestAgent>, reopen?: boolea
       assert.deepEqual(await sessionIds(agent), before.sessions);
       assert.deepEqual(await serviceNodes(agent, "web"), ["ext"]);
       assert.deepEqual(await serviceNodes(agent, "db"), []);
+      // Prepared queries come back with their name claims: q1 is taken again, q2's is free.
+      const queries = await json<{ ID: string; Name: string }[]>(agent, "GET", "/v1/query");
+      assert.deepEqual(
+        queries.map((q) => [q.ID, q.Name]),
+        [[q1, "q1"]],
+      );
+      assert.equal(
+        (await agent.call("POST", "/v1/query", { Name: "q1", Service: { Service: "x" } })).status,
+        500,
+        "q1's name claim is restored",
+      );
+      await json(agent, "POST", "/v1/query", { Name: "q2", Service: { Service: "db" } });
       // The restored session is on a live lease: it renews, and nothing rides on a dead lease.
       await json(agent, "PUT", `/v1/session/renew/${s1}`);
       assert.ok((await assertLeasesLive(agent)) >= 1);

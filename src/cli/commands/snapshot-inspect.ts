@@ -37,9 +37,8 @@ function typeOf(key: string): string {
   if (key.startsWith(PREFIX.kv)) return "KVS";
   if (key.startsWith(PREFIX.sessions)) return "Session";
   if (key.startsWith(PREFIX.events)) return "Event";
-  // The query and its name claim (prepared-queries.ts) are one PreparedQuery record in Consul.
+  // A query's name claim (`query-names/`, prepared-queries.ts) has no Consul type: "Other".
   if (key.startsWith(PREFIX.queries)) return "PreparedQuery";
-  if (key.startsWith("query-names/")) return "Other";
   // Consul's snapshot holds a node, each service and each check as a Register record.
   if ([PREFIX.nodes, PREFIX.services, PREFIX.checks].some((p) => key.startsWith(p)))
     return "Register";
