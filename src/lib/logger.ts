@@ -1,7 +1,8 @@
 /**
- * The agent's logger: pino (fast, structured, maintained) writing either JSON lines
- * (`log_json`) or Consul-style human lines — `2026-11-25T01:02:03.456Z [INFO]  agent: message:
- * key=value`, hclog's layout — so operators' eyes and greps keep working.
+ * The agent's logger: pino (fast, structured, maintained) writing hclog's layouts, as Consul's
+ * agent does: human lines — `2026-11-25T01:02:03.456Z [INFO]  agent: message: key=value` — or,
+ * with `log_json`, hclog's JSON objects (`@level`, `@message`, `@module`, `@timestamp`), so
+ * operators' eyes, greps and log shippers keep working.
  *
  * Every logger made here writes through a {@link LogTap}: its pino destination, which also hands
  * each record to the tap's subscribers (`GET /v1/agent/monitor`), each at its own level, as
@@ -206,7 +207,7 @@ export class LogSubscription implements AsyncIterable<string> {
 /** pino's mark for a destination that wants each record's level, message and fields. */
 const NEEDS_METADATA = Symbol.for("pino.metadata");
 
-/** Where the agent's own lines go: pino's JSON as it is, or hclog's text layout. */
+/** Where the agent's own lines go, in hclog's text or JSON layout (pino's own line unused). */
 type Output = (pinoLine: string, record: () => LogRecord) => void;
 
 /**
@@ -318,8 +319,14 @@ export function createLogger(options: {
   const out = options.out;
   // JSON to stdout goes straight to fd 1, synchronously, as before the tap existed.
   const fd1 = options.json && !out ? pino.destination({ dest: 1, sync: true }) : undefined;
+  // Both layouts are hclog's, as Consul's `-log-json` writes `@level`/`@message`/`@module`/
+  // `@timestamp` objects: the same lines `agent/monitor?logjson` streams.
   const output: Output = options.json
-    ? (line) => (fd1 ? fd1.write(line) : out?.write(line))
+    ? (_line, record) => {
+        const json = formatLogJson(record());
+        if (fd1) fd1.write(json);
+        else out?.write(json);
+      }
     : (_line, record) => (out ?? process.stdout).write(formatLogText(record()));
   const tap = new LogTap(output, options.level);
   const logger = pino({ level: options.level, base: undefined }, tap);
