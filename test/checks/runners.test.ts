@@ -232,8 +232,8 @@ describe("check runners", () => {
 
   it("unsupported types are refused with a clear error", () => {
     assert.throws(
-      () => createCheckRunner(base({ type: "grpc" }), () => undefined),
-      /grpc checks are not supported/,
+      () => createCheckRunner(base({ type: "os_service" }), () => undefined),
+      /os_service \(OSService\) checks are not supported/,
     );
   });
 });
