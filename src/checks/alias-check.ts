@@ -53,8 +53,11 @@ export interface AliasOptions {
 
 /** Consul's liveness check, which the agent's local state (what a local alias reads) lacks. */
 const SERF_CHECK_ID = "serfHealth";
-/** How many distinct alias targets one evaluation follows looking for a loop back to itself. */
-const MAX_LOOP_TARGETS = 64;
+/**
+ * How many distinct alias targets one evaluation follows looking for a loop back to itself: a
+ * longer chain of aliases is not looked through, so a crafted web of them costs bounded work.
+ */
+const MAX_LOOP_TARGETS = 16;
 
 type AliasState =
   { kind: "idle" } | { kind: "running"; abort: AbortController } | { kind: "stopped" };
@@ -111,10 +114,11 @@ export class AliasRunner implements CheckRunner {
     let output = "No checks found.";
     let serviceFound = false;
     const visited = new Set<string>();
+    const read = new Map<string, readonly HealthCheck[]>();
     for (const chk of checks) {
       if (chk.ServiceID !== "" && chk.ServiceID !== serviceId) continue;
       if (local && chk.CheckID === SERF_CHECK_ID && chk.ServiceID === "") continue;
-      if (this.#isSelf(chk) || this.#leadsBack(chk, visited)) continue;
+      if (this.#isSelf(chk) || this.#leadsBack(chk, visited, read)) continue;
       if (chk.ServiceID === serviceId) serviceFound = true;
       if (chk.Status === "critical" || chk.Status === "warning") {
         status = chk.Status;
@@ -139,16 +143,26 @@ export class AliasRunner implements CheckRunner {
   }
 
   /** Whether `chk` is an alias whose target (followed through further aliases) includes this check. */
-  #leadsBack(chk: HealthCheck, visited: Set<string>): boolean {
+  #leadsBack(
+    chk: HealthCheck,
+    visited: Set<string>,
+    read: Map<string, readonly HealthCheck[]>,
+  ): boolean {
     if (chk.Type !== "alias") return false;
     const node = chk.Definition.AliasNode || chk.Node;
     const service = chk.Definition.AliasService ?? "";
     const key = `${node.toLowerCase()}\n${service}`;
     if (visited.has(key) || visited.size >= MAX_LOOP_TARGETS) return false;
     visited.add(key);
-    for (const next of this.options.source.nodeChecks(node).value) {
+    // Each node is read once per evaluation, however many aliases point at it.
+    let onNode = read.get(node.toLowerCase());
+    if (!onNode) {
+      onNode = this.options.source.nodeChecks(node).value;
+      read.set(node.toLowerCase(), onNode);
+    }
+    for (const next of onNode) {
       if (next.ServiceID !== "" && next.ServiceID !== service) continue;
-      if (this.#isSelf(next) || this.#leadsBack(next, visited)) return true;
+      if (this.#isSelf(next) || this.#leadsBack(next, visited, read)) return true;
     }
     return false;
   }

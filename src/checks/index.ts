@@ -39,6 +39,9 @@ export interface CreateRunnerOptions {
   readonly nodeName?: string;
 }
 
+/** Consul's checks.MinInterval. */
+export const MIN_CHECK_INTERVAL_MS = 1000;
+
 /** The check types augur runs (the registry's); everything else is refused at registration. */
 export const RUNNABLE_CHECK_TYPES = Object.keys(CHECK_TYPE_SPECS) as readonly RunnableCheckType[];
 
@@ -86,7 +89,9 @@ export function createCheckRunner(
     def.failuresBeforeCritical,
     sink,
   );
-  const interval = def.intervalMs ?? 10_000;
+  // Consul raises an interval below checks.MinInterval to it: a `1ns` check must not probe in a
+  // tight loop.
+  const interval = Math.max(def.intervalMs ?? 10_000, MIN_CHECK_INTERVAL_MS);
   const context: CheckRunnerContext = {
     sink,
     clock,
