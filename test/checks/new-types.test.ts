@@ -22,6 +22,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { createCheckRunner } from "../../src/checks/index.js";
 import type { CheckDefinition, CheckStatus, HealthCheck } from "../../src/catalog/types.js";
+import { loadConfig, parseAgentFlags } from "../../src/config/index.js";
 import { decodeCheckDefinition, decodeServiceDefinition } from "../../src/config/definitions.js";
 import { AUGUR_BIN } from "../helpers/agent-process.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
@@ -705,7 +706,7 @@ describe("new check types", () => {
       );
     });
 
-    it("augur validate refuses os_service and accepts the new types", async () => {
+    it("augur validate refuses os_service and accepts the new types; HCL decodes them", async () => {
       const run = async (name: string, config: object) => {
         const file = join(dir, `${name}.json`);
         await writeFile(file, JSON.stringify({ data_dir: join(dir, "data"), ...config }));
@@ -735,6 +736,37 @@ describe("new check types", () => {
       });
       assert.equal(ok.status, 0, ok.stderr);
       assert.equal(ok.stdout, "Configuration is valid!\n");
+      // HCL, as Consul's docs write these checks: decoded with their own fields.
+      const hcl = join(dir, "checks.hcl");
+      await writeFile(
+        hcl,
+        [
+          `data_dir = "${join(dir, "data")}"`,
+          `check { name = "g" grpc = "127.0.0.1:1/api" grpc_use_tls = true tls_skip_verify = true interval = "10s" }`,
+          `check { name = "h" h2ping = "127.0.0.1:1" h2ping_use_tls = false interval = "10s" }`,
+          `check { name = "hs" h2ping = "127.0.0.1:2" interval = "10s" }`,
+          `check { name = "u" udp = "127.0.0.1:1" interval = "10s" timeout = "1s" }`,
+          `check { name = "a" alias_node = "n2" alias_service = "web" }`,
+        ].join("\n"),
+      );
+      const { config } = await loadConfig({ flags: parseAgentFlags([]), files: [hcl], dirs: [] });
+      const byName = new Map(config.checks.map((c) => [c.name, c]));
+      assert.deepEqual([...byName.keys()], ["g", "h", "hs", "u", "a"]);
+      assert.deepEqual(
+        [...byName.values()].map((c) => c.type),
+        ["grpc", "h2ping", "h2ping", "udp", "alias"],
+      );
+      assert.equal(byName.get("g")?.grpc, "127.0.0.1:1/api");
+      assert.equal(byName.get("g")?.grpcUseTls, true);
+      assert.equal(byName.get("g")?.tlsSkipVerify, true);
+      assert.equal(byName.get("h")?.h2pingUseTls, false);
+      assert.equal(byName.get("hs")?.h2pingUseTls, true);
+      assert.equal(byName.get("u")?.udp, "127.0.0.1:1");
+      assert.equal(byName.get("u")?.timeoutMs, 1000);
+      assert.equal(byName.get("a")?.aliasNode, "n2");
+      assert.equal(byName.get("a")?.aliasService, "web");
+      assert.equal(byName.get("a")?.timeoutMs, undefined);
+      for (const c of config.checks) assert.equal(c.tcp, undefined, c.name);
     });
   });
 });
