@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import {
   createSecureServer,
@@ -18,6 +18,7 @@ import {
 } from "node:http2";
 import { createServer as createTcpServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { createCheckRunner } from "../../src/checks/index.js";
@@ -27,6 +28,8 @@ import { decodeCheckDefinition, decodeServiceDefinition } from "../../src/config
 import { AUGUR_BIN } from "../helpers/agent-process.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
+
+const execFileAsync = promisify(execFile);
 
 // Loosely typed on purpose: each test gives the fields its check type needs.
 const base = (over: Record<string, unknown>): CheckDefinition =>
@@ -647,6 +650,55 @@ describe("new check types", () => {
         for (const id of ["ext-api", "ext-n", "ext-gone"])
           await agent.call("PUT", `/v1/agent/check/deregister/${id}`);
         await agent.call("PUT", "/v1/catalog/deregister", { Node: "ext" });
+      }
+    });
+
+    it("python3-consul registers alias and udp checks (lower-case keys) and reads them back", async () => {
+      const udp = createSocket("udp4");
+      udp.on("message", (_m, r) => udp.send("ok", r.port, r.address));
+      udp.bind(0, "127.0.0.1");
+      await once(udp, "listening");
+      const script = [
+        "import consul, json, sys, time",
+        "c = consul.Consul(host='127.0.0.1', port=int(sys.argv[1]))",
+        "def wait(cid, status):",
+        "    for _ in range(800):",
+        "        got = c.agent.checks().get(cid, {})",
+        "        if got.get('Status') == status: return got",
+        "        time.sleep(0.025)",
+        "    raise SystemExit('timed out waiting for %s %s: %r' % (cid, status, got))",
+        // A node-level check: an alias counts it, so it passes before the alias is made.
+        "c.agent.check.register('pyudp', check={'udp': sys.argv[2], 'interval': '1s'})",
+        "u = wait('pyudp', 'passing')",
+        "c.agent.service.register('pyweb', check=consul.Check.ttl('1h'))",
+        "c.agent.service.register('pyproxy', check={'alias_service': 'pyweb'})",
+        "before = wait('service:pyproxy', 'critical')",
+        "c.agent.check.ttl_pass('service:pyweb')",
+        "after = wait('service:pyproxy', 'passing')",
+        "print(json.dumps({'before': before, 'after': after, 'udp': u}))",
+      ].join("\n");
+      try {
+        const port = new URL(agent.url).port;
+        // Asynchronously: the agent answering it runs in this process.
+        const run = await execFileAsync(
+          "/usr/bin/python3",
+          ["-c", script, port, `127.0.0.1:${portOf(udp)}`],
+          { encoding: "utf8", timeout: 60_000, env: { ...process.env, PYTHONPATH: "" } },
+        ).catch((err: { stdout?: string; stderr?: string }) =>
+          assert.fail(`python3-consul failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`),
+        );
+        const out = JSON.parse(run.stdout) as Record<string, HealthCheck>;
+        assert.equal(out.before?.Type, "alias");
+        assert.equal(out.before?.ServiceID, "pyproxy");
+        assert.match(out.before?.Output ?? "", /^Aliased check "Service 'pyweb' check" failing: /);
+        assert.equal(out.after?.Output, "All checks passing.");
+        assert.equal(out.udp?.Type, "udp");
+        assert.equal(out.udp?.Output, `UDP connect 127.0.0.1:${portOf(udp)}: Success`);
+      } finally {
+        udp.close();
+        await agent.call("PUT", "/v1/agent/check/deregister/pyudp");
+        await agent.call("PUT", "/v1/agent/service/deregister/pyproxy");
+        await agent.call("PUT", "/v1/agent/service/deregister/pyweb");
       }
     });
 
