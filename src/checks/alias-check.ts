@@ -76,7 +76,8 @@ export class AliasRunner implements CheckRunner {
     if (this.#state.kind !== "idle") return;
     const abort = new AbortController();
     this.#state = { kind: "running", abort };
-    void this.#run(abort.signal);
+    // #run reports its own failures; nothing is left to reject.
+    this.#run(abort.signal).catch(() => undefined);
   }
 
   stop(): void {
@@ -91,18 +92,47 @@ export class AliasRunner implements CheckRunner {
 
   async #run(signal: AbortSignal): Promise<void> {
     const refreshMs = this.options.refreshMs ?? 60_000;
+    let failures = 0;
     while (!signal.aborted) {
-      const { index, value } = this.options.source.nodeChecks(this.#target);
-      const { status, output } = this.evaluate(value);
-      const key = `${status}\n${output}`;
-      if (key !== this.#last && !signal.aborted) {
-        this.#last = key;
-        this.options.sink(status, output);
+      try {
+        const read = this.options.source.nodeChecks(this.#target);
+        this.#report(this.evaluate(read.value), signal);
+        failures = 0;
+        await this.#waitForChange(read.index, refreshMs, signal);
+      } catch (err) {
+        // Consul's wording when its query for the aliased checks fails; it retries with backoff.
+        const why = err instanceof Error ? err.message : String(err);
+        this.#report(
+          { status: "critical", output: `Failure checking aliased node or service: ${why}` },
+          signal,
+        );
+        const backoffMs = Math.min(refreshMs, 1000 * 2 ** Math.min(failures++, 6));
+        await this.#waitForChange(Number.MAX_SAFE_INTEGER, backoffMs, signal);
       }
-      const wake = AbortSignal.any([signal, AbortSignal.timeout(refreshMs)]);
-      await this.options.source.waitNode(this.#target, index, wake);
       // One evaluation per turn of the event loop at most, however fast the node changes.
       await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  #report(result: { status: CheckStatus; output: string }, signal: AbortSignal): void {
+    const key = `${result.status}\n${result.output}`;
+    if (key === this.#last || signal.aborted) return;
+    this.#last = key;
+    this.options.sink(result.status, result.output);
+  }
+
+  /** Until the aliased node changes past `index`, `ms` pass, or stop(). */
+  async #waitForChange(index: number, ms: number, signal: AbortSignal): Promise<void> {
+    const wake = new AbortController();
+    const onStop = (): void => wake.abort();
+    signal.addEventListener("abort", onStop, { once: true });
+    const timer = setTimeout(() => wake.abort(), ms);
+    timer.unref();
+    try {
+      await this.options.source.waitNode(this.#target, index, wake.signal);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onStop);
     }
   }
 
