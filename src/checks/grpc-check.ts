@@ -149,7 +149,10 @@ export function grpcProbe(options: GrpcProbeOptions): Probe {
       if (!split) {
         resolve({
           status: "critical",
-          output: rpcError(14, `name resolver error: ${goDialError("tcp", server)}`),
+          output: rpcError(
+            14,
+            `connection error: desc = "transport: Error while dialing: ${goDialError("tcp", server)}"`,
+          ),
         });
         return;
       }

@@ -247,6 +247,13 @@ describe("new check types", () => {
       });
     });
 
+    it("an address without a port is critical, as Go's dial refuses it", async () => {
+      assert.deepEqual(await probeOnce(grpcDef("127.0.0.1/web")), {
+        status: "critical",
+        output: `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp: address 127.0.0.1: missing port in address"`,
+      });
+    });
+
     it("grpc_use_tls: passing with tls_skip_verify, critical on an unknown authority", async () => {
       const target = `127.0.0.1:${secure.port}`;
       assert.deepEqual(
@@ -262,6 +269,39 @@ describe("new check types", () => {
       });
       // Cleartext against the TLS port fails rather than passing.
       assert.equal((await probeOnce(grpcDef(target))).status, "critical");
+    });
+
+    it("an answer of megabytes is refused at 64 KiB, not buffered", async () => {
+      let sent = 0;
+      const flood = createH2Server((_req, res) => {
+        res.writeHead(200, { "content-type": "application/grpc" });
+        // A frame header claiming 16 MiB, then data for as long as the client takes it.
+        const head = Buffer.from([0, 1, 0, 0, 0]);
+        res.write(head);
+        const chunk = Buffer.alloc(64 * 1024);
+        const pump = (): void => {
+          while (sent < 16 * 1024 * 1024 && !res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) {
+              res.once("drain", pump);
+              return;
+            }
+          }
+        };
+        pump();
+      }).listen(0, "127.0.0.1");
+      await once(flood, "listening");
+      try {
+        const result = await probeOnce(grpcDef(`127.0.0.1:${portOf(flood)}`));
+        assert.equal(result.status, "critical");
+        assert.match(
+          result.output,
+          /^rpc error: code = ResourceExhausted desc = grpc: received message larger than max/,
+        );
+        assert.ok(sent < 16 * 1024 * 1024, `the server sent all ${sent} bytes`);
+      } finally {
+        flood.close();
+      }
     });
 
     it("a server that never answers is critical at the timeout", async () => {
