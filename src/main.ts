@@ -134,18 +134,21 @@ class AddressableClient {
 }
 
 /** Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. */
-const startCheckRunner: StartCheck = (def, report, restoredOutput) => {
-  const runner = createCheckRunner(def, report);
-  if (restoredOutput !== undefined && runner instanceof TtlCheckRunner)
-    runner.restoreOutput(restoredOutput);
-  runner.start();
-  return {
-    stop: () => runner.stop(),
-    ...(runner instanceof TtlCheckRunner
-      ? { ttlUpdate: (status, output) => runner.update(status, output) }
-      : {}),
+/** Alias checks read the catalog, and default to this agent's own node. */
+const checkStarter =
+  (catalog: Catalog, nodeName: string): StartCheck =>
+  (def, report, restoredOutput) => {
+    const runner = createCheckRunner(def, report, { catalog, nodeName });
+    if (restoredOutput !== undefined && runner instanceof TtlCheckRunner)
+      runner.restoreOutput(restoredOutput);
+    runner.start();
+    return {
+      stop: () => runner.stop(),
+      ...(runner instanceof TtlCheckRunner
+        ? { ttlUpdate: (status, output) => runner.update(status, output) }
+        : {}),
+    };
   };
-};
 
 async function openStore(settings: AgentSettings): Promise<Store> {
   if (settings.etcd)
@@ -273,7 +276,7 @@ export class AgentRuntime {
         ...(settings.server ? { server: true } : {}),
       },
       catalog,
-      startCheck: startCheckRunner,
+      startCheck: checkStarter(catalog, settings.nodeName),
       validateCheck: assertRunnable,
       // Consul keeps API registrations in its data dir; a -dev agent forgets them.
       ...(settings.dev || !settings.dataDir

@@ -54,7 +54,19 @@ function probeDefinition(def: CheckDefinition): HealthCheckDefinitionJson {
       TLSSkipVerify: def.tlsSkipVerify,
     });
   if (def.tcp) Object.assign(d, { TCP: def.tcp, TCPUseTLS: def.tcpUseTls });
+  // Consul omits these when empty or false (omitempty).
+  if (def.udp) d.UDP = def.udp;
+  if (def.h2ping) d.H2PING = def.h2ping;
+  if (def.h2ping && def.h2pingUseTls) d.H2PingUseTLS = true;
+  if (!def.http && (def.grpc || def.h2ping)) {
+    if (def.tlsServerName) d.TLSServerName = def.tlsServerName;
+    if (def.tlsSkipVerify) d.TLSSkipVerify = true;
+  }
   if (def.args) d.ScriptArgs = [...def.args];
+  if (def.grpc) d.GRPC = def.grpc;
+  if (def.grpc && def.grpcUseTls) d.GRPCUseTLS = true;
+  if (def.aliasNode) d.AliasNode = def.aliasNode;
+  if (def.aliasService) d.AliasService = def.aliasService;
   if (def.ttlMs) d.TTL = formatGoDuration(def.ttlMs);
   if (def.intervalMs) d.Interval = formatGoDuration(def.intervalMs);
   if (def.timeoutMs) d.Timeout = formatGoDuration(def.timeoutMs);

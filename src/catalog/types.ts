@@ -67,7 +67,14 @@ export interface HealthCheckDefinitionJson {
   TLSSkipVerify?: boolean;
   TCP?: string;
   TCPUseTLS?: boolean;
+  UDP?: string;
+  H2PING?: string;
+  H2PingUseTLS?: boolean;
   ScriptArgs?: string[];
+  GRPC?: string;
+  GRPCUseTLS?: boolean;
+  AliasNode?: string;
+  AliasService?: string;
   TTL?: string;
   Interval?: string;
   Timeout?: string;
@@ -147,10 +154,10 @@ interface CheckFieldsByType {
   http: { readonly http: string };
   tcp: { readonly tcp: string };
   script: { readonly args: readonly string[] };
-  /** Consul's UDP, GRPC and H2PING addresses are decoded into `tcp`. */
-  udp: { readonly tcp: string };
-  grpc: { readonly tcp: string };
-  h2ping: { readonly tcp: string };
+  udp: { readonly udp: string };
+  /** `host:port[/service]`. */
+  grpc: { readonly grpc: string };
+  h2ping: { readonly h2ping: string; readonly h2pingUseTls: boolean };
   /** AliasNode, AliasService or both. */
   alias: object;
   /** A script with a DockerContainerID: it runs in that container, never on the host. */
@@ -190,6 +197,12 @@ interface CheckDefinitionBase {
   readonly tlsSkipVerify?: boolean;
   readonly tcp?: string;
   readonly tcpUseTls?: boolean;
+  readonly udp?: string;
+  readonly grpc?: string;
+  readonly grpcUseTls?: boolean;
+  readonly h2ping?: string;
+  /** Consul's default is true whenever `h2ping` is set. */
+  readonly h2pingUseTls?: boolean;
   readonly args?: readonly string[];
   readonly aliasNode?: string;
   readonly aliasService?: string;

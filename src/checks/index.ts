@@ -1,10 +1,11 @@
 /**
  * Builds the runner for a check definition through the check-type registry (registry.ts).
- * Types augur does not run (grpc, udp, h2ping, alias, docker, os_service) are refused at
- * registration rather than registered and never run.
+ * Types augur does not run (docker, os_service) are refused at registration rather than
+ * registered and never run.
  *
  * @module
  */
+import type { Catalog } from "../catalog/catalog.js";
 import type { CheckDefinition, CheckDefinitionOf } from "../catalog/types.js";
 import { AugurError } from "../lib/errors.js";
 import {
@@ -14,6 +15,7 @@ import {
   type CheckRunnerContext,
   type RunnableCheckType,
 } from "./registry.js";
+import { catalogAliasSource } from "./alias-check.js";
 import {
   IntervalRunner,
   StatusThresholds,
@@ -31,7 +33,14 @@ export interface CreateRunnerOptions {
   readonly clock?: CheckClock;
   /** Delay before the first probe; Consul staggers it randomly within the interval. */
   readonly firstDelayMs?: number;
+  /** What alias checks read; without it an alias check cannot be built. */
+  readonly catalog?: Catalog;
+  /** The node this agent runs as: an alias check's default target. */
+  readonly nodeName?: string;
 }
+
+/** Consul's checks.MinInterval. */
+export const MIN_CHECK_INTERVAL_MS = 1000;
 
 /** The check types augur runs (the registry's); everything else is refused at registration. */
 export const RUNNABLE_CHECK_TYPES = Object.keys(CHECK_TYPE_SPECS) as readonly RunnableCheckType[];
@@ -80,7 +89,9 @@ export function createCheckRunner(
     def.failuresBeforeCritical,
     sink,
   );
-  const interval = def.intervalMs ?? 10_000;
+  // Consul raises an interval below checks.MinInterval to it: a `1ns` check must not probe in a
+  // tight loop.
+  const interval = Math.max(def.intervalMs ?? 10_000, MIN_CHECK_INTERVAL_MS);
   const context: CheckRunnerContext = {
     sink,
     clock,
@@ -93,6 +104,8 @@ export function createCheckRunner(
         options.firstDelayMs ?? Math.floor(Math.random() * Math.min(interval, 5000)),
       ),
     timeoutMs: def.timeoutMs ?? 10_000,
+    ...(options.catalog ? { aliasSource: catalogAliasSource(options.catalog) } : {}),
+    nodeName: options.nodeName ?? "",
   };
   return build(def.type, def, context);
 }

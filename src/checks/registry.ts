@@ -6,11 +6,15 @@
  * @module
  */
 import type { CheckDefinition, CheckDefinitionOf, CheckType } from "../catalog/types.js";
+import { alias } from "./types/alias.js";
+import { grpc } from "./types/grpc.js";
+import { h2ping } from "./types/h2ping.js";
 import { http } from "./types/http.js";
 import { script } from "./types/script.js";
 import type { CheckTypeSpec } from "./types/spec.js";
 import { tcp } from "./types/tcp.js";
 import { ttl } from "./types/ttl.js";
+import { udp } from "./types/udp.js";
 
 export type { CheckTypeSpec, CheckRunnerContext } from "./types/spec.js";
 
@@ -20,6 +24,10 @@ export const CHECK_TYPE_SPECS = {
   http,
   tcp,
   script,
+  udp,
+  grpc,
+  h2ping,
+  alias,
 } as const satisfies { readonly [T in CheckType]?: CheckTypeSpec<T> };
 
 export type RunnableCheckType = keyof typeof CHECK_TYPE_SPECS;

@@ -51,6 +51,11 @@ export interface AgentServiceCheck {
   TLSSkipVerify?: boolean;
   TCP?: string;
   TCPUseTLS?: boolean;
+  UDP?: string;
+  GRPC?: string;
+  GRPCUseTLS?: boolean;
+  H2PING?: string;
+  H2PingUseTLS?: boolean;
   AliasNode?: string;
   AliasService?: string;
   SuccessBeforePassing?: number;

@@ -232,7 +232,11 @@ function decodeCheckFields(
     outputMaxSize: outputMaxSize || 0,
     ttlMs,
     intervalMs,
-    timeoutMs: type === "ttl" ? undefined : (r.duration("Timeout") ?? DEFAULT_CHECK_TIMEOUT_MS),
+    // TTL and alias checks probe nothing: Consul reports no timeout for them unless one is given.
+    timeoutMs:
+      type === "ttl"
+        ? undefined
+        : (r.duration("Timeout") ?? (type === "alias" ? undefined : DEFAULT_CHECK_TIMEOUT_MS)),
     http,
     method: r.str("Method"),
     header: header ? decodeHeader(header, r) : undefined,
@@ -240,8 +244,14 @@ function decodeCheckFields(
     disableRedirects: r.bool("DisableRedirects"),
     tlsServerName: r.str("TLSServerName"),
     tlsSkipVerify: r.bool("TLSSkipVerify"),
-    tcp: tcp ?? udp ?? grpc ?? h2ping,
+    tcp,
     tcpUseTls: r.bool("TCPUseTLS"),
+    udp,
+    grpc,
+    grpcUseTls: r.bool("GRPCUseTLS"),
+    h2ping,
+    // Consul: h2ping_use_tls defaults to true for an H2PING check.
+    h2pingUseTls: r.bool("H2PingUseTLS") ?? (h2ping ? true : undefined),
     args,
     aliasNode,
     aliasService,

@@ -114,7 +114,7 @@ export const ERRORS = {
     status: 400,
     retryable: false,
     summary:
-      "A check of a type augur does not run (docker, grpc, udp, h2ping, alias, os_service) was refused; nothing was registered.",
+      "A check of a type augur does not run (docker, os_service) was refused; nothing was registered.",
   },
   CHECK_SCRIPTS_DISABLED: {
     status: 400,

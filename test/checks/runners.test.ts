@@ -7,7 +7,13 @@ import { mkdtemp, readFile, rm, writeFile, chmod } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCheckRunner } from "../../src/checks/index.js";
-import { StatusThresholds, type CheckClock } from "../../src/checks/runner.js";
+import {
+  IntervalRunner,
+  StatusThresholds,
+  realClock,
+  type CheckClock,
+} from "../../src/checks/runner.js";
+import { scriptProbe } from "../../src/checks/script-check.js";
 import type { CheckDefinition, CheckStatus } from "../../src/catalog/types.js";
 import { until } from "../helpers/until.js";
 
@@ -171,13 +177,13 @@ describe("check runners", () => {
   it("script - runs never overlap: a tick while a run is going is skipped", async () => {
     const log = join(dir, "runs.log");
     // Each run takes 300 ms and the interval is 100 ms: overlapping runs would log start twice in a row.
-    const def = base({
-      type: "script",
+    // The loop itself: createCheckRunner would raise a 100 ms interval to Consul's 1 s minimum.
+    const probe = scriptProbe({
       args: ["/bin/sh", "-c", `echo start >> ${log}; sleep 0.3; echo end >> ${log}`],
-      intervalMs: 100,
       timeoutMs: 5000,
+      outputMaxSize: 4096,
     });
-    const runner = createCheckRunner(def, () => undefined, { firstDelayMs: 0 });
+    const runner = new IntervalRunner(probe, 100, () => undefined, realClock, 0);
     const lines = async (): Promise<string[]> =>
       (await readFile(log, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
     runner.start();
@@ -230,10 +236,37 @@ describe("check runners", () => {
     assert.deepEqual(out.at(-1), "critical");
   });
 
+  it("an interval below Consul's 1 s minimum is raised to it", async () => {
+    const delays: number[] = [];
+    let due: (() => void) | undefined;
+    // Time stands still and timers only record their delay: the first one is fired by hand.
+    const clock: CheckClock = {
+      now: () => 0,
+      setTimeout: (fn, ms) => {
+        delays.push(ms);
+        due = fn;
+        return delays.length;
+      },
+      clearTimeout: () => undefined,
+    };
+    const reported: CheckStatus[] = [];
+    const runner = createCheckRunner(
+      base({ type: "tcp", tcp: tcpAddr, intervalMs: 0.000001 }),
+      (s) => reported.push(s),
+      { clock, firstDelayMs: 0 },
+    );
+    runner.start();
+    due?.();
+    await until(() => delays.length === 2, "the next probe to be scheduled");
+    runner.stop();
+    assert.deepEqual(reported, ["passing"]);
+    assert.deepEqual(delays, [0, 1000]);
+  });
+
   it("unsupported types are refused with a clear error", () => {
     assert.throws(
-      () => createCheckRunner(base({ type: "grpc" }), () => undefined),
-      /grpc checks are not supported/,
+      () => createCheckRunner(base({ type: "os_service" }), () => undefined),
+      /os_service \(OSService\) checks are not supported/,
     );
   });
 });

@@ -30,11 +30,10 @@ async function validate(
 
 const refused: [string, object, RegExp][] = [
   [
-    "grpc",
-    { services: [{ name: "a", checks: [{ grpc: "127.0.0.1:1", interval: "10s" }] }] },
-    /grpc checks are not supported/,
+    "os_service",
+    { services: [{ name: "a", checks: [{ os_service: "sshd", interval: "10s" }] }] },
+    /os_service \(OSService\) checks are not supported/,
   ],
-  ["alias", { checks: [{ name: "al", alias_service: "a" }] }, /alias checks are not supported/],
   [
     "docker",
     {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { CheckDefinitionOf, CheckType } from "../../catalog/types.js";
+import type { AliasHealthSource } from "../alias-check.js";
 import type { CheckClock, CheckRunner, CheckSink, Probe } from "../runner.js";
 
 /** What building a runner gets besides the definition. */
@@ -17,6 +18,10 @@ export interface CheckRunnerContext {
   readonly periodic: (probe: Probe) => CheckRunner;
   /** The probe timeout: the definition's, or Consul's 10 s. */
   readonly timeoutMs: number;
+  /** What alias checks read (the catalog); absent where no catalog is wired. */
+  readonly aliasSource?: AliasHealthSource;
+  /** The node this agent runs as (an alias check's default target). */
+  readonly nodeName: string;
 }
 
 export interface CheckTypeSpec<T extends CheckType> {
