@@ -420,7 +420,28 @@ export function applyOp(
       if (!current) return { error: `key ${JSON.stringify(op.key)} doesn't exist`, results: [] };
       return read(true);
     case "get-or-empty":
-      return read(true);
+      if (current) return read(true);
+      // Consul answers the op's own entry with no value (state/txn.go): the key, and the flags,
+      // session and index the op carried.
+      return {
+        results: [
+          {
+            key: op.key,
+            written: false,
+            pair: kvRecordToPair(
+              {
+                Key: op.key,
+                Flags: storedFlags(op.flags),
+                Value: null,
+                LockIndex: 0,
+                ...(op.session ? { Session: op.session } : {}),
+              },
+              0,
+              op.index ?? 0,
+            ),
+          },
+        ],
+      };
     case "get-tree":
       return {
         results: treeOf(slots, op.key).map(([key, s]) => ({

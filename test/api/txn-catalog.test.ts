@@ -454,6 +454,24 @@ describe("txn - catalog operations", () => {
     assert.equal(await getJson("/v1/catalog/node/big-0"), null);
   });
 
+  it("kv get-or-empty - a missing key answers the op's own entry without a value, as Consul", async () => {
+    const res = await txn([
+      { KV: { Verb: "get-or-empty", Key: "nothing/here", Flags: 7 } },
+      { KV: { Verb: "set", Key: "present", Value: b64("v") } },
+      { KV: { Verb: "get-or-empty", Key: "present" } },
+    ]);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.Results?.[0]?.["KV"], {
+      LockIndex: 0,
+      Key: "nothing/here",
+      Flags: 7,
+      Value: null,
+      CreateIndex: 0,
+      ModifyIndex: 0,
+    });
+    assert.equal(res.Results?.[2]?.["KV"]?.["Value"], b64("v"));
+  });
+
   it("limits - 128 deletes of nodes with many services take every service with them", async () => {
     for (let n = 0; n < 4; n++) {
       const ops = [nodeSet(`wide-${n}`)];
