@@ -48,6 +48,13 @@ describe("sessions, locks, txn, events", () => {
     assert.equal(await bad.text(), "Invalid Behavior setting 'explode'");
   });
 
+  it("session - an empty info or node argument is a 400 with Consul's text for each", async () => {
+    const info = await a.call("GET", "/v1/session/info/");
+    assert.deepEqual([info.status, await info.text()], [400, "Missing session"]);
+    const node = await a.call("GET", "/v1/session/node/");
+    assert.deepEqual([node.status, await node.text()], [400, "Missing node name"]);
+  });
+
   it("lock - acquire, contention, release; destroy releases with lock-delay", async () => {
     const s1 = (
       (await (await a.call("PUT", "/v1/session/create", { LockDelay: "1s" })).json()) as {

@@ -26,13 +26,19 @@ export function sessionRoutes(catalog: Catalog, nodeName: string): Route[] {
     route("/v1/session/destroy/", { PUT: (req) => destroy(catalog, req) }),
     route("/v1/session/renew/", { PUT: (req) => renew(catalog, req) }),
     route("/v1/session/info/", {
-      GET: (req, ctx) => list(catalog, req, ctx, (s) => s.ID === req.rest, true),
+      GET: (req, ctx) => list(catalog, req, ctx, (s) => s.ID === req.rest, "Missing session"),
     }),
     route("/v1/session/node/", {
       GET: (req, ctx) =>
-        list(catalog, req, ctx, (s) => s.Node.toLowerCase() === req.rest.toLowerCase(), true),
+        list(
+          catalog,
+          req,
+          ctx,
+          (s) => s.Node.toLowerCase() === req.rest.toLowerCase(),
+          "Missing node name",
+        ),
     }),
-    route("/v1/session/list", { GET: (req, ctx) => list(catalog, req, ctx, () => true, false) }),
+    route("/v1/session/list", { GET: (req, ctx) => list(catalog, req, ctx, () => true) }),
   ];
 }
 
@@ -102,11 +108,11 @@ async function list(
   req: ApiRequest,
   ctx: HandlerContext,
   keep: (s: Session) => boolean,
-  needsArg: boolean,
+  /** Consul's 400 text when the path's argument (a session ID, a node name) is empty. */
+  missing?: string,
 ): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
-  if (needsArg && req.rest === "")
-    throw badRequest(req.rest === "" ? "Missing session" : "Missing node name");
+  if (missing !== undefined && req.rest === "") throw badRequest(missing);
   const r = await blockingRead(req, ctx, catalog, scope.sessions, () => {
     const all = catalog.sessionList();
     return { index: all.index, value: all.value.filter(keep) };
