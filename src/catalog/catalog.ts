@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LeaseId, Store, TxnOp } from "../store/store.js";
+import type { Compare, LeaseId, Store, TxnOp } from "../store/store.js";
 import { AugurError } from "../lib/errors.js";
 import type {
   HealthCheck,
@@ -426,10 +426,36 @@ export class Catalog {
 
   /** catalog/register: node, optionally a service and checks, in one transaction. */
   async register(req: RegisterRequest): Promise<void> {
+    // The write is planned from the view; the compares make it fail, rather than land next to a
+    // deregister that committed meanwhile (a service on a deleted node, a check on a deleted
+    // service). Then the view catches up to the store and the plan is made again.
+    for (let attempt = 1; ; attempt++) {
+      const { ops, compare } = this.#registerPlan(req);
+      if (ops.length === 0) return;
+      const res = await this.store.txn({ compare, success: ops });
+      await this.#view.waitFor(res.revision);
+      if (res.succeeded) return;
+      if (attempt >= MAX_REGISTER_ATTEMPTS)
+        throw new AugurError(
+          "CONTENDED",
+          `catalog register of node '${req.node.Node}': its records kept changing (${attempt} attempts)`,
+        );
+    }
+  }
+
+  #registerPlan(req: RegisterRequest): { ops: TxnOp[]; compare: Compare[] } {
     const nodeName = req.node.Node;
     const lower = nodeName.toLowerCase();
     const existing = this.#view.nodes.get(lower);
     const ops: TxnOp[] = [];
+    const compare: Compare[] = [];
+    const unchanged = (stored: Stored<unknown>): void =>
+      void compare.push({
+        key: stored.key,
+        target: "modRevision",
+        op: "=",
+        value: stored.modRevision,
+      });
     const nodeRecord =
       req.skipNodeUpdate && existing
         ? existing.value
@@ -438,6 +464,7 @@ export class Catalog {
       throw new AugurError("INVALID_STATE", "Must provide address if SkipNodeUpdate is not set");
     if (!existing || !sameRecord(existing.value, nodeRecord))
       ops.push({ type: "put", key: keys.node(nodeRecord.Node), value: encodeRecord(nodeRecord) });
+    else unchanged(existing);
     let service: ServiceRecord | undefined;
     if (req.service) {
       service = { ...req.service, Node: nodeRecord.Node };
@@ -448,12 +475,16 @@ export class Catalog {
     }
     for (const check of req.checks ?? []) {
       const record = this.#checkRecord(nodeRecord.Node, check, service);
+      if (record.ServiceID && record.ServiceID !== service?.ID) {
+        const owner = this.#view.services.get(keys.service(nodeRecord.Node, record.ServiceID));
+        if (owner) unchanged(owner);
+      }
       const key = keys.check(nodeRecord.Node, record.CheckID);
       const prev = this.#view.checks.get(key);
       if (!prev || !sameRecord(prev.value, record))
         ops.push({ type: "put", key, value: encodeRecord(record) });
     }
-    await this.#commit(ops);
+    return { ops, compare };
   }
 
   #checkRecord(node: string, check: CheckRecord, service: ServiceRecord | undefined): CheckRecord {
@@ -595,6 +626,9 @@ export class Catalog {
     await this.#view.waitFor(res.revision);
   }
 }
+
+/** Register plans retried when a concurrent write changed what they were planned from. */
+const MAX_REGISTER_ATTEMPTS = 10;
 
 /** Deregistering a node: the node record with its services and checks. */
 function nodeRemoval(node: string): TxnOp[] {
