@@ -92,6 +92,18 @@ const LINTED = [
   "test-cluster/inventory.yml",
 ];
 
+describe("deploy - the role's units", () => {
+  it("deploy - the role templates the very units in deploy/systemd", async () => {
+    // Copies, not symlinks: npm pack drops symlinks, and the role ships in the package.
+    for (const unit of ["augur.service", "augur-etcd.service"])
+      assert.equal(
+        await readFile(join(REPO, "deploy/ansible/roles/augur/files", unit), "utf8"),
+        await readFile(join(UNITS, unit), "utf8"),
+        `roles/augur/files/${unit} differs from deploy/systemd/${unit}`,
+      );
+  });
+});
+
 describe("deploy - ansible-lint", async () => {
   const missing = !(await has("/usr/bin/ansible-lint")) && "ansible-lint is not installed";
   it("deploy - ansible-lint passes on deploy/ansible", { skip: missing }, async () => {
