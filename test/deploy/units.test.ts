@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,7 @@ import { AUGUR_BIN } from "../helpers/agent-process.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const UNITS = join(REPO, "deploy/systemd");
+const ROLE = join(REPO, "deploy/ansible/roles/augur");
 const has = (bin: string): Promise<boolean> =>
   access(bin).then(
     () => true,
@@ -92,7 +93,69 @@ const LINTED = [
   "test-cluster/inventory.yml",
 ];
 
-describe("deploy - the role's units", () => {
+describe("deploy - the role's units", async () => {
+  const missingTools =
+    (!(await has("/usr/bin/systemd-analyze")) && "systemd-analyze is not installed") ||
+    (!(await has("/usr/bin/ansible-playbook")) && "ansible-playbook is not installed");
+  it(
+    "deploy - the units the role renders pass systemd-analyze verify",
+    { skip: missingTools },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "augur-role-units-"));
+      try {
+        // The role's templates read the units from its files/ through lookup('file'), which a
+        // playbook outside the role finds in its own files/ directory.
+        await mkdir(join(dir, "files"));
+        for (const unit of ["augur.service", "augur-etcd.service"])
+          await copyFile(join(ROLE, "files", unit), join(dir, "files", unit));
+        const play = [
+          "- hosts: localhost",
+          "  gather_facts: false",
+          "  vars:",
+          `    augur_bin: ${AUGUR_BIN}`,
+          "    augur_etcd_bin: /usr/bin/etcd",
+          "    augur_http_addr: 10.0.0.5:8501",
+          "    augur_config_dir: /srv/augur/etc",
+          "    augur_data_dir: /srv/augur/data",
+          "    augur_etcd_data_dir: /srv/augur/etcd",
+          "    augur_user: svc-augur",
+          "    augur_group: svc-augur",
+          "  tasks:",
+          ...["augur.service", "augur-etcd.service"].flatMap((unit) => [
+            `    - ansible.builtin.template: { src: "${join(ROLE, "templates", unit)}.j2", dest: "${join(dir, unit)}", mode: "0644" }`,
+          ]),
+        ].join("\n");
+        await writeFile(join(dir, "render.yml"), `${play}\n`);
+        const r = await runTool(
+          "/usr/bin/ansible-playbook",
+          ["-i", "localhost,", "-c", "local", "render.yml"],
+          dir,
+        );
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        const unit = await readFile(join(dir, "augur.service"), "utf8");
+        assert.match(
+          unit,
+          new RegExp(`^ExecStart=${AUGUR_BIN} agent -config-dir /srv/augur/etc/config.d$`, "m"),
+        );
+        assert.match(unit, /^ExecStartPost=.* info -http-addr 10\.0\.0\.5:8501 /m);
+        assert.match(unit, /^User=svc-augur$/m);
+        assert.match(unit, /^ReadWritePaths=\/srv\/augur\/data$/m);
+        const etcd = await readFile(join(dir, "augur-etcd.service"), "utf8");
+        assert.match(etcd, /^EnvironmentFile=\/srv\/augur\/etc\/etcd.env$/m);
+        assert.match(etcd, /^ReadWritePaths=\/srv\/augur\/etcd$/m);
+        const v = await runTool("/usr/bin/systemd-analyze", [
+          "verify",
+          join(dir, "augur.service"),
+          join(dir, "augur-etcd.service"),
+        ]);
+        assert.equal(v.code, 0, v.stderr);
+        assert.equal(v.stderr.trim(), "");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it("deploy - the role templates the very units in deploy/systemd", async () => {
     // Copies, not symlinks: npm pack drops symlinks, and the role ships in the package.
     for (const unit of ["augur.service", "augur-etcd.service"])
