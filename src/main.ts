@@ -38,6 +38,8 @@ import { queryRoutes } from "./api/routes/query.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
 import { agentMonitorRoutes } from "./api/routes/agent-monitor.js";
+import { DnsResolver } from "./dns/resolve.js";
+import { DnsServer } from "./dns/server.js";
 import { logTapOf, type Logger } from "./lib/logger.js";
 import { ConsulClient } from "./client/consul-client.js";
 import { verifyJoin } from "./client/join.js";
@@ -86,6 +88,7 @@ export type AgentSettings = Pick<
       | "discardCheckOutput"
       | "checkOutputMaxSize"
       | "server"
+      | "dns"
     >
   > &
   AgentTimings;
@@ -456,6 +459,22 @@ export class AgentRuntime {
     opened.push(() => server.close());
     const addresses = await server.listen(settings.httpAddresses);
     for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
+    const dns = settings.dns;
+    if (dns && dns.addresses.length > 0) {
+      const dnsServer = new DnsServer({
+        resolver: new DnsResolver({
+          catalog,
+          config: dns,
+          datacenter: settings.datacenter,
+          nodeName: settings.nodeName,
+        }),
+        config: dns,
+        onError: (err) => log.warn({ err: toAugurError(err).message }, "DNS query"),
+      });
+      opened.push(() => dnsServer.close());
+      for (const a of await dnsServer.listen(dns.addresses))
+        log.info(`DNS listening on ${a.host}:${a.port} (udp and tcp)`);
+    }
     // Watches of this agent's own catalog run in-process; those naming another datacenter reach
     // the API through the HTTP client, exactly as `augur watch` against any agent.
     const own = addresses[0];
