@@ -103,6 +103,8 @@ export interface AgentTimings {
 
 export interface RunningAgent {
   readonly addresses: readonly ListenAddress[];
+  /** The DNS interface's addresses (UDP and TCP share each port); empty without DNS. */
+  readonly dnsAddresses: readonly ListenAddress[];
   readonly agent: Agent;
   readonly catalog: Catalog;
   /** Resolves when the agent has stopped (after `stop()`, a leave, or a fatal error). */
@@ -460,6 +462,7 @@ export class AgentRuntime {
     const addresses = await server.listen(settings.httpAddresses);
     for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
     const dns = settings.dns;
+    const dnsAddresses: ListenAddress[] = [];
     if (dns && dns.addresses.length > 0) {
       const dnsServer = new DnsServer({
         resolver: new DnsResolver({
@@ -472,8 +475,10 @@ export class AgentRuntime {
         onError: (err) => log.warn({ err: toAugurError(err).message }, "DNS query"),
       });
       opened.push(() => dnsServer.close());
-      for (const a of await dnsServer.listen(dns.addresses))
+      for (const a of await dnsServer.listen(dns.addresses)) {
+        dnsAddresses.push(a);
         log.info(`DNS listening on ${a.host}:${a.port} (udp and tcp)`);
+      }
     }
     // Watches of this agent's own catalog run in-process; those naming another datacenter reach
     // the API through the HTTP client, exactly as `augur watch` against any agent.
@@ -494,7 +499,15 @@ export class AgentRuntime {
       // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
       await watchManager.start([]);
     }
-    return { addresses, agent, catalog, stopped: this.#stopped, reload, stop: () => stop(false) };
+    return {
+      addresses,
+      dnsAddresses,
+      agent,
+      catalog,
+      stopped: this.#stopped,
+      reload,
+      stop: () => stop(false),
+    };
   }
 }
 
