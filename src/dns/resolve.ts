@@ -7,8 +7,7 @@
  * @module
  */
 import type { Answer, StringAnswer } from "dns-packet";
-import type { Catalog } from "../catalog/catalog.js";
-import type { ServiceHealthEntry } from "../catalog/health.js";
+import type { Catalog, InstanceEntry } from "../catalog/catalog.js";
 import { filterQueryNodes, orderQueryNodes } from "../catalog/prepared-query-execute.js";
 import type { Node } from "../catalog/types.js";
 import type { DnsConfig } from "../config/dns-config.js";
@@ -197,16 +196,22 @@ export class DnsResolver {
       service = parts[n - 1] as string;
       tag = parts.slice(0, n - 1).join(".");
     }
-    let entries = this.#catalog.serviceHealth(service).value.filter((e) => this.#healthy(e));
+    let entries = this.#catalog.serviceInstances(service).filter((e) => this.#healthy(e));
     if (tag !== "")
       entries = entries.filter((e) => (e.Service.Tags ?? []).some((t) => t.toLowerCase() === tag));
     if (entries.length === 0) throw NAME_ERROR;
-    shuffle(entries, this.#random);
-    return this.#serviceRecords(q, entries, domain, this.#serviceTtl(service), max, out);
+    return this.#serviceRecords(
+      q,
+      lazyShuffle(entries, this.#random),
+      domain,
+      this.#serviceTtl(service),
+      max,
+      out,
+    );
   }
 
   /** Consul's CheckServiceNodes.Filter: no critical check; with only_passing, no warning either. */
-  #healthy(e: ServiceHealthEntry): boolean {
+  #healthy(e: InstanceEntry): boolean {
     return e.Checks.every(
       (c) => c.Status !== "critical" && !(this.#cfg.onlyPassing && c.Status !== "passing"),
     );
@@ -227,7 +232,7 @@ export class DnsResolver {
   /** SRV or address records for instances already filtered and shuffled; true for NODATA. */
   #serviceRecords(
     q: DnsQuestion,
-    entries: readonly ServiceHealthEntry[],
+    entries: Iterable<InstanceEntry>,
     domain: string,
     ttl: number,
     max: number,
@@ -280,7 +285,7 @@ export class DnsResolver {
   }
 
   /** Consul's makeNodeServiceRecords for A/AAAA/ANY/...: the service's, else the node's address. */
-  #addressRecords(l: Lookup, e: ServiceHealthEntry): Answer[] {
+  #addressRecords(l: Lookup, e: InstanceEntry): Answer[] {
     const accept = acceptFor(l.qtype);
     const svc = serviceAddress(e, accept);
     const node = nodeAddress(e.Node, accept);
@@ -301,7 +306,7 @@ export class DnsResolver {
   }
 
   /** One instance's SRV record and the A/AAAA (and node meta TXT) for its target. */
-  #srvRecords(l: Lookup, e: ServiceHealthEntry): { srv: Answer; extra: Answer[] } | undefined {
+  #srvRecords(l: Lookup, e: InstanceEntry): { srv: Answer; extra: Answer[] } | undefined {
     const svc = serviceAddress(e, "any");
     const node = nodeAddress(e.Node, "any");
     if (svc === "" && node === "") return undefined;
@@ -385,7 +390,7 @@ export class DnsResolver {
     if (near === "_agent") near = this.#nodeName;
     if (near === "_ip") near = "";
     const entries = orderQueryNodes(
-      filterQueryNodes(this.#catalog.serviceHealth(svc.Service).value, svc),
+      filterQueryNodes(this.#catalog.serviceInstances(svc.Service), svc),
       near,
       0,
       this.#random,
@@ -467,7 +472,7 @@ export class DnsResolver {
 
   /** Up to three healthy `consul` service nodes, shuffled, as NS records with their addresses. */
   #nameservers(domain: string): { ns: Answer[]; glue: Answer[] } {
-    const servers = this.#catalog.serviceHealth("consul").value.filter((e) => this.#healthy(e));
+    const servers = this.#catalog.serviceInstances("consul").filter((e) => this.#healthy(e));
     shuffle(servers, this.#random);
     const ns: Answer[] = [];
     const glue: Answer[] = [];
@@ -486,6 +491,18 @@ export class DnsResolver {
 
 function answer(rcode: DnsRcode): DnsAnswer {
   return { kind: "answer", rcode, answers: [], authorities: [], additionals: [], capped: false };
+}
+
+/**
+ * A Fisher-Yates shuffle done as the items are taken: a uniformly random order, paid only for the
+ * items read. An answer holds a few of a service's instances, not its 10,000.
+ */
+function* lazyShuffle<T>(items: T[], random: () => number): Generator<T> {
+  for (let i = 0; i < items.length; i++) {
+    const j = i + Math.floor(random() * (items.length - i));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+    yield items[i] as T;
+  }
 }
 
 function shuffle<T>(items: T[], random: () => number): void {
@@ -511,7 +528,7 @@ function translate(def: string, v4: string | undefined, v6: string | undefined, 
   return "";
 }
 
-function serviceAddress(e: ServiceHealthEntry, a: Accept): string {
+function serviceAddress(e: InstanceEntry, a: Accept): string {
   const tagged = e.Service.TaggedAddresses;
   return translate(
     e.Service.Address,
@@ -574,7 +591,7 @@ function rfc1464(key: string, value: string): string {
 }
 
 /** Consul's findWeight: the instance's passing or warning weight by its checks' aggregate. */
-function weightOf(e: ServiceHealthEntry): number {
+function weightOf(e: InstanceEntry): number {
   const checks = e.Checks.filter(
     (c) => c.ServiceName === e.Service.Service || c.ServiceName === "",
   );
