@@ -11,6 +11,7 @@ import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import * as packet from "dns-packet";
 import type { Answer, DecodedPacket, Packet, Question } from "dns-packet";
 import type { DnsConfig } from "../config/dns-config.js";
+import { encodable } from "./names.js";
 import type { DnsOutcome, DnsQuestion, DnsRcode } from "./resolve.js";
 
 /** What the server asks of the resolver (resolve.ts's DnsResolver). */
@@ -151,7 +152,12 @@ export class DnsServer {
         socket.on("error", (err) => this.#onError(err));
         socket.on("message", (msg, rinfo) => {
           void this.#answer(msg, "udp").then((reply) => {
-            if (reply) socket.send(reply, rinfo.port, rinfo.address);
+            // The socket may have closed while the answer was built (the agent stopping).
+            try {
+              if (reply) socket.send(reply, rinfo.port, rinfo.address);
+            } catch (err) {
+              this.#onError(err);
+            }
           });
         });
         resolve(socket);
@@ -219,6 +225,8 @@ export class DnsServer {
     const opts = (req.additionals ?? []).filter((a) => a.type === "OPT");
     const q = questions[0];
     if (questions.length !== 1 || !q || opts.length > 1) return header(msg, RCODES.FORMERR);
+    // A label that decodes longer than it came (bytes that are not UTF-8) could not be echoed.
+    if (q.name !== "." && !encodable(q.name)) return header(msg, RCODES.FORMERR);
     if (q.class !== undefined && q.class !== "IN" && q.class !== "ANY")
       return header(msg, RCODES.NOTIMP);
     const opt = opts[0] as { udpPayloadSize?: number } | undefined;
@@ -371,7 +379,10 @@ function exchange(
   return new Promise((resolve) => {
     const socket = createSocket(isIPv6(to.host) ? "udp6" : "udp4");
     const id = msg.readUInt16BE(0);
+    let finished = false;
     const done = (reply: Buffer | undefined): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       socket.close();
       resolve(reply);

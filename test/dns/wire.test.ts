@@ -113,6 +113,17 @@ describe("dns wire - bad input", () => {
     assert.equal(await udpAsk(port, response, 300), undefined);
   });
 
+  it("a 63-byte label of bytes that are not UTF-8 is FORMERR; the root name is not ours (REFUSED)", async () => {
+    const label = Buffer.alloc(63, 0xff);
+    const bad = Buffer.concat([
+      Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 63]),
+      label,
+      Buffer.from([0, 0, 1, 0, 1]),
+    ]);
+    assert.equal(rcodeOf(await udpAsk(port, bad)), 1);
+    assert.equal((await dig(port, [".", "NS"])).status, "REFUSED");
+  });
+
   it("an unknown query type for a known service is NOERROR without answers, as Consul's NODATA", async () => {
     const reply = await udpAsk(port, query("web.service.consul", "UNKNOWN_65280"));
     const decoded = packet.decode(reply as Buffer);
