@@ -9,6 +9,7 @@
 import type { Answer, StringAnswer } from "dns-packet";
 import type { Catalog, InstanceEntry } from "../catalog/catalog.js";
 import { filterQueryNodes, orderQueryNodes } from "../catalog/prepared-query-execute.js";
+import { scope } from "../catalog/scopes.js";
 import type { Node } from "../catalog/types.js";
 import type { DnsConfig } from "../config/dns-config.js";
 import { parseGoDuration } from "../lib/duration.js";
@@ -57,6 +58,14 @@ interface Lookup {
 }
 
 const NAME_ERROR = Symbol("nxdomain");
+/** Instances the per-service cache may hold in all (see #instances). */
+const CACHE_MAX_INSTANCES = 100_000;
+
+interface CachedInstances {
+  readonly index: number;
+  readonly all: InstanceEntry[];
+  readonly healthy: InstanceEntry[];
+}
 /** Consul's InvalidNameRe, negated: node names usable in NS targets. */
 const VALID_NODE_NAME = /^[A-Za-z0-9-]+$/;
 
@@ -68,6 +77,8 @@ export class DnsResolver {
   readonly #random: () => number;
   readonly #domain: string;
   readonly #alt: string | undefined;
+  readonly #cache = new Map<string, CachedInstances>();
+  #cached = 0;
 
   constructor(options: DnsResolverOptions) {
     this.#catalog = options.catalog;
@@ -196,7 +207,7 @@ export class DnsResolver {
       service = parts[n - 1] as string;
       tag = parts.slice(0, n - 1).join(".");
     }
-    let entries = this.#catalog.serviceInstances(service).filter((e) => this.#healthy(e));
+    let entries = this.#healthyInstances(service);
     if (tag !== "")
       entries = entries.filter((e) => (e.Service.Tags ?? []).some((t) => t.toLowerCase() === tag));
     if (entries.length === 0) throw NAME_ERROR;
@@ -208,6 +219,38 @@ export class DnsResolver {
       max,
       out,
     );
+  }
+
+  /**
+   * A service's instances, and those that pass #healthy, kept while the service's scope index (which
+   * every change to its instances, their nodes and their checks bumps, as blocking queries rely on)
+   * stays the same: a busy service's answers then cost the packet, not a pass over its instances.
+   */
+  #instances(service: string): CachedInstances {
+    const key = service.toLowerCase();
+    const index = this.#catalog.scopeIndex(scope.service(key));
+    const hit = this.#cache.get(key);
+    if (hit && hit.index === index && index !== 0) return hit;
+    const all = this.#catalog.serviceInstances(service);
+    const entry = { index, all, healthy: all.filter((e) => this.#healthy(e)) };
+    if (hit) this.#cached -= hit.all.length;
+    this.#cache.delete(key);
+    // Bounded by instances held, oldest service first out.
+    while (this.#cached + all.length > CACHE_MAX_INSTANCES && this.#cache.size > 0) {
+      const [oldest, old] = this.#cache.entries().next().value as [string, CachedInstances];
+      this.#cache.delete(oldest);
+      this.#cached -= old.all.length;
+    }
+    if (index !== 0 && all.length <= CACHE_MAX_INSTANCES) {
+      this.#cache.set(key, entry);
+      this.#cached += all.length;
+    }
+    return entry;
+  }
+
+  /** A copy of the healthy instances: the caller shuffles it in place. */
+  #healthyInstances(service: string): InstanceEntry[] {
+    return this.#instances(service).healthy.slice();
   }
 
   /** Consul's CheckServiceNodes.Filter: no critical check; with only_passing, no warning either. */
@@ -390,7 +433,7 @@ export class DnsResolver {
     if (near === "_agent") near = this.#nodeName;
     if (near === "_ip") near = "";
     const entries = orderQueryNodes(
-      filterQueryNodes(this.#catalog.serviceInstances(svc.Service), svc),
+      filterQueryNodes(this.#instances(svc.Service).all, svc),
       near,
       0,
       this.#random,
@@ -472,7 +515,7 @@ export class DnsResolver {
 
   /** Up to three healthy `consul` service nodes, shuffled, as NS records with their addresses. */
   #nameservers(domain: string): { ns: Answer[]; glue: Answer[] } {
-    const servers = this.#catalog.serviceInstances("consul").filter((e) => this.#healthy(e));
+    const servers = this.#healthyInstances("consul");
     shuffle(servers, this.#random);
     const ns: Answer[] = [];
     const glue: Answer[] = [];
