@@ -216,6 +216,24 @@ describe("dns - dig against an in-process agent", () => {
     ]);
   });
 
+  it("a node's new address shows at once (answers are not kept past a catalog change)", async () => {
+    const move = async (address: string): Promise<void> =>
+      register({ Node: "n1", Address: address, NodeMeta: { rack: "r1", "rfc1035-raw": "plain" } });
+    await move("10.0.0.11");
+    try {
+      assert.deepEqual(data((await dig(port, ["web.service.consul"])).answer), [
+        "10.0.0.11",
+        "10.0.1.2",
+      ]);
+    } finally {
+      await move("10.0.0.1");
+    }
+    assert.deepEqual(data((await dig(port, ["web.service.consul"])).answer), [
+      "10.0.0.1",
+      "10.0.1.2",
+    ]);
+  });
+
   it("names outside the domain are refused without recursors", async () => {
     const r = await dig(port, ["example.com", "A"]);
     assert.equal(r.status, "REFUSED");
