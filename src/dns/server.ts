@@ -65,8 +65,8 @@ const MAX_TCP_SIZE = 65523;
 /** Consul's trimTCPResponse: no more than this many records fit 64 KiB anyway. */
 const TCP_ANSWER_CAP = 4096;
 const TCP_SRV_ANSWER_CAP = 1024;
-/** Pipelined TCP queries one connection may have waiting; a client past it is cut off. */
-const TCP_PIPELINE_MAX = 64;
+/** Pipelined TCP queries one connection may have waiting before reading from it pauses. */
+const TCP_PIPELINE_MAX = 16;
 const HEADER_SIZE = 12;
 
 type Transport = "udp" | "tcp";
@@ -173,18 +173,27 @@ export class DnsServer {
     socket.on("error", () => socket.destroy());
     let buffered: Buffer = Buffer.alloc(0);
     let waiting = 0;
+    let unsent = false;
     let chain = Promise.resolve();
+    // Backpressure instead of buffering: reading stops while queries wait to be answered or a
+    // client is not reading its answers, so one connection holds a bounded amount of memory.
+    const flow = (): void => {
+      if (socket.destroyed) return;
+      if (waiting >= TCP_PIPELINE_MAX || unsent) socket.pause();
+      else socket.resume();
+    };
+    socket.on("drain", () => {
+      unsent = false;
+      flow();
+    });
     socket.on("data", (chunk: Buffer) => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       while (buffered.length >= 2) {
         const len = buffered.readUInt16BE(0);
         if (buffered.length < 2 + len) break;
-        const msg = buffered.subarray(2, 2 + len);
+        const msg = Buffer.from(buffered.subarray(2, 2 + len));
         buffered = buffered.subarray(2 + len);
-        if (++waiting > TCP_PIPELINE_MAX) {
-          socket.destroy();
-          return;
-        }
+        waiting++;
         chain = chain.then(async () => {
           const reply = await this.#answer(msg, "tcp");
           waiting--;
@@ -195,9 +204,11 @@ export class DnsServer {
           if (socket.destroyed) return;
           const head = Buffer.alloc(2);
           head.writeUInt16BE(reply.length);
-          socket.write(Buffer.concat([head, reply]));
+          if (!socket.write(Buffer.concat([head, reply]))) unsent = true;
+          flow();
         });
       }
+      flow();
     });
   }
 
