@@ -344,8 +344,11 @@ export class AgentRuntime {
     });
     const stop = (leave = false): Promise<void> => this.stop(leave);
 
+    // Set once the DNS interface listens: a reload hands it the new dns_config, as Consul's.
+    let reloadDns: ((next: AgentSettings) => void) | undefined;
     const reload = async (): Promise<void> => {
       const next = await options.reloadSettings();
+      reloadDns?.(next);
       await applyDefinitions(agent, current.services, current.checks, next);
       await watchManager.reload(own ? next.watches : []);
       current = next;
@@ -464,17 +467,23 @@ export class AgentRuntime {
     const dns = settings.dns;
     const dnsAddresses: ListenAddress[] = [];
     if (dns && dns.addresses.length > 0) {
+      const resolver = new DnsResolver({
+        catalog,
+        config: dns,
+        datacenter: settings.datacenter,
+        nodeName: settings.nodeName,
+      });
       const dnsServer = new DnsServer({
-        resolver: new DnsResolver({
-          catalog,
-          config: dns,
-          datacenter: settings.datacenter,
-          nodeName: settings.nodeName,
-        }),
+        resolver,
         config: dns,
         onError: (err) => log.warn({ err: toAugurError(err).message }, "DNS query"),
       });
       opened.push(() => dnsServer.close());
+      reloadDns = (next) => {
+        if (!next.dns) return;
+        resolver.setConfig(next.dns);
+        dnsServer.setConfig(next.dns);
+      };
       for (const a of await dnsServer.listen(dns.addresses)) {
         dnsAddresses.push(a);
         log.info(`DNS listening on ${a.host}:${a.port} (udp and tcp)`);

@@ -71,12 +71,12 @@ const VALID_NODE_NAME = /^[A-Za-z0-9-]+$/;
 
 export class DnsResolver {
   readonly #catalog: Catalog;
-  readonly #cfg: DnsConfig;
+  #cfg: DnsConfig;
   readonly #dc: string;
   readonly #nodeName: string;
   readonly #random: () => number;
-  readonly #domain: string;
-  readonly #alt: string | undefined;
+  #domain: string;
+  #alt: string | undefined;
   readonly #cache = new Map<string, CachedInstances>();
   #cached = 0;
 
@@ -88,6 +88,16 @@ export class DnsResolver {
     this.#random = options.random ?? Math.random;
     this.#domain = options.config.domain.replace(/\.$/, "");
     this.#alt = options.config.altDomain?.replace(/\.$/, "");
+  }
+
+  /** A reload's settings (Consul reloads dns_config): used from the next question on. */
+  setConfig(config: DnsConfig): void {
+    this.#cfg = config;
+    this.#domain = config.domain.replace(/\.$/, "");
+    this.#alt = config.altDomain?.replace(/\.$/, "");
+    // only_passing decides which instances are kept as healthy.
+    this.#cache.clear();
+    this.#cached = 0;
   }
 
   /**

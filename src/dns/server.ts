@@ -73,7 +73,7 @@ type Transport = "udp" | "tcp";
 
 export class DnsServer {
   readonly #resolver: DnsResolverPort;
-  readonly #cfg: DnsServerOptions["config"];
+  #cfg: DnsServerOptions["config"];
   readonly #maxConns: number;
   readonly #idleMs: number;
   readonly #maxRecursions: number;
@@ -90,6 +90,11 @@ export class DnsServer {
     this.#idleMs = options.limits?.tcpIdleTimeoutMs ?? 8000;
     this.#maxRecursions = options.limits?.maxRecursions ?? 256;
     this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** A reload's settings: recursors, their timeout, answer limits, truncation (not addresses). */
+  setConfig(config: DnsServerOptions["config"]): void {
+    this.#cfg = config;
   }
 
   /** Opens UDP and TCP on each address (one port for both, also when 0 asks for a free one). */
