@@ -182,6 +182,11 @@ export class Catalog {
     return this.#view.scopes.get(name);
   }
 
+  /** A table's change index, without building its list: for readers that keep derived data. */
+  tableIndex(table: "nodes" | "services"): number {
+    return this.#view.tableIndex(table);
+  }
+
   /** Waits until the view has applied everything the store holds now (for `?consistent` reads). */
   async catchUp(): Promise<void> {
     await this.#view.waitFor(await this.store.revision());

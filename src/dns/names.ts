@@ -43,10 +43,6 @@ export function ipText(bytes: Uint8Array): string {
   return words.join(":");
 }
 
-export function sameIp(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** The IP a reverse name stands for (`4.3.2.1.in-addr.arpa`, 32 nibbles `.ip6.arpa`). */
 export function ipFromArpa(lowerName: string): Uint8Array | undefined {
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(lowerName);

@@ -10,11 +10,20 @@ import type { Answer, StringAnswer } from "dns-packet";
 import type { Catalog, InstanceEntry } from "../catalog/catalog.js";
 import { filterQueryNodes, orderQueryNodes } from "../catalog/prepared-query-execute.js";
 import { scope } from "../catalog/scopes.js";
-import type { Node } from "../catalog/types.js";
 import type { DnsConfig } from "../config/dns-config.js";
 import { parseGoDuration } from "../lib/duration.js";
 import { isAugurError } from "../lib/errors.js";
-import { encodable, hexOfIp, ipBytes, ipFromArpa, ipFromHex, ipText, sameIp } from "./names.js";
+import { encodable, hexOfIp, ipBytes, ipFromArpa, ipFromHex, ipText } from "./names.js";
+import {
+  acceptFor,
+  addressRecord,
+  metaTxt,
+  nodeAddress,
+  nodeRecords,
+  ptr,
+  serviceAddress,
+  weightOf,
+} from "./records.js";
 
 export type DnsRcode = "NOERROR" | "FORMERR" | "SERVFAIL" | "NXDOMAIN" | "NOTIMP" | "REFUSED";
 
@@ -46,8 +55,6 @@ export interface DnsResolverOptions {
   readonly random?: () => number;
 }
 
-type Accept = "A" | "AAAA" | "any";
-
 /** A record's owner and data, before it becomes an A, AAAA or CNAME. */
 interface Lookup {
   readonly qtype: string;
@@ -78,6 +85,7 @@ export class DnsResolver {
   #domain: string;
   #alt: string | undefined;
   readonly #cache = new Map<string, CachedInstances>();
+  #reverseMap: { key: string; map: Map<string, string> } | undefined;
   #cached = 0;
 
   constructor(options: DnsResolverOptions) {
@@ -483,25 +491,37 @@ export class DnsResolver {
     const ip = ipFromArpa(lower);
     const out = answer("NOERROR");
     if (q.type === "SOA") out.answers.push(this.#soa(this.#domain));
-    if (ip) {
-      const node = this.#catalog
-        .nodes()
-        .value.find(
-          (n) => sameIpText(n.Address, ip) && encodable(this.#nodeFqdn(n.Node, this.#domain)),
-        );
-      if (node) out.answers.push(ptr(q.name, this.#nodeFqdn(node.Node, this.#domain)));
-      else {
-        const s = this.#catalog
-          .serviceNodesAll()
-          .value.find((sn) => sn.ServiceAddress !== "" && sameIpText(sn.ServiceAddress, ip));
-        const target = s && `${s.ServiceName}.service.${this.#dc}.${this.#domain}`;
-        if (target && encodable(target)) out.answers.push(ptr(q.name, target));
-      }
+    const target = ip && this.#reverse().get(ipText(ip));
+    if (target) {
+      out.answers.push(ptr(q.name, target));
+      return out;
     }
-    if (out.answers.some((a) => a.type === "PTR")) return out;
     if (this.#cfg.recursors.length > 0) return { kind: "recurse" };
     out.authorities.push(this.#soa(this.#domain));
     return { ...out, rcode: "NXDOMAIN" };
+  }
+
+  /**
+   * Address to PTR target: nodes first (in name order, as Consul walks its node list), then
+   * service addresses. Rebuilt only when the nodes or services table changes, so a stream of
+   * reverse lookups does not walk the whole catalog once per query.
+   */
+  #reverse(): Map<string, string> {
+    const key = `${this.#catalog.tableIndex("nodes")}/${this.#catalog.tableIndex("services")}/${this.#domain}`;
+    if (this.#reverseMap?.key === key) return this.#reverseMap.map;
+    const map = new Map<string, string>();
+    for (const n of this.#catalog.nodes().value) {
+      const ip = ipBytes(n.Address);
+      const target = this.#nodeFqdn(n.Node, this.#domain);
+      if (ip && !map.has(ipText(ip)) && encodable(target)) map.set(ipText(ip), target);
+    }
+    for (const sn of this.#catalog.serviceNodesAll().value) {
+      const ip = ipBytes(sn.ServiceAddress);
+      const target = `${sn.ServiceName}.service.${this.#dc}.${this.#domain}`;
+      if (ip && !map.has(ipText(ip)) && encodable(target)) map.set(ipText(ip), target);
+    }
+    this.#reverseMap = { key, map };
+    return map;
   }
 
   #soa(domain: string): Answer {
@@ -563,106 +583,4 @@ function shuffle<T>(items: T[], random: () => number): void {
     const j = Math.floor(random() * (i + 1));
     [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
-}
-
-function acceptFor(qtype: string): Accept {
-  return qtype === "A" ? "A" : qtype === "AAAA" ? "AAAA" : "any";
-}
-
-/** Consul's translateAddressAccept: the tagged address of the family asked, else the default. */
-function translate(def: string, v4: string | undefined, v6: string | undefined, a: Accept): string {
-  if (a === "AAAA" && v6) return v6;
-  if (a === "A" && v4) return v4;
-  if (a === "any" && def !== "") return def;
-  const ip = ipBytes(def);
-  if (ip && ip.length === 4 && a === "A") return def;
-  if (ip && ip.length === 16 && a === "AAAA") return def;
-  if (!ip && def !== "") return def;
-  return "";
-}
-
-function serviceAddress(e: InstanceEntry, a: Accept): string {
-  const tagged = e.Service.TaggedAddresses;
-  return translate(
-    e.Service.Address,
-    tagged?.["lan_ipv4"]?.Address,
-    tagged?.["lan_ipv6"]?.Address,
-    a,
-  );
-}
-
-function nodeAddress(n: Node, a: Accept): string {
-  return translate(n.Address, n.TaggedAddresses?.["lan_ipv4"], n.TaggedAddresses?.["lan_ipv6"], a);
-}
-
-/** Consul's makeARecord: A for IPv4, AAAA for IPv6, when the question's type takes it. */
-function addressRecord(
-  qtype: string,
-  ip: Uint8Array,
-  ttl: number,
-  name: string,
-): Answer | undefined {
-  const takes = ["SRV", "ANY", "NS", "TXT"].includes(qtype);
-  if (ip.length === 4 && (takes || qtype === "A"))
-    return { type: "A", name, ttl, data: ipText(ip) };
-  if (ip.length === 16 && (takes || qtype === "AAAA"))
-    return { type: "AAAA", name, ttl, data: ipText(ip) };
-  return undefined;
-}
-
-/** Consul's makeRecordFromNode: the node's address record, or a CNAME to its host name. */
-function nodeRecords(n: Node, qtype: string, name: string, ttl: number): Answer[] {
-  const addr = nodeAddress(n, acceptFor(qtype));
-  const ip = ipBytes(addr);
-  if (ip) {
-    const rr = addressRecord(qtype, ip, ttl, name);
-    return rr ? [rr] : [];
-  }
-  if (addr === "" || !encodable(addr.replace(/\.$/, ""))) return [];
-  return [{ type: "CNAME", name, ttl, data: addr.replace(/\.$/, "") }];
-}
-
-/** Node meta as TXT, RFC 1464 `key=value` (a `rfc1035-` key gives its value alone), as Consul. */
-function metaTxt(n: Node, name: string, ttl: number): Answer[] {
-  return Object.entries(n.Meta ?? {}).map(([key, value]) => ({
-    type: "TXT",
-    name,
-    ttl,
-    data: [
-      Buffer.from(key.toLowerCase().startsWith("rfc1035-") ? value : rfc1464(key, value)).subarray(
-        0,
-        255,
-      ),
-    ],
-  }));
-}
-
-function rfc1464(key: string, value: string): string {
-  let k = key.replaceAll("`", "``").replaceAll("=", "`=");
-  k = k.replace(/^ +/, (s) => "` ".repeat(s.length)).replace(/ +$/, (s) => "` ".repeat(s.length));
-  return `${k}=${value.replaceAll("`", "``")}`;
-}
-
-/** Consul's findWeight: the instance's passing or warning weight by its checks' aggregate. */
-function weightOf(e: InstanceEntry): number {
-  const checks = e.Checks.filter(
-    (c) => c.ServiceName === e.Service.Service || c.ServiceName === "",
-  );
-  const w = e.Service.Weights ?? { Passing: 1, Warning: 1 };
-  const status = checks.some((c) => c.Status === "critical")
-    ? "critical"
-    : checks.some((c) => c.Status === "warning")
-      ? "warning"
-      : "passing";
-  const weight = status === "warning" ? w.Warning : status === "passing" ? w.Passing : 0;
-  return Math.max(0, Math.min(65535, weight));
-}
-
-function ptr(name: string, target: string): Answer {
-  return { type: "PTR", name, ttl: 0, data: target };
-}
-
-function sameIpText(address: string, ip: Uint8Array): boolean {
-  const b = ipBytes(address);
-  return b !== undefined && sameIp(b, ip);
 }
