@@ -225,6 +225,9 @@ describe("dns - dig against an in-process agent", () => {
         "10.0.0.11",
         "10.0.1.2",
       ]);
+      assert.deepEqual(data((await dig(port, ["-x", "10.0.0.11"])).answer), [
+        "n1.node.dc1.consul.",
+      ]);
     } finally {
       await move("10.0.0.1");
     }
@@ -232,6 +235,7 @@ describe("dns - dig against an in-process agent", () => {
       "10.0.0.1",
       "10.0.1.2",
     ]);
+    assert.equal((await dig(port, ["-x", "10.0.0.11"])).status, "NXDOMAIN");
   });
 
   it("names outside the domain are refused without recursors", async () => {
