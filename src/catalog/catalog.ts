@@ -85,6 +85,13 @@ const KEY_ANSWER_VALUE_MAX = 4096;
 const views = new WeakMap<Catalog, CatalogView>();
 
 /** The catalog's view, for tests only: the rest of augur reads through Catalog's methods. */
+/** One service instance for DNS answers (see Catalog.serviceInstances); shared, read-only. */
+export interface InstanceEntry {
+  readonly Node: Node;
+  readonly Service: Readonly<ServiceRecord>;
+  readonly Checks: readonly HealthCheck[];
+}
+
 export function inspectView(catalog: Catalog): CatalogView {
   return views.get(catalog) as CatalogView;
 }
@@ -176,6 +183,11 @@ export class Catalog {
 
   scopeIndex(name: string): number {
     return this.#view.scopes.get(name);
+  }
+
+  /** A table's change index, without building its list: for readers that keep derived data. */
+  tableIndex(table: "nodes" | "services"): number {
+    return this.#view.tableIndex(table);
   }
 
   /** Waits until the view has applied everything the store holds now (for `?consistent` reads). */
@@ -283,6 +295,49 @@ export class Catalog {
       };
     });
     return { index: this.#index(scope.service(service), "services"), value };
+  }
+
+  /**
+   * A service's instances for the DNS interface, built for speed: the stored service records
+   * themselves (no NodeService copies), and each node's record and checks converted once for all
+   * its instances, so entries share those objects: read them, never change them. 10,000
+   * instances through serviceHealth held the event loop for 130 to 230 ms, mostly in copies.
+   */
+  serviceInstances(service: string): InstanceEntry[] {
+    const perNode = new Map<string, { node: Node; checks: HealthCheck[] }>();
+    return instancesOf(this.#view, service).map((s) => {
+      const lower = s.value.Node.toLowerCase();
+      let n = perNode.get(lower);
+      if (!n) {
+        const stored = this.#view.nodes.get(lower);
+        n = {
+          node: stored ? toNode(stored) : this.#missingNode(s.value.Node),
+          checks: checksOfNode(this.#view, lower),
+        };
+        perNode.set(lower, n);
+      }
+      const id = s.value.ID;
+      return {
+        Node: n.node,
+        Service: s.value,
+        Checks: n.checks.some((c) => c.ServiceID !== "" && c.ServiceID !== id)
+          ? n.checks.filter((c) => c.ServiceID === "" || c.ServiceID === id)
+          : n.checks,
+      };
+    });
+  }
+
+  #missingNode(name: string): Node {
+    return {
+      ID: "",
+      Node: name,
+      Address: "",
+      Datacenter: this.datacenter,
+      TaggedAddresses: null,
+      Meta: null,
+      CreateIndex: 0,
+      ModifyIndex: 0,
+    };
   }
 
   #allChecks(): HealthCheck[] {

@@ -8,12 +8,23 @@
  */
 import type { ServiceHealthEntry } from "./health.js";
 import type { ServiceQuery } from "./prepared-query-types.js";
+import type { HealthCheck, Node } from "./types.js";
+
+/** What filtering and ordering read of an entry: health/service's, or the DNS interface's. */
+export interface QueryEntry {
+  readonly Node: Pick<Node, "Node" | "Meta">;
+  readonly Service: {
+    readonly Tags?: readonly string[] | null;
+    readonly Meta?: Readonly<Record<string, string>> | null;
+  };
+  readonly Checks: readonly Pick<HealthCheck, "CheckID" | "Status">[];
+}
 
 /** Consul's FilterIgnore, then its node-meta, service-meta and tag filters, in that order. */
-export function filterQueryNodes(
-  entries: readonly ServiceHealthEntry[],
+export function filterQueryNodes<E extends QueryEntry = ServiceHealthEntry>(
+  entries: readonly E[],
   svc: ServiceQuery,
-): ServiceHealthEntry[] {
+): E[] {
   const ignore = new Set(svc.IgnoreCheckIDs ?? []);
   let out = entries.filter((e) =>
     e.Checks.every(
@@ -39,7 +50,7 @@ function satisfies(
 }
 
 /** Every plain tag must be on the instance and no `!tag` may be, case-insensitively. */
-function tagFilter(tags: readonly string[], entries: ServiceHealthEntry[]): ServiceHealthEntry[] {
+function tagFilter<E extends QueryEntry>(tags: readonly string[], entries: E[]): E[] {
   const must: string[] = [];
   const not: string[] = [];
   for (const raw of tags) {
@@ -57,24 +68,21 @@ function tagFilter(tags: readonly string[], entries: ServiceHealthEntry[]): Serv
  * Consul's ordering without network coordinates: a shuffle, then the `near` node swapped to the
  * front if it is among the first ten (Consul only looks that deep), then the limit.
  */
-export function orderQueryNodes(
-  entries: ServiceHealthEntry[],
+export function orderQueryNodes<E extends QueryEntry = ServiceHealthEntry>(
+  entries: E[],
   near: string,
   limit: number,
   random: () => number = Math.random,
-): ServiceHealthEntry[] {
+): E[] {
   for (let i = entries.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [entries[i], entries[j]] = [entries[j] as ServiceHealthEntry, entries[i] as ServiceHealthEntry];
+    [entries[i], entries[j]] = [entries[j] as E, entries[i] as E];
   }
   if (near !== "") {
     const depth = Math.min(entries.length, 10);
     for (let i = 0; i < depth; i++) {
-      if ((entries[i] as ServiceHealthEntry).Node.Node.toLowerCase() === near.toLowerCase()) {
-        [entries[0], entries[i]] = [
-          entries[i] as ServiceHealthEntry,
-          entries[0] as ServiceHealthEntry,
-        ];
+      if ((entries[i] as E).Node.Node.toLowerCase() === near.toLowerCase()) {
+        [entries[0], entries[i]] = [entries[i] as E, entries[0] as E];
         break;
       }
     }
