@@ -72,20 +72,23 @@ export default tseslint.config(
 
 /**
  * Layers (docs/architecture.md): imports point down only — cli → client → api →
- * watch / checks / agent → catalog → store, with config beside api and lib under everything.
+ * watch / checks / agent → catalog → store, with config beside api, dns beside api (neither
+ * imports the other) and lib under everything.
  * The three middle layers are independent of each other. Also: the catalog is the only reader of
  * its view, so `inspectView` (for tests) is refused everywhere else in src/.
  */
 function layerRules() {
   const forbidden = {
     lib: ["../**"],
-    store: ["catalog", "checks", "watch", "agent", "config", "api", "client", "cli"],
-    catalog: ["checks", "watch", "agent", "config", "api", "client", "cli"],
-    checks: ["watch", "agent", "config", "api", "client", "cli"],
-    watch: ["checks", "agent", "config", "api", "client", "cli"],
-    agent: ["checks", "watch", "config", "api", "client", "cli"],
-    config: ["api", "client", "cli"],
-    api: ["client", "cli"],
+    store: ["catalog", "checks", "watch", "agent", "config", "api", "dns", "client", "cli"],
+    catalog: ["checks", "watch", "agent", "config", "api", "dns", "client", "cli"],
+    checks: ["watch", "agent", "config", "api", "dns", "client", "cli"],
+    watch: ["checks", "agent", "config", "api", "dns", "client", "cli"],
+    agent: ["checks", "watch", "config", "api", "dns", "client", "cli"],
+    config: ["api", "dns", "client", "cli"],
+    api: ["dns", "client", "cli"],
+    // The DNS interface sits beside the HTTP API: the catalog, config types and lib below it.
+    dns: ["api", "client", "cli"],
     client: ["cli"],
     cli: [],
   };

@@ -38,6 +38,8 @@ import { queryRoutes } from "./api/routes/query.js";
 import { eventRoutes } from "./api/routes/events.js";
 import { agentRoutes, type AgentControl } from "./api/routes/agent.js";
 import { agentMonitorRoutes } from "./api/routes/agent-monitor.js";
+import { DnsResolver } from "./dns/resolve.js";
+import { DnsServer } from "./dns/server.js";
 import { logTapOf, type Logger } from "./lib/logger.js";
 import { ConsulClient } from "./client/consul-client.js";
 import { verifyJoin } from "./client/join.js";
@@ -86,6 +88,7 @@ export type AgentSettings = Pick<
       | "discardCheckOutput"
       | "checkOutputMaxSize"
       | "server"
+      | "dns"
     >
   > &
   AgentTimings;
@@ -100,6 +103,8 @@ export interface AgentTimings {
 
 export interface RunningAgent {
   readonly addresses: readonly ListenAddress[];
+  /** The DNS interface's addresses (UDP and TCP share each port); empty without DNS. */
+  readonly dnsAddresses: readonly ListenAddress[];
   readonly agent: Agent;
   readonly catalog: Catalog;
   /** Resolves when the agent has stopped (after `stop()`, a leave, or a fatal error). */
@@ -456,6 +461,25 @@ export class AgentRuntime {
     opened.push(() => server.close());
     const addresses = await server.listen(settings.httpAddresses);
     for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
+    const dns = settings.dns;
+    const dnsAddresses: ListenAddress[] = [];
+    if (dns && dns.addresses.length > 0) {
+      const dnsServer = new DnsServer({
+        resolver: new DnsResolver({
+          catalog,
+          config: dns,
+          datacenter: settings.datacenter,
+          nodeName: settings.nodeName,
+        }),
+        config: dns,
+        onError: (err) => log.warn({ err: toAugurError(err).message }, "DNS query"),
+      });
+      opened.push(() => dnsServer.close());
+      for (const a of await dnsServer.listen(dns.addresses)) {
+        dnsAddresses.push(a);
+        log.info(`DNS listening on ${a.host}:${a.port} (udp and tcp)`);
+      }
+    }
     // Watches of this agent's own catalog run in-process; those naming another datacenter reach
     // the API through the HTTP client, exactly as `augur watch` against any agent.
     const own = addresses[0];
@@ -475,7 +499,15 @@ export class AgentRuntime {
       // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
       await watchManager.start([]);
     }
-    return { addresses, agent, catalog, stopped: this.#stopped, reload, stop: () => stop(false) };
+    return {
+      addresses,
+      dnsAddresses,
+      agent,
+      catalog,
+      stopped: this.#stopped,
+      reload,
+      stop: () => stop(false),
+    };
   }
 }
 

@@ -25,13 +25,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor(proc: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+async function waitFor(proc: ChildProcess, pattern: RegExp, what: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     let out = "";
     const onData = (d: Buffer): void => {
       out += d.toString();
       const m = pattern.exec(out);
-      if (m) resolve(m[1] ?? "");
+      if (m) resolve(m.slice(1));
     };
     proc.stdout?.on("data", onData);
     proc.stderr?.on("data", onData);
@@ -116,12 +116,19 @@ export async function runDevCluster(nodes: number, ui: Ui): Promise<number> {
           "127.0.0.1",
           "-http-port",
           "0",
+          // Each agent its own free DNS port (8600 would clash), printed below.
+          "-dns-port",
+          "0",
         ],
         { stdio: ["ignore", "pipe", "pipe"] },
       );
       procs.push(agent);
-      const addr = await waitFor(agent, /HTTP API listening on (\S+)/, `agent-${i}`);
-      ui.info(`agent-${i}: http://${addr}   (CONSUL_HTTP_ADDR=${addr} augur members)`);
+      const [addr = "", dns = ""] = await waitFor(
+        agent,
+        /HTTP API listening on (\S+)[\s\S]*DNS listening on (\S+)/,
+        `agent-${i}`,
+      );
+      ui.info(`agent-${i}: http://${addr}   (CONSUL_HTTP_ADDR=${addr} augur members)  dns ${dns}`);
     }
     ui.info("Ctrl-C stops everything.");
     await new Promise<void>((resolve) => {

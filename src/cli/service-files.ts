@@ -23,6 +23,7 @@ export function readOnlyFlags(dev: boolean): AgentFlags {
     join: [],
     retryJoin: [],
     nodeMeta: [],
+    recursor: [],
     ignored: [],
     nodeId: "00000000-0000-0000-0000-000000000000",
   };

@@ -26,6 +26,12 @@ export interface AgentFlags {
   readonly bind?: string;
   readonly advertise?: string;
   readonly httpPort?: number;
+  /** `-dns-port`: the DNS port; -1 disables it; 0 picks a free one. */
+  readonly dnsPort?: number;
+  /** `-domain`: the DNS domain (default `consul.`). */
+  readonly domain?: string;
+  /** `-recursor`, repeatable: upstream DNS servers for names outside the domain. */
+  readonly recursor: string[];
   readonly enableScriptChecks?: boolean;
   readonly enableLocalScriptChecks?: boolean;
   readonly logLevel?: string;
@@ -57,20 +63,17 @@ const bool = (name: string, help: string): FlagSpec => ({ name, kind: "bool", he
 
 /**
  * Consul agent flags augur accepts and ignores with a notice: etcd's members are augur's
- * servers, and augur has no UI, DNS, gossip or RPC ports. Valued ones are taken as strings,
+ * servers, and augur has no UI, gossip or RPC ports. Valued ones are taken as strings,
  * whatever their Go type, since augur never reads them.
  */
 const IGNORED_BOOL = ["bootstrap", "ui"];
 const IGNORED_VALUED = [
   "bootstrap-expect",
   "encrypt",
-  "domain",
   "grpc-port",
-  "dns-port",
   "serf-lan-port",
   "serf-wan-port",
   "server-port",
-  "recursor",
   "ui-dir",
 ];
 
@@ -102,6 +105,13 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
     "dir",
     "Where the catalog, API-registered services and checks, and the watch outbox are kept. Required unless -dev.",
   ),
+  {
+    name: "dns-port",
+    kind: "int",
+    placeholder: "port",
+    help: "The DNS port (UDP and TCP); -1 disables it. Default 8600.",
+  },
+  str("domain", "domain", "The DNS domain augur answers for. Default consul."),
   str("datacenter", "dc", "The datacenter this agent answers for. Default dc1."),
   list(
     "node-meta",
@@ -136,6 +146,11 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   bool("log-json", "Log JSON lines instead of text."),
   str("log-level", "level", "trace, debug, info, warn or error. Default info."),
   str("node", "name", "This node's name. Default the host name."),
+  list(
+    "recursor",
+    "addr",
+    "An upstream DNS server for names outside the domain. Can be given multiple times.",
+  ),
   str("node-id", "uuid", "This node's UUID. Default random, kept in the data dir."),
   str("retry-interval", "duration", "The pause between -retry-join rounds. Default 30s."),
   list(
@@ -189,6 +204,9 @@ export function agentFlagsFrom(flags: ParsedFlags, args: readonly string[]): Age
     bind: text("bind"),
     advertise: text("advertise"),
     httpPort: intIn(flags, "http-port", -1, 65535),
+    dnsPort: intIn(flags, "dns-port", -1, 65535),
+    domain: text("domain"),
+    recursor: flags.list("recursor"),
     enableScriptChecks: flag("enable-script-checks"),
     enableLocalScriptChecks: flag("enable-local-script-checks"),
     logLevel: text("log-level"),

@@ -14,6 +14,7 @@ import { parseGoDuration } from "../lib/duration.js";
 import { AugurError } from "../lib/errors.js";
 import { jsonType } from "../lib/json-fields.js";
 import type { CheckDefinition, ServiceDefinition } from "../catalog/types.js";
+import { dnsConfig, type DnsConfig } from "./dns-config.js";
 import { decodeCheckDefinition, decodeServiceDefinition } from "./definitions.js";
 import type { AgentFlags } from "./flags.js";
 import { HclSyntaxError, parseHcl } from "./hcl.js";
@@ -91,6 +92,8 @@ export interface RuntimeConfig {
   readonly storeHistory?: { readonly maxRevisions?: number; readonly maxBytes?: number };
   /** `limits.http_max_conns_per_client` and `http_config.read_timeout` / `read_header_timeout`. */
   readonly http: HttpLimitsConfig;
+  /** The DNS interface (`ports.dns`, `addresses.dns`, `domain`, `recursors`, `dns_config`). */
+  readonly dns: DnsConfig;
 }
 
 /** What one HTTP client may hold; absent fields take the server's defaults. */
@@ -138,10 +141,6 @@ const UNSUPPORTED = new Set([
   "acl",
   "telemetry",
   "performance",
-  "dns_config",
-  "recursors",
-  "domain",
-  "alt_domain",
   "tls",
   "verify_incoming",
   "verify_outgoing",
@@ -304,6 +303,10 @@ class Merged {
 
 const KNOWN = new Set([
   "server",
+  "dns_config",
+  "recursors",
+  "domain",
+  "alt_domain",
   "check_output_max_size",
   "discard_check_output",
   "tagged_addresses",
@@ -477,6 +480,12 @@ async function build(
     ...(etcdLivenessTtlSeconds !== undefined ? { etcdLivenessTtlSeconds } : {}),
     ...(history ? { storeHistory: history } : {}),
     http: httpLimits(m),
+    dns: dnsConfig(m, {
+      recursor: flags.recursor,
+      ...(flags.dnsPort !== undefined ? { dnsPort: flags.dnsPort } : {}),
+      ...(flags.domain !== undefined ? { domain: flags.domain } : {}),
+      ...(flags.client !== undefined ? { client: flags.client } : {}),
+    }),
   };
   return { config: Object.freeze(config), notices: m.notices };
 }
@@ -510,7 +519,7 @@ function httpAddresses(
     throw fail(ports?.file ?? "", "ports.http", "a number", portRaw);
   // Listeners augur does not open (yet): said once, not silently ignored.
   for (const key of Object.keys(ports?.value ?? {})) {
-    if (key === "http") continue;
+    if (key === "http" || key === "dns") continue;
     const why = PORT_NOTES[key] ?? "augur has no such listener";
     m.notices.push(`${ports?.file ?? ""}: "ports.${key}" is not used: ${why}`);
   }
@@ -529,7 +538,6 @@ function httpAddresses(
 
 /** Why a Consul listener's port has no effect in augur. */
 const PORT_NOTES: Record<string, string> = {
-  dns: "augur does not serve DNS yet",
   https: "augur does not serve HTTPS yet",
   grpc: "augur has no gRPC API (Consul's is for Envoy and the mesh)",
   grpc_tls: "augur has no gRPC API (Consul's is for Envoy and the mesh)",

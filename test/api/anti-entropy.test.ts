@@ -109,7 +109,7 @@ describe("anti-entropy, metrics and the issue's rendered config", () => {
     );
     const proc = spawn(
       process.execPath,
-      [AUGUR_BIN, "agent", "-config-file", file, "-http-port", "0"],
+      [AUGUR_BIN, "agent", "-config-file", file, "-http-port", "0", "-dns-port", "0"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";

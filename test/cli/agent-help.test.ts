@@ -70,7 +70,8 @@ test("agent flags - booleans take a value only after `=`; -server is honoured, C
   assert.equal(f.enableScriptChecks, false);
   assert.equal(f.logJson, true);
   assert.equal(f.server, true);
-  assert.deepEqual(f.ignored, ["bootstrap-expect", "recursor"]);
+  assert.deepEqual(f.ignored, ["bootstrap-expect"]);
+  assert.deepEqual(f.recursor, ["1.1.1.1"]);
   assert.equal(f.httpPort, undefined);
   assert.deepEqual(parseAgentFlags(["-etcd=http://a:1, http://b:2", "-http-port=0x10"]).etcd, [
     "http://a:1",

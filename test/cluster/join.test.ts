@@ -18,9 +18,13 @@ import { until } from "../watch/manager-helpers.js";
 
 /** Runs `augur agent args...` to its exit; the agent is expected to fail before listening. */
 async function agentExit(args: string[]): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, [AUGUR_BIN, "agent", "-http-port", "0", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [AUGUR_BIN, "agent", "-http-port", "0", "-dns-port", "0", ...args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   proc.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
   proc.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));

@@ -334,7 +334,7 @@ describe("config - node_meta", () => {
 });
 
 describe("config - ports augur does not listen on", () => {
-  it("ports - dns, https and grpc load with a notice each instead of being silently ignored", async () => {
+  it("ports - https and grpc load with a notice each instead of being silently ignored; dns is served", async () => {
     const dir = await mkdtemp(join(tmpdir(), "augur-ports-"));
     try {
       const f = join(dir, "ports.json");
@@ -348,7 +348,9 @@ describe("config - ports augur does not listen on", () => {
         dirs: [],
       });
       assert.equal(config.httpAddresses[0]?.port, 8501);
-      for (const key of ["dns", "https", "grpc"])
+      assert.deepEqual(config.dns.addresses, [{ host: "127.0.0.1", port: 8600 }]);
+      assert.ok(!notices.some((n) => n.includes('"ports.dns"')));
+      for (const key of ["https", "grpc"])
         assert.ok(
           notices.some((n) => n.includes(`"ports.${key}" is not used`)),
           `no notice for ports.${key}: ${notices.join(" | ")}`,

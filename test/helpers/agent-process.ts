@@ -37,11 +37,15 @@ export interface AgentProcessOptions {
 
 export async function startAgentProcess(options: AgentProcessOptions = {}): Promise<AgentProcess> {
   const args = options.args ?? ["-dev"];
-  const proc = spawn(process.execPath, [AUGUR_BIN, "agent", "-http-port", "0", ...args], {
-    env: { ...process.env, ...options.env },
-    cwd: options.cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [AUGUR_BIN, "agent", "-http-port", "0", "-dns-port", "0", ...args],
+    {
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   const take = (d: string): void => {
     out += d;
