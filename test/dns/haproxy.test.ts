@@ -16,6 +16,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "../helpers/free-port.js";
 import { SRV_ADMF_MAINT, startHaproxy, type Haproxy } from "../helpers/haproxy-process.js";
 import { until } from "../helpers/until.js";
@@ -74,39 +77,44 @@ backend web
   server-template web 5 _web._tcp.service.consul resolvers augur resolve-prefer ipv4 init-addr none check inter 200ms
 `;
 
+/**
+ * The slots HAProxy has in service (an address, no maintenance bit) as sorted `addr:port`s; with
+ * `running`, only those its own check also sees up.
+ */
+async function inService(haproxy: Haproxy, running = false): Promise<string[]> {
+  return (await haproxy.serversState("web"))
+    .filter((s) => s.addr !== "-" && s.addr !== "0.0.0.0" && (s.adminState & SRV_ADMF_MAINT) === 0)
+    .filter((s) => !running || s.opState === 2)
+    .map((s) => `${s.addr}:${s.port}`)
+    .sort();
+}
+
+/** Until HAProxy has exactly `expected` in service and running. */
+async function waitForEndpoints(haproxy: Haproxy, expected: string[], what: string): Promise<void> {
+  let last: string[] = [];
+  const same = (a: string[], b: string[]): boolean => JSON.stringify(a) === JSON.stringify(b);
+  await until(
+    async () =>
+      same((last = await inService(haproxy, true)), expected) &&
+      same(await inService(haproxy), expected),
+    what,
+    20_000,
+  ).catch((err: unknown) => {
+    const state = `HAProxy runs ${JSON.stringify(last)}, expected ${JSON.stringify(expected)}`;
+    throw new Error(`${String(err)}\n${state}\nHAProxy's log:\n${haproxy.output()}`);
+  });
+}
+
 describe("HAProxy server-template on augur's SRV answers", () => {
   let augur: DnsAgent;
   let haproxy: Haproxy;
   let frontendPort: number;
   const backends: Backend[] = [];
 
-  /**
-   * The slots HAProxy has in service (an address, no maintenance bit) as sorted `addr:port`s;
-   * with `running`, only those its own check also sees up.
-   */
-  const inService = async (running = false): Promise<string[]> =>
-    (await haproxy.serversState("web"))
-      .filter(
-        (s) => s.addr !== "-" && s.addr !== "0.0.0.0" && (s.adminState & SRV_ADMF_MAINT) === 0,
-      )
-      .filter((s) => !running || s.opState === 2)
-      .map((s) => `${s.addr}:${s.port}`)
-      .sort();
   const endpointsOf = (...indexes: number[]): string[] =>
     indexes.map((i) => `${backends[i]?.address}:${backends[i]?.port}`).sort();
-  const waitFor = async (expected: string[], what: string): Promise<void> => {
-    let last: string[] = [];
-    const same = (a: string[], b: string[]): boolean => JSON.stringify(a) === JSON.stringify(b);
-    await until(
-      async () =>
-        same((last = await inService(true)), expected) && same(await inService(), expected),
-      what,
-      20_000,
-    ).catch((err: unknown) => {
-      const state = `HAProxy runs ${JSON.stringify(last)}, expected ${JSON.stringify(expected)}`;
-      throw new Error(`${String(err)}\n${state}\nHAProxy's log:\n${haproxy.output()}`);
-    });
-  };
+  const waitFor = (expected: string[], what: string): Promise<void> =>
+    waitForEndpoints(haproxy, expected, what);
   const register = (i: number): Promise<string> =>
     augur.call("PUT", "/v1/agent/service/register", {
       ID: `web-${i}`,
@@ -129,7 +137,7 @@ describe("HAProxy server-template on augur's SRV answers", () => {
   });
 
   it("haproxy - no instance registered: every slot waits in maintenance", async () => {
-    assert.deepEqual(await inService(), []);
+    assert.deepEqual(await inService(haproxy), []);
     assert.equal((await haproxy.serversState("web")).length, 5);
   });
 
@@ -164,5 +172,46 @@ describe("HAProxy server-template on augur's SRV answers", () => {
   it("haproxy - a deregistered instance leaves its slot", async () => {
     await augur.call("PUT", "/v1/agent/service/deregister/web-0");
     await waitFor(endpointsOf(1, 2), "web-0 to leave after deregistration");
+  });
+});
+
+describe("HAProxy and several instances on one node (one SRV target)", () => {
+  let augur: DnsAgent;
+  let haproxy: Haproxy;
+  let dir: string;
+  const backends: Backend[] = [];
+  before(async () => {
+    for (let i = 0; i < 3; i++) backends.push(await startBackend(`web-${i}`, "127.0.0.1"));
+    dir = await mkdtemp(join(tmpdir(), "augur-haproxy-agent-"));
+    await writeFile(
+      join(dir, "dns.hcl"),
+      "dns_config {\n  enable_additional_node_meta_txt = false\n}\n",
+    );
+    augur = await startDnsAgent(["-config-file", join(dir, "dns.hcl")]);
+    haproxy = await startHaproxy(haproxyConfig(augur.dnsPort, await freePort()));
+  });
+  after(async () => {
+    await haproxy?.stop();
+    await augur?.agent.stop();
+    for (const b of backends) b.server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("haproxy - without node-meta TXT records, every instance behind the node's target gets a slot", async () => {
+    for (const [i, b] of backends.entries())
+      await augur.call("PUT", "/v1/agent/service/register", {
+        ID: `web-${i}`,
+        Name: "web",
+        Port: b.port,
+        Check: { HTTP: `http://127.0.0.1:${b.port}/health`, Interval: "1s" },
+      });
+    const all = backends.map((b) => `127.0.0.1:${b.port}`).sort();
+    await waitForEndpoints(haproxy, all, "three instances of one node in service");
+    const failing = backends[0] as Backend;
+    failing.healthy = false;
+    const rest = all.filter((e) => e !== `127.0.0.1:${failing.port}`);
+    await waitForEndpoints(haproxy, rest, "web-0 to leave after its check failed");
+    failing.healthy = true;
+    await waitForEndpoints(haproxy, all, "web-0 to come back after its check passed");
   });
 });

@@ -18,9 +18,11 @@ export interface DnsAgent {
   call(method: string, path: string, body?: object): Promise<string>;
 }
 
-/** `augur agent -dev -dns-port 0`, and the port it printed in its `DNS listening on` line. */
-export async function startDnsAgent(): Promise<DnsAgent> {
-  const agent = await startAgentProcess({ args: ["-dev", "-dns-port", "0"] });
+/**
+ * `augur agent -dev -dns-port 0 <args>`, and the port it printed in its `DNS listening on` line.
+ */
+export async function startDnsAgent(args: readonly string[] = []): Promise<DnsAgent> {
+  const agent = await startAgentProcess({ args: ["-dev", "-dns-port", "0", ...args] });
   const listening = /DNS listening on [^\n]*?127\.0\.0\.1:(\d+)/;
   await until(() => listening.test(agent.output()), "the agent's DNS listen line").catch(
     async (err: unknown) => {
