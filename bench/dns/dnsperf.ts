@@ -12,7 +12,8 @@
  *
  * Run: `npm run build && node dist/bench/dns/dnsperf.js`
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,38 +85,66 @@ async function pollUntil(
   }
 }
 
+/**
+ * The least a Node UDP server can do for the same answer, as the ceiling of node:dgram on this
+ * machine: each query's header and question echoed back with the three A records appended
+ * (compressed names, TTL 0, as dnsmasq sends them), no parsing, no lookup. dnsperf's queries
+ * carry no EDNS record, so nothing follows the question.
+ */
+async function bareDgramServer(): Promise<{ port: number; stop: () => void }> {
+  const code = `
+const rrs = Buffer.from(${JSON.stringify(
+    ADDRESSES.map(
+      (a) =>
+        "c00c00010001000000000004" +
+        a
+          .split(".")
+          .map((o) => Number(o).toString(16).padStart(2, "0"))
+          .join(""),
+    ).join(""),
+  )}, "hex");
+const s = require("node:dgram").createSocket("udp4");
+s.on("message", (q, r) => {
+  const a = Buffer.concat([q, rrs]);
+  a[2] = 0x84 | (q[2] & 1); a[3] = 0; a.writeUInt16BE(${ADDRESSES.length}, 6); a.writeUInt32BE(0, 8);
+  s.send(a, r.port, r.address);
+});
+s.bind(0, "127.0.0.1", () => console.log(s.address().port));`;
+  const proc = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const [chunk] = (await once(proc.stdout, "data")) as [Buffer];
+  return { port: Number(chunk.toString().trim()), stop: () => proc.kill() };
+}
+
 async function throughput(agent: DnsAgent, dnsPort: number, dir: string) {
   await registerInstances(agent, "web", 10);
   const hosts = ADDRESSES.map((a) => `${a} web.service.consul`).join("\n");
   // `local=/consul/`: dnsmasq answers the domain itself and forwards nothing anywhere.
   const dnsmasq = await startDnsmasq({ config: ["local=/consul/"], hosts: `${hosts}\n` });
+  const bare = await bareDgramServer();
+  const ports = { dnsmasq: dnsmasq.port, bare: bare.port, augur: dnsPort };
   try {
-    const probe = await udpDnsClient(dnsPort);
-    const peer = await udpDnsClient(dnsmasq.port);
-    const same = [
-      (await probe.resolve4("web.service.consul")).sort(),
-      (await peer.resolve4("web.service.consul")).sort(),
-    ];
-    probe.close();
-    peer.close();
-    if (
-      JSON.stringify(same[0]) !== JSON.stringify(ADDRESSES) ||
-      JSON.stringify(same[1]) !== JSON.stringify(ADDRESSES)
-    )
-      throw new Error(`the two servers answer differently: ${JSON.stringify(same)}`);
+    for (const [server, port] of Object.entries(ports)) {
+      const client = await udpDnsClient(port);
+      const addresses = (await client.resolve4("web.service.consul")).sort();
+      client.close();
+      if (JSON.stringify(addresses) !== JSON.stringify(ADDRESSES))
+        throw new Error(`${server} answers ${JSON.stringify(addresses)}, not ${ADDRESSES}`);
+    }
     const queries = join(dir, "queries.txt");
     await writeFile(queries, "web.service.consul A\n");
-    // Warm both up so the JIT has settled before measuring.
-    await dnsperf(dnsmasq.port, queries, 2);
-    await dnsperf(dnsPort, queries, 2);
-    const peers: DnsperfResult[] = [];
-    const augurs: DnsperfResult[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      peers.push(await dnsperf(dnsmasq.port, queries, DURATION_S));
-      augurs.push(await dnsperf(dnsPort, queries, DURATION_S));
-    }
-    return { peers, augurs };
+    // Warm each up so the JIT has settled before measuring.
+    for (const port of Object.values(ports)) await dnsperf(port, queries, 2);
+    const results = {
+      dnsmasq: [] as DnsperfResult[],
+      bare: [] as DnsperfResult[],
+      augur: [] as DnsperfResult[],
+    };
+    for (let r = 0; r < ROUNDS; r++)
+      for (const [server, port] of Object.entries(ports))
+        results[server as keyof typeof ports].push(await dnsperf(port, queries, DURATION_S));
+    return results;
   } finally {
+    bare.stop();
     await dnsmasq.stop();
   }
 }
@@ -151,9 +180,9 @@ async function main(): Promise<void> {
   const dnsPort = agent.dnsPort;
   const dir = await mkdtemp(join(tmpdir(), "augur-bench-dns-"));
   try {
-    const { peers, augurs } = await throughput(agent, dnsPort, dir);
+    const rounds = await throughput(agent, dnsPort, dir);
     const { gone, back } = await failureLatency(agent, dnsPort);
-    await report(peers, augurs, gone, back);
+    await report(rounds, gone, back);
   } finally {
     await agent.agent.stop();
     await rm(dir, { recursive: true, force: true });
@@ -161,15 +190,16 @@ async function main(): Promise<void> {
 }
 
 async function report(
-  peers: DnsperfResult[],
-  augurs: DnsperfResult[],
+  rounds: Record<"dnsmasq" | "bare" | "augur", DnsperfResult[]>,
   gone: number[],
   back: number[],
 ): Promise<void> {
+  const { dnsmasq: peers, augur: augurs } = rounds;
   const median = (list: DnsperfResult[]): DnsperfResult =>
     [...list].sort((a, b) => a.qps - b.qps)[Math.floor(list.length / 2)] as DnsperfResult;
   const peer = median(peers);
   const augur = median(augurs);
+  const bare = median(rounds.bare);
   const ratio = augur.qps / peer.qps;
   const ratios = augurs.map((a, i) => a.qps / (peers[i]?.qps ?? NaN));
   const row = (name: string, r: DnsperfResult): string =>
@@ -179,17 +209,22 @@ async function report(
     "dns",
     `## DNS service lookups, and check critical → gone from answers (issue #12, item 7)
 
-\`dnsperf -c ${CLIENTS} -l ${DURATION_S}\` (no \`-Q\` limit) asking \`web.service.consul A\` (three
-instances) of \`augur agent -dev\` and of dnsmasq answering the same three addresses from a hosts file
-(\`addn-hosts\`, \`local=/consul/\`), ${ROUNDS} rounds alternating between them, each server's median
-round shown. Per-round ratios augur / dnsmasq: ${ratios.map((r) => fmt(r, 2)).join(", ")}.
+\`dnsperf -c ${CLIENTS} -l ${DURATION_S}\` (no \`-Q\` limit) asking \`web.service.consul A\`
+(three instances) of \`augur agent -dev\`, of dnsmasq answering the same three addresses from a
+hosts file (\`addn-hosts\`, \`local=/consul/\`), and of a bare node:dgram server; ${ROUNDS} rounds
+taking the servers in turn, each server's median round shown. Per-round ratios augur / dnsmasq:
+${ratios.map((r) => fmt(r, 2)).join(", ")}.
 
 | server | queries/s | average latency | lost | response size |
 | --- | ---: | ---: | ---: | ---: |
 ${row("dnsmasq, hosts file", peer)}
+${row("bare node:dgram, fixed answer (Node's ceiling)", bare)}
 ${row("augur `-dev`", augur)}
 
 Ratio augur / dnsmasq: **${fmt(ratio, 2)}×** (goal ≥ 0.5×: ${ratio >= 0.5 ? "met" : "not met"}).
+The bare node:dgram server, which appends three fixed records to each query, runs at
+${fmt(bare.qps / peer.qps, 2)}× dnsmasq: what Node's UDP path alone costs; augur runs at
+${fmt(augur.qps / bare.qps, 2)}× that.
 
 Check critical → instance gone from UDP answers, ${gone.length} samples: one of three instances'
 TTL check failed with \`PUT /v1/agent/check/fail/service:lat-1\`, timed from just before the request
