@@ -5,6 +5,9 @@
  */
 import { execFile } from "node:child_process";
 import { dnsConfig, type DnsConfig } from "../../src/config/dns-config.js";
+import { DnsResolver } from "../../src/dns/resolve.js";
+import { DnsServer, type DnsServerLimits } from "../../src/dns/server.js";
+import type { TestAgent } from "../helpers/in-process-agent.js";
 
 export const DIG = "/usr/bin/dig";
 
@@ -87,4 +90,24 @@ export function dnsSettings(over: Partial<DnsConfig> = {}): DnsConfig {
     addresses: [{ host: "127.0.0.1", port: 0 }],
     ...over,
   };
+}
+
+/** A DNS server of its own (settings, limits) over a running test agent's catalog. */
+export async function startDns(
+  a: TestAgent,
+  cfg: DnsConfig,
+  limits: DnsServerLimits = {},
+): Promise<{ server: DnsServer; port: number }> {
+  const server = new DnsServer({
+    resolver: new DnsResolver({
+      catalog: a.running.catalog,
+      config: cfg,
+      datacenter: "dc1",
+      nodeName: "node1",
+    }),
+    config: cfg,
+    limits,
+  });
+  const [addr] = await server.listen([{ host: "127.0.0.1", port: 0 }]);
+  return { server, port: addr?.port ?? 0 };
 }

@@ -10,31 +10,10 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as packet from "dns-packet";
-import { DnsResolver } from "../../src/dns/resolve.js";
-import { DnsServer, type DnsServerLimits } from "../../src/dns/server.js";
-import type { DnsConfig } from "../../src/config/dns-config.js";
+import type { DnsServer } from "../../src/dns/server.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
-import { dig, dnsSettings } from "./dig.js";
-
-async function startDns(
-  a: TestAgent,
-  cfg: DnsConfig,
-  limits: DnsServerLimits = {},
-): Promise<{ server: DnsServer; port: number }> {
-  const server = new DnsServer({
-    resolver: new DnsResolver({
-      catalog: a.running.catalog,
-      config: cfg,
-      datacenter: "dc1",
-      nodeName: "node1",
-    }),
-    config: cfg,
-    limits,
-  });
-  const [addr] = await server.listen([{ host: "127.0.0.1", port: 0 }]);
-  return { server, port: addr?.port ?? 0 };
-}
+import { dig, dnsSettings, startDns } from "./dig.js";
 
 /** Sends one datagram; resolves with the reply, or undefined when none comes within `ms`. */
 async function udpAsk(port: number, msg: Buffer, ms = 1000): Promise<Buffer | undefined> {
