@@ -9,8 +9,8 @@
  * Each instance has an address of its own (127.0.0.11-13), so each SRV record has its own target.
  * Several instances on one node share one target (`<node>.node.dc1.consul`); then HAProxy 2.6
  * fills only two slots when the additional section also carries the node-meta TXT records that
- * Consul adds by default (`enable_additional_node_meta_txt`): the last suite shows that case, and
- * that it works with the TXT records turned off.
+ * Consul adds by default (`enable_additional_node_meta_txt`; seen while writing this test). The
+ * last suite shows that every slot fills with the TXT records turned off.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
