@@ -38,10 +38,6 @@ export async function startDaemon(
     clearTimeout(force);
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      finish(new Error(`${command} did not start in time; output:\n${out}`));
-    }, options.startTimeoutMs ?? 10_000);
     let done = false;
     const finish = (err?: Error): void => {
       if (done) return;
@@ -50,6 +46,10 @@ export async function startDaemon(
       if (err) reject(err);
       else resolve();
     };
+    const timer = setTimeout(() => {
+      void stop();
+      finish(new Error(`${command} did not start in time; output:\n${out}`));
+    }, options.startTimeoutMs ?? 10_000);
     const ready = options.ready;
     const take = (d: string): void => {
       out += d;
