@@ -144,6 +144,45 @@ describe("deploy - test cluster", { timeout: 4 * PLAYBOOK_TIMEOUT_MS }, async ()
   });
 
   it(
+    "deploy - a new service definition reloads the agent in place (SIGHUP), and the servers see it",
+    { skip },
+    async () => {
+      const before = await pidOf("c2", "augur");
+      const services = JSON.stringify({
+        augur_services: [{ name: "web", port: 8080, check: { ttl: "60s" } }],
+      });
+      const rerun = await run(
+        "ansible-playbook",
+        [
+          "-i",
+          "test-cluster/inventory.yml",
+          "--limit",
+          "c2",
+          "-e",
+          services,
+          "test-cluster/cluster.yml",
+        ],
+        env(),
+      );
+      assert.equal(rerun.code, 0, rerun.out);
+      assert.ok((recap(rerun.out).get("c2")?.changed ?? 0) > 0, rerun.out);
+      assert.match(rerun.out, /RUNNING HANDLER \[augur : Reload augur \(supervisor\)\]/);
+      assert.doesNotMatch(rerun.out, /RUNNING HANDLER \[augur : Restart augur/);
+      assert.equal(await pidOf("c2", "augur"), before, "reloaded, not restarted");
+      // The new service's TTL check starts critical, on c2, in every server's script output.
+      for (const host of SERVERS)
+        await until(
+          async () =>
+            /c2\/service:web=critical/.test(
+              (await checksLog(host)).trim().split("\n").at(-1) ?? "",
+            ),
+          `${host}'s checks.log to show c2's new service check`,
+          60_000,
+        );
+    },
+  );
+
+  it(
     "deploy - killing a client's agent is recorded by the script on every server",
     { skip },
     async () => {
