@@ -14,9 +14,15 @@ export function worst(statuses: readonly string[]): Status {
 }
 
 export function Badge(props: { status: Status; children?: ComponentChildren }): JSX.Element {
+  // An empty badge is a coloured dot: it says its status to a screen reader.
+  const dot = props.children === "";
   return (
-    <span class={`badge badge-${props.status}`} data-status={props.status}>
-      {props.children ?? props.status}
+    <span
+      class={`badge badge-${props.status}`}
+      data-status={props.status}
+      {...(dot ? { role: "img", "aria-label": props.status } : {})}
+    >
+      {dot ? null : (props.children ?? props.status)}
     </span>
   );
 }

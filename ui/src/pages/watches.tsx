@@ -121,6 +121,14 @@ export function Watches(): JSX.Element {
 export function Timeline(props: { watch: string }): JSX.Element {
   const [refresh, setRefresh] = useState(0);
   const scope = props.watch === "-" ? "" : `&watch=${enc(props.watch)}`;
+  const watches = usePoll<Watch[]>("/v1/agent/watches", POLL_MS * 5);
+  const handlerNames = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const w of watches.data ?? [])
+      for (const h of w.Handlers) m.set(h.Key, `${h.Kind} ${h.Target}`);
+    return m;
+  }, [watches.data]);
+  const handler = (key: string): string => handlerNames.get(key) ?? key;
   const report = usePoll<Deliveries>(
     `/v1/agent/watch/deliveries?limit=100&body${scope}`,
     POLL_MS,
@@ -191,7 +199,7 @@ export function Timeline(props: { watch: string }): JSX.Element {
               </td>
               <td>
                 {d.Watch}
-                <div class="muted small">{d.Handler}</div>
+                <div class="muted small">{handler(d.Handler)}</div>
               </td>
               <td>{d.Attempts}</td>
               <td class="error small">{d.LastError}</td>
@@ -250,7 +258,7 @@ export function Timeline(props: { watch: string }): JSX.Element {
               <tbody>
                 {e.records.map((d) => (
                   <tr key={d.ID} data-delivery={d.ID} data-delivery-status={d.Status}>
-                    <td>{d.Handler}</td>
+                    <td>{handler(d.Handler)}</td>
                     <td>
                       <Badge status={STATE_BADGE[d.Status] ?? "warning"}>{d.Status}</Badge>
                     </td>
