@@ -89,6 +89,14 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on("pageerror", (e) => pageErrors.push(e.message));
+    // Layout shifts, summed as the Cumulative Layout Shift score counts them.
+    await page.addInitScript(() => {
+      const w = window as unknown as { shift: number };
+      w.shift = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries() as unknown as { value: number }[]) w.shift += e.value;
+      }).observe({ type: "layout-shift", buffered: true });
+    });
     await until(
       async () =>
         ((await (await call("GET", "/v1/agent/watches")).json()) as unknown[]).length === 2,
@@ -139,10 +147,11 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
     assert.equal(await page.getByLabel("Search services").count(), 1);
   });
 
-  it("ui - a failed check turns the instance critical live, without a reload", async () => {
+  it("ui - a failed check turns the instance critical live, without a reload or a layout shift", async () => {
     await page.goto(`${agent.url}/ui/services/web`);
     await page.waitForSelector('[data-instance="web"] h3 .badge[data-status="passing"]', WAIT);
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((window as unknown as { shift: number }).shift = 0));
     const fail = await call("PUT", "/v1/agent/check/fail/service:web?note=connection%20refused");
     assert.equal(fail.status, 200);
     await page.waitForSelector('[data-instance="web"] h3 .badge[data-status="critical"]', WAIT);
@@ -151,6 +160,7 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
       WAIT,
     );
     assert.equal(await page.evaluate(() => (window as unknown as { marker: number }).marker), 42);
+    assert.equal(await page.evaluate(() => (window as unknown as { shift: number }).shift), 0);
   });
 
   it("ui - the watch's delivery and the check's passing → critical transition appear in its timeline", async () => {
