@@ -48,6 +48,9 @@ async function fill(agent: AgentProcess, from: number, to: number): Promise<void
 const OBSERVE = `
   window.__rows = 0;
   window.__longest = 0;
+  window.__shift = 0;
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__shift += e.value; })
+    .observe({ type: "layout-shift", buffered: true });
   new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration); })
     .observe({ type: "longtask", buffered: true });
   new MutationObserver((_, o) => {
@@ -125,6 +128,7 @@ async function responsiveness(browser: Browser, agent: AgentProcess) {
   const filterMs = Date.now() - t0;
   await search.fill("svc-09999");
   await page.waitForSelector('[data-service="svc-09999"] .count-passing:text("✓ 2")');
+  await page.evaluate(() => ((window as unknown as { __shift: number }).__shift = 0));
   const t1 = Date.now();
   await fetch(`${agent.url}/v1/catalog/register`, {
     method: "PUT",
@@ -141,8 +145,10 @@ async function responsiveness(browser: Browser, agent: AgentProcess) {
   });
   await page.waitForSelector('[data-service="svc-09999"] .count-critical:text("✕ 1")');
   const liveMs = Date.now() - t1;
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+  const liveShift = await page.evaluate(() => (window as unknown as { __shift: number }).__shift);
   await context.close();
-  return { domRows, scroll, filterMs, liveMs };
+  return { domRows, scroll, filterMs, liveMs, liveShift };
 }
 
 async function main(): Promise<void> {
@@ -177,7 +183,8 @@ With 10,000 services: ${r.domRows} rows in the DOM (the list is virtualised); sc
 list in 40 jumps, a jump took ${fmt(r.scroll.median, 0)} ms (median; slowest ${fmt(r.scroll.max, 0)} ms) until two
 frames later; typing a filter
 that leaves 10 services showed them in ${r.filterMs} ms; a check failed through the API showed as
-critical in ${r.liveMs} ms (blocking query wake, re-read of every check, render).
+critical in ${r.liveMs} ms (blocking query wake, re-read of every check, render), with a layout
+shift score of ${r.liveShift}.
 
 Goal: service rows ≤ 500 ms with 1,000 services — **${met ? "met" : "not met"}** (${fmt(k1.rows, 0)} ms).`,
     );
