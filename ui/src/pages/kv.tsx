@@ -1,5 +1,5 @@
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, encPath, fromBase64, isText, toBase64, useBlocking } from "../api";
 import { ErrorText, Loading } from "../components";
 import { Link, navigate } from "../router";
@@ -114,17 +114,21 @@ function KeyEditor(props: { keyName: string }): JSX.Element {
   const [dirty, setDirty] = useState(false);
   const [message, setMessage] = useState("");
   const [error, setError] = useState("");
-  // A change by someone else replaces the form unless the user is editing it.
+  // The view the user picked survives a refresh of the value (text only while it is text).
+  const chosenMode = useRef<"text" | "base64" | null>(null);
+  // A change by someone else (or our own save coming back) replaces the form unless the user is
+  // editing it.
   useEffect(() => {
     if (dirty || pair.data === undefined) return;
     const raw = current?.Value ?? null;
-    const m = isText(raw) ? "text" : "base64";
+    const m = isText(raw) ? (chosenMode.current ?? "text") : "base64";
     setMode(m);
     setValue(m === "text" ? fromBase64(raw) : (raw ?? ""));
     setFlags(String(current?.Flags ?? 0));
   }, [pair.data]);
   const switchMode = (to: "text" | "base64"): void => {
     if (to === mode) return;
+    chosenMode.current = to;
     try {
       setValue(to === "base64" ? toBase64(value) : fromBase64(value));
       setMode(to);

@@ -32,6 +32,25 @@ interface Change {
   transition: string | null;
 }
 
+interface DetectedEvent {
+  Watch: string;
+  EventID: string;
+  Index: string;
+  DetectedAt: string | null;
+  Changes: { Entity: string; Kind: string; Transition: string | null }[];
+  ChangesOmitted: number;
+}
+
+interface TimelineEvent {
+  id: string;
+  watch: string;
+  index: string;
+  at: string | null;
+  changes: Change[] | undefined;
+  omitted: number;
+  records: Delivery[];
+}
+
 interface ChangeDoc {
   event_id: string;
   watch: string;
@@ -129,6 +148,11 @@ export function Timeline(props: { watch: string }): JSX.Element {
     return m;
   }, [watches.data]);
   const handler = (key: string): string => handlerNames.get(key) ?? key;
+  const detected = usePoll<DetectedEvent[]>(
+    `/v1/agent/watch/events${props.watch === "-" ? "" : `?watch=${enc(props.watch)}`}`,
+    POLL_MS,
+    refresh,
+  );
   const report = usePoll<Deliveries>(
     `/v1/agent/watch/deliveries?limit=100&body${scope}`,
     POLL_MS,
@@ -137,24 +161,46 @@ export function Timeline(props: { watch: string }): JSX.Element {
   const [message, setMessage] = useState("");
   const [error, setError] = useState("");
   const events = useMemo(() => {
-    const byEvent = new Map<
-      string,
-      { first: Delivery; records: Delivery[]; doc: ChangeDoc | undefined }
-    >();
+    const byEvent = new Map<string, TimelineEvent>();
+    for (const e of detected.data ?? [])
+      byEvent.set(e.EventID, {
+        id: e.EventID,
+        watch: e.Watch,
+        index: e.Index,
+        at: e.DetectedAt,
+        changes: e.Changes.map((c) => ({
+          entity: c.Entity,
+          kind: c.Kind,
+          transition: c.Transition,
+        })),
+        omitted: e.ChangesOmitted,
+        records: [],
+      });
     const all = [
       ...(report.data?.Pending ?? []),
       ...(report.data?.Recent ?? []),
       ...(report.data?.Dead ?? []),
     ];
     for (const d of all) {
-      const e = byEvent.get(d.EventID);
-      if (e) e.records.push(d);
-      else byEvent.set(d.EventID, { first: d, records: [d], doc: changeDoc(d) });
+      let e = byEvent.get(d.EventID);
+      if (!e) {
+        // Older than the watch's remembered events: its change document, if the handler got one.
+        const doc = changeDoc(d);
+        e = {
+          id: d.EventID,
+          watch: d.Watch,
+          index: d.Index,
+          at: d.CreatedAt,
+          changes: doc?.changes,
+          omitted: 0,
+          records: [],
+        };
+        byEvent.set(d.EventID, e);
+      }
+      e.records.push(d);
     }
-    return [...byEvent.values()].sort(
-      (a, b) => Date.parse(b.first.CreatedAt ?? "") - Date.parse(a.first.CreatedAt ?? ""),
-    );
-  }, [report.data]);
+    return [...byEvent.values()].sort((a, b) => Date.parse(b.at ?? "") - Date.parse(a.at ?? ""));
+  }, [detected.data, report.data]);
   const replay = async (id: string): Promise<void> => {
     const res = await api("PUT", `/v1/agent/watch/replay/${enc(id)}`);
     if (!res.ok) return setError(await res.text());
@@ -169,7 +215,7 @@ export function Timeline(props: { watch: string }): JSX.Element {
         <Link to="watches">Watches</Link> /
       </nav>
       <h1 id="page-title">{props.watch === "-" ? "All watches" : props.watch}: timeline</h1>
-      <ErrorText text={report.error || error} />
+      <ErrorText text={report.error || detected.error || error} />
       <Loading loading={report.loading && !report.data} />
       <p role="status" class="ok">
         {message}
@@ -217,19 +263,21 @@ export function Timeline(props: { watch: string }): JSX.Element {
         </tbody>
       </table>
       <h2>Timeline</h2>
-      {events.length === 0 && report.data ? <p class="muted">Nothing detected yet.</p> : null}
+      {events.length === 0 && report.data && detected.data ? (
+        <p class="muted">Nothing detected yet.</p>
+      ) : null}
       <ol class="timeline">
         {events.map((e) => (
-          <li key={e.first.EventID} class="event" data-event={e.first.EventID}>
+          <li key={e.id} class="event" data-event={e.id}>
             <div class="event-head">
-              <strong>{e.first.Watch}</strong>{" "}
+              <strong>{e.watch}</strong>{" "}
               <span class="muted">
-                index {e.first.Index} · detected {ago(e.first.CreatedAt)}
+                index {e.index} · detected {ago(e.at)}
               </span>
             </div>
-            {e.doc ? (
+            {e.changes ? (
               <ul class="changes">
-                {e.doc.changes.map((c, i) => (
+                {e.changes.map((c, i) => (
                   <li key={i} data-entity={c.entity}>
                     <code>{c.entity}</code> {c.kind}
                     {c.transition ? (
@@ -237,13 +285,14 @@ export function Timeline(props: { watch: string }): JSX.Element {
                     ) : null}
                   </li>
                 ))}
+                {e.omitted ? <li class="muted">and {e.omitted} more changes</li> : null}
               </ul>
             ) : (
-              <p class="muted small">
-                Consul payload ({e.first.Body?.length ?? 0} bytes): the handler does not ask for
-                augur's change document.
-              </p>
+              <p class="muted small">The changes of this older event are no longer kept.</p>
             )}
+            {e.records.length === 0 ? (
+              <p class="muted small">No deliveries (no handler takes this event).</p>
+            ) : null}
             <table class="deliveries">
               <caption class="sr-only">Deliveries of this event</caption>
               <thead>
