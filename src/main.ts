@@ -26,6 +26,7 @@ import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
 import { rootRoutes } from "./api/routes/root.js";
 import { uiRoutes } from "./api/routes/ui.js";
+import { internalUiRoutes } from "./api/routes/internal-ui.js";
 import { aclRoutes } from "./api/routes/acl.js";
 import { coordinateRoutes } from "./api/routes/coordinate.js";
 import { agentHealthRoutes } from "./api/routes/agent-health.js";
@@ -415,6 +416,7 @@ export class AgentRuntime {
       ...agentMonitorRoutes(logTapOf(log), log),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
+      ...internalUiRoutes(catalog),
       ...kvRoutes(catalog, { internalToken }),
       ...txnRoutes(catalog, { internalToken }),
       ...sessionRoutes(catalog, settings.nodeName),

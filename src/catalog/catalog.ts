@@ -14,6 +14,7 @@ import type {
   Node,
   NodeService,
   ServiceNode,
+  ServiceSummary,
   Session,
   UserEvent,
 } from "./types.js";
@@ -283,6 +284,84 @@ export class Catalog {
       };
     });
     return { index: this.#index(scope.service(service), "services"), value };
+  }
+
+  /**
+   * Consul's `internal/ui/services` (structs.ServiceListingSummary, non-Connect fields): per
+   * service name its tags, nodes, instance count and the statuses of its instances' checks and
+   * of their nodes' checks, counted once per instance, in name order.
+   */
+  serviceSummaries(): Indexed<ServiceSummary[]> {
+    const nodeChecks = new Map<string, HealthCheck[]>();
+    const serviceChecks = new Map<string, HealthCheck[]>();
+    for (const c of this.#allChecks()) {
+      const key = c.ServiceID === "" ? c.Node : `${c.Node}\u0000${c.ServiceID}`;
+      const map = c.ServiceID === "" ? nodeChecks : serviceChecks;
+      const list = map.get(key);
+      if (list) list.push(c);
+      else map.set(key, [c]);
+    }
+    interface Sum {
+      kind: string;
+      instances: number;
+      tags: Set<string>;
+      nodes: Set<string>;
+      counts: [number, number, number];
+    }
+    const count = (sum: Sum, checks: readonly HealthCheck[] | undefined): void => {
+      for (const c of checks ?? [])
+        sum.counts[c.Status === "passing" ? 0 : c.Status === "warning" ? 1 : 2]++;
+    };
+    const byName = new Map<string, Sum>();
+    for (const s of this.#view.services.values()) {
+      const v = s.value;
+      let sum = byName.get(v.Service);
+      if (!sum) {
+        sum = {
+          kind: v.Kind ?? "",
+          instances: 0,
+          tags: new Set(),
+          nodes: new Set(),
+          counts: [0, 0, 0],
+        };
+        byName.set(v.Service, sum);
+      }
+      sum.instances++;
+      for (const t of v.Tags ?? []) sum.tags.add(t);
+      // A node's own checks count once per service (Consul keys them by node and check ID); a
+      // service check once per instance.
+      if (!sum.nodes.has(v.Node)) count(sum, nodeChecks.get(v.Node));
+      sum.nodes.add(v.Node);
+      count(sum, serviceChecks.get(`${v.Node}\u0000${v.ID}`));
+    }
+    const value = [...byName.keys()].sort().map((name): ServiceSummary => {
+      const sum = byName.get(name) as Sum;
+      return {
+        ...(sum.kind ? { Kind: sum.kind } : {}),
+        Name: name,
+        Datacenter: this.datacenter,
+        Tags: sum.tags.size ? [...sum.tags] : null,
+        Nodes: [...sum.nodes].sort(),
+        ExternalSources: null,
+        InstanceCount: sum.instances,
+        ChecksPassing: sum.counts[0],
+        ChecksWarning: sum.counts[1],
+        ChecksCritical: sum.counts[2],
+        GatewayConfig: {},
+        TransparentProxy: false,
+        ConnectNative: false,
+        ConnectedWithProxy: false,
+        ConnectedWithGateway: false,
+      };
+    });
+    const index = Math.max(
+      this.#view.tableIndex("services"),
+      this.#view.tableIndex("checks"),
+      this.#view.tableIndex("nodes"),
+      this.#view.tableIndex("members"),
+      this.#view.scopes.get(scope.serviceSummaries),
+    );
+    return { index, value };
   }
 
   #allChecks(): HealthCheck[] {
