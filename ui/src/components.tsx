@@ -121,12 +121,15 @@ export function VirtualList<T>(props: {
     if (y < el.scrollTop) el.scrollTop = y;
     else if (y + rowHeight > el.scrollTop + el.clientHeight)
       el.scrollTop = y + rowHeight - el.clientHeight;
-    // The row may only be rendered after the scroll's re-render.
-    requestAnimationFrame(() =>
-      el
-        .querySelector<HTMLElement>(`[data-row="${clamped}"] a, [data-row="${clamped}"] button`)
-        ?.focus(),
-    );
+    const focusRow = (): boolean => {
+      const target = el.querySelector<HTMLElement>(
+        `[data-row="${clamped}"] a, [data-row="${clamped}"] button`,
+      );
+      target?.focus();
+      return target !== null;
+    };
+    // A row out of view is only rendered after the scroll's re-render.
+    if (!focusRow()) requestAnimationFrame(() => void focusRow());
   };
   return (
     <div class="vlist-wrap">

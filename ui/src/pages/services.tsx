@@ -5,51 +5,32 @@ import { Badge, ErrorText, HealthSummary, Loading, VirtualList, worst } from "..
 import { Link } from "../router";
 import type { HealthCheck, ServiceEntry } from "../types";
 
-interface Row {
-  name: string;
-  tags: string[];
-  passing: number;
-  warning: number;
-  critical: number;
-  nodes: number;
+interface Summary {
+  Name: string;
+  Tags: string[] | null;
+  InstanceCount: number;
+  ChecksPassing: number;
+  ChecksWarning: number;
+  ChecksCritical: number;
 }
 
-/** The services list: names and tags (catalog/services) with their checks' summary (health/state/any). */
+/** The services list, as Consul's UI reads it: one blocking `internal/ui/services` query. */
 export function Services(): JSX.Element {
-  const services = useBlocking<Record<string, string[]>>("/v1/catalog/services");
-  const checks = useBlocking<HealthCheck[]>("/v1/health/state/any");
+  const services = useBlocking<Summary[]>("/v1/internal/ui/services");
   const [query, setQuery] = useState("");
-  const rows = useMemo(() => {
-    const byService = new Map<string, { p: number; w: number; c: number; nodes: Set<string> }>();
-    for (const c of checks.data ?? []) {
-      if (!c.ServiceName) continue;
-      let s = byService.get(c.ServiceName);
-      if (!s) byService.set(c.ServiceName, (s = { p: 0, w: 0, c: 0, nodes: new Set() }));
-      if (c.Status === "passing") s.p++;
-      else if (c.Status === "warning") s.w++;
-      else s.c++;
-      s.nodes.add(c.Node);
-    }
-    const out: Row[] = [];
-    for (const [name, tags] of Object.entries(services.data ?? {})) {
-      const s = byService.get(name);
-      out.push({
-        name,
-        tags,
-        passing: s?.p ?? 0,
-        warning: s?.w ?? 0,
-        critical: s?.c ?? 0,
-        nodes: s?.nodes.size ?? 0,
-      });
-    }
-    return out;
-  }, [services.data, checks.data]);
+  const rows = services.data ?? [];
   const q = query.trim().toLowerCase();
-  const shown = q
-    ? rows.filter(
-        (r) => r.name.toLowerCase().includes(q) || r.tags.some((t) => t.toLowerCase().includes(q)),
-      )
-    : rows;
+  const shown = useMemo(
+    () =>
+      q
+        ? rows.filter(
+            (r) =>
+              r.Name.toLowerCase().includes(q) ||
+              (r.Tags ?? []).some((t) => t.toLowerCase().includes(q)),
+          )
+        : rows,
+    [rows, q],
+  );
   return (
     <section aria-labelledby="page-title">
       <header class="page-head">
@@ -65,7 +46,7 @@ export function Services(): JSX.Element {
           />
         </label>
       </header>
-      <ErrorText text={services.error || checks.error} />
+      <ErrorText text={services.error} />
       <Loading loading={services.loading && !services.data} />
       <VirtualList
         items={shown}
@@ -75,20 +56,30 @@ export function Services(): JSX.Element {
           <div class="vhead" aria-hidden="true">
             <span>Service</span>
             <span>Health checks</span>
+            <span>Instances</span>
             <span>Tags</span>
           </div>
         }
         row={(r) => (
-          <div class="svc-row" data-service={r.name}>
-            <Link to={`services/${enc(r.name)}`} class="name">
-              <Badge status={r.critical ? "critical" : r.warning ? "warning" : "passing"}>
+          <div class="svc-row" data-service={r.Name}>
+            <Link to={`services/${enc(r.Name)}`} class="name">
+              <Badge
+                status={r.ChecksCritical ? "critical" : r.ChecksWarning ? "warning" : "passing"}
+              >
                 {""}
-              </Badge>{" "}
-              {r.name}
+              </Badge>
+              {r.Name}
             </Link>
-            <HealthSummary passing={r.passing} warning={r.warning} critical={r.critical} />
+            <HealthSummary
+              passing={r.ChecksPassing}
+              warning={r.ChecksWarning}
+              critical={r.ChecksCritical}
+            />
+            <span class="instances">
+              {r.InstanceCount} {r.InstanceCount === 1 ? "instance" : "instances"}
+            </span>
             <span class="tags">
-              {r.tags.slice(0, 6).map((t) => (
+              {(r.Tags ?? []).slice(0, 6).map((t) => (
                 <span class="tag" key={t}>
                   {t}
                 </span>
