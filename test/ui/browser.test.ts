@@ -234,6 +234,15 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
     await page.waitForSelector(`[data-dead="${dead?.ID}"]`, { state: "detached", ...WAIT });
   });
 
+  it("ui - nodes list the agent's node with its health; a node shows its checks and services", async () => {
+    await page.goto(`${agent.url}/ui/nodes`);
+    await page.waitForSelector('[data-node="ui-node"] .count-passing:text("✓ 1")', WAIT);
+    await page.click('[data-node="ui-node"] a');
+    await page.waitForSelector('[data-check="serfHealth"]', WAIT);
+    await page.waitForSelector('a[href="/ui/services/web"]', WAIT);
+    await page.waitForSelector('[data-check="service:web"] .badge[data-status="critical"]', WAIT);
+  });
+
   it("ui - members show the node alive; sessions list a session with its lock", async () => {
     const created = await call("PUT", "/v1/session/create", { Name: "ui-lock", TTL: "60s" });
     const { ID } = (await created.json()) as { ID: string };

@@ -9,7 +9,10 @@ import { Checks } from "./services";
 /** Nodes with the summary of their node-level checks (serfHealth and the like). */
 export function Nodes(): JSX.Element {
   const nodes = useBlocking<Node[]>("/v1/catalog/nodes");
-  const checks = useBlocking<HealthCheck[]>("/v1/health/state/any");
+  // Only node-level checks (a node's health), not every service check of the catalog.
+  const checks = useBlocking<HealthCheck[]>(
+    `/v1/health/state/any?filter=${encodeURIComponent('ServiceID == ""')}`,
+  );
   const byNode = useMemo(() => {
     const m = new Map<string, string[]>();
     for (const c of checks.data ?? []) {
