@@ -37,6 +37,7 @@ import {
   checksForInstance,
   checksOfNode,
   instancesOf,
+  serfHealth,
   toHealthCheck,
   toNode,
   toNodeService,
@@ -292,15 +293,23 @@ export class Catalog {
    * of their nodes' checks, counted once per instance, in name order.
    */
   serviceSummaries(): Indexed<ServiceSummary[]> {
-    const nodeChecks = new Map<string, HealthCheck[]>();
-    const serviceChecks = new Map<string, HealthCheck[]>();
-    for (const c of this.#allChecks()) {
-      const key = c.ServiceID === "" ? c.Node : `${c.Node}\u0000${c.ServiceID}`;
-      const map = c.ServiceID === "" ? nodeChecks : serviceChecks;
+    // Statuses only, straight from the records: building 30,000 HealthCheck objects to count
+    // them cost most of the answer on a big catalog.
+    const nodeChecks = new Map<string, string[]>();
+    const serviceChecks = new Map<string, string[]>();
+    const add = (map: Map<string, string[]>, key: string, status: string): void => {
       const list = map.get(key);
-      if (list) list.push(c);
-      else map.set(key, [c]);
+      if (list) list.push(status);
+      else map.set(key, [status]);
+    };
+    for (const nodeLower of this.#view.nodes.keys()) {
+      const serf = serfHealth(this.#view, nodeLower);
+      if (serf) add(nodeChecks, nodeLower, serf.Status);
     }
+    for (const [nodeLower, checks] of this.#view.checksByNode)
+      for (const c of checks.values())
+        if (c.value.ServiceID === "") add(nodeChecks, nodeLower, c.value.Status);
+        else add(serviceChecks, `${nodeLower}\u0000${c.value.ServiceID}`, c.value.Status);
     interface Sum {
       kind: string;
       instances: number;
@@ -308,9 +317,9 @@ export class Catalog {
       nodes: Set<string>;
       counts: [number, number, number];
     }
-    const count = (sum: Sum, checks: readonly HealthCheck[] | undefined): void => {
-      for (const c of checks ?? [])
-        sum.counts[c.Status === "passing" ? 0 : c.Status === "warning" ? 1 : 2]++;
+    const count = (sum: Sum, statuses: readonly string[] | undefined): void => {
+      for (const status of statuses ?? [])
+        sum.counts[status === "passing" ? 0 : status === "warning" ? 1 : 2]++;
     };
     const byName = new Map<string, Sum>();
     for (const s of this.#view.services.values()) {
@@ -330,9 +339,10 @@ export class Catalog {
       for (const t of v.Tags ?? []) sum.tags.add(t);
       // A node's own checks count once per service (Consul keys them by node and check ID); a
       // service check once per instance.
-      if (!sum.nodes.has(v.Node)) count(sum, nodeChecks.get(v.Node));
+      const nodeLower = v.Node.toLowerCase();
+      if (!sum.nodes.has(v.Node)) count(sum, nodeChecks.get(nodeLower));
       sum.nodes.add(v.Node);
-      count(sum, serviceChecks.get(`${v.Node}\u0000${v.ID}`));
+      count(sum, serviceChecks.get(`${nodeLower}\u0000${v.ID}`));
     }
     const value = [...byName.keys()].sort().map((name): ServiceSummary => {
       const sum = byName.get(name) as Sum;
