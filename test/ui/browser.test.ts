@@ -127,6 +127,8 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
     assert.equal(new URL(page.url()).pathname, "/ui/");
     await page.waitForSelector('[data-service="web"]', WAIT);
     await page.waitForSelector('[data-service="api"] .count-passing:text("✓ 2")', WAIT);
+    // The first read, started by index.html before the app loaded, was the one the app used.
+    assert.equal(await page.evaluate(() => "__augurPrefetch" in window), false);
     assert.deepEqual(pageErrors, []);
   });
 

@@ -56,6 +56,17 @@ function nextBackoff(previous: number): number {
   return Math.min(BACKOFF_MAX_MS, previous === 0 ? BACKOFF_MIN_MS : previous * 2);
 }
 
+/** The first read index.html started before the app loaded (the services page's), taken once. */
+function takePrefetch(path: string): Promise<Response> | undefined {
+  const w = window as unknown as {
+    __augurPrefetch?: { path: string; response: Promise<Response> };
+  };
+  const p = w.__augurPrefetch;
+  if (!p || p.path !== path) return undefined;
+  delete w.__augurPrefetch;
+  return p.response;
+}
+
 /** One request; a network failure or a 5xx from a proxy marks the agent unreachable. */
 export async function api(
   method: string,
@@ -65,11 +76,13 @@ export async function api(
 ): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(path, {
-      method,
-      ...(body !== undefined ? { body } : {}),
-      ...(signal ? { signal } : {}),
-    });
+    const early = method === "GET" ? takePrefetch(path) : undefined;
+    res = await (early ??
+      fetch(path, {
+        method,
+        ...(body !== undefined ? { body } : {}),
+        ...(signal ? { signal } : {}),
+      }));
   } catch (err) {
     if (signal?.aborted) throw err;
     setConnection({
