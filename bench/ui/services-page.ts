@@ -8,6 +8,7 @@
  *
  * Run: `npm run build && node dist/bench/ui/services-page.js` (needs /usr/bin/chromium).
  */
+import { cpus, loadavg } from "node:os";
 import { chromium, type Browser } from "playwright-core";
 import { startAgentProcess, type AgentProcess } from "../../test/helpers/agent-process.js";
 import { fmt, percentile, writeSection } from "../lib/report.js";
@@ -164,6 +165,7 @@ async function main(): Promise<void> {
     const k10 = await measure(browser, agent.url);
     const r = await responsiveness(browser, agent);
     const met = k1.rows <= 500;
+    const load = loadavg()[1]?.toFixed(1) ?? "?";
     await writeSection(
       "ui-services-page",
       `## Web UI: services page in chromium (issue #13, item 4)
@@ -185,6 +187,9 @@ frames later; typing a filter
 that leaves 10 services showed them in ${r.filterMs} ms; a check failed through the API showed as
 critical in ${r.liveMs} ms (blocking query wake, re-read of the summary, render), with a layout
 shift score of ${r.liveShift}.
+
+The machine's 5-minute load average at the end: ${load} on ${String(cpus().length)} cores (other jobs share it; the
+figures rise with it).
 
 Goal: service rows ≤ 500 ms with 1,000 services — **${met ? "met" : "not met"}** (${fmt(k1.rows, 0)} ms).`,
     );
