@@ -257,6 +257,28 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
     await page.waitForSelector('[data-member="ui-node"][data-member-status="alive"]', WAIT);
   });
 
+  it("ui - requests that get no answer back off (1 s, then 2 s, jittered) behind a banner, which goes once they are answered", async () => {
+    await page.goto(`${agent.url}/ui/services`);
+    await page.waitForSelector('[data-service="web"]', WAIT);
+    const attempts: number[] = [];
+    await page.route("**/v1/internal/ui/services*", async (route) => {
+      attempts.push(Date.now());
+      await route.abort("connectionrefused");
+    });
+    // The parked blocking query returns on this change; the next one gets no answer.
+    assert.equal((await call("PUT", "/v1/agent/service/register", { Name: "outage" })).status, 200);
+    await page.waitForSelector('[data-testid="unreachable"]', WAIT);
+    await until(() => attempts.length >= 3, "three tries", 15_000);
+    const [a0, a1, a2] = attempts as [number, number, number];
+    // Each wait is at least half its step (full jitter on the upper half): no tight retry loop.
+    assert.ok(a1 - a0 >= 450, `first retry after ${a1 - a0} ms`);
+    assert.ok(a2 - a1 >= 950, `second retry after ${a2 - a1} ms`);
+    assert.equal(await page.locator('[data-service="web"]').count(), 1);
+    await page.unroute("**/v1/internal/ui/services*");
+    await page.waitForSelector('[data-testid="unreachable"]', { state: "detached", ...WAIT });
+    await page.waitForSelector('[data-service="outage"]', WAIT);
+  });
+
   it("ui - when the agent goes away the page keeps its data and shows the unreachable banner", async () => {
     await page.goto(`${agent.url}/ui/services`);
     await page.waitForSelector('[data-service="web"]', WAIT);

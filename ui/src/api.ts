@@ -146,14 +146,19 @@ export function useBlocking<T>(path: string | null, notFound?: T): Live<T> {
             if (!signal.aborted) setState({ data, error: "", loading: false });
           } else await res.body?.cancel();
           backoff = 0;
+          const unchanged = index > 0 && next === index;
           index = next < index ? 0 : next;
-          // An agent answering at once with the same index must not be asked in a tight loop.
-          if (Date.now() - started < 50 && next === index) await sleep(250, signal);
+          // A blocking query answered at once with the same index must not be repeated in a
+          // tight loop.
+          if (unchanged && Date.now() - started < 50) await sleep(250, signal);
         } catch {
           if (signal.aborted) return;
           backoff = nextBackoff(backoff);
           const wait = backoff / 2 + Math.random() * (backoff / 2);
           setConnection({ reachable: false, retryAt: Date.now() + wait, lastError: "no answer" });
+          // The next try reads at once instead of blocking: a parked query would leave the banner
+          // up until its wait ran out, long after the agent is back.
+          index = 0;
           await sleep(wait, signal);
         }
       }
