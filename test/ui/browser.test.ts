@@ -213,6 +213,28 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
     assert.equal(await page.getByLabel("Base64").isChecked(), true);
   });
 
+  it("ui - KV: a folder, a new key in it (check-and-set 0), and deleting the key", async () => {
+    page.once("dialog", (d) => void d.accept());
+    await page.goto(`${agent.url}/ui/kv/`);
+    await page.getByLabel("New key (end with / for a folder)").fill("made/");
+    await page.click('form.inline-form button[type="submit"]');
+    await page.waitForSelector('[data-key="made/"]', WAIT);
+    await page.click('[data-key="made/"] a');
+    await page.getByLabel("New key (end with / for a folder)").fill("fresh");
+    await page.click('form.inline-form button[type="submit"]');
+    await page.waitForSelector('h1:text("made/fresh")', WAIT);
+    await page.getByLabel("Value").fill("new value");
+    await page.click('button[type="submit"]');
+    await until(async () => (await call("GET", "/v1/kv/made/fresh?raw")).status === 200, "saved");
+    assert.equal(await (await call("GET", "/v1/kv/made/fresh?raw")).text(), "new value");
+    await page.waitForSelector('button:text("Delete")', WAIT);
+    await page.click('button:text("Delete")');
+    // Back in its folder, which no longer lists it.
+    await page.waitForURL(`${agent.url}/ui/kv/made/`, WAIT);
+    await until(async () => (await call("GET", "/v1/kv/made/fresh")).status === 404, "deleted");
+    await page.waitForSelector('[data-key="made/fresh"]', { state: "detached", ...WAIT });
+  });
+
   it("ui - a dead letter shows with its error, and Replay delivers it once the receiver is back", async () => {
     assert.equal((await call("PUT", "/v1/kv/ui/flaky", "x")).status, 200);
     await until(async () => (await deliveries("flaky")).Dead.length === 1, "a dead letter");
