@@ -844,6 +844,12 @@ function uiConfig(m: Merged, flags: AgentFlags): UiConfig | undefined {
     "";
   const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
   const contentPath = trimmed === "" ? "/ui/" : `/${trimmed}/`;
+  // The path becomes a route: `:` and `*` would be the router's parameter syntax.
+  if (!/^[A-Za-z0-9._~\/-]+$/.test(contentPath))
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: ui_config.content_path: ${JSON.stringify(rawPath)} may only hold letters, digits, ".", "_", "~", "-" and "/"`,
+    );
   if (contentPath === "/v1/" || contentPath.startsWith("/v1/"))
     throw new AugurError(
       "CONFIG_INVALID",

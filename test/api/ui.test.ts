@@ -218,6 +218,10 @@ describe("ui_config and -ui", () => {
       /would hide the HTTP API/,
     );
     await assert.rejects(
+      load([], { ui_config: { enabled: true, content_path: "/ui/:id" } }),
+      /may only hold letters/,
+    );
+    await assert.rejects(
       load([], { ui_config: { enabled: "yes" } }),
       /ui_config.enabled: expected a boolean/,
     );
