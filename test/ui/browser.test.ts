@@ -235,6 +235,31 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
     await page.waitForSelector('[data-key="made/fresh"]', { state: "detached", ...WAIT });
   });
 
+  it("ui - KV: a key with ?, # and % in its name opens and shows its value", async () => {
+    const key = "ui/odd?#%key";
+    const put = await call(
+      "PUT",
+      `/v1/kv/${key.split("/").map(encodeURIComponent).join("/")}`,
+      "odd",
+    );
+    assert.equal(put.status, 200);
+    await page.goto(`${agent.url}/ui/kv/ui/`);
+    await page.click(`[data-key="${key}"] a`);
+    await page.waitForSelector(`h1:text("${key}")`, WAIT);
+    await page.waitForFunction(
+      () => (document.querySelector("textarea") as HTMLTextAreaElement | null)?.value === "odd",
+      undefined,
+      WAIT,
+    );
+    // The same page from its URL (a reload or a shared link).
+    await page.reload();
+    await page.waitForFunction(
+      () => (document.querySelector("textarea") as HTMLTextAreaElement | null)?.value === "odd",
+      undefined,
+      WAIT,
+    );
+  });
+
   it("ui - a dead letter shows with its error, and Replay delivers it once the receiver is back", async () => {
     assert.equal((await call("PUT", "/v1/kv/ui/flaky", "x")).status, 200);
     await until(async () => (await deliveries("flaky")).Dead.length === 1, "a dead letter");

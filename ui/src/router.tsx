@@ -13,7 +13,19 @@ const listeners = new Set<() => void>();
 /** The path inside the UI, without the base: `services/web`. */
 export function currentPath(): string {
   const p = location.pathname;
-  return p.startsWith(BASE) ? decodeURI(p.slice(BASE.length)) : "";
+  if (!p.startsWith(BASE)) return "";
+  // Segment by segment: a KV key or service name may hold `?`, `#` or `%`, encoded in the URL.
+  return p
+    .slice(BASE.length)
+    .split("/")
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        return segment;
+      }
+    })
+    .join("/");
 }
 
 export function navigate(to: string): void {

@@ -1,6 +1,6 @@
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
-import { api, enc, useBlocking, usePoll } from "../api";
+import { api, enc, encPath, useBlocking, usePoll } from "../api";
 import { Badge, ErrorText, Loading } from "../components";
 import { Link } from "../router";
 import type { KVPair, Member, Session } from "../types";
@@ -62,7 +62,7 @@ export function Sessions(): JSX.Element {
                   locks[s.ID]!.length ? (
                     locks[s.ID]!.map((k) => (
                       <div key={k}>
-                        <Link to={`kv/${k}`}>{k}</Link>
+                        <Link to={`kv/${encPath(k)}`}>{k}</Link>
                       </div>
                     ))
                   ) : (

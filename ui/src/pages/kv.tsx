@@ -27,7 +27,7 @@ function Crumbs(props: { path: string }): JSX.Element {
         acc += `${p}/`;
         return (
           <span key={acc}>
-            <Link to={`kv/${acc}`}>{p}</Link> /{" "}
+            <Link to={`kv/${encPath(acc)}`}>{p}</Link> /{" "}
           </span>
         );
       })}
@@ -52,7 +52,7 @@ function Folder(props: { prefix: string }): JSX.Element {
       setNewKey("");
       return;
     }
-    navigate(`kv/${full}?new`);
+    navigate(`kv/${encPath(full)}?new`);
   };
   const removeFolder = async (key: string): Promise<void> => {
     if (!confirm(`Delete ${key} and everything under it?`)) return;
@@ -82,7 +82,7 @@ function Folder(props: { prefix: string }): JSX.Element {
           const name = k.slice(props.prefix.length);
           return (
             <li key={k} data-key={k}>
-              <Link to={`kv/${k}`}>
+              <Link to={`kv/${encPath(k)}`}>
                 <span aria-hidden="true">{k.endsWith("/") ? "📁 " : "🔑 "}</span>
                 {name}
               </Link>
@@ -161,7 +161,7 @@ function KeyEditor(props: { keyName: string }): JSX.Element {
     setError("");
     setDirty(false);
     setMessage("Saved");
-    if (isNew) navigate(`kv/${props.keyName}`);
+    if (isNew) navigate(`kv/${encPath(props.keyName)}`);
   };
   const remove = async (): Promise<void> => {
     if (!confirm(`Delete ${props.keyName}?`)) return;
@@ -170,7 +170,7 @@ function KeyEditor(props: { keyName: string }): JSX.Element {
     const parent = props.keyName.includes("/")
       ? props.keyName.slice(0, props.keyName.lastIndexOf("/") + 1)
       : "";
-    navigate(`kv/${parent}`);
+    navigate(`kv/${encPath(parent)}`);
   };
   return (
     <section aria-labelledby="page-title">
