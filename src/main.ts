@@ -25,6 +25,8 @@ import { InProcessSource } from "./api/in-process-source.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
 import { rootRoutes } from "./api/routes/root.js";
+import { uiRoutes } from "./api/routes/ui.js";
+import { internalUiRoutes } from "./api/routes/internal-ui.js";
 import { aclRoutes } from "./api/routes/acl.js";
 import { coordinateRoutes } from "./api/routes/coordinate.js";
 import { agentHealthRoutes } from "./api/routes/agent-health.js";
@@ -48,6 +50,7 @@ import { LmdbWatchStore } from "./watch/lmdb-store.js";
 import { WatchManager } from "./watch/manager.js";
 import { watchRoutes } from "./api/routes/watches.js";
 import { snapshotRoutes } from "./api/routes/snapshot.js";
+import { fileURLToPath } from "node:url";
 import { AugurError, toAugurError } from "./lib/errors.js";
 import { VERSION } from "./lib/version.js";
 import { collectHostInfo } from "./lib/host-info.js";
@@ -90,6 +93,7 @@ export type AgentSettings = Pick<
       | "checkOutputMaxSize"
       | "server"
       | "dns"
+      | "ui"
     >
   > &
   AgentTimings;
@@ -138,8 +142,13 @@ class AddressableClient {
   }
 }
 
-/** Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. */
-/** Alias checks read the catalog, and default to this agent's own node. */
+/** Where `npm ci` (vite build) puts the web UI: dist/ui/, next to this module's dist/src/. */
+const BUILT_UI_DIR = fileURLToPath(new URL("../ui/", import.meta.url));
+
+/**
+ * Check runners for the agent: TTL runners also take the API's pass/warn/fail updates. Alias
+ * checks read the catalog, and default to this agent's own node.
+ */
 const checkStarter =
   (catalog: Catalog, nodeName: string): StartCheck =>
   (def, report, restoredOutput) => {
@@ -402,12 +411,16 @@ export class AgentRuntime {
         Metrics: await metrics.registry.getMetricsAsJSON(),
       }),
     };
+    const ui = settings.ui;
     const routes = [
       ...statusRoutes({
         leader: leaderAddr,
         peers: () => [`${settings.advertiseAddr}:${SERVER_RPC_PORT}`],
       }),
-      ...rootRoutes(),
+      ...rootRoutes(ui?.enabled ? { uiPath: ui.contentPath } : {}),
+      ...(ui?.enabled
+        ? uiRoutes({ contentPath: ui.contentPath, dir: ui.dir ?? BUILT_UI_DIR })
+        : []),
       ...aclRoutes(),
       ...coordinateRoutes(catalog, { disabled: settings.disableCoordinates === true }),
       ...agentHealthRoutes(agent),
@@ -416,6 +429,7 @@ export class AgentRuntime {
       ...agentMonitorRoutes(logTapOf(log), log),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
+      ...internalUiRoutes(catalog),
       ...kvRoutes(catalog, { internalToken }),
       ...txnRoutes(catalog, { internalToken }),
       ...sessionRoutes(catalog, settings.nodeName),

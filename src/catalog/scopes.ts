@@ -34,6 +34,8 @@ export const scope = {
   events: "events",
   members: "members",
   queries: "queries",
+  /** Any change to services, checks, nodes or liveness: what a whole-catalog health summary reads. */
+  serviceSummaries: "service-summaries",
   node: (name: string): string => `node:${name.toLowerCase()}`,
   service: (name: string): string => `service:${name.toLowerCase()}`,
   kv: (key: string): string => `kv:${key}`,

@@ -274,3 +274,25 @@ export interface AgentMember {
   DelegateMax: number;
   DelegateCur: number;
 }
+
+/**
+ * `GET /v1/internal/ui/services` element: Consul's ServiceListingSummary, in its field order
+ * (`Kind` only when set); augur has no Connect, so the gateway and proxy fields are their zero values.
+ */
+export interface ServiceSummary {
+  Kind?: string;
+  Name: string;
+  Datacenter: string;
+  Tags: string[] | null;
+  Nodes: string[];
+  ExternalSources: null;
+  InstanceCount: number;
+  ChecksPassing: number;
+  ChecksWarning: number;
+  ChecksCritical: number;
+  GatewayConfig: Record<string, never>;
+  TransparentProxy: false;
+  ConnectNative: false;
+  ConnectedWithProxy: false;
+  ConnectedWithGateway: false;
+}

@@ -321,6 +321,8 @@ export class CatalogView {
     this.#tables.set(table, Math.max(this.#tables.get(table) ?? 0, revision));
     touched.add(table);
     if (kind === "alive" || kind === "agents") touched.add(scope.checks);
+    if (table === "services" || table === "checks" || table === "nodes" || table === "members")
+      touched.add(scope.serviceSummaries);
   }
 
   /** Sets or clears one record in its maps; returns the previous record. */

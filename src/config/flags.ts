@@ -43,6 +43,10 @@ export interface AgentFlags {
   readonly retryJoin: string[];
   readonly retryInterval?: string;
   readonly retryMax?: number;
+  /** `-ui`, `-ui-dir`, `-ui-content-path`: the web UI (`ui_config`). */
+  readonly ui?: boolean;
+  readonly uiDir?: string;
+  readonly uiContentPath?: string;
   /** Consul flags augur accepts and ignores (with a notice). */
   readonly ignored: string[];
 }
@@ -63,10 +67,10 @@ const bool = (name: string, help: string): FlagSpec => ({ name, kind: "bool", he
 
 /**
  * Consul agent flags augur accepts and ignores with a notice: etcd's members are augur's
- * servers, and augur has no UI, gossip or RPC ports. Valued ones are taken as strings,
+ * servers, and augur has no gossip or RPC ports. Valued ones are taken as strings,
  * whatever their Go type, since augur never reads them.
  */
-const IGNORED_BOOL = ["bootstrap", "ui"];
+const IGNORED_BOOL = ["bootstrap"];
 const IGNORED_VALUED = [
   "bootstrap-expect",
   "encrypt",
@@ -74,7 +78,6 @@ const IGNORED_VALUED = [
   "serf-lan-port",
   "serf-wan-port",
   "server-port",
-  "ui-dir",
 ];
 
 /** Every flag `augur agent` takes, in the order `augur agent -h` lists them. */
@@ -164,6 +167,9 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
     placeholder: "n",
     help: "Give up -retry-join after this many rounds; 0 retries forever.",
   },
+  bool("ui", "Serve the web UI at /ui/ (on with -dev)."),
+  str("ui-content-path", "path", "The URL path the web UI is served under. Default /ui/."),
+  str("ui-dir", "dir", "Serve the web UI from this directory instead of the built-in one."),
   ...IGNORED_BOOL.map((name): FlagSpec => ({ name, kind: "bool", help: "", hidden: true })),
   ...IGNORED_VALUED.map((name): FlagSpec => ({ name, kind: "string", help: "", hidden: true })),
 ];
@@ -220,6 +226,9 @@ export function agentFlagsFrom(flags: ParsedFlags, args: readonly string[]): Age
     retryJoin: flags.list("retry-join"),
     retryInterval: text("retry-interval"),
     retryMax: intIn(flags, "retry-max", 0, Number.MAX_SAFE_INTEGER),
+    ui: flag("ui"),
+    uiDir: text("ui-dir"),
+    uiContentPath: text("ui-content-path"),
     ignored: [...IGNORED_BOOL, ...IGNORED_VALUED].filter((f) => flags.has(f)),
   };
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];

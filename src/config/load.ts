@@ -94,6 +94,17 @@ export interface RuntimeConfig {
   readonly http: HttpLimitsConfig;
   /** The DNS interface (`ports.dns`, `addresses.dns`, `domain`, `recursors`, `dns_config`). */
   readonly dns: DnsConfig;
+  /** `ui_config` / `-ui`, `-ui-dir`, `-ui-content-path` (on with `-dev`): the web UI at `contentPath`. */
+  readonly ui?: UiConfig;
+}
+
+/** Where and whether the agent serves its web UI. */
+export interface UiConfig {
+  readonly enabled: boolean;
+  /** The URL path the UI is served under, `/ui/` by default; always starts and ends with `/`. */
+  readonly contentPath: string;
+  /** `ui_config.dir` / `-ui-dir`: the UI's files come from here instead of the built-in build. */
+  readonly dir?: string;
 }
 
 /** What one HTTP client may hold; absent fields take the server's defaults. */
@@ -133,8 +144,6 @@ const SERVER_KEYS = new Set(["bootstrap", "bootstrap_expect"]);
 /** Consul keys augur accepts and does not act on (one notice each). */
 const UNSUPPORTED = new Set([
   "connect",
-  "ui_config",
-  "ui",
   "encrypt",
   "encrypt_verify_incoming",
   "encrypt_verify_outgoing",
@@ -341,6 +350,10 @@ const KNOWN = new Set([
   "store",
   "limits",
   "http_config",
+  "ui_config",
+  "ui",
+  "ui_dir",
+  "ui_content_path",
 ]);
 
 async function build(
@@ -420,7 +433,9 @@ async function build(
     ),
   );
   const etcd = etcdConfig(m, flags);
+  const ui = uiConfig(m, flags);
   const config: RuntimeConfig = {
+    ...(ui ? { ui } : {}),
     nodeName,
     nodeId,
     datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
@@ -798,6 +813,58 @@ function storeHistory(m: Merged): RuntimeConfig["storeHistory"] {
     ...(typeof revisions === "number" ? { maxRevisions: revisions } : {}),
     ...(maxBytes !== undefined ? { maxBytes } : {}),
   };
+}
+
+/**
+ * `ui_config { enabled, dir, content_path }` (and Consul's older top-level `ui`, `ui_dir`,
+ * `ui_content_path`), with `-ui`, `-ui-dir` and `-ui-content-path` winning. `-dev` turns the UI on,
+ * as Consul's dev defaults do. A content path is trimmed of slashes and wrapped in one on each side
+ * (Consul's UIPathBuilder); one under `/v1/` would hide the API, so it is refused.
+ */
+function uiConfig(m: Merged, flags: AgentFlags): UiConfig | undefined {
+  const block = m.get<Raw>("ui_config", "object");
+  const file = block?.file ?? "config";
+  const inBlock = <T>(key: string, kind: "string" | "boolean"): T | undefined => {
+    const v = block?.value[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== kind) throw fail(file, `ui_config.${key}`, `a ${kind}`, v);
+    return v as T;
+  };
+  for (const k of Object.keys(block?.value ?? {}))
+    if (!["enabled", "dir", "content_path"].includes(k))
+      m.notices.push(`${file}: "ui_config.${k}" is a Consul feature augur does not have; ignored`);
+  const dir =
+    flags.uiDir ?? inBlock<string>("dir", "string") ?? m.get<string>("ui_dir", "string")?.value;
+  const enabledSetting =
+    flags.ui ?? inBlock<boolean>("enabled", "boolean") ?? m.get<boolean>("ui", "boolean")?.value;
+  if (dir && enabledSetting === true)
+    throw new AugurError(
+      "CONFIG_INVALID",
+      "Both the ui_config.enabled and ui_config.dir (or -ui and -ui-dir) were specified, please provide only one.\n" +
+        "If trying to use your own web UI resources, use ui_config.dir or the -ui-dir flag.\n" +
+        "The web UI is included in the binary so use ui_config.enabled or the -ui flag to enable it",
+    );
+  const enabled = Boolean(dir) || (enabledSetting ?? flags.dev);
+  const rawPath =
+    flags.uiContentPath ??
+    inBlock<string>("content_path", "string") ??
+    m.get<string>("ui_content_path", "string")?.value ??
+    "";
+  const trimmed = rawPath.replace(/^\/+|\/+$/g, "");
+  const contentPath = trimmed === "" ? "/ui/" : `/${trimmed}/`;
+  // The path becomes a route: `:` and `*` would be the router's parameter syntax.
+  if (!/^[A-Za-z0-9._~\/-]+$/.test(contentPath))
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: ui_config.content_path: ${JSON.stringify(rawPath)} may only hold letters, digits, ".", "_", "~", "-" and "/"`,
+    );
+  if (contentPath === "/v1/" || contentPath.startsWith("/v1/"))
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: ui_config.content_path: ${contentPath} would hide the HTTP API under /v1/`,
+    );
+  if (!enabled && contentPath === "/ui/" && !dir) return undefined;
+  return { enabled, contentPath, ...(dir ? { dir } : {}) };
 }
 
 /** `etcd.liveness_ttl` in whole seconds (also used with endpoints learned by joining). */

@@ -26,7 +26,7 @@ import { WatchMetrics } from "./metrics.js";
 import type { OutboxRecord, WatchStore } from "./outbox.js";
 import type { WatchSource } from "./query.js";
 import type { WatchDefinition } from "./types.js";
-import { WatchRunner, type WatchStatus } from "./watch-runner.js";
+import { WatchRunner, type RecentEvent, type WatchStatus } from "./watch-runner.js";
 import { secretEnvNames } from "./signing.js";
 
 export interface WatchManagerOptions {
@@ -137,6 +137,16 @@ export class WatchManager {
   /** The running watches. */
   watches(): WatchStatus[] {
     return [...this.#runners.values()].map((r) => r.status());
+  }
+
+  /**
+   * Each running watch's last detected events (newest first), optionally of one watch: kept in
+   * memory by its runner, so a restart or a reload that replaces the watch starts them afresh.
+   */
+  recentEvents(watch?: string): { watchId: string; events: readonly RecentEvent[] }[] {
+    return [...this.#runners.values()]
+      .filter((r) => watch === undefined || r.def.id === watch)
+      .map((r) => ({ watchId: r.def.id, events: r.recentEvents() }));
   }
 
   /** Pending records, recent deliveries and dead letters (newest first), optionally for one watch. */

@@ -41,6 +41,31 @@ export interface WatchRunnerOptions {
   readonly leaderRetryMs?: number;
 }
 
+/** Detected events a runner remembers for `GET /v1/agent/watch/events`, newest last. */
+export const RECENT_EVENTS_MAX = 32;
+/** Changes kept per remembered event; the rest are counted in `omitted`. */
+export const RECENT_CHANGES_MAX = 32;
+/** Longest entity name kept (a KV key can be long); longer ones are cut with `…`. */
+const ENTITY_MAX_CHARS = 256;
+
+/**
+ * What a watch detected, whatever its handlers' payloads: the event and its per-entity changes
+ * without their old and new bodies, so a watch's memory of its last events stays small and
+ * bounded (at most 32 events × 32 changes × 256-character names).
+ */
+export interface RecentEvent {
+  readonly id: string;
+  readonly index: string;
+  readonly detectedAt: number;
+  readonly changes: readonly {
+    readonly entity: string;
+    readonly kind: string;
+    readonly transition: string | null;
+  }[];
+  /** Changes of the event beyond {@link RECENT_CHANGES_MAX}. */
+  readonly omitted: number;
+}
+
 /** What the API and CLI show about a watch. */
 export interface WatchStatus {
   readonly id: string;
@@ -69,6 +94,7 @@ export class WatchRunner {
   #detector: ChangeDetector | undefined;
   #lastError: string | undefined;
   #events = 0;
+  readonly #recent: RecentEvent[] = [];
   /** Source health: when the current run of query failures began, and whether it was reported. */
   #failingSince: number | undefined;
   #downTimer: TimerHandle | undefined;
@@ -245,10 +271,33 @@ export class WatchRunner {
     if (volatile.length > 0)
       created.push(...(await this.#o.memoryStore.commit(this.def.id, state, volatile)));
     if (event) {
+      this.#remember(event);
       this.#events++;
       this.#o.metrics?.events.inc({ watch: this.def.id });
     }
     for (const rec of created) this.#workers.get(rec.handlerKey)?.enqueue([rec]);
+  }
+
+  #remember(event: DetectedEvent): void {
+    const cut = (name: string): string =>
+      name.length > ENTITY_MAX_CHARS ? `${name.slice(0, ENTITY_MAX_CHARS - 1)}…` : name;
+    this.#recent.push({
+      id: event.id,
+      index: event.index,
+      detectedAt: event.detectedAt,
+      changes: event.changes.slice(0, RECENT_CHANGES_MAX).map((c) => ({
+        entity: cut(c.entity),
+        kind: c.kind,
+        transition: c.transition,
+      })),
+      omitted: Math.max(0, event.changes.length - RECENT_CHANGES_MAX),
+    });
+    if (this.#recent.length > RECENT_EVENTS_MAX) this.#recent.shift();
+  }
+
+  /** The last detected events, newest first. */
+  recentEvents(): readonly RecentEvent[] {
+    return [...this.#recent].reverse();
   }
 
   worker(handlerKey: string): DeliveryWorker | undefined {

@@ -266,7 +266,7 @@ describe("agent and catalog", () => {
     assert.equal(((await changed.json()) as { Port: number }).Port, 2);
   });
 
-  it("http - GET / answers Consul's agent index: 200 `Consul Agent` (no UI yet); other paths outside /v1/ stay 404", async () => {
+  it("http - GET / with the UI off answers Consul's agent index: 200 `Consul Agent`; other paths outside /v1/ stay 404 (test/api/ui.test.ts: UI on)", async () => {
     const root = await a.call("GET", "/");
     assert.equal(root.status, 200);
     assert.equal(await root.text(), "Consul Agent");

@@ -1,8 +1,8 @@
 /**
  * `GET /`, Consul's agent index (agent/http.go `Index`): with the web UI on it redirects to
  * `/ui/` (301); without one it answers 200 `Consul Agent`, so an HTTP check pointed at an agent's
- * address passes and a person who opens it learns what is listening. augur serves no UI yet
- * (issue #13), so it answers the text. Any other path outside `/v1/` stays a 404.
+ * address passes and a person who opens it learns what is listening. `uiPath` is the UI's content
+ * path when the UI is on. Any other path outside `/v1/` and the UI stays a 404.
  *
  * @module
  */
@@ -11,8 +11,11 @@ import type { Route, RouteHandler } from "../router.js";
 
 const TEXT = "text/plain; charset=utf-8";
 
-export function rootRoutes(): Route[] {
-  const index: RouteHandler = () => raw("Consul Agent", TEXT);
+export function rootRoutes(options: { uiPath?: string } = {}): Route[] {
+  const { uiPath } = options;
+  const index: RouteHandler = uiPath
+    ? () => ({ kind: "empty", status: 301, headers: { Location: uiPath } })
+    : () => raw("Consul Agent", TEXT);
   // Exact "/": route() would make a path ending in "/" a prefix of every path.
   return [
     { path: "/", prefix: false, methods: { GET: index, PUT: index, POST: index, DELETE: index } },

@@ -4,6 +4,8 @@
  * - `GET /v1/agent/watches`: the running watches, their index, errors and queue depths.
  * - `GET /v1/agent/watch/deliveries?watch=<id>&limit=<n>&body`: pending records, recent
  *   deliveries and dead letters, newest first (`body` includes the payloads).
+ * - `GET /v1/agent/watch/events?watch=<id>`: what each watch detected lately (its last 32 events,
+ *   newest first, with each change's entity, kind and transition), whatever its handlers' payloads.
  * - `PUT /v1/agent/watch/replay/<id>`: re-queue one dead letter; `PUT /v1/agent/watch/replay?all-dead`:
  *   every dead letter whose handler is still configured. Answers `{"Replayed": [...]}`.
  *
@@ -66,9 +68,28 @@ export function watchRoutes(manager: WatchManager): Route[] {
   return [
     route("/v1/agent/watches", { GET: () => json(manager.watches().map(watchJson)) }),
     route("/v1/agent/watch/deliveries", { GET: (req) => deliveries(manager, req) }),
+    route("/v1/agent/watch/events", { GET: (req) => recentEvents(manager, req) }),
     route("/v1/agent/watch/replay", { PUT: (req) => replay(manager, req, "") }),
     route("/v1/agent/watch/replay/", { PUT: (req) => replay(manager, req, req.rest) }),
   ];
+}
+
+function recentEvents(manager: WatchManager, req: ApiRequest): ApiResult {
+  const watch = req.param("watch");
+  const all = manager
+    .recentEvents(watch || undefined)
+    .flatMap((w) => w.events.map((e) => ({ watchId: w.watchId, e })))
+    .sort((a, b) => b.e.detectedAt - a.e.detectedAt);
+  return json(
+    all.map(({ watchId, e }) => ({
+      Watch: watchId,
+      EventID: e.id,
+      Index: e.index,
+      DetectedAt: iso(e.detectedAt),
+      Changes: e.changes.map((c) => ({ Entity: c.entity, Kind: c.kind, Transition: c.transition })),
+      ChangesOmitted: e.omitted,
+    })),
+  );
 }
 
 async function deliveries(manager: WatchManager, req: ApiRequest): Promise<ApiResult> {
