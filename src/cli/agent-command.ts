@@ -12,7 +12,7 @@ import {
   type AgentFlags,
   type RuntimeConfig,
 } from "../config/index.js";
-import { startAgent, type AgentSettings } from "../main.js";
+import { startAgent, type AgentSettings, type RunningAgent } from "../main.js";
 import { createLogger } from "../lib/logger.js";
 import { toAugurError } from "../lib/errors.js";
 
@@ -88,33 +88,20 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
   const removePidFile = (): void => {
     if (pidFile) rmSync(pidFile, { force: true });
   };
-  let running;
-  try {
-    const joined = await learnedEtcd(config, logger);
-    const settings = (c: RuntimeConfig): AgentSettings => (joined ? { ...c, etcd: joined } : c);
-    running = await startAgent(settings(config), {
-      logger,
-      reloadSettings: async () => settings(await load()),
-    });
-  } catch (err) {
-    logger.error(
-      { err: err instanceof Error ? err.message : String(err) },
-      "agent failed to start",
-    );
-    removePidFile();
-    return 1;
-  }
-  const agent = running;
-  ctx.ui.info(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}`);
+  // Signals are taken from before the start: an agent announces its HTTP address while it is still
+  // opening other listeners, and a SIGTERM then must stop it cleanly (removing the PID file), not
+  // kill it through the default action. One that arrives during the start stops it once started.
+  let agent: RunningAgent | undefined;
+  let stopAsked = false;
   const onHup = (): void => {
+    if (!agent) return void logger.warn("SIGHUP during start: ignored, nothing to reload yet");
     agent
       .reload()
       .catch((err: unknown) =>
         logger.error({ err: err instanceof Error ? err.message : String(err) }, "reload failed"),
       );
   };
-  const onTerm = (): void => {
-    logger.info("caught signal, shutting down");
+  const stop = (running: RunningAgent): void => {
     // A graceful stop talks to the store (releasing leadership locks, leaving, closing watches);
     // with etcd unreachable each of those calls waits out its deadline. Process supervisors expect
     // an agent to stop promptly, so the stop gets a bounded time and the process exits after it.
@@ -127,15 +114,43 @@ export async function runAgent(ctx: CommandContext): Promise<number> {
     }, STOP_DEADLINE_MS);
     deadline.unref();
     const leave = config.leaveOnTerminate;
-    (leave ? agent.agent.leave().then(() => agent.stop()) : agent.stop()).catch(() => undefined);
+    (leave ? running.agent.leave().then(() => running.stop()) : running.stop()).catch(
+      () => undefined,
+    );
+  };
+  const onTerm = (): void => {
+    logger.info("caught signal, shutting down");
+    if (agent) stop(agent);
+    else stopAsked = true;
+  };
+  const offSignals = (): void => {
+    process.off("SIGHUP", onHup);
+    process.off("SIGINT", onTerm);
+    process.off("SIGTERM", onTerm);
   };
   process.on("SIGHUP", onHup);
   process.on("SIGINT", onTerm);
   process.on("SIGTERM", onTerm);
+  try {
+    const joined = await learnedEtcd(config, logger);
+    const settings = (c: RuntimeConfig): AgentSettings => (joined ? { ...c, etcd: joined } : c);
+    agent = await startAgent(settings(config), {
+      logger,
+      reloadSettings: async () => settings(await load()),
+    });
+  } catch (err) {
+    logger.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      "agent failed to start",
+    );
+    offSignals();
+    removePidFile();
+    return 1;
+  }
+  ctx.ui.info(`==> augur agent running! node=${config.nodeName} datacenter=${config.datacenter}`);
+  if (stopAsked) stop(agent);
   await agent.stopped;
-  process.off("SIGHUP", onHup);
-  process.off("SIGINT", onTerm);
-  process.off("SIGTERM", onTerm);
+  offSignals();
   removePidFile();
   logger.info("agent stopped");
   return 0;
