@@ -271,7 +271,9 @@ export class Catalog {
   checksInState(state: string): Indexed<HealthCheck[]> {
     const all = this.#allChecks();
     return {
-      index: this.#view.tableIndex("checks"),
+      // The checks scope, not the checks table: a node's liveness (its serfHealth) changes no
+      // check record, and a parked health/state query must still answer it with a new index.
+      index: this.#index(scope.checks, "checks"),
       value: state === "any" ? all : all.filter((c) => c.Status === state),
     };
   }

@@ -87,3 +87,34 @@ describe("blocking queries", () => {
     assert.deepEqual(body["late"], ["x", "y"]);
   });
 });
+
+describe("blocking queries and liveness", () => {
+  it("blocking - health/state wakes with a new index when a node's serfHealth flips, checks registered or not", async () => {
+    const a = await startTestAgent();
+    try {
+      // With a check registered, the checks table's index no longer moves with liveness: the
+      // answer's index must come from what the query watches (checks and liveness) all the same.
+      assert.equal(
+        (await a.call("PUT", "/v1/agent/check/register", { Name: "t", TTL: "60s" })).status,
+        200,
+      );
+      await until(
+        async () =>
+          ((await (await a.call("GET", "/v1/health/state/any")).json()) as unknown[]).length === 2,
+        "the check in the catalog",
+      );
+      const first = await a.call("GET", "/v1/health/state/any");
+      const index = Number(first.headers.get("x-consul-index"));
+      const parked = a.call("GET", `/v1/health/state/any?index=${index}&wait=30s`);
+      await until(() => a.parked() === 1, "the query to park");
+      // The agent's liveness record goes (as when its lease expires): serfHealth turns critical.
+      await a.running.catalog.store.delete("alive/node1");
+      const res = await parked;
+      assert.ok(Number(res.headers.get("x-consul-index")) > index, "a new index, not a timeout");
+      const checks = (await res.json()) as { CheckID: string; Status: string }[];
+      assert.equal(checks.find((c) => c.CheckID === "serfHealth")?.Status, "critical");
+    } finally {
+      await a.stop();
+    }
+  });
+});
