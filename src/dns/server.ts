@@ -16,8 +16,12 @@ import type { DnsOutcome, DnsQuestion, DnsRcode } from "./resolve.js";
 
 /** What the server asks of the resolver (resolve.ts's DnsResolver). */
 export interface DnsResolverPort {
-  resolve(q: DnsQuestion, maxAnswers: number): Promise<DnsOutcome>;
+  /** The outcome itself when nothing needs waiting for (allow_stale), else a promise of it. */
+  resolve(q: DnsQuestion, maxAnswers: number): DnsOutcome | Promise<DnsOutcome>;
 }
+
+/** A reply to send, none (drop the message), or either later. */
+type Reply = Buffer | undefined | Promise<Buffer | undefined>;
 
 export interface DnsServerLimits {
   /** TCP connections held at once; more are closed on arrival (default 1000). */
@@ -156,18 +160,24 @@ export class DnsServer {
         socket.removeAllListeners("error");
         socket.on("error", (err) => this.#onError(err));
         socket.on("message", (msg, rinfo) => {
-          void this.#answer(msg, "udp").then((reply) => {
-            // The socket may have closed while the answer was built (the agent stopping).
-            try {
-              if (reply) socket.send(reply, rinfo.port, rinfo.address);
-            } catch (err) {
-              this.#onError(err);
-            }
-          });
+          // Answered in this turn when the resolver need not wait: no promise, no closure.
+          const reply = this.#answer(msg, "udp");
+          if (reply instanceof Promise)
+            void reply.then((r) => this.#sendUdp(socket, r, rinfo.port, rinfo.address));
+          else this.#sendUdp(socket, reply, rinfo.port, rinfo.address);
         });
         resolve(socket);
       });
     });
+  }
+
+  #sendUdp(socket: UdpSocket, reply: Buffer | undefined, port: number, address: string): void {
+    // The socket may have closed while the answer was built (the agent stopping).
+    try {
+      if (reply) socket.send(reply, port, address);
+    } catch (err) {
+      this.#onError(err);
+    }
   }
 
   /** RFC 1035 4.2.2 framing: a 2-byte length before each message; queries answered in order. */
@@ -218,16 +228,21 @@ export class DnsServer {
   }
 
   /** The reply to one message, or undefined to drop it (too short to answer, or not a query). */
-  async #answer(msg: Buffer, transport: Transport): Promise<Buffer | undefined> {
+  #answer(msg: Buffer, transport: Transport): Reply {
     try {
-      return await this.#answerOrThrow(msg, transport);
+      const reply = this.#answerOrThrow(msg, transport);
+      return reply instanceof Promise ? reply.catch((err) => this.#failed(msg, err)) : reply;
     } catch (err) {
-      this.#onError(err);
-      return msg.length >= 12 ? header(msg, RCODES.SERVFAIL) : undefined;
+      return this.#failed(msg, err);
     }
   }
 
-  async #answerOrThrow(msg: Buffer, transport: Transport): Promise<Buffer | undefined> {
+  #failed(msg: Buffer, err: unknown): Buffer | undefined {
+    this.#onError(err);
+    return msg.length >= 12 ? header(msg, RCODES.SERVFAIL) : undefined;
+  }
+
+  #answerOrThrow(msg: Buffer, transport: Transport): Reply {
     if (msg.length < 12 || (msg.readUInt16BE(2) & QR) !== 0) return undefined;
     let req: DecodedPacket;
     try {
@@ -259,10 +274,24 @@ export class DnsServer {
     // No record is smaller than the question's name and 14 bytes (an A record, uncompressed), so
     // more than this many can never fit: the resolver need not build them.
     const fits = Math.floor(maxSize / (Buffer.byteLength(q.name) + 2 + 14));
-    const outcome = await this.#resolver.resolve(
+    const outcome = this.#resolver.resolve(
       { name: q.name, type: q.type },
       Math.max(1, Math.min(cap, fits + 1)),
     );
+    if (outcome instanceof Promise)
+      return outcome.then((o) => this.#reply(msg, req, q, opt, maxSize, transport, o));
+    return this.#reply(msg, req, q, opt, maxSize, transport, outcome);
+  }
+
+  #reply(
+    msg: Buffer,
+    req: DecodedPacket,
+    q: Question,
+    opt: { udpPayloadSize?: number } | undefined,
+    maxSize: number,
+    transport: Transport,
+    outcome: DnsOutcome,
+  ): Buffer | Promise<Buffer> {
     const recursion = this.#cfg.recursors.length > 0;
     if (outcome.kind === "recurse") {
       if (!recursion) return header(msg, RCODES.REFUSED);
