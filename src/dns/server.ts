@@ -307,22 +307,24 @@ export class DnsServer {
       additionals: outcome.additionals,
     };
     const ednsBytes = opt ? 11 : 0;
-    const trimmed = trim(res, maxSize - ednsBytes - (transport === "udp" ? 8 : 0));
-    if ((trimmed || outcome.capped) && this.#cfg.enableTruncate) res.flags = (res.flags ?? 0) | TC;
-    if (opt)
-      res.additionals = [
-        ...(res.additionals ?? []),
-        {
-          type: "OPT",
-          name: ".",
-          udpPayloadSize: opt.udpPayloadSize ?? DEFAULT_UDP_SIZE,
-          extendedRcode: 0,
-          ednsVersion: 0,
-          flags: 0,
-          flag_do: false,
-          options: [],
-        },
-      ];
+    const limit = maxSize - ednsBytes - (transport === "udp" ? 8 : 0);
+    const truncate = this.#cfg.enableTruncate;
+    const answers = res.answers ?? [];
+    // Most answers fit as they are: encoded once, without trim's sizing of each record. Without
+    // SRV answers trim's measure is exactly the packet's length (with SRV it counts additional
+    // records by target, so those take the long way), so what is sent is the same either way.
+    if (answers.length <= 1 || !answers.some((a) => a.type === "SRV")) {
+      const { flags, additionals } = res;
+      if (outcome.capped && truncate) res.flags = (res.flags ?? 0) | TC;
+      if (opt) res.additionals = withOpt(res.additionals, opt);
+      const whole = packet.encode(res);
+      if (answers.length <= 1 || whole.length - ednsBytes <= limit) return whole;
+      res.flags = flags;
+      res.additionals = additionals;
+    }
+    const trimmed = trim(res, limit);
+    if ((trimmed || outcome.capped) && truncate) res.flags = (res.flags ?? 0) | TC;
+    if (opt) res.additionals = withOpt(res.additionals, opt);
     return packet.encode(res);
   }
 
@@ -350,6 +352,23 @@ export class DnsServer {
       this.#recursions--;
     }
   }
+}
+
+/** The additional records and the reply's OPT record (EDNS0, the client's buffer size). */
+function withOpt(additionals: Answer[] | undefined, opt: { udpPayloadSize?: number }): Answer[] {
+  return [
+    ...(additionals ?? []),
+    {
+      type: "OPT",
+      name: ".",
+      udpPayloadSize: opt.udpPayloadSize ?? DEFAULT_UDP_SIZE,
+      extendedRcode: 0,
+      ednsVersion: 0,
+      flags: 0,
+      flag_do: false,
+      options: [],
+    },
+  ];
 }
 
 /** A header-only reply: the query's id and opcode, RD kept, the rcode, no sections. */
