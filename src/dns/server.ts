@@ -12,7 +12,8 @@ import * as packet from "dns-packet";
 import type { Answer, DecodedPacket, Packet, Question } from "dns-packet";
 import type { DnsConfig } from "../config/dns-config.js";
 import { encodable } from "./names.js";
-import type { DnsOutcome, DnsQuestion, DnsRcode } from "./resolve.js";
+import type { DnsAnswer, DnsOutcome, DnsQuestion, DnsRcode } from "./resolve.js";
+import { assembleReply, plainQuestionEnd, uncompressedLength } from "./wire.js";
 
 /** What the server asks of the resolver (resolve.ts's DnsResolver). */
 export interface DnsResolverPort {
@@ -297,18 +298,21 @@ export class DnsServer {
       if (!recursion) return header(msg, RCODES.REFUSED);
       return this.#recurse(msg, req, q);
     }
+    const flags = AA | ((req.flags ?? 0) & RD) | (recursion ? RA : 0) | RCODES[outcome.rcode];
+    const ednsBytes = opt ? 11 : 0;
+    const limit = maxSize - ednsBytes - (transport === "udp" ? 8 : 0);
+    const truncate = this.#cfg.enableTruncate;
+    const fast = this.#assembled(msg, q, opt, flags, limit, outcome);
+    if (fast) return fast;
     const res: Packet = {
       id: req.id ?? 0,
       type: "response",
-      flags: AA | ((req.flags ?? 0) & RD) | (recursion ? RA : 0) | RCODES[outcome.rcode],
+      flags,
       questions: [q],
       answers: outcome.answers,
       authorities: outcome.authorities,
       additionals: outcome.additionals,
     };
-    const ednsBytes = opt ? 11 : 0;
-    const limit = maxSize - ednsBytes - (transport === "udp" ? 8 : 0);
-    const truncate = this.#cfg.enableTruncate;
     const answers = res.answers ?? [];
     // Most answers fit as they are: encoded once, without trim's sizing of each record. Without
     // SRV answers trim's measure is exactly the packet's length (with SRV it counts additional
@@ -326,6 +330,34 @@ export class DnsServer {
     if ((trimmed || outcome.capped) && truncate) res.flags = (res.flags ?? 0) | TC;
     if (opt) res.additionals = withOpt(res.additionals, opt);
     return packet.encode(res);
+  }
+
+  /**
+   * The reply assembled from records encoded once (wire.ts), when every answer is owned by the
+   * question's name, there is nothing else to send but an OPT record, and the whole answer fits
+   * uncompressed (so trim would keep it whole): a service or node lookup's usual answer. Undefined
+   * for anything else, which dns-packet encodes whole.
+   */
+  #assembled(
+    msg: Buffer,
+    q: Question,
+    opt: { udpPayloadSize?: number } | undefined,
+    flags: number,
+    limit: number,
+    outcome: DnsAnswer,
+  ): Buffer | undefined {
+    const { answers } = outcome;
+    if (answers.length === 0 || outcome.authorities.length > 0 || outcome.additionals.length > 0)
+      return undefined;
+    for (const a of answers) if (a.name !== q.name) return undefined;
+    const end = plainQuestionEnd(msg);
+    if (end === undefined) return undefined;
+    if (answers.length > 1 && uncompressedLength(end, answers) > limit) return undefined;
+    const tc = outcome.capped && this.#cfg.enableTruncate ? TC : 0;
+    const trailer = opt
+      ? packet.encode({ additionals: withOpt([], opt) }).subarray(HEADER_SIZE)
+      : undefined;
+    return assembleReply(msg, end, flags | tc, answers, trailer);
   }
 
   /**
