@@ -67,11 +67,26 @@ interface Lookup {
 const NAME_ERROR = Symbol("nxdomain");
 /** Instances the per-service cache may hold in all (see #instances). */
 const CACHE_MAX_INSTANCES = 100_000;
+/** Built records (one instance's, for one question) the caches may hold in all (see #built). */
+const CACHE_MAX_BUILT = 50_000;
+/** Distinct questions (name as asked, type, domain, TTL) one service keeps built records for. */
+const CACHE_MAX_QUESTIONS = 16;
+
+/** One instance's records for one question, and what deduplicates them. */
+interface Built {
+  readonly records: Answer[];
+  readonly key: string;
+  readonly extra: Answer[];
+}
 
 interface CachedInstances {
   readonly index: number;
   readonly all: InstanceEntry[];
   readonly healthy: InstanceEntry[];
+  /** Per question, each instance's records: shared by every answer until the index moves. */
+  readonly built: Map<string, Map<InstanceEntry, Built>>;
+  builtCount: number;
+  cached: boolean;
 }
 /** Consul's InvalidNameRe, negated: node names usable in NS targets. */
 const VALID_NODE_NAME = /^[A-Za-z0-9-]+$/;
@@ -87,6 +102,7 @@ export class DnsResolver {
   readonly #cache = new Map<string, CachedInstances>();
   #reverseMap: { key: string; map: Map<string, string> } | undefined;
   #cached = 0;
+  #builtTotal = 0;
 
   constructor(options: DnsResolverOptions) {
     this.#catalog = options.catalog;
@@ -106,6 +122,7 @@ export class DnsResolver {
     // only_passing decides which instances are kept as healthy.
     this.#cache.clear();
     this.#cached = 0;
+    this.#builtTotal = 0;
   }
 
   /**
@@ -113,14 +130,21 @@ export class DnsResolver {
    * a service with thousands of instances costs the event loop what the packet can carry, not
    * what the catalog holds (the server still trims by bytes afterwards).
    */
-  async resolve(q: DnsQuestion, maxAnswers: number): Promise<DnsOutcome> {
+  resolve(q: DnsQuestion, maxAnswers: number): DnsOutcome | Promise<DnsOutcome> {
     const lower = q.name.toLowerCase().replace(/\.$/, "");
     const domain = this.#responseDomain(lower);
     if (domain === undefined) {
       if (lower.endsWith(".arpa") || lower === "arpa") return this.#ptr(q, lower);
       return { kind: "recurse" };
     }
-    if (!this.#cfg.allowStale) await this.#catalog.catchUp();
+    // With allow_stale (the default) nothing waits, so the answer is returned as it is: a promise
+    // per query costs the UDP path microtask turns and garbage at tens of thousands a second.
+    if (!this.#cfg.allowStale)
+      return this.#catalog.catchUp().then(() => this.#resolveIn(q, lower, domain, maxAnswers));
+    return this.#resolveIn(q, lower, domain, maxAnswers);
+  }
+
+  #resolveIn(q: DnsQuestion, lower: string, domain: string, maxAnswers: number): DnsOutcome {
     const out = answer("NOERROR");
     const soa = (): void => void out.authorities.push(this.#soa(domain));
     if (q.type === "SOA") {
@@ -225,7 +249,8 @@ export class DnsResolver {
       service = parts[n - 1] as string;
       tag = parts.slice(0, n - 1).join(".");
     }
-    let entries = this.#healthyInstances(service);
+    const inst = this.#instances(service);
+    let entries = inst.healthy.slice();
     if (tag !== "")
       entries = entries.filter((e) => (e.Service.Tags ?? []).some((t) => t.toLowerCase() === tag));
     if (entries.length === 0) throw NAME_ERROR;
@@ -236,6 +261,7 @@ export class DnsResolver {
       this.#serviceTtl(service),
       max,
       out,
+      inst,
     );
   }
 
@@ -250,20 +276,66 @@ export class DnsResolver {
     const hit = this.#cache.get(key);
     if (hit && hit.index === index && index !== 0) return hit;
     const all = this.#catalog.serviceInstances(service);
-    const entry = { index, all, healthy: all.filter((e) => this.#healthy(e)) };
-    if (hit) this.#cached -= hit.all.length;
-    this.#cache.delete(key);
+    const entry: CachedInstances = {
+      index,
+      all,
+      healthy: all.filter((e) => this.#healthy(e)),
+      built: new Map(),
+      builtCount: 0,
+      cached: false,
+    };
+    if (hit) this.#drop(key, hit);
     // Bounded by instances held, oldest service first out.
     while (this.#cached + all.length > CACHE_MAX_INSTANCES && this.#cache.size > 0) {
       const [oldest, old] = this.#cache.entries().next().value as [string, CachedInstances];
-      this.#cache.delete(oldest);
-      this.#cached -= old.all.length;
+      this.#drop(oldest, old);
     }
     if (index !== 0 && all.length <= CACHE_MAX_INSTANCES) {
       this.#cache.set(key, entry);
       this.#cached += all.length;
+      entry.cached = true;
     }
     return entry;
+  }
+
+  #drop(key: string, old: CachedInstances): void {
+    this.#cache.delete(key);
+    this.#cached -= old.all.length;
+    this.#builtTotal -= old.builtCount;
+    old.cached = false;
+  }
+
+  /**
+   * Where one question's built records are kept for this service's instances, or undefined when
+   * they are not kept (the instances are not cached, or the bounds are reached): then each answer
+   * builds its own, as before. Records depend on the name as asked (its case is echoed), the
+   * type, the domain and the TTL; everything else they read is the instance or the settings, and
+   * a settings reload empties the cache.
+   */
+  #builtFor(inst: CachedInstances, l: Lookup): Map<InstanceEntry, Built> | undefined {
+    if (!inst.cached) return undefined;
+    const key = `${l.qtype}\u0000${l.qname}\u0000${l.domain}\u0000${l.ttl}`;
+    let map = inst.built.get(key);
+    if (!map && inst.built.size < CACHE_MAX_QUESTIONS) inst.built.set(key, (map = new Map()));
+    return map;
+  }
+
+  /** An instance's records for the question, from `memo` when kept there. */
+  #built(
+    memo: Map<InstanceEntry, Built> | undefined,
+    inst: CachedInstances | undefined,
+    e: InstanceEntry,
+    build: () => Built,
+  ): Built {
+    const hit = memo?.get(e);
+    if (hit) return hit;
+    const built = build();
+    if (memo && inst?.cached && this.#builtTotal < CACHE_MAX_BUILT) {
+      memo.set(e, built);
+      inst.builtCount++;
+      this.#builtTotal++;
+    }
+    return built;
   }
 
   /** A copy of the healthy instances: the caller shuffles it in place. */
@@ -298,8 +370,10 @@ export class DnsResolver {
     ttl: number,
     max: number,
     out: DnsAnswer,
+    inst?: CachedInstances,
   ): boolean {
     const lookup: Lookup = { qtype: q.type, qname: q.name, domain, ttl, maxAnswers: max };
+    const memo = inst && this.#builtFor(inst, lookup);
     let capped = false;
     if (q.type === "SRV") {
       const seen = new Set<string>();
@@ -308,13 +382,20 @@ export class DnsResolver {
           capped = true;
           break;
         }
-        const tuple = `${e.Node.Node}:${serviceAddress(e, "any")}:${e.Service.Port ?? 0}`;
-        if (seen.has(tuple)) continue;
-        seen.add(tuple);
-        const target = this.#srvRecords(lookup, e);
-        if (!target) continue;
-        out.answers.push(target.srv);
-        out.additionals.push(...target.extra);
+        const built = this.#built(memo, inst, e, () => {
+          const target = this.#srvRecords(lookup, e);
+          return {
+            key: `${e.Node.Node}:${serviceAddress(e, "any")}:${e.Service.Port ?? 0}`,
+            records: target ? [target.srv] : [],
+            extra: target?.extra ?? [],
+          };
+        });
+        if (seen.has(built.key)) continue;
+        seen.add(built.key);
+        const srv = built.records[0];
+        if (!srv) continue;
+        out.answers.push(srv);
+        out.additionals.push(...built.extra);
       }
     } else {
       const seen = new Set<string>();
@@ -325,10 +406,14 @@ export class DnsResolver {
           capped = true;
           break;
         }
-        const records = this.#addressRecords(lookup, e);
+        const { records, key } = this.#built(memo, inst, e, () => {
+          const records = this.#addressRecords(lookup, e);
+          const head = records[0];
+          const key = head ? `${head.type} ${"data" in head ? String(head.data) : ""}` : "";
+          return { records, key, extra: [] };
+        });
         const head = records[0];
         if (!head) continue;
-        const key = `${head.type} ${"data" in head ? String(head.data) : ""}`;
         if (seen.has(key)) continue;
         seen.add(key);
         // Consul answers a CNAME only when no instance has an address record.
@@ -450,17 +535,13 @@ export class DnsResolver {
     let near = svc.Near;
     if (near === "_agent") near = this.#nodeName;
     if (near === "_ip") near = "";
-    const entries = orderQueryNodes(
-      filterQueryNodes(this.#instances(svc.Service).all, svc),
-      near,
-      0,
-      this.#random,
-    );
+    const inst = this.#instances(svc.Service);
+    const entries = orderQueryNodes(filterQueryNodes(inst.all, svc), near, 0, this.#random);
     if (entries.length === 0) throw NAME_ERROR;
     const queryTtl = query.DNS.TTL !== "" ? parseGoDuration(query.DNS.TTL) : undefined;
     const ttl =
       queryTtl !== undefined ? Math.floor(queryTtl / 1000) : this.#serviceTtl(svc.Service);
-    return this.#serviceRecords(q, entries, domain, ttl, max, out);
+    return this.#serviceRecords(q, entries, domain, ttl, max, out, inst);
   }
 
   /** `<hex>.addr[.<dc>].consul`: the address itself, in the answer for A/AAAA/ANY. */

@@ -12,12 +12,17 @@ import * as packet from "dns-packet";
 import type { Answer, DecodedPacket, Packet, Question } from "dns-packet";
 import type { DnsConfig } from "../config/dns-config.js";
 import { encodable } from "./names.js";
-import type { DnsOutcome, DnsQuestion, DnsRcode } from "./resolve.js";
+import type { DnsAnswer, DnsOutcome, DnsQuestion, DnsRcode } from "./resolve.js";
+import { assembleReply, plainQuestionEnd, uncompressedLength } from "./wire.js";
 
 /** What the server asks of the resolver (resolve.ts's DnsResolver). */
 export interface DnsResolverPort {
-  resolve(q: DnsQuestion, maxAnswers: number): Promise<DnsOutcome>;
+  /** The outcome itself when nothing needs waiting for (allow_stale), else a promise of it. */
+  resolve(q: DnsQuestion, maxAnswers: number): DnsOutcome | Promise<DnsOutcome>;
 }
+
+/** A reply to send, none (drop the message), or either later. */
+type Reply = Buffer | undefined | Promise<Buffer | undefined>;
 
 export interface DnsServerLimits {
   /** TCP connections held at once; more are closed on arrival (default 1000). */
@@ -156,18 +161,24 @@ export class DnsServer {
         socket.removeAllListeners("error");
         socket.on("error", (err) => this.#onError(err));
         socket.on("message", (msg, rinfo) => {
-          void this.#answer(msg, "udp").then((reply) => {
-            // The socket may have closed while the answer was built (the agent stopping).
-            try {
-              if (reply) socket.send(reply, rinfo.port, rinfo.address);
-            } catch (err) {
-              this.#onError(err);
-            }
-          });
+          // Answered in this turn when the resolver need not wait: no promise, no closure.
+          const reply = this.#answer(msg, "udp");
+          if (reply instanceof Promise)
+            void reply.then((r) => this.#sendUdp(socket, r, rinfo.port, rinfo.address));
+          else this.#sendUdp(socket, reply, rinfo.port, rinfo.address);
         });
         resolve(socket);
       });
     });
+  }
+
+  #sendUdp(socket: UdpSocket, reply: Buffer | undefined, port: number, address: string): void {
+    // The socket may have closed while the answer was built (the agent stopping).
+    try {
+      if (reply) socket.send(reply, port, address);
+    } catch (err) {
+      this.#onError(err);
+    }
   }
 
   /** RFC 1035 4.2.2 framing: a 2-byte length before each message; queries answered in order. */
@@ -218,16 +229,21 @@ export class DnsServer {
   }
 
   /** The reply to one message, or undefined to drop it (too short to answer, or not a query). */
-  async #answer(msg: Buffer, transport: Transport): Promise<Buffer | undefined> {
+  #answer(msg: Buffer, transport: Transport): Reply {
     try {
-      return await this.#answerOrThrow(msg, transport);
+      const reply = this.#answerOrThrow(msg, transport);
+      return reply instanceof Promise ? reply.catch((err) => this.#failed(msg, err)) : reply;
     } catch (err) {
-      this.#onError(err);
-      return msg.length >= 12 ? header(msg, RCODES.SERVFAIL) : undefined;
+      return this.#failed(msg, err);
     }
   }
 
-  async #answerOrThrow(msg: Buffer, transport: Transport): Promise<Buffer | undefined> {
+  #failed(msg: Buffer, err: unknown): Buffer | undefined {
+    this.#onError(err);
+    return msg.length >= 12 ? header(msg, RCODES.SERVFAIL) : undefined;
+  }
+
+  #answerOrThrow(msg: Buffer, transport: Transport): Reply {
     if (msg.length < 12 || (msg.readUInt16BE(2) & QR) !== 0) return undefined;
     let req: DecodedPacket;
     try {
@@ -259,42 +275,89 @@ export class DnsServer {
     // No record is smaller than the question's name and 14 bytes (an A record, uncompressed), so
     // more than this many can never fit: the resolver need not build them.
     const fits = Math.floor(maxSize / (Buffer.byteLength(q.name) + 2 + 14));
-    const outcome = await this.#resolver.resolve(
+    const outcome = this.#resolver.resolve(
       { name: q.name, type: q.type },
       Math.max(1, Math.min(cap, fits + 1)),
     );
+    if (outcome instanceof Promise)
+      return outcome.then((o) => this.#reply(msg, req, q, opt, maxSize, transport, o));
+    return this.#reply(msg, req, q, opt, maxSize, transport, outcome);
+  }
+
+  #reply(
+    msg: Buffer,
+    req: DecodedPacket,
+    q: Question,
+    opt: { udpPayloadSize?: number } | undefined,
+    maxSize: number,
+    transport: Transport,
+    outcome: DnsOutcome,
+  ): Buffer | Promise<Buffer> {
     const recursion = this.#cfg.recursors.length > 0;
     if (outcome.kind === "recurse") {
       if (!recursion) return header(msg, RCODES.REFUSED);
       return this.#recurse(msg, req, q);
     }
+    const flags = AA | ((req.flags ?? 0) & RD) | (recursion ? RA : 0) | RCODES[outcome.rcode];
+    const ednsBytes = opt ? 11 : 0;
+    const limit = maxSize - ednsBytes - (transport === "udp" ? 8 : 0);
+    const truncate = this.#cfg.enableTruncate;
+    const fast = this.#assembled(msg, q, opt, flags, limit, outcome);
+    if (fast) return fast;
     const res: Packet = {
       id: req.id ?? 0,
       type: "response",
-      flags: AA | ((req.flags ?? 0) & RD) | (recursion ? RA : 0) | RCODES[outcome.rcode],
+      flags,
       questions: [q],
       answers: outcome.answers,
       authorities: outcome.authorities,
       additionals: outcome.additionals,
     };
-    const ednsBytes = opt ? 11 : 0;
-    const trimmed = trim(res, maxSize - ednsBytes - (transport === "udp" ? 8 : 0));
-    if ((trimmed || outcome.capped) && this.#cfg.enableTruncate) res.flags = (res.flags ?? 0) | TC;
-    if (opt)
-      res.additionals = [
-        ...(res.additionals ?? []),
-        {
-          type: "OPT",
-          name: ".",
-          udpPayloadSize: opt.udpPayloadSize ?? DEFAULT_UDP_SIZE,
-          extendedRcode: 0,
-          ednsVersion: 0,
-          flags: 0,
-          flag_do: false,
-          options: [],
-        },
-      ];
+    const answers = res.answers ?? [];
+    // Most answers fit as they are: encoded once, without trim's sizing of each record. Without
+    // SRV answers trim's measure is exactly the packet's length (with SRV it counts additional
+    // records by target, so those take the long way), so what is sent is the same either way.
+    if (answers.length <= 1 || !answers.some((a) => a.type === "SRV")) {
+      const { flags, additionals } = res;
+      if (outcome.capped && truncate) res.flags = (res.flags ?? 0) | TC;
+      if (opt) res.additionals = withOpt(res.additionals, opt);
+      const whole = packet.encode(res);
+      if (answers.length <= 1 || whole.length - ednsBytes <= limit) return whole;
+      res.flags = flags;
+      res.additionals = additionals;
+    }
+    const trimmed = trim(res, limit);
+    if ((trimmed || outcome.capped) && truncate) res.flags = (res.flags ?? 0) | TC;
+    if (opt) res.additionals = withOpt(res.additionals, opt);
     return packet.encode(res);
+  }
+
+  /**
+   * The reply assembled from records encoded once (wire.ts), when every answer is owned by the
+   * question's name, there is nothing else to send but an OPT record, and the whole answer fits
+   * uncompressed (so trim would keep it whole): a service or node lookup's usual answer. Undefined
+   * for anything else, which dns-packet encodes whole.
+   */
+  #assembled(
+    msg: Buffer,
+    q: Question,
+    opt: { udpPayloadSize?: number } | undefined,
+    flags: number,
+    limit: number,
+    outcome: DnsAnswer,
+  ): Buffer | undefined {
+    const { answers } = outcome;
+    if (answers.length === 0 || outcome.authorities.length > 0 || outcome.additionals.length > 0)
+      return undefined;
+    for (const a of answers) if (a.name !== q.name) return undefined;
+    const end = plainQuestionEnd(msg);
+    if (end === undefined) return undefined;
+    if (answers.length > 1 && uncompressedLength(end, answers) > limit) return undefined;
+    const tc = outcome.capped && this.#cfg.enableTruncate ? TC : 0;
+    const trailer = opt
+      ? packet.encode({ additionals: withOpt([], opt) }).subarray(HEADER_SIZE)
+      : undefined;
+    return assembleReply(msg, end, flags | tc, answers, trailer);
   }
 
   /**
@@ -321,6 +384,23 @@ export class DnsServer {
       this.#recursions--;
     }
   }
+}
+
+/** The additional records and the reply's OPT record (EDNS0, the client's buffer size). */
+function withOpt(additionals: Answer[] | undefined, opt: { udpPayloadSize?: number }): Answer[] {
+  return [
+    ...(additionals ?? []),
+    {
+      type: "OPT",
+      name: ".",
+      udpPayloadSize: opt.udpPayloadSize ?? DEFAULT_UDP_SIZE,
+      extendedRcode: 0,
+      ednsVersion: 0,
+      flags: 0,
+      flag_do: false,
+      options: [],
+    },
+  ];
 }
 
 /** A header-only reply: the query's id and opcode, RD kept, the rcode, no sections. */
