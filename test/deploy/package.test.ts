@@ -73,7 +73,18 @@ describe("deploy - npm package", { timeout: 180_000 }, () => {
     // The installed agent starts with its on-disk store (lmdb's prebuilt binary) and serves.
     const agent = spawn(
       "augur",
-      ["agent", "-data-dir", join(dir, "data"), "-http-port", "0", "-node", "pack"],
+      // Random ports: the test must not depend on 8500/8600 being free on the machine.
+      [
+        "agent",
+        "-data-dir",
+        join(dir, "data"),
+        "-http-port",
+        "0",
+        "-dns-port",
+        "0",
+        "-node",
+        "pack",
+      ],
       { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
