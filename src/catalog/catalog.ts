@@ -282,18 +282,7 @@ export class Catalog {
     const value = instancesOf(this.#view, service).map((s) => {
       const node = this.#view.nodes.get(s.value.Node.toLowerCase());
       return {
-        Node: node
-          ? toNode(node)
-          : ({
-              ID: "",
-              Node: s.value.Node,
-              Address: "",
-              Datacenter: this.datacenter,
-              TaggedAddresses: null,
-              Meta: null,
-              CreateIndex: 0,
-              ModifyIndex: 0,
-            } as Node),
+        Node: node ? toNode(node) : this.#missingNode(s.value.Node),
         Service: toNodeService(s),
         Checks: checksForInstance(this.#view, s),
       };

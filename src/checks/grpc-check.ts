@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { connect, constants, type ClientHttp2Session } from "node:http2";
+import { constants, type ClientHttp2Session } from "node:http2";
+import { connectH2 } from "./h2-session.js";
 import { goDialError, goTlsError, isTlsError, splitHostPort } from "./go-net-errors.js";
 import { probeTimeoutMs, type Probe, type ProbeResult } from "./runner.js";
 
@@ -175,18 +176,9 @@ export function grpcProbe(options: GrpcProbeOptions): Probe {
       const onAbort = (): void => fail(1, "context canceled");
       signal.addEventListener("abort", onAbort, { once: true });
 
-      const authority = `${options.useTls ? "https" : "http"}://${server}`;
       let connected = false;
       try {
-        session = connect(authority, {
-          ...(options.useTls
-            ? {
-                rejectUnauthorized: !options.tlsSkipVerify,
-                servername: options.tlsServerName || split.host,
-                ALPNProtocols: ["h2"],
-              }
-            : {}),
-        });
+        session = connectH2(server, split.host, options);
       } catch (err) {
         fail(14, `connection error: desc = "transport: ${(err as Error).message}"`);
         return;

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { connect, type ClientHttp2Session } from "node:http2";
+import type { ClientHttp2Session } from "node:http2";
+import { connectH2 } from "./h2-session.js";
 import { goDialError, goTlsError, isTlsError, splitHostPort } from "./go-net-errors.js";
 import { probeTimeoutMs, type Probe, type ProbeResult } from "./runner.js";
 
@@ -53,15 +54,7 @@ export function h2pingProbe(options: H2PingProbeOptions): Probe {
       const onAbort = (): void => failed("context canceled");
       signal.addEventListener("abort", onAbort, { once: true });
       try {
-        session = connect(`${options.useTls ? "https" : "http"}://${address}`, {
-          ...(options.useTls
-            ? {
-                rejectUnauthorized: !options.tlsSkipVerify,
-                servername: options.tlsServerName || split.host,
-                ALPNProtocols: ["h2"],
-              }
-            : {}),
-        });
+        session = connectH2(address, split.host, options);
       } catch (err) {
         failed((err as Error).message);
         return;

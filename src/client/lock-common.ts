@@ -103,3 +103,17 @@ export class SessionRenewer {
       .catch(() => undefined);
   }
 }
+
+/**
+ * Starts watching a lock or semaphore slot just acquired: `stop` ends the watch (unlock, release),
+ * and `lost` aborts once it has ended for any reason, as api.Lock's and api.Semaphore's lockCh.
+ */
+export function watchHeld(monitor: (signal: AbortSignal) => Promise<unknown>): {
+  stop: AbortController;
+  lost: AbortSignal;
+} {
+  const stop = new AbortController();
+  const lost = new AbortController();
+  void monitor(stop.signal).finally(() => lost.abort());
+  return { stop, lost: lost.signal };
+}

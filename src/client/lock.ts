@@ -14,6 +14,7 @@ import {
   SessionRenewer,
   sleep,
   wrapError,
+  watchHeld,
 } from "./lock-common.js";
 
 /** api.LockFlagValue: marks a key used as a lock (a semaphore's `.lock` has another). */
@@ -94,11 +95,9 @@ export class Lock {
       const acquired = await this.#acquire(session, stop);
       if (!acquired) return undefined;
       this.#held = true;
-      const monitorStop = new AbortController();
+      const { stop: monitorStop, lost } = watchHeld((signal) => this.#monitor(session, signal));
       this.#monitorStop = monitorStop;
-      const lost = new AbortController();
-      void this.#monitor(session, monitorStop.signal).finally(() => lost.abort());
-      return { lost: lost.signal };
+      return { lost };
     } catch (err) {
       if (stop?.aborted) return undefined;
       throw err;

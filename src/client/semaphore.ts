@@ -18,6 +18,7 @@ import {
   SessionRenewer,
   sleep,
   wrapError,
+  watchHeld,
 } from "./lock-common.js";
 
 /** api.SemaphoreFlagValue: marks a semaphore's keys (a lock's key has another). */
@@ -114,11 +115,9 @@ export class Semaphore {
       if (!made) throw new AugurError("INVALID_STATE", "failed to make contender entry: <nil>");
       if (!(await this.#claimSlot(session, stop))) return undefined;
       this.#held = true;
-      const monitorStop = new AbortController();
+      const { stop: monitorStop, lost } = watchHeld((signal) => this.#monitor(session, signal));
       this.#monitorStop = monitorStop;
-      const lost = new AbortController();
-      void this.#monitor(session, monitorStop.signal).finally(() => lost.abort());
-      return { lost: lost.signal };
+      return { lost };
     } catch (err) {
       if (stop?.aborted) return undefined;
       throw err;
