@@ -1,7 +1,14 @@
 /**
  * Turns a watch's results into events: per-entity changes against what handlers were last told,
- * shaped by the start mode and noise control, each event recorded durably (with the new state)
- * before the plan asks for the next result.
+ * shaped by the start mode and noise control, each event handed to the outbox with the new state.
+ *
+ * The detector does not wait for the disk before the plan asks for the next result: the outbox
+ * applies a watch's commits in order, so the next state is computed on top of one still being
+ * flushed, and one watch's burst shares flushes (at most {@link COMMITS_IN_FLIGHT_MAX} wait at
+ * once). Nothing is delivered before it is durable (the runner enqueues on the flush). When a
+ * commit fails, the outbox refuses the watch's later commits, the detector goes back to what
+ * its last durable commit reported, and the next flush reports the difference from there: the
+ * lost events' changes are reported again, not skipped.
  *
  * ```
  * starting ──first result──▶ running ──result──▶ (quiet period / hold / flap) ──flush──▶ running
@@ -58,8 +65,17 @@ export interface PersistedWatchState {
 
 export const SEEN_EVENTS_MAX = 1024;
 
-/** After a failed outbox write from a timer-driven flush, try again after this long. */
+/** After a failed outbox write, report again from the last durable state after this long. */
 const COMMIT_RETRY_MS = 1000;
+
+/** Commits of one watch waiting for the disk at once; past it, the detector waits for the oldest. */
+export const COMMITS_IN_FLIGHT_MAX = 64;
+
+/** What the handlers have been told, as of one commit. */
+interface Reported {
+  readonly reported: Map<string, Entity>;
+  readonly seen: string[];
+}
 
 export interface ChangeDetectorOptions {
   readonly watchId: string;
@@ -68,12 +84,17 @@ export interface ChangeDetectorOptions {
   readonly noise: NoiseOptions;
   readonly clock: Clock;
   readonly initial?: PersistedWatchState;
-  /** Durably records the new state and the event (if any); the detector waits for it. */
-  /** `state` null: record the event only (a synthetic event before any state exists). */
+  /**
+   * Records the new state and the event (if any) in the outbox; resolves once durable. Called
+   * again before the previous call resolved: calls must apply in order (see WatchStore.commit).
+   * `state` null: record the event only (a synthetic event before any state exists).
+   */
   readonly commit: (
     state: PersistedWatchState | null,
     event: DetectedEvent | undefined,
   ) => Promise<void>;
+  /** After a failed commit, once the detector is back at its last durable state (WatchStore.resume). */
+  readonly resume?: () => void;
   readonly onError?: (err: AugurError) => void;
 }
 
@@ -92,6 +113,14 @@ export class ChangeDetector {
   readonly #quiet: QuietPeriod | undefined;
   #reported: Map<string, Entity>;
   #seen: string[];
+  /** What the last durable commit reported: where a failed commit sends the detector back. */
+  #durable: Reported;
+  /** Bumped on a failed commit: failures of commits made before it are already handled. */
+  #epoch = 0;
+  /** Commits not yet durable (each settles, never rejects), oldest first. */
+  readonly #inFlight: Promise<void>[] = [];
+  /** A failed commit's retry: when to report again from the durable state. */
+  #retryAt: number | undefined;
   #latest: Latest | undefined;
   #started = false;
   #stopped = false;
@@ -116,6 +145,7 @@ export class ChangeDetector {
         : undefined;
     this.#reported = entitiesFromJson(options.initial?.reported);
     this.#seen = [...(options.initial?.seenEvents ?? [])];
+    this.#durable = { reported: this.#reported, seen: this.#seen };
     if (options.initial?.noise && this.#noise.active) this.#noise.restore(options.initial.noise);
   }
 
@@ -177,7 +207,7 @@ export class ChangeDetector {
         this.#latest === undefined && this.#o.initial === undefined
           ? null
           : this.#stateNow(this.#reported, now, this.#seen);
-      await this.#o.commit(state, event);
+      await this.#append(state, event);
     });
   }
 
@@ -185,6 +215,11 @@ export class ChangeDetector {
     this.#stopped = true;
     if (this.#timer) this.#o.clock.clearTimer(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Resolves once every commit made so far is durable or failed (a clean stop waits for it). */
+  async settled(): Promise<void> {
+    while (this.#inFlight.length > 0) await Promise.all([...this.#inFlight]);
   }
 
   #serial(fn: () => Promise<void>): Promise<void> {
@@ -252,6 +287,7 @@ export class ChangeDetector {
     const candidates = [
       this.#quiet?.dueAt(),
       this.#noise.active ? this.#noise.nextWakeAt(this.#reported) : undefined,
+      this.#retryAt,
     ].filter((t): t is number => t !== undefined);
     if (candidates.length === 0 || this.#stopped) return;
     const at = Math.min(...candidates);
@@ -272,6 +308,8 @@ export class ChangeDetector {
 
   async #tick(now: number): Promise<void> {
     if (this.#stopped) return;
+    // Whichever flush comes next reports from the durable state: a pending retry is covered.
+    this.#retryAt = undefined;
     const due = this.#quiet?.dueAt();
     if (due !== undefined && due > now) return this.#schedule(now);
     await this.#flush(now, false);
@@ -360,9 +398,48 @@ export class ChangeDetector {
     now: number,
     seen: string[] = this.#seen,
   ): Promise<void> {
-    await this.#o.commit(this.#stateNow(reported, now, seen), event);
-    this.#reported = new Map(reported);
+    const next: Reported = { reported: new Map(reported), seen };
+    await this.#append(this.#stateNow(reported, now, seen), event, next);
+    this.#reported = next.reported;
     this.#seen = seen;
+  }
+
+  /**
+   * Hands a commit to the outbox without waiting for the disk (see the module comment); `next`:
+   * what the handlers have been told once it is durable.
+   */
+  async #append(
+    state: PersistedWatchState | null,
+    event: DetectedEvent | undefined,
+    next?: Reported,
+  ): Promise<void> {
+    while (this.#inFlight.length >= COMMITS_IN_FLIGHT_MAX) await this.#inFlight[0];
+    const epoch = this.#epoch;
+    const settled = this.#o.commit(state, event).then(
+      () => {
+        // Commits resolve in the order they were made: this is the newest durable one.
+        if (next !== undefined && epoch === this.#epoch) this.#durable = next;
+      },
+      (err: unknown) => this.#commitFailed(epoch, toAugurError(err)),
+    );
+    this.#inFlight.push(settled);
+    void settled.then(() => this.#inFlight.splice(this.#inFlight.indexOf(settled), 1));
+  }
+
+  /**
+   * A commit failed, and with it every later one of this watch (the outbox refuses them): go back
+   * to what the last durable commit reported and report the difference from there shortly.
+   */
+  #commitFailed(epoch: number, err: AugurError): void {
+    if (epoch !== this.#epoch || this.#stopped) return;
+    this.#o.onError?.(err);
+    this.#epoch++;
+    this.#reported = this.#durable.reported;
+    this.#seen = this.#durable.seen;
+    this.#o.resume?.();
+    const now = this.#o.clock.now();
+    this.#retryAt = now + COMMIT_RETRY_MS;
+    void this.#serial(() => this.#schedule(now));
   }
 }
 

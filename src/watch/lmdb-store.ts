@@ -36,7 +36,7 @@ import {
   type PendingFilter,
   type WatchStore,
 } from "./outbox.js";
-import { closedError, matches, notDead } from "./store-common.js";
+import { closedError, failedEarlier, matches, notDead } from "./store-common.js";
 
 type Key = [string, string | number];
 
@@ -49,6 +49,8 @@ interface QueuedWrite {
   readonly apply: () => void;
   /** Resolve only after the flush to disk, not just the commit. */
   readonly durable: boolean;
+  /** The watch a `commit` writes for: fails once an earlier commit of that watch failed. */
+  readonly watchId?: string;
   readonly resolve: () => void;
   readonly reject: (err: AugurError) => void;
 }
@@ -71,6 +73,8 @@ export class LmdbWatchStore implements WatchStore {
   readonly #counts: Record<string, number>;
   #closed = false;
   #queued: QueuedWrite[] = [];
+  /** Watches whose commit failed, until they resume (see {@link WatchStore.commit}). */
+  readonly #failedWatches = new Set<string>();
   readonly #stats = { writes: 0, transactions: 0, flushes: 0 };
   /** The group-commit writer while it runs (see {@link LmdbWatchStore.#drain}). */
   #writer: Promise<void> | undefined;
@@ -107,25 +111,37 @@ export class LmdbWatchStore implements WatchStore {
   ): Promise<OutboxRecord[]> {
     this.#check();
     const created: OutboxRecord[] = [];
-    await this.#write(() => {
-      if (state !== null) void this.#db.put(["state", watchId], state);
-      for (const r of records) {
-        const seq = ++this.#seq;
-        const rec: OutboxRecord = {
-          ...r,
-          id: String(seq),
-          seq,
-          status: "pending",
-          attempts: 0,
-          nextAttemptAt: 0,
-        };
-        void this.#db.put(["q", seq], rec);
-        created.push(rec);
-      }
-      if (records.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
-    });
+    await this.#write(
+      () => {
+        if (state !== null) void this.#db.put(["state", watchId], state);
+        for (const r of records) {
+          const seq = ++this.#seq;
+          const rec: OutboxRecord = {
+            ...r,
+            id: String(seq),
+            seq,
+            status: "pending",
+            attempts: 0,
+            nextAttemptAt: 0,
+          };
+          void this.#db.put(["q", seq], rec);
+          created.push(rec);
+        }
+        if (records.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
+      },
+      true,
+      watchId,
+    );
     this.#depth += created.length;
     return created;
+  }
+
+  resume(watchId: string): void {
+    this.#failedWatches.delete(watchId);
+    const stale = this.#queued.filter((w) => w.watchId === watchId);
+    if (stale.length === 0) return;
+    this.#queued = this.#queued.filter((w) => w.watchId !== watchId);
+    for (const w of stale) w.reject(failedEarlier(watchId));
   }
 
   async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {
@@ -265,9 +281,9 @@ export class LmdbWatchStore implements WatchStore {
   }
 
   /** Queues `apply` for the next group commit; `durable` also waits for the flush to disk. */
-  #write(apply: () => void, durable = true): Promise<void> {
+  #write(apply: () => void, durable = true, watchId?: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queued.push({ apply, durable, resolve, reject });
+      this.#queued.push({ apply, durable, resolve, reject, ...(watchId ? { watchId } : {}) });
       this.#writer ??= this.#drain();
     });
   }
@@ -286,10 +302,17 @@ export class LmdbWatchStore implements WatchStore {
         await this.#db.transaction(() => {
           batch = this.#take();
           for (const w of batch) {
+            // Computed on top of a commit that failed: applying it would skip that one's event.
+            if (w.watchId !== undefined && this.#failedWatches.has(w.watchId)) {
+              failed.add(w);
+              w.reject(failedEarlier(w.watchId));
+              continue;
+            }
             try {
               w.apply();
             } catch (err) {
               failed.add(w);
+              this.#fail(w);
               w.reject(ioError(err));
             }
           }
@@ -297,7 +320,11 @@ export class LmdbWatchStore implements WatchStore {
       } catch (err) {
         // The transaction failed as a whole (or never ran its callback): nothing in it counts.
         if (batch.length === 0) batch = this.#take();
-        for (const w of batch) w.reject(ioError(err));
+        for (const w of batch) {
+          if (failed.has(w)) continue;
+          this.#fail(w);
+          w.reject(ioError(err));
+        }
         continue;
       }
       this.#stats.transactions++;
@@ -323,8 +350,17 @@ export class LmdbWatchStore implements WatchStore {
     // now, before the loop queues the next transaction (wrapping it in a Promise would defer it).
     void this.#db.flushed.then(
       () => durable.forEach((w) => w.resolve()),
-      (err: unknown) => durable.forEach((w) => w.reject(ioError(err))),
+      (err: unknown) =>
+        durable.forEach((w) => {
+          this.#fail(w);
+          w.reject(ioError(err));
+        }),
     );
+  }
+
+  /** A watch's commit failed: its later commits fail until it resumes. */
+  #fail(w: QueuedWrite): void {
+    if (w.watchId !== undefined) this.#failedWatches.add(w.watchId);
   }
 
   #check(): void {

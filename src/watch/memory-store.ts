@@ -13,7 +13,8 @@ import {
   type PendingFilter,
   type WatchStore,
 } from "./outbox.js";
-import { closedError, matches, newestFirst, notDead } from "./store-common.js";
+import { AugurError } from "../lib/errors.js";
+import { closedError, failedEarlier, matches, newestFirst, notDead } from "./store-common.js";
 
 /** Listings may run this far past their bound before a trim, so a finish does not copy the list. */
 const TRIM_BATCH = 100;
@@ -32,6 +33,8 @@ export class MemoryWatchStore implements WatchStore {
   #dead: OutboxRecord[] = [];
   #seq = 0;
   #closed = false;
+  /** Watches whose last commit failed, until they resume (see WatchStore.commit). */
+  readonly #failed = new Set<string>();
 
   async loadState(watchId: string): Promise<PersistedWatchState | undefined> {
     this.#check();
@@ -44,7 +47,17 @@ export class MemoryWatchStore implements WatchStore {
     records: readonly NewRecord[],
   ): Promise<OutboxRecord[]> {
     this.#check();
-    if (state !== null) this.#states.set(watchId, structuredClone(state));
+    if (this.#failed.has(watchId)) throw failedEarlier(watchId);
+    try {
+      if (state !== null) this.#states.set(watchId, structuredClone(state));
+    } catch (err) {
+      this.#failed.add(watchId);
+      throw new AugurError(
+        "STORE_IO",
+        `watch outbox: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
     return records.map((r) => {
       const seq = ++this.#seq;
       const rec: OutboxRecord = {
@@ -58,6 +71,10 @@ export class MemoryWatchStore implements WatchStore {
       this.#pending.set(seq, rec);
       return rec;
     });
+  }
+
+  resume(watchId: string): void {
+    this.#failed.delete(watchId);
   }
 
   async pending(filter: PendingFilter = {}): Promise<OutboxRecord[]> {

@@ -62,12 +62,24 @@ export interface WatchStore {
   /** `memory` or `disk`: for logs and the deliveries API. */
   readonly kind: "memory" | "disk";
   loadState(watchId: string): Promise<PersistedWatchState | undefined>;
-  /** Atomically (and durably, for disk) stores the watch's state (null: keep it) and enqueues the records. */
+  /**
+   * Atomically (and durably, for disk) stores the watch's state (null: keep it) and enqueues the
+   * records; resolves once durable. Commits apply in call order, so a watch may call `commit`
+   * again before the previous one resolved (its next state is computed on top of the previous
+   * one): this is how one watch's burst shares flushes. For the same reason, once a commit of a
+   * watch fails, every later commit of that watch fails too, queued or new, until
+   * {@link WatchStore.resume}: the watch first goes back to its last durable state.
+   */
   commit(
     watchId: string,
     state: PersistedWatchState | null,
     records: readonly NewRecord[],
   ): Promise<OutboxRecord[]>;
+  /**
+   * Clears a watch's failed state (see `commit`); commits of the watch still queued from before
+   * fail. The watch calls it once it has gone back to its last durable state.
+   */
+  resume(watchId: string): void;
   /** Pending records in queue order. */
   pending(filter?: PendingFilter): Promise<OutboxRecord[]>;
   /**

@@ -23,3 +23,10 @@ export function newestFirst(list: readonly OutboxRecord[], limit: number): Outbo
 
 export const closedError = (): AugurError =>
   new AugurError("STORE_CLOSED", "The watch outbox is closed");
+
+/** A commit of a watch after one of its commits failed, before the watch resumed (see WatchStore.commit). */
+export const failedEarlier = (watchId: string): AugurError =>
+  new AugurError(
+    "STORE_IO",
+    `watch outbox: an earlier write of watch "${watchId}" failed; the watch resumes from its last durable state first`,
+  );

@@ -14,7 +14,7 @@ import { ChangeDetector, type DetectedEvent, type PersistedWatchState } from "./
 import type { Handler } from "./handlers/handler.js";
 import type { WatchLogger } from "./logger.js";
 import type { WatchMetrics } from "./metrics.js";
-import type { NewRecord, WatchStore } from "./outbox.js";
+import type { NewRecord, OutboxRecord, WatchStore } from "./outbox.js";
 import { payloadFor } from "./payload.js";
 import { WatchPlan, type PlanState } from "./plan.js";
 import type { WatchSource } from "./query.js";
@@ -130,6 +130,10 @@ export class WatchRunner {
       clock,
       ...(initial ? { initial } : {}),
       commit: (state, event) => this.#commit(state, event),
+      resume: () => {
+        this.#o.store.resume(def.id);
+        this.#o.memoryStore.resume(def.id);
+      },
       onError: (err) =>
         logger.error("watch change detection failed", { watch: def.id, error: err.message }),
     });
@@ -247,7 +251,12 @@ export class WatchRunner {
     return h.durable ? this.#o.store : this.#o.memoryStore;
   }
 
-  /** The detector's commit: state + durable records in one transaction, then memory records. */
+  /**
+   * The detector's commit: state + durable records in one transaction, then memory records;
+   * handlers get the records once they are durable. Called again before the previous call
+   * resolved (the detector does not wait for the disk): the stores apply calls in order, and
+   * records reach each worker in that order.
+   */
   async #commit(
     state: PersistedWatchState | null,
     event: DetectedEvent | undefined,
@@ -267,15 +276,20 @@ export class WatchRunner {
       };
       (h.durable || this.#o.store === this.#o.memoryStore ? durable : volatile).push(rec);
     }
-    const created = [...(await this.#o.store.commit(this.def.id, state, durable))];
+    // Each handler's records are all durable or all volatile, and every call takes the same
+    // steps to its enqueue, so calls resolving in order enqueue in order.
+    this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
     if (volatile.length > 0)
-      created.push(...(await this.#o.memoryStore.commit(this.def.id, state, volatile)));
+      this.#enqueue(await this.#o.memoryStore.commit(this.def.id, state, volatile));
     if (event) {
       this.#remember(event);
       this.#events++;
       this.#o.metrics?.events.inc({ watch: this.def.id });
     }
-    for (const rec of created) this.#workers.get(rec.handlerKey)?.enqueue([rec]);
+  }
+
+  #enqueue(records: readonly OutboxRecord[]): void {
+    for (const rec of records) this.#workers.get(rec.handlerKey)?.enqueue([rec]);
   }
 
   #remember(event: DetectedEvent): void {
@@ -313,6 +327,8 @@ export class WatchRunner {
         error: toAugurError(err).message,
       }),
     );
+    // Commits still being flushed reach their workers (and the store) before those stop.
+    await this.#detector?.settled();
     await Promise.all([...this.#workers.values()].map((w) => w.stop()));
     await this.#leadership?.stop();
   }

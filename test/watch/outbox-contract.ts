@@ -32,6 +32,51 @@ const rec = (eventId: string, handlerKey = "h1", watchId = "w1"): NewRecord => (
 });
 
 export function outboxContract(name: string, factory: StoreFactory): void {
+  void test(`${name} - a failed commit fails the watch's later commits, queued or new, until it resumes`, async () => {
+    const s = await factory.open();
+    try {
+      await s.commit("w1", state("1"), [rec("a")]);
+      // A state the store cannot encode: its getter throws when it is written.
+      const broken = {
+        ...state("2"),
+        get index(): string {
+          throw new RangeError("cannot encode");
+        },
+      } as PersistedWatchState;
+      // Three commits made without waiting, as a watch makes them: the second and third were
+      // computed on top of the first, so neither may land once it failed.
+      const results = await Promise.allSettled([
+        s.commit("w1", broken, [rec("b")]),
+        s.commit("w1", state("3"), [rec("c")]),
+        s.commit("w2", state("9"), [rec("x", "h1", "w2")]),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["rejected", "rejected", "fulfilled"],
+      );
+      for (const r of results.slice(0, 2)) {
+        const reason = (r as PromiseRejectedResult).reason as unknown;
+        assert.ok(isAugurError(reason) && reason.code === "STORE_IO", String(reason));
+      }
+      await assert.rejects(s.commit("w1", state("4"), []), /an earlier write of watch "w1"/);
+      assert.equal((await s.loadState("w1"))?.index, "1");
+      assert.deepEqual(
+        (await s.pending({ watchId: "w1" })).map((r) => r.eventId),
+        ["a"],
+      );
+      s.resume("w1");
+      await s.commit("w1", state("5"), [rec("d")]);
+      assert.equal((await s.loadState("w1"))?.index, "5");
+      assert.deepEqual(
+        (await s.pending({ watchId: "w1" })).map((r) => r.eventId),
+        ["a", "d"],
+      );
+      assert.equal((await s.loadState("w2"))?.index, "9");
+    } finally {
+      await s.close();
+    }
+  });
+
   void test(`${name} - commit stores state and records atomically, in queue order`, async () => {
     const s = await factory.open();
     try {
