@@ -34,6 +34,8 @@ export interface WatchRunnerOptions {
   readonly clock: Clock;
   readonly logger: WatchLogger;
   readonly metrics?: WatchMetrics;
+  /** Called on every change the watch API shows: an event, a delivery outcome, a query error. */
+  readonly onChange?: () => void;
   readonly planWaitMs?: number;
   readonly planRetryBaseMs?: number;
   readonly stopGraceMs?: number;
@@ -142,6 +144,7 @@ export class WatchRunner {
       onError: (err, retryInMs) => {
         this.#lastError = err.message;
         this.#o.metrics?.queryErrors.inc({ watch: def.id });
+        this.#o.onChange?.();
         logger.error("Watch errored", {
           watch: def.id,
           type: def.query.type,
@@ -228,19 +231,32 @@ export class WatchRunner {
     if (handler === undefined)
       throw new AugurError("INTERNAL", `watch ${this.def.id}: no handler for key ${h.key}`);
     const store = this.#storeFor(h);
+    const observer = this.#observer();
     const worker = new DeliveryWorker({
       handler,
       retry: h.retry,
       store,
       clock: this.#o.clock,
       logger: this.#o.logger,
-      ...(this.#o.metrics ? { observer: this.#o.metrics as DeliveryObserver } : {}),
+      ...(observer ? { observer } : {}),
       ...(this.#o.stopGraceMs !== undefined ? { stopGraceMs: this.#o.stopGraceMs } : {}),
       ...(this.#leadership ? { gate: this.#leadership } : {}),
     });
     worker.enqueue(await store.pending({ watchId: this.def.id, handlerKey: h.key }));
     worker.start();
     this.#workers.set(h.key, worker);
+  }
+
+  /** The workers' observer: the metrics, and the change signal after each outcome. */
+  #observer(): DeliveryObserver | undefined {
+    const { metrics, onChange } = this.#o;
+    if (!onChange) return metrics;
+    return {
+      delivered: (r, ms) => (metrics?.delivered(r, ms), onChange()),
+      failed: (r, permanent) => (metrics?.failed(r, permanent), onChange()),
+      retried: (r) => (metrics?.retried(r), onChange()),
+      deadLettered: (r) => (metrics?.deadLettered(r), onChange()),
+    };
   }
 
   #storeFor(h: HandlerDefinition): WatchStore {
@@ -276,6 +292,7 @@ export class WatchRunner {
       this.#o.metrics?.events.inc({ watch: this.def.id });
     }
     for (const rec of created) this.#workers.get(rec.handlerKey)?.enqueue([rec]);
+    if (event || created.length > 0) this.#o.onChange?.();
   }
 
   #remember(event: DetectedEvent): void {
