@@ -139,7 +139,6 @@ export function VirtualList<T>(props: {
         class="vlist"
         role="list"
         aria-label={props.label}
-        aria-rowcount={items.length}
         onKeyDown={onKeyDown}
       >
         <div style={{ height: `${items.length * rowHeight}px`, position: "relative" }}>
@@ -147,6 +146,9 @@ export function VirtualList<T>(props: {
             <div
               key={first + i}
               role="listitem"
+              // Only the rows in view exist: each says where it is in the whole list.
+              aria-setsize={items.length}
+              aria-posinset={first + i + 1}
               data-row={first + i}
               class="vrow"
               style={{ top: `${(first + i) * rowHeight}px`, height: `${rowHeight}px` }}
