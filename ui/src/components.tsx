@@ -134,13 +134,7 @@ export function VirtualList<T>(props: {
   return (
     <div class="vlist-wrap">
       {props.header}
-      <div
-        ref={ref}
-        class="vlist"
-        role="list"
-        aria-label={props.label}
-        onKeyDown={onKeyDown}
-      >
+      <div ref={ref} class="vlist" role="list" aria-label={props.label} onKeyDown={onKeyDown}>
         <div style={{ height: `${items.length * rowHeight}px`, position: "relative" }}>
           {items.slice(first, last).map((item, i) => (
             <div
