@@ -24,8 +24,7 @@ import { SERVER_RPC_PORT } from "./agent/server-identity.js";
 import { InProcessSource } from "./api/in-process-source.js";
 import { ApiMetrics } from "./api/metrics.js";
 import { statusRoutes } from "./api/routes/status.js";
-import { rootRoutes } from "./api/routes/root.js";
-import { uiRoutes } from "./api/routes/ui.js";
+import { webUiRoutes } from "./api/routes/ui.js";
 import { internalUiRoutes } from "./api/routes/internal-ui.js";
 import { aclRoutes } from "./api/routes/acl.js";
 import { coordinateRoutes } from "./api/routes/coordinate.js";
@@ -359,9 +358,12 @@ export class AgentRuntime {
 
     // Set once the DNS interface listens: a reload hands it the new dns_config, as Consul's.
     let reloadDns: ((next: AgentSettings) => void) | undefined;
+    // Set once the HTTP server exists: a reload applies ui_config (enabled, dir, content_path).
+    let reloadUi = (_next: AgentSettings): void => undefined;
     const reload = async (): Promise<void> => {
       const next = await options.reloadSettings();
       reloadDns?.(next);
+      reloadUi(next);
       await applyDefinitions(agent, current.services, current.checks, next);
       await watchManager.reload(own ? next.watches : []);
       current = next;
@@ -411,16 +413,11 @@ export class AgentRuntime {
         Metrics: await metrics.registry.getMetricsAsJSON(),
       }),
     };
-    const ui = settings.ui;
-    const routes = [
+    const apiRoutes = [
       ...statusRoutes({
         leader: leaderAddr,
         peers: () => [`${settings.advertiseAddr}:${SERVER_RPC_PORT}`],
       }),
-      ...rootRoutes(ui?.enabled ? { uiPath: ui.contentPath } : {}),
-      ...(ui?.enabled
-        ? uiRoutes({ contentPath: ui.contentPath, dir: ui.dir ?? BUILT_UI_DIR })
-        : []),
       ...aclRoutes(),
       ...coordinateRoutes(catalog, { disabled: settings.disableCoordinates === true }),
       ...agentHealthRoutes(agent),
@@ -441,6 +438,7 @@ export class AgentRuntime {
       ...watchRoutes(watchManager),
       ...snapshotRoutes(catalog),
     ];
+    const routes = [...apiRoutes, ...webUiRoutes(settings.ui, BUILT_UI_DIR)];
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
     const storeContact = settings.etcd ? { storeContact: () => agent.storeContact() } : {};
     const onServerError = (err: unknown, method: string, url: string): void =>
@@ -476,6 +474,15 @@ export class AgentRuntime {
       ...(settings.http ? { limits: settings.http } : {}),
       ...storeContact,
     });
+    let ui = settings.ui;
+    reloadUi = (next) => {
+      // Rebuilt on every reload, as Consul's UI handler re-reads its directory: new uiRoutes read
+      // the build afresh (a UI rebuilt in place, or a new `dir`).
+      server.setRoutes([...apiRoutes, ...webUiRoutes(next.ui, BUILT_UI_DIR)]);
+      if (JSON.stringify(next.ui ?? null) !== JSON.stringify(ui ?? null))
+        log.info(next.ui?.enabled ? `web UI at ${next.ui.contentPath}` : "web UI off");
+      ui = next.ui;
+    };
     releaseParked = () => {
       server.releaseParked();
       inProcess?.releaseParked();

@@ -99,7 +99,7 @@ type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
 export class ApiServer {
   readonly #servers: Server[] = [];
   readonly #options: ApiServerOptions;
-  readonly #router: Router;
+  #router: Router;
   readonly #parked = new ParkedRequests();
   readonly #policy: string;
   /** `http_config.response_headers`, or undefined when none are configured (the usual case). */
@@ -111,6 +111,14 @@ export class ApiServer {
     this.#policy = options.defaultAclPolicy ?? "allow";
     this.#responseHeaders = options.limits?.responseHeaders;
     this.#router = buildRouter(options.routes);
+  }
+
+  /**
+   * Replaces the route table (a reload that moves or turns off the web UI). Requests already
+   * routed finish on their old route; the next request is matched against the new table.
+   */
+  setRoutes(routes: readonly Route[]): void {
+    this.#router = buildRouter(routes);
   }
 
   /** Starts listening on each address; resolves to the bound addresses (port 0 becomes real). */

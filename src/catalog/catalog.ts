@@ -33,11 +33,11 @@ import {
 } from "./records.js";
 import { CatalogView, lowerBound, type Stored } from "./view.js";
 import { scope, type WaitSignal } from "./scopes.js";
+import { ServiceSummaryCache } from "./service-summaries.js";
 import {
   checksForInstance,
   checksOfNode,
   instancesOf,
-  serfHealth,
   toHealthCheck,
   toNode,
   toNodeService,
@@ -101,6 +101,8 @@ export function inspectView(catalog: Catalog): CatalogView {
 export class Catalog {
   /** The store-fed read model. Only the catalog reads it: everything else calls the methods below. */
   readonly #view: CatalogView;
+  /** `internal/ui/services`, recomputed per changed service name (service-summaries.ts). */
+  readonly #summaries = new ServiceSummaryCache();
   readonly sessions: Sessions;
   /** Prepared queries (`/v1/query`). */
   readonly queries: PreparedQueries;
@@ -339,77 +341,6 @@ export class Catalog {
    * of their nodes' checks, counted once per instance, in name order.
    */
   serviceSummaries(): Indexed<ServiceSummary[]> {
-    // Statuses only, straight from the records: building 30,000 HealthCheck objects to count
-    // them cost most of the answer on a big catalog.
-    const nodeChecks = new Map<string, string[]>();
-    const serviceChecks = new Map<string, string[]>();
-    const add = (map: Map<string, string[]>, key: string, status: string): void => {
-      const list = map.get(key);
-      if (list) list.push(status);
-      else map.set(key, [status]);
-    };
-    for (const nodeLower of this.#view.nodes.keys()) {
-      const serf = serfHealth(this.#view, nodeLower);
-      if (serf) add(nodeChecks, nodeLower, serf.Status);
-    }
-    for (const [nodeLower, checks] of this.#view.checksByNode)
-      for (const c of checks.values())
-        if (c.value.ServiceID === "") add(nodeChecks, nodeLower, c.value.Status);
-        else add(serviceChecks, `${nodeLower}\u0000${c.value.ServiceID}`, c.value.Status);
-    interface Sum {
-      kind: string;
-      instances: number;
-      tags: Set<string>;
-      nodes: Set<string>;
-      counts: [number, number, number];
-    }
-    const count = (sum: Sum, statuses: readonly string[] | undefined): void => {
-      for (const status of statuses ?? [])
-        sum.counts[status === "passing" ? 0 : status === "warning" ? 1 : 2]++;
-    };
-    const byName = new Map<string, Sum>();
-    for (const s of this.#view.services.values()) {
-      const v = s.value;
-      let sum = byName.get(v.Service);
-      if (!sum) {
-        sum = {
-          kind: v.Kind ?? "",
-          instances: 0,
-          tags: new Set(),
-          nodes: new Set(),
-          counts: [0, 0, 0],
-        };
-        byName.set(v.Service, sum);
-      }
-      sum.instances++;
-      for (const t of v.Tags ?? []) sum.tags.add(t);
-      // A node's own checks count once per service (Consul keys them by node and check ID); a
-      // service check once per instance.
-      const nodeLower = v.Node.toLowerCase();
-      if (!sum.nodes.has(v.Node)) count(sum, nodeChecks.get(nodeLower));
-      sum.nodes.add(v.Node);
-      count(sum, serviceChecks.get(`${nodeLower}\u0000${v.ID}`));
-    }
-    const value = [...byName.keys()].sort().map((name): ServiceSummary => {
-      const sum = byName.get(name) as Sum;
-      return {
-        ...(sum.kind ? { Kind: sum.kind } : {}),
-        Name: name,
-        Datacenter: this.datacenter,
-        Tags: sum.tags.size ? [...sum.tags] : null,
-        Nodes: [...sum.nodes].sort(),
-        ExternalSources: null,
-        InstanceCount: sum.instances,
-        ChecksPassing: sum.counts[0],
-        ChecksWarning: sum.counts[1],
-        ChecksCritical: sum.counts[2],
-        GatewayConfig: {},
-        TransparentProxy: false,
-        ConnectNative: false,
-        ConnectedWithProxy: false,
-        ConnectedWithGateway: false,
-      };
-    });
     const index = Math.max(
       this.#view.tableIndex("services"),
       this.#view.tableIndex("checks"),
@@ -417,7 +348,7 @@ export class Catalog {
       this.#view.tableIndex("members"),
       this.#view.scopes.get(scope.serviceSummaries),
     );
-    return { index, value };
+    return { index, value: this.#summaries.read(this.#view, this.datacenter, index) };
   }
 
   #allChecks(): HealthCheck[] {

@@ -27,6 +27,7 @@ import type { OutboxRecord, WatchStore } from "./outbox.js";
 import type { WatchSource } from "./query.js";
 import type { WatchDefinition } from "./types.js";
 import { WatchRunner, type RecentEvent, type WatchStatus } from "./watch-runner.js";
+import { WatchChangeIndex } from "./change-index.js";
 import { secretEnvNames } from "./signing.js";
 
 export interface WatchManagerOptions {
@@ -81,6 +82,12 @@ export class WatchManager {
   readonly #metrics: WatchMetrics;
   readonly #memory = new MemoryWatchStore();
   readonly #runners = new Map<string, WatchRunner>();
+  /**
+   * Moves on every change `watches()`, `recentEvents()` and `deliveries()` show, so the API can
+   * answer them as blocking queries.
+   */
+  readonly changes = new WatchChangeIndex();
+  readonly #changed = (): void => this.changes.bump();
   /** Signing-secret variables of every watch seen so far, kept out of script handlers' environment. */
   readonly #hiddenEnv = new Set<string>();
   #store: WatchStore | undefined;
@@ -129,6 +136,7 @@ export class WatchManager {
       this.#state = "stopped";
       await Promise.all([...this.#runners.values()].map((r) => r.stop()));
       this.#runners.clear();
+      this.#changed();
       if (this.#store && this.#store !== this.#memory) await this.#store.close();
       await this.#memory.close();
     });
@@ -200,6 +208,7 @@ export class WatchManager {
         );
       for (const rec of requeued) this.#runnerFor(rec)?.worker(rec.handlerKey)?.enqueue([rec]);
       this.#metrics.setDeadCounts(await this.#allDead());
+      if (requeued.length > 0) this.#changed();
       this.#logger.info("watch deliveries replayed", { count: requeued.length });
       return requeued;
     });
@@ -229,6 +238,7 @@ export class WatchManager {
         clock: this.#clock,
         logger: this.#logger,
         metrics: this.#metrics,
+        onChange: this.#changed,
         ...pickDefined({
           planWaitMs: this.#o.planWaitMs,
           planRetryBaseMs: this.#o.planRetryBaseMs,
@@ -240,6 +250,7 @@ export class WatchManager {
       this.#logger.info("watch started", { watch: def.id, type: def.query.type });
     }
     await this.#deadLetterOrphans();
+    this.#changed();
   }
 
   async #handlersFor(def: WatchDefinition): Promise<Map<string, Handler>> {

@@ -34,6 +34,8 @@ export interface WatchRunnerOptions {
   readonly clock: Clock;
   readonly logger: WatchLogger;
   readonly metrics?: WatchMetrics;
+  /** Called on every change the watch API shows: an event, a delivery outcome, a query error. */
+  readonly onChange?: () => void;
   readonly planWaitMs?: number;
   readonly planRetryBaseMs?: number;
   readonly stopGraceMs?: number;
@@ -146,6 +148,7 @@ export class WatchRunner {
       onError: (err, retryInMs) => {
         this.#lastError = err.message;
         this.#o.metrics?.queryErrors.inc({ watch: def.id });
+        this.#o.onChange?.();
         logger.error("Watch errored", {
           watch: def.id,
           type: def.query.type,
@@ -232,19 +235,32 @@ export class WatchRunner {
     if (handler === undefined)
       throw new AugurError("INTERNAL", `watch ${this.def.id}: no handler for key ${h.key}`);
     const store = this.#storeFor(h);
+    const observer = this.#observer();
     const worker = new DeliveryWorker({
       handler,
       retry: h.retry,
       store,
       clock: this.#o.clock,
       logger: this.#o.logger,
-      ...(this.#o.metrics ? { observer: this.#o.metrics as DeliveryObserver } : {}),
+      ...(observer ? { observer } : {}),
       ...(this.#o.stopGraceMs !== undefined ? { stopGraceMs: this.#o.stopGraceMs } : {}),
       ...(this.#leadership ? { gate: this.#leadership } : {}),
     });
     worker.enqueue(await store.pending({ watchId: this.def.id, handlerKey: h.key }));
     worker.start();
     this.#workers.set(h.key, worker);
+  }
+
+  /** The workers' observer: the metrics, and the change signal after each outcome. */
+  #observer(): DeliveryObserver | undefined {
+    const { metrics, onChange } = this.#o;
+    if (!onChange) return metrics;
+    return {
+      delivered: (r, ms) => (metrics?.delivered(r, ms), onChange()),
+      failed: (r, permanent) => (metrics?.failed(r, permanent), onChange()),
+      retried: (r) => (metrics?.retried(r), onChange()),
+      deadLettered: (r) => (metrics?.deadLettered(r), onChange()),
+    };
   }
 
   #storeFor(h: HandlerDefinition): WatchStore {
@@ -278,18 +294,21 @@ export class WatchRunner {
     }
     // Each handler's records are all durable or all volatile, and every call takes the same
     // steps to its enqueue, so calls resolving in order enqueue in order.
-    this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
+    let enqueued = this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
     if (volatile.length > 0)
-      this.#enqueue(await this.#o.memoryStore.commit(this.def.id, state, volatile));
+      enqueued += this.#enqueue(await this.#o.memoryStore.commit(this.def.id, state, volatile));
     if (event) {
       this.#remember(event);
       this.#events++;
       this.#o.metrics?.events.inc({ watch: this.def.id });
     }
+    if (event || enqueued > 0) this.#o.onChange?.();
   }
 
-  #enqueue(records: readonly OutboxRecord[]): void {
+  /** Hands records to their workers; returns how many. */
+  #enqueue(records: readonly OutboxRecord[]): number {
     for (const rec of records) this.#workers.get(rec.handlerKey)?.enqueue([rec]);
+    return records.length;
   }
 
   #remember(event: DetectedEvent): void {

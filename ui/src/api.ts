@@ -1,7 +1,8 @@
 /**
  * The agent's HTTP API as the UI uses it: blocking queries (`?index=&wait=`) that keep a page
- * live without polling, a plain poll for augur's watch endpoints (which do not block), and one
- * shared connection state that backs off while the agent is unreachable and shows a banner.
+ * live without polling (augur's watch API included), a plain poll for agent/members (which does
+ * not block in Consul either), and one shared connection state that backs off while the agent is
+ * unreachable and shows a banner.
  */
 import { useEffect, useState } from "preact/hooks";
 
@@ -168,7 +169,7 @@ export function useBlocking<T>(path: string | null, notFound?: T): Live<T> {
   return state;
 }
 
-/** For endpoints that do not block (augur's watch API, agent/members): read every `everyMs`. */
+/** For endpoints that do not block (agent/members): read every `everyMs`. */
 export function usePoll<T>(path: string | null, everyMs: number, refresh = 0): Live<T> {
   const [state, setState] = useState<Live<T>>({ data: undefined, error: "", loading: true });
   useEffect(() => {

@@ -47,9 +47,13 @@ export function App(): JSX.Element {
   const path = useRoute();
   const section = path.split("/")[0] || "services";
   const main = useRef<HTMLElement>(null);
-  // Moving to another page puts focus on its content, as a full page load would for a screen reader.
+  const firstPage = useRef(true);
+  // Moving to another page puts focus on its content, as a full page load would for a screen
+  // reader. Not on the first page: a loaded page starts at the top, where Tab reaches "Skip to
+  // content" and the navigation first.
   useEffect(() => {
-    main.current?.focus({ preventScroll: true });
+    if (firstPage.current) firstPage.current = false;
+    else main.current?.focus({ preventScroll: true });
   }, [path]);
   return (
     <>

@@ -134,19 +134,15 @@ export function VirtualList<T>(props: {
   return (
     <div class="vlist-wrap">
       {props.header}
-      <div
-        ref={ref}
-        class="vlist"
-        role="list"
-        aria-label={props.label}
-        aria-rowcount={items.length}
-        onKeyDown={onKeyDown}
-      >
+      <div ref={ref} class="vlist" role="list" aria-label={props.label} onKeyDown={onKeyDown}>
         <div style={{ height: `${items.length * rowHeight}px`, position: "relative" }}>
           {items.slice(first, last).map((item, i) => (
             <div
               key={first + i}
               role="listitem"
+              // Only the rows in view exist: each says where it is in the whole list.
+              aria-setsize={items.length}
+              aria-posinset={first + i + 1}
               data-row={first + i}
               class="vrow"
               style={{ top: `${(first + i) * rowHeight}px`, height: `${rowHeight}px` }}

@@ -17,6 +17,7 @@ import { extname, join } from "node:path";
 import { notFound } from "../../lib/errors.js";
 import type { ApiResult } from "../response.js";
 import { route, type Route, type RouteHandler } from "../router.js";
+import { rootRoutes } from "./root.js";
 
 export interface UiRouteOptions {
   /** The URL path the UI is served under, starting and ending with `/` (`/ui/`). */
@@ -128,5 +129,21 @@ export function uiRoutes(options: UiRouteOptions): Route[] {
   return [
     route(contentPath, { GET: serve }),
     { path: bare, prefix: false, methods: { GET: redirect } },
+  ];
+}
+
+/**
+ * `GET /` and the UI's own routes for a `ui_config` (undefined or disabled: `GET /` answers
+ * `Consul Agent` and the content path is a 404). A reload that changes `ui_config` swaps these
+ * in the server's route table; `builtDir` is the UI shipped with augur, served without `dir`.
+ */
+export function webUiRoutes(
+  ui: { enabled: boolean; contentPath: string; dir?: string } | undefined,
+  builtDir: string,
+): Route[] {
+  if (!ui?.enabled) return rootRoutes();
+  return [
+    ...rootRoutes({ uiPath: ui.contentPath }),
+    ...uiRoutes({ contentPath: ui.contentPath, dir: ui.dir ?? builtDir }),
   ];
 }

@@ -9,6 +9,11 @@
  * - `PUT /v1/agent/watch/replay/<id>`: re-queue one dead letter; `PUT /v1/agent/watch/replay?all-dead`:
  *   every dead letter whose handler is still configured. Answers `{"Replayed": [...]}`.
  *
+ * The three reads are blocking queries, as Consul's: each answer carries `X-Consul-Index`, the
+ * watch engine's change index (it moves on every detected event, delivery outcome, dead letter,
+ * replay, reload and query error; it starts at 1 with the agent), and `?index=N&wait=D` parks
+ * until it passes N or the wait ends.
+ *
  * @module
  */
 import { badRequest } from "../../lib/errors.js";
@@ -16,6 +21,7 @@ import type { OutboxRecord } from "../../watch/outbox.js";
 import type { WatchManager } from "../../watch/manager.js";
 import type { WatchStatus } from "../../watch/watch-runner.js";
 import type { ApiRequest } from "../request.js";
+import type { HandlerContext } from "../router.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
 
@@ -66,46 +72,78 @@ export function watchJson(w: WatchStatus): Record<string, unknown> {
 
 export function watchRoutes(manager: WatchManager): Route[] {
   return [
-    route("/v1/agent/watches", { GET: () => json(manager.watches().map(watchJson)) }),
-    route("/v1/agent/watch/deliveries", { GET: (req) => deliveries(manager, req) }),
-    route("/v1/agent/watch/events", { GET: (req) => recentEvents(manager, req) }),
+    route("/v1/agent/watches", {
+      GET: (req, ctx) => blocking(req, ctx, manager, () => manager.watches().map(watchJson)),
+    }),
+    route("/v1/agent/watch/deliveries", {
+      GET: (req, ctx) => blocking(req, ctx, manager, deliveries(manager, req)),
+    }),
+    route("/v1/agent/watch/events", {
+      GET: (req, ctx) => blocking(req, ctx, manager, recentEvents(manager, req)),
+    }),
     route("/v1/agent/watch/replay", { PUT: (req) => replay(manager, req, "") }),
     route("/v1/agent/watch/replay/", { PUT: (req) => replay(manager, req, req.rest) }),
   ];
 }
 
-function recentEvents(manager: WatchManager, req: ApiRequest): ApiResult {
+/**
+ * Parks while the engine's change index has not passed `?index` (and the wait lasts), then reads.
+ * The index is taken before the read, so the answer shows at least what that index stands for.
+ */
+async function blocking(
+  req: ApiRequest,
+  ctx: HandlerContext,
+  manager: WatchManager,
+  read: () => unknown,
+): Promise<ApiResult> {
+  const { minIndex, waitMs } = req.blocking();
+  const changes = manager.changes;
+  if (minIndex > 0 && changes.index <= minIndex) {
+    // Consul's jitter: up to wait/16 more, so a crowd of watchers does not return at once.
+    const deadline = ctx.deadline(waitMs + Math.random() * (waitMs / 16));
+    while (changes.index <= minIndex && !deadline.aborted) await changes.wait(minIndex, deadline);
+  }
+  const index = changes.index;
+  return json(await read(), { index });
+}
+
+/** Reads the parameters now (a bad one answers 400 before parking); the read runs later. */
+function recentEvents(manager: WatchManager, req: ApiRequest): () => unknown {
   const watch = req.param("watch");
+  return () => recentEventsJson(manager, watch);
+}
+
+function recentEventsJson(manager: WatchManager, watch: string | undefined): unknown {
   const all = manager
     .recentEvents(watch || undefined)
     .flatMap((w) => w.events.map((e) => ({ watchId: w.watchId, e })))
     .sort((a, b) => b.e.detectedAt - a.e.detectedAt);
-  return json(
-    all.map(({ watchId, e }) => ({
-      Watch: watchId,
-      EventID: e.id,
-      Index: e.index,
-      DetectedAt: iso(e.detectedAt),
-      Changes: e.changes.map((c) => ({ Entity: c.entity, Kind: c.kind, Transition: c.transition })),
-      ChangesOmitted: e.omitted,
-    })),
-  );
+  return all.map(({ watchId, e }) => ({
+    Watch: watchId,
+    EventID: e.id,
+    Index: e.index,
+    DetectedAt: iso(e.detectedAt),
+    Changes: e.changes.map((c) => ({ Entity: c.entity, Kind: c.kind, Transition: c.transition })),
+    ChangesOmitted: e.omitted,
+  }));
 }
 
-async function deliveries(manager: WatchManager, req: ApiRequest): Promise<ApiResult> {
+function deliveries(manager: WatchManager, req: ApiRequest): () => Promise<unknown> {
   const limit = req.uint("limit", "Invalid value for ?limit");
   const watch = req.param("watch");
-  const report = await manager.deliveries({
-    ...(limit !== undefined ? { limit } : {}),
-    ...(watch ? { watch } : {}),
-  });
   const body = req.flag("body");
-  return json({
-    Store: report.store,
-    Pending: report.pending.map((r) => deliveryJson(r, body)),
-    Recent: report.recent.map((r) => deliveryJson(r, body)),
-    Dead: report.dead.map((r) => deliveryJson(r, body)),
-  });
+  return async () => {
+    const report = await manager.deliveries({
+      ...(limit !== undefined ? { limit } : {}),
+      ...(watch ? { watch } : {}),
+    });
+    return {
+      Store: report.store,
+      Pending: report.pending.map((r) => deliveryJson(r, body)),
+      Recent: report.recent.map((r) => deliveryJson(r, body)),
+      Dead: report.dead.map((r) => deliveryJson(r, body)),
+    };
+  };
 }
 
 async function replay(manager: WatchManager, req: ApiRequest, id: string): Promise<ApiResult> {

@@ -1,12 +1,9 @@
 import type { JSX } from "preact";
 import { useMemo, useState } from "preact/hooks";
-import { api, enc, usePoll } from "../api";
+import { api, enc, useBlocking } from "../api";
 import { Badge, ErrorText, Loading, ago } from "../components";
 import { Link } from "../router";
 import type { Deliveries, Delivery, Watch } from "../types";
-
-/** augur's watch API has no blocking queries: the Watches pages read it every 2 s. */
-const POLL_MS = 2000;
 
 const STATE_BADGE: Record<string, string> = {
   // plans (watch state)
@@ -78,7 +75,7 @@ const latency = (d: Delivery): string =>
 
 /** Every watch: type, state, last index, handlers (kind, target, state, queue depth). */
 export function Watches(): JSX.Element {
-  const watches = usePoll<Watch[]>("/v1/agent/watches", POLL_MS);
+  const watches = useBlocking<Watch[]>("/v1/agent/watches");
   const list = watches.data ?? [];
   return (
     <section aria-labelledby="page-title">
@@ -138,9 +135,8 @@ export function Watches(): JSX.Element {
  * attempts, latency, error); then the dead letters, each with a Replay button.
  */
 export function Timeline(props: { watch: string }): JSX.Element {
-  const [refresh, setRefresh] = useState(0);
   const scope = props.watch === "-" ? "" : `&watch=${enc(props.watch)}`;
-  const watches = usePoll<Watch[]>("/v1/agent/watches", POLL_MS * 5);
+  const watches = useBlocking<Watch[]>("/v1/agent/watches");
   const handlerNames = useMemo(() => {
     const m = new Map<string, string>();
     for (const w of watches.data ?? [])
@@ -148,16 +144,12 @@ export function Timeline(props: { watch: string }): JSX.Element {
     return m;
   }, [watches.data]);
   const handler = (key: string): string => handlerNames.get(key) ?? key;
-  const detected = usePoll<DetectedEvent[]>(
+  // Blocking reads: a replay, like any delivery, moves the watch engine's index, so both wake
+  // without a refresh of their own.
+  const detected = useBlocking<DetectedEvent[]>(
     `/v1/agent/watch/events${props.watch === "-" ? "" : `?watch=${enc(props.watch)}`}`,
-    POLL_MS,
-    refresh,
   );
-  const report = usePoll<Deliveries>(
-    `/v1/agent/watch/deliveries?limit=100&body${scope}`,
-    POLL_MS,
-    refresh,
-  );
+  const report = useBlocking<Deliveries>(`/v1/agent/watch/deliveries?limit=100&body${scope}`);
   const [message, setMessage] = useState("");
   const [error, setError] = useState("");
   const events = useMemo(() => {
@@ -206,7 +198,6 @@ export function Timeline(props: { watch: string }): JSX.Element {
     if (!res.ok) return setError(await res.text());
     setError("");
     setMessage(`Replayed ${id}`);
-    setRefresh((n) => n + 1);
   };
   const dead = report.data?.Dead ?? [];
   return (
