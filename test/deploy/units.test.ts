@@ -91,6 +91,7 @@ const LINTED = [
   "test-cluster/cluster.yml",
   "test-cluster/teardown.yml",
   "test-cluster/inventory.yml",
+  "test-cluster/systemd.yml",
 ];
 
 describe("deploy - the role's units", async () => {
