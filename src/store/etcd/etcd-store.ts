@@ -159,6 +159,13 @@ function unreachable(err: unknown): boolean {
 
 type CompareTarget = "Version" | "Create" | "Mod" | "Value";
 
+/**
+ * Keys per range page: with values of at most 512 KiB (the KV limit; catalog records are far
+ * smaller), a page stays under {@link MAX_REPLY_BYTES}.
+ */
+const RANGE_PAGE_KEYS = 200;
+const MAX_REPLY_BYTES = 128 * 1024 * 1024;
+
 export class EtcdStore implements Store {
   readonly #client: Etcd3;
   readonly #prefix: Buffer;
@@ -176,6 +183,8 @@ export class EtcdStore implements Store {
     const clientOptions: IOptions = {
       hosts: [...options.endpoints],
       dialTimeout: 3000,
+      // gRPC's default 4 MiB reply cap would refuse a range page of big values (see RANGE_PAGE_KEYS).
+      grpcOptions: { "grpc.max_receive_message_length": MAX_REPLY_BYTES },
       faultHandling: faultHandling(),
       ...(tls?.caFile
         ? {
@@ -255,15 +264,39 @@ export class EtcdStore implements Store {
     return first ? this.#kv(first) : undefined;
   }
 
+  /**
+   * Read in pages of {@link RANGE_PAGE_KEYS} keys, every page at the first page's revision, so the
+   * result is one consistent snapshot however large the store is (one unpaged reply of a big
+   * store would pass any reply cap; the view loads the whole prefix this way at start).
+   */
   async range(prefix: string): Promise<RangeResult> {
     const start = this.#key(prefix);
-    const res = await this.#call(() =>
-      this.#client.kv.range(
-        { key: start, range_end: prefixEnd(start), sort_target: "Key", sort_order: "Ascend" },
-        this.#opts(),
-      ),
-    );
-    return { kvs: res.kvs.map((kv) => this.#kv(kv)), revision: Number(res.header.revision) };
+    const end = prefixEnd(start);
+    const kvs: KeyValue[] = [];
+    let from = start;
+    let revision: string | undefined;
+    for (;;) {
+      const at = revision;
+      const res = await this.#call(() =>
+        this.#client.kv.range(
+          {
+            key: from,
+            range_end: end,
+            sort_target: "Key",
+            sort_order: "Ascend",
+            limit: RANGE_PAGE_KEYS,
+            ...(at !== undefined ? { revision: at } : {}),
+          },
+          this.#opts(),
+        ),
+      );
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) kvs.push(this.#kv(kv));
+      const last = res.kvs.at(-1);
+      if (!res.more || last === undefined) break;
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    return { kvs, revision: Number(revision) };
   }
 
   async put(
