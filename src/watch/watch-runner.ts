@@ -293,10 +293,13 @@ export class WatchRunner {
       (h.durable || this.#o.store === this.#o.memoryStore ? durable : volatile).push(rec);
     }
     // Each handler's records are all durable or all volatile, and every call takes the same
-    // steps to its enqueue, so calls resolving in order enqueue in order.
-    let enqueued = this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
+    // steps to its enqueue, so calls resolving in order enqueue in order. Volatile records
+    // (`durable = false`) go first: they promise nothing across a crash, so they do not wait for
+    // the flush of the watch's state (a failed flush reports their changes again).
+    let enqueued = 0;
     if (volatile.length > 0)
-      enqueued += this.#enqueue(await this.#o.memoryStore.commit(this.def.id, state, volatile));
+      enqueued += this.#enqueue(await this.#o.memoryStore.commit(this.def.id, null, volatile));
+    enqueued += this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
     if (event) {
       this.#remember(event);
       this.#events++;
