@@ -115,9 +115,11 @@ export function resolveTls(
       nonEmpty(env[`CONSUL_${name}`]);
     if (value !== undefined) (out as Record<string, string>)[key] = value;
   }
-  if (explicit?.insecureSkipVerify !== undefined) out.insecureSkipVerify = explicit.insecureSkipVerify;
+  if (explicit?.insecureSkipVerify !== undefined)
+    out.insecureSkipVerify = explicit.insecureSkipVerify;
   else {
-    const verify = nonEmpty(env["AUGUR_HTTP_SSL_VERIFY"]) ?? nonEmpty(env["CONSUL_HTTP_SSL_VERIFY"]);
+    const verify =
+      nonEmpty(env["AUGUR_HTTP_SSL_VERIFY"]) ?? nonEmpty(env["CONSUL_HTTP_SSL_VERIFY"]);
     if (verify !== undefined) {
       // Go's api.DefaultConfig only logs a value that is not a bool; it keeps verifying.
       if (parseGoBool(verify) === false) out.insecureSkipVerify = true;

@@ -64,10 +64,7 @@ export function open(url: URL, agent: HttpAgent, options: SendOptions): Promise<
     const timer =
       ms > 0
         ? setTimeout(
-            () =>
-              req.destroy(
-                new AugurError("UNREACHABLE", `no response headers within ${ms}ms`),
-              ),
+            () => req.destroy(new AugurError("UNREACHABLE", `no response headers within ${ms}ms`)),
             ms,
           )
         : undefined;

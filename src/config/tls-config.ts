@@ -144,8 +144,7 @@ function deprecated(m: TlsConfigSource): { defaults: Raw; https: Raw } {
     if (typeof e.value !== kind) throw fail(e.file, key, `a ${kind}`, e.value);
     into[as] = e.value;
   };
-  for (const k of ["ca_file", "ca_path", "cert_file", "key_file"])
-    take(k, defaults, k, "string");
+  for (const k of ["ca_file", "ca_path", "cert_file", "key_file"]) take(k, defaults, k, "string");
   take("verify_incoming", defaults, "verify_incoming", "boolean");
   take("verify_outgoing", defaults, "verify_outgoing", "boolean");
   take("tls_min_version", defaults, "tls_min_version", "string");
