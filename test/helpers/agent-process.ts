@@ -33,6 +33,8 @@ export interface AgentProcessOptions {
   readonly startTimeoutMs?: number;
   /** Hears the output so far on every chunk, from the first one (before the agent listens). */
   readonly onOutput?: (out: string) => void;
+  /** The line that says the agent is up, its address in group 1 (default: the HTTP listener's). */
+  readonly listenLine?: RegExp;
 }
 
 export async function startAgentProcess(options: AgentProcessOptions = {}): Promise<AgentProcess> {
@@ -59,7 +61,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
       options.startTimeoutMs ?? 15_000,
     );
     const onData = (): void => {
-      const m = /HTTP API listening on (\S+)/.exec(out);
+      const m = (options.listenLine ?? /HTTP API listening on (\S+)/).exec(out);
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);
