@@ -136,6 +136,9 @@ export interface EventFireOptions extends WriteOptions {
 const kvPairs = (res: ClientResponse): KVPair[] => parseJsonLossless(res.text()) as KVPair[];
 const bool = (res: ClientResponse): boolean => res.json<unknown>() === true;
 
+/** The longest partial line a monitor stream holds before handing it on. */
+const MAX_MONITOR_LINE = 1024 * 1024;
+
 /** A streamed body as lines without their newline; a cut stream simply ends. */
 async function* monitorLines(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
@@ -146,6 +149,11 @@ async function* monitorLines(body: AsyncIterable<Buffer>): AsyncGenerator<string
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
       yield* lines;
+      // A line without end is handed on in pieces rather than held whole.
+      if (pending.length > MAX_MONITOR_LINE) {
+        yield pending;
+        pending = "";
+      }
     }
   } catch {
     // aborted by the caller, or the agent went away: the stream is over either way

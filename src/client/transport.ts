@@ -32,9 +32,16 @@ export interface SendOptions {
   readonly headersTimeoutMs: number;
 }
 
-/** A keep-alive agent per client, as fetch pooled connections; idle sockets do not hold the process. */
+/**
+ * Plain HTTP connections are pooled process-wide, as global fetch pooled them: a new client (a
+ * watch restarted, a join attempt) reuses an idle connection instead of opening its own. Idle
+ * sockets do not hold the process open.
+ */
+const SHARED_HTTP = new HttpAgent({ keepAlive: true });
+
+/** The pool for a client: the shared one for HTTP, its own for HTTPS (its CA and certificate). */
 export function connectionPool(url: URL, tls: ClientTls | undefined): HttpAgent {
-  if (url.protocol !== "https:") return new HttpAgent({ keepAlive: true });
+  if (url.protocol !== "https:") return SHARED_HTTP;
   return new HttpsAgent({
     keepAlive: true,
     ...(tls?.ca ? { ca: tls.ca } : {}),

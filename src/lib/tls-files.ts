@@ -16,6 +16,8 @@ export const MAX_PEM_FILE_BYTES = 1024 * 1024;
 /** Files read under a `ca_path` (Go walks it recursively; so do we, to this many). */
 export const MAX_CA_PATH_FILES = 512;
 const MAX_CA_PATH_DEPTH = 8;
+/** All CA files together: a bundle of every public CA is about 200 KiB. */
+export const MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 /** Where the material is; every path is optional, as in Consul's config. */
 export interface TlsFiles {
@@ -95,8 +97,15 @@ export async function readCaBundle(files: TlsFiles): Promise<Buffer[] | undefine
       throw new AugurError("CONFIG_INVALID", "Error loading from CAPath: no CAs found");
   } else return undefined;
   const pems: Buffer[] = [];
+  let total = 0;
   for (const path of paths) {
     const pem = await readPem(path, (why) => `Error loading from ${path}: ${why}`);
+    total += pem.length;
+    if (total > MAX_CA_BUNDLE_BYTES)
+      throw new AugurError(
+        "CONFIG_INVALID",
+        `Error loading from CAPath: more than ${MAX_CA_BUNDLE_BYTES} bytes of CA files`,
+      );
     // Go's newX509CertPool refuses a file that holds no certificate.
     if (!hasCertificate(pem))
       throw new AugurError("CONFIG_INVALID", `failed to parse PEM ${pem.toString("utf8", 0, 200)}`);

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -17,6 +18,26 @@ import { makeTlsMaterial, type TlsMaterial } from "../helpers/tls-material.js";
 import { until } from "../helpers/until.js";
 
 const run = promisify(execFile);
+
+/** The CN of the certificate the agent presents on a new connection. */
+async function presented(addr: string, m: TlsMaterial): Promise<string> {
+  const [host, port] = addr.split(":");
+  const options = {
+    host,
+    port: Number(port),
+    ca: await readFile(m.ca.cert),
+    cert: await readFile(m.client.cert),
+    key: await readFile(m.client.key),
+  };
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(options, () => {
+      const cn = String(socket.getPeerCertificate().subject?.CN ?? "");
+      socket.end();
+      resolve(cn);
+    });
+    socket.on("error", reject);
+  });
+}
 
 const PYTHON = `
 import json, sys
@@ -179,5 +200,17 @@ describe("HTTPS-only agent and its clients", () => {
       assert.fail(`python client failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`),
     );
     assert.deepEqual(JSON.parse(stdout), { value: "from-python", leader: "127.0.0.1:8300" });
+  });
+
+  // Last: it replaces the agent's certificate files.
+  it("augur reload over HTTPS - the agent re-reads its config and rotated certificate files", async () => {
+    assert.equal(await presented(addr, m), "server.dc1.consul");
+    const next = await m.ca.issue("rotated", { cn: "rotated.dc1.consul" });
+    await copyFile(next.cert, m.server.cert);
+    await copyFile(next.key, m.server.key);
+    const reload = await runAugur(["reload", "-http-addr", `https://${addr}`, ...tlsFlags], {});
+    assert.equal(reload.code, 0, reload.stderr);
+    assert.equal(reload.stdout, "Configuration reload triggered\n");
+    assert.equal(await presented(addr, m), "rotated.dc1.consul");
   });
 });

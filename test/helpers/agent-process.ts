@@ -56,10 +56,11 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
   proc.stdout?.setEncoding("utf8").on("data", take);
   proc.stderr?.setEncoding("utf8").on("data", take);
   const httpAddr = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`agent did not start in time; output:\n${out}`)),
-      options.startTimeoutMs ?? 15_000,
-    );
+    const timer = setTimeout(() => {
+      // Not left running: an agent the test never got hold of would keep the test process alive.
+      proc.kill("SIGKILL");
+      reject(new Error(`agent did not start in time; output:\n${out}`));
+    }, options.startTimeoutMs ?? 15_000);
     const onData = (): void => {
       const m = (options.listenLine ?? /HTTP API listening on (\S+)/).exec(out);
       if (m?.[1]) {
