@@ -11,7 +11,10 @@ import { request, type RequestOptions } from "node:https";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { HttpsTlsConfig } from "../../src/config/tls-config.js";
+import type { AgentSettings } from "../../src/main.js";
+import { parseWatchDefinition } from "../../src/watch/definition.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { until } from "../helpers/until.js";
 import { makeTlsMaterial, type TlsMaterial } from "../helpers/tls-material.js";
 
 interface Answer {
@@ -56,8 +59,10 @@ async function httpsAgent(
   m: TlsMaterial,
   tls: Partial<HttpsTlsConfig> = {},
   httpOff = false,
+  more: Partial<AgentSettings> = {},
 ): Promise<{ agent: TestAgent; url: string }> {
   const agent = await startTestAgent({
+    ...more,
     ...(httpOff ? { httpAddresses: [] } : {}),
     https: {
       addresses: [{ host: "127.0.0.1", port: 0 }],
@@ -233,6 +238,39 @@ describe("HTTPS API", () => {
       assert.equal((await get(url, "/v1/status/leader", { ca: pem.ca })).status, 200);
     } finally {
       await agent.stop();
+    }
+  });
+});
+
+describe("HTTPS-only agent - its own HTTP client", () => {
+  it("a watch naming another datacenter reaches the agent over HTTPS with the agent's certificate", async () => {
+    const m = await makeTlsMaterial();
+    const pem = await files(m);
+    const watch = parseWatchDefinition({
+      type: "key",
+      key: "remote/k",
+      datacenter: "dc2",
+      handler_type: "script",
+      args: ["true"],
+    });
+    const { agent, url } = await httpsAgent(m, { verifyIncoming: true }, true, {
+      watches: [watch],
+    });
+    try {
+      const client = { ca: pem.ca, cert: pem.cert, key: pem.key };
+      // The agent answers its own request (a 500 for the unknown datacenter): the TLS
+      // handshake, with its client certificate, succeeded.
+      let last = "";
+      await until(async () => {
+        const res = await get(url, "/v1/agent/watches", client);
+        last = (JSON.parse(res.body) as { LastError: string }[])[0]?.LastError ?? "";
+        return last !== "";
+      }, "the watch's first answer");
+      assert.match(last, /datacenter/i);
+      assert.doesNotMatch(last, /certificate|self[- ]signed|socket|ECONN/i);
+    } finally {
+      await agent.stop();
+      await m.cleanup();
     }
   });
 });
