@@ -193,9 +193,10 @@ function cipherSuites(
 
 /**
  * The HTTPS listener's TLS settings (Consul's buildTLSConfig for the `https` protocol), checked
- * as tlsutil checks them before reading any file: verify_incoming needs a CA and a key pair.
+ * as tlsutil checks them before reading any file: verify_incoming needs a CA and a key pair
+ * (checked only when `listening`: with HTTPS off nothing uses them).
  */
-export function httpsTlsConfig(m: TlsConfigSource): HttpsTlsConfig {
+export function httpsTlsConfig(m: TlsConfigSource, listening = true): HttpsTlsConfig {
   for (const k of Object.keys(tlsObject(m)))
     if (!BLOCKS.has(k))
       m.notices.push(`${m.values.get("tls")?.file ?? ""}: unknown config key "tls.${k}" ignored`);
@@ -240,7 +241,9 @@ export function httpsTlsConfig(m: TlsConfigSource): HttpsTlsConfig {
     ...(pick<string>("key_file") ? { keyFile: pick<string>("key_file") as string } : {}),
   };
   const verifyIncoming = pick<boolean>("verify_incoming") ?? false;
-  if (verifyIncoming) {
+  // Without the HTTPS listener these settings have no effect in augur; a Consul client agent's
+  // file (verify_incoming with auto_encrypt, say) still starts.
+  if (verifyIncoming && listening) {
     if (!files.caFile && !files.caPath)
       throw new AugurError(
         "CONFIG_INVALID",
@@ -277,8 +280,9 @@ export function httpsConfig(
   port: number | undefined,
   hosts: string,
 ): HttpsConfig | undefined {
-  const tls = httpsTlsConfig(m);
-  if (port === undefined || port < 0) return undefined;
+  const listening = port !== undefined && port >= 0;
+  const tls = httpsTlsConfig(m, listening);
+  if (!listening) return undefined;
   if (!tls.certFile || !tls.keyFile)
     throw new AugurError(
       "CONFIG_INVALID",

@@ -121,15 +121,21 @@ describe("config - TLS and the HTTPS listener", () => {
     assert.equal(config.https?.tls.keyFile, "/old/key.pem");
   });
 
-  it("verify_incoming without a CA or without a key pair is refused, in tlsutil's words", async () => {
+  it("verify_incoming without a CA or without a key pair is refused with HTTPS on, in tlsutil's words", async () => {
     await refused(
-      { tls: { defaults: { verify_incoming: true, cert_file: "c", key_file: "k" } } },
+      {
+        ports: { https: 8501 },
+        tls: { defaults: { verify_incoming: true, cert_file: "c", key_file: "k" } },
+      },
       "VerifyIncoming set but no CA certificates were provided",
     );
     await refused(
-      { verify_incoming: true, ca_file: "ca.pem" },
+      { ports: { https: 8501 }, verify_incoming: true, ca_file: "ca.pem" },
       "VerifyIncoming requires either a Cert and Key pair in the configuration file, or auto_encrypt/auto_config be enabled",
     );
+    // With HTTPS off nothing uses them: a Consul client agent's file (auto_encrypt) still starts.
+    const { config } = await load(["-dev"], json({ verify_incoming: true, ca_file: "ca.pem" }));
+    assert.equal(config.https, undefined);
   });
 
   it("ports.https without a certificate is refused", async () => {
