@@ -42,7 +42,8 @@ import { agentMonitorRoutes } from "./api/routes/agent-monitor.js";
 import { DnsResolver } from "./dns/resolve.js";
 import { DnsServer } from "./dns/server.js";
 import { logTapOf, type Logger } from "./lib/logger.js";
-import { ConsulClient } from "./client/consul-client.js";
+import { ConsulClient, type ConsulClientOptions } from "./client/consul-client.js";
+import { httpsServerOptions } from "./api/tls.js";
 import { verifyJoin } from "./client/join.js";
 import type { ClusterInfo } from "./api/routes/members.js";
 import { LmdbWatchStore } from "./watch/lmdb-store.js";
@@ -93,6 +94,7 @@ export type AgentSettings = Pick<
       | "server"
       | "dns"
       | "ui"
+      | "https"
     >
   > &
   AgentTimings;
@@ -107,6 +109,8 @@ export interface AgentTimings {
 
 export interface RunningAgent {
   readonly addresses: readonly ListenAddress[];
+  /** The HTTPS API's addresses; empty unless `ports.https` is set. */
+  readonly httpsAddresses: readonly ListenAddress[];
   /** The DNS interface's addresses (UDP and TCP share each port); empty without DNS. */
   readonly dnsAddresses: readonly ListenAddress[];
   readonly agent: Agent;
@@ -129,11 +133,20 @@ class AddressableClient {
 
   /** `token`: the agent's internal token, which lets the watch engine write its `_augur/` records. */
   constructor(private readonly token: string) {
-    this.#client = new ConsulClient({ address: "127.0.0.1:8500", token });
+    this.#client = new ConsulClient({ address: "http://127.0.0.1:8500", token, env: {} });
   }
 
-  setAddress(address: string): void {
-    this.#client = new ConsulClient({ address, token: this.token });
+  /**
+   * `address` with its scheme. The agent's environment is not read: CONSUL_HTTP_SSL or
+   * CONSUL_CACERT meant for the CLI must not redirect the agent's calls to itself.
+   */
+  setAddress(address: string, tls?: ConsulClientOptions["tls"]): void {
+    this.#client = new ConsulClient({
+      address,
+      token: this.token,
+      env: {},
+      ...(tls ? { tls } : {}),
+    });
   }
 
   request(...args: Parameters<ConsulClient["request"]>): ReturnType<ConsulClient["request"]> {
@@ -360,8 +373,12 @@ export class AgentRuntime {
     let reloadDns: ((next: AgentSettings) => void) | undefined;
     // Set once the HTTP server exists: a reload applies ui_config (enabled, dir, content_path).
     let reloadUi = (_next: AgentSettings): void => undefined;
+    // Set once HTTPS listens: a reload re-reads the certificate, key and CA files.
+    let reloadHttps: ((next: AgentSettings) => Promise<void>) | undefined;
     const reload = async (): Promise<void> => {
       const next = await options.reloadSettings();
+      // First: unreadable certificate files fail the reload before anything else changed.
+      await reloadHttps?.(next);
       reloadDns?.(next);
       reloadUi(next);
       await applyDefinitions(agent, current.services, current.checks, next);
@@ -490,6 +507,18 @@ export class AgentRuntime {
     opened.push(() => server.close());
     const addresses = await server.listen(settings.httpAddresses);
     for (const a of addresses) log.info(`HTTP API listening on ${a.host}:${a.port}`);
+    const httpsAddresses: ListenAddress[] = [];
+    if (settings.https) {
+      const tls = await httpsServerOptions(settings.https.tls);
+      for (const a of await server.listenHttps(settings.https.addresses, tls)) {
+        httpsAddresses.push(a);
+        log.info(`HTTPS API listening on ${a.host}:${a.port}`);
+      }
+      // Listeners are not opened or closed by a reload (as Consul's); their TLS files are re-read.
+      reloadHttps = async (next) => {
+        if (next.https) server.setSecureContext(await httpsServerOptions(next.https.tls));
+      };
+    }
     const dns = settings.dns;
     const dnsAddresses: ListenAddress[] = [];
     if (dns && dns.addresses.length > 0) {
@@ -517,25 +546,24 @@ export class AgentRuntime {
     }
     // Watches of this agent's own catalog run in-process; those naming another datacenter reach
     // the API through the HTTP client, exactly as `augur watch` against any agent.
-    const own = addresses[0];
+    const own = selfAddress(addresses, httpsAddresses, settings);
     opened.push(() => watchManager.stop());
     if (own) {
-      watchClient.setAddress(
-        `${own.host === "0.0.0.0" ? "127.0.0.1" : own.host === "::" ? "[::1]" : own.host}:${own.port}`,
-      );
+      watchClient.setAddress(own.address, own.tls);
       await watchManager.start(settings.watches);
     } else {
       // Kept from when every watch went through the HTTP API (and as Consul, whose watch plans
       // need an HTTP endpoint); in-process watches could now run without it.
       if (settings.watches.length > 0)
         log.warn(
-          "watches need the HTTP API, which is disabled (ports.http = -1); they will not run",
+          "watches need the HTTP or HTTPS API, and both are disabled (ports.http = -1); they will not run",
         );
       // Started with no watches so the outbox (and its dead letters) can still be read and replayed.
       await watchManager.start([]);
     }
     return {
       addresses,
+      httpsAddresses,
       dnsAddresses,
       agent,
       catalog,
@@ -579,6 +607,40 @@ async function raftServers(store: Store, settings: AgentSettings): Promise<RaftS
       Voter: true,
     },
   ];
+}
+
+/** A listen address as this host reaches it (a wildcard becomes loopback). */
+const reachable = (a: ListenAddress): string =>
+  `${a.host === "0.0.0.0" ? "127.0.0.1" : a.host === "::" ? "[::1]" : a.host}:${a.port}`;
+
+/**
+ * Where the agent's own HTTP client (watches naming another datacenter) reaches this agent: the
+ * first HTTP address, else the first HTTPS one. Over HTTPS it trusts the configured CA, presents
+ * the agent's own certificate (needed under verify_incoming, as Consul's agent presents its own)
+ * and skips the name check, which a certificate need not pass for a loopback address; with no CA
+ * configured it cannot check its own certificate at all, and does not.
+ */
+function selfAddress(
+  http: readonly ListenAddress[],
+  https: readonly ListenAddress[],
+  settings: AgentSettings,
+): { address: string; tls?: ConsulClientOptions["tls"] } | undefined {
+  const plain = http[0];
+  if (plain) return { address: `http://${reachable(plain)}` };
+  const secure = https[0];
+  const tls = settings.https?.tls;
+  if (!secure || !tls) return undefined;
+  const hasCa = tls.caFile !== undefined || tls.caPath !== undefined;
+  return {
+    address: `https://${reachable(secure)}`,
+    tls: {
+      ...(tls.caFile ? { caFile: tls.caFile } : {}),
+      ...(tls.caPath ? { caPath: tls.caPath } : {}),
+      ...(tls.certFile ? { certFile: tls.certFile } : {}),
+      ...(tls.keyFile ? { keyFile: tls.keyFile } : {}),
+      ...(hasCa ? { skipHostnameCheck: true } : { insecureSkipVerify: true }),
+    },
+  };
 }
 
 /** A watch of this agent's own datacenter: served in-process. */

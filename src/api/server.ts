@@ -8,8 +8,16 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
+import type { TlsOptions } from "node:tls";
 import FindMyWay from "find-my-way";
 import { AugurError, badRequest } from "../lib/errors.js";
 import { errorResponse } from "./error-mapper.js";
@@ -95,9 +103,13 @@ export interface ListenAddress {
 
 type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
 
-/** An HTTP API server listening on one or more addresses (Consul's `addresses.http` list). */
+/**
+ * An HTTP API server listening on one or more addresses (Consul's `addresses.http` list), and
+ * on HTTPS addresses (`addresses.https`) with the same routes and limits.
+ */
 export class ApiServer {
   readonly #servers: Server[] = [];
+  readonly #httpsServers: HttpsServer[] = [];
   readonly #options: ApiServerOptions;
   #router: Router;
   readonly #parked = new ParkedRequests();
@@ -123,9 +135,40 @@ export class ApiServer {
 
   /** Starts listening on each address; resolves to the bound addresses (port 0 becomes real). */
   async listen(addresses: readonly ListenAddress[]): Promise<ListenAddress[]> {
+    return this.#listenEach(addresses, () => this.#httpServer());
+  }
+
+  /**
+   * Starts HTTPS listeners with `tls` (see api/tls.ts); resolves to the bound addresses. The
+   * certificate, CA and client verification can be replaced later with {@link setSecureContext}.
+   */
+  async listenHttps(
+    addresses: readonly ListenAddress[],
+    tls: TlsOptions,
+  ): Promise<ListenAddress[]> {
+    return this.#listenEach(addresses, () => {
+      const server = createHttpsServer({ ...this.#serverOptions(), ...tls }, this.#handler);
+      this.#configure(server);
+      this.#httpsServers.push(server);
+      return server;
+    });
+  }
+
+  /**
+   * Replaces the HTTPS listeners' certificate, key, CA and client verification: connections
+   * made from now on use them, open ones keep theirs, and no listener is closed (reload).
+   */
+  setSecureContext(tls: TlsOptions): void {
+    for (const server of this.#httpsServers) server.setSecureContext(tls);
+  }
+
+  async #listenEach(
+    addresses: readonly ListenAddress[],
+    create: () => Server,
+  ): Promise<ListenAddress[]> {
     const bound: ListenAddress[] = [];
     for (const address of addresses) {
-      const server = this.#httpServer();
+      const server = create();
       this.#servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -158,6 +201,7 @@ export class ApiServer {
     await new Promise((resolve) => setImmediate(resolve));
     const listening = this.#servers.filter((s) => s.listening);
     this.#servers.length = 0;
+    this.#httpsServers.length = 0;
     await Promise.all(
       listening.map(
         (server) =>
@@ -175,6 +219,12 @@ export class ApiServer {
    * received blocking query, however long its `wait`, is not subject to it (http-limits test).
    */
   #httpServer(): Server {
+    const server = createServer(this.#serverOptions(), this.#handler);
+    this.#configure(server);
+    return server;
+  }
+
+  #serverOptions(): ServerOptions & { handshakeTimeout: number } {
     const limits = this.#options.limits ?? {};
     const requestTimeout = limits.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
     // node refuses a headers timeout longer than the request timeout.
@@ -188,14 +238,20 @@ export class ApiServer {
     const connectionsCheckingInterval = Number.isFinite(shortest)
       ? Math.max(50, Math.min(1000, Math.floor(shortest / 4)))
       : 30_000;
-    const server = createServer(
-      { requestTimeout, headersTimeout, connectionsCheckingInterval },
-      this.#handler,
-    );
+    return {
+      requestTimeout,
+      headersTimeout,
+      connectionsCheckingInterval,
+      // HTTPS only: the TLS handshake comes before the headers, so it gets their time limit.
+      handshakeTimeout: headersTimeout || DEFAULT_READ_HEADER_TIMEOUT_MS,
+    };
+  }
+
+  #configure(server: Server): void {
+    const limits = this.#options.limits ?? {};
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.on("clientError", answerClientError);
     new ConnectionLimiter(limits.maxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT).install(server);
-    return server;
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

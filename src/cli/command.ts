@@ -87,6 +87,31 @@ export const HTTP_CLIENT_FLAGS: readonly FlagSpec[] = [
     kind: "string",
     help: "File containing the ACL token to use in the request instead of one specified via the -token argument or an environment variable.",
   },
+  {
+    name: "ca-file",
+    kind: "string",
+    help: "Path to a CA file to use for TLS when communicating with Consul. This can also be specified via the CONSUL_CACERT environment variable.",
+  },
+  {
+    name: "ca-path",
+    kind: "string",
+    help: "Path to a directory of CA certificates to use for TLS when communicating with Consul. This can also be specified via the CONSUL_CAPATH environment variable.",
+  },
+  {
+    name: "client-cert",
+    kind: "string",
+    help: "Path to a client cert file to use for TLS when 'verify_incoming' is enabled. This can also be specified via the CONSUL_CLIENT_CERT environment variable.",
+  },
+  {
+    name: "client-key",
+    kind: "string",
+    help: "Path to a client key file to use for TLS when 'verify_incoming' is enabled. This can also be specified via the CONSUL_CLIENT_KEY environment variable.",
+  },
+  {
+    name: "tls-server-name",
+    kind: "string",
+    help: "The server name to use as the SNI host when connecting via TLS. This can also be specified via the CONSUL_TLS_SERVER_NAME environment variable.",
+  },
 ];
 
 export const HTTP_SERVER_FLAGS: readonly FlagSpec[] = [
@@ -167,7 +192,8 @@ export class CommandContext {
   }
 
   /**
-   * A client from `-http-addr`, `-token` / `-token-file` and the environment; on failure prints
+   * A client from `-http-addr`, `-token` / `-token-file`, the TLS flags (`-ca-file`, `-ca-path`,
+   * `-client-cert`, `-client-key`, `-tls-server-name`) and the environment; on failure prints
    * Consul's "Error connecting to Consul agent: ..." and returns undefined. `datacenter` goes on
    * every request (Consul's commands that build their client from `-datacenter`).
    */
@@ -177,8 +203,16 @@ export class CommandContext {
       const tokenFile = this.flags.string("token-file");
       if (!token && tokenFile) token = (await readFile(tokenFile, "utf8")).trim();
       const address = this.flags.string("http-addr");
+      const tls = {
+        caFile: this.flags.string("ca-file"),
+        caPath: this.flags.string("ca-path"),
+        certFile: this.flags.string("client-cert"),
+        keyFile: this.flags.string("client-key"),
+        serverName: this.flags.string("tls-server-name"),
+      };
       return new ConsulClient({
         env: this.io.env,
+        tls,
         ...(address ? { address } : {}),
         ...(token ? { token } : {}),
         ...(options.datacenter ? { datacenter: options.datacenter } : {}),

@@ -1,6 +1,6 @@
 /**
- * A typed HTTP client for Consul's API — augur's own agent or a real Consul — on Node's global
- * `fetch`. One low-level {@link ConsulClient.request} (used by the watch engine for blocking
+ * A typed HTTP client for Consul's API — augur's own agent or a real Consul — over HTTP or HTTPS
+ * (client/transport.ts). One low-level {@link ConsulClient.request} (used by the watch engine for blocking
  * queries) and typed helpers for what the CLI needs. The helpers speak as Consul's Go client
  * does: a KV 404 is "no such key", other non-2xx answers throw {@link UnexpectedResponseError}.
  *
@@ -9,7 +9,11 @@
 import { AugurError } from "../lib/errors.js";
 import { parseJsonLossless } from "../lib/lossless-json.js";
 import type { KVPair, Node, Session, UserEvent } from "../catalog/types.js";
-import { resolveAddress, resolveToken } from "./address.js";
+import { parseGoDuration } from "../lib/duration.js";
+import { readTlsMaterial } from "../lib/tls-files.js";
+import { resolveAddress, resolveTls, resolveToken, type ClientTlsOptions } from "./address.js";
+import { connectionPool, open, readBody, type ClientTls } from "./transport.js";
+import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from "node:http";
 import {
   makeResponse,
   requireOk,
@@ -51,7 +55,23 @@ export interface ConsulClientOptions {
   timeoutMs?: number;
   /** `dc` for every request that names none, as the Go client's Config.Datacenter. */
   datacenter?: string;
+  /** CA, client certificate and server name; each unset one defaults from the environment. */
+  tls?: ClientTlsOptions & { readonly skipHostnameCheck?: boolean };
+  /** The most of one answer's body read into memory (default 64 MiB); more is REMOTE_ERROR. */
+  maxResponseBytes?: number;
+  /**
+   * How long connecting and getting an answer's headers may take (default 60 s; 0: no limit).
+   * A blocking query (`?index=`) gets its wait, Consul's jitter (wait/16) and this margin.
+   */
+  headersTimeoutMs?: number;
 }
+
+/** Default cap on a response body: far above any real answer, far below the process's memory. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Default time to connect and receive an answer's headers. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
+/** A blocking query without `?wait` waits up to the agent's max_query_time (Consul: 10 min). */
+const DEFAULT_MAX_QUERY_MS = 10 * 60_000;
 
 export interface RequestOptions {
   /** Query parameters; undefined values are skipped, arrays repeat, `""` sends the bare key (`?recurse`). */
@@ -116,8 +136,11 @@ export interface EventFireOptions extends WriteOptions {
 const kvPairs = (res: ClientResponse): KVPair[] => parseJsonLossless(res.text()) as KVPair[];
 const bool = (res: ClientResponse): boolean => res.json<unknown>() === true;
 
+/** The longest partial line a monitor stream holds before handing it on. */
+const MAX_MONITOR_LINE = 1024 * 1024;
+
 /** A streamed body as lines without their newline; a cut stream simply ends. */
-async function* monitorLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+async function* monitorLines(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let pending = "";
   try {
@@ -126,6 +149,11 @@ async function* monitorLines(body: ReadableStream<Uint8Array>): AsyncGenerator<s
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
       yield* lines;
+      // A line without end is handed on in pieces rather than held whole.
+      if (pending.length > MAX_MONITOR_LINE) {
+        yield pending;
+        pending = "";
+      }
     }
   } catch {
     // aborted by the caller, or the agent went away: the stream is over either way
@@ -140,14 +168,54 @@ export class ConsulClient {
   readonly #token: string | undefined;
   readonly #timeoutMs: number | undefined;
   readonly #datacenter: string | undefined;
+  readonly #tls: ClientTlsOptions & { readonly skipHostnameCheck?: boolean };
+  readonly #maxResponseBytes: number;
+  readonly #headersTimeoutMs: number;
+  /** Connections, made once the TLS files are read (on the first request). */
+  #pool: Promise<HttpAgent> | undefined;
 
   /** Throws CONFIG_INVALID for an address with an unknown scheme. */
   constructor(options: ConsulClientOptions = {}) {
     const env = options.env ?? process.env;
     this.address = resolveAddress(options.address, env);
     this.#token = resolveToken(options.token, env);
+    this.#tls = {
+      ...resolveTls(options.tls, env),
+      ...(options.tls?.skipHostnameCheck ? { skipHostnameCheck: true } : {}),
+    };
     this.#timeoutMs = options.timeoutMs;
     this.#datacenter = options.datacenter || undefined;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  }
+
+  /**
+   * The connection pool, with the TLS files read on first use (CONFIG_INVALID, in Consul's
+   * words, when one cannot be read). A failed read is not kept: the next request tries again.
+   */
+  #connections(url: URL): Promise<HttpAgent> {
+    this.#pool ??= (async () => {
+      const material = url.protocol === "https:" ? await readTlsMaterial(this.#tls) : {};
+      const tls: ClientTls = {
+        ...material,
+        ...(this.#tls.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+        ...(this.#tls.serverName ? { serverName: this.#tls.serverName } : {}),
+        ...(this.#tls.skipHostnameCheck ? { skipHostnameCheck: true } : {}),
+      };
+      return connectionPool(url, tls);
+    })();
+    this.#pool.catch(() => (this.#pool = undefined));
+    return this.#pool;
+  }
+
+  /** Headers timeout for a request: a blocking query may be held for its wait, plus a margin. */
+  #headersTimeout(query: QueryParams | undefined): number {
+    if (this.#headersTimeoutMs === 0) return 0;
+    const index = query?.["index"];
+    if (index === undefined || index === "0") return this.#headersTimeoutMs;
+    const wait = typeof query?.["wait"] === "string" ? parseGoDuration(query["wait"]) : undefined;
+    const held = wait ?? DEFAULT_MAX_QUERY_MS;
+    return held + held / 16 + this.#headersTimeoutMs;
   }
 
   /**
@@ -183,25 +251,25 @@ export class ConsulClient {
     if (options.signal?.aborted) controller.abort();
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      // A copy gives fetch the ArrayBuffer-backed view its types ask for (a Buffer may share a pool).
-      const body =
-        typeof options.body === "string" || options.body === undefined
-          ? options.body
-          : new Uint8Array(options.body);
-      const res = await fetch(url, {
+      const target = new URL(url);
+      const res = await open(target, await this.#connections(target), {
         method,
         headers,
         signal: controller.signal,
-        ...(body !== undefined ? { body } : {}),
+        headersTimeoutMs: this.#headersTimeout(query),
+        ...(options.body !== undefined ? { body: options.body } : {}),
       });
-      return makeResponse(res.status, res.headers, Buffer.from(await res.arrayBuffer()));
+      const body = await readBody(res, this.#maxResponseBytes);
+      return makeResponse(res.statusCode ?? 0, toHeaders(res.headers), body);
     } catch (err) {
+      if (err instanceof AugurError && err.code === "CONFIG_INVALID") throw err;
       const why = timedOut
         ? `timed out after ${timeoutMs}ms`
         : options.signal?.aborted
           ? "request aborted"
           : causeText(err);
-      throw new AugurError("UNREACHABLE", `${goOp(method)} "${url}": ${why}`, { cause: err });
+      const code = err instanceof AugurError ? err.code : "UNREACHABLE";
+      throw new AugurError(code, `${goOp(method)} "${url}": ${why}`, { cause: err });
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
@@ -521,16 +589,25 @@ export class ConsulClient {
     const url = `${this.address}/v1/agent/monitor${query}`;
     const headers: Record<string, string> = {};
     if (this.#token !== undefined) headers["X-Consul-Token"] = this.#token;
-    let res: Response;
+    const target = new URL(url);
+    let res: IncomingMessage;
     try {
-      res = await fetch(url, { headers, ...signalOf(options) });
+      res = await open(target, await this.#connections(target), {
+        method: "GET",
+        headers,
+        signal: options.signal ?? new AbortController().signal,
+        headersTimeoutMs: this.#headersTimeoutMs,
+      });
     } catch (err) {
+      if (err instanceof AugurError && err.code === "CONFIG_INVALID") throw err;
       const why = options.signal?.aborted ? "request aborted" : causeText(err);
       throw new AugurError("UNREACHABLE", `Get "${url}": ${why}`, { cause: err });
     }
-    if (res.status !== 200 || !res.body)
-      throw new UnexpectedResponseError(res.status, (await res.text()).trim());
-    return monitorLines(res.body);
+    if (res.statusCode !== 200) {
+      const text = await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0));
+      throw new UnexpectedResponseError(res.statusCode ?? 0, text.toString("utf8").trim());
+    }
+    return monitorLines(res);
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -589,4 +666,15 @@ function blockingQuery(options: BlockingReadOptions): QueryParams {
 
 function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {
   return options.signal ? { signal: options.signal } : {};
+}
+
+/** node's header object as the WHATWG Headers the responses carry. */
+function toHeaders(raw: IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
+  }
+  return headers;
 }

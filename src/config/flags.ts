@@ -26,6 +26,8 @@ export interface AgentFlags {
   readonly bind?: string;
   readonly advertise?: string;
   readonly httpPort?: number;
+  /** `-https-port`: the HTTPS API port (off unless given; needs tls cert_file and key_file). */
+  readonly httpsPort?: number;
   /** `-dns-port`: the DNS port; -1 disables it; 0 picks a free one. */
   readonly dnsPort?: number;
   /** `-domain`: the DNS domain (default `consul.`). */
@@ -141,6 +143,12 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
     placeholder: "port",
     help: "The HTTP API port; -1 disables it. Default 8500.",
   },
+  {
+    name: "https-port",
+    kind: "int",
+    placeholder: "port",
+    help: "The HTTPS API port; -1 (the default) disables it. Needs cert_file and key_file.",
+  },
   list(
     "join",
     "addr",
@@ -210,6 +218,7 @@ export function agentFlagsFrom(flags: ParsedFlags, args: readonly string[]): Age
     bind: text("bind"),
     advertise: text("advertise"),
     httpPort: intIn(flags, "http-port", -1, 65535),
+    httpsPort: intIn(flags, "https-port", -1, 65535),
     dnsPort: intIn(flags, "dns-port", -1, 65535),
     domain: text("domain"),
     recursor: flags.list("recursor"),

@@ -15,6 +15,7 @@ import { AugurError } from "../lib/errors.js";
 import { jsonType } from "../lib/json-fields.js";
 import type { CheckDefinition, ServiceDefinition } from "../catalog/types.js";
 import { dnsConfig, type DnsConfig } from "./dns-config.js";
+import { httpsConfig, TLS_TOP_LEVEL_KEYS, type HttpsConfig } from "./tls-config.js";
 import { decodeCheckDefinition, decodeServiceDefinition } from "./definitions.js";
 import type { AgentFlags } from "./flags.js";
 import { HclSyntaxError, parseHcl } from "./hcl.js";
@@ -59,6 +60,8 @@ export interface RuntimeConfig {
   /** `pid_file` / `-pid-file`: the agent's PID is written here at start and removed at stop. */
   readonly pidFile?: string;
   readonly httpAddresses: readonly { host: string; port: number }[];
+  /** `ports.https` with `tls { defaults https }`: the HTTPS API; absent while it is off. */
+  readonly https?: HttpsConfig;
   readonly bindAddr: string;
   readonly advertiseAddr: string;
   readonly enableScriptChecks: boolean;
@@ -150,12 +153,6 @@ const UNSUPPORTED = new Set([
   "acl",
   "telemetry",
   "performance",
-  "tls",
-  "verify_incoming",
-  "verify_outgoing",
-  "ca_file",
-  "cert_file",
-  "key_file",
   "auto_encrypt",
   "auto_config",
   "primary_datacenter",
@@ -354,6 +351,7 @@ const KNOWN = new Set([
   "ui",
   "ui_dir",
   "ui_content_path",
+  ...TLS_TOP_LEVEL_KEYS,
 ]);
 
 async function build(
@@ -458,6 +456,7 @@ async function build(
       : {}),
     ...(dataDir && !dev ? { dataDir } : {}),
     httpAddresses: httpAddresses(m, flags, dev),
+    ...httpsListener(m, flags),
     bindAddr,
     advertiseAddr,
     enableScriptChecks: flags.enableScriptChecks ?? bool("enable_script_checks") ?? false,
@@ -534,7 +533,7 @@ function httpAddresses(
     throw fail(ports?.file ?? "", "ports.http", "a number", portRaw);
   // Listeners augur does not open (yet): said once, not silently ignored.
   for (const key of Object.keys(ports?.value ?? {})) {
-    if (key === "http" || key === "dns") continue;
+    if (key === "http" || key === "https" || key === "dns") continue;
     const why = PORT_NOTES[key] ?? "augur has no such listener";
     m.notices.push(`${ports?.file ?? ""}: "ports.${key}" is not used: ${why}`);
   }
@@ -551,9 +550,27 @@ function httpAddresses(
     .map((host) => ({ host, port }));
 }
 
+/** `ports.https` / `-https-port` on `addresses.https`, else the client address (Consul's fallback). */
+function httpsListener(m: Merged, flags: AgentFlags): { https?: HttpsConfig } {
+  const addresses = m.get<Raw>("addresses", "object");
+  const hostRaw = addresses?.value["https"];
+  if (hostRaw !== undefined && typeof hostRaw !== "string")
+    throw fail(addresses?.file ?? "", "addresses.https", "a string", hostRaw);
+  const ports = m.get<Raw>("ports", "object");
+  const portRaw = ports?.value["https"];
+  if (portRaw !== undefined && typeof portRaw !== "number")
+    throw fail(ports?.file ?? "", "ports.https", "a number", portRaw);
+  const hosts =
+    flags.client ??
+    (hostRaw as string | undefined) ??
+    m.get<string>("client_addr", "string")?.value ??
+    "127.0.0.1";
+  const https = httpsConfig(m, flags.httpsPort ?? (portRaw as number | undefined), hosts);
+  return https ? { https } : {};
+}
+
 /** Why a Consul listener's port has no effect in augur. */
 const PORT_NOTES: Record<string, string> = {
-  https: "augur does not serve HTTPS yet",
   grpc: "augur has no gRPC API (Consul's is for Envoy and the mesh)",
   grpc_tls: "augur has no gRPC API (Consul's is for Envoy and the mesh)",
   serf_lan: "augur has no gossip: agents share their catalog through etcd",

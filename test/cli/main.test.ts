@@ -59,7 +59,10 @@ void describe("augur dispatch and usage", () => {
     const sub = await run(["kv", "get", "foo", "-h"]);
     assert.equal(sub.code, 0);
     assert.match(sub.stdout, /^Usage: augur kv get \[options\] \[KEY_OR_PREFIX\]/);
-    assert.match(sub.stdout, /\nHTTP API Options\n\n {2}-datacenter=<value>\n/);
+    // Consul's order: its HTTP flags sorted, the TLS ones first.
+    assert.match(sub.stdout, /\nHTTP API Options\n\n {2}-ca-file=<value>\n/);
+    assert.match(sub.stdout, /\n {2}-client-cert=<value>\n/);
+    assert.match(sub.stdout, /\n {2}-tls-server-name=<value>\n/);
     assert.match(sub.stdout, /\nCommand Options\n\n {2}-base64\n/);
   });
 

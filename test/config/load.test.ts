@@ -334,14 +334,11 @@ describe("config - node_meta", () => {
 });
 
 describe("config - ports augur does not listen on", () => {
-  it("ports - https and grpc load with a notice each instead of being silently ignored; dns is served", async () => {
+  it("ports - grpc loads with a notice instead of being silently ignored; dns is served (https: tls-config.test)", async () => {
     const dir = await mkdtemp(join(tmpdir(), "augur-ports-"));
     try {
       const f = join(dir, "ports.json");
-      await writeFile(
-        f,
-        JSON.stringify({ ports: { http: 8501, dns: 8600, https: 8501, grpc: 8502 } }),
-      );
+      await writeFile(f, JSON.stringify({ ports: { http: 8501, dns: 8600, grpc: 8502 } }));
       const { config, notices } = await loadConfig({
         flags: parseAgentFlags(["-dev"]),
         files: [f],
@@ -350,7 +347,7 @@ describe("config - ports augur does not listen on", () => {
       assert.equal(config.httpAddresses[0]?.port, 8501);
       assert.deepEqual(config.dns.addresses, [{ host: "127.0.0.1", port: 8600 }]);
       assert.ok(!notices.some((n) => n.includes('"ports.dns"')));
-      for (const key of ["https", "grpc"])
+      for (const key of ["grpc"])
         assert.ok(
           notices.some((n) => n.includes(`"ports.${key}" is not used`)),
           `no notice for ports.${key}: ${notices.join(" | ")}`,

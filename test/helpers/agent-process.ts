@@ -33,6 +33,8 @@ export interface AgentProcessOptions {
   readonly startTimeoutMs?: number;
   /** Hears the output so far on every chunk, from the first one (before the agent listens). */
   readonly onOutput?: (out: string) => void;
+  /** The line that says the agent is up, its address in group 1 (default: the HTTP listener's). */
+  readonly listenLine?: RegExp;
 }
 
 export async function startAgentProcess(options: AgentProcessOptions = {}): Promise<AgentProcess> {
@@ -54,12 +56,13 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
   proc.stdout?.setEncoding("utf8").on("data", take);
   proc.stderr?.setEncoding("utf8").on("data", take);
   const httpAddr = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`agent did not start in time; output:\n${out}`)),
-      options.startTimeoutMs ?? 15_000,
-    );
+    const timer = setTimeout(() => {
+      // Not left running: an agent the test never got hold of would keep the test process alive.
+      proc.kill("SIGKILL");
+      reject(new Error(`agent did not start in time; output:\n${out}`));
+    }, options.startTimeoutMs ?? 15_000);
     const onData = (): void => {
-      const m = /HTTP API listening on (\S+)/.exec(out);
+      const m = (options.listenLine ?? /HTTP API listening on (\S+)/).exec(out);
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);

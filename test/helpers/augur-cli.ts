@@ -25,6 +25,12 @@ export function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     "AUGUR_HTTP_TOKEN",
     "CONSUL_HTTP_TOKEN",
     "CONSUL_HTTP_SSL",
+    "CONSUL_HTTP_SSL_VERIFY",
+    "CONSUL_CACERT",
+    "CONSUL_CAPATH",
+    "CONSUL_CLIENT_CERT",
+    "CONSUL_CLIENT_KEY",
+    "CONSUL_TLS_SERVER_NAME",
   ])
     delete env[k];
   return { ...env, ...extra };

@@ -50,9 +50,11 @@ export async function startTestAgent(overrides: Partial<AgentSettings> = {}): Pr
   };
   const logger = createLogger({ level: "warn", json: false, out: sink });
   const running = await startAgent(settings, { logger, reloadSettings: async () => settings });
-  const addr = running.addresses[0];
+  // An HTTPS-only agent (ports.http = -1) is reached at its HTTPS address; `call` (global fetch)
+  // cannot take its CA, so HTTPS tests make their own requests to `url`.
+  const addr = running.addresses[0] ?? running.httpsAddresses[0];
   if (!addr) throw new Error("agent has no address");
-  const url = `http://${addr.host}:${addr.port}`;
+  const url = `${running.addresses[0] ? "http" : "https"}://${addr.host}:${addr.port}`;
   return {
     url,
     running,

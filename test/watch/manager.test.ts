@@ -204,6 +204,9 @@ void describe("watch manager", () => {
     };
     const first = manager(a, { dataDir: d });
     await first.m.start(defs(w));
+    // The first read must see the key absent, or v1 is part of it rather than a change: start()
+    // does not wait for that read, and nothing orders it before the PUT below.
+    await until(() => first.m.watches()[0]?.index !== undefined);
     for (let i = 1; i <= 5; i++) {
       await a.call("PUT", "/v1/kv/mgr/durable", `v${i}`);
       await until(
