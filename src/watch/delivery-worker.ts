@@ -65,6 +65,9 @@ export interface DeliveryWorkerOptions {
   readonly queueMax?: { readonly records?: number; readonly bodyBytes?: number };
 }
 
+/** Delivered records one worker may have waiting to be recorded as delivered. */
+const RECORDINGS_IN_FLIGHT_MAX = 64;
+
 const STORE_RETRY_MS = 1000;
 export const QUEUE_MAX_RECORDS = 10_000;
 export const QUEUE_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -90,7 +93,12 @@ export class DeliveryWorker {
   readonly #queue: BoundedQueue<OutboxRecord>;
   #spilled: Spilled | undefined;
   /** The bookkeeping of the last successful delivery, written while the next one is attempted. */
-  #recording: Promise<void> = Promise.resolve();
+  /**
+   * Delivered records whose move to the history is still being written, oldest first (each
+   * settles, never rejects). The worker delivers on without waiting for them — the outbox
+   * applies writes in order — up to {@link RECORDINGS_IN_FLIGHT_MAX}.
+   */
+  readonly #recordings: Promise<void>[] = [];
   #state: WorkerState = "idle";
   #loop: Promise<void> | undefined;
 
@@ -205,7 +213,7 @@ export class DeliveryWorker {
       const record = this.#queue.peek();
       if (record === undefined) {
         if (this.#spilled !== undefined) {
-          await this.#recording; // the read must not find the last delivered record still pending
+          await this.#recorded(); // the read must not find a delivered record still pending
           await this.#reload(this.#spilled);
           continue;
         }
@@ -223,7 +231,12 @@ export class DeliveryWorker {
       if (fencingToken === false) continue;
       await this.#attempt(record, fencingToken);
     }
-    await this.#recording;
+    await this.#recorded();
+  }
+
+  /** Resolves once every delivered record so far is recorded as delivered. */
+  async #recorded(): Promise<void> {
+    while (this.#recordings.length > 0) await Promise.all([...this.#recordings]);
   }
 
   /** The gate's say on the head record: its fencing token, `undefined` without a gate, false to skip this round. */
@@ -285,9 +298,9 @@ export class DeliveryWorker {
         error: `handler failed: ${toAugurError(err).message}`,
       }));
     if (this.#abort.signal.aborted) return; // stopping: the record stays pending for the next start
-    // The previous record's bookkeeping went to the store while this one was delivered; the
-    // store sees them in order.
-    await this.#recording;
+    // Earlier records' bookkeeping goes to the store while this one is delivered; the store
+    // applies writes in order, so this one's lands after theirs.
+    while (this.#recordings.length >= RECORDINGS_IN_FLIGHT_MAX) await this.#recordings[0];
     try {
       await this.#settle({ ...record, attempts: attempt }, outcome);
     } catch (err) {
@@ -344,7 +357,10 @@ export class DeliveryWorker {
       // Without a gate the next delivery starts now, and its bookkeeping shares a group commit
       // with this one's. With one, the leader's watermark moves before the next record is admitted.
       if (this.#o.gate) await recording;
-      else this.#recording = recording;
+      else {
+        this.#recordings.push(recording);
+        void recording.then(() => this.#recordings.splice(this.#recordings.indexOf(recording), 1));
+      }
       return;
     }
     const next =
