@@ -241,3 +241,53 @@ void test("delivery - past its in-memory bound a worker reads the backlog back f
     await dir.remove();
   }
 });
+
+void test("delivery - the next records go out while earlier ones are still being recorded as delivered", async () => {
+  const r = await httpReceiver();
+  const store = new MemoryWatchStore();
+  // The outbox's 'delivered' writes stall (a slow flush) until released.
+  const held: (() => void)[] = [];
+  let open = false;
+  const finish = store.finish.bind(store);
+  store.finish = async (...args) => {
+    if (!open && args[1] === "delivered") await new Promise<void>((res) => held.push(res));
+    return finish(...args);
+  };
+  const worker = new DeliveryWorker({
+    handler: handler(r.url),
+    retry: FAST,
+    store,
+    clock: systemClock(),
+    logger: silentLogger,
+  });
+  worker.start();
+  try {
+    worker.enqueue(
+      await store.commit("w1", { version: 1, index: "3", reported: {}, updatedAt: 0 }, [
+        rec(1),
+        rec(2),
+        rec(3),
+      ]),
+    );
+    await r.waitFor(3);
+    assert.deepEqual(
+      r.requests.map((q) => JSON.parse(q.body.toString()) as unknown),
+      [{ n: 1 }, { n: 2 }, { n: 3 }],
+    );
+    // All three delivered, none recorded yet: the worker did not wait for the first recording.
+    await until(() => held.length === 3);
+    assert.equal((await store.pending()).length, 3);
+    open = true;
+    for (const res of held) res();
+    await until(async () => (await store.pending()).length === 0);
+    assert.deepEqual(
+      (await store.recent()).map((x) => x.eventId),
+      ["e3", "e2", "e1"],
+    );
+  } finally {
+    open = true;
+    for (const res of held) res();
+    await worker.stop();
+    await r.close();
+  }
+});
