@@ -42,6 +42,8 @@ export interface WatchPlanOptions {
   readonly onSuccess?: (leaderKnown: boolean) => void;
   /** The index went backwards (Consul: a snapshot restore) and the loop starts over from 0. */
   readonly onIndexReset?: (from: bigint, to: bigint) => void;
+  /** The last index moved with the same result (the watch's status shows the index; a new result is signalled by its event). */
+  readonly onIndex?: () => void;
   /** Blocking wait sent as `wait=` (default 5 min, Consul's default query time). */
   readonly waitMs?: number;
   /** Consul's retryInterval (5 s) and maxBackoffTime (180 s). */
@@ -132,7 +134,7 @@ export class WatchPlan {
     this.#lastIndex = this.#nextIndex(index, previous);
     this.#lastHash = r.hash;
     const json = canonicalJson(r.result);
-    if (this.#lastResult !== undefined && json === this.#lastResult) return;
+    if (this.#lastResult !== undefined && json === this.#lastResult) return this.#o.onIndex?.();
     const before = this.#lastResult;
     this.#lastResult = json;
     this.#state = "handling";

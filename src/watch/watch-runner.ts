@@ -164,6 +164,8 @@ export class WatchRunner {
           "the agent knows no leader (X-Consul-KnownLeader: false): its data may be stale";
         this.#sourceFailed();
       },
+      // The Watches page shows the index: a parked read of the watch API wakes when it moves.
+      onIndex: () => this.#o.onChange?.(),
       onIndexReset: (from, to) =>
         this.#report(
           "index_reset",

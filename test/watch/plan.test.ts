@@ -123,11 +123,13 @@ void describe("plan loop semantics (scripted server)", () => {
   void it("plan - same index: no fire; deep-equal result at a new index: no fire; different: fire", async () => {
     const s = await scriptedConsul();
     const seen: PlanResult[] = [];
+    let indexMoves = 0;
     const plan = new WatchPlan({
       source: new ConsulClient({ address: s.url }),
       query: q({ type: "nodes" }),
       clock: systemClock(),
       onResult: async (r) => void seen.push(r),
+      onIndex: () => void indexMoves++,
     });
     s.push(
       { index: 5, body: [{ Node: "a" }] },
@@ -148,6 +150,8 @@ void describe("plan loop semantics (scripted server)", () => {
       [null, "5", "5", "6", "7"],
     );
     assert.equal(s.queries[1]?.get("wait"), "300000ms");
+    // The index moved to 6 with the same result: no event, but the watch's status shows it.
+    assert.equal(indexMoves, 1);
   });
 
   void it("plan - an index going backwards resets to 0 (a non-blocking request)", async () => {
