@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "./store/store.js";
@@ -28,6 +28,8 @@ import { rootRoutes } from "./api/routes/root.js";
 import { uiRoutes } from "./api/routes/ui.js";
 import { internalUiRoutes } from "./api/routes/internal-ui.js";
 import { aclRoutes } from "./api/routes/acl.js";
+import type { TokenResolver } from "./api/request.js";
+import { ALLOW_ALL } from "./lib/acl-authorizer.js";
 import { coordinateRoutes } from "./api/routes/coordinate.js";
 import { agentHealthRoutes } from "./api/routes/agent-health.js";
 import { operatorRoutes, type RaftServer } from "./api/routes/operator.js";
@@ -94,6 +96,7 @@ export type AgentSettings = Pick<
       | "server"
       | "dns"
       | "ui"
+      | "acl"
     >
   > &
   AgentTimings;
@@ -275,6 +278,11 @@ export class AgentRuntime {
       (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
       (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
     );
+    const acl = settings.acl?.enabled ? settings.acl : undefined;
+    if (acl) {
+      await catalog.acl.ensureBuiltins();
+      if (acl.initialManagement) await catalog.acl.ensureManagementToken(acl.initialManagement);
+    }
     const metrics = new ApiMetrics(catalog);
     // Set once the HTTP server exists: a lost store releases parked blocking queries.
     let releaseParked = (): void => undefined;
@@ -412,6 +420,13 @@ export class AgentRuntime {
       }),
     };
     const ui = settings.ui;
+    const agentTokens: { default?: string; agent?: string } = {
+      ...(acl?.defaultToken ? { default: acl.defaultToken } : {}),
+      ...(acl?.agentToken ? { agent: acl.agentToken } : {}),
+    };
+    const aclResolver: TokenResolver | undefined = acl
+      ? aclTokenResolver(catalog, acl.defaultPolicy, internalToken, agentTokens)
+      : undefined;
     const routes = [
       ...statusRoutes({
         leader: leaderAddr,
@@ -421,7 +436,9 @@ export class AgentRuntime {
       ...(ui?.enabled
         ? uiRoutes({ contentPath: ui.contentPath, dir: ui.dir ?? BUILT_UI_DIR })
         : []),
-      ...aclRoutes(),
+      ...aclRoutes(
+        acl ? { catalog, setAgentToken: (kind, token) => void (agentTokens[kind] = token) } : {},
+      ),
       ...coordinateRoutes(catalog, { disabled: settings.disableCoordinates === true }),
       ...agentHealthRoutes(agent),
       ...operatorRoutes(catalog, () => raftServers(store, settings)),
@@ -446,9 +463,13 @@ export class AgentRuntime {
     const onServerError = (err: unknown, method: string, url: string): void =>
       log.warn({ err: toAugurError(err).message }, `${method} ${url}`);
     const queryTimes = settings.queryTimes ? { queryTimes: settings.queryTimes } : {};
+    const aclOptions = aclResolver
+      ? { aclResolver, defaultAclPolicy: acl?.defaultPolicy ?? "allow" }
+      : {};
     inProcess = new InProcessSource({
       routes,
       token: internalToken,
+      ...aclOptions,
       onServerError,
       ...storeContact,
       ...queryTimes,
@@ -472,6 +493,7 @@ export class AgentRuntime {
           );
       },
       onServerError,
+      ...aclOptions,
       ...queryTimes,
       ...(settings.http ? { limits: settings.http } : {}),
       ...storeContact,
@@ -607,4 +629,29 @@ async function applyDefinitions(
     if (!old || !unchanged(old, c) || !agent.local.check(c.id))
       await agent.registerCheck(c, "config");
   }
+}
+
+/**
+ * Request tokens to authorizers while ACLs are on. The watch engine's internal token (it never
+ * leaves this process) is the agent acting for itself, as Consul's agent uses its agent token;
+ * a watch with its own `token` sends that as `?token=`, which wins and is checked as any other.
+ * A request without a token takes `acl.tokens.default` (settable by `PUT /v1/agent/token/default`).
+ */
+function aclTokenResolver(
+  catalog: Catalog,
+  defaultPolicy: "allow" | "deny",
+  internalToken: string,
+  agentTokens: { default?: string },
+): TokenResolver {
+  const internal = Buffer.from(internalToken);
+  return (token) => {
+    if (token !== undefined && token.length === internalToken.length) {
+      const given = Buffer.from(token);
+      if (given.length === internal.length && timingSafeEqual(given, internal)) return ALLOW_ALL;
+    }
+    return catalog.acl.resolve(token, {
+      defaultPolicy,
+      ...(agentTokens.default ? { defaultToken: agentTokens.default } : {}),
+    });
+  };
 }
