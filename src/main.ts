@@ -443,7 +443,7 @@ export class AgentRuntime {
       ...agentHealthRoutes(agent),
       ...operatorRoutes(catalog, () => raftServers(store, settings)),
       ...agentRoutes(agent, catalog, control),
-      ...agentMonitorRoutes(logTapOf(log), log),
+      ...agentMonitorRoutes(logTapOf(log), log, settings.nodeName),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
       ...internalUiRoutes(catalog),
@@ -455,7 +455,7 @@ export class AgentRuntime {
         nodeName: () => settings.nodeName,
         services: () => Object.values(agent.services()),
       }),
-      ...watchRoutes(watchManager),
+      ...watchRoutes(watchManager, settings.nodeName),
       ...snapshotRoutes(catalog),
     ];
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.

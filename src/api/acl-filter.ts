@@ -8,6 +8,7 @@
 import type { Authorizer } from "../lib/acl-authorizer.js";
 import type { ApiRequest } from "./request.js";
 import { json, type ApiResult, type QueryMeta } from "./response.js";
+import type { HttpMethod, Route, RouteHandler } from "./router.js";
 
 export const FILTERED_HEADER: Readonly<Record<string, string>> = {
   "X-Consul-Results-Filtered-By-ACLs": "true",
@@ -34,4 +35,40 @@ export function aclFilter<T>(
 /** A filtered list as JSON, with the header when something was removed. */
 export function filteredJson<T>(f: Filtered<T>, meta?: QueryMeta): ApiResult {
   return f.filtered ? json(f.value, meta, { ...FILTERED_HEADER }) : json(f.value, meta);
+}
+
+/** A permission check run before a route's handler while ACLs are on. */
+export type AclCheck = (authz: Authorizer, req: ApiRequest) => void;
+
+/** The route with `check` run before each of its handlers (nothing is added while ACLs are off). */
+export function guard(r: Route, check: AclCheck): Route {
+  const methods: Route["methods"] = {};
+  for (const [method, handler] of Object.entries(r.methods) as [HttpMethod, RouteHandler][])
+    methods[method] = (req, ctx) => {
+      if (req.aclEnabled) check(req.authorizer(), req);
+      return handler(req, ctx);
+    };
+  return { ...r, methods };
+}
+
+/** Applies `checks` (by route path) to a family's routes. */
+export function guardAll(
+  routes: readonly Route[],
+  checks: Readonly<Record<string, AclCheck>>,
+): Route[] {
+  return routes.map((r) => {
+    const check = checks[r.path];
+    return check ? guard(r, check) : r;
+  });
+}
+
+/** Filters an object's values (agent services, checks) by `allowed`. */
+export function aclFilterMap<T>(
+  req: ApiRequest,
+  map: Readonly<Record<string, T>>,
+  allowed: (authz: Authorizer, item: T) => boolean,
+): { value: Record<string, T>; filtered: boolean } {
+  if (!req.aclEnabled) return { value: map as Record<string, T>, filtered: false };
+  const f = aclFilter(req, Object.entries(map), (a, [, v]) => allowed(a, v));
+  return { value: Object.fromEntries(f.value), filtered: f.filtered };
 }

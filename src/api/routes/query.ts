@@ -25,6 +25,7 @@ import {
   type QueryMeta,
 } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
+import { aclFilter, filteredJson } from "../acl-filter.js";
 
 /**
  * The largest definition accepted. A query is a few short fields; the bound keeps what many
@@ -88,7 +89,10 @@ function lookupError(id: string): string | undefined {
 
 async function create(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
-  const id = await catalog.queries.create(definition(req));
+  const def = definition(req);
+  // Consul's PreparedQuery.Apply: `query` write on the name (an unnamed query needs none).
+  if (req.aclEnabled && def.Name !== "") req.authorizer().require("query", def.Name, "write");
+  const id = await catalog.queries.create(def);
   return json({ ID: id });
 }
 
@@ -97,6 +101,8 @@ async function update(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   const def = definition(req);
   const bad = lookupError(req.rest);
   if (bad) throw new AugurError("INVALID_STATE", `Prepared Query lookup failed: ${bad}`);
+  requireQueryWrite(catalog, req, req.rest);
+  if (req.aclEnabled && def.Name !== "") req.authorizer().require("query", def.Name, "write");
   await catalog.queries.update(req.rest, def);
   return empty();
 }
@@ -105,6 +111,7 @@ async function remove(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const bad = lookupError(req.rest);
   if (bad) throw new AugurError("INVALID_STATE", `Prepared Query lookup failed: ${bad}`);
+  requireQueryWrite(catalog, req, req.rest);
   await catalog.queries.delete(req.rest);
   return empty();
 }
@@ -112,7 +119,17 @@ async function remove(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
 async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const r = await blockingRead(req, ctx, catalog, scope.queries, () => catalog.queries.list());
-  return json(r.value, r.meta);
+  return filteredJson(
+    aclFilter(req, r.value, (a, q) => q.Name !== "" && a.allows("query", q.Name, "read")),
+    r.meta,
+  );
+}
+
+/** Changing or deleting a stored query needs `query` write on its current name. */
+function requireQueryWrite(catalog: Catalog, req: ApiRequest, id: string): void {
+  if (!req.aclEnabled) return;
+  const existing = catalog.queries.get(id).value;
+  if (existing && existing.Name !== "") req.authorizer().require("query", existing.Name, "write");
 }
 
 async function get(
@@ -130,6 +147,8 @@ async function get(
     if (!one.value) throw notFound("Query not found");
     return { index: one.index, value: [one.value] };
   });
+  const f = aclFilter(req, r.value, (a, q) => q.Name !== "" && a.allows("query", q.Name, "read"));
+  if (f.filtered) throw new AugurError("PERMISSION_DENIED", "Permission denied");
   return json(r.value, r.meta);
 }
 

@@ -22,6 +22,8 @@ export function snapshotRoutes(catalog: Catalog): Route[] {
     route("/v1/snapshot", {
       GET: async (req) => {
         checkScopeParams(req, catalog.datacenter);
+        // Consul's Snapshot: a management token (`acl = "write"`), either way.
+        if (req.aclEnabled) req.authorizer().requireGlobal("acl", "write");
         // Every read of the store is of one revision; a stale read is the same read.
         readConsistency(req);
         const { archive, index } = await saveSnapshot(catalog);
@@ -29,6 +31,7 @@ export function snapshotRoutes(catalog: Catalog): Route[] {
       },
       PUT: async (req) => {
         checkScopeParams(req, catalog.datacenter);
+        if (req.aclEnabled) req.authorizer().requireGlobal("acl", "write");
         const run = restoring.then(() => restoreSnapshot(catalog, req.body));
         restoring = run.catch(() => undefined);
         await run;
