@@ -83,14 +83,16 @@ function getKv(
     ? blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => catalog.kvPrefix(key))
     : blockingRead(req, ctx, catalog, scope.kv(key), () => catalog.kvEntry(key));
   return answer(read, ({ value: all, meta }) => {
-    const f = recurse
-      ? aclFilter(req, all, (a, p) => a.allows("key", p.Key, "read"))
-      : { value: all as KVPair[], filtered: false };
-    const value = f.value;
+    // The plain GET path allocates nothing for ACLs: only a recursive read is filtered.
+    let value = all;
+    let filtered = false;
+    if (recurse && req.aclEnabled) {
+      const f = aclFilter(req, all, (a, p) => a.allows("key", p.Key, "read"));
+      value = f.value;
+      filtered = f.filtered;
+    }
     if (value.length === 0)
-      return f.filtered
-        ? { ...empty(meta, 404), headers: { ...FILTERED_HEADER } }
-        : empty(meta, 404);
+      return filtered ? { ...empty(meta, 404), headers: { ...FILTERED_HEADER } } : empty(meta, 404);
     if (req.flag("raw")) {
       const first = value[0] as KVPair;
       return raw(
@@ -99,7 +101,7 @@ function getKv(
         meta,
       );
     }
-    return f.filtered ? json(value, meta, { ...FILTERED_HEADER }) : json(value, meta);
+    return filtered ? json(value, meta, { ...FILTERED_HEADER }) : json(value, meta);
   });
 }
 
