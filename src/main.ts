@@ -437,7 +437,13 @@ export class AgentRuntime {
         ? uiRoutes({ contentPath: ui.contentPath, dir: ui.dir ?? BUILT_UI_DIR })
         : []),
       ...aclRoutes(
-        acl ? { catalog, setAgentToken: (kind, token) => void (agentTokens[kind] = token) } : {},
+        acl
+          ? {
+              catalog,
+              nodeName: settings.nodeName,
+              setAgentToken: (kind, token) => void (agentTokens[kind] = token),
+            }
+          : {},
       ),
       ...coordinateRoutes(catalog, { disabled: settings.disableCoordinates === true }),
       ...agentHealthRoutes(agent),

@@ -116,7 +116,7 @@ interface AclIndex {
   readonly policiesByName: Map<string, Stored<AclPolicyRecord>>;
   readonly roles: Map<string, Stored<AclRoleRecord>>;
   readonly rolesByName: Map<string, Stored<AclRoleRecord>>;
-  readonly authorizers: Map<string, Authorizer>;
+  readonly authorizers: Record<"allow" | "deny", Map<string, Authorizer>>;
   readonly parsed: Map<string, ParsedRules>;
 }
 
@@ -152,7 +152,7 @@ export class AclStore {
       policiesByName: new Map(),
       roles: new Map(),
       rolesByName: new Map(),
-      authorizers: new Map(),
+      authorizers: { allow: new Map(), deny: new Map() },
       parsed: new Map(),
     };
     for (const [k, s] of this.view.acl) {
@@ -184,8 +184,10 @@ export class AclStore {
   resolve(secret: string | undefined, options: AclResolveOptions): Authorizer {
     const index = this.#current();
     const wanted = secret === undefined || secret === "" ? options.defaultToken : secret;
-    const cacheKey = `${options.defaultPolicy}\u0000${wanted ?? ""}`;
-    const hit = index.authorizers.get(cacheKey);
+    // Keyed by the secret alone (no string built per request): one map per default policy.
+    const cache = index.authorizers[options.defaultPolicy];
+    const cacheKey = wanted ?? "";
+    const hit = cache.get(cacheKey);
     if (hit && !this.#expired(hit.accessorId, index)) return hit;
     let token: Stored<AclTokenRecord> | undefined;
     if (wanted === undefined || wanted === "" || wanted === "anonymous")
@@ -197,7 +199,7 @@ export class AclStore {
     if (token && this.#expired(token.value.AccessorID, index)) throw notFound();
     const authz = this.#compile(token?.value, options.defaultPolicy, index);
     // Only known secrets are cached, so a flood of made-up secrets cannot grow the map.
-    if (index.authorizers.size < 2 * MAX_ACL_OBJECTS) index.authorizers.set(cacheKey, authz);
+    if (cache.size < 2 * MAX_ACL_OBJECTS) cache.set(cacheKey, authz);
     return authz;
   }
 

@@ -153,6 +153,47 @@ void describe("ACL endpoints", () => {
     assert.equal(builtin.status, 500);
   });
 
+  void it("agent/token/default - needs agent write; the token then serves requests without one", async () => {
+    const policy = await a.call(
+      "PUT",
+      "/v1/acl/policy",
+      { Name: "read-pub", Rules: 'key_prefix "pub/" { policy = "read" }' },
+      as(MANAGEMENT),
+    );
+    assert.equal(policy.status, 200);
+    const t = (await (
+      await a.call("PUT", "/v1/acl/token", { Policies: [{ Name: "read-pub" }] }, as(MANAGEMENT))
+    ).json()) as { SecretID: string };
+    await a.call("PUT", "/v1/kv/pub/x", "1", as(MANAGEMENT));
+    assert.equal((await a.call("GET", "/v1/kv/pub/x")).status, 403);
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/token/default", { Token: t.SecretID }, as(t.SecretID)))
+        .status,
+      403,
+    );
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/token/default", { Token: t.SecretID }, as(MANAGEMENT)))
+        .status,
+      200,
+    );
+    assert.equal((await a.call("GET", "/v1/kv/pub/x")).status, 200);
+    assert.equal(
+      (await a.call("PUT", "/v1/agent/token/default", { Token: "" }, as(MANAGEMENT))).status,
+      200,
+    );
+    assert.equal((await a.call("GET", "/v1/kv/pub/x")).status, 403);
+  });
+
+  void it("tokens - an expired token is ACL not found; a TTL below a minute is refused", async () => {
+    const short = await a.call("PUT", "/v1/acl/token", { ExpirationTTL: "10s" }, as(MANAGEMENT));
+    assert.equal(short.status, 500);
+    assert.match(await short.text(), /cannot be less than 1m0s/);
+    const t = (await (
+      await a.call("PUT", "/v1/acl/token", { ExpirationTTL: "1m" }, as(MANAGEMENT))
+    ).json()) as { ExpirationTime: string };
+    assert.ok(Date.parse(t.ExpirationTime) > Date.now());
+  });
+
   void it("acl off - every ACL endpoint answers 401 ACL support disabled", async () => {
     const off = await startTestAgent();
     try {

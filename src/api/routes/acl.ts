@@ -21,7 +21,7 @@ import type { Stored } from "../../catalog/view.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { asObject, jsonType, type JsonObject } from "../../lib/json-fields.js";
 import type { ApiRequest } from "../request.js";
-import { json } from "../response.js";
+import { empty, json } from "../response.js";
 import { route, type Route, type RouteHandler } from "../router.js";
 
 export interface AclRouteOptions {
@@ -29,6 +29,8 @@ export interface AclRouteOptions {
   readonly catalog?: Catalog;
   /** `PUT /v1/agent/token/<kind>`: sets the agent's `default` or `agent` token at run time. */
   readonly setAgentToken?: (kind: "default" | "agent", token: string) => void;
+  /** This agent's node: `agent/token/*` needs `agent` write on it, as Consul's AgentToken. */
+  readonly nodeName?: string;
 }
 
 export function aclRoutes(options: AclRouteOptions = {}): Route[] {
@@ -191,14 +193,14 @@ export function aclRoutes(options: AclRouteOptions = {}): Route[] {
     }),
     route("/v1/agent/token/", {
       PUT: (req) => {
-        req.authorizer().requireGlobal("acl", "write");
+        req.authorizer().require("agent", options.nodeName ?? "", "write");
         const body = asObject(req.json() ?? {}, "body");
         const token = body["Token"];
         if (typeof token !== "string") throw badRequest("Request decode failed: missing Token");
         const kind = AGENT_TOKEN_KINDS[req.rest];
         if (kind === undefined) throw new AugurError("NOT_FOUND", `Token "${req.rest}" is unknown`);
         options.setAgentToken?.(kind, token);
-        return json(null);
+        return empty();
       },
     }),
   ];
