@@ -515,6 +515,7 @@ export class AgentRuntime {
     const dnsAddresses: ListenAddress[] = [];
     if (dns && dns.addresses.length > 0) {
       const resolver = new DnsResolver({
+        ...(aclResolver ? { authorizer: () => aclResolver(undefined) } : {}),
         catalog,
         config: dns,
         datacenter: settings.datacenter,
