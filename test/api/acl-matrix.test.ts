@@ -304,6 +304,20 @@ void describe("ACL policy matrix (default_policy deny)", () => {
     assert.equal((await a.call("GET", "/v1/kv/app/ok", undefined, as(MANAGEMENT))).status, 404);
   });
 
+  void it("prepared query execute - nodes filtered by the caller's service and node read", async () => {
+    const reader = await tokenFor(
+      'service "web" { policy = "read" }\nnode_prefix "" { policy = "read" }',
+    );
+    const seen = (await (
+      await a.call("GET", "/v1/query/qq/execute", undefined, as(reader))
+    ).json()) as { Nodes: unknown[] };
+    assert.equal(seen.Nodes.length, 1);
+    const blind = (await (
+      await a.call("GET", "/v1/query/qq/execute", undefined, as(empty))
+    ).json()) as { Nodes: unknown[] };
+    assert.equal(blind.Nodes.length, 0);
+  });
+
   void it("kv - a recursive delete needs write on everything under the prefix", async () => {
     const token = await tokenFor(
       'key_prefix "" { policy = "write" }\nkey "app/a" { policy = "read" }',

@@ -206,7 +206,13 @@ async function execute(
 ): Promise<ApiResult> {
   const { query, consistency, limit } = await resolveFor(catalog, req, idOrName);
   const svc = query.Service;
-  const entries = filterQueryNodes(catalog.serviceHealth(svc.Service).value, svc);
+  // Consul filters an execution's nodes by the ACLs (augur: the caller's token's).
+  const entries = aclFilter(
+    req,
+    filterQueryNodes(catalog.serviceHealth(svc.Service).value, svc),
+    (a, e) =>
+      a.allows("service", e.Service.Service, "read") && a.allows("node", e.Node.Node, "read"),
+  ).value;
   // The client's `near` wins over the query's; `_agent` is this agent. Without coordinates Consul
   // only shuffles and moves that node first; `_ip` needs the client's address, which augur does
   // not match against nodes, so it sorts nothing (docs/api.md).
