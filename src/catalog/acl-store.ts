@@ -312,7 +312,10 @@ export class AclStore {
   /** `acl.tokens.initial_management`: a management token with that secret, made when missing. */
   async ensureManagementToken(secret: string): Promise<void> {
     if (this.tokenBySecret(secret)) return;
-    const accessor = UUID.test(secret) ? randomUUID() : randomUUID();
+    // Derived from the secret, not random: agents of one cluster starting together all write the
+    // same key, so the create-if-absent leaves one token, not one per agent.
+    const hex = createHash("sha256").update(`initial-management:${secret}`).digest("hex");
+    const accessor = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
     await this.#create(key.token(accessor), {
       AccessorID: accessor,
       SecretID: secret,
