@@ -31,6 +31,8 @@ export const GLOBAL_MANAGEMENT_POLICY_ID = "00000000-0000-0000-0000-000000000001
 export { ANONYMOUS_ACCESSOR_ID };
 export const MAX_ACL_OBJECTS = 10_000;
 export const MAX_LINKS = 64;
+/** A description past this is refused: every agent's view holds every ACL object. */
+export const MAX_DESCRIPTION_BYTES = 8 * 1024;
 
 const GLOBAL_MANAGEMENT_RULES = `acl = "write"
 agent_prefix "" {
@@ -103,6 +105,11 @@ const key = {
 const BOOTSTRAP_KEY = "acl-bootstrap";
 
 const rpcError = (message: string): AugurError => new AugurError("INVALID_STATE", message);
+
+function checkDescription(description: string | undefined): void {
+  if (description !== undefined && Buffer.byteLength(description) > MAX_DESCRIPTION_BYTES)
+    throw rpcError(`Description is longer than ${MAX_DESCRIPTION_BYTES} bytes`);
+}
 const notFound = (): AugurError => new AugurError("PERMISSION_DENIED", "ACL not found");
 const POLICY_NAME = /^[A-Za-z0-9\-_]{1,128}$/;
 const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
@@ -366,6 +373,7 @@ export class AclStore {
       throw rpcError(`Cannot find token ${JSON.stringify(existingId)}`);
     if (!existing && index.tokens.size >= MAX_ACL_OBJECTS)
       throw rpcError(`Cannot create more than ${MAX_ACL_OBJECTS} ACL tokens`);
+    checkDescription(input.Description);
     const accessor = existing?.value.AccessorID ?? input.AccessorID ?? randomUUID();
     const secret = existing?.value.SecretID ?? input.SecretID ?? randomUUID();
     if (!existing) {
@@ -414,6 +422,9 @@ export class AclStore {
     const existing = existingId === undefined ? undefined : index.policies.get(existingId);
     if (existingId !== undefined && !existing)
       throw rpcError(`Cannot find policy ${JSON.stringify(existingId)}`);
+    checkDescription(input.Description);
+    if ((input.Datacenters?.length ?? 0) > MAX_LINKS)
+      throw rpcError(`A policy may name at most ${MAX_LINKS} datacenters`);
     const name = input.Name ?? "";
     if (name === "") throw rpcError("Invalid Policy: no Name is set");
     if (!POLICY_NAME.test(name))
@@ -464,6 +475,7 @@ export class AclStore {
     const existing = existingId === undefined ? undefined : index.roles.get(existingId);
     if (existingId !== undefined && !existing)
       throw rpcError(`Cannot find role ${JSON.stringify(existingId)}`);
+    checkDescription(input.Description);
     const name = input.Name ?? "";
     if (name === "") throw rpcError("Role name is missing");
     if (!/^[A-Za-z0-9\-_]{1,256}$/.test(name))

@@ -194,6 +194,27 @@ void describe("ACL endpoints", () => {
     assert.ok(Date.parse(t.ExpirationTime) > Date.now());
   });
 
+  void it("bounds - too many policy links and a huge description are refused", async () => {
+    const links = Array.from({ length: 65 }, () => ({ Name: "global-management" }));
+    const many = await a.call("PUT", "/v1/acl/token", { Policies: links }, as(MANAGEMENT));
+    assert.equal(many.status, 500);
+    assert.match(await many.text(), /at most 64 policies/);
+    const big = await a.call(
+      "PUT",
+      "/v1/acl/token",
+      { Description: "x".repeat(9000) },
+      as(MANAGEMENT),
+    );
+    assert.equal(big.status, 500);
+    const rules = await a.call(
+      "PUT",
+      "/v1/acl/policy",
+      { Name: "big", Rules: `key "${"k".repeat(40_000)}" { policy = "read" }` },
+      as(MANAGEMENT),
+    );
+    assert.equal(rules.status, 400);
+  });
+
   void it("acl off - every ACL endpoint answers 401 ACL support disabled", async () => {
     const off = await startTestAgent();
     try {
