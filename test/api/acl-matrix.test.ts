@@ -35,12 +35,6 @@ const ROWS: Row[] = [
     body: "v",
   },
   {
-    family: "kv keys",
-    rules: 'key_prefix "app/" { policy = "list" }',
-    method: "GET",
-    path: "/v1/kv/app/?keys",
-  },
-  {
     family: "kv delete",
     rules: 'key_prefix "app/" { policy = "write" }',
     method: "DELETE",
@@ -152,6 +146,13 @@ const FILTERED: {
   path: string;
   visible: (body: unknown) => boolean;
 }[] = [
+  {
+    family: "kv keys",
+    rules: 'key_prefix "app/" { policy = "list" }',
+    path: "/v1/kv/?keys",
+    visible: (b) =>
+      (b as string[]).length > 0 && (b as string[]).every((k) => k.startsWith("app/")),
+  },
   {
     family: "kv recurse",
     rules: 'key_prefix "app/" { policy = "read" }',

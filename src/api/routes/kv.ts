@@ -59,8 +59,8 @@ function getKv(
   const listKeys = req.flag("keys");
   if (key === "" && !recurse && !listKeys) throw badRequest("Missing key name");
   if (listKeys) {
-    // Consul's KVS.ListKeys: the prefix needs `list`, and keys the token cannot read are left out.
-    if (req.aclEnabled) req.authorizer().require("key", key, "list");
+    // Consul's KVS.ListKeys without `acl.enable_key_list_policy` (its default): keys the token
+    // cannot read are left out; the prefix itself needs no permission.
     const separator = req.param("separator") ?? "";
     return answer(
       blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
