@@ -11,7 +11,13 @@
  * @module
  */
 import { AugurError } from "./errors.js";
-import type { Access, GlobalResource, NamedResource, NamedRules, ParsedRules } from "./acl-rules.js";
+import type {
+  Access,
+  GlobalResource,
+  NamedResource,
+  NamedRules,
+  ParsedRules,
+} from "./acl-rules.js";
 
 export type Level = "read" | "list" | "write";
 export type Fallback = "allow" | "deny" | "manage";
