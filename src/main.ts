@@ -462,7 +462,13 @@ export class AgentRuntime {
         services: () => Object.values(agent.services()),
       }),
       ...watchRoutes(watchManager, settings.nodeName),
-      ...snapshotRoutes(catalog),
+      ...snapshotRoutes(catalog, async () => {
+        // A snapshot from before ACLs were on has none of their records: without this a restore
+        // would lock every client out until the agent restarts.
+        if (!acl) return;
+        await catalog.acl.ensureBuiltins();
+        if (acl.initialManagement) await catalog.acl.ensureManagementToken(acl.initialManagement);
+      }),
     ];
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
     const storeContact = settings.etcd ? { storeContact: () => agent.storeContact() } : {};

@@ -326,4 +326,17 @@ void describe("ACL policy matrix (default_policy deny)", () => {
     assert.equal((await a.call("DELETE", "/v1/kv/app/?recurse", undefined, as(token))).status, 403);
     assert.equal((await a.call("GET", "/v1/kv/app/a", undefined, as(MANAGEMENT))).status, 200);
   });
+  void it("snapshot - restoring one taken before ACLs keeps the management token working", async () => {
+    const off = await startTestAgent();
+    let archive: Buffer;
+    try {
+      archive = Buffer.from(await (await off.call("GET", "/v1/snapshot")).arrayBuffer());
+    } finally {
+      await off.stop();
+    }
+    const restored = await a.call("PUT", "/v1/snapshot", archive, as(MANAGEMENT));
+    assert.equal(restored.status, 200, await restored.clone().text());
+    assert.equal((await a.call("GET", "/v1/acl/policies", undefined, as(MANAGEMENT))).status, 200);
+    assert.equal((await a.call("GET", "/v1/kv/app/a")).status, 403);
+  });
 });
