@@ -6,7 +6,7 @@
  * @module
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "./store/store.js";
 import { MemoryStore } from "./store/memory/memory-store.js";
@@ -420,9 +420,16 @@ export class AgentRuntime {
       }),
     };
     const ui = settings.ui;
+    // `acl.enable_token_persistence`: tokens set through agent/token/* are kept in the data dir
+    // and win over the config's at the next start, as Consul's acl-tokens.json.
+    const tokenFile =
+      acl?.enableTokenPersistence && settings.dataDir && !settings.dev
+        ? join(settings.dataDir, "acl-tokens.json")
+        : undefined;
     const agentTokens: { default?: string; agent?: string } = {
       ...(acl?.defaultToken ? { default: acl.defaultToken } : {}),
       ...(acl?.agentToken ? { agent: acl.agentToken } : {}),
+      ...(tokenFile ? await readPersistedTokens(tokenFile) : {}),
     };
     const aclResolver: TokenResolver | undefined = acl
       ? aclTokenResolver(catalog, acl.defaultPolicy, internalToken, agentTokens)
@@ -441,7 +448,11 @@ export class AgentRuntime {
           ? {
               catalog,
               nodeName: settings.nodeName,
-              setAgentToken: (kind, token) => void (agentTokens[kind] = token),
+              setAgentToken: async (kind, token) => {
+                agentTokens[kind] = token;
+                if (tokenFile)
+                  await writeFile(tokenFile, JSON.stringify(agentTokens), { mode: 0o600 });
+              },
             }
           : {},
       ),
@@ -667,4 +678,17 @@ function aclTokenResolver(
       ...(agentTokens.default ? { defaultToken: agentTokens.default } : {}),
     });
   };
+}
+
+/** The tokens `enable_token_persistence` kept; none when the file is missing or unreadable. */
+async function readPersistedTokens(file: string): Promise<{ default?: string; agent?: string }> {
+  try {
+    const parsed = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    const out: { default?: string; agent?: string } = {};
+    if (typeof parsed["default"] === "string") out.default = parsed["default"];
+    if (typeof parsed["agent"] === "string") out.agent = parsed["agent"];
+    return out;
+  } catch {
+    return {};
+  }
 }

@@ -1,5 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 
 const MANAGEMENT = "11111111-1111-4111-8111-111111111111";
@@ -213,6 +216,50 @@ void describe("ACL endpoints", () => {
       as(MANAGEMENT),
     );
     assert.equal(rules.status, 400);
+  });
+
+  void it("enable_token_persistence - a default token set through the API survives a restart", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "augur-acl-persist-"));
+    const settings = {
+      dev: false,
+      dataDir,
+      acl: { ...acl, enableTokenPersistence: true, initialManagement: MANAGEMENT },
+    };
+    try {
+      let b = await startTestAgent(settings);
+      try {
+        await b.call(
+          "PUT",
+          "/v1/acl/policy",
+          { Name: "pub", Rules: 'key_prefix "" { policy = "read" }' },
+          as(MANAGEMENT),
+        );
+        const t = (await (
+          await b.call("PUT", "/v1/acl/token", { Policies: [{ Name: "pub" }] }, as(MANAGEMENT))
+        ).json()) as { SecretID: string };
+        assert.equal(
+          (await b.call("PUT", "/v1/agent/token/default", { Token: t.SecretID }, as(MANAGEMENT)))
+            .status,
+          200,
+        );
+        assert.equal((await b.call("PUT", "/v1/kv/pub/k", "1", as(MANAGEMENT))).status, 200);
+      } finally {
+        await b.stop();
+      }
+      b = await startTestAgent(settings);
+      try {
+        assert.equal(
+          (await b.call("GET", "/v1/kv/pub/k")).status,
+          200,
+          "the persisted default token reads",
+        );
+        assert.equal((await b.call("PUT", "/v1/kv/x", "1")).status, 403);
+      } finally {
+        await b.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   void it("acl off - every ACL endpoint answers 401 ACL support disabled", async () => {

@@ -28,7 +28,7 @@ export interface AclRouteOptions {
   /** Absent while ACLs are off. */
   readonly catalog?: Catalog;
   /** `PUT /v1/agent/token/<kind>`: sets the agent's `default` or `agent` token at run time. */
-  readonly setAgentToken?: (kind: "default" | "agent", token: string) => void;
+  readonly setAgentToken?: (kind: "default" | "agent", token: string) => void | Promise<void>;
   /** This agent's node: `agent/token/*` needs `agent` write on it, as Consul's AgentToken. */
   readonly nodeName?: string;
 }
@@ -192,14 +192,14 @@ export function aclRoutes(options: AclRouteOptions = {}): Route[] {
       },
     }),
     route("/v1/agent/token/", {
-      PUT: (req) => {
+      PUT: async (req) => {
         req.authorizer().require("agent", options.nodeName ?? "", "write");
         const body = asObject(req.json() ?? {}, "body");
         const token = body["Token"];
         if (typeof token !== "string") throw badRequest("Request decode failed: missing Token");
         const kind = AGENT_TOKEN_KINDS[req.rest];
         if (kind === undefined) throw new AugurError("NOT_FOUND", `Token "${req.rest}" is unknown`);
-        options.setAgentToken?.(kind, token);
+        await options.setAgentToken?.(kind, token);
         return empty();
       },
     }),
