@@ -169,6 +169,14 @@ export class ApiRequest {
     return (this.#authorizer ??= this.#resolver(this.token()));
   }
 
+  /**
+   * The authorizer of another token than the request's (a prepared query's own `Token`); an
+   * unknown one throws `ACL not found`.
+   */
+  authorizerFor(token: string): Authorizer {
+    return this.#resolver === undefined ? ALLOW_ALL : this.#resolver(token);
+  }
+
   header(name: string): string | undefined {
     const value = this.headers[name];
     return Array.isArray(value) ? value[0] : value;

@@ -319,6 +319,32 @@ void describe("ACL policy matrix (default_policy deny)", () => {
     assert.equal(blind.Nodes.length, 0);
   });
 
+  void it("prepared query - its own Token filters the execution, and is hidden from readers", async () => {
+    const webReader = await tokenFor(
+      'service "web" { policy = "read" }\nnode_prefix "" { policy = "read" }',
+    );
+    const created = await a.call(
+      "POST",
+      "/v1/query",
+      { Name: "qtok", Token: webReader, Service: { Service: "web" } },
+      as(MANAGEMENT),
+    );
+    assert.equal(created.status, 200, await created.clone().text());
+    const caller = await tokenFor('query_prefix "qtok" { policy = "read" }');
+    const run = (await (
+      await a.call("GET", "/v1/query/qtok/execute", undefined, as(caller))
+    ).json()) as { Nodes: unknown[] };
+    assert.equal(run.Nodes.length, 1, "the query's token reads web, the caller's does not");
+    const listed = (await (await a.call("GET", "/v1/query", undefined, as(caller))).json()) as {
+      Name: string;
+      Token: string;
+    }[];
+    assert.deepEqual(
+      listed.map((q) => [q.Name, q.Token]),
+      [["qtok", "<hidden>"]],
+    );
+  });
+
   void it("kv - a recursive delete needs write on everything under the prefix", async () => {
     const token = await tokenFor(
       'key_prefix "" { policy = "write" }\nkey "app/a" { policy = "read" }',

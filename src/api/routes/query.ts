@@ -119,10 +119,14 @@ async function remove(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
 async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const r = await blockingRead(req, ctx, catalog, scope.queries, () => catalog.queries.list());
-  return filteredJson(
-    aclFilter(req, r.value, (a, q) => q.Name !== "" && a.allows("query", q.Name, "read")),
-    r.meta,
-  );
+  const f = aclFilter(req, r.value, (a, q) => q.Name !== "" && a.allows("query", q.Name, "read"));
+  return filteredJson({ ...f, value: redactTokens(req, f.value) }, r.meta);
+}
+
+/** Consul's redactPreparedQueryTokens: a query's `Token` is `<hidden>` without `acl = "write"`. */
+function redactTokens(req: ApiRequest, queries: PreparedQuery[]): PreparedQuery[] {
+  if (!req.aclEnabled || req.authorizer().allowsGlobal("acl", "write")) return queries;
+  return queries.map((q) => (q.Token ? { ...q, Token: "<hidden>" } : q));
 }
 
 /** Changing or deleting a stored query needs `query` write on its current name. */
@@ -149,7 +153,7 @@ async function get(
   });
   const f = aclFilter(req, r.value, (a, q) => q.Name !== "" && a.allows("query", q.Name, "read"));
   if (f.filtered) throw new AugurError("PERMISSION_DENIED", "Permission denied");
-  return json(r.value, r.meta);
+  return json(redactTokens(req, r.value), r.meta);
 }
 
 /** The QueryMeta Consul embeds in execute and explain answers (Index 0: neither blocks). */
@@ -206,13 +210,22 @@ async function execute(
 ): Promise<ApiResult> {
   const { query, consistency, limit } = await resolveFor(catalog, req, idOrName);
   const svc = query.Service;
-  // Consul filters an execution's nodes by the ACLs (augur: the caller's token's).
-  const entries = aclFilter(
-    req,
-    filterQueryNodes(catalog.serviceHealth(svc.Service).value, svc),
-    (a, e) =>
-      a.allows("service", e.Service.Service, "read") && a.allows("node", e.Node.Node, "read"),
-  ).value;
+  // Consul filters an execution's nodes by the query's own `Token` when it has one, else by the
+  // caller's.
+  const all = filterQueryNodes(catalog.serviceHealth(svc.Service).value, svc);
+  const authz = !req.aclEnabled
+    ? undefined
+    : query.Token
+      ? req.authorizerFor(query.Token)
+      : req.authorizer();
+  const entries =
+    authz === undefined || authz.isManagement
+      ? all
+      : all.filter(
+          (e) =>
+            authz.allows("service", e.Service.Service, "read") &&
+            authz.allows("node", e.Node.Node, "read"),
+        );
   // The client's `near` wins over the query's; `_agent` is this agent. Without coordinates Consul
   // only shuffles and moves that node first; `_ip` needs the client's address, which augur does
   // not match against nodes, so it sorts nothing (docs/api.md).
