@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Store } from "./store/store.js";
 import { MemoryStore } from "./store/memory/memory-store.js";
@@ -27,6 +27,8 @@ import { statusRoutes } from "./api/routes/status.js";
 import { webUiRoutes } from "./api/routes/ui.js";
 import { internalUiRoutes } from "./api/routes/internal-ui.js";
 import { aclRoutes } from "./api/routes/acl.js";
+import type { TokenResolver } from "./api/request.js";
+import { ALLOW_ALL } from "./lib/acl-authorizer.js";
 import { coordinateRoutes } from "./api/routes/coordinate.js";
 import { agentHealthRoutes } from "./api/routes/agent-health.js";
 import { operatorRoutes, type RaftServer } from "./api/routes/operator.js";
@@ -95,6 +97,7 @@ export type AgentSettings = Pick<
       | "dns"
       | "ui"
       | "https"
+      | "acl"
     >
   > &
   AgentTimings;
@@ -287,6 +290,11 @@ export class AgentRuntime {
       (err) => log.error({ err: toAugurError(err).message }, "catalog view"),
       (reason) => log.warn(`catalog view resynced from a snapshot: ${reason}`),
     );
+    const acl = settings.acl?.enabled ? settings.acl : undefined;
+    if (acl) {
+      await catalog.acl.ensureBuiltins();
+      if (acl.initialManagement) await catalog.acl.ensureManagementToken(acl.initialManagement);
+    }
     const metrics = new ApiMetrics(catalog);
     // Set once the HTTP server exists: a lost store releases parked blocking queries.
     let releaseParked = (): void => undefined;
@@ -430,17 +438,43 @@ export class AgentRuntime {
         Metrics: await metrics.registry.getMetricsAsJSON(),
       }),
     };
+    // `acl.enable_token_persistence`: tokens set through agent/token/* are kept in the data dir
+    // and win over the config's at the next start, as Consul's acl-tokens.json.
+    const tokenFile =
+      acl?.enableTokenPersistence && settings.dataDir && !settings.dev
+        ? join(settings.dataDir, "acl-tokens.json")
+        : undefined;
+    const agentTokens: { default?: string; agent?: string } = {
+      ...(acl?.defaultToken ? { default: acl.defaultToken } : {}),
+      ...(acl?.agentToken ? { agent: acl.agentToken } : {}),
+      ...(tokenFile ? await readPersistedTokens(tokenFile) : {}),
+    };
+    const aclResolver: TokenResolver | undefined = acl
+      ? aclTokenResolver(catalog, acl.defaultPolicy, internalToken, agentTokens)
+      : undefined;
     const apiRoutes = [
       ...statusRoutes({
         leader: leaderAddr,
         peers: () => [`${settings.advertiseAddr}:${SERVER_RPC_PORT}`],
       }),
-      ...aclRoutes(),
+      ...aclRoutes(
+        acl
+          ? {
+              catalog,
+              nodeName: settings.nodeName,
+              setAgentToken: async (kind, token) => {
+                agentTokens[kind] = token;
+                if (tokenFile)
+                  await writeFile(tokenFile, JSON.stringify(agentTokens), { mode: 0o600 });
+              },
+            }
+          : {},
+      ),
       ...coordinateRoutes(catalog, { disabled: settings.disableCoordinates === true }),
       ...agentHealthRoutes(agent),
       ...operatorRoutes(catalog, () => raftServers(store, settings)),
       ...agentRoutes(agent, catalog, control),
-      ...agentMonitorRoutes(logTapOf(log), log),
+      ...agentMonitorRoutes(logTapOf(log), log, settings.nodeName),
       ...catalogRoutes(catalog),
       ...healthRoutes(catalog),
       ...internalUiRoutes(catalog),
@@ -452,8 +486,14 @@ export class AgentRuntime {
         nodeName: () => settings.nodeName,
         services: () => Object.values(agent.services()),
       }),
-      ...watchRoutes(watchManager),
-      ...snapshotRoutes(catalog),
+      ...watchRoutes(watchManager, settings.nodeName),
+      ...snapshotRoutes(catalog, async () => {
+        // A snapshot from before ACLs were on has none of their records: without this a restore
+        // would lock every client out until the agent restarts.
+        if (!acl) return;
+        await catalog.acl.ensureBuiltins();
+        if (acl.initialManagement) await catalog.acl.ensureManagementToken(acl.initialManagement);
+      }),
     ];
     const routes = [...apiRoutes, ...webUiRoutes(settings.ui, BUILT_UI_DIR)];
     // Only etcd can be out of reach; a local store is always "the leader", as a Consul dev agent.
@@ -461,9 +501,13 @@ export class AgentRuntime {
     const onServerError = (err: unknown, method: string, url: string): void =>
       log.warn({ err: toAugurError(err).message }, `${method} ${url}`);
     const queryTimes = settings.queryTimes ? { queryTimes: settings.queryTimes } : {};
+    const aclOptions = aclResolver
+      ? { aclResolver, defaultAclPolicy: acl?.defaultPolicy ?? "allow" }
+      : {};
     inProcess = new InProcessSource({
       routes,
       token: internalToken,
+      ...aclOptions,
       onServerError,
       ...storeContact,
       ...queryTimes,
@@ -487,6 +531,7 @@ export class AgentRuntime {
           );
       },
       onServerError,
+      ...aclOptions,
       ...queryTimes,
       ...(settings.http ? { limits: settings.http } : {}),
       ...storeContact,
@@ -523,6 +568,7 @@ export class AgentRuntime {
     const dnsAddresses: ListenAddress[] = [];
     if (dns && dns.addresses.length > 0) {
       const resolver = new DnsResolver({
+        ...(aclResolver ? { authorizer: () => aclResolver(undefined) } : {}),
         catalog,
         config: dns,
         datacenter: settings.datacenter,
@@ -675,5 +721,43 @@ async function applyDefinitions(
     const old = oldChecks.find((o) => o.id === c.id);
     if (!old || !unchanged(old, c) || !agent.local.check(c.id))
       await agent.registerCheck(c, "config");
+  }
+}
+
+/**
+ * Request tokens to authorizers while ACLs are on. The watch engine's internal token (it never
+ * leaves this process) is the agent acting for itself, as Consul's agent uses its agent token;
+ * a watch with its own `token` sends that as `?token=`, which wins and is checked as any other.
+ * A request without a token takes `acl.tokens.default` (settable by `PUT /v1/agent/token/default`).
+ */
+function aclTokenResolver(
+  catalog: Catalog,
+  defaultPolicy: "allow" | "deny",
+  internalToken: string,
+  agentTokens: { default?: string },
+): TokenResolver {
+  const internal = Buffer.from(internalToken);
+  return (token) => {
+    if (token !== undefined && token.length === internalToken.length) {
+      const given = Buffer.from(token);
+      if (given.length === internal.length && timingSafeEqual(given, internal)) return ALLOW_ALL;
+    }
+    return catalog.acl.resolve(token, {
+      defaultPolicy,
+      ...(agentTokens.default ? { defaultToken: agentTokens.default } : {}),
+    });
+  };
+}
+
+/** The tokens `enable_token_persistence` kept; none when the file is missing or unreadable. */
+async function readPersistedTokens(file: string): Promise<{ default?: string; agent?: string }> {
+  try {
+    const parsed = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    const out: { default?: string; agent?: string } = {};
+    if (typeof parsed["default"] === "string") out.default = parsed["default"];
+    if (typeof parsed["agent"] === "string") out.agent = parsed["agent"];
+    return out;
+  } catch {
+    return {};
   }
 }

@@ -16,7 +16,7 @@
 import { AugurError } from "../lib/errors.js";
 import type { WatchSource } from "../watch/query.js";
 import { errorResponse } from "./error-mapper.js";
-import { ApiRequest, decodePath, type QueryTimes } from "./request.js";
+import { ApiRequest, decodePath, type QueryTimes, type TokenResolver } from "./request.js";
 import { encodesInChunks, goJson, goJsonChunks, readHeaders, type ApiResult } from "./response.js";
 import type { WaitSignal } from "../catalog/scopes.js";
 import {
@@ -44,6 +44,8 @@ export interface InProcessSourceOptions {
   readonly onServerError?: (err: unknown, method: string, url: string) => void;
   /** As ApiServerOptions: `default_query_time` / `max_query_time`. */
   readonly queryTimes?: QueryTimes;
+  /** As ApiServerOptions: request tokens to authorizers while ACLs are enabled. */
+  readonly aclResolver?: TokenResolver;
 }
 
 const NOT_AN_ENDPOINT = "Invalid URL path: not a recognized HTTP API endpoint\n";
@@ -132,6 +134,7 @@ export class InProcessSource implements WatchSource {
         bodyOf(options.body),
         this.#requestHeaders(options.headers),
         this.#o.queryTimes,
+        this.#o.aclResolver,
       );
       const result = await handler(req, contextOf(signal));
       return await this.#respond(result, req.flag("pretty"));

@@ -7,6 +7,13 @@
  */
 import { parseGoDuration } from "../lib/duration.js";
 import { AugurError, badRequest } from "../lib/errors.js";
+import { ALLOW_ALL, type Authorizer } from "../lib/acl-authorizer.js";
+
+/**
+ * Turns a request's token into its authorizer (catalog/acl-store.ts behind it); absent while ACLs
+ * are off, and then every request is allowed everything without a lookup.
+ */
+export type TokenResolver = (token: string | undefined) => Authorizer;
 
 /** Consul's default and maximum blocking wait (agent/consul/rpc.go). */
 export const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -49,6 +56,8 @@ export class ApiRequest {
   readonly #rawQuery: string;
   #query: URLSearchParams | undefined;
   readonly #queryTimes: QueryTimes;
+  readonly #resolver: TokenResolver | undefined;
+  #authorizer: Authorizer | undefined;
 
   constructor(
     method: string,
@@ -58,8 +67,10 @@ export class ApiRequest {
     headers: Record<string, string | string[] | undefined>,
     /** The agent's query times (Consul's 5 and 10 minutes unless configured). */
     queryTimes: QueryTimes = CONSUL_QUERY_TIMES,
+    resolver?: TokenResolver,
   ) {
     this.#queryTimes = queryTimes;
+    this.#resolver = resolver;
     this.method = method;
     this.rest = rest;
     this.#rawQuery = rawQuery;
@@ -142,6 +153,28 @@ export class ApiRequest {
     const auth = this.header("authorization");
     const m = auth === undefined ? null : /^Bearer\s+(.+)$/i.exec(auth);
     return m?.[1];
+  }
+
+  /** True when ACLs are enforced (lists then say whether they were filtered). */
+  get aclEnabled(): boolean {
+    return this.#resolver !== undefined;
+  }
+
+  /**
+   * The request's ACL authorizer, resolved once per request; everything is allowed while ACLs
+   * are off. An unknown token throws Consul's 403 `ACL not found`.
+   */
+  authorizer(): Authorizer {
+    if (this.#resolver === undefined) return ALLOW_ALL;
+    return (this.#authorizer ??= this.#resolver(this.token()));
+  }
+
+  /**
+   * The authorizer of another token than the request's (a prepared query's own `Token`); an
+   * unknown one throws `ACL not found`.
+   */
+  authorizerFor(token: string): Authorizer {
+    return this.#resolver === undefined ? ALLOW_ALL : this.#resolver(token);
   }
 
   header(name: string): string | undefined {

@@ -22,7 +22,7 @@ import FindMyWay from "find-my-way";
 import { AugurError, badRequest } from "../lib/errors.js";
 import { errorResponse } from "./error-mapper.js";
 import { allowHeader, type Route } from "./router.js";
-import { ApiRequest, decodePath, type QueryTimes } from "./request.js";
+import { ApiRequest, decodePath, type QueryTimes, type TokenResolver } from "./request.js";
 import { ConnectionLimiter, DEFAULT_MAX_CONNS_PER_CLIENT } from "./conn-limit.js";
 import { ParkedRequests } from "./parked.js";
 import {
@@ -79,6 +79,8 @@ export interface ApiServerOptions {
   readonly limits?: HttpLimits;
   /** `default_query_time` / `max_query_time` (Consul's 5 and 10 minutes when absent). */
   readonly queryTimes?: QueryTimes;
+  /** Resolves request tokens when ACLs are enabled; absent, nothing is checked. */
+  readonly aclResolver?: TokenResolver;
 }
 
 /**
@@ -321,6 +323,7 @@ export class ApiServer {
         body,
         req.headers,
         this.#options.queryTimes,
+        this.#options.aclResolver,
       );
       pretty = apiReq.flag("pretty");
       result = handler(apiReq, this.#parked.context(res));

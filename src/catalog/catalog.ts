@@ -50,6 +50,7 @@ import { fireEvent, listEvents, type FireRequest } from "./events.js";
 import { KvSetBatcher } from "./kv-batch.js";
 import { runCatalogTxn, type CatalogTxnOp, type CatalogTxnResult } from "./txn.js";
 import { PreparedQueries } from "./prepared-queries.js";
+import { AclStore } from "./acl-store.js";
 
 export interface RegisterRequest {
   readonly node: NodeRecord;
@@ -106,6 +107,8 @@ export class Catalog {
   readonly sessions: Sessions;
   /** Prepared queries (`/v1/query`). */
   readonly queries: PreparedQueries;
+  /** ACL tokens, policies and roles (`/v1/acl/*`), and request token resolution. */
+  readonly acl: AclStore;
   readonly datacenter: string;
   /** The most operations one store transaction may carry (unlimited on the embedded stores). */
   readonly maxTxnOps: number;
@@ -140,6 +143,7 @@ export class Catalog {
     );
     this.#kvWrites = new KvSetBatcher(store, this.#view);
     this.queries = new PreparedQueries(store, this.#view, options.maxPreparedQueries);
+    this.acl = new AclStore(store, this.#view);
   }
 
   /** `onResync` hears each time the view had to reload from a snapshot (history compacted). */

@@ -65,6 +65,8 @@ export const PREFIX = {
   agents: "agents/",
   alive: "alive/",
   queries: "queries/",
+  /** ACL tokens, policies and roles (catalog/acl-store.ts): `acl/token/<accessor>`, ... */
+  acl: "acl/",
 } as const;
 
 const enc = encodeURIComponent;

@@ -39,7 +39,8 @@ export interface AppliedChange {
 
 export type ViewListener = (revision: number, changes: readonly AppliedChange[]) => void;
 
-type Table = "nodes" | "services" | "checks" | "kv" | "sessions" | "events" | "members" | "queries";
+type Table =
+  "nodes" | "services" | "checks" | "kv" | "sessions" | "events" | "members" | "queries" | "acl";
 
 /** Keeps a Map<group, Map<key, V>> index in step with puts and deletes. */
 function groupSet<V>(
@@ -84,6 +85,8 @@ export class CatalogView {
   /** Prepared queries by ID. */
   readonly queries = new Map<string, Stored<QueryRecord>>();
   readonly alive = new Map<string, Stored<unknown>>();
+  /** ACL tokens, policies and roles by store key (read through catalog/acl-store.ts). */
+  readonly acl = new Map<string, Stored<unknown>>();
   /** Revision of the last change to each node's liveness key (put or delete). */
   readonly aliveChanged = new Map<string, number>();
   readonly #tables = new Map<Table, number>();
@@ -191,6 +194,7 @@ export class CatalogView {
       this.agents,
       this.alive,
       this.queries,
+      this.acl,
     ]) {
       for (const s of m.values()) before.set(s.key, toKv(s));
     }
@@ -355,6 +359,8 @@ export class CatalogView {
           key.slice(PREFIX.queries.length),
           next as Stored<QueryRecord> | undefined,
         );
+      case "acl":
+        return swap(this.acl, key, next);
       case "agents":
       case "alive": {
         const node = nodeOfLivenessKey(key);

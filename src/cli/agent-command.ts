@@ -41,6 +41,7 @@ async function learnedEtcd(config: RuntimeConfig, logger: Logger): Promise<Agent
     retryIntervalMs,
     retryMax,
     log: (level, msg) => logger[level](msg),
+    ...(config.acl?.agentToken ? { token: config.acl.agentToken } : {}),
   });
   if (!joined) return undefined;
   return {

@@ -37,6 +37,11 @@ export interface JoinOptions {
   /** Per-request timeout (default 5 s). */
   readonly timeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The token to read the other agent's `/v1/agent/self` with (`acl.tokens.agent`); without it
+   * the client's environment token. Under ACLs that read needs `agent` read.
+   */
+  readonly token?: string;
 }
 
 /** `host[:port]` (port 8500 by default) or a URL, as a client address. */
@@ -49,8 +54,12 @@ export function joinAddress(address: string): string {
 }
 
 /** Asks one agent for its etcd endpoints and prefix. */
-export async function learnCluster(address: string, timeoutMs = 5000): Promise<JoinedCluster> {
-  const client = new ConsulClient({ address: joinAddress(address) });
+export async function learnCluster(
+  address: string,
+  timeoutMs = 5000,
+  token?: string,
+): Promise<JoinedCluster> {
+  const client = new ConsulClient({ address: joinAddress(address), ...(token ? { token } : {}) });
   const self = await client.agentSelf({ signal: AbortSignal.timeout(timeoutMs) });
   const cluster = self["Cluster"] as ClusterInfo | undefined;
   if (!cluster)
@@ -79,7 +88,7 @@ async function tryEach(
   const errors: string[] = [];
   for (const address of addresses) {
     try {
-      return await learnCluster(address, options.timeoutMs);
+      return await learnCluster(address, options.timeoutMs, options.token);
     } catch (err) {
       errors.push(`Failed to join ${address}: ${message(err)}`);
     }

@@ -99,6 +99,23 @@ export interface RuntimeConfig {
   readonly dns: DnsConfig;
   /** `ui_config` / `-ui`, `-ui-dir`, `-ui-content-path` (on with `-dev`): the web UI at `contentPath`. */
   readonly ui?: UiConfig;
+  /** `acl { ... }` and the older `acl_*` keys; absent while ACLs are off. */
+  readonly acl?: AclConfig;
+}
+
+/** Consul's `acl` block (agent/config/config.go ACL), as augur enforces it. */
+export interface AclConfig {
+  readonly enabled: boolean;
+  readonly defaultPolicy: "allow" | "deny";
+  /** Accepted for Consul's sake: augur's ACL data lives in the store, never "down" apart from it. */
+  readonly downPolicy: string;
+  readonly enableTokenPersistence: boolean;
+  /** `tokens.initial_management` (or `master`, `acl_master_token`): created at start if missing. */
+  readonly initialManagement?: string;
+  /** `tokens.agent` (`acl_agent_token`): the agent's own requests. */
+  readonly agentToken?: string;
+  /** `tokens.default` (`acl_token`): requests that carry no token. */
+  readonly defaultToken?: string;
 }
 
 /** Where and whether the agent serves its web UI. */
@@ -150,7 +167,6 @@ const UNSUPPORTED = new Set([
   "encrypt",
   "encrypt_verify_incoming",
   "encrypt_verify_outgoing",
-  "acl",
   "telemetry",
   "performance",
   "auto_encrypt",
@@ -308,6 +324,13 @@ class Merged {
 }
 
 const KNOWN = new Set([
+  "acl",
+  "acl_datacenter",
+  "acl_default_policy",
+  "acl_down_policy",
+  "acl_master_token",
+  "acl_token",
+  "acl_agent_token",
   "server",
   "dns_config",
   "recursors",
@@ -432,8 +455,10 @@ async function build(
   );
   const etcd = etcdConfig(m, flags);
   const ui = uiConfig(m, flags);
+  const acl = aclConfig(m);
   const config: RuntimeConfig = {
     ...(ui ? { ui } : {}),
+    ...(acl ? { acl } : {}),
     nodeName,
     nodeId,
     datacenter: flags.datacenter ?? str("datacenter") ?? "dc1",
@@ -946,4 +971,68 @@ async function persistentNodeId(dataDir: string | undefined): Promise<string> {
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, id);
   return id;
+}
+
+/**
+ * `acl { enabled, default_policy, down_policy, enable_token_persistence, tokens { ... } }`, and the
+ * pre-1.4 top-level spellings existing files carry (`acl_datacenter` turned ACLs on then;
+ * `acl_master_token`, `acl_token`, `acl_agent_token`, `acl_default_policy`, `acl_down_policy`).
+ * The block wins over the old keys.
+ */
+function aclConfig(m: Merged): AclConfig | undefined {
+  const block = m.get<Record<string, unknown>>("acl", "object");
+  const raw = block?.value ?? {};
+  const file = block?.file ?? "config";
+  const old = (k: string): unknown => m.values.get(k)?.value;
+  const text = (value: unknown, path: string): string | undefined => {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "string") throw fail(file, path, "a string", value);
+    return value;
+  };
+  const tokens = (raw["tokens"] ?? {}) as Record<string, unknown>;
+  if (typeof tokens !== "object" || Array.isArray(tokens))
+    throw fail(file, "acl.tokens", "an object", tokens);
+  const enabledRaw = raw["enabled"];
+  if (enabledRaw !== undefined && typeof enabledRaw !== "boolean")
+    throw fail(file, "acl.enabled", "a boolean", enabledRaw);
+  const enabled =
+    enabledRaw ?? (typeof old("acl_datacenter") === "string" && old("acl_datacenter") !== "");
+  if (!enabled) return undefined;
+  const policy =
+    text(raw["default_policy"], "acl.default_policy") ??
+    text(old("acl_default_policy"), "acl_default_policy") ??
+    "allow";
+  if (policy !== "allow" && policy !== "deny")
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: acl.default_policy must be "allow" or "deny", got ${JSON.stringify(policy)}`,
+    );
+  const down =
+    text(raw["down_policy"], "acl.down_policy") ??
+    text(old("acl_down_policy"), "acl_down_policy") ??
+    "extend-cache";
+  if (!["allow", "deny", "extend-cache", "async-cache"].includes(down))
+    throw new AugurError(
+      "CONFIG_INVALID",
+      `${file}: acl.down_policy must be one of allow, deny, extend-cache, async-cache, got ${JSON.stringify(down)}`,
+    );
+  const persistence = raw["enable_token_persistence"];
+  if (persistence !== undefined && typeof persistence !== "boolean")
+    throw fail(file, "acl.enable_token_persistence", "a boolean", persistence);
+  const management =
+    text(tokens["initial_management"], "acl.tokens.initial_management") ??
+    text(tokens["master"], "acl.tokens.master") ??
+    text(old("acl_master_token"), "acl_master_token");
+  const agent =
+    text(tokens["agent"], "acl.tokens.agent") ?? text(old("acl_agent_token"), "acl_agent_token");
+  const dflt = text(tokens["default"], "acl.tokens.default") ?? text(old("acl_token"), "acl_token");
+  return {
+    enabled: true,
+    defaultPolicy: policy,
+    downPolicy: down,
+    enableTokenPersistence: persistence === true,
+    ...(management ? { initialManagement: management } : {}),
+    ...(agent ? { agentToken: agent } : {}),
+    ...(dflt ? { defaultToken: dflt } : {}),
+  };
 }

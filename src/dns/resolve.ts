@@ -8,6 +8,7 @@
  */
 import type { Answer, StringAnswer } from "dns-packet";
 import type { Catalog, InstanceEntry } from "../catalog/catalog.js";
+import { ANONYMOUS_ACCESSOR_ID, Authorizer } from "../lib/acl-authorizer.js";
 import { filterQueryNodes, orderQueryNodes } from "../catalog/prepared-query-execute.js";
 import { scope } from "../catalog/scopes.js";
 import type { DnsConfig } from "../config/dns-config.js";
@@ -53,6 +54,11 @@ export interface DnsResolverOptions {
   readonly datacenter: string;
   readonly nodeName: string;
   readonly random?: () => number;
+  /**
+   * With ACLs on: the authorizer DNS answers with, Consul's `acl.tokens.default` (else the
+   * anonymous token). Services and nodes it may not read are not there.
+   */
+  readonly authorizer?: () => Authorizer;
 }
 
 /** A record's owner and data, before it becomes an A, AAAA or CNAME. */
@@ -65,6 +71,15 @@ interface Lookup {
 }
 
 const NAME_ERROR = Symbol("nxdomain");
+/** What a default token that no longer resolves may read: nothing. */
+const DENY_ALL = new Authorizer({ named: {}, global: {} }, "deny", ANONYMOUS_ACCESSOR_ID);
+
+/** A PTR answer, and the node or service whose read permission it needs. */
+interface ReverseTarget {
+  readonly target: string;
+  readonly kind: "node" | "service";
+  readonly name: string;
+}
 /** Instances the per-service cache may hold in all (see #instances). */
 const CACHE_MAX_INSTANCES = 100_000;
 /** Built records (one instance's, for one question) the caches may hold in all (see #built). */
@@ -100,11 +115,14 @@ export class DnsResolver {
   #domain: string;
   #alt: string | undefined;
   readonly #cache = new Map<string, CachedInstances>();
-  #reverseMap: { key: string; map: Map<string, string> } | undefined;
+  #reverseMap: { key: string; map: Map<string, ReverseTarget> } | undefined;
   #cached = 0;
   #builtTotal = 0;
 
+  readonly #authorizer: (() => Authorizer) | undefined;
+
   constructor(options: DnsResolverOptions) {
+    this.#authorizer = options.authorizer;
     this.#catalog = options.catalog;
     this.#cfg = options.config;
     this.#dc = options.datacenter;
@@ -271,6 +289,45 @@ export class DnsResolver {
    * stays the same: a busy service's answers then cost the packet, not a pass over its instances.
    */
   #instances(service: string): CachedInstances {
+    const inst = this.#allInstances(service);
+    const authz = this.#authz();
+    if (authz === undefined) return inst;
+    // Consul filters DNS answers by the default token: a service it may not read has no
+    // instances, and instances on nodes it may not read are left out.
+    if (!authz.allows("service", service, "read"))
+      return {
+        index: inst.index,
+        all: [],
+        healthy: [],
+        built: new Map(),
+        builtCount: 0,
+        cached: false,
+      };
+    const all = inst.all.filter((e) => authz.allows("node", e.Node.Node, "read"));
+    if (all.length === inst.all.length) return inst;
+    return {
+      index: inst.index,
+      all,
+      healthy: inst.healthy.filter((e) => authz.allows("node", e.Node.Node, "read")),
+      built: new Map(),
+      builtCount: 0,
+      cached: false,
+    };
+  }
+
+  /** The default token's authorizer while ACLs restrict anything; undefined otherwise. */
+  #authz(): Authorizer | undefined {
+    if (this.#authorizer === undefined) return undefined;
+    let authz: Authorizer;
+    try {
+      authz = this.#authorizer();
+    } catch {
+      return DENY_ALL; // a default token that no longer exists reads nothing
+    }
+    return authz.isManagement ? undefined : authz;
+  }
+
+  #allInstances(service: string): CachedInstances {
     const key = service.toLowerCase();
     const index = this.#catalog.scopeIndex(scope.service(key));
     const hit = this.#cache.get(key);
@@ -502,6 +559,7 @@ export class DnsResolver {
     if (!["ANY", "A", "AAAA", "TXT"].includes(q.type)) return false;
     const found = this.#catalog.node(parts.join(".")).value;
     if (!found) throw NAME_ERROR;
+    if (this.#authz()?.allows("node", found.Node.Node, "read") === false) throw NAME_ERROR;
     const ttl = this.#cfg.nodeTtlSeconds;
     if (q.type !== "TXT") out.answers.push(...nodeRecords(found.Node, q.type, q.name, ttl));
     const txt = metaTxt(found.Node, q.name, ttl);
@@ -572,7 +630,12 @@ export class DnsResolver {
     const ip = ipFromArpa(lower);
     const out = answer("NOERROR");
     if (q.type === "SOA") out.answers.push(this.#soa(this.#domain));
-    const target = ip && this.#reverse().get(ipText(ip));
+    const reverse = ip ? this.#reverse().get(ipText(ip)) : undefined;
+    const authz = this.#authz();
+    const target =
+      reverse && (!authz || authz.allows(reverse.kind, reverse.name, "read"))
+        ? reverse.target
+        : undefined;
     if (target) {
       out.answers.push(ptr(q.name, target));
       return out;
@@ -587,19 +650,21 @@ export class DnsResolver {
    * service addresses. Rebuilt only when the nodes or services table changes, so a stream of
    * reverse lookups does not walk the whole catalog once per query.
    */
-  #reverse(): Map<string, string> {
+  #reverse(): Map<string, ReverseTarget> {
     const key = `${this.#catalog.tableIndex("nodes")}/${this.#catalog.tableIndex("services")}/${this.#domain}`;
     if (this.#reverseMap?.key === key) return this.#reverseMap.map;
-    const map = new Map<string, string>();
+    const map = new Map<string, ReverseTarget>();
     for (const n of this.#catalog.nodes().value) {
       const ip = ipBytes(n.Address);
       const target = this.#nodeFqdn(n.Node, this.#domain);
-      if (ip && !map.has(ipText(ip)) && encodable(target)) map.set(ipText(ip), target);
+      if (ip && !map.has(ipText(ip)) && encodable(target))
+        map.set(ipText(ip), { target, kind: "node", name: n.Node });
     }
     for (const sn of this.#catalog.serviceNodesAll().value) {
       const ip = ipBytes(sn.ServiceAddress);
       const target = `${sn.ServiceName}.service.${this.#dc}.${this.#domain}`;
-      if (ip && !map.has(ipText(ip)) && encodable(target)) map.set(ipText(ip), target);
+      if (ip && !map.has(ipText(ip)) && encodable(target))
+        map.set(ipText(ip), { target, kind: "service", name: sn.ServiceName });
     }
     this.#reverseMap = { key, map };
     return map;

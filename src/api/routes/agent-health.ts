@@ -14,6 +14,7 @@ import { badRequest } from "../../lib/errors.js";
 import type { ApiRequest } from "../request.js";
 import { raw, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
+import { guardAll } from "../acl-filter.js";
 import { toAgentService } from "./agent.js";
 
 /** api.AgentServiceChecksInfo, in the Go struct's field order. */
@@ -24,10 +25,20 @@ interface ServiceChecksInfo {
 }
 
 export function agentHealthRoutes(agent: Agent): Route[] {
-  return [
-    route("/v1/agent/health/service/id/", { GET: (req) => byId(agent, req) }),
-    route("/v1/agent/health/service/name/", { GET: (req) => byName(agent, req) }),
-  ];
+  return guardAll(
+    [
+      route("/v1/agent/health/service/id/", { GET: (req) => byId(agent, req) }),
+      route("/v1/agent/health/service/name/", { GET: (req) => byName(agent, req) }),
+    ],
+    {
+      // Consul: `service` read on the service (an unknown ID is left to its 404).
+      "/v1/agent/health/service/id/": (a, req) => {
+        const s = agent.services()[req.rest];
+        if (s) a.require("service", s.Service, "read");
+      },
+      "/v1/agent/health/service/name/": (a, req) => a.require("service", req.rest, "read"),
+    },
+  );
 }
 
 function byId(agent: Agent, req: ApiRequest): ApiResult {

@@ -15,6 +15,7 @@ import type { Logger, LogLevel, LogTap } from "../../lib/logger.js";
 import type { ApiRequest } from "../request.js";
 import type { ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
+import { guard } from "../acl-filter.js";
 
 /** Consul's logging.ValidateLogLevel list (case-insensitive), with hclog's level for each. */
 const LEVELS: Readonly<Record<string, LogLevel>> = {
@@ -41,8 +42,13 @@ export function monitorLevel(raw: string | undefined): LogLevel {
  * `tap`: the agent logger's tap (`logTapOf(logger)`); an agent whose logger has none answers 500.
  * `log`: where the dropped-lines warning goes.
  */
-export function agentMonitorRoutes(tap: LogTap | undefined, log: Logger): Route[] {
-  return [route("/v1/agent/monitor", { GET: (req) => monitor(tap, log, req) })];
+export function agentMonitorRoutes(tap: LogTap | undefined, log: Logger, nodeName = ""): Route[] {
+  // Consul's AgentMonitor: `agent` read on this agent's node.
+  return [
+    guard(route("/v1/agent/monitor", { GET: (req) => monitor(tap, log, req) }), (a) =>
+      a.require("agent", nodeName, "read"),
+    ),
+  ];
 }
 
 function monitor(tap: LogTap | undefined, log: Logger, req: ApiRequest): ApiResult {

@@ -17,6 +17,14 @@ import type { ApiRequest } from "../request.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 import { compileRequestFilter, filterMap } from "../filtering.js";
+import {
+  aclFilter,
+  aclFilterMap,
+  FILTERED_HEADER,
+  guardAll,
+  type AclCheck,
+} from "../acl-filter.js";
+import type { Authorizer } from "../../lib/acl-authorizer.js";
 import { membersOf, selfOf, versionOf, wanMembersOf, type ClusterInfo } from "./members.js";
 
 export interface AgentControl {
@@ -54,94 +62,155 @@ export function agentRoutes(agent: Agent, catalog: Catalog, control: AgentContro
       await agent.updateTtlCheck(req.rest, status, req.param("note") ?? "");
       return empty();
     };
-  return [
-    route("/v1/agent/self", {
-      GET: () => json(selfOf(agent, catalog, control.cluster(), control.leader())),
-    }),
-    route("/v1/agent/version", { GET: () => json(versionOf(agent)) }),
-    route("/v1/agent/host", { GET: async () => json(await control.host()) }),
-    route("/v1/agent/members", {
-      GET: (req) =>
-        json(
+  return guardAll(
+    [
+      route("/v1/agent/self", {
+        GET: () => json(selfOf(agent, catalog, control.cluster(), control.leader())),
+      }),
+      route("/v1/agent/version", { GET: () => json(versionOf(agent)) }),
+      route("/v1/agent/host", { GET: async () => json(await control.host()) }),
+      route("/v1/agent/members", {
+        GET: (req) => {
           // Consul: any non-empty value asks for the WAN pool (agent_endpoint.go AgentMembers).
-          req.param("wan") ? wanMembersOf(agent, catalog) : membersOf(catalog),
-        ),
-    }),
-    route("/v1/agent/services", {
-      GET: async (req) =>
-        json(
-          await filterMap(
-            agentServices(agent),
-            compileRequestFilter(req.param("filter"), "AgentService"),
-          ),
-        ),
-    }),
-    route("/v1/agent/checks", {
-      GET: async (req) =>
-        json(
-          await filterMap(agent.checks(), compileRequestFilter(req.param("filter"), "HealthCheck")),
-        ),
-    }),
-    route("/v1/agent/service/register", { PUT: (req) => registerService(agent, req) }),
-    route(
-      "/v1/agent/service/deregister/",
-      legacyGet(async (req) => (await agent.deregisterService(req.rest), empty())),
-    ),
-    route("/v1/agent/service/maintenance/", {
-      PUT: async (req) => {
-        if (req.rest === "") throw badRequest("Missing service ID");
-        await agent.setServiceMaintenance(req.rest, enableParam(req), req.param("reason"));
-        return empty();
-      },
-    }),
-    route("/v1/agent/service/", { GET: (req, ctx) => agentService(agent, catalog, req, ctx) }),
-    route("/v1/agent/check/register", { PUT: (req) => registerCheck(agent, req) }),
-    route(
-      "/v1/agent/check/deregister/",
-      legacyGet(async (req) => (await agent.deregisterCheck(req.rest), empty())),
-    ),
-    route("/v1/agent/check/pass/", legacyGet(ttl("passing"))),
-    route("/v1/agent/check/warn/", legacyGet(ttl("warning"))),
-    route("/v1/agent/check/fail/", legacyGet(ttl("critical"))),
-    route("/v1/agent/check/update/", { PUT: (req) => updateCheck(agent, req) }),
-    route("/v1/agent/maintenance", {
-      PUT: async (req) => {
-        await agent.setNodeMaintenance(enableParam(req), req.param("reason"));
-        return empty();
-      },
-    }),
-    route("/v1/agent/reload", { PUT: async () => (await control.reload(), empty()) }),
-    route("/v1/agent/leave", { PUT: async () => (await control.leave(), empty()) }),
-    route("/v1/agent/join/", {
-      PUT: async (req) => {
-        if (req.flag("wan"))
-          throw new AugurError(
-            "INVALID_STATE",
-            "augur has no WAN pool to join: each datacenter is its own etcd cluster",
+          const all = req.param("wan") ? wanMembersOf(agent, catalog) : membersOf(catalog);
+          const f = aclFilter(req, all, (a, m) => a.allows("node", m.Name, "read"));
+          return json(f.value, undefined, f.filtered ? { ...FILTERED_HEADER } : undefined);
+        },
+      }),
+      route("/v1/agent/services", {
+        GET: async (req) => {
+          const f = aclFilterMap(req, agentServices(agent), (a, s) =>
+            a.allows("service", String(s["Service"]), "read"),
           );
-        await control.join(req.rest);
-        return empty();
-      },
-    }),
-    route("/v1/agent/force-leave/", {
-      PUT: async (req) => {
-        const member = catalog.member(req.rest);
-        if (!member)
-          throw new AugurError("INVALID_STATE", `agent: No node found with name '${req.rest}'`);
-        await catalog.leaveAgent(member.record);
-        return empty();
-      },
-    }),
-    route("/v1/agent/metrics", {
-      GET: async (req) => {
-        if (req.param("format") === "prometheus") {
-          const m = await control.prometheus();
-          return raw(m.body, m.contentType);
-        }
-        return json(await control.metricsJson());
-      },
-    }),
-  ];
+          return json(
+            await filterMap(f.value, compileRequestFilter(req.param("filter"), "AgentService")),
+            undefined,
+            f.filtered ? { ...FILTERED_HEADER } : undefined,
+          );
+        },
+      }),
+      route("/v1/agent/checks", {
+        GET: async (req) => {
+          const f = aclFilterMap(req, agent.checks(), (a, c) =>
+            c.ServiceName
+              ? a.allows("service", c.ServiceName, "read")
+              : a.allows("node", c.Node, "read"),
+          );
+          return json(
+            await filterMap(f.value, compileRequestFilter(req.param("filter"), "HealthCheck")),
+            undefined,
+            f.filtered ? { ...FILTERED_HEADER } : undefined,
+          );
+        },
+      }),
+      route("/v1/agent/service/register", { PUT: (req) => registerService(agent, req) }),
+      route(
+        "/v1/agent/service/deregister/",
+        legacyGet(async (req) => (await agent.deregisterService(req.rest), empty())),
+      ),
+      route("/v1/agent/service/maintenance/", {
+        PUT: async (req) => {
+          if (req.rest === "") throw badRequest("Missing service ID");
+          await agent.setServiceMaintenance(req.rest, enableParam(req), req.param("reason"));
+          return empty();
+        },
+      }),
+      route("/v1/agent/service/", { GET: (req, ctx) => agentService(agent, catalog, req, ctx) }),
+      route("/v1/agent/check/register", { PUT: (req) => registerCheck(agent, req) }),
+      route(
+        "/v1/agent/check/deregister/",
+        legacyGet(async (req) => (await agent.deregisterCheck(req.rest), empty())),
+      ),
+      route("/v1/agent/check/pass/", legacyGet(ttl("passing"))),
+      route("/v1/agent/check/warn/", legacyGet(ttl("warning"))),
+      route("/v1/agent/check/fail/", legacyGet(ttl("critical"))),
+      route("/v1/agent/check/update/", { PUT: (req) => updateCheck(agent, req) }),
+      route("/v1/agent/maintenance", {
+        PUT: async (req) => {
+          await agent.setNodeMaintenance(enableParam(req), req.param("reason"));
+          return empty();
+        },
+      }),
+      route("/v1/agent/reload", { PUT: async () => (await control.reload(), empty()) }),
+      route("/v1/agent/leave", { PUT: async () => (await control.leave(), empty()) }),
+      route("/v1/agent/join/", {
+        PUT: async (req) => {
+          if (req.flag("wan"))
+            throw new AugurError(
+              "INVALID_STATE",
+              "augur has no WAN pool to join: each datacenter is its own etcd cluster",
+            );
+          await control.join(req.rest);
+          return empty();
+        },
+      }),
+      route("/v1/agent/force-leave/", {
+        PUT: async (req) => {
+          const member = catalog.member(req.rest);
+          if (!member)
+            throw new AugurError("INVALID_STATE", `agent: No node found with name '${req.rest}'`);
+          await catalog.leaveAgent(member.record);
+          return empty();
+        },
+      }),
+      route("/v1/agent/metrics", {
+        GET: async (req) => {
+          if (req.param("format") === "prometheus") {
+            const m = await control.prometheus();
+            return raw(m.body, m.contentType);
+          }
+          return json(await control.metricsJson());
+        },
+      }),
+    ],
+    agentAclChecks(agent),
+  );
+}
+
+/**
+ * Consul's permission per agent endpoint (agent_endpoint.go): the agent's own node for self,
+ * metrics, reload, leave, join and maintenance; a service's name for its writes and reads; a
+ * check by its service, or the node for a node check; `operator` for host and force-leave.
+ * Registration is checked in its handler, once the definition is decoded.
+ */
+function agentAclChecks(agent: Agent): Record<string, AclCheck> {
+  const node = agent.identity.nodeName;
+  const agentRead: AclCheck = (a) => a.require("agent", node, "read");
+  const agentWrite: AclCheck = (a) => a.require("agent", node, "write");
+  const serviceOf =
+    (level: "read" | "write"): AclCheck =>
+    (a, req) => {
+      const s = agent.services()[req.rest];
+      if (s) a.require("service", s.Service, level);
+    };
+  const checkWrite: AclCheck = (a, req) => {
+    const c = agent.checks()[req.rest];
+    if (c) requireCheckWrite(a, c.ServiceName, node);
+  };
+  return {
+    "/v1/agent/self": agentRead,
+    "/v1/agent/metrics": agentRead,
+    "/v1/agent/reload": agentWrite,
+    "/v1/agent/leave": agentWrite,
+    "/v1/agent/join/": agentWrite,
+    "/v1/agent/host": (a) => a.requireGlobal("operator", "read"),
+    "/v1/agent/force-leave/": (a) => a.requireGlobal("operator", "write"),
+    "/v1/agent/maintenance": (a) => a.require("node", node, "write"),
+    "/v1/agent/service/deregister/": serviceOf("write"),
+    "/v1/agent/service/maintenance/": serviceOf("write"),
+    "/v1/agent/service/": serviceOf("read"),
+    "/v1/agent/check/deregister/": checkWrite,
+    "/v1/agent/check/pass/": checkWrite,
+    "/v1/agent/check/warn/": checkWrite,
+    "/v1/agent/check/fail/": checkWrite,
+    "/v1/agent/check/update/": checkWrite,
+  };
+}
+
+/** A service's check needs `service` write on the service, a node's check `node` write. */
+function requireCheckWrite(a: Authorizer, serviceName: string | undefined, node: string): void {
+  if (serviceName) a.require("service", serviceName, "write");
+  else a.require("node", node, "write");
 }
 
 /**
@@ -202,6 +271,8 @@ async function agentService(
 
 async function registerService(agent: Agent, req: ApiRequest): Promise<ApiResult> {
   const def = decodeServiceDefinition(req.json() ?? {});
+  // Consul's vetServiceRegister: `service` write on the name; its checks go with it.
+  if (req.aclEnabled) req.authorizer().require("service", def.name, "write");
   const replace = req.param("replace-existing-checks");
   await agent.registerService(
     def,
@@ -213,6 +284,15 @@ async function registerService(agent: Agent, req: ApiRequest): Promise<ApiResult
 
 async function registerCheck(agent: Agent, req: ApiRequest): Promise<ApiResult> {
   const def = decodeCheckDefinition(req.json() ?? {});
+  // Consul's vetCheckRegister: the service's write for a service check, the node's otherwise.
+  if (req.aclEnabled) {
+    const service = def.serviceId ? agent.services()[def.serviceId]?.Service : undefined;
+    requireCheckWrite(
+      req.authorizer(),
+      def.serviceId ? (service ?? def.serviceId) : undefined,
+      agent.identity.nodeName,
+    );
+  }
   await agent.registerCheck(def, "api");
   return empty();
 }

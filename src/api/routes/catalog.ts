@@ -28,6 +28,7 @@ import {
 } from "../../lib/json-fields.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
+import { aclFilter, filteredJson, FILTERED_HEADER } from "../acl-filter.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 import { compileRequestFilter, filterList, filterMap } from "../filtering.js";
@@ -61,7 +62,8 @@ async function nodes(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Pr
     const r = catalog.nodes();
     return { index: r.index, value: r.value.filter((n) => matchesNodeMeta(n.Meta, meta)) };
   });
-  return json(await filterList(result.value, filter), result.meta);
+  const f = aclFilter(req, result.value, (a, n) => a.allows("node", n.Node, "read"));
+  return filteredJson({ ...f, value: await filterList(f.value, filter) }, result.meta);
 }
 
 async function services(
@@ -76,13 +78,23 @@ async function services(
     const plain = await blockingRead(req, ctx, catalog, scope.services, () =>
       catalog.serviceTags(),
     );
-    return json(plain.value, plain.meta);
+    if (!req.aclEnabled) return json(plain.value, plain.meta);
+    const names = aclFilter(req, Object.keys(plain.value), (a, n) =>
+      a.allows("service", n, "read"),
+    );
+    const visible = Object.fromEntries(names.value.map((n) => [n, plain.value[n] ?? []]));
+    return json(visible, plain.meta, names.filtered ? { ...FILTERED_HEADER } : undefined);
   }
   const result = await blockingRead(req, ctx, catalog, scope.services, () => {
     const r = catalog.serviceNodesAll();
     return { index: r.index, value: r.value.filter((s) => matchesNodeMeta(s.NodeMeta, meta)) };
   });
-  const list = await filterList(result.value, filter);
+  const f = aclFilter(
+    req,
+    result.value,
+    (a, s) => a.allows("service", s.ServiceName, "read") && a.allows("node", s.Node, "read"),
+  );
+  const list = await filterList(f.value, filter);
   const grouped: Record<string, string[]> = {};
   for (const s of list.sort((a, b) =>
     a.ServiceName < b.ServiceName ? -1 : a.ServiceName > b.ServiceName ? 1 : 0,
@@ -90,7 +102,7 @@ async function services(
     const tags = (grouped[s.ServiceName] ??= []);
     for (const t of s.ServiceTags) if (!tags.includes(t)) tags.push(t);
   }
-  return json(grouped, result.meta);
+  return json(grouped, result.meta, f.filtered ? { ...FILTERED_HEADER } : undefined);
 }
 
 async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
@@ -108,7 +120,12 @@ async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): 
       ),
     };
   });
-  return json(await filterList(result.value, filter), result.meta);
+  const f = aclFilter(
+    req,
+    result.value,
+    (a, s) => a.allows("service", s.ServiceName, "read") && a.allows("node", s.Node, "read"),
+  );
+  return filteredJson({ ...f, value: await filterList(f.value, filter) }, result.meta);
 }
 
 /**
@@ -122,7 +139,22 @@ async function readNode(catalog: Catalog, req: ApiRequest, ctx: HandlerContext) 
   const result = await blockingRead(req, ctx, catalog, scope.node(req.rest), () =>
     catalog.node(req.rest),
   );
-  return { found: result.value, meta: result.meta, filter };
+  let found = result.value;
+  // Consul filters a node the token may not read to nothing, and its services to those it may.
+  if (found && req.aclEnabled) {
+    const authz = req.authorizer();
+    if (!authz.allows("node", found.Node.Node, "read")) found = null;
+    else
+      found = {
+        ...found,
+        Services: Object.fromEntries(
+          Object.entries(found.Services).filter(([, s]) =>
+            authz.allows("service", s.Service, "read"),
+          ),
+        ),
+      };
+  }
+  return { found, meta: result.meta, filter };
 }
 
 async function node(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
@@ -197,6 +229,7 @@ async function register(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   const checks = checksRaw.map((c) =>
     decodeCatalogCheck(asObject(c, "structs.HealthCheck"), nodeName),
   );
+  if (req.aclEnabled) vetRegister(catalog, req, nodeRecord, skipNodeUpdate, svc?.Service, checks);
   await catalog.register({
     node: nodeRecord,
     skipNodeUpdate,
@@ -260,6 +293,7 @@ async function deregister(catalog: Catalog, req: ApiRequest): Promise<ApiResult>
   if (!nodeName) throw new AugurError("INVALID_STATE", "Must provide node");
   const serviceId = optString(body, "ServiceID");
   const checkId = optString(body, "CheckID");
+  if (req.aclEnabled) vetDeregister(catalog, req, nodeName, serviceId, checkId);
   await catalog.deregister({
     node: nodeName,
     ...(serviceId ? { serviceId } : {}),
@@ -277,4 +311,54 @@ function bodyDatacenter(body: Record<string, unknown>, datacenter: string): void
   const dc = optString(body, "Datacenter");
   if (dc !== undefined && dc !== "" && dc !== datacenter)
     throw new AugurError("UNKNOWN_DATACENTER", "No path to datacenter");
+}
+
+/**
+ * Consul's vetRegisterWithACL: changing the node needs `node` write, the service `service` write
+ * on its name, a node check `node` write, a service check `service` write on its service.
+ */
+function vetRegister(
+  catalog: Catalog,
+  req: ApiRequest,
+  node: NodeRecord,
+  skipNodeUpdate: boolean,
+  service: string | undefined,
+  checks: readonly CheckRecord[],
+): void {
+  const authz = req.authorizer();
+  if (!skipNodeUpdate) authz.require("node", node.Node, "write");
+  if (service !== undefined) authz.require("service", service, "write");
+  for (const c of checks) {
+    if (!c.ServiceID) authz.require("node", node.Node, "write");
+    else {
+      const name =
+        c.ServiceName ||
+        [...catalog.nodeEntries(node.Node).services.values()].find(
+          (s) => s.value.ID === c.ServiceID,
+        )?.value.Service ||
+        service ||
+        "";
+      authz.require("service", name, "write");
+    }
+  }
+}
+
+/** Consul's vetDeregisterWithACL: the node, or the service's or check's owner, needs write. */
+function vetDeregister(
+  catalog: Catalog,
+  req: ApiRequest,
+  node: string,
+  serviceId: string | undefined,
+  checkId: string | undefined,
+): void {
+  const authz = req.authorizer();
+  const entries = catalog.nodeEntries(node);
+  const serviceName = (id: string): string =>
+    [...entries.services.values()].find((s) => s.value.ID === id)?.value.Service ?? "";
+  if (serviceId) authz.require("service", serviceName(serviceId), "write");
+  else if (checkId) {
+    const check = [...entries.checks.values()].find((c) => c.value.CheckID === checkId)?.value;
+    if (check?.ServiceID) authz.require("service", serviceName(check.ServiceID), "write");
+    else authz.require("node", node, "write");
+  } else authz.require("node", node, "write");
 }

@@ -41,6 +41,7 @@ export function coordinateRoutes(catalog: Catalog, options: { disabled?: boolean
       GET: async (req, ctx) => {
         checkScopeParams(req, catalog.datacenter);
         if (req.rest === "") throw badRequest("Missing node name");
+        if (req.aclEnabled) req.authorizer().require("node", req.rest, "read");
         const r = await blockingRead(req, ctx, catalog, scope.node(req.rest), () => ({
           index: catalog.node(req.rest).index,
           value: [],
@@ -51,7 +52,12 @@ export function coordinateRoutes(catalog: Catalog, options: { disabled?: boolean
     route("/v1/coordinate/update", {
       PUT: (req) => {
         checkScopeParams(req, catalog.datacenter);
-        req.json(); // a body that is not JSON is still Consul's 400
+        const body = req.json(); // a body that is not JSON is still Consul's 400
+        if (req.aclEnabled) {
+          const node =
+            typeof body === "object" && body !== null ? (body as { Node?: unknown }).Node : "";
+          req.authorizer().require("node", typeof node === "string" ? node : "", "write");
+        }
         return empty();
       },
     }),

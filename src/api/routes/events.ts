@@ -14,6 +14,7 @@ import { checkScopeParams } from "../blocking.js";
 import { compileGoRegexp, goRegexpMatches, GoRegexpError } from "../../lib/go-regexp.js";
 import type { RE2JS } from "re2js";
 import type { ApiRequest } from "../request.js";
+import { aclFilter, FILTERED_HEADER } from "../acl-filter.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 
@@ -101,6 +102,8 @@ async function fire(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkRegex(node, "node");
   checkRegex(service, "service");
   checkRegex(tag, "tag");
+  // Consul's EventFire: `event` write on the event's name (a 403, unlike its other errors).
+  if (req.aclEnabled) req.authorizer().require("event", req.rest, "write");
   const event = await catalog.fireEvent({
     name: req.rest,
     payload: req.body.length > 0 ? new Uint8Array(req.body) : null,
@@ -140,5 +143,9 @@ async function list(
       r = read();
     }
   }
-  return json(r.events, undefined, { "X-Consul-Index": r.index.toString() });
+  const f = aclFilter(req, r.events, (a, e) => a.allows("event", e.Name, "read"));
+  return json(f.value, undefined, {
+    "X-Consul-Index": r.index.toString(),
+    ...(f.filtered ? FILTERED_HEADER : {}),
+  });
 }

@@ -10,8 +10,11 @@ import { hasTags, matchesNodeMeta } from "../../catalog/health.js";
 import { scope } from "../../catalog/scopes.js";
 import { badRequest } from "../../lib/errors.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
+import { aclFilter, filteredJson } from "../acl-filter.js";
+import type { Authorizer } from "../../lib/acl-authorizer.js";
 import type { ApiRequest } from "../request.js";
-import { json, type ApiResult } from "../response.js";
+import type { ApiResult } from "../response.js";
+import type { ServiceHealthEntry } from "../../catalog/health.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 import { compileRequestFilter, filterList } from "../filtering.js";
 import { nodeMetaParams } from "./catalog.js";
@@ -38,7 +41,8 @@ async function nodeHealth(
   const r = await blockingRead(req, ctx, catalog, scope.node(req.rest), () =>
     catalog.nodeChecks(req.rest),
   );
-  return json(await filterList(r.value, filter), r.meta);
+  const f = aclFilter(req, r.value, checkVisible);
+  return filteredJson({ ...f, value: await filterList(f.value, filter) }, r.meta);
 }
 
 async function serviceChecks(
@@ -54,7 +58,8 @@ async function serviceChecks(
     const res = catalog.serviceChecks(req.rest);
     return { index: res.index, value: onMatchingNodes(catalog, res.value, meta) };
   });
-  return json(await filterList(r.value, filter), r.meta);
+  const f = aclFilter(req, r.value, checkVisible);
+  return filteredJson({ ...f, value: await filterList(f.value, filter) }, r.meta);
 }
 
 /** `?node-meta=`: the checks whose node carries every given pair (all of them when none given). */
@@ -81,7 +86,8 @@ async function stateChecks(
     const res = catalog.checksInState(req.rest);
     return { index: res.index, value: onMatchingNodes(catalog, res.value, meta) };
   });
-  return json(await filterList(r.value, filter), r.meta);
+  const f = aclFilter(req, r.value, checkVisible);
+  return filteredJson({ ...f, value: await filterList(f.value, filter) }, r.meta);
 }
 
 /**
@@ -123,5 +129,18 @@ async function serviceHealth(
     }
     return { index: res.index, value: list };
   });
-  return json(await filterList(r.value, filter), r.meta);
+  const f = aclFilter(
+    req,
+    r.value as ServiceHealthEntry[],
+    (a, e) =>
+      a.allows("node", e.Node.Node, "read") && a.allows("service", e.Service.Service, "read"),
+  );
+  return filteredJson({ ...f, value: await filterList(f.value, filter) }, r.meta);
+}
+
+/** Consul's check filter: a service's check by `service` read, a node's by `node` read. */
+function checkVisible(a: Authorizer, c: { Node: string; ServiceName: string }): boolean {
+  return c.ServiceName
+    ? a.allows("service", c.ServiceName, "read")
+    : a.allows("node", c.Node, "read");
 }

@@ -9,7 +9,7 @@
 import type { Catalog } from "../../catalog/catalog.js";
 import { scope } from "../../catalog/scopes.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
-import { json } from "../response.js";
+import { aclFilter, filteredJson } from "../acl-filter.js";
 import { route, type Route } from "../router.js";
 
 export function internalUiRoutes(catalog: Catalog): Route[] {
@@ -20,7 +20,10 @@ export function internalUiRoutes(catalog: Catalog): Route[] {
         const r = await blockingRead(req, ctx, catalog, scope.serviceSummaries, () =>
           catalog.serviceSummaries(),
         );
-        return json(r.value, r.meta);
+        return filteredJson(
+          aclFilter(req, r.value, (a, s) => a.allows("service", s.Name, "read")),
+          r.meta,
+        );
       },
     }),
   ];

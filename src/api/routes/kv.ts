@@ -14,6 +14,7 @@ import type { KVPair } from "../../catalog/types.js";
 import { AugurError, badRequest } from "../../lib/errors.js";
 import { blockingRead, checkScopeParams, type BlockingAnswer } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
+import { aclFilter, FILTERED_HEADER } from "../acl-filter.js";
 import { empty, json, raw, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 
@@ -58,22 +59,40 @@ function getKv(
   const listKeys = req.flag("keys");
   if (key === "" && !recurse && !listKeys) throw badRequest("Missing key name");
   if (listKeys) {
+    // Consul's KVS.ListKeys without `acl.enable_key_list_policy` (its default): keys the token
+    // cannot read are left out; the prefix itself needs no permission.
     const separator = req.param("separator") ?? "";
     return answer(
       blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => {
         const r = catalog.kvPrefix(key);
-        return { index: r.index, value: keysUnder(r.value, key, separator) };
+        return { index: r.index, value: r.value };
       }),
-      // Consul answers 404 for an empty listing, except at the root.
-      ({ value, meta }) =>
-        value.length === 0 && key !== "" ? empty(meta, 404) : json(value, meta),
+      ({ value: pairs, meta }) => {
+        const f = aclFilter(req, pairs, (a, p) => a.allows("key", p.Key, "read"));
+        const value = keysUnder(f.value, key, separator);
+        const headers = f.filtered ? { ...FILTERED_HEADER } : undefined;
+        // Consul answers 404 for an empty listing, except at the root.
+        if (value.length === 0 && key !== "")
+          return headers ? { ...empty(meta, 404), headers } : empty(meta, 404);
+        return json(value, meta, headers);
+      },
     );
   }
+  if (!recurse && req.aclEnabled) req.authorizer().require("key", key, "read");
   const read = recurse
     ? blockingRead(req, ctx, catalog, scope.kvPrefix(key), () => catalog.kvPrefix(key))
     : blockingRead(req, ctx, catalog, scope.kv(key), () => catalog.kvEntry(key));
-  return answer(read, ({ value, meta }) => {
-    if (value.length === 0) return empty(meta, 404);
+  return answer(read, ({ value: all, meta }) => {
+    // The plain GET path allocates nothing for ACLs: only a recursive read is filtered.
+    let value = all;
+    let filtered = false;
+    if (recurse && req.aclEnabled) {
+      const f = aclFilter(req, all, (a, p) => a.allows("key", p.Key, "read"));
+      value = f.value;
+      filtered = f.filtered;
+    }
+    if (value.length === 0)
+      return filtered ? { ...empty(meta, 404), headers: { ...FILTERED_HEADER } } : empty(meta, 404);
     if (req.flag("raw")) {
       const first = value[0] as KVPair;
       return raw(
@@ -82,7 +101,7 @@ function getKv(
         meta,
       );
     }
-    return json(value, meta);
+    return filtered ? json(value, meta, { ...FILTERED_HEADER }) : json(value, meta);
   });
 }
 
@@ -159,6 +178,7 @@ async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Prom
   if (cas !== undefined) op = { ...base, verb: "cas", index: cas };
   if (req.flag("acquire")) op = { ...base, verb: "lock", session: req.param("acquire") ?? "" };
   if (req.flag("release")) op = { ...base, verb: "unlock", session: req.param("release") ?? "" };
+  if (req.aclEnabled) req.authorizer().require("key", op.key, "write");
   if (!internal) refuseInternalWrite(op);
   return json(await applyOne(catalog, op, op.verb === "lock", internal));
 }
@@ -173,6 +193,12 @@ async function deleteKv(catalog: Catalog, req: ApiRequest, internal: boolean): P
     : cas !== undefined
       ? { verb: "delete-cas", key: req.rest, index: cas }
       : { verb: "delete", key: req.rest };
+  if (req.aclEnabled) {
+    const authz = req.authorizer();
+    if (op.verb === "delete-tree") {
+      if (!authz.allowsKeyWritePrefix(op.key)) throw authz.denied("key", "write", op.key);
+    } else authz.require("key", op.key, "write");
+  }
   if (!internal) refuseInternalWrite(op);
   return json(await applyOne(catalog, op, false, internal));
 }

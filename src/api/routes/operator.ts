@@ -25,6 +25,7 @@ export function operatorRoutes(catalog: Catalog, servers: () => Promise<RaftServ
     route("/v1/operator/raft/configuration", {
       GET: async (req) => {
         checkScopeParams(req, catalog.datacenter);
+        if (req.aclEnabled) req.authorizer().requireGlobal("operator", "read");
         const list = await servers();
         return json({ Servers: list, Index: catalog.scopeIndex("nodes") || 1 });
       },

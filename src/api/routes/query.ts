@@ -25,6 +25,7 @@ import {
   type QueryMeta,
 } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
+import { aclFilter, filteredJson } from "../acl-filter.js";
 
 /**
  * The largest definition accepted. A query is a few short fields; the bound keeps what many
@@ -88,7 +89,10 @@ function lookupError(id: string): string | undefined {
 
 async function create(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
-  const id = await catalog.queries.create(definition(req));
+  const def = definition(req);
+  // Consul's PreparedQuery.Apply: `query` write on the name (an unnamed query needs none).
+  if (req.aclEnabled && def.Name !== "") req.authorizer().require("query", def.Name, "write");
+  const id = await catalog.queries.create(def);
   return json({ ID: id });
 }
 
@@ -97,6 +101,8 @@ async function update(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   const def = definition(req);
   const bad = lookupError(req.rest);
   if (bad) throw new AugurError("INVALID_STATE", `Prepared Query lookup failed: ${bad}`);
+  requireQueryWrite(catalog, req, req.rest);
+  if (req.aclEnabled && def.Name !== "") req.authorizer().require("query", def.Name, "write");
   await catalog.queries.update(req.rest, def);
   return empty();
 }
@@ -105,6 +111,7 @@ async function remove(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const bad = lookupError(req.rest);
   if (bad) throw new AugurError("INVALID_STATE", `Prepared Query lookup failed: ${bad}`);
+  requireQueryWrite(catalog, req, req.rest);
   await catalog.queries.delete(req.rest);
   return empty();
 }
@@ -112,7 +119,21 @@ async function remove(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
 async function list(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   const r = await blockingRead(req, ctx, catalog, scope.queries, () => catalog.queries.list());
-  return json(r.value, r.meta);
+  const f = aclFilter(req, r.value, (a, q) => q.Name !== "" && a.allows("query", q.Name, "read"));
+  return filteredJson({ ...f, value: redactTokens(req, f.value) }, r.meta);
+}
+
+/** Consul's redactPreparedQueryTokens: a query's `Token` is `<hidden>` without `acl = "write"`. */
+function redactTokens(req: ApiRequest, queries: PreparedQuery[]): PreparedQuery[] {
+  if (!req.aclEnabled || req.authorizer().allowsGlobal("acl", "write")) return queries;
+  return queries.map((q) => (q.Token ? { ...q, Token: "<hidden>" } : q));
+}
+
+/** Changing or deleting a stored query needs `query` write on its current name. */
+function requireQueryWrite(catalog: Catalog, req: ApiRequest, id: string): void {
+  if (!req.aclEnabled) return;
+  const existing = catalog.queries.get(id).value;
+  if (existing && existing.Name !== "") req.authorizer().require("query", existing.Name, "write");
 }
 
 async function get(
@@ -130,7 +151,9 @@ async function get(
     if (!one.value) throw notFound("Query not found");
     return { index: one.index, value: [one.value] };
   });
-  return json(r.value, r.meta);
+  const f = aclFilter(req, r.value, (a, q) => q.Name !== "" && a.allows("query", q.Name, "read"));
+  if (f.filtered) throw new AugurError("PERMISSION_DENIED", "Permission denied");
+  return json(redactTokens(req, r.value), r.meta);
 }
 
 /** The QueryMeta Consul embeds in execute and explain answers (Index 0: neither blocks). */
@@ -187,7 +210,22 @@ async function execute(
 ): Promise<ApiResult> {
   const { query, consistency, limit } = await resolveFor(catalog, req, idOrName);
   const svc = query.Service;
-  const entries = filterQueryNodes(catalog.serviceHealth(svc.Service).value, svc);
+  // Consul filters an execution's nodes by the query's own `Token` when it has one, else by the
+  // caller's.
+  const all = filterQueryNodes(catalog.serviceHealth(svc.Service).value, svc);
+  const authz = !req.aclEnabled
+    ? undefined
+    : query.Token
+      ? req.authorizerFor(query.Token)
+      : req.authorizer();
+  const entries =
+    authz === undefined || authz.isManagement
+      ? all
+      : all.filter(
+          (e) =>
+            authz.allows("service", e.Service.Service, "read") &&
+            authz.allows("node", e.Node.Node, "read"),
+        );
   // The client's `near` wins over the query's; `_agent` is this agent. Without coordinates Consul
   // only shuffles and moves that node first; `_ip` needs the client's address, which augur does
   // not match against nodes, so it sorts nothing (docs/api.md).

@@ -16,6 +16,7 @@ import {
 } from "../../lib/json-fields.js";
 import { blockingRead, checkScopeParams } from "../blocking.js";
 import type { ApiRequest } from "../request.js";
+import { aclFilter, filteredJson } from "../acl-filter.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type HandlerContext, type Route } from "../router.js";
 import type { Session } from "../../catalog/types.js";
@@ -76,8 +77,11 @@ async function create(catalog: Catalog, req: ApiRequest, nodeName: string): Prom
   const ttl = ttlMs(optString(body, "TTL"));
   const behavior = optString(body, "Behavior");
   const name = optString(body, "Name");
+  const node = optString(body, "Node") || nodeName;
+  // Consul's Session.Apply: a session is created on a node with `session` write on its name.
+  if (req.aclEnabled) req.authorizer().require("session", node, "write");
   const id = await catalog.sessions.create({
-    node: optString(body, "Node") || nodeName,
+    node,
     ...(name !== undefined ? { name } : {}),
     ...(behavior ? { behavior } : {}),
     ...(delay !== undefined ? { lockDelayMs: delay } : {}),
@@ -93,6 +97,7 @@ async function create(catalog: Catalog, req: ApiRequest, nodeName: string): Prom
 async function destroy(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing session");
+  requireSessionWrite(catalog, req);
   await catalog.sessions.destroy(req.rest);
   return json(true);
 }
@@ -100,7 +105,15 @@ async function destroy(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
 async function renew(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing session");
+  requireSessionWrite(catalog, req);
   return json(await catalog.sessions.renew(req.rest));
+}
+
+/** Destroy and renew need `session` write on the session's node (an unknown one is left to 404). */
+function requireSessionWrite(catalog: Catalog, req: ApiRequest): void {
+  if (!req.aclEnabled) return;
+  const session = catalog.sessionList().value.find((s) => s.ID === req.rest);
+  if (session) req.authorizer().require("session", session.Node, "write");
 }
 
 async function list(
@@ -117,5 +130,8 @@ async function list(
     const all = catalog.sessionList();
     return { index: all.index, value: all.value.filter(keep) };
   });
-  return json(r.value, r.meta);
+  return filteredJson(
+    aclFilter(req, r.value, (a, s) => a.allows("session", s.Node, "read")),
+    r.meta,
+  );
 }

@@ -15,13 +15,19 @@ import { route, type Route } from "../router.js";
 /** What Go's http.DetectContentType calls a gzip stream, which Consul's answer is sniffed as. */
 const GZIP = "application/x-gzip";
 
-export function snapshotRoutes(catalog: Catalog): Route[] {
+export function snapshotRoutes(
+  catalog: Catalog,
+  /** Run after a restore: ACLs put back the built-in policy, anonymous and initial tokens. */
+  afterRestore: () => Promise<void> = async () => undefined,
+): Route[] {
   // One restore at a time: two interleaved would each plan against the other's half-written store.
   let restoring: Promise<unknown> = Promise.resolve();
   return [
     route("/v1/snapshot", {
       GET: async (req) => {
         checkScopeParams(req, catalog.datacenter);
+        // Consul's Snapshot: a management token (`acl = "write"`), either way.
+        if (req.aclEnabled) req.authorizer().requireGlobal("acl", "write");
         // Every read of the store is of one revision; a stale read is the same read.
         readConsistency(req);
         const { archive, index } = await saveSnapshot(catalog);
@@ -29,7 +35,11 @@ export function snapshotRoutes(catalog: Catalog): Route[] {
       },
       PUT: async (req) => {
         checkScopeParams(req, catalog.datacenter);
-        const run = restoring.then(() => restoreSnapshot(catalog, req.body));
+        if (req.aclEnabled) req.authorizer().requireGlobal("acl", "write");
+        const run = restoring.then(async () => {
+          await restoreSnapshot(catalog, req.body);
+          await afterRestore();
+        });
         restoring = run.catch(() => undefined);
         await run;
         return empty();

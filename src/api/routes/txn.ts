@@ -208,13 +208,17 @@ async function runTxn(catalog: Catalog, req: ApiRequest, internal: boolean): Pro
     return { kind: "json", status: 409, value: { Results: null, Errors: missing } };
   const ops = parsed as CatalogTxnOp[];
   // As Consul's Txn.preCheck reports ACL denials: every refused op listed, nothing run, 409.
+  const aclDenied = req.aclEnabled ? deniedByAcl(catalog, req, ops) : [];
   const denied = internal
-    ? []
-    : ops.flatMap((op, i) =>
-        op.kind === "kv" && isForbiddenOp(op.op)
-          ? [{ OpIndex: i, What: internalKeyDenied(op.op.key) }]
-          : [],
-      );
+    ? aclDenied
+    : [
+        ...aclDenied,
+        ...ops.flatMap((op, i) =>
+          op.kind === "kv" && isForbiddenOp(op.op)
+            ? [{ OpIndex: i, What: internalKeyDenied(op.op.key) }]
+            : [],
+        ),
+      ];
   if (denied.length > 0)
     return { kind: "json", status: 409, value: { Results: null, Errors: denied } };
   const readOnly = ops.every(isRead);
@@ -239,4 +243,57 @@ async function kvTxn(
   const kvOps = ops.flatMap((op) => (op.kind === "kv" ? [op.op] : []));
   const result = await catalog.kvApply(kvOps, { internal });
   return { results: result.results.map((kv) => ({ KV: kv })), errors: result.errors };
+}
+
+/**
+ * Each op's ACL check (Consul's Txn.preCheck and vet*TxnOp): KV reads need key read (a tree, read
+ * on its prefix), writes key write (a tree delete, write on everything under the prefix); node,
+ * service and check ops need read for `get` and write otherwise, a check on its service's name
+ * or else its node; session ops need session write on the session's node.
+ */
+function deniedByAcl(
+  catalog: Catalog,
+  req: ApiRequest,
+  ops: readonly CatalogTxnOp[],
+): { OpIndex: number; What: string }[] {
+  const authz = req.authorizer();
+  if (authz.isManagement) return [];
+  const out: { OpIndex: number; What: string }[] = [];
+  ops.forEach((op, i) => {
+    let error: AugurError | undefined;
+    const need = (
+      resource: "key" | "node" | "service" | "session",
+      name: string,
+      level: "read" | "write",
+    ): void => {
+      if (!error && !authz.allows(resource, name, level))
+        error = authz.denied(resource, level, name);
+    };
+    switch (op.kind) {
+      case "kv":
+        if (op.op.verb === "delete-tree") {
+          if (!authz.allowsKeyWritePrefix(op.op.key))
+            error = authz.denied("key", "write", op.op.key);
+        } else need("key", op.op.key, READ_VERBS.has(op.op.verb) ? "read" : "write");
+        break;
+      case "node":
+        need("node", op.node.Node, op.verb === "get" ? "read" : "write");
+        break;
+      case "service":
+        need("service", op.service.Service, op.verb === "get" ? "read" : "write");
+        break;
+      case "check":
+        if (op.check.ServiceName)
+          need("service", op.check.ServiceName, op.verb === "get" ? "read" : "write");
+        else need("node", op.check.Node, op.verb === "get" ? "read" : "write");
+        break;
+      case "session": {
+        const node = catalog.sessionList().value.find((s) => s.ID === op.id)?.Node ?? "";
+        need("session", node, "write");
+        break;
+      }
+    }
+    if (error) out.push({ OpIndex: i, What: error.message });
+  });
+  return out;
 }

@@ -24,6 +24,7 @@ import type { ApiRequest } from "../request.js";
 import type { HandlerContext } from "../router.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
+import { guard, type AclCheck } from "../acl-filter.js";
 
 const iso = (ms: number | undefined): string | null =>
   ms === undefined || ms === 0 ? null : new Date(ms).toISOString();
@@ -70,19 +71,35 @@ export function watchJson(w: WatchStatus): Record<string, unknown> {
   };
 }
 
-export function watchRoutes(manager: WatchManager): Route[] {
+export function watchRoutes(manager: WatchManager, nodeName = ""): Route[] {
+  // Watch definitions carry handler commands, URLs and tokens: `agent` read to see them,
+  // `agent` write to make the agent run handlers again.
+  const read: AclCheck = (a) => a.require("agent", nodeName, "read");
+  const write: AclCheck = (a) => a.require("agent", nodeName, "write");
   return [
-    route("/v1/agent/watches", {
-      GET: (req, ctx) => blocking(req, ctx, manager, () => manager.watches().map(watchJson)),
-    }),
-    route("/v1/agent/watch/deliveries", {
-      GET: (req, ctx) => blocking(req, ctx, manager, deliveries(manager, req)),
-    }),
-    route("/v1/agent/watch/events", {
-      GET: (req, ctx) => blocking(req, ctx, manager, recentEvents(manager, req)),
-    }),
-    route("/v1/agent/watch/replay", { PUT: (req) => replay(manager, req, "") }),
-    route("/v1/agent/watch/replay/", { PUT: (req) => replay(manager, req, req.rest) }),
+    guard(
+      route("/v1/agent/watches", {
+        GET: (req, ctx) => blocking(req, ctx, manager, () => manager.watches().map(watchJson)),
+      }),
+      read,
+    ),
+    guard(
+      route("/v1/agent/watch/deliveries", {
+        GET: (req, ctx) => blocking(req, ctx, manager, deliveries(manager, req)),
+      }),
+      read,
+    ),
+    guard(
+      route("/v1/agent/watch/events", {
+        GET: (req, ctx) => blocking(req, ctx, manager, recentEvents(manager, req)),
+      }),
+      read,
+    ),
+    guard(route("/v1/agent/watch/replay", { PUT: (req) => replay(manager, req, "") }), write),
+    guard(
+      route("/v1/agent/watch/replay/", { PUT: (req) => replay(manager, req, req.rest) }),
+      write,
+    ),
   ];
 }
 

@@ -39,6 +39,10 @@ function typeOf(key: string): string {
   if (key.startsWith(PREFIX.events)) return "Event";
   // A query's name claim (`query-names/`, prepared-queries.ts) has no Consul type: "Other".
   if (key.startsWith(PREFIX.queries)) return "PreparedQuery";
+  if (key.startsWith(`${PREFIX.acl}token/`)) return "ACLToken";
+  if (key.startsWith(`${PREFIX.acl}policy/`)) return "ACLPolicy";
+  if (key.startsWith(`${PREFIX.acl}role/`)) return "ACLRole";
+  if (key === "acl-bootstrap") return "ACLBootstrap";
   // Consul's snapshot holds a node, each service and each check as a Register record.
   if ([PREFIX.nodes, PREFIX.services, PREFIX.checks].some((p) => key.startsWith(p)))
     return "Register";

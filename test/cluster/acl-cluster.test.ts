@@ -1,0 +1,104 @@
+/**
+ * ACLs in cluster mode: tokens, policies and roles live in etcd, so a token made on one agent
+ * works on another, a policy change on one narrows it on the other, and bootstrap happens once
+ * per cluster.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd-cluster.js";
+import { until } from "../helpers/until.js";
+
+const MANAGEMENT = "6a6b6c6d-6666-4666-8666-66666666abcd";
+
+void describe("ACLs in cluster mode on etcd", () => {
+  let etcd: EtcdCluster;
+  let dir = "";
+  let a1: AgentProcess;
+  let a2: AgentProcess;
+  const call = (
+    agent: AgentProcess,
+    method: string,
+    path: string,
+    token: string | undefined,
+    body?: unknown,
+  ): Promise<Response> =>
+    fetch(`${agent.url}${path}`, {
+      method,
+      headers: token ? { "X-Consul-Token": token } : {},
+      ...(body === undefined
+        ? {}
+        : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+    });
+
+  before(async () => {
+    etcd = await startEtcdCluster(1);
+    dir = await mkdtemp(join(tmpdir(), "augur-acl-cluster-"));
+    const config = join(dir, "acl.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        acl: { enabled: true, default_policy: "deny", tokens: { initial_management: MANAGEMENT } },
+      }),
+    );
+    const args = (node: string): string[] => [
+      `-etcd=${etcd.clientUrls.join(",")}`,
+      "-etcd-prefix",
+      `acl${process.pid}/`,
+      "-node",
+      node,
+      "-data-dir",
+      join(dir, node),
+      "-bind",
+      "127.0.0.1",
+      "-config-file",
+      config,
+    ];
+    a1 = await startAgentProcess({ args: args("a1") });
+    a2 = await startAgentProcess({ args: args("a2") });
+  });
+  after(async () => {
+    await a1?.stop();
+    await a2?.stop();
+    await etcd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it("cluster - a token created on one agent works on the other, and a policy change reaches it", async () => {
+    const policy = (await (
+      await call(a1, "PUT", "/v1/acl/policy", MANAGEMENT, {
+        Name: "shared-kv",
+        Rules: 'key_prefix "shared/" { policy = "write" }',
+      })
+    ).json()) as { ID: string };
+    const token = (await (
+      await call(a1, "PUT", "/v1/acl/token", MANAGEMENT, { Policies: [{ ID: policy.ID }] })
+    ).json()) as { SecretID: string };
+    await until(
+      async () => (await call(a2, "PUT", "/v1/kv/shared/x", token.SecretID, "1")).status === 200,
+      "the token made on a1 to work on a2",
+    );
+    assert.equal((await call(a2, "PUT", "/v1/kv/other", token.SecretID, "1")).status, 403);
+    const narrowed = await call(a2, "PUT", `/v1/acl/policy/${policy.ID}`, MANAGEMENT, {
+      Name: "shared-kv",
+      Rules: 'key_prefix "shared/" { policy = "read" }',
+    });
+    assert.equal(narrowed.status, 200);
+    await until(
+      async () => (await call(a1, "PUT", "/v1/kv/shared/x", token.SecretID, "2")).status === 403,
+      "the narrowed policy (changed on a2) to apply on a1",
+    );
+    assert.equal((await call(a1, "GET", "/v1/kv/shared/x", token.SecretID)).status, 200);
+  });
+
+  void it("cluster - bootstrap is allowed once for the whole cluster", async () => {
+    const first = await call(a1, "PUT", "/v1/acl/bootstrap", undefined);
+    assert.equal(first.status, 200);
+    const second = await call(a2, "PUT", "/v1/acl/bootstrap", undefined);
+    assert.equal(second.status, 403);
+    assert.match(await second.text(), /ACL bootstrap no longer allowed \(reset index: \d+\)/);
+  });
+});
