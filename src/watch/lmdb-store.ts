@@ -36,7 +36,7 @@ import {
   type PendingFilter,
   type WatchStore,
 } from "./outbox.js";
-import { closedError, failedEarlier, matches, notDead } from "./store-common.js";
+import { closedError, failedEarlier, matches, pendingRecord, notDead } from "./store-common.js";
 
 type Key = [string, string | number];
 
@@ -116,14 +116,7 @@ export class LmdbWatchStore implements WatchStore {
         if (state !== null) void this.#db.put(["state", watchId], state);
         for (const r of records) {
           const seq = ++this.#seq;
-          const rec: OutboxRecord = {
-            ...r,
-            id: String(seq),
-            seq,
-            status: "pending",
-            attempts: 0,
-            nextAttemptAt: 0,
-          };
+          const rec = pendingRecord(r, seq);
           void this.#db.put(["q", seq], rec);
           created.push(rec);
         }

@@ -14,7 +14,14 @@ import {
   type WatchStore,
 } from "./outbox.js";
 import { AugurError } from "../lib/errors.js";
-import { closedError, failedEarlier, matches, newestFirst, notDead } from "./store-common.js";
+import {
+  closedError,
+  failedEarlier,
+  matches,
+  pendingRecord,
+  newestFirst,
+  notDead,
+} from "./store-common.js";
 
 /** Listings may run this far past their bound before a trim, so a finish does not copy the list. */
 const TRIM_BATCH = 100;
@@ -60,14 +67,7 @@ export class MemoryWatchStore implements WatchStore {
     }
     return records.map((r) => {
       const seq = ++this.#seq;
-      const rec: OutboxRecord = {
-        ...r,
-        id: String(seq),
-        seq,
-        status: "pending",
-        attempts: 0,
-        nextAttemptAt: 0,
-      };
+      const rec = pendingRecord(r, seq);
       this.#pending.set(seq, rec);
       return rec;
     });

@@ -4,12 +4,22 @@
  * @module
  */
 import { AugurError } from "../lib/errors.js";
-import type { OutboxRecord, PendingFilter } from "./outbox.js";
+import type { NewRecord, OutboxRecord, PendingFilter } from "./outbox.js";
 
 export const matches = (r: OutboxRecord, f: PendingFilter): boolean =>
   (f.watchId === undefined || r.watchId === f.watchId) &&
   (f.handlerKey === undefined || r.handlerKey === f.handlerKey) &&
   (f.afterSeq === undefined || r.seq > f.afterSeq);
+
+/** A new record as queued: its id is its queue position. */
+export const pendingRecord = (r: NewRecord, seq: number): OutboxRecord => ({
+  ...r,
+  id: String(seq),
+  seq,
+  status: "pending",
+  attempts: 0,
+  nextAttemptAt: 0,
+});
 
 /** A dead letter made pending again: attempts reset, failure kept for the record. */
 export function notDead(r: OutboxRecord): OutboxRecord {

@@ -7,19 +7,10 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
+import { launchChromium, missing, WAIT } from "./browser-env.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const BUILT = fileURLToPath(new URL("../../ui/index.html", import.meta.url));
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(BUILT)
-    ? "the UI is not built (npm run build:ui)"
-    : undefined;
-const WAIT = { timeout: 15_000 };
 const SERVICES = ["alpha", "bravo", "charlie", "delta", "echo"];
 
 /** What has focus: its tag, accessible name (label, aria-label or text) and focus ring. */
@@ -78,7 +69,7 @@ describe("web UI accessibility in chromium", { skip: missing ?? false }, () => {
     a = await startTestAgent({ ui: { enabled: true, contentPath: "/ui/" } });
     for (const s of SERVICES) await register(s, "passing");
     assert.equal((await a.call("PUT", "/v1/kv/app/config", "x=1")).status, 200);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -9,25 +9,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
+import { launchChromium, missing, WAIT } from "./browser-env.js";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { until } from "../helpers/until.js";
 import { httpReceiver, tempDir, type HttpReceiver, type TempDir } from "../watch/receivers.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const BUILT = fileURLToPath(new URL("../../ui/index.html", import.meta.url));
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(BUILT)
-    ? "the UI is not built (npm run build:ui)"
-    : undefined;
-
-/** Playwright's own waits poll the page; this bounds each one, far above what the UI takes. */
-const WAIT = { timeout: 15_000 };
 
 describe("web UI in chromium", { skip: missing ?? false }, () => {
   let dir: TempDir;
@@ -86,7 +74,7 @@ describe("web UI in chromium", { skip: missing ?? false }, () => {
       }),
     );
     agent = await startAgentProcess({ args: ["-dev", "-node", "ui-node", "-config-file", conf] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on("pageerror", (e) => pageErrors.push(e.message));
     // Layout shifts, summed as the Cumulative Layout Shift score counts them.

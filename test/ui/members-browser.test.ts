@@ -6,20 +6,10 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser } from "playwright-core";
+import { launchChromium, missing, WAIT } from "./browser-env.js";
 import { encodeRecord, keys, type AgentRecord } from "../../src/catalog/records.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const BUILT = fileURLToPath(new URL("../../ui/index.html", import.meta.url));
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(BUILT)
-    ? "the UI is not built (npm run build:ui)"
-    : undefined;
-const WAIT = { timeout: 15_000 };
 
 const member = (node: string, extra: Partial<AgentRecord> = {}): AgentRecord => ({
   Node: node,
@@ -39,7 +29,7 @@ describe("web UI members in chromium", { skip: missing ?? false }, () => {
     const store = a.running.catalog.store;
     await store.put(keys.agent("ghost"), encodeRecord(member("ghost")));
     await store.put(keys.agent("gone"), encodeRecord(member("gone", { LeftAt: Date.now() })));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -7,22 +7,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser } from "playwright-core";
+import { launchChromium, missing, WAIT } from "./browser-env.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
 import { defs } from "../watch/manager-helpers.js";
 import { httpReceiver, type HttpReceiver } from "../watch/receivers.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const BUILT = fileURLToPath(new URL("../../ui/index.html", import.meta.url));
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(BUILT)
-    ? "the UI is not built (npm run build:ui)"
-    : undefined;
-const WAIT = { timeout: 15_000 };
 
 describe("web UI watches pages, live through blocking reads", { skip: missing ?? false }, () => {
   let a: TestAgent;
@@ -42,7 +32,7 @@ describe("web UI watches pages, live through blocking reads", { skip: missing ??
         http_handler_config: { path: ok.url },
       }),
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
