@@ -3,7 +3,9 @@
  * host (a network namespace, supervisor mode, every file under a temp root, augur under a temp
  * npm prefix). The first run installs augur and runs etcd and the agent from the installed
  * package; a second run changes nothing; an installed version that differs from the tarball's is
- * reinstalled and the agent restarted on the new install.
+ * reinstalled and the agent restarted on the new install. The host also gets the role's ACL and
+ * TLS material (an HTTPS port with a certificate made by openssl at test time, an ACL block with
+ * an initial management token), checked over HTTPS with that token.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +15,7 @@ import { access, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeTlsMaterial, type TlsMaterial } from "../helpers/tls-material.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const ANSIBLE = join(REPO, "deploy/ansible");
@@ -22,6 +25,8 @@ const FAMILY = "augurd";
 const HOST = "i1";
 const ADDR = "10.254.0.31";
 const PLAYBOOK_TIMEOUT_MS = 180_000;
+const HTTPS_PORT = 8501;
+const MANAGEMENT_TOKEN = "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d";
 
 interface Run {
   code: number;
@@ -88,6 +93,7 @@ describe(
     const prefix = `${FAMILY}-${randomBytes(3).toString("hex")}`;
     const ns = `${prefix}-${HOST}`;
     let dir = "";
+    let tls: TlsMaterial | undefined;
     let tarball = "";
     let version = "";
     const npmPrefix = (): string => join(dir, "npm");
@@ -127,6 +133,8 @@ describe(
       if (skip) return;
       await run("/bin/sh", [NETNS, "down", FAMILY], 30_000);
       dir = await mkdtemp(join(tmpdir(), "augur-install-"));
+      tls = await makeTlsMaterial();
+      const hostCert = await tls.ca.issue("i1", { san: `IP:${ADDR}` });
       // The tests run from the built dist/, so packing needs no second build (`prepare`).
       const pack = await run(
         "npm",
@@ -159,6 +167,15 @@ describe(
             augur_user: "root",
             augur_group: "root",
             augur_extra_config: { ports: { dns: -1 } },
+            augur_https_port: HTTPS_PORT,
+            augur_tls_ca_src: tls.ca.cert,
+            augur_tls_cert_src: hostCert.cert,
+            augur_tls_key_src: hostCert.key,
+            augur_acl: {
+              enabled: true,
+              default_policy: "allow",
+              tokens: { initial_management: MANAGEMENT_TOKEN },
+            },
           },
           children: {
             augur_servers: {
@@ -176,6 +193,7 @@ describe(
       await run("/bin/sh", [NETNS, "down", prefix], 30_000);
       for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
       await rm(dir, { recursive: true, force: true });
+      await tls?.cleanup();
     });
 
     it(
@@ -204,6 +222,34 @@ describe(
         );
         const self = await agentSelf();
         assert.equal(self.Config.NodeName, HOST);
+        // The role's TLS and ACL material: HTTPS with the CA, and the management token it made.
+        const https = await run(
+          "ip",
+          [
+            "netns",
+            "exec",
+            ns,
+            "/usr/bin/python3",
+            "-c",
+            [
+              "import ssl, sys, urllib.request",
+              "ctx = ssl.create_default_context(cafile=sys.argv[2])",
+              "req = urllib.request.Request(sys.argv[1], headers={'X-Consul-Token': sys.argv[3]})",
+              "sys.stdout.write(urllib.request.urlopen(req, timeout=5, context=ctx).read().decode())",
+            ].join("\n"),
+            `https://${ADDR}:${HTTPS_PORT}/v1/acl/token/self`,
+            tls?.ca.cert ?? "",
+            MANAGEMENT_TOKEN,
+          ],
+          30_000,
+        );
+        assert.equal(https.code, 0, https.out);
+        const token = JSON.parse(https.out) as { SecretID: string; Policies: { Name: string }[] };
+        assert.equal(token.SecretID, MANAGEMENT_TOKEN);
+        assert.deepEqual(
+          token.Policies.map((p) => p.Name),
+          ["global-management"],
+        );
       },
     );
 
