@@ -5,6 +5,7 @@
  * unreachable and shows a banner.
  */
 import { useEffect, useState } from "preact/hooks";
+import { getToken } from "./token";
 
 /** How long one blocking query may park in the agent. */
 const WAIT = "60s";
@@ -78,9 +79,11 @@ export async function api(
   let res: Response;
   try {
     const early = method === "GET" ? takePrefetch(path) : undefined;
+    const token = getToken();
     res = await (early ??
       fetch(path, {
         method,
+        ...(token ? { headers: { "X-Consul-Token": token } } : {}),
         ...(body !== undefined ? { body } : {}),
         ...(signal ? { signal } : {}),
       }));

@@ -7,6 +7,7 @@ import { Kv } from "./pages/kv";
 import { NodeDetail, Nodes } from "./pages/nodes";
 import { Service, Services } from "./pages/services";
 import { Timeline, Watches } from "./pages/watches";
+import { AclToken } from "./pages/acl-token";
 
 const NAV: [string, string][] = [
   ["services", "Services"],
@@ -15,6 +16,7 @@ const NAV: [string, string][] = [
   ["sessions", "Sessions"],
   ["members", "Members"],
   ["watches", "Watches"],
+  ["acl-token", "ACL token"],
 ];
 
 function page(path: string): JSX.Element {
@@ -32,6 +34,8 @@ function page(path: string): JSX.Element {
       return <Sessions />;
     case "members":
       return <Members />;
+    case "acl-token":
+      return <AclToken />;
     case "watches":
       return rest[1] === "timeline" ? (
         <Timeline watch={rest[0] ?? "-"} key={rest[0]} />
