@@ -409,10 +409,15 @@ export class AgentRuntime {
       leader: leaderAddr,
       reload,
       join: (address) =>
-        verifyJoin(address, {
-          info: cluster(),
-          etcdMemberIds: async () => (await raftServers(store, settings)).map((s) => s.ID),
-        }),
+        verifyJoin(
+          address,
+          {
+            info: cluster(),
+            etcdMemberIds: async () => (await raftServers(store, settings)).map((s) => s.ID),
+          },
+          5000,
+          agentTokens.agent,
+        ),
       leave: async () => {
         // Answer first, then leave: Consul's client expects the 200 before the agent goes away.
         setTimeout(

@@ -164,13 +164,15 @@ export async function verifyJoin(
   address: string,
   own: OwnCluster,
   timeoutMs = 5000,
+  /** `acl.tokens.agent`: the other agent's `agent/self` and raft configuration need it under ACLs. */
+  token?: string,
 ): Promise<void> {
   const fail = (why: string): AugurError =>
     new AugurError("JOIN_FAILED", `Failed to join ${address}: ${why}`);
   if (address.trim() === "") throw fail("no address given");
   let target: JoinedCluster;
   try {
-    target = await learnCluster(address, timeoutMs);
+    target = await learnCluster(address, timeoutMs, token);
   } catch (err) {
     throw fail(message(err));
   }
@@ -182,7 +184,7 @@ export async function verifyJoin(
     throw fail(
       `that agent's catalog is under etcd prefix "${target.prefix}", this agent's under "${own.info.Etcd.Prefix}"; ${howTo(address, target)}`,
     );
-  const theirs = await etcdMemberIdsOf(address, timeoutMs).catch((err: unknown) => {
+  const theirs = await etcdMemberIdsOf(address, timeoutMs, token).catch((err: unknown) => {
     throw fail(message(err));
   });
   const mine = new Set(await own.etcdMemberIds());
@@ -193,8 +195,12 @@ export async function verifyJoin(
 }
 
 /** The etcd member IDs another agent reports as its Raft servers (`operator/raft/configuration`). */
-async function etcdMemberIdsOf(address: string, timeoutMs: number): Promise<string[]> {
-  const client = new ConsulClient({ address: joinAddress(address) });
+async function etcdMemberIdsOf(
+  address: string,
+  timeoutMs: number,
+  token: string | undefined,
+): Promise<string[]> {
+  const client = new ConsulClient({ address: joinAddress(address), ...(token ? { token } : {}) });
   const res = requireOk(
     await client.request("GET", "/v1/operator/raft/configuration", {
       signal: AbortSignal.timeout(timeoutMs),

@@ -41,7 +41,11 @@ void describe("ACLs in cluster mode on etcd", () => {
     await writeFile(
       config,
       JSON.stringify({
-        acl: { enabled: true, default_policy: "deny", tokens: { initial_management: MANAGEMENT } },
+        acl: {
+          enabled: true,
+          default_policy: "deny",
+          tokens: { initial_management: MANAGEMENT, agent: MANAGEMENT },
+        },
       }),
     );
     const args = (node: string): string[] => [
@@ -65,6 +69,11 @@ void describe("ACLs in cluster mode on etcd", () => {
     await a2?.stop();
     await etcd?.stop();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  void it("cluster - agent/join reads the other agent with acl.tokens.agent", async () => {
+    const res = await call(a1, "PUT", `/v1/agent/join/${new URL(a2.url).host}`, MANAGEMENT);
+    assert.equal(res.status, 200, await res.text());
   });
 
   void it("cluster - a token created on one agent works on the other, and a policy change reaches it", async () => {
