@@ -103,6 +103,14 @@ const key = {
 };
 /** Kept outside PREFIX: the view does not read it, bootstrap compares it. */
 const BOOTSTRAP_KEY = "acl-bootstrap";
+/**
+ * Every policy and role write compares and bumps it (outside PREFIX too): a name is checked on a
+ * view at least as new as the last such write on any agent, and two agents creating the same
+ * name at once cannot both commit — the second re-checks and finds the first's.
+ */
+const NAMES_KEY = "acl-names-serial";
+/** Attempts of a policy or role write that lost a race with another agent's. */
+const NAMED_WRITE_ATTEMPTS = 5;
 
 const rpcError = (message: string): AugurError => new AugurError("INVALID_STATE", message);
 
@@ -418,6 +426,18 @@ export class AclStore {
   }
 
   async upsertPolicy(input: PolicyInput, existingId?: string): Promise<Stored<AclPolicyRecord>> {
+    return this.#named(async (serial) => {
+      const id = await this.#upsertPolicyOnce(input, existingId, serial);
+      return id === undefined ? undefined : (this.policy(id) as Stored<AclPolicyRecord>);
+    });
+  }
+
+  /** The policy's id once written, undefined when another agent's policy or role write came first. */
+  async #upsertPolicyOnce(
+    input: PolicyInput,
+    existingId: string | undefined,
+    serial: number,
+  ): Promise<string | undefined> {
     const index = this.#current();
     const existing = existingId === undefined ? undefined : index.policies.get(existingId);
     if (existingId !== undefined && !existing)
@@ -459,8 +479,7 @@ export class AclStore {
         : {}),
       Parsed: toStoredRules(parsed),
     };
-    await this.#put(key.policy(id), record, existing);
-    return this.policy(id) as Stored<AclPolicyRecord>;
+    return (await this.#put(key.policy(id), record, existing, serial)) ? id : undefined;
   }
 
   async deletePolicy(id: string): Promise<void> {
@@ -471,6 +490,18 @@ export class AclStore {
   }
 
   async upsertRole(input: RoleInput, existingId?: string): Promise<Stored<AclRoleRecord>> {
+    return this.#named(async (serial) => {
+      const id = await this.#upsertRoleOnce(input, existingId, serial);
+      return id === undefined ? undefined : (this.role(id) as Stored<AclRoleRecord>);
+    });
+  }
+
+  /** The role's id once written, undefined when another agent's policy or role write came first. */
+  async #upsertRoleOnce(
+    input: RoleInput,
+    existingId: string | undefined,
+    serial: number,
+  ): Promise<string | undefined> {
     const index = this.#current();
     const existing = existingId === undefined ? undefined : index.roles.get(existingId);
     if (existingId !== undefined && !existing)
@@ -492,8 +523,7 @@ export class AclStore {
       Description: input.Description ?? "",
       Policies: this.#policyIds(input.Policies ?? []),
     };
-    await this.#put(key.role(id), record, existing);
-    return this.role(id) as Stored<AclRoleRecord>;
+    return (await this.#put(key.role(id), record, existing, serial)) ? id : undefined;
   }
 
   async deleteRole(id: string): Promise<void> {
@@ -570,14 +600,49 @@ export class AclStore {
     await this.view.waitFor(res.revision);
   }
 
-  async #put(k: string, value: unknown, existing: Stored<unknown> | undefined): Promise<void> {
+  /**
+   * Writes one ACL object if it is still as read. With `serial` (policy and role writes, see
+   * NAMES_KEY) also only if no other policy or role write came since: then false when one did.
+   */
+  async #put(
+    k: string,
+    value: unknown,
+    existing: Stored<unknown> | undefined,
+    serial?: number,
+  ): Promise<boolean> {
     const compare: Compare[] = existing
       ? [{ key: k, target: "modRevision", op: "=", value: existing.modRevision }]
       : [{ key: k, target: "exists", exists: false }];
     const success: TxnOp[] = [{ type: "put", key: k, value: encodeRecord(value) }];
+    if (serial !== undefined) {
+      compare.push(
+        serial === 0
+          ? { key: NAMES_KEY, target: "exists", exists: false }
+          : { key: NAMES_KEY, target: "modRevision", op: "=", value: serial },
+      );
+      success.push({ type: "put", key: NAMES_KEY, value: new Uint8Array() });
+    }
     const res = await this.store.txn({ compare, success });
-    if (!res.succeeded) throw rpcError("The ACL object was changed concurrently; retry");
+    if (!res.succeeded) {
+      if (serial !== undefined) return false;
+      throw rpcError("The ACL object was changed concurrently; retry");
+    }
     await this.view.waitFor(res.revision);
+    return true;
+  }
+
+  /**
+   * Runs a policy or role write on a view that has seen every earlier such write (NAMES_KEY),
+   * again when another agent's came first, so its name checks hold cluster-wide.
+   */
+  async #named<T>(write: (serial: number) => Promise<T | undefined>): Promise<T> {
+    for (let attempt = 0; attempt < NAMED_WRITE_ATTEMPTS; attempt++) {
+      const serial = (await this.store.get(NAMES_KEY))?.modRevision ?? 0;
+      if (serial > 0) await this.view.waitFor(serial);
+      const done = await write(serial);
+      if (done !== undefined) return done;
+    }
+    throw new AugurError("CONTENDED", "ACL policies and roles kept changing concurrently; retry");
   }
 
   async #delete(existing: Stored<unknown>): Promise<void> {

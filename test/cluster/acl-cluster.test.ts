@@ -71,6 +71,35 @@ void describe("ACLs in cluster mode on etcd", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  void it("cluster - the same policy or role name created on both agents at once: one wins, the other is refused", async () => {
+    for (let round = 0; round < 5; round++) {
+      const name = `dup-${round}`;
+      const answers = await Promise.all(
+        [a1, a2].map((agent) =>
+          call(agent, "PUT", "/v1/acl/policy", MANAGEMENT, { Name: name, Rules: "" }),
+        ),
+      );
+      const texts = await Promise.all(answers.map((r) => r.text()));
+      assert.deepEqual(
+        answers.map((r) => r.status).sort(),
+        [200, 500],
+        `round ${round}: ${texts.join(" | ")}`,
+      );
+      assert.ok(texts.some((t) => t.includes(`A Policy with Name "${name}" already exists`)));
+      const roles = await Promise.all(
+        [a1, a2].map((agent) =>
+          call(agent, "PUT", "/v1/acl/role", MANAGEMENT, { Name: `role-${name}` }),
+        ),
+      );
+      assert.deepEqual(roles.map((r) => r.status).sort(), [200, 500], `round ${round}: roles`);
+    }
+    const list = (await (await call(a2, "GET", "/v1/acl/policies", MANAGEMENT)).json()) as {
+      Name: string;
+    }[];
+    for (let round = 0; round < 5; round++)
+      assert.equal(list.filter((p) => p.Name === `dup-${round}`).length, 1);
+  });
+
   void it("cluster - agent/join reads the other agent with acl.tokens.agent", async () => {
     const res = await call(a1, "PUT", `/v1/agent/join/${new URL(a2.url).host}`, MANAGEMENT);
     assert.equal(res.status, 200, await res.text());
