@@ -6,14 +6,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseWatchDefinition } from "../../src/watch/definition.js";
 import { freePort } from "../helpers/free-port.js";
-import { startTestAgent } from "../helpers/in-process-agent.js";
+import { startTestAgent, testAgentSettings } from "../helpers/in-process-agent.js";
 import { AgentRuntime, type AgentSettings } from "../../src/main.js";
 import { createLogger } from "../../src/lib/logger.js";
 
@@ -138,18 +137,5 @@ const quiet = {
 };
 
 function baseSettings(): AgentSettings {
-  return {
-    nodeName: "rt",
-    nodeId: randomUUID(),
-    datacenter: "dc1",
-    dev: true,
-    httpAddresses: [],
-    advertiseAddr: "127.0.0.1",
-    enableScriptChecks: false,
-    enableLocalScriptChecks: false,
-    checkUpdateIntervalMs: 0,
-    services: [],
-    checks: [],
-    watches: [],
-  };
+  return testAgentSettings({ nodeName: "rt", httpAddresses: [] });
 }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
-import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { aclDenyByDefault, startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 
 const MANAGEMENT = "3a3b3c3d-3333-4333-8333-33333333abcd";
 
@@ -39,13 +39,7 @@ void describe("ACL token fuzzing", () => {
   let port = 0;
   before(async () => {
     a = await startTestAgent({
-      acl: {
-        enabled: true,
-        defaultPolicy: "deny",
-        downPolicy: "extend-cache",
-        enableTokenPersistence: false,
-        initialManagement: MANAGEMENT,
-      },
+      acl: aclDenyByDefault(MANAGEMENT),
     });
     port = Number(new URL(a.url).port);
     const put = await a.call("PUT", "/v1/kv/secret", "s3cr3t", { "X-Consul-Token": MANAGEMENT });

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { aclDenyByDefault, startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 
 const MANAGEMENT = "22222222-2222-4222-8222-222222222222";
 
@@ -223,13 +223,7 @@ void describe("ACL policy matrix (default_policy deny)", () => {
 
   before(async () => {
     a = await startTestAgent({
-      acl: {
-        enabled: true,
-        defaultPolicy: "deny",
-        downPolicy: "extend-cache",
-        enableTokenPersistence: false,
-        initialManagement: MANAGEMENT,
-      },
+      acl: aclDenyByDefault(MANAGEMENT),
     });
     const m = as(MANAGEMENT);
     for (const [path, body] of [

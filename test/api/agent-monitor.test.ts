@@ -9,7 +9,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { connect, type Socket } from "node:net";
 import { Writable } from "node:stream";
@@ -24,6 +23,7 @@ import {
   type LogTap,
 } from "../../src/lib/logger.js";
 import { until } from "../helpers/until.js";
+import { testAgentSettings } from "../helpers/in-process-agent.js";
 
 interface Monitor {
   text(): string;
@@ -78,20 +78,7 @@ describe("agent/monitor", () => {
     const found = logTapOf(logger);
     assert.ok(found, "a logger made by createLogger has a tap");
     tap = found;
-    const settings: AgentSettings = {
-      nodeName: "mon1",
-      nodeId: randomUUID(),
-      datacenter: "dc1",
-      dev: true,
-      httpAddresses: [{ host: "127.0.0.1", port: 0 }],
-      advertiseAddr: "127.0.0.1",
-      enableScriptChecks: false,
-      enableLocalScriptChecks: false,
-      checkUpdateIntervalMs: 0,
-      services: [],
-      checks: [],
-      watches: [],
-    };
+    const settings: AgentSettings = testAgentSettings({ nodeName: "mon1" });
     running = await startAgent(settings, { logger, reloadSettings: async () => settings });
     url = `http://127.0.0.1:${running.addresses[0]?.port}`;
   });

@@ -21,47 +21,15 @@ import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { createCheckRunner } from "../../src/checks/index.js";
 import type { CheckDefinition, CheckStatus, HealthCheck } from "../../src/catalog/types.js";
 import { loadConfig, parseAgentFlags } from "../../src/config/index.js";
 import { decodeCheckDefinition, decodeServiceDefinition } from "../../src/config/definitions.js";
 import { AUGUR_BIN } from "../helpers/agent-process.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
+import { base, probeOnce } from "./check-helpers.js";
 
 const execFileAsync = promisify(execFile);
-
-// Loosely typed on purpose: each test gives the fields its check type needs.
-const base = (over: Record<string, unknown>): CheckDefinition =>
-  ({
-    id: "c",
-    name: "c",
-    notes: "",
-    type: "ttl",
-    status: "critical",
-    successBeforePassing: 0,
-    failuresBeforeWarning: 0,
-    failuresBeforeCritical: 0,
-    outputMaxSize: 4096,
-    timeoutMs: 2000,
-    intervalMs: 60_000,
-    ...over,
-  }) as CheckDefinition;
-
-/** Runs one probe of an interval check (first probe at once) and returns its report. */
-async function probeOnce(def: CheckDefinition): Promise<{ status: CheckStatus; output: string }> {
-  return new Promise((resolve) => {
-    const runner = createCheckRunner(
-      def,
-      (status, output) => {
-        runner.stop();
-        resolve({ status, output });
-      },
-      { firstDelayMs: 0 },
-    );
-    runner.start();
-  });
-}
 
 const portOf = (s: { address(): unknown }): number => (s.address() as AddressInfo).port;
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { aclDenyByDefault, startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { dig, dnsSettings } from "./dig.js";
 
 const MANAGEMENT = "8a8b8c8d-8888-4888-8888-88888888abcd";
@@ -16,13 +16,7 @@ void describe("dns - ACLs filter answers by the default token", () => {
   before(async () => {
     a = await startTestAgent({
       dns: dnsSettings({}),
-      acl: {
-        enabled: true,
-        defaultPolicy: "deny",
-        downPolicy: "extend-cache",
-        enableTokenPersistence: false,
-        initialManagement: MANAGEMENT,
-      },
+      acl: aclDenyByDefault(MANAGEMENT),
     });
     port = a.running.dnsAddresses[0]?.port ?? 0;
     for (const [node, addr, svc] of [

@@ -3,30 +3,16 @@
  * TTL, only_passing and the domain change on the same listener.
  */
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import { startAgent, type AgentSettings } from "../../src/main.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { dig, dnsSettings } from "./dig.js";
+import { testAgentSettings } from "../helpers/in-process-agent.js";
 
 describe("dns - reload", () => {
   it("reload - dns_config, domain and only_passing apply to the running listener", async () => {
-    let settings: AgentSettings = {
-      nodeName: "node1",
-      nodeId: randomUUID(),
-      datacenter: "dc1",
-      dev: true,
-      httpAddresses: [{ host: "127.0.0.1", port: 0 }],
-      advertiseAddr: "127.0.0.1",
-      enableScriptChecks: false,
-      enableLocalScriptChecks: false,
-      checkUpdateIntervalMs: 0,
-      services: [],
-      checks: [],
-      watches: [],
-      dns: dnsSettings(),
-    };
+    let settings: AgentSettings = testAgentSettings({ dns: dnsSettings() });
     const sink = new Writable({ write: (_c, _e, done) => done() });
     const running = await startAgent(settings, {
       logger: createLogger({ level: "warn", json: false, out: sink }),

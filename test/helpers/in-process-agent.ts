@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { AclConfig } from "../../src/config/load.js";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { startAgent, type AgentSettings, type RunningAgent } from "../../src/main.js";
@@ -25,15 +26,9 @@ export interface TestAgent {
   stop(): Promise<void>;
 }
 
-export async function startTestAgent(overrides: Partial<AgentSettings> = {}): Promise<TestAgent> {
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, done) {
-      logs.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  const settings: AgentSettings = {
+/** A `-dev` agent's settings on 127.0.0.1 (HTTP on a free port), with `overrides` on top. */
+export function testAgentSettings(overrides: Partial<AgentSettings> = {}): AgentSettings {
+  return {
     nodeName: "node1",
     nodeId: randomUUID(),
     datacenter: "dc1",
@@ -48,6 +43,26 @@ export async function startTestAgent(overrides: Partial<AgentSettings> = {}): Pr
     watches: [],
     ...overrides,
   };
+}
+
+/** ACLs on with Consul's deny default, `initialManagement` the management token (for `overrides.acl`). */
+export const aclDenyByDefault = (initialManagement: string): AclConfig => ({
+  enabled: true,
+  defaultPolicy: "deny",
+  downPolicy: "extend-cache",
+  enableTokenPersistence: false,
+  initialManagement,
+});
+
+export async function startTestAgent(overrides: Partial<AgentSettings> = {}): Promise<TestAgent> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, done) {
+      logs.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  const settings = testAgentSettings(overrides);
   const logger = createLogger({ level: "warn", json: false, out: sink });
   const running = await startAgent(settings, { logger, reloadSettings: async () => settings });
   // An HTTPS-only agent (ports.http = -1) is reached at its HTTPS address; `call` (global fetch)

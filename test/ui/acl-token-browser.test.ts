@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Browser } from "playwright-core";
 import { launchChromium, missing, WAIT } from "./browser-env.js";
-import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
+import { aclDenyByDefault, startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 
 const MANAGEMENT = "0d3c2b1a-9f8e-4d7c-8b6a-5f4e3d2c1b0a";
 
@@ -18,13 +18,7 @@ describe("web UI with ACLs in chromium", { skip: missing ?? false }, () => {
   before(async () => {
     a = await startTestAgent({
       ui: { enabled: true, contentPath: "/ui/" },
-      acl: {
-        enabled: true,
-        defaultPolicy: "deny",
-        downPolicy: "extend-cache",
-        enableTokenPersistence: false,
-        initialManagement: MANAGEMENT,
-      },
+      acl: aclDenyByDefault(MANAGEMENT),
     });
     const reg = await fetch(`${a.url}/v1/agent/service/register`, {
       method: "PUT",
