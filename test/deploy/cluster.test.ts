@@ -10,11 +10,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { until } from "../helpers/until.js";
+import { exists, alive } from "./deploy-helpers.js";
 
 const ANSIBLE = fileURLToPath(new URL("../../../deploy/ansible/", import.meta.url));
 const NETNS = join(ANSIBLE, "test-cluster/netns.sh");
@@ -56,21 +57,6 @@ function recap(out: string): Map<string, { changed: number; failed: number }> {
     hosts.set(m[1] ?? "", { changed: Number(m[2]), failed: Number(m[3]) });
   return hosts;
 }
-
-const exists = (p: string): Promise<boolean> =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function missingTool(): Promise<string | false> {
   for (const bin of ["/usr/bin/ansible-playbook", "/usr/bin/etcd", "/usr/bin/python3"])

@@ -11,11 +11,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeTlsMaterial, type TlsMaterial } from "../helpers/tls-material.js";
+import { exists, alive } from "./deploy-helpers.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const ANSIBLE = join(REPO, "deploy/ansible");
@@ -60,21 +61,6 @@ function recap(out: string): { changed: number; failed: number } | undefined {
   ).exec(out);
   return m ? { changed: Number(m[1]), failed: Number(m[2]) } : undefined;
 }
-
-const exists = (p: string): Promise<boolean> =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function missingTool(): Promise<string | false> {
   for (const bin of ["/usr/bin/ansible-playbook", "/usr/bin/etcd", "/usr/bin/python3"])

@@ -12,10 +12,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { until } from "../helpers/until.js";
+import { exists } from "./deploy-helpers.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const ANSIBLE = join(REPO, "deploy/ansible");
@@ -36,12 +37,6 @@ function run(file: string, args: string[], timeout = 30_000): Promise<Run> {
     });
   });
 }
-
-const exists = (p: string): Promise<boolean> =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 const children = async (pid: number): Promise<number[]> =>
   (await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => ""))
