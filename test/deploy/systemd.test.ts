@@ -140,7 +140,7 @@ describe("deploy - the role under systemd", { timeout: 4 * PLAYBOOK_TIMEOUT_MS }
     await writeFile(join(dir, "inventory.json"), JSON.stringify(inventory, null, 2));
     boot = spawn(
       "/usr/bin/unshare",
-      ["--mount", "--fork", "--kill-child", "/bin/sh", BOOT, dir, machine],
+      ["--mount", "--fork", "--kill-child", "/bin/sh", BOOT, dir, machine, REPO.replace(/\/$/, "")],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     boot.stdout?.setEncoding("utf8").on("data", (d: string) => (bootOut += d));

@@ -1,15 +1,20 @@
 #!/bin/sh
 # A throwaway systemd for test/deploy/systemd.test.ts, run as
-#   unshare --mount --fork --kill-child sh systemd-boot.sh WORKDIR MACHINE
+#   unshare --mount --fork --kill-child sh systemd-boot.sh WORKDIR MACHINE [REPO]
 # systemd-nspawn boots the host's own Debian as a container: its root is an overlay of the host's
 # root filesystem with a tmpfs upper layer (so the role's user, units and data never reach the
 # host), with nspawn's isolation (private /tmp and network, read-only /sys, reduced
 # capabilities). systemd starts augur-test.target, not the host's default target, so none of the
 # host's own services start. Every mount is made in this script's mount namespace and goes with
 # it. WORKDIR must exist on the root filesystem, outside /tmp (the container has its own /tmp).
+# REPO, the checkout the test runs from: under /tmp it is bound read-only at the same path, since
+# the container's own /tmp would hide it (anywhere else the overlay shows it).
 set -eu
 work=$1
 machine=$2
+repo=${3:-}
+bind=
+case "$repo" in /tmp/*) bind="--bind-ro=$repo" ;; esac
 mount --make-rprivate /
 # nspawn keeps state under /run/systemd/nspawn: a private /run keeps that off the host.
 mount -t tmpfs -o mode=0755 augur-test-run /run
@@ -21,5 +26,6 @@ printf '[Unit]\nDescription=augur systemd test\n' >"$work/t/augur-test.target"
 # --register=no --keep-unit: no machined and no systemd on the host to ask for a scope.
 exec systemd-nspawn --quiet --register=no --keep-unit --link-journal=no --private-network \
   --directory="$work/root" --machine="$machine" \
+  ${bind:+"$bind"} \
   --bind-ro="$work/t/augur-test.target:/etc/systemd/system/augur-test.target" \
   -b systemd.unit=augur-test.target
