@@ -21,6 +21,11 @@ import { exists } from "./deploy-helpers.js";
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const ANSIBLE = join(REPO, "deploy/ansible");
 const BOOT = join(ANSIBLE, "test-cluster/systemd-boot.sh");
+/**
+ * Where the container sees this checkout (bound read-only by systemd-boot.sh): a fixed path
+ * outside /tmp, which the container and the agent's unit (PrivateTmp) each replace.
+ */
+const REPO_INSIDE = "/opt/augur-repo";
 const PLAYBOOK_TIMEOUT_MS = 150_000;
 const BOOT_TIMEOUT_MS = 30_000;
 
@@ -87,7 +92,7 @@ describe("deploy - the role under systemd", { timeout: 4 * PLAYBOOK_TIMEOUT_MS }
     run("/usr/bin/nsenter", ["-t", String(init), "-a", "/bin/sh", "-c", script], timeout);
   const playbook = (): Promise<Run> =>
     inside(
-      `cd ${ANSIBLE} && ANSIBLE_NOCOLOR=1 exec ansible-playbook -i ${dir}/inventory.json test-cluster/systemd.yml`,
+      `cd ${REPO_INSIDE}/deploy/ansible && ANSIBLE_NOCOLOR=1 exec ansible-playbook -i ${dir}/inventory.json test-cluster/systemd.yml`,
       PLAYBOOK_TIMEOUT_MS,
     );
   const reloads = async (): Promise<number> =>
@@ -126,7 +131,7 @@ describe("deploy - the role under systemd", { timeout: 4 * PLAYBOOK_TIMEOUT_MS }
           augur_service_manager: "systemd",
           // The repo's CLI: the install path has its own test (install.test.ts).
           augur_install: false,
-          augur_bin: join(REPO, "bin/augur.js"),
+          augur_bin: join(REPO_INSIDE, "bin/augur.js"),
           augur_bind_addr: "127.0.0.1",
           augur_liveness_ttl: "2s",
           augur_extra_config: { ports: { dns: -1 } },
@@ -185,7 +190,9 @@ describe("deploy - the role under systemd", { timeout: 4 * PLAYBOOK_TIMEOUT_MS }
     // The agent runs as that user, not root.
     const owner = await inside(`ps -o user= -p "$(systemctl show -p MainPID --value augur)"`);
     assert.equal(owner.out.trim(), "augur", owner.out);
-    const info = await inside(`${join(REPO, "bin/augur.js")} info -http-addr 127.0.0.1:8500`);
+    const info = await inside(
+      `${join(REPO_INSIDE, "bin/augur.js")} info -http-addr 127.0.0.1:8500`,
+    );
     assert.equal(info.code, 0, info.out);
     assert.match(info.out, /^agent:$/m);
   });

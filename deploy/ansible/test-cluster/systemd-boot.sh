@@ -7,14 +7,14 @@
 # capabilities). systemd starts augur-test.target, not the host's default target, so none of the
 # host's own services start. Every mount is made in this script's mount namespace and goes with
 # it. WORKDIR must exist on the root filesystem, outside /tmp (the container has its own /tmp).
-# REPO, the checkout the test runs from: under /tmp it is bound read-only at the same path, since
-# the container's own /tmp would hide it (anywhere else the overlay shows it).
+# REPO, the checkout the test runs from, is bound read-only at /opt/augur-repo: at its own path
+# a checkout under /tmp would be hidden by the container's /tmp and the agent unit's PrivateTmp.
 set -eu
 work=$1
 machine=$2
 repo=${3:-}
 bind=
-case "$repo" in /tmp/*) bind="--bind-ro=$repo" ;; esac
+[ -n "$repo" ] && bind="--bind-ro=$repo:/opt/augur-repo"
 mount --make-rprivate /
 # nspawn keeps state under /run/systemd/nspawn: a private /run keeps that off the host.
 mount -t tmpfs -o mode=0755 augur-test-run /run
