@@ -175,7 +175,9 @@ ${N} single-key changes each, one at a time, rotating between the three (interle
 handler is \`sh -c 'date +%s%N >> file'\` in all. augur's watches are the agent's own, read
 in-process, in one agent with \`-data-dir\` (KV writes flushed to disk, as etcd's). The durable row
 is the goal's: the event is flushed to the outbox before the script starts. The \`durable = false\`
-row is what etcdctl offers (no outbox: a crash between change and handler loses the event).
+row is what etcdctl offers (no outbox: a crash between change and handler loses the event). Each
+augur handler's next \`sh\` is started ahead, after the previous delivery ends (docs/watches.md),
+so no \`fork()\` of the agent sits between a change and its script.
 
 | watcher | changes seen | p50 | p99 |
 | --- | ---: | ---: | ---: |

@@ -201,6 +201,7 @@ export class DeliveryWorker {
     const grace = setTimeout(() => this.#abort.abort(), this.#o.stopGraceMs ?? 5000);
     await this.#loop;
     clearTimeout(grace);
+    this.#o.handler.close?.();
     this.#state = "stopped";
   }
 

@@ -10,6 +10,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
+import { WATCH_DEFAULTS, type ScriptHandlerDefinition } from "../../src/watch/types.js";
+
+/** A script handler's definition as the config would give it, with fast retries. */
+export function scriptDef(over: Partial<ScriptHandlerDefinition>): ScriptHandlerDefinition {
+  return {
+    kind: "script",
+    key: "k",
+    payload: "consul",
+    durable: true,
+    timeoutMs: 5000,
+    outputMaxSize: WATCH_DEFAULTS.outputMaxSize,
+    retry: { initialIntervalMs: 10, maxIntervalMs: 100, maxAttempts: 3, maxAgeMs: 0 },
+    ...over,
+  };
+}
 
 export interface TempDir {
   readonly path: string;

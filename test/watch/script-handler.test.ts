@@ -3,28 +3,15 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ScriptHandler } from "../../src/watch/handlers/script-handler.js";
-import type { ScriptHandlerDefinition } from "../../src/watch/types.js";
-import { WATCH_DEFAULTS } from "../../src/watch/types.js";
 import { handlerContract, request, type Behaviour } from "./handler-contract.js";
-import { RECORD, readRecorded, tempDir, type TempDir } from "./receivers.js";
+import { RECORD, readRecorded, scriptDef, tempDir, type TempDir } from "./receivers.js";
 
 const dirs: TempDir[] = [];
 after(async () => {
   for (const d of dirs) await d.remove();
 });
 
-function def(over: Partial<ScriptHandlerDefinition>): ScriptHandlerDefinition {
-  return {
-    kind: "script",
-    key: "k",
-    payload: "consul",
-    durable: true,
-    timeoutMs: 5000,
-    outputMaxSize: WATCH_DEFAULTS.outputMaxSize,
-    retry: { initialIntervalMs: 10, maxIntervalMs: 100, maxAttempts: 3, maxAgeMs: 0 },
-    ...over,
-  };
-}
+const def = scriptDef;
 
 const EXIT: Record<Behaviour, string> = {
   ok: "exit 0",
@@ -37,15 +24,16 @@ handlerContract("script handler", async (behaviour, timeoutMs) => {
   const dir = await tempDir();
   dirs.push(dir);
   const file = await dir.script("h.sh", `${RECORD(dir.path)}\n${EXIT[behaviour]}`);
+  const handler = new ScriptHandler(def({ args: [file], timeoutMs }), { killGraceMs: 200 });
   return {
-    handler: new ScriptHandler(def({ args: [file], timeoutMs }), { killGraceMs: 200 }),
+    handler,
     received: async () =>
       (await readRecorded(dir.path)).map((r) => ({
         body: r.body,
         index: r.env[0] ?? "",
         eventId: r.env[1] ?? "",
       })),
-    close: async () => undefined,
+    close: async () => handler.close(),
   };
 });
 

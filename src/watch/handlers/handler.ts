@@ -28,6 +28,8 @@ export interface Handler {
   readonly target: string;
   /** One attempt. Aborting `signal` ends it early (the record stays pending). */
   deliver(request: DeliveryRequest, signal: AbortSignal): Promise<DeliveryOutcome>;
+  /** Releases what the handler keeps between deliveries (a script handler's waiting shell). */
+  close?(): void;
 }
 
 /** Environment variables a script handler gets besides `CONSUL_INDEX`. */

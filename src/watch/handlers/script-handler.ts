@@ -21,6 +21,7 @@ import type { DeliveryOutcome } from "../retry.js";
 import { withoutEnv } from "../signing.js";
 import type { ScriptHandlerDefinition } from "../types.js";
 import { SCRIPT_ENV, type DeliveryRequest, type Handler } from "./handler.js";
+import { StandbyShell, standbyHeader } from "./standby-shell.js";
 
 /** sysexits.h EX_TEMPFAIL: "temporary failure, the user is invited to retry". */
 export const EXIT_TEMPFAIL = 75;
@@ -35,7 +36,15 @@ export interface ScriptHandlerOptions {
   readonly hiddenEnv?: ReadonlySet<string>;
   /** Time between SIGTERM and SIGKILL (default 3 s). */
   readonly killGraceMs?: number;
+  /**
+   * How long a shell started ahead for the next delivery waits before it ends (default 5 min;
+   * 0: none, every delivery starts its process itself). See {@link StandbyShell}.
+   */
+  readonly standbyIdleMs?: number;
 }
+
+/** A handler without deliveries for this long stops keeping a shell waiting. */
+export const STANDBY_IDLE_MS = 5 * 60_000;
 
 /** How long to wait for stdout/stderr to close once the process has exited (a grandchild may hold them). */
 const DRAIN_MS = 200;
@@ -47,12 +56,16 @@ export class ScriptHandler implements Handler {
   readonly #env: NodeJS.ProcessEnv;
   readonly #hiddenEnv: ReadonlySet<string>;
   readonly #killGraceMs: number;
+  readonly #standbyIdleMs: number;
+  #standby: StandbyShell | undefined;
+  #closed = false;
 
   constructor(def: ScriptHandlerDefinition, options: ScriptHandlerOptions = {}) {
     this.#def = def;
     this.#env = options.env ?? process.env;
     this.#hiddenEnv = options.hiddenEnv ?? new Set();
     this.#killGraceMs = options.killGraceMs ?? 3000;
+    this.#standbyIdleMs = options.standbyIdleMs ?? STANDBY_IDLE_MS;
     this.target = def.args ? def.args.join(" ") : (def.shellCommand ?? "");
   }
 
@@ -64,6 +77,32 @@ export class ScriptHandler implements Handler {
   }
 
   deliver(request: DeliveryRequest, signal: AbortSignal): Promise<DeliveryOutcome> {
+    const header = standbyHeader(request);
+    const standby = header !== undefined ? this.#takeStandby() : undefined;
+    return new Promise((resolve) => {
+      let child: ChildProcess | undefined = standby;
+      if (child === undefined) {
+        try {
+          child = this.#spawn(request);
+        } catch (err) {
+          resolve(spawnFailure(err as NodeJS.ErrnoException));
+          return;
+        }
+      }
+      const started = child.pid !== undefined;
+      const finished = (outcome: DeliveryOutcome): void => {
+        // This handler's next delivery cannot start before this one ends (deliveries are in
+        // order): its process is started now, between them, instead of after the next change.
+        // Only after a command that could be started: one that cannot is reported by spawn.
+        if (started && !signal.aborted) this.#prepareStandby();
+        resolve(outcome);
+      };
+      const input = `${standby ? header : ""}${request.body}\n`;
+      new ScriptRun(child, this.#def, this.#killGraceMs, signal, finished).begin(input);
+    });
+  }
+
+  #spawn(request: DeliveryRequest): ChildProcess {
     const [cmd, args] = this.#command();
     const env = {
       ...withoutEnv(this.#env, this.#hiddenEnv),
@@ -76,19 +115,47 @@ export class ScriptHandler implements Handler {
         ? { [SCRIPT_ENV.fencingToken]: request.fencingToken }
         : {}),
     };
-    return new Promise((resolve) => {
-      let child: ChildProcess;
-      try {
-        // detached: the script leads its own process group, so a timeout can kill its children too.
-        child = spawn(cmd, args, { env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
-      } catch (err) {
-        resolve(spawnFailure(err as NodeJS.ErrnoException));
-        return;
-      }
-      new ScriptRun(child, this.#def, this.#killGraceMs, signal, resolve).begin(
-        `${request.body}\n`,
-      );
-    });
+    // detached: the script leads its own process group, so a timeout can kill its children too.
+    return spawn(cmd, args, { env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+  }
+
+  /** The pid of the shell waiting for the next delivery, if one is (for tests and `ps`). */
+  get standbyPid(): number | undefined {
+    return this.#standby?.pid;
+  }
+
+  /** Ends the waiting shell; later deliveries start their process directly. */
+  close(): void {
+    this.#closed = true;
+    this.#standby?.retire();
+    this.#standby = undefined;
+  }
+
+  #hiddenKey(): string {
+    return [...this.#hiddenEnv].sort().join("\0");
+  }
+
+  #takeStandby(): ChildProcess | undefined {
+    const standby = this.#standby;
+    this.#standby = undefined;
+    if (standby === undefined) return undefined;
+    // A reload may have hidden another secret since it started: its environment is stale.
+    if (standby.envKey !== this.#hiddenKey()) {
+      standby.retire();
+      return undefined;
+    }
+    return standby.take();
+  }
+
+  #prepareStandby(): void {
+    if (this.#closed || this.#standbyIdleMs <= 0) return;
+    if (this.#standby?.state === "idle") return;
+    this.#standby = StandbyShell.start(
+      this.#command(),
+      withoutEnv(this.#env, this.#hiddenEnv),
+      this.#hiddenKey(),
+      this.#standbyIdleMs,
+    );
   }
 }
 
