@@ -29,6 +29,29 @@ interface RouteDurations {
   count: number;
 }
 
+function recordDuration(d: RouteDurations, seconds: number): void {
+  let i = 0;
+  while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++;
+  d.buckets[i] = (d.buckets[i] as number) + 1;
+  d.sum += seconds;
+  d.count++;
+}
+
+/** Requests of one method and status on one route since the last scrape. */
+interface RequestCount {
+  readonly method: string;
+  readonly status: number;
+  readonly labels: { method: string; route: string; code: string };
+  n: number;
+}
+
+/** What a route's requests update: found with one lookup by the route's own (hash-cached) string. */
+interface RouteStats {
+  readonly durations: RouteDurations;
+  /** A few entries per route (its methods × statuses), scanned: cheaper than building a key. */
+  readonly counts: RequestCount[];
+}
+
 /**
  * `augur_http_request_duration_seconds`, recorded on the request path without prom-client's
  * per-call label validation and hashing (which cost several µs per request, a fifth of a KV
@@ -38,17 +61,14 @@ interface RouteDurations {
 class RequestDurations extends Histogram<"route" | "le"> {
   readonly #routes = new Map<string, RouteDurations>();
 
-  record(route: string, seconds: number): void {
+  /** The counts of one route, made on its first request; the caller keeps it (one map lookup per request). */
+  forRoute(route: string): RouteDurations {
     let d = this.#routes.get(route);
     if (!d) {
       d = { buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
       this.#routes.set(route, d);
     }
-    let i = 0;
-    while (i < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[i] as number)) i++;
-    d.buckets[i] = (d.buckets[i] as number) + 1;
-    d.sum += seconds;
-    d.count++;
+    return d;
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValueWithName<"route" | "le">>> {
@@ -81,8 +101,14 @@ class RequestDurations extends Histogram<"route" | "le"> {
 
   override reset(): void {
     super.reset();
-    // prom-client's constructor calls reset() before this class's fields exist.
-    if (#routes in this) this.#routes.clear();
+    // prom-client's constructor calls reset() before this class's fields exist. Zeroed, not
+    // dropped: ApiMetrics keeps each route's object.
+    if (#routes in this)
+      for (const d of this.#routes.values()) {
+        d.buckets.fill(0);
+        d.sum = 0;
+        d.count = 0;
+      }
   }
 }
 
@@ -92,16 +118,13 @@ export class ApiMetrics {
   readonly requestSeconds: Histogram<"route" | "le">;
   readonly blockingQueries: Gauge;
   readonly blockingWoken: Gauge;
-  /** Requests by method, route and code since the last scrape, keyed `method route code`. */
-  readonly #pending = new Map<
-    string,
-    { labels: { method: string; route: string; code: string }; n: number }
-  >();
+  /** Per route: its durations and its requests by method and code since the last scrape. */
+  readonly #routes = new Map<string, RouteStats>();
   readonly #durations: RequestDurations;
 
   constructor(blocking: { parked(): number; woken(): number }) {
     collectDefaultMetrics({ register: this.registry, prefix: "augur_" });
-    const pending = this.#pending;
+    const routes = this.#routes;
     this.requests = new Counter({
       name: "augur_http_requests_total",
       help: "HTTP API requests by method, route prefix and status code.",
@@ -109,9 +132,11 @@ export class ApiMetrics {
       registers: [this.registry],
       // Counted per request in a plain map (see observeRequest); handed to prom-client here.
       collect() {
-        for (const p of pending.values()) {
-          if (p.n > 0) this.inc(p.labels, p.n);
-          p.n = 0;
+        for (const r of routes.values()) {
+          for (const c of r.counts) {
+            if (c.n > 0) this.inc(c.labels, c.n);
+            c.n = 0;
+          }
         }
       },
     });
@@ -141,12 +166,22 @@ export class ApiMetrics {
     });
   }
 
-  /** Counts one answered request: the hot path's only metrics call, a map lookup or two. */
+  /** Counts one answered request: the hot path's only metrics call, a map lookup and a short scan. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
-    const p = this.#pending.get(key);
-    if (p) p.n++;
-    else this.#pending.set(key, { labels: { method, route, code: String(status) }, n: 1 });
-    this.#durations.record(route, seconds);
+    let r = this.#routes.get(route);
+    if (!r) {
+      r = { durations: this.#durations.forRoute(route), counts: [] };
+      this.#routes.set(route, r);
+    }
+    let c: RequestCount | undefined;
+    for (const each of r.counts) {
+      if (each.status === status && each.method === method) {
+        c = each;
+        break;
+      }
+    }
+    if (c) c.n++;
+    else r.counts.push({ method, status, labels: { method, route, code: String(status) }, n: 1 });
+    recordDuration(r.durations, seconds);
   }
 }
