@@ -480,7 +480,7 @@ async function build(
       ? { pidFile: (flags.pidFile ?? str("pid_file")) as string }
       : {}),
     ...(dataDir && !dev ? { dataDir } : {}),
-    httpAddresses: httpAddresses(m, flags, dev),
+    httpAddresses: httpAddresses(m, flags),
     ...httpsListener(m, flags),
     bindAddr,
     advertiseAddr,
@@ -543,11 +543,7 @@ function parseWatch(raw: unknown, where: string): WatchDefinition {
   }
 }
 
-function httpAddresses(
-  m: Merged,
-  flags: AgentFlags,
-  dev: boolean,
-): { host: string; port: number }[] {
+function httpAddresses(m: Merged, flags: AgentFlags): { host: string; port: number }[] {
   const addresses = m.get<Raw>("addresses", "object");
   const httpRaw = addresses?.value["http"];
   if (httpRaw !== undefined && typeof httpRaw !== "string")
@@ -564,11 +560,13 @@ function httpAddresses(
   }
   const port = flags.httpPort ?? (portRaw as number | undefined) ?? 8500;
   if (port < 0) return [];
+  // addresses.http is the more specific setting: it wins over client_addr wherever that came
+  // from, -client included (Consul's builder: makeAddrs(addresses.http, client_addr)).
   const client =
-    flags.client ??
     (httpRaw as string | undefined) ??
+    flags.client ??
     m.get<string>("client_addr", "string")?.value ??
-    (dev ? "127.0.0.1" : "127.0.0.1");
+    "127.0.0.1";
   return client
     .split(/\s+/)
     .filter(Boolean)
@@ -586,8 +584,8 @@ function httpsListener(m: Merged, flags: AgentFlags): { https?: HttpsConfig } {
   if (portRaw !== undefined && typeof portRaw !== "number")
     throw fail(ports?.file ?? "", "ports.https", "a number", portRaw);
   const hosts =
-    flags.client ??
     (hostRaw as string | undefined) ??
+    flags.client ??
     m.get<string>("client_addr", "string")?.value ??
     "127.0.0.1";
   const https = httpsConfig(m, flags.httpsPort ?? (portRaw as number | undefined), hosts);

@@ -100,6 +100,29 @@ dns_config {
     assert.deepEqual((await load(["-dev", "-dns-port=-1"])).config.dns.addresses, []);
   });
 
+  it("addresses.<listener> wins over client_addr from any source, -client included (Consul's makeAddrs)", async () => {
+    const file = {
+      name: "a.json",
+      text: JSON.stringify({
+        client_addr: "0.0.0.0",
+        addresses: { http: "127.0.0.2", https: "127.0.0.3", dns: "127.0.0.4" },
+        ports: { https: 8501 },
+        tls: { defaults: { cert_file: "/x/cert.pem", key_file: "/x/key.pem" } },
+      }),
+    };
+    for (const args of [["-dev"], ["-dev", "-client", "0.0.0.0"]]) {
+      const { config } = await load(args, file);
+      assert.deepEqual(config.httpAddresses, [{ host: "127.0.0.2", port: 8500 }], args.join(" "));
+      assert.deepEqual(config.https?.addresses, [{ host: "127.0.0.3", port: 8501 }]);
+      assert.deepEqual(config.dns.addresses, [{ host: "127.0.0.4", port: 8600 }]);
+    }
+    // Without them, -client is the address of every listener (over client_addr in the file).
+    const bare = { name: "b.json", text: JSON.stringify({ client_addr: "127.0.0.9" }) };
+    const { config } = await load(["-dev", "-client", "127.0.0.5"], bare);
+    assert.deepEqual(config.httpAddresses, [{ host: "127.0.0.5", port: 8500 }]);
+    assert.deepEqual(config.dns.addresses, [{ host: "127.0.0.5", port: 8600 }]);
+  });
+
   it("bad values fail with the key and the expectation", async () => {
     await assert.rejects(
       load(["-dev"], { name: "a.json", text: JSON.stringify({ dns_config: { node_ttl: 5 } }) }),
