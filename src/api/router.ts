@@ -34,11 +34,26 @@ export interface Route {
   readonly prefix: boolean;
   /** Handlers per method; the methods listed here are the ones allowed. */
   readonly methods: Partial<Record<HttpMethod, RouteHandler>>;
+  /**
+   * A larger request body than the server's default 16 MiB (a snapshot restore). Such a body is
+   * read only after `beforeBody` accepted the request (its query and headers, no body yet): a
+   * client the route would refuse never gets that much into the agent's memory.
+   */
+  readonly largeBody?: {
+    readonly limit: number;
+    readonly beforeBody: (req: ApiRequest) => void;
+  };
 }
 
 /** Builds a route; `path` ending in `/` marks a prefix route, as in Go's ServeMux. */
-export function route(path: string, methods: Partial<Record<HttpMethod, RouteHandler>>): Route {
-  return { path, prefix: path.endsWith("/"), methods };
+export function route(
+  path: string,
+  methods: Partial<Record<HttpMethod, RouteHandler>>,
+  largeBody?: Route["largeBody"],
+): Route {
+  return largeBody
+    ? { path, prefix: path.endsWith("/"), methods, largeBody }
+    : { path, prefix: path.endsWith("/"), methods };
 }
 
 /** The `Allow` header Consul sends: OPTIONS first, then the route's methods. */

@@ -286,7 +286,17 @@ export class ApiServer {
       this.#dispatch(r, req, res, NO_BODY, started);
       return;
     }
-    readBody(req).then(
+    let limit = BODY_LIMIT;
+    if (r.largeBody && r.methods[method as keyof Route["methods"]]) {
+      try {
+        r.largeBody.beforeBody(this.#request(r, req, method, NO_BODY));
+      } catch (err) {
+        this.#fail(req, res, err, r.path, started);
+        return;
+      }
+      limit = r.largeBody.limit;
+    }
+    readBody(req, limit).then(
       (body) => this.#dispatch(r, req, res, body, started),
       (err: unknown) => this.#fail(req, res, err, r.path, started),
     );
@@ -313,18 +323,7 @@ export class ApiServer {
         throw new AugurError("METHOD_NOT_ALLOWED", `method ${method} not allowed`, {
           headers: { Allow: allowHeader(r) },
         });
-      const url = req.url as string;
-      const q = url.indexOf("?");
-      const rest = r.prefix ? decodePath(url.slice(r.path.length, q < 0 ? url.length : q)) : "";
-      const apiReq = new ApiRequest(
-        method,
-        rest,
-        q < 0 ? "" : url.slice(q + 1),
-        body,
-        req.headers,
-        this.#options.queryTimes,
-        this.#options.aclResolver,
-      );
+      const apiReq = this.#request(r, req, method, body);
       pretty = apiReq.flag("pretty");
       result = handler(apiReq, this.#parked.context(res));
     } catch (err) {
@@ -337,6 +336,21 @@ export class ApiServer {
         (err: unknown) => this.#fail(req, res, err, r.path, started),
       );
     } else this.#send(req, res, result, pretty, r.path, started);
+  }
+
+  #request(r: Route, req: IncomingMessage, method: string, body: Buffer): ApiRequest {
+    const url = req.url as string;
+    const q = url.indexOf("?");
+    const rest = r.prefix ? decodePath(url.slice(r.path.length, q < 0 ? url.length : q)) : "";
+    return new ApiRequest(
+      method,
+      rest,
+      q < 0 ? "" : url.slice(q + 1),
+      body,
+      req.headers,
+      this.#options.queryTimes,
+      this.#options.aclResolver,
+    );
   }
 
   /**
@@ -553,16 +567,16 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-/** The whole body as one Buffer (a copy: nothing keeps the socket's read buffers); 413 past the limit. */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  if (Number(req.headers["content-length"]) > BODY_LIMIT) return Promise.reject(tooLarge());
+/** The whole body as one Buffer (a copy: nothing keeps the socket's read buffers); 413 past `limit`. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (Number(req.headers["content-length"]) > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     req.on("data", (chunk: Buffer) => {
       if (received < 0) return; // over the limit: the rest is read and dropped
       received += chunk.length;
-      if (received > BODY_LIMIT) {
+      if (received > limit) {
         received = -1;
         chunks.length = 0;
         reject(tooLarge());

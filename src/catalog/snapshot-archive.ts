@@ -19,6 +19,13 @@ import { readTar, writeTar } from "../lib/tar.js";
 /** The most an archive may inflate to (the tar: state and metadata together). */
 export const SNAPSHOT_MAX_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The most a gzip'd archive of {@link SNAPSHOT_MAX_BYTES} can take (gzip adds at most 5 bytes
+ * per 16 KiB block to incompressible data, plus its header): the restore's body limit and the
+ * client's cap on a saved snapshot, both past the API's usual 16 MiB.
+ */
+export const SNAPSHOT_ARCHIVE_MAX_BYTES = SNAPSHOT_MAX_BYTES + SNAPSHOT_MAX_BYTES / 1024 + 65_536;
+
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 /** A meta.json or SHA256SUMS is a few hundred bytes; a larger one is not a snapshot's. */

@@ -79,6 +79,12 @@ export async function saveSnapshot(catalog: Catalog): Promise<SavedSnapshot> {
   // past U+FFFF), the order its decoder checks.
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const state = await encodeState(revision, entries);
+  // A snapshot a restore would refuse is not a backup: said now, not at the restore.
+  if (state.length > SNAPSHOT_MAX_BYTES - 64 * 1024)
+    throw new AugurError(
+      "TOO_LARGE",
+      `snapshot state is ${state.length} bytes, more than the ${SNAPSHOT_MAX_BYTES} a restore accepts`,
+    );
   const meta: SnapshotMeta = {
     Version: RAFT_SNAPSHOT_VERSION,
     ID: `${TERM}-${revision}-${Date.now()}`,

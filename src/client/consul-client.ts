@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { SNAPSHOT_ARCHIVE_MAX_BYTES } from "../catalog/snapshot-archive.js";
 import { AugurError } from "../lib/errors.js";
 import { parseJsonLossless } from "../lib/lossless-json.js";
 import type { KVPair, Node, Session, UserEvent } from "../catalog/types.js";
@@ -82,6 +83,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Extra request headers (for example `Content-Type`). */
   headers?: Record<string, string>;
+  /** Overrides the client's cap on the answer's body for this request (a saved snapshot). */
+  maxResponseBytes?: number;
 }
 
 export interface KvPutOptions extends WriteOptions {
@@ -259,7 +262,7 @@ export class ConsulClient {
         headersTimeoutMs: this.#headersTimeout(query),
         ...(options.body !== undefined ? { body: options.body } : {}),
       });
-      const body = await readBody(res, this.#maxResponseBytes);
+      const body = await readBody(res, options.maxResponseBytes ?? this.#maxResponseBytes);
       return makeResponse(res.statusCode ?? 0, toHeaders(res.headers), body);
     } catch (err) {
       if (err instanceof AugurError && err.code === "CONFIG_INVALID") throw err;
@@ -641,6 +644,7 @@ export class ConsulClient {
       await this.request("GET", "/v1/snapshot", {
         query: { dc: options.datacenter || undefined, stale: options.stale ? "" : undefined },
         ...signalOf(options),
+        maxResponseBytes: Math.max(this.#maxResponseBytes, SNAPSHOT_ARCHIVE_MAX_BYTES),
       }),
     );
     return { archive: res.body, index: res.index ?? 0 };
