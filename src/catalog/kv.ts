@@ -451,9 +451,14 @@ export function applyOp(
         })),
       };
     case "check-index":
-      if (!current || slot?.modRevision !== op.index) {
+      // A key written earlier in this transaction has the transaction's own index in Consul (one
+      // no client can have asked for), so it fails the check as it does there.
+      if (!current || slot?.dirty || slot?.modRevision !== op.index) {
+        const currentIndex = slot?.dirty
+          ? "(written earlier in this transaction)"
+          : String(slot?.modRevision ?? 0);
         return {
-          error: `failed index check for key ${JSON.stringify(op.key)}, current modify index ${slot?.modRevision ?? 0} != ${op.index ?? 0}`,
+          error: `failed index check for key ${JSON.stringify(op.key)}, current modify index ${currentIndex} != ${op.index ?? 0}`,
           results: [],
         };
       }
@@ -473,7 +478,9 @@ export function applyOp(
       if (current) write(null);
       return { results: [] };
     case "delete-cas": {
-      const ok = current === null ? (op.index ?? 0) === 0 : slot?.modRevision === op.index;
+      // Consul's kvsDeleteCASTxn: a missing key is deleted already, whatever the index; a key
+      // written earlier in this transaction has the transaction's index, which no client sent.
+      const ok = current === null || (slot?.modRevision === op.index && !slot?.dirty);
       if (!ok)
         return {
           error: `failed to delete key ${JSON.stringify(op.key)}, index is stale`,

@@ -149,6 +149,50 @@ describe("sessions, locks, txn, events", () => {
     assert.equal((await a.call("GET", "/v1/kv/t/c")).status, 404);
   });
 
+  it("txn - check-index and delete-cas see a write made earlier in the same txn as Consul's state store does", async () => {
+    await a.call("PUT", "/v1/kv/t/ci", "v1");
+    const [pair] = (await (await a.call("GET", "/v1/kv/t/ci")).json()) as {
+      ModifyIndex: number;
+    }[];
+    const old = pair?.ModifyIndex ?? 0;
+    type TxnAnswer = { Errors: { OpIndex: number; What: string }[] | null };
+    // The set gave the key this txn's index: the index read before no longer matches.
+    const checked = await a.call("PUT", "/v1/txn", [
+      { KV: { Verb: "set", Key: "t/ci", Value: b64("v2") } },
+      { KV: { Verb: "check-index", Key: "t/ci", Index: old } },
+    ]);
+    assert.equal(checked.status, 409);
+    const why = ((await checked.json()) as TxnAnswer).Errors?.[0];
+    assert.equal(why?.OpIndex, 1);
+    assert.match(why?.What ?? "", /^failed index check for key "t\/ci", current modify index/);
+    const deleted = await a.call("PUT", "/v1/txn", [
+      { KV: { Verb: "set", Key: "t/ci", Value: b64("v2") } },
+      { KV: { Verb: "delete-cas", Key: "t/ci", Index: old } },
+    ]);
+    assert.equal(deleted.status, 409);
+    assert.equal(
+      ((await deleted.json()) as TxnAnswer).Errors?.[0]?.What,
+      'failed to delete key "t/ci", index is stale',
+    );
+    // Neither applied anything.
+    assert.equal(await (await a.call("GET", "/v1/kv/t/ci?raw")).text(), "v1");
+    // Without the earlier write the same checks pass.
+    const plain = await a.call("PUT", "/v1/txn", [
+      { KV: { Verb: "check-index", Key: "t/ci", Index: old } },
+      { KV: { Verb: "delete-cas", Key: "t/ci", Index: old } },
+    ]);
+    assert.equal(plain.status, 200);
+    assert.equal((await a.call("GET", "/v1/kv/t/ci")).status, 404);
+  });
+
+  it("kv - a cas delete of a missing key is true whatever the index (Consul's kvsDeleteCASTxn)", async () => {
+    assert.equal(await (await a.call("DELETE", "/v1/kv/t/never?cas=7")).text(), "true");
+    const res = await a.call("PUT", "/v1/txn", [
+      { KV: { Verb: "delete-cas", Key: "t/never", Index: 7 } },
+    ]);
+    assert.equal(res.status, 200);
+  });
+
   it("txn - more than 128 ops is a 413 and a bad body a 400", async () => {
     const ops = Array.from({ length: 129 }, (_, i) => ({
       KV: { Verb: "set", Key: `t/${i}`, Value: b64("v") },
