@@ -468,7 +468,11 @@ export class Catalog {
     ops: readonly KvOp[],
     options: { enforceLockDelay?: boolean; internal?: boolean } = {},
   ): Promise<KvOpsResult> {
-    const result = await runKvOps(this.store, ops, { ...options, view: this.#view });
+    const result = await runKvOps(this.store, ops, {
+      ...options,
+      view: this.#view,
+      maxTxnOps: this.maxTxnOps,
+    });
     if (result.errors.length === 0 && result.revision) await this.#view.waitFor(result.revision);
     return result;
   }

@@ -20,7 +20,7 @@ import {
   type SessionRecord,
 } from "./records.js";
 import type { Stored } from "./view.js";
-import { isInternalKey } from "./kv-internal.js";
+import { INTERNAL_KV_PREFIX, isInternalKey } from "./kv-internal.js";
 
 export type KvVerb =
   | "set"
@@ -80,6 +80,8 @@ export interface KvOpsOptions {
    * Clients' recursive deletes skip them (kv-internal.ts).
    */
   readonly internal?: boolean;
+  /** The most compares, or writes, one store transaction may carry (etcd: `--max-txn-ops`, 128). */
+  readonly maxTxnOps?: number;
 }
 
 export interface LocalKv {
@@ -156,6 +158,21 @@ export async function runKvOps(
   ops: readonly KvOp[],
   options: KvOpsOptions = {},
 ): Promise<KvOpsResult> {
+  const [only] = ops;
+  if (
+    ops.length === 1 &&
+    only?.verb === "delete-tree" &&
+    (options.internal || !INTERNAL_KV_PREFIX.startsWith(only.key))
+  ) {
+    // `DELETE ?recurse` alone: one range delete, atomic on every store and one operation on etcd
+    // however large the tree (a delete and a compare per key would pass etcd's 128 per
+    // transaction). Consul's delete-tree checks nothing either; it removes what is there.
+    const response = await store.txn({
+      compare: [],
+      success: [{ type: "deleteRange", prefix: keys.kv(only.key) }],
+    });
+    return { results: [], errors: [], applied: true, revision: response.revision };
+  }
   if (options.view) {
     const fromView = await attemptKvOps(
       store,
@@ -253,6 +270,12 @@ async function attemptKvOps(
     return inputs.fromView
       ? { results: [], errors, applied, revision: 0 }
       : { results: results.map((r) => r.pair), errors, applied, revision: await store.revision() };
+  const max = options.maxTxnOps ?? Number.POSITIVE_INFINITY;
+  if (compare.length > max || writes.length > max)
+    throw new AugurError(
+      "TOO_LARGE",
+      `the transaction reads ${compare.length} and writes ${writes.length} keys; the store takes at most ${max} of each in one transaction (etcd's --max-txn-ops): split it, or delete narrower prefixes`,
+    );
   const response = await store.txn({ compare, success: writes });
   if (!response.succeeded) return undefined;
   const revision = response.revision;

@@ -44,7 +44,8 @@ export const ERRORS = {
   TOO_LARGE: {
     status: 413,
     retryable: false,
-    summary: "A KV value is over 512 KiB or a transaction over 128 operations.",
+    summary:
+      "A request is over a size limit: a KV value over 512 KiB, a transaction over 128 operations (on etcd, also one touching more than 128 keys), a body over 16 MiB, a snapshot over 256 MiB.",
   },
   ACL_DISABLED: {
     status: 401,

@@ -226,6 +226,35 @@ describe("cluster mode on etcd", () => {
     }
   });
 
+  it("cluster - a recursive delete of 300 keys on etcd (past its 128 operations per transaction) removes them all, seen by both agents; a txn touching more than 128 keys is a clear 413", async () => {
+    const put = (i: number): Promise<Response> =>
+      fetch(`${a1.url}/v1/kv/tree/${i}`, { method: "PUT", body: "x" });
+    for (let i = 0; i < 300; i += 50)
+      await Promise.all(Array.from({ length: 50 }, (_, j) => put(i + j)));
+    const listed = (await (
+      await fetch(`${a2.url}/v1/kv/tree/?keys&consistent`)
+    ).json()) as string[];
+    assert.equal(listed.length, 300);
+    // A get-tree beside a write reads (and compares) every key of the tree in one transaction.
+    const txn = await fetch(`${a2.url}/v1/txn`, {
+      method: "PUT",
+      body: JSON.stringify([
+        { KV: { Verb: "get-tree", Key: "tree/" } },
+        { KV: { Verb: "set", Key: "tree-marker", Value: "eA==" } },
+      ]),
+    });
+    assert.equal(txn.status, 413);
+    assert.match(
+      await txn.text(),
+      /at most 128 of each in one transaction \(etcd's --max-txn-ops\)/,
+    );
+    const del = await fetch(`${a2.url}/v1/kv/tree/?recurse`, { method: "DELETE" });
+    assert.equal(del.status, 200);
+    assert.equal(await del.text(), "true");
+    assert.equal((await fetch(`${a1.url}/v1/kv/tree/?keys&consistent`)).status, 404);
+    assert.equal((await fetch(`${a2.url}/v1/kv/tree/?keys`)).status, 404);
+  });
+
   it("cluster - kill -9 of an agent turns its serfHealth critical on the other", async () => {
     await a1.kill();
     const end = Date.now() + 15_000;
