@@ -161,16 +161,23 @@ export class WatchManager {
   async deliveries(query: DeliveriesQuery = {}): Promise<DeliveriesReport> {
     const store = await this.#whenStarted();
     const limit = query.limit ?? 100;
+    const watch = query.watch;
     const pick = (list: OutboxRecord[]): OutboxRecord[] =>
-      list.filter((r) => query.watch === undefined || r.watchId === query.watch);
+      list.filter((r) => watch === undefined || r.watchId === watch);
     const stores = store === this.#memory ? [store] : [store, this.#memory];
     const all = async (f: (s: WatchStore) => Promise<OutboxRecord[]>): Promise<OutboxRecord[]> =>
       (await Promise.all(stores.map(f))).flat();
+    // Each store reads only what the answer can hold: the pending queue of a receiver down for
+    // hours can be millions of records, and this read runs on every wake of the watch API's
+    // blocking reads. History and dead letters are capped (1,000 and 10,000); filtered by watch
+    // they are read whole, since the newest of one watch may be anywhere in them.
+    const filter = { limit, ...(watch !== undefined ? { watchId: watch } : {}) };
+    const capped = watch === undefined ? limit : undefined;
     return {
       store: store.kind,
-      pending: pick(await all((s) => s.pending())).slice(0, limit),
-      recent: newest(pick(await all((s) => s.recent())), limit),
-      dead: newest(pick(await all((s) => s.dead())), limit),
+      pending: (await all((s) => s.pending(filter))).slice(0, limit),
+      recent: newest(pick(await all((s) => s.recent(capped))), limit),
+      dead: newest(pick(await all((s) => s.dead(capped))), limit),
     };
   }
 

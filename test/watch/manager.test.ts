@@ -7,6 +7,8 @@ import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { defs, manager, pause, until } from "./manager-helpers.js";
 import { RECORD, readRecorded, tempDir, httpReceiver, type TempDir } from "./receivers.js";
 import { freePortOutsideEphemeralRange } from "../helpers/free-port.js";
+import { LmdbWatchStore } from "../../src/watch/lmdb-store.js";
+import type { WatchStore } from "../../src/watch/outbox.js";
 
 void describe("watch manager", () => {
   let a: TestAgent;
@@ -378,6 +380,65 @@ void describe("watch manager", () => {
         "script ran",
       );
       assert.equal((await readFile(join(out, "env"), "utf8")).trim(), "secret=[] other=[kept]");
+    } finally {
+      await m.stop();
+    }
+  });
+
+  void it("manager - a deliveries report reads only what it answers: 10 of 20,000 pending records, not all of them", async () => {
+    const data = await dataDir();
+    const [def] = defs({
+      type: "key",
+      key: "mgr/backlog",
+      id: "backlog",
+      // A receiver that is down: every record stays pending.
+      args: ["sh", "-c", "exit 75"],
+    });
+    assert.ok(def);
+    const handlerKey = (def.handlers[0] as { key: string }).key;
+    const seed = await LmdbWatchStore.open(join(data, "watches"));
+    for (let batch = 0; batch < 20; batch++) {
+      const records = Array.from({ length: 1000 }, (_, i) => ({
+        eventId: `e${batch}-${i}`,
+        watchId: "backlog",
+        handlerKey,
+        index: "1",
+        createdAt: Date.now(),
+        body: "{}",
+      }));
+      await seed.commit("backlog", null, records);
+    }
+    await seed.close();
+    let returned = 0;
+    // Counts what the manager gets back from the store's reads.
+    const counting = (store: WatchStore): WatchStore =>
+      new Proxy(store, {
+        get(target, name) {
+          const v: unknown = Reflect.get(target, name, target);
+          if (typeof v !== "function") return v;
+          if (name !== "pending" && name !== "recent" && name !== "dead") return v.bind(target);
+          return async (...args: unknown[]) => {
+            const out = await (v as (...a: unknown[]) => Promise<unknown[]>).apply(target, args);
+            returned += out.length;
+            return out;
+          };
+        },
+      });
+    const { m } = manager(a, {
+      openDurableStore: async () => counting(await LmdbWatchStore.open(join(data, "watches"))),
+    });
+    await m.start([def]);
+    try {
+      returned = 0;
+      const report = await m.deliveries({ limit: 10 });
+      assert.equal(report.pending.length, 10);
+      assert.equal(report.pending[0]?.eventId, "e0-0", "the oldest first");
+      assert.ok(returned <= 30, `the report read ${returned} records for an answer of at most 30`);
+      returned = 0;
+      const one = await m.deliveries({ limit: 5, watch: "backlog" });
+      assert.equal(one.pending.length, 5);
+      assert.ok(returned <= 15 + 1000 + 10_000, `${returned}`);
+      assert.ok(one.pending.every((r) => r.watchId === "backlog"));
     } finally {
       await m.stop();
     }
