@@ -9,14 +9,20 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScriptHandler } from "../../src/watch/handlers/script-handler.js";
 import type { ScriptHandlerDefinition } from "../../src/watch/types.js";
 import { request } from "./handler-contract.js";
 import { scriptDef, tempDir, type TempDir } from "./receivers.js";
+
+/** The standby undoes dash's changes to the environment only; elsewhere it is not used. */
+const skip =
+  basename(realpathSync("/bin/sh")) === "dash"
+    ? false
+    : "/bin/sh is not dash: script handlers start every process directly here";
 
 const dirs: TempDir[] = [];
 after(async () => {
@@ -91,229 +97,253 @@ const PER_DELIVERY = [
 const withoutPerDelivery = (env: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter(([k]) => !PER_DELIVERY.includes(k)));
 
-void test("standby shell - the second delivery runs in the process started ahead, and the command sees what a direct spawn gave it", async () => {
-  const dir = await tempDir();
-  dirs.push(dir);
-  const out = join(dir.path, "seen");
-  // dash sets PWD, IFS, OPTIND and PPID itself: the agent's values must reach the command.
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env["PATH"] ?? "/usr/bin:/bin",
-    HOME: "/home/nobody",
-    PWD: "/not/where/it/runs",
-    IFS: ":",
-    OPTIND: "3",
-    QUOTED: `it's "quoted" $(not run) \`nor this\` \\ back`,
-    MULTILINE: "one\ntwo\n",
-    EMPTY: "",
-    UNICODE: "héllo ✓",
-  };
-  const handler = new ScriptHandler(
-    def({ args: [process.execPath, "-e", DUMP, out, "arg with spaces", "it's", "$HOME", ""] }),
-    { env },
-  );
-  try {
-    const signal = new AbortController().signal;
-    // A payload bigger than a pipe's buffer, with every kind of line, after the header lines.
-    const body = JSON.stringify({ lines: "x\n".repeat(200_000), unicode: "✓\u0000\r\n", n: 1 });
-    assert.equal(handler.standbyPid, undefined, "no shell waits before the first delivery");
-    const first = await handler.deliver(request({ body, attempt: 1 }), signal);
-    assert.equal(first.kind, "delivered", JSON.stringify(first));
-    await until("a shell waiting for the next delivery", () => handler.standbyPid !== undefined);
-    const waiting = Number(handler.standbyPid);
-    const second = await handler.deliver(
-      request({ body, attempt: 2, deliveryId: "18", fencingToken: "42" }),
-      signal,
+void test(
+  "standby shell - the second delivery runs in the process started ahead, and the command sees what a direct spawn gave it",
+  { skip },
+  async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const out = join(dir.path, "seen");
+    // dash sets PWD, IFS, OPTIND and PPID itself: the agent's values must reach the command.
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+      HOME: "/home/nobody",
+      PWD: "/not/where/it/runs",
+      IFS: ":",
+      OPTIND: "3",
+      QUOTED: `it's "quoted" $(not run) \`nor this\` \\ back`,
+      MULTILINE: "one\ntwo\n",
+      EMPTY: "",
+      UNICODE: "héllo ✓",
+    };
+    const handler = new ScriptHandler(
+      def({ args: [process.execPath, "-e", DUMP, out, "arg with spaces", "it's", "$HOME", ""] }),
+      { env },
     );
-    assert.equal(second.kind, "delivered", JSON.stringify(second));
+    try {
+      const signal = new AbortController().signal;
+      // A payload bigger than a pipe's buffer, with every kind of line, after the header lines.
+      const body = JSON.stringify({ lines: "x\n".repeat(200_000), unicode: "✓\u0000\r\n", n: 1 });
+      assert.equal(handler.standbyPid, undefined, "no shell waits before the first delivery");
+      const first = await handler.deliver(request({ body, attempt: 1 }), signal);
+      assert.equal(first.kind, "delivered", JSON.stringify(first));
+      await until("a shell waiting for the next delivery", () => handler.standbyPid !== undefined);
+      const waiting = Number(handler.standbyPid);
+      const second = await handler.deliver(
+        request({ body, attempt: 2, deliveryId: "18", fencingToken: "42" }),
+        signal,
+      );
+      assert.equal(second.kind, "delivered", JSON.stringify(second));
 
-    const direct = await readSeen(out, 0);
-    const viaStandby = await readSeen(out, 1);
-    assert.equal(viaStandby.pid, waiting, "the second delivery ran in the waiting process");
-    assert.notEqual(direct.pid, waiting);
-    assert.deepEqual(viaStandby.argv, ["arg with spaces", "it's", "$HOME", ""]);
-    assert.deepEqual(viaStandby.argv, direct.argv);
-    assert.deepEqual(withoutPerDelivery(viaStandby.env), withoutPerDelivery(direct.env));
-    assert.equal(viaStandby.env["PWD"], "/not/where/it/runs");
-    assert.equal(viaStandby.env["IFS"], ":");
-    assert.equal(viaStandby.env["OPTIND"], "3");
-    assert.equal(viaStandby.env["QUOTED"], env["QUOTED"]);
-    assert.equal(viaStandby.env["MULTILINE"], "one\ntwo\n");
-    assert.equal(viaStandby.env["PPID"], undefined, "dash's PPID is not exported");
-    // The delivery's own variables.
-    const req = request();
-    assert.equal(direct.env["CONSUL_INDEX"], req.index);
-    assert.equal(viaStandby.env["CONSUL_INDEX"], req.index);
-    assert.equal(viaStandby.env["AUGUR_EVENT_ID"], req.eventId);
-    assert.equal(viaStandby.env["AUGUR_WATCH_ID"], req.watchId);
-    assert.equal(viaStandby.env["AUGUR_DELIVERY_ID"], "18");
-    assert.equal(viaStandby.env["AUGUR_DELIVERY_ATTEMPT"], "2");
-    assert.equal(viaStandby.env["AUGUR_FENCING_TOKEN"], "42");
-    assert.equal(direct.env["AUGUR_FENCING_TOKEN"], undefined);
-    // stdin: only the payload and its newline, byte for byte.
-    assert.equal(direct.stdinSha, sha(`${body}\n`));
-    assert.equal(viaStandby.stdinSha, sha(`${body}\n`));
-    assert.equal(viaStandby.stdinBytes, Buffer.byteLength(`${body}\n`));
-    // Its own process group, so a timeout kills what it started too.
-    assert.equal(viaStandby.pgid, viaStandby.pid);
-    assert.equal(direct.pgid, direct.pid);
+      const direct = await readSeen(out, 0);
+      const viaStandby = await readSeen(out, 1);
+      assert.equal(viaStandby.pid, waiting, "the second delivery ran in the waiting process");
+      assert.notEqual(direct.pid, waiting);
+      assert.deepEqual(viaStandby.argv, ["arg with spaces", "it's", "$HOME", ""]);
+      assert.deepEqual(viaStandby.argv, direct.argv);
+      assert.deepEqual(withoutPerDelivery(viaStandby.env), withoutPerDelivery(direct.env));
+      assert.equal(viaStandby.env["PWD"], "/not/where/it/runs");
+      assert.equal(viaStandby.env["IFS"], ":");
+      assert.equal(viaStandby.env["OPTIND"], "3");
+      assert.equal(viaStandby.env["QUOTED"], env["QUOTED"]);
+      assert.equal(viaStandby.env["MULTILINE"], "one\ntwo\n");
+      assert.equal(viaStandby.env["PPID"], undefined, "dash's PPID is not exported");
+      // The delivery's own variables.
+      const req = request();
+      assert.equal(direct.env["CONSUL_INDEX"], req.index);
+      assert.equal(viaStandby.env["CONSUL_INDEX"], req.index);
+      assert.equal(viaStandby.env["AUGUR_EVENT_ID"], req.eventId);
+      assert.equal(viaStandby.env["AUGUR_WATCH_ID"], req.watchId);
+      assert.equal(viaStandby.env["AUGUR_DELIVERY_ID"], "18");
+      assert.equal(viaStandby.env["AUGUR_DELIVERY_ATTEMPT"], "2");
+      assert.equal(viaStandby.env["AUGUR_FENCING_TOKEN"], "42");
+      assert.equal(direct.env["AUGUR_FENCING_TOKEN"], undefined);
+      // stdin: only the payload and its newline, byte for byte.
+      assert.equal(direct.stdinSha, sha(`${body}\n`));
+      assert.equal(viaStandby.stdinSha, sha(`${body}\n`));
+      assert.equal(viaStandby.stdinBytes, Buffer.byteLength(`${body}\n`));
+      // Its own process group, so a timeout kills what it started too.
+      assert.equal(viaStandby.pgid, viaStandby.pid);
+      assert.equal(direct.pgid, direct.pid);
 
-    // A third delivery without a fencing token: none is left over from the second.
-    await until("the next waiting shell", () => handler.standbyPid !== undefined);
-    const third = await handler.deliver(request({ body: "{}", attempt: 3 }), signal);
-    assert.equal(third.kind, "delivered", JSON.stringify(third));
-    assert.equal((await readSeen(out, 2)).env["AUGUR_FENCING_TOKEN"], undefined);
-  } finally {
-    handler.close();
-  }
-});
+      // A third delivery without a fencing token: none is left over from the second.
+      await until("the next waiting shell", () => handler.standbyPid !== undefined);
+      const third = await handler.deliver(request({ body: "{}", attempt: 3 }), signal);
+      assert.equal(third.kind, "delivered", JSON.stringify(third));
+      assert.equal((await readSeen(out, 2)).env["AUGUR_FENCING_TOKEN"], undefined);
+    } finally {
+      handler.close();
+    }
+  },
+);
 
-void test("standby shell - `handler` strings run through $SHELL -c the same way", async () => {
-  const dir = await tempDir();
-  dirs.push(dir);
-  const out = join(dir.path, "out");
-  const handler = new ScriptHandler(
-    def({ shellCommand: `echo "$0|$CONSUL_INDEX|$(cat)|$PWD" >> ${out}` }),
-    { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", SHELL: "/bin/sh", PWD: "/x" } },
-  );
-  try {
+void test(
+  "standby shell - `handler` strings run through $SHELL -c the same way",
+  { skip },
+  async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const out = join(dir.path, "out");
+    const handler = new ScriptHandler(
+      def({ shellCommand: `echo "$0|$CONSUL_INDEX|$(cat)|$PWD" >> ${out}` }),
+      { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", SHELL: "/bin/sh", PWD: "/x" } },
+    );
+    try {
+      const signal = new AbortController().signal;
+      assert.equal((await handler.deliver(request({ body: '"a"' }), signal)).kind, "delivered");
+      await until("a waiting shell", () => handler.standbyPid !== undefined);
+      assert.equal((await handler.deliver(request({ body: '"b"' }), signal)).kind, "delivered");
+      const lines = (await readFile(out, "utf8")).trim().split("\n");
+      // (The -c shell sets PWD to where it runs, as it does under a direct spawn.)
+      assert.deepEqual(lines, [
+        `/bin/sh|${request().index}|"a"|${process.cwd()}`,
+        `/bin/sh|${request().index}|"b"|${process.cwd()}`,
+      ]);
+    } finally {
+      handler.close();
+    }
+  },
+);
+
+void test(
+  "standby shell - a timeout kills the process group of a command started ahead",
+  { skip },
+  async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const pids = join(dir.path, "pids");
+    const script = await dir.script(
+      "h.sh",
+      `read -r line\nif [ "$line" = '"hang"' ]; then sleep 30 & echo $! >> ${pids}; wait; fi`,
+    );
+    const handler = new ScriptHandler(def({ args: [script], timeoutMs: 300 }), {
+      killGraceMs: 200,
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" },
+    });
+    try {
+      const signal = new AbortController().signal;
+      assert.equal((await handler.deliver(request({ body: '"ok"' }), signal)).kind, "delivered");
+      await until("a waiting shell", () => handler.standbyPid !== undefined);
+      const hung = await handler.deliver(request({ body: '"hang"' }), signal);
+      assert.equal(hung.kind, "retry");
+      assert.match(JSON.stringify(hung), /timed out after 300ms; process group killed/);
+      const sleeper = Number((await readFile(pids, "utf8")).trim());
+      await until("the script's child to be killed with its group", () => !alive(sleeper));
+    } finally {
+      handler.close();
+    }
+  },
+);
+
+void test(
+  "standby shell - not used when the environment has a name dash would drop, or a variable was hidden since it started",
+  { skip },
+  async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const out = join(dir.path, "seen");
     const signal = new AbortController().signal;
-    assert.equal((await handler.deliver(request({ body: '"a"' }), signal)).kind, "delivered");
-    await until("a waiting shell", () => handler.standbyPid !== undefined);
-    assert.equal((await handler.deliver(request({ body: '"b"' }), signal)).kind, "delivered");
-    const lines = (await readFile(out, "utf8")).trim().split("\n");
-    // (The -c shell sets PWD to where it runs, as it does under a direct spawn.)
-    assert.deepEqual(lines, [
-      `/bin/sh|${request().index}|"a"|${process.cwd()}`,
-      `/bin/sh|${request().index}|"b"|${process.cwd()}`,
-    ]);
-  } finally {
-    handler.close();
-  }
-});
+    const odd = new ScriptHandler(def({ args: [process.execPath, "-e", DUMP, out] }), {
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", "dotted.name": "kept" },
+    });
+    try {
+      assert.equal((await odd.deliver(request(), signal)).kind, "delivered");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(odd.standbyPid, undefined);
+      assert.equal((await odd.deliver(request(), signal)).kind, "delivered");
+      assert.equal((await readSeen(out, 1)).env["dotted.name"], "kept");
+    } finally {
+      odd.close();
+    }
 
-void test("standby shell - a timeout kills the process group of a command started ahead", async () => {
-  const dir = await tempDir();
-  dirs.push(dir);
-  const pids = join(dir.path, "pids");
-  const script = await dir.script(
-    "h.sh",
-    `read -r line\nif [ "$line" = '"hang"' ]; then sleep 30 & echo $! >> ${pids}; wait; fi`,
-  );
-  const handler = new ScriptHandler(def({ args: [script], timeoutMs: 300 }), {
-    killGraceMs: 200,
-    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" },
-  });
-  try {
+    // The manager adds a signing secret's variable to the live hidden set on reload.
+    const hidden = new Set<string>();
+    const out2 = join(dir.path, "seen2");
+    const handler = new ScriptHandler(def({ args: [process.execPath, "-e", DUMP, out2] }), {
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", SECRET_VAR: "s3cret" },
+      hiddenEnv: hidden,
+    });
+    try {
+      assert.equal((await handler.deliver(request(), signal)).kind, "delivered");
+      await until("a waiting shell", () => handler.standbyPid !== undefined);
+      const waiting = Number(handler.standbyPid);
+      hidden.add("SECRET_VAR");
+      assert.equal((await handler.deliver(request(), signal)).kind, "delivered");
+      const seen = await readSeen(out2, 1);
+      assert.notEqual(seen.pid, waiting, "the stale waiting shell was not used");
+      assert.equal(seen.env["SECRET_VAR"], undefined);
+      await until("the stale shell to end", () => !alive(waiting));
+    } finally {
+      handler.close();
+    }
+  },
+);
+
+void test(
+  "standby shell - ends when the handler closes and after its idle time",
+  { skip },
+  async () => {
     const signal = new AbortController().signal;
-    assert.equal((await handler.deliver(request({ body: '"ok"' }), signal)).kind, "delivered");
-    await until("a waiting shell", () => handler.standbyPid !== undefined);
-    const hung = await handler.deliver(request({ body: '"hang"' }), signal);
-    assert.equal(hung.kind, "retry");
-    assert.match(JSON.stringify(hung), /timed out after 300ms; process group killed/);
-    const sleeper = Number((await readFile(pids, "utf8")).trim());
-    await until("the script's child to be killed with its group", () => !alive(sleeper));
-  } finally {
-    handler.close();
-  }
-});
+    const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin" };
+    const closing = new ScriptHandler(def({ args: ["true"] }), { env });
+    assert.equal((await closing.deliver(request(), signal)).kind, "delivered");
+    await until("a waiting shell", () => closing.standbyPid !== undefined);
+    const pid = closing.standbyPid as number;
+    closing.close();
+    await until("the waiting shell to end on close", () => !alive(pid));
 
-void test("standby shell - not used when the environment has a name dash would drop, or a variable was hidden since it started", async () => {
-  const dir = await tempDir();
-  dirs.push(dir);
-  const out = join(dir.path, "seen");
-  const signal = new AbortController().signal;
-  const odd = new ScriptHandler(def({ args: [process.execPath, "-e", DUMP, out] }), {
-    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", "dotted.name": "kept" },
-  });
-  try {
-    assert.equal((await odd.deliver(request(), signal)).kind, "delivered");
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(odd.standbyPid, undefined);
-    assert.equal((await odd.deliver(request(), signal)).kind, "delivered");
-    assert.equal((await readSeen(out, 1)).env["dotted.name"], "kept");
-  } finally {
-    odd.close();
-  }
+    const idle = new ScriptHandler(def({ args: ["true"] }), { env, standbyIdleMs: 300 });
+    try {
+      assert.equal((await idle.deliver(request(), signal)).kind, "delivered");
+      await until("a waiting shell", () => idle.standbyPid !== undefined);
+      const idlePid = idle.standbyPid as number;
+      await until("the idle shell to end", () => !alive(idlePid));
+      assert.equal(idle.standbyPid, undefined);
+      // The next delivery starts its own process and prepares a new one.
+      assert.equal((await idle.deliver(request(), signal)).kind, "delivered");
+      await until("a new waiting shell", () => idle.standbyPid !== undefined);
+    } finally {
+      idle.close();
+    }
 
-  // The manager adds a signing secret's variable to the live hidden set on reload.
-  const hidden = new Set<string>();
-  const out2 = join(dir.path, "seen2");
-  const handler = new ScriptHandler(def({ args: [process.execPath, "-e", DUMP, out2] }), {
-    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", SECRET_VAR: "s3cret" },
-    hiddenEnv: hidden,
-  });
-  try {
-    assert.equal((await handler.deliver(request(), signal)).kind, "delivered");
-    await until("a waiting shell", () => handler.standbyPid !== undefined);
-    const waiting = Number(handler.standbyPid);
-    hidden.add("SECRET_VAR");
-    assert.equal((await handler.deliver(request(), signal)).kind, "delivered");
-    const seen = await readSeen(out2, 1);
-    assert.notEqual(seen.pid, waiting, "the stale waiting shell was not used");
-    assert.equal(seen.env["SECRET_VAR"], undefined);
-    await until("the stale shell to end", () => !alive(waiting));
-  } finally {
-    handler.close();
-  }
-});
+    const none = new ScriptHandler(def({ args: ["true"] }), { env, standbyIdleMs: 0 });
+    assert.equal((await none.deliver(request(), signal)).kind, "delivered");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(none.standbyPid, undefined, "standbyIdleMs 0: no shell is kept");
+  },
+);
 
-void test("standby shell - ends when the handler closes and after its idle time", async () => {
-  const signal = new AbortController().signal;
-  const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin" };
-  const closing = new ScriptHandler(def({ args: ["true"] }), { env });
-  assert.equal((await closing.deliver(request(), signal)).kind, "delivered");
-  await until("a waiting shell", () => closing.standbyPid !== undefined);
-  const pid = closing.standbyPid as number;
-  closing.close();
-  await until("the waiting shell to end on close", () => !alive(pid));
-
-  const idle = new ScriptHandler(def({ args: ["true"] }), { env, standbyIdleMs: 300 });
-  try {
-    assert.equal((await idle.deliver(request(), signal)).kind, "delivered");
-    await until("a waiting shell", () => idle.standbyPid !== undefined);
-    const idlePid = idle.standbyPid as number;
-    await until("the idle shell to end", () => !alive(idlePid));
-    assert.equal(idle.standbyPid, undefined);
-    // The next delivery starts its own process and prepares a new one.
-    assert.equal((await idle.deliver(request(), signal)).kind, "delivered");
-    await until("a new waiting shell", () => idle.standbyPid !== undefined);
-  } finally {
-    idle.close();
-  }
-
-  const none = new ScriptHandler(def({ args: ["true"] }), { env, standbyIdleMs: 0 });
-  assert.equal((await none.deliver(request(), signal)).kind, "delivered");
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(none.standbyPid, undefined, "standbyIdleMs 0: no shell is kept");
-});
-
-void test("standby shell - ends when the process that started it is killed with SIGKILL", async () => {
-  const dir = await tempDir();
-  dirs.push(dir);
-  const child = join(dir.path, "child.mjs");
-  const handlerModule = fileURLToPath(
-    new URL("../../src/watch/handlers/script-handler.js", import.meta.url),
-  );
-  await writeFile(
-    child,
-    `import { ScriptHandler } from ${JSON.stringify(handlerModule)};
+void test(
+  "standby shell - ends when the process that started it is killed with SIGKILL",
+  { skip },
+  async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const child = join(dir.path, "child.mjs");
+    const handlerModule = fileURLToPath(
+      new URL("../../src/watch/handlers/script-handler.js", import.meta.url),
+    );
+    await writeFile(
+      child,
+      `import { ScriptHandler } from ${JSON.stringify(handlerModule)};
 const h = new ScriptHandler({ kind: "script", key: "k", payload: "consul", durable: true, timeoutMs: 5000,
   outputMaxSize: 4096, retry: { initialIntervalMs: 10, maxIntervalMs: 100, maxAttempts: 3, maxAgeMs: 0 },
   args: ["true"] }, { env: { PATH: process.env.PATH } });
 await h.deliver({ body: "{}", index: "1", eventId: "e", deliveryId: "1", watchId: "w", attempt: 1 }, new AbortController().signal);
 const t = setInterval(() => { if (h.standbyPid) { console.log(h.standbyPid); clearInterval(t); setInterval(() => {}, 1000); } }, 10);
 `,
-  );
-  const proc = spawn(process.execPath, [child], { stdio: ["ignore", "pipe", "inherit"] });
-  const pid = await new Promise<number>((resolve, reject) => {
-    let got = "";
-    proc.stdout.on("data", (d: Buffer) => {
-      got += d.toString();
-      if (got.includes("\n")) resolve(Number(got.trim()));
+    );
+    const proc = spawn(process.execPath, [child], { stdio: ["ignore", "pipe", "inherit"] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let got = "";
+      proc.stdout.on("data", (d: Buffer) => {
+        got += d.toString();
+        if (got.includes("\n")) resolve(Number(got.trim()));
+      });
+      proc.once("exit", (code) => reject(new Error(`child exited ${code} before a shell waited`)));
     });
-    proc.once("exit", (code) => reject(new Error(`child exited ${code} before a shell waited`)));
-  });
-  assert.ok(alive(pid));
-  proc.kill("SIGKILL");
-  await until("the orphaned waiting shell to end (its stdin closed)", () => !alive(pid));
-});
+    assert.ok(alive(pid));
+    proc.kill("SIGKILL");
+    await until("the orphaned waiting shell to end (its stdin closed)", () => !alive(pid));
+  },
+);

@@ -20,6 +20,8 @@
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { realpathSync } from "node:fs";
+import { basename } from "node:path";
 import { SCRIPT_ENV, type DeliveryRequest } from "./handler.js";
 
 /** Names dash keeps in the environment; any other name would be dropped on the way to the command. */
@@ -28,6 +30,23 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SHELL_SET_VARS = ["IFS", "OPTIND", "PPID", "PWD"] as const;
 /** The shell's own scratch variable (the fencing token line). */
 const SCRATCH = "_augur_fencing_line";
+/**
+ * Whether `/bin/sh` is dash (Debian, Ubuntu), the shell whose effect on the environment the
+ * program below undoes. bash as `sh` also sets `SHLVL` and `_` for what it runs, which nothing
+ * can undo before `exec`: on such systems every delivery starts its process directly.
+ */
+let shIsDash: boolean | undefined;
+function binShIsDash(): boolean {
+  if (shIsDash === undefined) {
+    try {
+      shIsDash = basename(realpathSync("/bin/sh")) === "dash";
+    } catch {
+      shIsDash = false;
+    }
+  }
+  return shIsDash;
+}
+
 /** argv[0] of a waiting shell: what `ps` shows for it. */
 export const STANDBY_ARGV0 = "augur-handler-standby";
 
@@ -47,6 +66,7 @@ const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
  * direct spawn's environment exactly (a variable name dash would drop, or one of our own).
  */
 export function standbyProgram(env: NodeJS.ProcessEnv): string | undefined {
+  if (!binShIsDash()) return undefined;
   for (const name of Object.keys(env)) {
     if (!SHELL_NAME.test(name) || name === SCRATCH) return undefined;
   }
