@@ -6,9 +6,9 @@
  * @module
  */
 import { isIP } from "node:net";
+import { configFail, listenAddresses, listenHosts } from "./listeners.js";
 import { parseGoDuration } from "../lib/duration.js";
 import { AugurError } from "../lib/errors.js";
-import { jsonType } from "../lib/json-fields.js";
 
 /** The DNS interface's settings; `addresses` empty means no DNS listener. */
 export interface DnsConfig {
@@ -71,12 +71,7 @@ const DNS_CONFIG_KEYS = new Set([
   "soa",
 ]);
 
-function fail(file: string, path: string, expected: string, got: unknown): AugurError {
-  return new AugurError(
-    "CONFIG_INVALID",
-    `${file}: ${path}: expected ${expected}, got ${jsonType(got)}${typeof got === "string" || typeof got === "number" ? ` ${JSON.stringify(got)}` : ""}`,
-  );
-}
+const fail = configFail;
 
 function fqdn(name: string): string {
   const lower = name.toLowerCase().replace(/^\.+/, "");
@@ -104,15 +99,7 @@ export function dnsConfig(m: DnsConfigSource, flags: DnsFlags): DnsConfig {
   if (portRaw !== undefined && (typeof portRaw !== "number" || !Number.isInteger(portRaw)))
     throw fail(ports?.file ?? "", "ports.dns", "a number", portRaw);
   const port = flags.dnsPort ?? (portRaw as number | undefined) ?? 8600;
-  const addresses = m.get<Raw>("addresses", "object");
-  const dnsAddr = addresses?.value["dns"];
-  if (dnsAddr !== undefined && typeof dnsAddr !== "string")
-    throw fail(addresses?.file ?? "", "addresses.dns", "a string", dnsAddr);
-  const hosts =
-    (dnsAddr as string | undefined) ??
-    flags.client ??
-    m.get<string>("client_addr", "string")?.value ??
-    "127.0.0.1";
+  const hosts = listenHosts(m, "dns", flags.client);
   const block = m.get<Raw>("dns_config", "object");
   const file = block?.file ?? "";
   const raw = block?.value ?? {};
@@ -164,13 +151,7 @@ export function dnsConfig(m: DnsConfigSource, flags: DnsFlags): DnsConfig {
   const domain = flags.domain ?? m.get<string>("domain", "string")?.value ?? "consul.";
   const alt = m.get<string>("alt_domain", "string")?.value;
   return {
-    addresses:
-      port < 0
-        ? []
-        : hosts
-            .split(/\s+/)
-            .filter(Boolean)
-            .map((host) => ({ host, port })),
+    addresses: port < 0 ? [] : listenAddresses(hosts, port),
     domain: fqdn(domain),
     ...(alt ? { altDomain: fqdn(alt) } : {}),
     recursors,

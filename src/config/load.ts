@@ -6,13 +6,13 @@
  *
  * @module
  */
+import { configFail, listenAddresses, listenHosts, type ListenAddress } from "./listeners.js";
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
 import { extname, join } from "node:path";
 import { parseGoDuration } from "../lib/duration.js";
 import { AugurError } from "../lib/errors.js";
-import { jsonType } from "../lib/json-fields.js";
 import type { CheckDefinition, ServiceDefinition } from "../catalog/types.js";
 import { dnsConfig, type DnsConfig } from "./dns-config.js";
 import { httpsConfig, TLS_TOP_LEVEL_KEYS, type HttpsConfig } from "./tls-config.js";
@@ -195,12 +195,7 @@ const UNSUPPORTED = new Set([
 ]);
 const LIST_KEYS = ["services", "service", "checks", "check", "watches"] as const;
 
-function fail(file: string, path: string, expected: string, got: unknown): AugurError {
-  return new AugurError(
-    "CONFIG_INVALID",
-    `${file}: ${path}: expected ${expected}, got ${jsonType(got)}${typeof got === "string" || typeof got === "number" ? ` ${JSON.stringify(got)}` : ""}`,
-  );
-}
+const fail = configFail;
 
 async function parseFile(file: string): Promise<Raw> {
   let text: string;
@@ -543,11 +538,7 @@ function parseWatch(raw: unknown, where: string): WatchDefinition {
   }
 }
 
-function httpAddresses(m: Merged, flags: AgentFlags): { host: string; port: number }[] {
-  const addresses = m.get<Raw>("addresses", "object");
-  const httpRaw = addresses?.value["http"];
-  if (httpRaw !== undefined && typeof httpRaw !== "string")
-    throw fail(addresses?.file ?? "", "addresses.http", "a string", httpRaw);
+function httpAddresses(m: Merged, flags: AgentFlags): ListenAddress[] {
   const ports = m.get<Raw>("ports", "object");
   const portRaw = ports?.value["http"];
   if (portRaw !== undefined && typeof portRaw !== "number")
@@ -560,34 +551,16 @@ function httpAddresses(m: Merged, flags: AgentFlags): { host: string; port: numb
   }
   const port = flags.httpPort ?? (portRaw as number | undefined) ?? 8500;
   if (port < 0) return [];
-  // addresses.http is the more specific setting: it wins over client_addr wherever that came
-  // from, -client included (Consul's builder: makeAddrs(addresses.http, client_addr)).
-  const client =
-    (httpRaw as string | undefined) ??
-    flags.client ??
-    m.get<string>("client_addr", "string")?.value ??
-    "127.0.0.1";
-  return client
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((host) => ({ host, port }));
+  return listenAddresses(listenHosts(m, "http", flags.client), port);
 }
 
 /** `ports.https` / `-https-port` on `addresses.https`, else the client address (Consul's fallback). */
 function httpsListener(m: Merged, flags: AgentFlags): { https?: HttpsConfig } {
-  const addresses = m.get<Raw>("addresses", "object");
-  const hostRaw = addresses?.value["https"];
-  if (hostRaw !== undefined && typeof hostRaw !== "string")
-    throw fail(addresses?.file ?? "", "addresses.https", "a string", hostRaw);
+  const hosts = listenHosts(m, "https", flags.client);
   const ports = m.get<Raw>("ports", "object");
   const portRaw = ports?.value["https"];
   if (portRaw !== undefined && typeof portRaw !== "number")
     throw fail(ports?.file ?? "", "ports.https", "a number", portRaw);
-  const hosts =
-    (hostRaw as string | undefined) ??
-    flags.client ??
-    m.get<string>("client_addr", "string")?.value ??
-    "127.0.0.1";
   const https = httpsConfig(m, flags.httpsPort ?? (portRaw as number | undefined), hosts);
   return https ? { https } : {};
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { listenAddresses } from "./listeners.js";
 import { AugurError } from "../lib/errors.js";
 import { jsonType } from "../lib/json-fields.js";
 import type { TlsFiles } from "../lib/tls-files.js";
@@ -289,10 +290,7 @@ export function httpsConfig(
       "ports.https is set but no cert_file and key_file are configured for tls.https (or tls.defaults)",
     );
   return {
-    addresses: hosts
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((host) => ({ host, port })),
+    addresses: listenAddresses(hosts, port),
     tls,
   };
 }
