@@ -119,6 +119,8 @@ export class ApiServer {
   /** `http_config.response_headers`, or undefined when none are configured (the usual case). */
   readonly #responseHeaders: Readonly<Record<string, string>> | undefined;
   readonly #handler = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
+  /** Routes with a large request body being read right now (at most one each). */
+  readonly #largeBodyReads = new Set<Route>();
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
@@ -287,19 +289,33 @@ export class ApiServer {
       return;
     }
     let limit = BODY_LIMIT;
-    if (r.largeBody && r.methods[method as keyof Route["methods"]]) {
+    const large = r.largeBody && r.methods[method as keyof Route["methods"]] ? r.largeBody : null;
+    if (large) {
       try {
-        r.largeBody.beforeBody(this.#request(r, req, method, NO_BODY));
+        large.beforeBody(this.#request(r, req, method, NO_BODY));
+        // One large body in memory per route at a time: concurrent uploads would each hold up
+        // to the route's limit.
+        if (this.#largeBodyReads.has(r))
+          throw new AugurError(
+            "CONTENDED",
+            `another request to ${r.path} is still sending its body; try again when it is done`,
+            { status: 429 },
+          );
       } catch (err) {
         this.#fail(req, res, err, r.path, started);
         return;
       }
-      limit = r.largeBody.limit;
+      limit = large.limit;
+      this.#largeBodyReads.add(r);
     }
-    readBody(req, limit).then(
-      (body) => this.#dispatch(r, req, res, body, started),
-      (err: unknown) => this.#fail(req, res, err, r.path, started),
-    );
+    readBody(req, limit)
+      .finally(() => {
+        if (large) this.#largeBodyReads.delete(r);
+      })
+      .then(
+        (body) => this.#dispatch(r, req, res, body, started),
+        (err: unknown) => this.#fail(req, res, err, r.path, started),
+      );
   }
 
   /** Runs the route's handler; synchronous answers are written without a promise in between. */

@@ -36,6 +36,11 @@ function partialUpload(
     req.on("error", (err) => (err.message.includes("socket hang up") ? undefined : reject(err)));
     // The rest of the body never comes: an answer can only be one given before reading it.
     req.write(Buffer.alloc(1024));
+    // An agent waiting for the rest is a failed assertion, not a hung test.
+    setTimeout(() => {
+      resolve({ status: 0, body: "no answer: the agent is waiting for the body" });
+      req.destroy();
+    }, 10_000).unref();
   });
 }
 
@@ -69,6 +74,34 @@ describe("snapshot - archives past 16 MiB", () => {
     const over = await partialUpload(a.url, "/v1/snapshot", SNAPSHOT_ARCHIVE_MAX_BYTES + 1);
     assert.equal(over.status, 413);
     assert.match(over.body, /Request body too large/);
+  });
+
+  it("one large upload at a time: a second while the first is still sending is a 429; the slot frees when the first client goes", async () => {
+    const first = request(`${a.url}/v1/snapshot`, {
+      method: "PUT",
+      headers: { "Content-Length": String(100 * MIB) },
+    });
+    first.on("error", () => undefined);
+    first.write(Buffer.alloc(1024));
+    // A round trip on another connection: the first upload's headers, sent before it, are in.
+    assert.equal((await a.call("GET", "/v1/status/leader")).status, 200);
+    const second = await partialUpload(a.url, "/v1/snapshot", 100 * MIB);
+    assert.equal(second.status, 429);
+    assert.match(second.body, /still sending its body/);
+    first.destroy();
+    const client = new ConsulClient({ address: a.url });
+    let restored = false;
+    const end = Date.now() + 10_000;
+    while (!restored && Date.now() < end) {
+      restored = await client
+        .snapshotSave()
+        .then(
+          (saved) => client.snapshotRestore(saved.archive).then(() => true),
+          () => false,
+        )
+        .catch(() => false);
+    }
+    assert.ok(restored, "a restore goes through once the first upload is gone");
   });
 
   it("other routes keep the 16 MiB limit", async () => {
