@@ -1,24 +1,9 @@
 /** DNS settings from config files and flags: Consul's keys and defaults, notices, bad values. */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadConfig, parseAgentFlags } from "../../src/config/index.js";
+import { loadWith } from "./config-helpers.js";
 
-async function load(args: string[], file?: { name: string; text: string }) {
-  const dir = await mkdtemp(join(tmpdir(), "augur-dns-config-"));
-  try {
-    const files: string[] = [];
-    if (file) {
-      await writeFile(join(dir, file.name), file.text);
-      files.push(join(dir, file.name));
-    }
-    return await loadConfig({ flags: parseAgentFlags(args), files, dirs: [] });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const load = loadWith;
 
 describe("config - DNS", () => {
   it("defaults: 127.0.0.1:8600 in -dev too, domain consul., Consul's dns_config defaults", async () => {

@@ -3,25 +3,10 @@
  * and the older top-level keys, with Consul's refusals worded as Consul's builder and tlsutil.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadConfig, parseAgentFlags } from "../../src/config/index.js";
+import { loadWith } from "./config-helpers.js";
 
-async function load(args: string[], file?: { name: string; text: string }) {
-  const dir = await mkdtemp(join(tmpdir(), "augur-tls-config-"));
-  try {
-    const files: string[] = [];
-    if (file) {
-      await writeFile(join(dir, file.name), file.text);
-      files.push(join(dir, file.name));
-    }
-    return await loadConfig({ flags: parseAgentFlags(args), files, dirs: [] });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const load = loadWith;
 
 const json = (value: unknown) => ({ name: "c.json", text: JSON.stringify(value) });
 
