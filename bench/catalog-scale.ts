@@ -7,38 +7,29 @@
  */
 import { startAgentProcess, type AgentProcess } from "../test/helpers/agent-process.js";
 import { fmt, percentile, writeSection } from "./lib/report.js";
+import { registerAll } from "./lib/register.js";
 
 const FLIPS = Number(process.env["BENCH_FLIPS"] ?? 50);
 const SERVICES_PER_NODE = 10;
 
-async function fill(agent: AgentProcess, services: number): Promise<void> {
+function* registrations(services: number): Generator<object> {
   const nodes = Math.ceil(services / SERVICES_PER_NODE);
-  const jobs: (() => Promise<unknown>)[] = [];
   for (let n = 0; n < nodes; n++) {
     for (let s = 0; s < SERVICES_PER_NODE && n * SERVICES_PER_NODE + s < services; s++) {
       const name = `svc-${n * SERVICES_PER_NODE + s}`;
-      jobs.push(() =>
-        fetch(`${agent.url}/v1/catalog/register`, {
-          method: "PUT",
-          body: JSON.stringify({
-            Node: `node-${n}`,
-            Address: `10.0.${n >> 8}.${n & 255}`,
-            Service: { Service: name, Port: 8000 + s },
-            Checks: [0, 1, 2].map((i) => ({
-              CheckID: `${name}-c${i}`,
-              Name: `check ${i}`,
-              Status: "passing",
-              ServiceID: name,
-            })),
-          }),
-        }).then((r) => r.text()),
-      );
+      yield {
+        Node: `node-${n}`,
+        Address: `10.0.${n >> 8}.${n & 255}`,
+        Service: { Service: name, Port: 8000 + s },
+        Checks: [0, 1, 2].map((i) => ({
+          CheckID: `${name}-c${i}`,
+          Name: `check ${i}`,
+          Status: "passing",
+          ServiceID: name,
+        })),
+      };
     }
   }
-  const workers = Array.from({ length: 32 }, async () => {
-    for (let job = jobs.shift(); job; job = jobs.shift()) await job();
-  });
-  await Promise.all(workers);
 }
 
 async function flipLatencies(agent: AgentProcess): Promise<number[]> {
@@ -76,7 +67,7 @@ async function flipLatencies(agent: AgentProcess): Promise<number[]> {
 async function measure(services: number): Promise<{ p50: number; p99: number; fillS: number }> {
   const agent = await startAgentProcess({ startTimeoutMs: 30_000 });
   const t0 = performance.now();
-  await fill(agent, services);
+  await registerAll(agent.url, registrations(services));
   const fillS = (performance.now() - t0) / 1000;
   await flipLatencies(agent); // warm-up
   const lat = await flipLatencies(agent);

@@ -13,6 +13,7 @@ import { cpus, loadavg } from "node:os";
 import { chromium, type Browser } from "playwright-core";
 import { startAgentProcess, type AgentProcess } from "../../test/helpers/agent-process.js";
 import { fmt, percentile, writeSection } from "../lib/report.js";
+import { registerAll } from "../lib/register.js";
 
 const LOADS = 5;
 /**
@@ -44,33 +45,23 @@ async function flip(agent: AgentProcess, critical: boolean): Promise<void> {
 }
 const SERVICES_PER_NODE = 10;
 
-async function fill(agent: AgentProcess, from: number, to: number): Promise<void> {
-  const jobs: (() => Promise<unknown>)[] = [];
+function* registrations(from: number, to: number): Generator<object> {
   for (let i = from; i < to; i++) {
     const n = Math.floor(i / SERVICES_PER_NODE);
     const name = `svc-${String(i).padStart(5, "0")}`;
-    jobs.push(() =>
-      fetch(`${agent.url}/v1/catalog/register`, {
-        method: "PUT",
-        body: JSON.stringify({
-          Node: `node-${n}`,
-          Address: `10.0.${n >> 8}.${n & 255}`,
-          Service: { Service: name, Port: 8000, Tags: ["v1", `shard-${i % 7}`] },
-          Checks: [0, 1].map((c) => ({
-            CheckID: `${name}-c${c}`,
-            Name: `check ${c}`,
-            Status: "passing",
-            ServiceID: name,
-            Output: "HTTP GET http://10.0.0.1:8000/health: 200 OK",
-          })),
-        }),
-      }).then((r) => r.text()),
-    );
+    yield {
+      Node: `node-${n}`,
+      Address: `10.0.${n >> 8}.${n & 255}`,
+      Service: { Service: name, Port: 8000, Tags: ["v1", `shard-${i % 7}`] },
+      Checks: [0, 1].map((c) => ({
+        CheckID: `${name}-c${c}`,
+        Name: `check ${c}`,
+        Status: "passing",
+        ServiceID: name,
+        Output: "HTTP GET http://10.0.0.1:8000/health: 200 OK",
+      })),
+    };
   }
-  const workers = Array.from({ length: 16 }, async () => {
-    for (let job = jobs.shift(); job; job = jobs.shift()) await job();
-  });
-  await Promise.all(workers);
 }
 
 /** Recorded in the page from its first script on: when the first service row is in the DOM. */
@@ -209,9 +200,9 @@ async function main(): Promise<void> {
   });
   const agent = await startAgentProcess({ args: ["-dev", "-node", "bench"] });
   try {
-    await fill(agent, 0, 1000);
+    await registerAll(agent.url, registrations(0, 1000), 16);
     const k1 = await measure(browser, agent.url);
-    await fill(agent, 1000, 10_000);
+    await registerAll(agent.url, registrations(1000, 10_000), 16);
     const k10 = await measure(browser, agent.url);
     const r = await responsiveness(browser, agent);
     const met = k1.rows <= 500;

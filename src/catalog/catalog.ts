@@ -35,9 +35,9 @@ import { CatalogView, lowerBound, type Stored } from "./view.js";
 import { scope, type WaitSignal } from "./scopes.js";
 import { ServiceSummaryCache } from "./service-summaries.js";
 import {
-  checksForInstance,
   checksOfNode,
   instancesOf,
+  ServiceHealthCache,
   toHealthCheck,
   toNode,
   toNodeService,
@@ -104,6 +104,7 @@ export class Catalog {
   readonly #view: CatalogView;
   /** `internal/ui/services`, recomputed per changed service name (service-summaries.ts). */
   readonly #summaries = new ServiceSummaryCache();
+  readonly #serviceHealth = new ServiceHealthCache();
   readonly sessions: Sessions;
   /** Prepared queries (`/v1/query`). */
   readonly queries: PreparedQueries;
@@ -285,14 +286,7 @@ export class Catalog {
   }
 
   serviceHealth(service: string): Indexed<ServiceHealthEntry[]> {
-    const value = instancesOf(this.#view, service).map((s) => {
-      const node = this.#view.nodes.get(s.value.Node.toLowerCase());
-      return {
-        Node: node ? toNode(node) : this.#missingNode(s.value.Node),
-        Service: toNodeService(s),
-        Checks: checksForInstance(this.#view, s),
-      };
-    });
+    const value = this.#serviceHealth.read(this.#view, service, (name) => this.#missingNode(name));
     return { index: this.#index(scope.service(service), "services"), value };
   }
 

@@ -59,6 +59,10 @@ function groupSet<V>(
   g.set(key, value);
 }
 
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Deleted KV keys remembered for prefix indexes; older tombstones are reaped. */
 export const KV_TOMBSTONE_LIMIT = 10_000;
 
@@ -89,6 +93,8 @@ export class CatalogView {
   readonly acl = new Map<string, Stored<unknown>>();
   /** Revision of the last change to each node's liveness key (put or delete). */
   readonly aliveChanged = new Map<string, number>();
+  /** Each service's instances in Consul's order, kept from one read until its next write. */
+  readonly #orderedInstances = new Map<string, readonly Stored<ServiceRecord>[]>();
   readonly #tables = new Map<Table, number>();
   readonly #listeners = new Set<ViewListener>();
   readonly #revisionWaiters: { revision: number; resolve: () => void }[] = [];
@@ -100,6 +106,26 @@ export class CatalogView {
   #resynced: ((reason: string) => void) | undefined;
 
   constructor(private readonly store: Store) {}
+
+  /**
+   * A service's instances ordered by node, then ID (Consul's index order), shared by every read
+   * until the service's next write: sorting 10,000 instances on each read of a large service was
+   * most of its cost. Read it, never change it.
+   */
+  instancesOf(service: string): readonly Stored<ServiceRecord>[] {
+    const lower = service.toLowerCase();
+    let list = this.#orderedInstances.get(lower);
+    if (list === undefined) {
+      const group = this.servicesByName.get(lower);
+      if (group === undefined) return [];
+      list = [...group.values()].sort(
+        (a, b) =>
+          compareStrings(a.value.Node, b.value.Node) || compareStrings(a.value.ID, b.value.ID),
+      );
+      this.#orderedInstances.set(lower, list);
+    }
+    return list;
+  }
 
   /** The store revision the view has applied. */
   get revision(): number {
@@ -401,10 +427,12 @@ export class CatalogView {
     if (prev) {
       groupSet(this.servicesByNode, prev.value.Node.toLowerCase(), key, undefined);
       groupSet(this.servicesByName, prev.value.Service.toLowerCase(), key, undefined);
+      this.#orderedInstances.delete(prev.value.Service.toLowerCase());
     }
     if (next) {
       groupSet(this.servicesByNode, next.value.Node.toLowerCase(), key, next);
       groupSet(this.servicesByName, next.value.Service.toLowerCase(), key, next);
+      this.#orderedInstances.delete(next.value.Service.toLowerCase());
     }
     return prev;
   }

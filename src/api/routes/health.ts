@@ -119,9 +119,12 @@ async function serviceHealth(
     const hit = memo.get(memoKey);
     if (hit && index > 0 && hit.index === index) return hit;
     const res = catalog.serviceHealth(req.rest);
-    let list = res.value.filter(
-      (e) => hasTags(e.Service.Tags, tags) && matchesNodeMeta(e.Node.Meta, meta),
-    );
+    let list =
+      tags.length === 0 && meta.length === 0
+        ? res.value
+        : res.value.filter(
+            (e) => hasTags(e.Service.Tags, tags) && matchesNodeMeta(e.Node.Meta, meta),
+          );
     if (passing) list = list.filter((e) => e.Checks.every((c) => c.Status === "passing"));
     if (index > 0 && res.index === index) {
       if (memo.size > 1000) memo.clear();
