@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { inspectView } from "../../src/catalog/catalog.js";
-import { ServiceHealthCache, type ServiceHealthEntry } from "../../src/catalog/health.js";
+import { hasTags, ServiceHealthCache, type ServiceHealthEntry } from "../../src/catalog/health.js";
 import { startTestAgent, type TestAgent } from "../helpers/in-process-agent.js";
 import { until } from "../helpers/until.js";
 
@@ -167,5 +167,16 @@ describe("health/service entries kept per instance", () => {
     await a.running.catalog.store.delete(`alive/${node}`);
     await until(() => serf() === "critical", "serfHealth to turn critical");
     assert.deepEqual(rebuilt(previous), [`${node}/web-self`]);
+  });
+});
+
+describe("health/service and catalog/service tag filter", () => {
+  it("hasTags - every wanted tag must be on the instance, in either case", () => {
+    assert.equal(hasTags(["a", "B"], []), true);
+    assert.equal(hasTags(["a", "B"], ["b"]), true);
+    assert.equal(hasTags(["a", "B"], ["A", "b"]), true);
+    assert.equal(hasTags(["a", "B"], ["a", "c"]), false);
+    assert.equal(hasTags([], ["a"]), false);
+    assert.equal(hasTags(["Ǆ"], ["ǆ"]), true, "non-ASCII letters too (Consul: strings.EqualFold)");
   });
 });
