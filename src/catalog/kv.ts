@@ -162,14 +162,22 @@ export async function runKvOps(
   if (
     ops.length === 1 &&
     only?.verb === "delete-tree" &&
-    (options.internal || !INTERNAL_KV_PREFIX.startsWith(only.key))
+    (options.internal || !isInternalKey(only.key))
   ) {
     // `DELETE ?recurse` alone: one range delete, atomic on every store and one operation on etcd
     // however large the tree (a delete and a compare per key would pass etcd's 128 per
-    // transaction). Consul's delete-tree checks nothing either; it removes what is there.
+    // transaction). Consul's delete-tree checks nothing either; it removes what is there. A
+    // client's delete of a prefix enclosing `_augur/` (the whole KV, `_`...) leaves that range.
+    const encloses = !options.internal && INTERNAL_KV_PREFIX.startsWith(only.key);
     const response = await store.txn({
       compare: [],
-      success: [{ type: "deleteRange", prefix: keys.kv(only.key) }],
+      success: [
+        {
+          type: "deleteRange",
+          prefix: keys.kv(only.key),
+          ...(encloses ? { keep: keys.kv(INTERNAL_KV_PREFIX) } : {}),
+        },
+      ],
     });
     return { results: [], errors: [], applied: true, revision: response.revision };
   }

@@ -57,7 +57,12 @@ export type TxnOp =
       readonly lease?: LeaseId;
     }
   | { readonly type: "delete"; readonly key: string }
-  | { readonly type: "deleteRange"; readonly prefix: string }
+  | {
+      readonly type: "deleteRange";
+      readonly prefix: string;
+      /** Keys under this sub-prefix of `prefix` are left in place (still one operation). */
+      readonly keep?: string;
+    }
   | { readonly type: "get"; readonly key: string }
   | { readonly type: "range"; readonly prefix: string };
 

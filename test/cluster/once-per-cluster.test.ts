@@ -217,4 +217,38 @@ describe("once_per_cluster watches", () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(values(once).slice(settled), ["v16", "v17", "v18", "v19", "v20"]);
   });
+
+  it("once - a client's DELETE /v1/kv/?recurse of 300 keys on etcd removes them all and keeps the leader's key", async () => {
+    const a = [...agents.values()][0] as AgentProcess;
+    const put = (i: number): Promise<Response> =>
+      fetch(`${a.url}/v1/kv/bulk/${i}`, { method: "PUT", body: "x" });
+    for (let i = 0; i < 300; i += 50)
+      await Promise.all(Array.from({ length: 50 }, (_, j) => put(i + j)));
+    type Pair = { Key: string; CreateIndex: number; Session: string };
+    // What a delete and re-acquire would change (the leader rewrites its record's value itself).
+    const internal = async (): Promise<string[]> =>
+      ((await (await fetch(`${a.url}/v1/kv/_augur/?recurse&consistent`)).json()) as Pair[]).map(
+        (p) => `${p.Key} ${p.CreateIndex} ${p.Session}`,
+      );
+    const held = await internal();
+    assert.ok(held.length > 0, "the leader's key is there to keep");
+    // More keys than etcd takes operations in one transaction, and a prefix ("") enclosing
+    // `_augur/`: one range delete on each side of it.
+    const settled = once.requests.length;
+    const del = await fetch(`${a.url}/v1/kv/?recurse`, { method: "DELETE" });
+    assert.equal(del.status, 200, await del.clone().text());
+    assert.equal(await del.text(), "true");
+    const left = (await (await fetch(`${a.url}/v1/kv/?keys&consistent`)).json()) as string[];
+    assert.ok(left.length > 0 && left.every((k) => k.startsWith("_augur/")), left.join(","));
+    assert.deepEqual(await internal(), held, "the leader's key never deleted (same CreateIndex)");
+
+    // The watched key went with the rest: its watch delivers that (Consul's payload: null),
+    // then the next value, from the same leader.
+    await until(() => once.requests.length > settled, 10_000, "the deletion delivered");
+    await change("v21");
+    await until(() => once.requests.length > settled + 1, 10_000, "the watch still delivers");
+    const after = once.requests.slice(settled);
+    assert.equal(after[0]?.body.toString().trim(), "null");
+    assert.deepEqual(values({ ...once, requests: after.slice(1) }), ["v21"]);
+  });
 });

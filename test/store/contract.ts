@@ -146,6 +146,30 @@ export function storeContract(
       );
     });
 
+    c("a txn's deleteRange can keep a sub-range, in one revision", async (s) => {
+      // Neighbours on both sides of the kept range in byte order, and a key with a non-ASCII
+      // character (ordered differently as UTF-16 and as UTF-8).
+      for (const k of ["r/a", "r/k", "r/k/1", "r/k/2", "r/k0", "r/l", "r/\u{1F600}", "rr", "q"])
+        await s.put(k, enc("x"));
+      const r0 = await s.revision();
+      const res = await s.txn({
+        compare: [],
+        success: [{ type: "deleteRange", prefix: "r/", keep: "r/k/" }],
+      });
+      assert.ok(res.succeeded);
+      assert.equal(res.revision, r0 + 1);
+      const [first] = res.results;
+      assert.equal(first?.type, "deleteRange");
+      assert.deepEqual(
+        (first?.type === "deleteRange" ? first.deleted.map((kv) => kv.key) : []).sort(),
+        ["r/a", "r/k", "r/k0", "r/l", "r/\u{1F600}"].sort(),
+      );
+      assert.deepEqual(
+        (await s.range("")).kvs.map((kv) => kv.key),
+        ["q", "r/k/1", "r/k/2", "rr"],
+      );
+    });
+
     c("a txn checks every compare and writes in one revision", async (s) => {
       const { revision } = await s.put("t/a", enc("1"));
       const r0 = await s.revision();

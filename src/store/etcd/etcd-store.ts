@@ -360,41 +360,58 @@ export class EtcdStore implements Store {
     return { key, target: "Version" as CompareTarget, result, version: c.value };
   }
 
-  #op(op: TxnOp): Record<string, unknown> {
+  /** etcd's operations for one of ours: one each, but two for a deleteRange that keeps a sub-range. */
+  #ops(op: TxnOp): Record<string, unknown>[] {
     switch (op.type) {
       case "put":
-        return {
-          request_put: {
-            key: this.#key(op.key),
-            value: Buffer.from(op.value),
-            prev_kv: true,
-            ...(op.lease ? { lease: op.lease } : {}),
+        return [
+          {
+            request_put: {
+              key: this.#key(op.key),
+              value: Buffer.from(op.value),
+              prev_kv: true,
+              ...(op.lease ? { lease: op.lease } : {}),
+            },
           },
-        };
+        ];
       case "delete":
-        return { request_delete_range: { key: this.#key(op.key), prev_kv: true } };
+        return [{ request_delete_range: { key: this.#key(op.key), prev_kv: true } }];
       case "deleteRange": {
         const start = this.#key(op.prefix);
-        return { request_delete_range: { key: start, range_end: prefixEnd(start), prev_kv: true } };
+        const end = prefixEnd(start);
+        if (op.keep === undefined)
+          return [{ request_delete_range: { key: start, range_end: end, prev_kv: true } }];
+        // The byte ranges on either side of the kept one: the keys under a prefix are exactly
+        // [prefix, prefixEnd(prefix)) in etcd's byte order.
+        if (!op.keep.startsWith(op.prefix))
+          throw new AugurError("INTERNAL", `deleteRange: ${op.keep} is not under ${op.prefix}`);
+        const kept = this.#key(op.keep);
+        return [
+          { request_delete_range: { key: start, range_end: kept, prev_kv: true } },
+          { request_delete_range: { key: prefixEnd(kept), range_end: end, prev_kv: true } },
+        ];
       }
       case "get":
-        return { request_range: { key: this.#key(op.key) } };
+        return [{ request_range: { key: this.#key(op.key) } }];
       case "range": {
         const start = this.#key(op.prefix);
-        return {
-          request_range: {
-            key: start,
-            range_end: prefixEnd(start),
-            sort_target: "Key",
-            sort_order: "Ascend",
+        return [
+          {
+            request_range: {
+              key: start,
+              range_end: prefixEnd(start),
+              sort_target: "Key",
+              sort_order: "Ascend",
+            },
           },
-        };
+        ];
       }
     }
   }
 
   async txn(request: TxnRequest): Promise<TxnResponse> {
-    const ops = (list: readonly TxnOp[]): Record<string, unknown>[] => list.map((o) => this.#op(o));
+    const ops = (list: readonly TxnOp[]): Record<string, unknown>[] =>
+      list.flatMap((o) => this.#ops(o));
     const res = await this.#call(() =>
       this.#client.kv.txn(
         {
@@ -405,25 +422,28 @@ export class EtcdStore implements Store {
         this.#opts(),
       ),
     );
+    type Response = Record<
+      string,
+      { prev_kv?: IKeyValue; prev_kvs?: IKeyValue[]; kvs?: IKeyValue[] } | undefined
+    >;
+    const responses = res.responses as unknown as (Response | undefined)[];
+    let next = 0;
     const chosen = res.succeeded ? request.success : (request.failure ?? []);
-    const results: TxnOpResult[] = chosen.map((op, i) => {
-      const r = res.responses[i] as
-        | Record<
-            string,
-            { prev_kv?: IKeyValue; prev_kvs?: IKeyValue[]; kvs?: IKeyValue[] } | undefined
-          >
-        | undefined;
+    const results: TxnOpResult[] = chosen.map((op) => {
+      const r = responses[next++];
       switch (op.type) {
         case "put": {
           const prev = r?.["response_put"]?.prev_kv;
           return { type: "put", ...(prev ? { prev: this.#kv(prev) } : {}) };
         }
         case "delete":
-        case "deleteRange":
-          return {
-            type: op.type,
-            deleted: (r?.["response_delete_range"]?.prev_kvs ?? []).map((kv) => this.#kv(kv)),
-          };
+        case "deleteRange": {
+          const prev = [...(r?.["response_delete_range"]?.prev_kvs ?? [])];
+          // A deleteRange that kept a sub-range was two operations: the second's keys follow.
+          if (op.type === "deleteRange" && op.keep !== undefined)
+            prev.push(...(responses[next++]?.["response_delete_range"]?.prev_kvs ?? []));
+          return { type: op.type, deleted: prev.map((kv) => this.#kv(kv)) };
+        }
         case "get": {
           const kv = r?.["response_range"]?.kvs?.[0];
           return { type: "get", ...(kv ? { kv: this.#kv(kv) } : {}) };

@@ -244,7 +244,9 @@ export class MemoryStore implements Store {
         const victims =
           op.type === "delete"
             ? [this.#data.get(op.key)].filter((kv): kv is KeyValue => kv !== undefined)
-            : this.#range(op.prefix);
+            : this.#range(op.prefix).filter(
+                (kv) => op.keep === undefined || !kv.key.startsWith(op.keep),
+              );
         for (const kv of victims) {
           this.#data.delete(kv.key);
           if (kv.lease) this.#leases.get(kv.lease)?.keys.delete(kv.key);
