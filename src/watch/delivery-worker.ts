@@ -120,6 +120,33 @@ export class DeliveryWorker {
     return this.#queue.size + (this.#spilled?.count ?? 0);
   }
 
+  /**
+   * Queues the records the store already holds for this handler (at start): as many as the
+   * queue takes; the rest are read back from the store as it drains, so a backlog left by a long
+   * outage is never all in memory at once. Call before {@link start} and before any commit of
+   * the watch (its records past the store's current ones come through {@link enqueue}).
+   */
+  async loadPending(watchId: string, handlerKey: string): Promise<void> {
+    const { count, lastSeq } = await this.#o.store.pendingSummary(watchId, handlerKey);
+    if (count === 0) return;
+    const room = this.#o.queueMax?.records ?? QUEUE_MAX_RECORDS;
+    const first = await this.#o.store.pending({ watchId, handlerKey, limit: room });
+    this.enqueue(first);
+    if (count <= first.length) return;
+    const s = (this.#spilled ??= {
+      watchId,
+      handlerKey,
+      fromSeq: Infinity,
+      maxSeq: 0,
+      count: 0,
+      epoch: 0,
+    });
+    s.fromSeq = Math.min(s.fromSeq, (first.at(-1)?.seq ?? 0) + 1);
+    s.maxSeq = Math.max(s.maxSeq, lastSeq);
+    s.count += count - first.length;
+    s.epoch++;
+  }
+
   /** Adds records (already durable in the store) to the queue, in `seq` order. */
   enqueue(records: readonly OutboxRecord[]): void {
     // Once records wait in the store, later ones wait there too: they are read back in order.

@@ -19,7 +19,9 @@
  * whichever was newest when it asked, and the batching is ours to count — see `stats()`.)
  *
  * Layout (ordered array keys): `["state", watchId]`, `["q", seq]` pending records,
- * `["hist", n]` recent deliveries, `["dead", n]` dead letters, `["meta", "seq" | "fin"]` counters.
+ * `["qh", watchId, handlerKey, seq]` the same records by handler (an index, written in the same
+ * transactions; built at open for a store written before it existed), `["hist", n]` recent
+ * deliveries, `["dead", n]` dead letters, `["meta", "seq" | "fin" | "qh"]` counters and flags.
  *
  * @module
  */
@@ -38,7 +40,7 @@ import {
 } from "./outbox.js";
 import { closedError, failedEarlier, matches, pendingRecord, notDead } from "./store-common.js";
 
-type Key = [string, string | number];
+type Key = (string | number)[];
 
 /** History and dead letters may exceed their bound by this much before a trim. */
 const TRIM_BATCH = 100;
@@ -54,6 +56,14 @@ interface QueuedWrite {
   readonly resolve: () => void;
   readonly reject: (err: AugurError) => void;
 }
+
+/** A pending record's entry in the by-handler index. */
+const byHandler = (watchId: string, handlerKey: string, seq: number): Key => [
+  "qh",
+  watchId,
+  handlerKey,
+  seq,
+];
 
 function ioError(err: unknown): AugurError {
   if (err instanceof AugurError) return err;
@@ -83,6 +93,19 @@ export class LmdbWatchStore implements WatchStore {
     this.#db = db;
     this.#seq = (db.get(["meta", "seq"]) as number | undefined) ?? 0;
     this.#fin = (db.get(["meta", "fin"]) as number | undefined) ?? 0;
+    if (db.get(["meta", "qh"]) === undefined) {
+      // A store from before the index: index what is pending, once.
+      db.transactionSync(() => {
+        for (const { key, value } of db.getRange({
+          start: ["q", 0],
+          end: ["q", Number.MAX_SAFE_INTEGER],
+        })) {
+          const r = value as OutboxRecord;
+          void db.put(byHandler(r.watchId, r.handlerKey, key[1] as number), null);
+        }
+        void db.put(["meta", "qh"], 1);
+      });
+    }
     this.#depth = this.#count("q");
     this.#counts = { hist: this.#count("hist"), dead: this.#count("dead") };
   }
@@ -118,6 +141,7 @@ export class LmdbWatchStore implements WatchStore {
           const seq = ++this.#seq;
           const rec = pendingRecord(r, seq);
           void this.#db.put(["q", seq], rec);
+          void this.#db.put(byHandler(rec.watchId, rec.handlerKey, seq), null);
           created.push(rec);
         }
         if (records.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
@@ -141,6 +165,19 @@ export class LmdbWatchStore implements WatchStore {
     this.#check();
     const out: OutboxRecord[] = [];
     const limit = filter.limit ?? Infinity;
+    const { watchId, handlerKey } = filter;
+    if (watchId !== undefined && handlerKey !== undefined) {
+      // One handler's queue through the index: no pass over other handlers' records.
+      for (const key of this.#db.getKeys({
+        start: byHandler(watchId, handlerKey, (filter.afterSeq ?? -1) + 1),
+        end: byHandler(watchId, handlerKey, Number.MAX_SAFE_INTEGER),
+        ...(filter.limit !== undefined ? { limit: filter.limit } : {}),
+      })) {
+        const r = this.#db.get(["q", key[3] as number]) as OutboxRecord | undefined;
+        if (r !== undefined) out.push(r);
+      }
+      return out;
+    }
     for (const { value } of this.#db.getRange({
       start: ["q", (filter.afterSeq ?? -1) + 1],
       end: ["q", Number.MAX_SAFE_INTEGER],
@@ -150,6 +187,27 @@ export class LmdbWatchStore implements WatchStore {
       if (matches(r, filter)) out.push(r);
     }
     return out;
+  }
+
+  async pendingSummary(
+    watchId: string,
+    handlerKey: string,
+  ): Promise<{ count: number; lastSeq: number }> {
+    this.#check();
+    const range = {
+      start: byHandler(watchId, handlerKey, 0),
+      end: byHandler(watchId, handlerKey, Number.MAX_SAFE_INTEGER),
+    };
+    const count = this.#db.getKeysCount(range);
+    let lastSeq = 0;
+    for (const key of this.#db.getKeys({
+      start: range.end,
+      end: range.start,
+      reverse: true,
+      limit: 1,
+    }))
+      lastSeq = key[3] as number;
+    return { count, lastSeq };
   }
 
   async recordAttempt(record: OutboxRecord): Promise<void> {
@@ -178,6 +236,7 @@ export class LmdbWatchStore implements WatchStore {
     await this.#write(() => {
       removed = this.#db.get(["q", record.seq]) !== undefined;
       void this.#db.remove(["q", record.seq]);
+      void this.#db.remove(byHandler(record.watchId, record.handlerKey, record.seq));
       const n = ++this.#fin;
       void this.#db.put([area, n], done);
       void this.#db.put(["meta", "fin"], n);
@@ -207,6 +266,7 @@ export class LmdbWatchStore implements WatchStore {
           replays: (r.replays ?? 0) + 1,
         };
         void this.#db.put(["q", seq], rec);
+        void this.#db.put(byHandler(rec.watchId, rec.handlerKey, seq), null);
         out.push(rec);
       }
       void this.#db.put(["meta", "seq"], this.#seq);

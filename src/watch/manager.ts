@@ -30,6 +30,9 @@ import { WatchRunner, type RecentEvent, type WatchStatus } from "./watch-runner.
 import { WatchChangeIndex } from "./change-index.js";
 import { secretEnvNames } from "./signing.js";
 
+/** Pending records read at a time when looking for records no handler takes any more. */
+const ORPHAN_SCAN_PAGE = 1000;
+
 export interface WatchManagerOptions {
   /** The HTTP client the plans query (the agent's own API, or any Consul-compatible agent). */
   readonly client: WatchSource;
@@ -282,14 +285,21 @@ export class WatchManager {
   async #deadLetterOrphans(): Promise<void> {
     const now = this.#clock.now();
     for (const store of this.#stores()) {
-      for (const rec of await store.pending()) {
-        if (this.#runnerFor(rec) !== undefined) continue;
-        const dead = await store.finish(rec, "dead", now, "handler no longer configured");
-        this.#metrics.deadLettered(dead);
-        this.#logger.warn("watch delivery dead-lettered: handler no longer configured", {
-          watch: rec.watchId,
-          delivery: rec.id,
-        });
+      // In pages: after a long outage the outbox can hold more than memory should.
+      for (let after = 0; ;) {
+        const page = await store.pending({ afterSeq: after, limit: ORPHAN_SCAN_PAGE });
+        for (const rec of page) {
+          if (this.#runnerFor(rec) !== undefined) continue;
+          const dead = await store.finish(rec, "dead", now, "handler no longer configured");
+          this.#metrics.deadLettered(dead);
+          this.#logger.warn("watch delivery dead-lettered: handler no longer configured", {
+            watch: rec.watchId,
+            delivery: rec.id,
+          });
+        }
+        const last = page.at(-1);
+        if (last === undefined || page.length < ORPHAN_SCAN_PAGE) break;
+        after = last.seq;
       }
     }
   }

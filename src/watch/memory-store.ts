@@ -85,6 +85,21 @@ export class MemoryWatchStore implements WatchStore {
       .slice(0, filter.limit ?? Infinity);
   }
 
+  async pendingSummary(
+    watchId: string,
+    handlerKey: string,
+  ): Promise<{ count: number; lastSeq: number }> {
+    this.#check();
+    let count = 0;
+    let lastSeq = 0;
+    for (const r of this.#pending.values())
+      if (r.watchId === watchId && r.handlerKey === handlerKey) {
+        count++;
+        lastSeq = Math.max(lastSeq, r.seq);
+      }
+    return { count, lastSeq };
+  }
+
   async recordAttempt(record: OutboxRecord): Promise<void> {
     this.#check();
     if (this.#pending.has(record.seq)) this.#pending.set(record.seq, record);

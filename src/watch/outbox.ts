@@ -83,6 +83,12 @@ export interface WatchStore {
   /** Pending records in queue order. */
   pending(filter?: PendingFilter): Promise<OutboxRecord[]>;
   /**
+   * How many records one handler has pending, and the highest `seq` among them (0: none),
+   * without reading them: a worker starting after a long outage reads its backlog back in
+   * pages instead of holding all of it.
+   */
+  pendingSummary(watchId: string, handlerKey: string): Promise<{ count: number; lastSeq: number }>;
+  /**
    * Records a failed attempt on a pending record (attempts, nextAttemptAt, lastError). Resolves
    * once committed, *not* flushed: the attempt count only bounds retries, and losing the last
    * one to a crash costs at most one more attempt, so it is not worth a flush of its own.

@@ -248,7 +248,7 @@ export class WatchRunner {
       ...(this.#o.stopGraceMs !== undefined ? { stopGraceMs: this.#o.stopGraceMs } : {}),
       ...(this.#leadership ? { gate: this.#leadership } : {}),
     });
-    worker.enqueue(await store.pending({ watchId: this.def.id, handlerKey: h.key }));
+    await worker.loadPending(this.def.id, h.key);
     worker.start();
     this.#workers.set(h.key, worker);
   }

@@ -291,3 +291,54 @@ void test("delivery - the next records go out while earlier ones are still being
     await r.close();
   }
 });
+
+void test("delivery - a worker starting on a backlog larger than its queue reads it in pages: every record once, in order, and while it runs new ones queue behind", async () => {
+  const dir = await tempDir("augur-backlog-");
+  const r = await httpReceiver(() => ({ status: 200 }));
+  const store = await LmdbWatchStore.open(join(dir.path, "watches"));
+  // Another handler's records interleaved: not this worker's to read or deliver.
+  for (let n = 1; n <= 25; n++)
+    await store.commit("w1", null, [rec(n), { ...rec(100 + n), handlerKey: "other" }]);
+  /** The most records one read of the store handed the worker. */
+  let largestRead = 0;
+  const counting = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "pending")
+        return async (...args: Parameters<LmdbWatchStore["pending"]>) => {
+          const out = await target.pending(...args);
+          largestRead = Math.max(largestRead, out.length);
+          return out;
+        };
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const worker = new DeliveryWorker({
+    handler: handler(r.url),
+    retry: FAST,
+    store: counting,
+    clock: systemClock(),
+    logger: silentLogger,
+    random: () => 0.5,
+    queueMax: { records: 4 },
+  });
+  try {
+    await worker.loadPending("w1", "h1");
+    assert.equal(worker.depth, 25, "the depth counts the backlog still in the store");
+    worker.start();
+    worker.enqueue(await store.commit("w1", null, [rec(26)]));
+    await until(async () => (await store.pendingSummary("w1", "h1")).count === 0);
+    assert.deepEqual(
+      r.requests.map((q) => String(q.headers["idempotency-key"])),
+      Array.from({ length: 26 }, (_, i) => `e${i + 1}`),
+      "each once, in order, the new one last",
+    );
+    assert.ok(largestRead <= 4, `read ${largestRead} records at once`);
+    assert.equal((await store.pendingSummary("w1", "other")).count, 25, "the other handler's wait");
+  } finally {
+    await worker.stop();
+    await store.close();
+    await r.close();
+    await dir.remove();
+  }
+});

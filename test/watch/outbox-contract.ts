@@ -205,6 +205,50 @@ export function outboxContract(name: string, factory: StoreFactory): void {
     }
   });
 
+  void test(`${name} - pendingSummary and pending by handler: each handler's own records only`, async () => {
+    const s = await factory.open();
+    try {
+      // Handler keys and watch IDs that are prefixes of each other, records interleaved.
+      const created = await s.commit("w1", state("1"), [
+        rec("a", "h"),
+        rec("b", "h1"),
+        rec("c", "h10"),
+        rec("d", "h1"),
+        rec("e", "h1", "w10"),
+        rec("f", "h"),
+      ]);
+      const seqOf = (id: string): number => created.find((r) => r.eventId === id)?.seq ?? -1;
+      assert.deepEqual(await s.pendingSummary("w1", "h"), { count: 2, lastSeq: seqOf("f") });
+      assert.deepEqual(await s.pendingSummary("w1", "h1"), { count: 2, lastSeq: seqOf("d") });
+      assert.deepEqual(await s.pendingSummary("w1", "h10"), { count: 1, lastSeq: seqOf("c") });
+      assert.deepEqual(await s.pendingSummary("w10", "h1"), { count: 1, lastSeq: seqOf("e") });
+      assert.deepEqual(await s.pendingSummary("w1", "nobody"), { count: 0, lastSeq: 0 });
+      const ids = async (watchId: string, handlerKey: string): Promise<string[]> =>
+        (await s.pending({ watchId, handlerKey })).map((r) => r.eventId);
+      assert.deepEqual(await ids("w1", "h"), ["a", "f"]);
+      assert.deepEqual(await ids("w1", "h1"), ["b", "d"]);
+      assert.deepEqual(await ids("w10", "h1"), ["e"]);
+      // Finished records leave the summary; replayed ones come back at the tail.
+      const d = created.find((r) => r.eventId === "d");
+      assert.ok(d);
+      await s.finish(d, "dead", 2000, "gave up");
+      assert.deepEqual(await s.pendingSummary("w1", "h1"), { count: 1, lastSeq: seqOf("b") });
+      const [replayed] = await s.requeue("all-dead", 3000);
+      assert.deepEqual(await s.pendingSummary("w1", "h1"), {
+        count: 2,
+        lastSeq: replayed?.seq ?? -1,
+      });
+      assert.deepEqual(await ids("w1", "h1"), ["b", "d"]);
+      const a = created.find((r) => r.eventId === "a");
+      assert.ok(a);
+      await s.finish(a, "delivered", 4000);
+      assert.deepEqual(await s.pendingSummary("w1", "h"), { count: 1, lastSeq: seqOf("f") });
+      assert.deepEqual(await ids("w1", "h"), ["f"]);
+    } finally {
+      await s.close();
+    }
+  });
+
   void test(`${name} - a closed store refuses calls`, async () => {
     const s = await factory.open();
     await s.close();

@@ -1,5 +1,7 @@
-import { after } from "node:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { open } from "lmdb";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryWatchStore } from "../../src/watch/memory-store.js";
@@ -29,4 +31,55 @@ outboxContract("lmdb store", {
     dirOf.set(s, dir);
     return s;
   },
+});
+
+void test("lmdb store - a store written before the by-handler index is indexed at open", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "augur-outbox-old-"));
+  dirs.push(dir);
+  const path = join(dir, "watches");
+  await mkdir(path, { recursive: true });
+  // The layout as earlier versions wrote it: pending records under ["q", seq], no index.
+  const old = open<unknown, (string | number)[]>({ path: join(path, "outbox.mdb") });
+  const record = (seq: number, handlerKey: string) => ({
+    id: String(seq),
+    seq,
+    eventId: `e${seq}`,
+    watchId: "w1",
+    handlerKey,
+    index: "7",
+    createdAt: 1000,
+    body: "{}",
+    status: "pending",
+    attempts: 0,
+    nextAttemptAt: 0,
+  });
+  await old.transaction(() => {
+    for (const [seq, h] of [
+      [1, "h1"],
+      [2, "h2"],
+      [3, "h1"],
+    ] as const)
+      void old.put(["q", seq], record(seq, h));
+    void old.put(["meta", "seq"], 3);
+  });
+  await old.close();
+
+  let s = await LmdbWatchStore.open(path);
+  try {
+    assert.deepEqual(await s.pendingSummary("w1", "h1"), { count: 2, lastSeq: 3 });
+    assert.deepEqual(
+      (await s.pending({ watchId: "w1", handlerKey: "h1" })).map((r) => r.eventId),
+      ["e1", "e3"],
+    );
+    const [next] = await s.commit("w1", null, [
+      { eventId: "e4", watchId: "w1", handlerKey: "h1", index: "8", createdAt: 1, body: "{}" },
+    ]);
+    assert.equal(next?.seq, 4, "the sequence goes on from the old store's");
+    await s.close();
+    s = await LmdbWatchStore.open(path); // indexed once: reopening finds it as left
+    assert.deepEqual(await s.pendingSummary("w1", "h1"), { count: 3, lastSeq: 4 });
+    assert.deepEqual(await s.pendingSummary("w1", "h2"), { count: 1, lastSeq: 2 });
+  } finally {
+    await s.close();
+  }
 });

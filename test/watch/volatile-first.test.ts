@@ -31,6 +31,7 @@ function stallingStore(): { store: WatchStore; release(): void; held(): number }
     "loadState",
     "resume",
     "pending",
+    "pendingSummary",
     "recordAttempt",
     "finish",
     "requeue",
