@@ -171,14 +171,27 @@ export class WatchManager {
     const all = async (f: (s: WatchStore) => Promise<OutboxRecord[]>): Promise<OutboxRecord[]> =>
       (await Promise.all(stores.map(f))).flat();
     // Each store reads only what the answer can hold: the pending queue of a receiver down for
-    // hours can be millions of records, and this read runs on every wake of the watch API's
-    // blocking reads. History and dead letters are capped (1,000 and 10,000); filtered by watch
-    // they are read whole, since the newest of one watch may be anywhere in them.
-    const filter = { limit, ...(watch !== undefined ? { watchId: watch } : {}) };
+    // hours can be millions of records. History and dead letters are capped (1,000 and 10,000);
+    // filtered by watch they are read whole, since the newest of one watch may be anywhere in
+    // them (the watch API shares one read among the readers a change wakes).
     const capped = watch === undefined ? limit : undefined;
+    // One watch's pending records: each of its handlers' queues, read through the store's
+    // by-handler index up to the limit, never a pass over every watch's records.
+    const handlers = watch === undefined ? [] : (this.#runners.get(watch)?.def.handlers ?? []);
+    const pendingOf = async (s: WatchStore): Promise<OutboxRecord[]> =>
+      watch === undefined
+        ? s.pending({ limit })
+        : (
+            await Promise.all(
+              handlers.map((h) => s.pending({ watchId: watch, handlerKey: h.key, limit })),
+            )
+          )
+            .flat()
+            .sort((a, b) => a.seq - b.seq)
+            .slice(0, limit);
     return {
       store: store.kind,
-      pending: (await all((s) => s.pending(filter))).slice(0, limit),
+      pending: (await all(pendingOf)).slice(0, limit),
       recent: newest(pick(await all((s) => s.recent(capped))), limit),
       dead: newest(pick(await all((s) => s.dead(capped))), limit),
     };

@@ -175,6 +175,59 @@ describe("watch API blocking queries", () => {
     assert.deepEqual([i.status, i.body], [400, "Invalid index"]);
   });
 
+  it("watch API - deliveries readers woken by one change share one read of the outbox; ?limit is capped", async () => {
+    const heldBefore = receiver.held.length;
+    const limits: number[] = [];
+    const original = m.deliveries.bind(m);
+    m.deliveries = (query) => {
+      limits.push(query?.limit ?? 100);
+      return original(query);
+    };
+    try {
+      // The earlier cases' last outcomes are recorded first: nothing else may wake these reads.
+      let quiet = m.changes.index;
+      await until(
+        async () => {
+          await new Promise((r) => setTimeout(r, 300));
+          const settled = m.changes.index === quiet;
+          quiet = m.changes.index;
+          return settled;
+        },
+        8000,
+        "the engine to be quiet",
+      );
+      const { index } = await get("/v1/agent/watch/deliveries");
+      limits.length = 0;
+      const reads = Array.from({ length: 30 }, (_, i) =>
+        start(`/v1/agent/watch/deliveries?watch=blk&limit=${i + 1}&index=${index}&wait=30s`),
+      );
+      await until(() => m.changes.parked() === 30, 8000, "30 reads to park");
+      assert.deepEqual(limits, [], "parked reads read nothing yet");
+      assert.equal((await a.call("PUT", "/v1/kv/blk/shared", "4")).status, 200);
+      const answers = await Promise.all(reads.map((r) => r.answer));
+      assert.deepEqual(limits, [100], "one read, for the largest size asked");
+      // Each got what a read of its own would have: its limit's share of the same lists.
+      const woke = answers[0]?.index ?? 0;
+      assert.ok(answers.every((x) => x.status === 200 && x.index === woke));
+      // The delivery of that change is held by the receiver: the index stays until it answers.
+      assert.equal(m.changes.index, woke);
+      const full = (await get("/v1/agent/watch/deliveries?watch=blk&limit=30")).body as Deliveries;
+      answers.forEach((x, i) => {
+        const d = x.body as Deliveries;
+        assert.deepEqual(d.Recent, full.Recent.slice(0, i + 1));
+        assert.deepEqual(d.Dead, full.Dead.slice(0, i + 1));
+        assert.deepEqual(d.Pending, full.Pending.slice(0, i + 1));
+      });
+      limits.length = 0;
+      assert.equal((await get("/v1/agent/watch/deliveries?limit=999999999")).status, 200);
+      assert.deepEqual(limits, [10_000], "at most 10,000 records per list");
+    } finally {
+      m.deliveries = original;
+      await until(() => receiver.held.length > heldBefore, 8000, "the delivery attempt");
+      for (const res of receiver.held.slice(heldBefore)) res.end();
+    }
+  });
+
   it("watch API - closing the server answers a parked read at once", async () => {
     const { index } = await get("/v1/agent/watches");
     const parked = start(`/v1/agent/watches?index=${index}&wait=10m`);

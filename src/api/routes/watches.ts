@@ -76,6 +76,7 @@ export function watchRoutes(manager: WatchManager, nodeName = ""): Route[] {
   // `agent` write to make the agent run handlers again.
   const read: AclCheck = (a) => a.require("agent", nodeName, "read");
   const write: AclCheck = (a) => a.require("agent", nodeName, "write");
+  const shared = new SharedDeliveries();
   return [
     guard(
       route("/v1/agent/watches", {
@@ -85,7 +86,7 @@ export function watchRoutes(manager: WatchManager, nodeName = ""): Route[] {
     ),
     guard(
       route("/v1/agent/watch/deliveries", {
-        GET: (req, ctx) => blocking(req, ctx, manager, deliveries(manager, req)),
+        GET: (req, ctx) => blocking(req, ctx, manager, deliveries(manager, shared, req)),
       }),
       read,
     ),
@@ -111,7 +112,7 @@ async function blocking(
   req: ApiRequest,
   ctx: HandlerContext,
   manager: WatchManager,
-  read: () => unknown,
+  read: (index: number) => unknown,
 ): Promise<ApiResult> {
   const { minIndex, waitMs } = req.blocking();
   const changes = manager.changes;
@@ -121,7 +122,7 @@ async function blocking(
     while (changes.index <= minIndex && !deadline.aborted) await changes.wait(minIndex, deadline);
   }
   const index = changes.index;
-  return json(await read(), { index });
+  return json(await read(index), { index });
 }
 
 /** Reads the parameters now (a bad one answers 400 before parking); the read runs later. */
@@ -145,15 +146,75 @@ function recentEventsJson(manager: WatchManager, watch: string | undefined): unk
   }));
 }
 
-function deliveries(manager: WatchManager, req: ApiRequest): () => Promise<unknown> {
-  const limit = req.uint("limit", "Invalid value for ?limit");
-  const watch = req.param("watch");
-  const body = req.flag("body");
-  return async () => {
-    const report = await manager.deliveries({
-      ...(limit !== undefined ? { limit } : {}),
-      ...(watch ? { watch } : {}),
+/** The most records `?limit` takes per list (the dead letters keep at most this many). */
+export const DELIVERIES_LIMIT_MAX = 10_000;
+
+/** The limits shared reads are made for (the default, then ten times more, up to the most). */
+const SHARED_SIZES = [100, 1000, DELIVERIES_LIMIT_MAX];
+
+interface DeliveriesJson {
+  readonly Store: string;
+  readonly Pending: unknown[];
+  readonly Recent: unknown[];
+  readonly Dead: unknown[];
+}
+
+/**
+ * The blocking deliveries answers at the current change index, one per `watch` and `body`, read
+ * for the largest `limit` asked so far: the readers a change wakes (the UI of every open browser,
+ * or a client parking hundreds of reads) share one read of the outbox — up to 30,000 records
+ * with `?limit=10000` — instead of each making its own, whatever limits they ask for.
+ */
+class SharedDeliveries {
+  #index = -1;
+  readonly #answers = new Map<string, { limit: number; answer: Promise<DeliveriesJson> }>();
+
+  read(
+    index: number,
+    key: string,
+    limit: number,
+    compute: (limit: number) => Promise<DeliveriesJson>,
+  ): Promise<DeliveriesJson> {
+    if (index !== this.#index || this.#answers.size >= 64) {
+      this.#answers.clear();
+      this.#index = index;
+    }
+    const kept = this.#answers.get(key);
+    if (kept !== undefined && kept.limit >= limit)
+      return kept.answer.then((a) => (kept.limit === limit ? a : cut(a, limit)));
+    // Read for the next size up, so readers with growing limits cost at most three reads.
+    const size = SHARED_SIZES.find((n) => n >= limit) ?? limit;
+    const answer = compute(size);
+    const entry = { limit: size, answer };
+    this.#answers.set(key, entry);
+    answer.catch(() => {
+      if (this.#answers.get(key) === entry) this.#answers.delete(key);
     });
+    return size === limit ? answer : answer.then((a) => cut(a, limit));
+  }
+}
+
+/** The same answer for a smaller limit: every list is in answer order, so its first `limit`. */
+const cut = (a: DeliveriesJson, limit: number): DeliveriesJson => ({
+  Store: a.Store,
+  Pending: a.Pending.slice(0, limit),
+  Recent: a.Recent.slice(0, limit),
+  Dead: a.Dead.slice(0, limit),
+});
+
+function deliveries(
+  manager: WatchManager,
+  shared: SharedDeliveries,
+  req: ApiRequest,
+): (index: number) => Promise<unknown> {
+  const limit = Math.min(
+    req.uint("limit", "Invalid value for ?limit") ?? 100,
+    DELIVERIES_LIMIT_MAX,
+  );
+  const watch = req.param("watch") || undefined;
+  const body = req.flag("body");
+  const read = async (n: number): Promise<DeliveriesJson> => {
+    const report = await manager.deliveries({ limit: n, ...(watch ? { watch } : {}) });
     return {
       Store: report.store,
       Pending: report.pending.map((r) => deliveryJson(r, body)),
@@ -161,6 +222,9 @@ function deliveries(manager: WatchManager, req: ApiRequest): () => Promise<unkno
       Dead: report.dead.map((r) => deliveryJson(r, body)),
     };
   };
+  // A plain read reads afresh; blocking reads (the ones a change wakes together) share.
+  if (req.blocking().minIndex === 0) return () => read(limit);
+  return (index) => shared.read(index, JSON.stringify([watch ?? null, body]), limit, read);
 }
 
 async function replay(manager: WatchManager, req: ApiRequest, id: string): Promise<ApiResult> {
