@@ -375,6 +375,20 @@ export class AclStore {
   }
 
   async upsertToken(input: TokenInput, existingId?: string): Promise<Stored<AclTokenRecord>> {
+    // A secret the client chose must be unique cluster-wide, and it is not in the token's key:
+    // such creates are serialized with the other writes whose checks span agents (NAMES_KEY),
+    // as two agents creating the same secret at once would otherwise both succeed.
+    if (existingId === undefined && input.SecretID !== undefined)
+      return this.#named((serial) => this.#upsertTokenOnce(input, undefined, serial));
+    return this.#upsertTokenOnce(input, existingId) as Promise<Stored<AclTokenRecord>>;
+  }
+
+  /** The token once written; undefined when another agent's serialized write came first. */
+  async #upsertTokenOnce(
+    input: TokenInput,
+    existingId: string | undefined,
+    serial?: number,
+  ): Promise<Stored<AclTokenRecord> | undefined> {
     const index = this.#current();
     const existing = existingId === undefined ? undefined : index.tokens.get(existingId);
     if (existingId !== undefined && !existing)
@@ -402,7 +416,7 @@ export class AclStore {
     };
     const expiration = existing?.value.ExpirationTime ?? this.#expiration(input);
     if (expiration !== undefined) record.ExpirationTime = expiration;
-    await this.#put(key.token(accessor), record, existing);
+    if (!(await this.#put(key.token(accessor), record, existing, serial))) return undefined;
     return this.token(accessor) as Stored<AclTokenRecord>;
   }
 
@@ -642,7 +656,10 @@ export class AclStore {
       const done = await write(serial);
       if (done !== undefined) return done;
     }
-    throw new AugurError("CONTENDED", "ACL policies and roles kept changing concurrently; retry");
+    throw new AugurError(
+      "CONTENDED",
+      "ACL policies, roles and tokens kept changing concurrently; retry",
+    );
   }
 
   async #delete(existing: Stored<unknown>): Promise<void> {

@@ -100,6 +100,32 @@ void describe("ACLs in cluster mode on etcd", () => {
       assert.equal(list.filter((p) => p.Name === `dup-${round}`).length, 1);
   });
 
+  void it("cluster - the same client-chosen SecretID created on both agents at once: one token, the other refused", async () => {
+    for (let round = 0; round < 5; round++) {
+      const secret = `7a7b7c7d-7777-4777-8777-${String(round).padStart(12, "0")}`;
+      const answers = await Promise.all(
+        [a1, a2].map((agent) =>
+          call(agent, "PUT", "/v1/acl/token", MANAGEMENT, {
+            SecretID: secret,
+            Description: `dup secret ${round}`,
+          }),
+        ),
+      );
+      const texts = await Promise.all(answers.map((r) => r.text()));
+      assert.deepEqual(
+        answers.map((r) => r.status).sort(),
+        [200, 500],
+        `round ${round}: ${texts.join(" | ")}`,
+      );
+      assert.ok(texts.some((t) => t.includes("Invalid Token: SecretID is already in use")));
+    }
+    const tokens = (await (await call(a1, "GET", "/v1/acl/tokens", MANAGEMENT)).json()) as {
+      Description: string;
+    }[];
+    for (let round = 0; round < 5; round++)
+      assert.equal(tokens.filter((t) => t.Description === `dup secret ${round}`).length, 1);
+  });
+
   void it("cluster - agent/join reads the other agent with acl.tokens.agent", async () => {
     const res = await call(a1, "PUT", `/v1/agent/join/${new URL(a2.url).host}`, MANAGEMENT);
     assert.equal(res.status, 200, await res.text());
