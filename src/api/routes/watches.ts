@@ -151,6 +151,8 @@ export const DELIVERIES_LIMIT_MAX = 10_000;
 
 /** The limits shared reads are made for (the default, then ten times more, up to the most). */
 const SHARED_SIZES = [100, 1000, DELIVERIES_LIMIT_MAX];
+/** Distinct (watch, body) answers kept at one change index. */
+const SHARED_KEYS_MAX = 64;
 
 interface DeliveriesJson {
   readonly Store: string;
@@ -175,7 +177,7 @@ class SharedDeliveries {
     limit: number,
     compute: (limit: number) => Promise<DeliveriesJson>,
   ): Promise<DeliveriesJson> {
-    if (index !== this.#index || this.#answers.size >= 64) {
+    if (index !== this.#index) {
       this.#answers.clear();
       this.#index = index;
     }
@@ -186,10 +188,13 @@ class SharedDeliveries {
     const size = SHARED_SIZES.find((n) => n >= limit) ?? limit;
     const answer = compute(size);
     const entry = { limit: size, answer };
-    this.#answers.set(key, entry);
-    answer.catch(() => {
-      if (this.#answers.get(key) === entry) this.#answers.delete(key);
-    });
+    // Bounded: past SHARED_KEYS_MAX answers at one index, further ones are read but not kept.
+    if (this.#answers.size < SHARED_KEYS_MAX || this.#answers.has(key)) {
+      this.#answers.set(key, entry);
+      answer.catch(() => {
+        if (this.#answers.get(key) === entry) this.#answers.delete(key);
+      });
+    }
     return size === limit ? answer : answer.then((a) => cut(a, limit));
   }
 }
