@@ -38,10 +38,10 @@ import {
   checksOfNode,
   instancesOf,
   ServiceHealthCache,
+  sharedServiceNode,
   toHealthCheck,
   toNode,
   toNodeService,
-  toServiceNode,
   type ServiceHealthEntry,
 } from "./health.js";
 import { Sessions, toSession } from "./sessions.js";
@@ -221,7 +221,7 @@ export class Catalog {
   serviceNodesAll(): Indexed<ServiceNode[]> {
     const out: ServiceNode[] = [];
     for (const s of this.#view.services.values())
-      out.push(toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
+      out.push(sharedServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
     return { index: this.#view.tableIndex("services"), value: out };
   }
 
@@ -245,7 +245,7 @@ export class Catalog {
 
   serviceNodes(service: string): Indexed<ServiceNode[]> {
     const value = instancesOf(this.#view, service).map((s) =>
-      toServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s),
+      sharedServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s),
     );
     return { index: this.#index(scope.service(service), "services"), value };
   }

@@ -1,6 +1,7 @@
 /**
  * health/service entries are kept per instance (catalog/health.ts, ServiceHealthCache) until the
- * instance's node changes in any way. These tests drive a real agent over HTTP and, after each
+ * instance's node changes in any way; catalog/service's ServiceNodes until the instance's or its
+ * node's record changes. These tests drive a real agent over HTTP and, after each
  * kind of change that feeds an entry, compare the kept entries with a cache that starts empty,
  * and check that only the entries of the node that changed were built again (the others come
  * back as the very same objects).
@@ -178,5 +179,42 @@ describe("health/service and catalog/service tag filter", () => {
     assert.equal(hasTags(["a", "B"], ["a", "c"]), false);
     assert.equal(hasTags([], ["a"]), false);
     assert.equal(hasTags(["Ǆ"], ["ǆ"]), true, "non-ASCII letters too (Consul: strings.EqualFold)");
+  });
+});
+
+describe("catalog/service entries kept per instance", () => {
+  let a: TestAgent;
+  before(async () => {
+    a = await startTestAgent();
+  });
+  after(async () => a?.stop());
+
+  it("service nodes - the same objects while the instance and its node are unchanged; new ones after either changes", async () => {
+    const register = async (node: string, address: string, id: string, tags: string[]) => {
+      const res = await a.call("PUT", "/v1/catalog/register", {
+        Node: node,
+        Address: address,
+        Service: { ID: id, Service: "api", Tags: tags },
+      });
+      assert.equal(res.status, 200);
+    };
+    await register("n1", "10.0.0.1", "api-1", ["a"]);
+    await register("n2", "10.0.0.2", "api-2", ["a"]);
+    const read = () => a.running.catalog.serviceNodes("api").value;
+    const first = read();
+    assert.ok(first.every((s) => Object.isFrozen(s)));
+    assert.deepEqual(read(), first);
+    assert.ok(read().every((s, i) => s === first[i]));
+    await register("n1", "10.9.9.9", "api-1", ["a"]); // the node's address
+    const second = read();
+    assert.equal(second[0]?.Address, "10.9.9.9");
+    assert.notEqual(second[0], first[0]);
+    assert.equal(second[1], first[1], "the other node's instance is kept");
+    await register("n2", "10.0.0.2", "api-2", ["b"]); // the instance's tags
+    const third = read();
+    assert.deepEqual(third[1]?.ServiceTags, ["b"]);
+    assert.equal(third[0], second[0]);
+    const http = (await (await a.call("GET", "/v1/catalog/service/api")).json()) as unknown[];
+    assert.deepEqual(http, JSON.parse(JSON.stringify(third)));
   });
 });

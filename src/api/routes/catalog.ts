@@ -115,9 +115,12 @@ async function service(catalog: Catalog, req: ApiRequest, ctx: HandlerContext): 
     const r = catalog.serviceNodes(req.rest);
     return {
       index: r.index,
-      value: r.value.filter(
-        (s) => hasTags(s.ServiceTags, tags) && matchesNodeMeta(s.NodeMeta, meta),
-      ),
+      value:
+        tags.length === 0 && meta.length === 0
+          ? r.value
+          : r.value.filter(
+              (s) => hasTags(s.ServiceTags, tags) && matchesNodeMeta(s.NodeMeta, meta),
+            ),
     };
   });
   const f = aclFilter(
