@@ -19,9 +19,11 @@
  * whichever was newest when it asked, and the batching is ours to count — see `stats()`.)
  *
  * Layout (ordered array keys): `["state", watchId]`, `["q", seq]` pending records,
- * `["qh", watchId, handlerKey, seq]` the same records by handler (an index, written in the same
- * transactions; built at open for a store written before it existed), `["hist", n]` recent
- * deliveries, `["dead", n]` dead letters, `["meta", "seq" | "fin" | "qh"]` counters and flags.
+ * `["qh", watchId, handlerKey, seq]` the same records by handler, `["hist", n]` recent
+ * deliveries and `["hw", watchId, n]` the same by watch, `["dead", n]` dead letters and
+ * `["dw", watchId, n]` the same by watch, `["meta", "seq" | "fin" | "qh" | "hw"]` counters and
+ * flags. The indexes are written in the same transactions as what they index, and built once at
+ * open for a store written before them.
  *
  * @module
  */
@@ -56,6 +58,13 @@ interface QueuedWrite {
   readonly resolve: () => void;
   readonly reject: (err: AugurError) => void;
 }
+
+/** A delivered record's or dead letter's entry in its area's by-watch index. */
+const byWatch = (area: "hist" | "dead", watchId: string, n: number): Key => [
+  area === "hist" ? "hw" : "dw",
+  watchId,
+  n,
+];
 
 /** A pending record's entry in the by-handler index. */
 const byHandler = (watchId: string, handlerKey: string, seq: number): Key => [
@@ -104,6 +113,17 @@ export class LmdbWatchStore implements WatchStore {
           void db.put(byHandler(r.watchId, r.handlerKey, key[1] as number), null);
         }
         void db.put(["meta", "qh"], 1);
+      });
+    }
+    if (db.get(["meta", "hw"]) === undefined) {
+      db.transactionSync(() => {
+        for (const area of ["hist", "dead"] as const)
+          for (const { key, value } of db.getRange({
+            start: [area, 0],
+            end: [area, Number.MAX_SAFE_INTEGER],
+          }))
+            void db.put(byWatch(area, (value as OutboxRecord).watchId, key[1] as number), null);
+        void db.put(["meta", "hw"], 1);
       });
     }
     this.#depth = this.#count("q");
@@ -239,6 +259,7 @@ export class LmdbWatchStore implements WatchStore {
       void this.#db.remove(byHandler(record.watchId, record.handlerKey, record.seq));
       const n = ++this.#fin;
       void this.#db.put([area, n], done);
+      void this.#db.put(byWatch(area, done.watchId, n), null);
       void this.#db.put(["meta", "fin"], n);
       this.#trim(area, status === "delivered" ? HISTORY_MAX : DEAD_MAX);
     }, status === "dead");
@@ -257,6 +278,7 @@ export class LmdbWatchStore implements WatchStore {
         const r = value as OutboxRecord;
         if (ids !== "all-dead" && !ids.includes(r.id)) continue;
         void this.#db.remove(key);
+        void this.#db.remove(byWatch("dead", r.watchId, key[1] as number));
         this.#counts["dead"] = (this.#counts["dead"] ?? 1) - 1;
         const seq = ++this.#seq;
         const rec: OutboxRecord = {
@@ -275,12 +297,12 @@ export class LmdbWatchStore implements WatchStore {
     return out;
   }
 
-  async recent(limit = HISTORY_MAX): Promise<OutboxRecord[]> {
-    return this.#newest("hist", limit);
+  async recent(limit = HISTORY_MAX, watchId?: string): Promise<OutboxRecord[]> {
+    return this.#newest("hist", limit, watchId);
   }
 
-  async dead(limit = DEAD_MAX): Promise<OutboxRecord[]> {
-    return this.#newest("dead", limit);
+  async dead(limit = DEAD_MAX, watchId?: string): Promise<OutboxRecord[]> {
+    return this.#newest("dead", limit, watchId);
   }
 
   depth(): number {
@@ -300,9 +322,22 @@ export class LmdbWatchStore implements WatchStore {
     await this.#db.close();
   }
 
-  #newest(area: string, limit: number): OutboxRecord[] {
+  #newest(area: "hist" | "dead", limit: number, watchId?: string): OutboxRecord[] {
     this.#check();
     const out: OutboxRecord[] = [];
+    if (watchId !== undefined) {
+      // One watch's, through its index: up to `limit` reads, wherever they are in the area.
+      for (const key of this.#db.getKeys({
+        start: byWatch(area, watchId, Number.MAX_SAFE_INTEGER),
+        end: byWatch(area, watchId, 0),
+        reverse: true,
+        limit,
+      })) {
+        const r = this.#db.get([area, key[2] as number]) as OutboxRecord | undefined;
+        if (r !== undefined) out.push(r);
+      }
+      return out;
+    }
     for (const { value } of this.#db.getRange({
       start: [area, Number.MAX_SAFE_INTEGER],
       end: [area, 0],
@@ -318,19 +353,23 @@ export class LmdbWatchStore implements WatchStore {
   }
 
   /** Keeps about the newest `max` entries of an area (inside a write transaction), trimming in batches. */
-  #trim(area: string, max: number): void {
+  #trim(area: "hist" | "dead", max: number): void {
     const count = (this.#counts[area] ?? 0) + 1;
     this.#counts[area] = count;
     if (count <= max + TRIM_BATCH) return;
-    const keys = [
-      ...this.#db.getKeys({
+    // Read before removing: a range is not walked while it is being changed.
+    const oldest = [
+      ...this.#db.getRange({
         start: [area, 0],
         end: [area, Number.MAX_SAFE_INTEGER],
         limit: count - max,
       }),
     ];
-    for (const key of keys) void this.#db.remove(key);
-    this.#counts[area] = count - keys.length;
+    for (const { key, value } of oldest) {
+      void this.#db.remove(key);
+      void this.#db.remove(byWatch(area, (value as OutboxRecord).watchId, key[1] as number));
+    }
+    this.#counts[area] = count - oldest.length;
   }
 
   /** Queues `apply` for the next group commit; `durable` also waits for the flush to disk. */

@@ -165,18 +165,13 @@ export class WatchManager {
     const store = await this.#whenStarted();
     const limit = query.limit ?? 100;
     const watch = query.watch;
-    const pick = (list: OutboxRecord[]): OutboxRecord[] =>
-      list.filter((r) => watch === undefined || r.watchId === watch);
     const stores = store === this.#memory ? [store] : [store, this.#memory];
     const all = async (f: (s: WatchStore) => Promise<OutboxRecord[]>): Promise<OutboxRecord[]> =>
       (await Promise.all(stores.map(f))).flat();
     // Each store reads only what the answer can hold: the pending queue of a receiver down for
-    // hours can be millions of records. History and dead letters are capped (1,000 and 10,000);
-    // filtered by watch they are read whole, since the newest of one watch may be anywhere in
-    // them (the watch API shares one read among the readers a change wakes).
-    const capped = watch === undefined ? limit : undefined;
-    // One watch's pending records: each of its handlers' queues, read through the store's
-    // by-handler index up to the limit, never a pass over every watch's records.
+    // hours can be millions of records. One watch's records come through the store's indexes
+    // (pending by handler, history and dead letters by watch), up to the limit, never from a
+    // pass over every watch's records.
     const handlers = watch === undefined ? [] : (this.#runners.get(watch)?.def.handlers ?? []);
     const pendingOf = async (s: WatchStore): Promise<OutboxRecord[]> =>
       watch === undefined
@@ -192,8 +187,8 @@ export class WatchManager {
     return {
       store: store.kind,
       pending: (await all(pendingOf)).slice(0, limit),
-      recent: newest(pick(await all((s) => s.recent(capped))), limit),
-      dead: newest(pick(await all((s) => s.dead(capped))), limit),
+      recent: newest(await all((s) => s.recent(limit, watch)), limit),
+      dead: newest(await all((s) => s.dead(limit, watch)), limit),
     };
   }
 

@@ -141,14 +141,14 @@ export class MemoryWatchStore implements WatchStore {
     });
   }
 
-  async recent(limit = HISTORY_MAX): Promise<OutboxRecord[]> {
+  async recent(limit = HISTORY_MAX, watchId?: string): Promise<OutboxRecord[]> {
     this.#check();
-    return newestFirst(this.#history, Math.min(limit, HISTORY_MAX));
+    return newestFirst(ofWatch(this.#history, watchId), limit);
   }
 
-  async dead(limit = DEAD_MAX): Promise<OutboxRecord[]> {
+  async dead(limit = DEAD_MAX, watchId?: string): Promise<OutboxRecord[]> {
     this.#check();
-    return newestFirst(this.#dead, Math.min(limit, DEAD_MAX));
+    return newestFirst(ofWatch(this.#dead, watchId), limit);
   }
 
   depth(): number {
@@ -163,3 +163,6 @@ export class MemoryWatchStore implements WatchStore {
     if (this.#closed) throw closedError();
   }
 }
+
+const ofWatch = (list: OutboxRecord[], watchId: string | undefined): OutboxRecord[] =>
+  watchId === undefined ? list : list.filter((r) => r.watchId === watchId);

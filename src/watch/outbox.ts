@@ -108,10 +108,10 @@ export interface WatchStore {
   ): Promise<OutboxRecord>;
   /** Moves dead letters back to the tail of their handler's queue with attempts reset. */
   requeue(ids: readonly string[] | "all-dead", now: number): Promise<OutboxRecord[]>;
-  /** Delivered records, newest first. */
-  recent(limit?: number): Promise<OutboxRecord[]>;
-  /** Dead letters, newest first. */
-  dead(limit?: number): Promise<OutboxRecord[]>;
+  /** Delivered records, newest first; only `watchId`'s when given (read by index, up to `limit`). */
+  recent(limit?: number, watchId?: string): Promise<OutboxRecord[]>;
+  /** Dead letters, newest first; only `watchId`'s when given (read by index, up to `limit`). */
+  dead(limit?: number, watchId?: string): Promise<OutboxRecord[]>;
   /** Pending record count (outbox depth). */
   depth(): number;
   close(): Promise<void>;

@@ -7,7 +7,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { PersistedWatchState } from "../../src/watch/detector.js";
-import type { NewRecord, WatchStore } from "../../src/watch/outbox.js";
+import {
+  HISTORY_MAX as HISTORY_MAX_FOR_TEST,
+  type NewRecord,
+  type WatchStore,
+} from "../../src/watch/outbox.js";
 import { isAugurError } from "../../src/lib/errors.js";
 
 export interface StoreFactory {
@@ -244,6 +248,53 @@ export function outboxContract(name: string, factory: StoreFactory): void {
       await s.finish(a, "delivered", 4000);
       assert.deepEqual(await s.pendingSummary("w1", "h"), { count: 1, lastSeq: seqOf("f") });
       assert.deepEqual(await ids("w1", "h"), ["f"]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  void test(`${name} - recent and dead of one watch: the same as the whole lists filtered, also past a trim and a replay`, async () => {
+    const s = await factory.open();
+    try {
+      // More deliveries than the history keeps (1,000, trimmed in batches of 100), two watches
+      // (one a prefix of the other's ID) interleaved unevenly.
+      const watches = ["w1", "w10"];
+      const created = await Promise.all(
+        Array.from({ length: 1250 }, (_, i) =>
+          s.commit(watches[i % 3 === 0 ? 0 : 1] as string, null, [
+            rec(`e${i}`, "h1", watches[i % 3 === 0 ? 0 : 1]),
+          ]),
+        ),
+      );
+      const records = created.flat();
+      await Promise.all(records.map((r, i) => s.finish(r, i % 50 === 0 ? "dead" : "delivered", i)));
+      const ids = (list: { id: string }[]): string[] => list.map((r) => r.id);
+      for (const w of watches) {
+        // Everything still kept (a store may hold up to one trim batch over its bound).
+        const all = await s.recent(HISTORY_MAX_FOR_TEST * 2);
+        assert.ok(all.length >= HISTORY_MAX_FOR_TEST && all.length <= 1100, `${all.length} kept`);
+        assert.deepEqual(
+          ids(await s.recent(HISTORY_MAX_FOR_TEST * 2, w)),
+          ids(all.filter((r) => r.watchId === w)),
+          `recent of ${w}: the kept ones, none trimmed`,
+        );
+        for (const n of [7, 100])
+          assert.deepEqual(
+            ids(await s.recent(n, w)),
+            ids(all.filter((r) => r.watchId === w).slice(0, n)),
+          );
+        const dead = await s.dead();
+        assert.deepEqual(
+          ids(await s.dead(undefined, w)),
+          ids(dead.filter((r) => r.watchId === w)),
+          `dead of ${w}`,
+        );
+      }
+      const [first] = await s.dead(1, "w1");
+      assert.ok(first);
+      await s.requeue([first.id], 5000);
+      assert.ok(!ids(await s.dead(undefined, "w1")).includes(first.id), "a replayed one leaves");
+      assert.deepEqual(await s.recent(10, "nobody"), []);
     } finally {
       await s.close();
     }

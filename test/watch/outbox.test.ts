@@ -33,7 +33,7 @@ outboxContract("lmdb store", {
   },
 });
 
-void test("lmdb store - a store written before the by-handler index is indexed at open", async () => {
+void test("lmdb store - a store written before the by-handler and by-watch indexes is indexed at open", async () => {
   const dir = await mkdtemp(join(tmpdir(), "augur-outbox-old-"));
   dirs.push(dir);
   const path = join(dir, "watches");
@@ -61,6 +61,14 @@ void test("lmdb store - a store written before the by-handler index is indexed a
     ] as const)
       void old.put(["q", seq], record(seq, h));
     void old.put(["meta", "seq"], 3);
+    void old.put(["hist", 1], { ...record(10, "h1"), status: "delivered", finishedAt: 5 });
+    void old.put(["dead", 2], {
+      ...record(11, "h1"),
+      watchId: "w2",
+      status: "dead",
+      finishedAt: 6,
+    });
+    void old.put(["meta", "fin"], 2);
   });
   await old.close();
 
@@ -75,6 +83,15 @@ void test("lmdb store - a store written before the by-handler index is indexed a
       { eventId: "e4", watchId: "w1", handlerKey: "h1", index: "8", createdAt: 1, body: "{}" },
     ]);
     assert.equal(next?.seq, 4, "the sequence goes on from the old store's");
+    assert.deepEqual(
+      (await s.recent(10, "w1")).map((r) => r.eventId),
+      ["e10"],
+    );
+    assert.deepEqual(
+      (await s.dead(10, "w2")).map((r) => r.eventId),
+      ["e11"],
+    );
+    assert.deepEqual(await s.dead(10, "w1"), []);
     await s.close();
     s = await LmdbWatchStore.open(path); // indexed once: reopening finds it as left
     assert.deepEqual(await s.pendingSummary("w1", "h1"), { count: 3, lastSeq: 4 });
