@@ -36,7 +36,6 @@ import { scope, type WaitSignal } from "./scopes.js";
 import { ServiceSummaryCache } from "./service-summaries.js";
 import {
   checksOfNode,
-  instancesOf,
   ServiceHealthCache,
   sharedServiceNode,
   toHealthCheck,
@@ -244,9 +243,9 @@ export class Catalog {
   }
 
   serviceNodes(service: string): Indexed<ServiceNode[]> {
-    const value = instancesOf(this.#view, service).map((s) =>
-      sharedServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s),
-    );
+    const value = this.#view
+      .instancesOf(service)
+      .map((s) => sharedServiceNode(this.#view.nodes.get(s.value.Node.toLowerCase()), s));
     return { index: this.#index(scope.service(service), "services"), value };
   }
 
@@ -298,7 +297,7 @@ export class Catalog {
    */
   serviceInstances(service: string): InstanceEntry[] {
     const perNode = new Map<string, { node: Node; checks: HealthCheck[] }>();
-    return instancesOf(this.#view, service).map((s) => {
+    return this.#view.instancesOf(service).map((s) => {
       const lower = s.value.Node.toLowerCase();
       let n = perNode.get(lower);
       if (!n) {

@@ -207,7 +207,7 @@ export class ServiceHealthCache {
     missingNode: (name: string) => Node,
   ): ServiceHealthEntry[] {
     const perNode = new Map<string, NodeHealth>();
-    return instancesOf(view, service).map((s) => {
+    return view.instancesOf(service).map((s) => {
       const lower = s.value.Node.toLowerCase();
       let n = perNode.get(lower);
       if (n === undefined) {
@@ -248,11 +248,6 @@ function buildNodeHealth(
     node: stored ? frozen(frozenNodes, stored, toNode) : missingNode(),
     checks: checksOfNode(view, lower),
   };
-}
-
-/** Instances of a service, ordered by node then id (Consul's index order); shared, read-only. */
-export function instancesOf(view: CatalogView, service: string): readonly Stored<ServiceRecord>[] {
-  return view.instancesOf(service);
 }
 
 /** Consul's tag filter: every requested tag must be on the instance, case-insensitively. */

@@ -21,8 +21,8 @@
  * Layout (ordered array keys): `["state", watchId]`, `["q", seq]` pending records,
  * `["qh", watchId, handlerKey, seq]` the same records by handler, `["hist", n]` recent
  * deliveries and `["hw", watchId, n]` the same by watch, `["dead", n]` dead letters and
- * `["dw", watchId, n]` the same by watch, `["meta", "seq" | "fin" | "qh" | "hw"]` counters and
- * flags. The indexes are written in the same transactions as what they index, and built once at
+ * `["dw", watchId, n]` the same by watch, `["meta", "seq" | "fin" | "indexed"]` counters and
+ * a flag. The indexes are written in the same transactions as what they index, and built once at
  * open for a store written before them.
  *
  * @module
@@ -102,28 +102,22 @@ export class LmdbWatchStore implements WatchStore {
     this.#db = db;
     this.#seq = (db.get(["meta", "seq"]) as number | undefined) ?? 0;
     this.#fin = (db.get(["meta", "fin"]) as number | undefined) ?? 0;
-    if (db.get(["meta", "qh"]) === undefined) {
-      // A store from before the index: index what is pending, once.
+    if (db.get(["meta", "indexed"]) === undefined) {
+      // A store from before the indexes: index what it holds, once.
       db.transactionSync(() => {
-        for (const { key, value } of db.getRange({
-          start: ["q", 0],
-          end: ["q", Number.MAX_SAFE_INTEGER],
-        })) {
-          const r = value as OutboxRecord;
-          void db.put(byHandler(r.watchId, r.handlerKey, key[1] as number), null);
-        }
-        void db.put(["meta", "qh"], 1);
-      });
-    }
-    if (db.get(["meta", "hw"]) === undefined) {
-      db.transactionSync(() => {
-        for (const area of ["hist", "dead"] as const)
+        for (const area of ["q", "hist", "dead"] as const)
           for (const { key, value } of db.getRange({
             start: [area, 0],
             end: [area, Number.MAX_SAFE_INTEGER],
-          }))
-            void db.put(byWatch(area, (value as OutboxRecord).watchId, key[1] as number), null);
-        void db.put(["meta", "hw"], 1);
+          })) {
+            const r = value as OutboxRecord;
+            const n = key[1] as number;
+            void db.put(
+              area === "q" ? byHandler(r.watchId, r.handlerKey, n) : byWatch(area, r.watchId, n),
+              null,
+            );
+          }
+        void db.put(["meta", "indexed"], 1);
       });
     }
     this.#depth = this.#count("q");

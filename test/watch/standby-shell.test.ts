@@ -25,6 +25,12 @@ const skip =
     : "/bin/sh is not dash: script handlers start every process directly here";
 
 const dirs: TempDir[] = [];
+/** A temporary directory removed after the file's tests. */
+async function scratchDir(): Promise<TempDir> {
+  const dir = await tempDir();
+  dirs.push(dir);
+  return dir;
+}
 after(async () => {
   for (const d of dirs) await d.remove();
 });
@@ -101,8 +107,7 @@ void test(
   "standby shell - the second delivery runs in the process started ahead, and the command sees what a direct spawn gave it",
   { skip },
   async () => {
-    const dir = await tempDir();
-    dirs.push(dir);
+    const dir = await scratchDir();
     const out = join(dir.path, "seen");
     // dash sets PWD, IFS, OPTIND and PPID itself: the agent's values must reach the command.
     const env: NodeJS.ProcessEnv = {
@@ -181,8 +186,7 @@ void test(
   "standby shell - `handler` strings run through $SHELL -c the same way",
   { skip },
   async () => {
-    const dir = await tempDir();
-    dirs.push(dir);
+    const dir = await scratchDir();
     const out = join(dir.path, "out");
     const handler = new ScriptHandler(
       def({ shellCommand: `echo "$0|$CONSUL_INDEX|$(cat)|$PWD" >> ${out}` }),
@@ -209,8 +213,7 @@ void test(
   "standby shell - a timeout kills the process group of a command started ahead",
   { skip },
   async () => {
-    const dir = await tempDir();
-    dirs.push(dir);
+    const dir = await scratchDir();
     const pids = join(dir.path, "pids");
     const script = await dir.script(
       "h.sh",
@@ -239,8 +242,7 @@ void test(
   "standby shell - not used when the environment has a name dash would drop, or a variable was hidden since it started",
   { skip },
   async () => {
-    const dir = await tempDir();
-    dirs.push(dir);
+    const dir = await scratchDir();
     const out = join(dir.path, "seen");
     const signal = new AbortController().signal;
     const odd = new ScriptHandler(def({ args: [process.execPath, "-e", DUMP, out] }), {
@@ -317,8 +319,7 @@ void test(
   "standby shell - ends when the process that started it is killed with SIGKILL",
   { skip },
   async () => {
-    const dir = await tempDir();
-    dirs.push(dir);
+    const dir = await scratchDir();
     const child = join(dir.path, "child.mjs");
     const handlerModule = fileURLToPath(
       new URL("../../src/watch/handlers/script-handler.js", import.meta.url),
