@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, realpathSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScriptHandler } from "../../src/watch/handlers/script-handler.js";
@@ -346,5 +346,126 @@ const t = setInterval(() => { if (h.standbyPid) { console.log(h.standbyPid); cle
     assert.ok(alive(pid));
     proc.kill("SIGKILL");
     await until("the orphaned waiting shell to end (its stdin closed)", () => !alive(pid));
+  },
+);
+
+void test(
+  "standby shell - a `sh -c` command runs in the waiting shell itself, and its script sees what a direct spawn's shell gives it",
+  { skip },
+  async () => {
+    const dir = await scratchDir();
+    const out = join(dir.path, "seen");
+    // Everything the script can see of its shell, then a failure whose message names a line.
+    const script = [
+      `{ echo "$0|$#|$*|$$|$(cat | wc -c)"; set; export -p; } > ${out}.$AUGUR_DELIVERY_ATTEMPT`,
+      `cat /proc/$$/cmdline > ${out}.$AUGUR_DELIVERY_ATTEMPT.argv`,
+      "no-such-command-here",
+    ].join("\n");
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+      PWD: "/not/where/it/runs",
+      IFS: ":",
+      OPTIND: "3",
+    };
+    const handler = new ScriptHandler(
+      def({ args: ["sh", "-c", script, "name", "arg one", "it's"] }),
+      { env },
+    );
+    try {
+      const signal = new AbortController().signal;
+      const body = JSON.stringify({ lines: "x\n".repeat(100_000) });
+      const first = await handler.deliver(request({ body, attempt: 1 }), signal);
+      await until("a waiting shell", () => handler.standbyPid !== undefined);
+      const waiting = Number(handler.standbyPid);
+      const second = await handler.deliver(request({ body, attempt: 2 }), signal);
+      // The same failure, reported the same way: exit 127, dash's message for line 2.
+      assert.equal(first.kind, "permanent", JSON.stringify(first));
+      assert.deepEqual(second, first);
+      assert.match(JSON.stringify(first), /name: 3: no-such-command-here: not found/);
+
+      const [direct, inPlace] = await Promise.all(
+        [1, 2].map(async (n) => (await readFile(`${out}.${n}`, "utf8")).split("\n")),
+      );
+      const perDelivery = (line: string): boolean =>
+        PER_DELIVERY.some((v) => line.includes(v)) || /^(export )?PPID=/.test(line);
+      const [directHead, ...directRest] = direct as string[];
+      const [inPlaceHead, ...inPlaceRest] = inPlace as string[];
+      assert.equal(inPlaceHead, `name|2|arg one it's|${waiting}|${Buffer.byteLength(body) + 1}`);
+      assert.equal(
+        directHead?.replace(/\|\d+\|(\d+)$/, "|$1"),
+        inPlaceHead?.replace(/\|\d+\|(\d+)$/, "|$1"),
+      );
+      // Shell variables and exported ones alike, but for the delivery's own and the parent pid.
+      const vars = (lines: string[]): string[] => lines.filter((l) => !perDelivery(l));
+      assert.deepEqual(vars(inPlaceRest), vars(directRest));
+      assert.ok(inPlaceRest.includes("export AUGUR_DELIVERY_ATTEMPT='2'"));
+      // argv: `sh -c`, the set-up, the script, then its own $0 and arguments.
+      const argv = async (n: number): Promise<string[]> =>
+        (await readFile(`${out}.${n}.argv`, "utf8")).split("\0").slice(0, -1);
+      assert.deepEqual(await argv(1), ["sh", "-c", script, "name", "arg one", "it's"]);
+      const inPlaceArgv = await argv(2);
+      assert.deepEqual(inPlaceArgv.slice(0, 2), ["sh", "-c"]);
+      assert.ok(inPlaceArgv[2]?.startsWith("IFS= read -r CONSUL_INDEX"), inPlaceArgv[2]);
+      assert.ok(inPlaceArgv[2]?.endsWith(`;${script}`));
+      assert.deepEqual(inPlaceArgv.slice(3), ["name", "arg one", "it's"]);
+    } finally {
+      handler.close();
+    }
+  },
+);
+
+void test(
+  "standby shell - a `sh` that is not /bin/sh's file is exec'd, not replaced by the waiting dash",
+  { skip },
+  async () => {
+    const dir = await scratchDir();
+    const out = join(dir.path, "out");
+    // A PATH whose first `sh` is the user's own wrapper: it must be what runs.
+    await mkdir(join(dir.path, "bin"));
+    const wrapper = join(dir.path, "bin", "sh");
+    await writeFile(wrapper, `#!/bin/sh\necho "wrapped $*" >> ${out}\n`, { mode: 0o755 });
+    const handler = new ScriptHandler(def({ args: ["sh", "-c", "echo direct"] }), {
+      env: { PATH: `${join(dir.path, "bin")}:${process.env["PATH"] ?? "/usr/bin:/bin"}` },
+    });
+    try {
+      const signal = new AbortController().signal;
+      assert.equal((await handler.deliver(request(), signal)).kind, "delivered");
+      await until("a waiting shell", () => handler.standbyPid !== undefined);
+      assert.equal((await handler.deliver(request(), signal)).kind, "delivered");
+      assert.deepEqual((await readFile(out, "utf8")).trim().split("\n"), [
+        "wrapped -c echo direct",
+        "wrapped -c echo direct",
+      ]);
+    } finally {
+      handler.close();
+    }
+  },
+);
+
+void test(
+  "standby shell - a `sh -c` script with a syntax error fails each delivery as a direct spawn does",
+  { skip },
+  async () => {
+    // In place, dash parses the set-up line with the script's first line: the waiting shell
+    // ends at once, and a delivery that finds it gone (or takes it as it ends) reports the same.
+    const handler = new ScriptHandler(def({ args: ["sh", "-c", "if true"] }), {
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" },
+    });
+    try {
+      const signal = new AbortController().signal;
+      const outcomes = [];
+      for (let i = 0; i < 4; i++) {
+        outcomes.push(await handler.deliver(request(), signal));
+        await new Promise((r) => setTimeout(r, i * 30));
+      }
+      for (const o of outcomes)
+        assert.deepEqual(o, {
+          kind: "permanent",
+          error: "exit status 2",
+          output: 'sh: 1: Syntax error: end of file unexpected (expecting "then")\n',
+        });
+    } finally {
+      handler.close();
+    }
   },
 );
