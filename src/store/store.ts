@@ -6,7 +6,8 @@
  *
  * Revisions start at 1 for an empty store and grow by exactly one per write transaction (a
  * put, a delete that removed something, or a txn whose chosen branch wrote). A transaction's
- * writes all carry the same revision. Reads never change the revision.
+ * writes all carry the same revision. Reads never change the revision. (A write the disk store
+ * could not make durable leaves its revision unused: the next one is one higher still.)
  *
  * Errors are {@link AugurError}s: `STORE_COMPACTED` when a watch asks for history that is gone,
  * `STORE_CLOSED` after `close()`, `STORE_IO` / `NO_LEADER` for the backend failing.

@@ -31,6 +31,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
 import { AugurError } from "../lib/errors.js";
+import { holdBatchCommit, holdCommitError, lmdbFailureMessage } from "../lib/lmdb-commit.js";
 import type { PersistedWatchState } from "./detector.js";
 import {
   DEAD_MAX,
@@ -386,6 +387,7 @@ export class LmdbWatchStore implements WatchStore {
       const failed = new Set<QueuedWrite>();
       try {
         await this.#db.transaction(() => {
+          holdBatchCommit(this.#db);
           batch = this.#take();
           for (const w of batch) {
             // Computed on top of a commit that failed: applying it would skip that one's event.
@@ -406,10 +408,13 @@ export class LmdbWatchStore implements WatchStore {
       } catch (err) {
         // The transaction failed as a whole (or never ran its callback): nothing in it counts.
         if (batch.length === 0) batch = this.#take();
+        const error = new AugurError("STORE_IO", `watch outbox: ${await lmdbFailureMessage(err)}`, {
+          cause: err,
+        });
         for (const w of batch) {
           if (failed.has(w)) continue;
           this.#fail(w);
-          w.reject(ioError(err));
+          w.reject(error);
         }
         continue;
       }
@@ -436,11 +441,13 @@ export class LmdbWatchStore implements WatchStore {
     // now, before the loop queues the next transaction (wrapping it in a Promise would defer it).
     void this.#db.flushed.then(
       () => durable.forEach((w) => w.resolve()),
-      (err: unknown) =>
+      (err: unknown) => {
+        holdCommitError(err);
         durable.forEach((w) => {
           this.#fail(w);
           w.reject(ioError(err));
-        }),
+        });
+      },
     );
   }
 

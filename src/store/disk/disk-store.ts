@@ -10,6 +10,7 @@
  */
 import { open, type Database, type RootDatabase } from "lmdb";
 import { AugurError } from "../../lib/errors.js";
+import { holdBatchCommit, lmdbFailureMessage } from "../../lib/lmdb-commit.js";
 import type { KeyValue, LeaseId, Store, WatchBatch, WatchEvent } from "../store.js";
 import { MemoryStore, type Journal } from "../memory/memory-store.js";
 import {
@@ -83,6 +84,7 @@ class LmdbJournal implements Journal {
     const prune = this.logFrom < pruneTo ? { from: this.logFrom, to: pruneTo } : undefined;
     try {
       await this.root.transaction(() => {
+        holdBatchCommit(this.root);
         for (const e of events) {
           if (e.type === "put") void this.kvs.put(e.kv.key, toStored(e.kv));
           else void this.kvs.remove(e.key);
@@ -100,7 +102,9 @@ class LmdbJournal implements Journal {
       });
       if (prune) this.logFrom = prune.to;
     } catch (err) {
-      throw ioError(err);
+      throw new AugurError("STORE_IO", `data dir store: ${await lmdbFailureMessage(err)}`, {
+        cause: err,
+      });
     }
   }
 }

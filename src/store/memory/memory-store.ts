@@ -55,6 +55,21 @@ export interface MemoryStoreOptions {
   readonly history?: HistoryLimits;
 }
 
+/** A revision applied in memory, waiting for its journal write. */
+interface Unsettled {
+  readonly revision: number;
+  readonly events: readonly WatchEvent[];
+}
+
+/** A write refused because an earlier journal write failed with `cause`. */
+function refusedAfter(cause: unknown, what: string): AugurError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new AugurError("STORE_IO", `${message}; ${what}`, { cause });
+}
+
+/** How soon an expired lease whose keys could not be deleted is tried again. */
+const EXPIRE_RETRY_MS = 1_000;
+
 interface Lease {
   readonly ttlSeconds: number;
   expiresAt: number;
@@ -74,6 +89,17 @@ export class MemoryStore implements Store {
   readonly #journal: Journal | undefined;
   /** Revisions written but not yet durable, published to watchers in order once they are. */
   #pending: Promise<void> = Promise.resolve();
+  /** Revisions applied in memory whose journal write has not settled yet, oldest first. */
+  readonly #unsettled: Unsettled[] = [];
+  /**
+   * Set when a journal write failed: writes are refused until memory is back to what the journal
+   * holds (see {@link #settled}), or for good when that cannot be done.
+   */
+  #writeFailure: AugurError | undefined;
+  /** The failed revisions to take back out of memory, oldest first. */
+  #failedRevisions: Unsettled[] = [];
+  /** A revision was made durable after an earlier one failed: memory cannot be rolled back. */
+  #failedThenDurable = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     // Late-bound, so a test that fakes Date (node:test's mock.timers) fakes lease expiry too.
@@ -148,6 +174,8 @@ export class MemoryStore implements Store {
     }
     const succeeded = request.compare.every((c) => compareHolds(c, this.#data.get(c.key)));
     const ops = succeeded ? request.success : (request.failure ?? []);
+    if (this.#writeFailure && ops.some((op) => op.type !== "get" && op.type !== "range"))
+      throw this.#writeFailure;
     const next = this.#revision + 1;
     const events: WatchEvent[] = [];
     const results = ops.map((op) => this.#apply(op, next, events));
@@ -164,17 +192,26 @@ export class MemoryStore implements Store {
 
   async grant(ttlSeconds: number): Promise<LeaseId> {
     this.#open();
+    if (this.#writeFailure) throw this.#writeFailure;
     const id = String(this.#nextLease++);
     const lease: Lease = { ttlSeconds, expiresAt: 0, keys: new Set() };
     this.#leases.set(id, lease);
     this.#arm(id, lease);
-    if (this.#journal)
-      await this.#journal.write(
-        this.#revision,
-        [],
-        { granted: [id, ttlSeconds] },
-        this.#hub.oldestKept(),
-      );
+    if (this.#journal) {
+      try {
+        await this.#journal.write(
+          this.#revision,
+          [],
+          { granted: [id, ttlSeconds] },
+          this.#hub.oldestKept(),
+        );
+      } catch (err) {
+        // Not on disk, so not granted: nothing may be attached to it.
+        clearTimeout(lease.timer);
+        this.#leases.delete(id);
+        throw err;
+      }
+    }
     return id;
   }
 
@@ -280,15 +317,74 @@ export class MemoryStore implements Store {
       this.#hub.publish({ revision, events });
       return;
     }
+    const entry: Unsettled = { revision, events };
+    this.#unsettled.push(entry);
     const write = this.#journal.write(revision, events, leases, this.#hub.oldestKept());
     const previous = this.#pending;
     const done = (async () => {
       await previous.catch(() => undefined);
-      await write;
+      try {
+        await write;
+      } catch (err) {
+        this.#settled(entry, err);
+        throw err;
+      }
+      this.#settled(entry);
       this.#hub.publish({ revision, events });
     })();
     this.#pending = done;
     await done;
+  }
+
+  /**
+   * One revision's journal write settled (they settle in revision order). A failed one was
+   * applied in memory but is not on disk, and later writes were computed on top of it (their
+   * compares, versions and create revisions): from the first failure on, writes are refused,
+   * and once every revision in flight has settled, the failed ones are taken back out of memory
+   * (newest first), so what compares and reads see is again what the journal holds, and writes
+   * resume. Their revision numbers are not reused (watchers may have been told the store's
+   * revision meanwhile): the next write leaves a gap. If a revision after a failed one was made
+   * durable, it was computed on top of the failed one and is on disk: memory cannot be made
+   * to match the journal by taking things out, and writes stay refused until a restart, which
+   * loads what is on disk.
+   */
+  #settled(entry: Unsettled, failure?: unknown): void {
+    this.#unsettled.shift();
+    if (failure !== undefined) {
+      this.#failedRevisions.push(entry);
+      this.#writeFailure ??= refusedAfter(
+        failure,
+        "writes are refused until the writes made on top of it have been undone",
+      );
+    } else if (this.#failedRevisions.length > 0) {
+      this.#failedThenDurable = true;
+    }
+    if (this.#unsettled.length > 0 || this.#writeFailure === undefined) return;
+    if (this.#failedThenDurable) {
+      this.#writeFailure = refusedAfter(
+        this.#writeFailure.cause,
+        "a later write reached the disk on top of it, so memory cannot be rolled back: writes are refused until the agent restarts",
+      );
+      return;
+    }
+    for (const failed of this.#failedRevisions.reverse()) this.#undo(failed.events);
+    this.#failedRevisions = [];
+    this.#writeFailure = undefined;
+  }
+
+  /** Takes one revision's events back out of memory, newest first. */
+  #undo(events: readonly WatchEvent[]): void {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i] as WatchEvent;
+      const key = e.type === "put" ? e.kv.key : e.key;
+      if (e.type === "put" && e.kv.lease) this.#leases.get(e.kv.lease)?.keys.delete(key);
+      if (e.prev) {
+        this.#data.set(key, e.prev);
+        if (e.prev.lease) this.#leases.get(e.prev.lease)?.keys.add(key);
+      } else {
+        this.#data.delete(key);
+      }
+    }
   }
 
   /** Deletes a lease and its keys in one revision. */
@@ -299,8 +395,23 @@ export class MemoryStore implements Store {
     this.#leases.delete(id);
     if (this.#closed) return;
     const ops: TxnOp[] = [...lease.keys].map((key) => ({ type: "delete", key }));
-    if (ops.length > 0) await this.txn({ compare: [], success: ops });
-    if (this.#journal)
-      await this.#journal.write(this.#revision, [], { revoked: id }, this.#hub.oldestKept());
+    try {
+      if (ops.length > 0) await this.txn({ compare: [], success: ops });
+      if (this.#journal)
+        await this.#journal.write(this.#revision, [], { revoked: id }, this.#hub.oldestKept());
+    } catch (err) {
+      // Its keys are still there (the delete was refused or undone): the lease must stay, or they
+      // would never expire. Tried again shortly.
+      if (!this.#closed && !this.#leases.has(id)) {
+        this.#leases.set(id, lease);
+        lease.expiresAt = this.#now();
+        lease.timer = setTimeout(
+          () => void this.#expire(id).catch(() => undefined),
+          EXPIRE_RETRY_MS,
+        );
+        lease.timer.unref();
+      }
+      throw err;
+    }
   }
 }
