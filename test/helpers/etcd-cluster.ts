@@ -19,7 +19,11 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-export async function startEtcdCluster(members = 1): Promise<EtcdCluster> {
+export async function startEtcdCluster(
+  members = 1,
+  /** More flags for every member (e.g. `--quota-backend-bytes`). */
+  extraArgs: readonly string[] = [],
+): Promise<EtcdCluster> {
   const dir = await mkdtemp(join(tmpdir(), "augur-etcd-"));
   const ports = await Promise.all(
     Array.from({ length: members }, async () => ({
@@ -58,6 +62,7 @@ export async function startEtcdCluster(members = 1): Promise<EtcdCluster> {
         "500",
         "--log-level",
         "error",
+        ...extraArgs,
       ],
       { stdio: "ignore" },
     );

@@ -14,6 +14,7 @@ import {
   ExponentialBackoff,
   circuitBreaker,
   handleWhen,
+  retry,
   BrokenCircuitError,
   BulkheadRejectedError,
   IsolatedCircuitError,
@@ -25,6 +26,7 @@ import {
   EtcdLeaseInvalidError,
   GRPCDeadlineExceededError,
   GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
   GRPCUnavailableError,
   isRecoverableError,
   type IKeyValue,
@@ -78,10 +80,12 @@ export const RECONNECT_MAX_MS = 1000;
 function faultHandling(): NonNullable<IOptions["faultHandling"]> {
   return {
     host: () =>
-      circuitBreaker(handleWhen(isRecoverableError), {
+      circuitBreaker(handleWhen(etcdUnavailable), {
         halfOpenAfter: 250,
         breaker: new ConsecutiveBreaker(3),
       }),
+    // etcd3's default, but for etcd refusing a write it can take no more of (below).
+    global: retry(handleWhen(etcdUnavailable), { maxAttempts: 3 }),
     // etcd3 declares an IBackoff here but calls `.next()` on it first, as with its own default
     // (`new ExponentialBackoff()`): a factory is what it takes at run time.
     watchBackoff: new ExponentialBackoff({
@@ -89,6 +93,18 @@ function faultHandling(): NonNullable<IOptions["faultHandling"]> {
       maxDelay: RECONNECT_MAX_MS,
     }) as unknown as WatchBackoff,
   };
+}
+
+/**
+ * What etcd3 retries and counts toward a host's breaker, less gRPC RESOURCE_EXHAUSTED: etcd
+ * answers that to writes once its NOSPACE alarm is raised (`mvcc: database space exceeded`) and
+ * when its apply falls behind (`too many requests`). Both come from a member that is up and has
+ * a leader: retried, a write past the quota opened the breaker, and for the next 250 ms every
+ * call to that member failed — session renewals and lease keep-alives included, which etcd
+ * still takes while the alarm is raised — as "No cluster leader".
+ */
+function etcdUnavailable(err: Error): boolean {
+  return isRecoverableError(err) && !(err instanceof GRPCResourceExhastedError);
 }
 
 /** The first key after every key starting with `prefix` (etcd's range_end for a prefix). */
@@ -111,7 +127,7 @@ function prefixEnd(prefix: Buffer): Buffer {
  * - a revision etcd has compacted (gRPC OUT_OF_RANGE): STORE_COMPACTED, resync;
  * - etcd unreachable, without a leader, past the deadline, or the breaker open: NO_LEADER;
  * - the client closed: STORE_CLOSED;
- * - anything else etcd answered: STORE_IO.
+ * - anything else etcd answered, its NOSPACE alarm included: STORE_IO with etcd's text.
  */
 export function fromEtcdError(err: unknown): AugurError {
   if (err instanceof AugurError) return err;
@@ -144,7 +160,7 @@ function unreachable(err: unknown): boolean {
   if (
     err instanceof GRPCUnavailableError ||
     err instanceof GRPCDeadlineExceededError ||
-    isRecoverableError(err)
+    etcdUnavailable(err)
   )
     return true;
   // instanceof rather than cockatiel's is…Error helpers: in 3.2 isTaskCancelledError and
