@@ -555,7 +555,8 @@ export class Agent {
   #report(id: string, status: CheckStatus, output: string): void {
     const running = this.#running.get(id);
     if (running) {
-      if (status === "critical") running.criticalSince ??= Date.now();
+      // Monotonic: a step of the wall clock must not reap a service early (or keep it for hours).
+      if (status === "critical") running.criticalSince ??= performance.now();
       else delete running.criticalSince;
     }
     this.local.updateCheck(id, status, this.#options.discardCheckOutput ? "" : output);
@@ -573,7 +574,7 @@ export class Agent {
 
   /** deregister_critical_service_after: a service whose check stayed critical that long goes. */
   #reapCritical(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const r of this.#running.values()) {
       const after = r.def.deregisterCriticalServiceAfterMs;
       const sid = r.def.serviceId;

@@ -16,8 +16,11 @@ export class Liveness {
   #lease: LeaseId | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  /** When the store last answered a keep-alive or a join (epoch ms). */
-  #lastContact = Date.now();
+  /**
+   * When the store last answered a keep-alive or a join, on the monotonic clock: a step of the
+   * wall clock (NTP, a resumed VM) must not make the agent believe it lost, or kept, the store.
+   */
+  #lastContact = performance.now();
   /** The contact state last reported to `onContact`. */
   #known = true;
   #watchdog: NodeJS.Timeout | undefined;
@@ -56,7 +59,7 @@ export class Liveness {
    * Consul's `X-Consul-KnownLeader` / `X-Consul-LastContact` for this agent: whether the store
    * answered within the lease TTL, and how long ago it last did.
    */
-  contact(now = Date.now()): { knownLeader: boolean; lastContactMs: number } {
+  contact(now = performance.now()): { knownLeader: boolean; lastContactMs: number } {
     const ms = Math.max(0, now - this.#lastContact);
     return { knownLeader: ms <= this.ttlSeconds * 1000, lastContactMs: ms };
   }
@@ -68,7 +71,7 @@ export class Liveness {
   }
 
   #contacted(): void {
-    this.#lastContact = Date.now();
+    this.#lastContact = performance.now();
     this.#checkContact();
   }
 

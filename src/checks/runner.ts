@@ -28,21 +28,18 @@ export interface CheckClock {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A timer that may be longer than Node allows: re-armed until the whole delay has passed. */
+/**
+ * A timer that may be longer than Node allows: waited out in steps, counting what each step
+ * waited (timers run on the monotonic clock), so a step of the wall clock neither delays it nor
+ * fires it early.
+ */
 class LongTimer {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(fn: () => void, ms: number) {
-    const due = Date.now() + ms;
     const arm = (left: number): void => {
-      this.#timer = setTimeout(
-        () => {
-          const rest = due - Date.now();
-          if (rest > 0) arm(rest);
-          else fn();
-        },
-        Math.min(Math.max(0, left), MAX_TIMER_MS),
-      );
+      const step = Math.min(Math.max(0, left), MAX_TIMER_MS);
+      this.#timer = setTimeout(() => (left - step > 0 ? arm(left - step) : fn()), step);
       this.#timer.unref();
     };
     arm(ms);
@@ -53,8 +50,9 @@ class LongTimer {
   }
 }
 
+/** Intervals are measured on the monotonic clock: a wall-clock step must not stall a check. */
 export const realClock: CheckClock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   setTimeout: (fn, ms) => new LongTimer(fn, ms),
   clearTimeout: (h) => (h as LongTimer).clear(),
 };

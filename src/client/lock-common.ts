@@ -76,16 +76,18 @@ export class SessionRenewer {
   async #run(initialTtlMs: number): Promise<void> {
     let ttl = initialTtlMs;
     let wait = ttl / 2;
-    let lastRenew = Date.now();
+    // Monotonic, as Go's time.Since: a step of the wall clock must not end (or stretch) the
+    // whole-TTL grace for failed renewals.
+    let lastRenew = performance.now();
     const signal = this.#done.signal;
-    while (Date.now() - lastRenew <= ttl) {
+    while (performance.now() - lastRenew <= ttl) {
       if (await sleep(wait, signal)) return;
       try {
         const entry = await this.#client.sessionRenew(this.#id, { signal });
         if (!entry) return;
         ttl = parseGoDuration(entry.TTL) ?? ttl;
         wait = ttl / 2;
-        lastRenew = Date.now();
+        lastRenew = performance.now();
       } catch {
         if (signal.aborted) return;
         wait = 1000;

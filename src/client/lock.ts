@@ -109,13 +109,13 @@ export class Lock {
 
   async #acquire(session: string, stop: AbortSignal | undefined): Promise<boolean> {
     const { key, lockWaitMs, tryOnce } = this.#opts;
-    const start = Date.now();
+    const start = performance.now(); // monotonic, as Go's time.Since
     let waitMs = lockWaitMs;
     let waitIndex = 0;
     for (let attempts = 0; ; attempts++) {
       if (stop?.aborted) return false;
       if (tryOnce && attempts > 0) {
-        const elapsed = Date.now() - start;
+        const elapsed = performance.now() - start;
         if (elapsed >= lockWaitMs) return false;
         waitMs = lockWaitMs - elapsed;
       }

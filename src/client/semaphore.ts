@@ -129,14 +129,14 @@ export class Semaphore {
 
   async #claimSlot(session: string, stop: AbortSignal | undefined): Promise<boolean> {
     const { prefix, limit, tryOnce } = this.#opts;
-    const start = Date.now();
+    const start = performance.now(); // monotonic, as Go's time.Since
     let waitMs = this.#opts.waitMs;
     let waitIndex = 0;
     for (let attempts = 0; ; attempts++) {
       if (stop?.aborted) return false;
       if (tryOnce && attempts > 0) {
         // As api.Semaphore: the elapsed time comes off the remaining wait at every round.
-        const elapsed = Date.now() - start;
+        const elapsed = performance.now() - start;
         if (elapsed >= waitMs) return false;
         waitMs -= elapsed;
       }

@@ -49,7 +49,7 @@ export interface InitialState {
 export interface MemoryStoreOptions {
   readonly journal?: Journal;
   readonly initial?: InitialState;
-  /** Clock for lease expiry (epoch ms); tests inject a fake. */
+  /** Clock for lease expiry, in ms (default: the monotonic clock); tests inject a fake. */
   readonly now?: () => number;
   /** How much history watches can resume from (default 10,000 revisions, 64 MiB). */
   readonly history?: HistoryLimits;
@@ -102,8 +102,9 @@ export class MemoryStore implements Store {
   #failedThenDurable = false;
 
   constructor(options: MemoryStoreOptions = {}) {
-    // Late-bound, so a test that fakes Date (node:test's mock.timers) fakes lease expiry too.
-    this.#now = options.now ?? ((): number => Date.now());
+    // Monotonic, as etcd's and Consul's TTLs: a step of the wall clock (NTP, a resumed VM) must
+    // not make every lease look expired to a keep-alive (a session renew answering 404).
+    this.#now = options.now ?? ((): number => performance.now());
     this.#hub = new WatchHub(options.history);
     this.#journal = options.journal;
     const init = options.initial;
