@@ -237,6 +237,8 @@ export class DeliveryWorker {
   }
 
   async #run(): Promise<void> {
+    /** The head record a whole wait was slept for (see below). */
+    let waitedFor: { seq: number; nextAttemptAt: number } | undefined;
     while (!this.#stopping) {
       const record = this.#queue.peek();
       if (record === undefined) {
@@ -249,12 +251,20 @@ export class DeliveryWorker {
         await this.#queue.wait(this.#stopSignal.signal);
         continue;
       }
+      // `nextAttemptAt` is wall-clock time (it is kept across restarts and shown), but the wait
+      // is a timer, which runs on the monotonic clock: once the whole wait has been slept for
+      // this record, it is due, even if the wall clock was stepped back meanwhile (re-reading the
+      // clock would add the step to the wait: an hour's step, an hour's delay).
       const wait = record.nextAttemptAt - this.#o.clock.now();
-      if (wait > 0) {
+      const slept =
+        waitedFor?.seq === record.seq && waitedFor.nextAttemptAt === record.nextAttemptAt;
+      if (wait > 0 && !slept) {
         this.#state = "waiting";
         await sleep(this.#o.clock, wait, this.#stopSignal.signal);
+        waitedFor = { seq: record.seq, nextAttemptAt: record.nextAttemptAt };
         continue;
       }
+      waitedFor = undefined;
       const fencingToken = await this.#admit(record);
       if (fencingToken === false) continue;
       await this.#attempt(record, fencingToken);

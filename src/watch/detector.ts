@@ -296,9 +296,14 @@ export class ChangeDetector {
   }
 
   #setTimer(ms: number): void {
+    // Deadlines are wall-clock times (kept with the watch's state); the timer runs on the
+    // monotonic clock. When it fires, its deadline has passed, even if the wall clock was stepped
+    // back meanwhile: ticking at the clock's reading alone would re-arm for the size of the step.
+    const at = this.#o.clock.now() + ms;
     this.#timer = this.#o.clock.setTimer(() => {
       this.#timer = undefined;
-      this.#serial(() => this.#tick(this.#o.clock.now())).catch((err: unknown) => {
+      const now = Math.max(this.#o.clock.now(), at);
+      this.#serial(() => this.#tick(now)).catch((err: unknown) => {
         // The commit failed (outbox write): report it and try the flush again shortly.
         this.#o.onError?.(toAugurError(err));
         if (!this.#stopped && this.#timer === undefined) this.#setTimer(COMMIT_RETRY_MS);

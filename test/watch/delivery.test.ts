@@ -9,6 +9,7 @@ import type { NewRecord } from "../../src/watch/outbox.js";
 import type { HttpHandlerDefinition, RetryPolicy } from "../../src/watch/types.js";
 import { LmdbWatchStore } from "../../src/watch/lmdb-store.js";
 import { httpReceiver, tempDir, type HttpReceiver } from "./receivers.js";
+import { FakeClock } from "./fake-clock.js";
 import { join } from "node:path";
 
 const FAST: RetryPolicy = { initialIntervalMs: 10, maxIntervalMs: 40, maxAttempts: 5, maxAgeMs: 0 };
@@ -340,5 +341,36 @@ void test("delivery - a worker starting on a backlog larger than its queue reads
     await store.close();
     await r.close();
     await dir.remove();
+  }
+});
+
+void test("delivery - a retry is due after its wait even when the wall clock was stepped back meanwhile", async () => {
+  const r = await httpReceiver((q, n) => (n === 1 ? { status: 503 } : { status: 200 }));
+  const clock = new FakeClock();
+  const store = new MemoryWatchStore();
+  const worker = new DeliveryWorker({
+    handler: handler(r.url),
+    retry: { initialIntervalMs: 1000, maxIntervalMs: 1000, maxAttempts: 5, maxAgeMs: 0 },
+    store,
+    clock,
+    logger: silentLogger,
+    random: () => 0.5,
+  });
+  worker.start();
+  try {
+    worker.enqueue(
+      await store.commit("w1", { version: 1, index: "1", reported: {}, updatedAt: 0 }, [rec(1)]),
+    );
+    await until(() => r.requests.length === 1);
+    await until(async () => (await store.pending()).some((p) => p.attempts === 1));
+    await clock.advance(0);
+    // The retry waits its backoff (at most 1 s); the clock is stepped back an hour meanwhile.
+    clock.step(-3_600_000);
+    await clock.advance(1_000);
+    await until(() => r.requests.length === 2);
+    await until(async () => (await store.recent()).length === 1);
+  } finally {
+    await worker.stop();
+    await r.close();
   }
 });

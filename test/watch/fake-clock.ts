@@ -32,6 +32,15 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
+  /**
+   * Steps the wall clock (NTP, a resumed VM) without moving the timers, which, like Node's, run
+   * on the monotonic clock: each still fires after the rest of its own delay.
+   */
+  step(ms: number): void {
+    this.#now += ms;
+    for (const t of this.#timers.values()) t.at += ms;
+  }
+
   /** Moves time forward, firing due timers in time order and letting promise chains settle between them. */
   async advance(ms: number): Promise<void> {
     const end = this.#now + ms;

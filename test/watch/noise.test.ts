@@ -24,6 +24,16 @@ void test("noise - quiet period: a burst collapses into one delivery of the late
   assert.equal((h.events[1]?.consul as { Output: string }[])[0]?.Output, "o9");
 });
 
+void test("noise - quiet period: delivered when it ends even if the wall clock was stepped back meanwhile", async () => {
+  const h = harness({ noise: { quietPeriodMs: 1000, quietPeriodMaxMs: 10_000 } });
+  await h.feed(1, web("passing"));
+  await h.feed(2, web("critical"));
+  assert.equal(h.events.length, 1);
+  h.clock.step(-3_600_000);
+  await h.clock.advance(1000);
+  assert.equal(h.events.length, 2, "delivered after the quiet second, not an hour later");
+});
+
 void test("noise - quiet period maximum: a change stream is still delivered every max", async () => {
   const h = harness({ noise: { quietPeriodMs: 1000, quietPeriodMaxMs: 3000 } });
   await h.feed(1, web("passing"));
