@@ -96,6 +96,8 @@ export class WatchRunner {
   #detector: ChangeDetector | undefined;
   #lastError: string | undefined;
   #events = 0;
+  /** Payload bytes held by commits not yet durable (the detector's in-flight bound). */
+  #inFlightBytes = 0;
   readonly #recent: RecentEvent[] = [];
   /** Source health: when the current run of query failures began, and whether it was reported. */
   #failingSince: number | undefined;
@@ -132,6 +134,7 @@ export class WatchRunner {
       clock,
       ...(initial ? { initial } : {}),
       commit: (state, event) => this.#commit(state, event),
+      inFlightBytes: () => this.#inFlightBytes,
       resume: () => {
         this.#o.store.resume(def.id);
         this.#o.memoryStore.resume(def.id);
@@ -281,9 +284,11 @@ export class WatchRunner {
   ): Promise<void> {
     const durable: NewRecord[] = [];
     const volatile: NewRecord[] = [];
+    let bytes = 0;
     for (const h of event ? this.def.handlers : []) {
       const body = payloadFor(event as DetectedEvent, h.payload);
       if (body === undefined) continue;
+      bytes += body.length;
       const rec: NewRecord = {
         eventId: (event as DetectedEvent).id,
         watchId: this.def.id,
@@ -298,10 +303,16 @@ export class WatchRunner {
     // steps to its enqueue, so calls resolving in order enqueue in order. Volatile records
     // (`durable = false`) go first: they promise nothing across a crash, so they do not wait for
     // the flush of the watch's state (a failed flush reports their changes again).
+    // Counted before the first await: the detector reads it before its next commit.
+    this.#inFlightBytes += bytes;
     let enqueued = 0;
-    if (volatile.length > 0)
-      enqueued += this.#enqueue(await this.#o.memoryStore.commit(this.def.id, null, volatile));
-    enqueued += this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
+    try {
+      if (volatile.length > 0)
+        enqueued += this.#enqueue(await this.#o.memoryStore.commit(this.def.id, null, volatile));
+      enqueued += this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
+    } finally {
+      this.#inFlightBytes -= bytes;
+    }
     if (event) {
       this.#remember(event);
       this.#events++;

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   ChangeDetector,
   COMMITS_IN_FLIGHT_MAX,
+  COMMIT_BYTES_IN_FLIGHT_MAX,
   type DetectedEvent,
   type PersistedWatchState,
 } from "../../src/watch/detector.js";
@@ -19,11 +20,13 @@ import { FakeClock, settle } from "./fake-clock.js";
 interface PendingCommit {
   readonly state: PersistedWatchState | null;
   readonly event: DetectedEvent | undefined;
+  /** Resolved or rejected. */
+  done: boolean;
   resolve(): void;
   reject(err: Error): void;
 }
 
-function pipelined(): {
+function pipelined(inFlightBytes?: (commits: PendingCommit[]) => number): {
   clock: FakeClock;
   detector: ChangeDetector;
   commits: PendingCommit[];
@@ -41,9 +44,19 @@ function pipelined(): {
     noise: NO_NOISE,
     clock,
     commit: (state, event) =>
-      new Promise<void>((resolve, reject) => commits.push({ state, event, resolve, reject })),
+      new Promise<void>((resolve, reject) => {
+        const c: PendingCommit = {
+          state,
+          event,
+          done: false,
+          resolve: () => ((c.done = true), resolve()),
+          reject: (err) => ((c.done = true), reject(err)),
+        };
+        commits.push(c);
+      }),
     resume: () => resumes.push(commits.length),
     onError: (err) => errors.push(err.message),
+    ...(inFlightBytes ? { inFlightBytes: () => inFlightBytes(commits) } : {}),
   });
   return { clock, detector, commits, resumes, errors };
 }
@@ -85,6 +98,26 @@ void test(`detector - at most ${COMMITS_IN_FLIGHT_MAX} commits wait for the disk
   commits[0]?.resolve();
   await next;
   assert.equal(commits.length, COMMITS_IN_FLIGHT_MAX + 1);
+  for (const c of commits) c.resolve();
+  await detector.settled();
+});
+
+void test(`detector - commits holding ${COMMIT_BYTES_IN_FLIGHT_MAX / 1024 / 1024} MiB of payload wait for the disk before another is made`, async () => {
+  // Each commit not yet durable holds 6 MiB (a large catalog's payload, say).
+  const { detector, commits } = pipelined(
+    (all) => all.filter((c) => !c.done).length * 6 * 1024 * 1024,
+  );
+  for (let i = 1; i <= 3; i++)
+    await feed(detector, i, [check("n1", "web", i % 2 ? "passing" : "critical")]);
+  assert.equal(commits.length, 3, "18 MiB in flight after the third");
+  let handled = false;
+  const next = feed(detector, 4, [check("n1", "web", "warning")]).then(() => (handled = true));
+  await settle();
+  assert.equal(handled, false, "the fourth waits: the bytes bound, long before the count's");
+  assert.equal(commits.length, 3);
+  commits[0]?.resolve();
+  await next;
+  assert.equal(commits.length, 4);
   for (const c of commits) c.resolve();
   await detector.settled();
 });
