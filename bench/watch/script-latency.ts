@@ -177,7 +177,8 @@ in-process, in one agent with \`-data-dir\` (KV writes flushed to disk, as etcd'
 is the goal's: the event is flushed to the outbox before the script starts. The \`durable = false\`
 row is what etcdctl offers (no outbox: a crash between change and handler loses the event). Each
 augur handler's next \`sh\` is started ahead, after the previous delivery ends (docs/watches.md),
-so no \`fork()\` of the agent sits between a change and its script.
+so no \`fork()\` of the agent sits between a change and its script; the command being
+\`sh -c\`, that \`sh\` runs the script itself (etcdctl starts \`sh\`, which starts \`date\`).
 
 | watcher | changes seen | p50 | p99 |
 | --- | ---: | ---: | ---: |
