@@ -234,4 +234,28 @@ describe("sessions, locks, txn, events", () => {
     assert.equal(missing.status, 400);
     assert.equal(await missing.text(), "Missing name");
   });
+
+  it("event - a payload past serf's 512-byte user event is refused as Consul refuses it, and nothing is kept", async () => {
+    const before = ((await (await a.call("GET", "/v1/event/list")).json()) as unknown[]).length;
+    // `deploy`: 344 bytes of payload fit (see checkUserEventSize), one more does not.
+    assert.equal((await a.call("PUT", "/v1/event/fire/deploy", "x".repeat(344))).status, 200);
+    for (const [size, when] of [
+      [345, "after encoding"],
+      [375, "before encoding"],
+      [8 * 1024 * 1024, "before encoding"],
+    ] as const) {
+      const res = await a.call("PUT", "/v1/event/fire/deploy", "x".repeat(size));
+      assert.equal(res.status, 500);
+      assert.equal(await res.text(), `user event exceeds configured limit of 512 bytes ${when}`);
+    }
+    // Filters and a longer name count too.
+    const filtered = await a.call(
+      "PUT",
+      `/v1/event/fire/${"n".repeat(100)}?node=${"a".repeat(100)}&service=web`,
+      "x".repeat(150),
+    );
+    assert.equal(filtered.status, 500);
+    const after = ((await (await a.call("GET", "/v1/event/list")).json()) as unknown[]).length;
+    assert.equal(after, before + 1, "only the event that fit was kept");
+  });
 });

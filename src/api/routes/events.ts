@@ -90,6 +90,55 @@ function checkRegex(value: string | undefined, what: string): void {
   }
 }
 
+/** Serf's default `UserEventSizeLimit`, which Consul keeps: a user event's whole gossip message. */
+const USER_EVENT_SIZE_LIMIT = 512;
+/** The name Consul gives the event on serf (its `userEventName`). */
+const SERF_EVENT_PREFIX = "consul:event:";
+
+/** msgpack header bytes of a string (`str`) or a byte string (`bin`) of `n` bytes. */
+const strHeader = (n: number): number => (n < 32 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : 5);
+const binHeader = (n: number): number => (n < 256 ? 2 : n < 65_536 ? 3 : 5);
+const strSize = (s: string): number => {
+  const n = Buffer.byteLength(s);
+  return strHeader(n) + n;
+};
+
+/**
+ * Consul's limit on a fired event, which it does not document beyond "keep the payload very small
+ * (< 100 bytes)": the agent msgpack-encodes the event (a map of its eight fields: ID, Name,
+ * Payload, the three filters, Version, LTime), and serf refuses a user event whose name
+ * (`consul:event:<name>`) and that encoding exceed 512 bytes, before and again after wrapping
+ * them in its own message (a type byte and a map of LTime, Name, Payload, CC; a fresh cluster's
+ * LTime is one byte). So `deploy` takes at most 344 bytes of payload. Without it a client could
+ * fire 256 events of 16 MiB each, all of which augur keeps.
+ */
+function checkUserEventSize(name: string, payload: number, filters: string[]): void {
+  const KEYS = 65; // fixstr keys: ID, Name, Payload, NodeFilter, ServiceFilter, TagFilter, Version, LTime
+  const encoded =
+    1 + // fixmap of 8
+    KEYS +
+    strSize("00000000-0000-0000-0000-000000000000") +
+    strSize(name) +
+    (payload === 0 ? 1 : binHeader(payload) + payload) + // nil without a body
+    filters.reduce((sum, f) => sum + strSize(f), 0) +
+    1 + // Version 1
+    1; // LTime 0
+  const serfName = SERF_EVENT_PREFIX + name;
+  if (Buffer.byteLength(serfName) + encoded > USER_EVENT_SIZE_LIMIT)
+    throw tooLarge("before encoding");
+  // 1 type byte + fixmap of 4 + "LTime" 1 + "Name" + "Payload" + "CC" false
+  const message = 1 + 1 + 6 + 1 + 5 + strSize(serfName) + 8 + binHeader(encoded) + encoded + 3 + 1;
+  if (message > USER_EVENT_SIZE_LIMIT) throw tooLarge("after encoding");
+}
+
+const tooLarge = (when: string): AugurError =>
+  // Consul's EventFire answers every UserEvent error but a permission denial with a 500.
+  new AugurError(
+    "BAD_REQUEST",
+    `user event exceeds configured limit of ${USER_EVENT_SIZE_LIMIT} bytes ${when}`,
+    { status: 500 },
+  );
+
 async function fire(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   if (req.rest === "") throw badRequest("Missing name");
@@ -104,6 +153,7 @@ async function fire(catalog: Catalog, req: ApiRequest): Promise<ApiResult> {
   checkRegex(tag, "tag");
   // Consul's EventFire: `event` write on the event's name (a 403, unlike its other errors).
   if (req.aclEnabled) req.authorizer().require("event", req.rest, "write");
+  checkUserEventSize(req.rest, req.body.length, [node ?? "", service ?? "", tag ?? ""]);
   const event = await catalog.fireEvent({
     name: req.rest,
     payload: req.body.length > 0 ? new Uint8Array(req.body) : null,
