@@ -15,7 +15,9 @@ import type { CheckStatus } from "../../src/catalog/types.js";
 import { isAugurError } from "../../src/lib/errors.js";
 import { MemoryStore } from "../../src/store/memory/memory-store.js";
 import { SessionRenewer } from "../../src/client/lock-common.js";
-import type { ConsulClient } from "../../src/client/consul-client.js";
+import { ConsulClient } from "../../src/client/index.js";
+import { Lock } from "../../src/client/lock.js";
+import { Semaphore } from "../../src/client/semaphore.js";
 import { startTestAgent } from "../helpers/in-process-agent.js";
 
 const HOUR = 3_600_000;
@@ -99,6 +101,37 @@ describe("a step of the wall clock", () => {
     // only if it did not take the step for ten seconds gone by.
     await until(() => renewals === 3, "two more tries, a second apart", 4_000);
     await renewer.stop();
+  });
+
+  it("clock step - `augur lock -timeout` and a semaphore's give up on time after a step back", async () => {
+    const a = await startTestAgent();
+    const client = new ConsulClient({ address: a.url, env: {} });
+    const lockHolder = new Lock(client, { key: "busy/.lock" });
+    const slotHolder = new Semaphore(client, { prefix: "slots", limit: 1 });
+    try {
+      assert.ok(await lockHolder.lock());
+      assert.ok(await slotHolder.acquire());
+      fakeWallClock();
+      const started = performance.now();
+      const lock = new Lock(client, { key: "busy/.lock", tryOnce: true, lockWaitMs: 1_000 });
+      const slot = new Semaphore(client, {
+        prefix: "slots",
+        limit: 1,
+        tryOnce: true,
+        waitMs: 1_000,
+      });
+      const outcomes = Promise.all([lock.lock(), slot.acquire()]);
+      await sleep(300);
+      step(-HOUR);
+      const result = await Promise.race([outcomes, sleep(5_000).then(() => "still waiting")]);
+      assert.deepEqual(result, [undefined, undefined], "both gave up, without the lock or a slot");
+      assert.ok(performance.now() - started < 4_000);
+    } finally {
+      mock.timers.reset();
+      await lockHolder.unlock().catch(() => undefined);
+      await slotHolder.release().catch(() => undefined);
+      await a.stop();
+    }
   });
 
   it("clock step - a step forward neither reaps a critical service early nor loses the store's contact", async () => {
