@@ -55,12 +55,6 @@ export interface MemoryStoreOptions {
   readonly history?: HistoryLimits;
 }
 
-/** A revision applied in memory, waiting for its journal write. */
-interface Unsettled {
-  readonly revision: number;
-  readonly events: readonly WatchEvent[];
-}
-
 /** A write refused because an earlier journal write failed with `cause`. */
 function refusedAfter(cause: unknown, what: string): AugurError {
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -89,15 +83,15 @@ export class MemoryStore implements Store {
   readonly #journal: Journal | undefined;
   /** Revisions written but not yet durable, published to watchers in order once they are. */
   #pending: Promise<void> = Promise.resolve();
-  /** Revisions applied in memory whose journal write has not settled yet, oldest first. */
-  readonly #unsettled: Unsettled[] = [];
+  /** Revisions applied in memory whose journal write has not settled yet. */
+  #unsettled = 0;
   /**
    * Set when a journal write failed: writes are refused until memory is back to what the journal
    * holds (see {@link #settled}), or for good when that cannot be done.
    */
   #writeFailure: AugurError | undefined;
-  /** The failed revisions to take back out of memory, oldest first. */
-  #failedRevisions: Unsettled[] = [];
+  /** The events of the failed revisions to take back out of memory, oldest first. */
+  #failedRevisions: (readonly WatchEvent[])[] = [];
   /** A revision was made durable after an earlier one failed: memory cannot be rolled back. */
   #failedThenDurable = false;
 
@@ -318,8 +312,7 @@ export class MemoryStore implements Store {
       this.#hub.publish({ revision, events });
       return;
     }
-    const entry: Unsettled = { revision, events };
-    this.#unsettled.push(entry);
+    this.#unsettled++;
     const write = this.#journal.write(revision, events, leases, this.#hub.oldestKept());
     const previous = this.#pending;
     const done = (async () => {
@@ -327,10 +320,10 @@ export class MemoryStore implements Store {
       try {
         await write;
       } catch (err) {
-        this.#settled(entry, err);
+        this.#settled(events, err);
         throw err;
       }
-      this.#settled(entry);
+      this.#settled(events);
       this.#hub.publish({ revision, events });
     })();
     this.#pending = done;
@@ -349,10 +342,10 @@ export class MemoryStore implements Store {
    * to match the journal by taking things out, and writes stay refused until a restart, which
    * loads what is on disk.
    */
-  #settled(entry: Unsettled, failure?: unknown): void {
-    this.#unsettled.shift();
+  #settled(events: readonly WatchEvent[], failure?: unknown): void {
+    this.#unsettled--;
     if (failure !== undefined) {
-      this.#failedRevisions.push(entry);
+      this.#failedRevisions.push(events);
       this.#writeFailure ??= refusedAfter(
         failure,
         "writes are refused until the writes made on top of it have been undone",
@@ -360,7 +353,7 @@ export class MemoryStore implements Store {
     } else if (this.#failedRevisions.length > 0) {
       this.#failedThenDurable = true;
     }
-    if (this.#unsettled.length > 0 || this.#writeFailure === undefined) return;
+    if (this.#unsettled > 0 || this.#writeFailure === undefined) return;
     if (this.#failedThenDurable) {
       this.#writeFailure = refusedAfter(
         this.#writeFailure.cause,
@@ -368,7 +361,7 @@ export class MemoryStore implements Store {
       );
       return;
     }
-    for (const failed of this.#failedRevisions.reverse()) this.#undo(failed.events);
+    for (const failed of this.#failedRevisions.reverse()) this.#undo(failed);
     this.#failedRevisions = [];
     this.#writeFailure = undefined;
   }
