@@ -221,6 +221,29 @@ describe("watch API blocking queries", () => {
       limits.length = 0;
       assert.equal((await get("/v1/agent/watch/deliveries?limit=999999999")).status, 200);
       assert.deepEqual(limits, [10_000], "at most 10,000 records per list");
+
+      // At most 64 answers are kept at one index: 70 more watch names (the index has not moved,
+      // so these reads answer at once at `woke`) are each read once, and asked again only the
+      // 7 past the bound (one key, blk's, is kept already) are read again.
+      assert.equal(m.changes.index, woke);
+      const names = Array.from({ length: 70 }, (_, i) => `w${i}`);
+      const round = (): Promise<{ status: number; index: number }[]> =>
+        Promise.all(
+          names.map((w) => get(`/v1/agent/watch/deliveries?watch=${w}&index=${woke - 1}`)),
+        );
+      limits.length = 0;
+      const first = await round();
+      assert.ok(first.every((x) => x.status === 200 && x.index === woke));
+      assert.equal(limits.length, 70, "each new key read once");
+      limits.length = 0;
+      const second = await round();
+      assert.ok(second.every((x) => x.status === 200 && x.index === woke));
+      assert.equal(m.changes.index, woke, "nothing moved the index between the rounds");
+      assert.equal(
+        limits.length,
+        70 - 63,
+        "the keys past the bound are read again, the kept ones not",
+      );
     } finally {
       m.deliveries = original;
       await until(() => receiver.held.length > heldBefore, 8000, "the delivery attempt");
