@@ -6,6 +6,7 @@
  * @module
  */
 import type { WaitSignal } from "../catalog/scopes.js";
+import type { AugurError } from "../lib/errors.js";
 import type { ApiRequest } from "./request.js";
 import type { ApiResult } from "./response.js";
 
@@ -35,26 +36,29 @@ export interface Route {
   /** Handlers per method; the methods listed here are the ones allowed. */
   readonly methods: Partial<Record<HttpMethod, RouteHandler>>;
   /**
-   * A larger request body than the server's default 16 MiB (a snapshot restore). Such a body is
+   * A larger request body than the server's default 1 MiB (a snapshot restore). Such a body is
    * read only after `beforeBody` accepted the request (its query and headers, no body yet): a
    * client the route would refuse never gets that much into the agent's memory. One such body is
-   * read at a time per route; another meanwhile is a 429.
+   * read at a time per route; another meanwhile is a 413 from `limit`, a 429 while one is read.
    */
   readonly largeBody?: {
     readonly limit: number;
     readonly beforeBody: (req: ApiRequest) => void;
   };
+  /**
+   * The route's own 413 for a body whose `Content-Length` is past what the server reads (KV and
+   * txn word theirs as Consul does, with the announced size); others get `Request body too large`.
+   */
+  readonly tooLarge?: (announced: number) => AugurError;
 }
 
 /** Builds a route; `path` ending in `/` marks a prefix route, as in Go's ServeMux. */
 export function route(
   path: string,
   methods: Partial<Record<HttpMethod, RouteHandler>>,
-  largeBody?: Route["largeBody"],
+  options: Pick<Route, "largeBody" | "tooLarge"> = {},
 ): Route {
-  return largeBody
-    ? { path, prefix: path.endsWith("/"), methods, largeBody }
-    : { path, prefix: path.endsWith("/"), methods };
+  return { path, prefix: path.endsWith("/"), methods, ...options };
 }
 
 /** The `Allow` header Consul sends: OPTIONS first, then the route's methods. */

@@ -56,8 +56,13 @@ export const DEFAULT_READ_HEADER_TIMEOUT_MS = 10_000;
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
-/** Bodies above this are refused (413) before or while they are read; KV and txn apply Consul's own limits. */
-const BODY_LIMIT = 16 * 1024 * 1024;
+/**
+ * Bodies above this are refused (413) before or while they are read; KV and txn apply Consul's
+ * own, smaller limits. Consul's largest bodies are 512 KiB (a KV value, a transaction), and a
+ * client may hold 200 connections (`http_max_conns_per_client`), each buffering a body: at 16 MiB
+ * that was one client holding 1.4 GB of the agent's memory (measured), at 1 MiB it is 200 MiB.
+ */
+export const BODY_LIMIT = 1024 * 1024;
 /** Methods with routes; any other is a 404, as an unknown path. */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]);
 const TEXT = "text/plain; charset=utf-8";
@@ -308,7 +313,7 @@ export class ApiServer {
       limit = large.limit;
       this.#largeBodyReads.add(r);
     }
-    readBody(req, limit)
+    readBody(req, limit, large ? undefined : r.tooLarge)
       .finally(() => {
         if (large) this.#largeBodyReads.delete(r);
       })
@@ -584,8 +589,13 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** The whole body as one Buffer (a copy: nothing keeps the socket's read buffers); 413 past `limit`. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(req.headers["content-length"]) > limit) return Promise.reject(tooLarge());
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  announcedTooLarge?: (announced: number) => AugurError,
+): Promise<Buffer> {
+  const announced = Number(req.headers["content-length"]);
+  if (announced > limit) return Promise.reject(announcedTooLarge?.(announced) ?? tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;

@@ -22,7 +22,7 @@ export const SNAPSHOT_MAX_BYTES = 256 * 1024 * 1024;
 /**
  * The most a gzip'd archive of {@link SNAPSHOT_MAX_BYTES} can take (gzip adds at most 5 bytes
  * per 16 KiB block to incompressible data, plus its header): the restore's body limit and the
- * client's cap on a saved snapshot, both past the API's usual 16 MiB.
+ * client's cap on a saved snapshot, both past the API's usual 1 MiB.
  */
 export const SNAPSHOT_ARCHIVE_MAX_BYTES = SNAPSHOT_MAX_BYTES + SNAPSHOT_MAX_BYTES / 1024 + 65_536;
 

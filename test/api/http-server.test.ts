@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { ApiServer } from "../../src/api/server.js";
+import { ApiServer, BODY_LIMIT } from "../../src/api/server.js";
 import { route } from "../../src/api/router.js";
 import { json } from "../../src/api/response.js";
 import { ScopeIndex } from "../../src/catalog/scopes.js";
@@ -136,22 +136,22 @@ describe("http server", () => {
     assert.deepEqual(JSON.parse(chunked.body), { rest: "k", bytes: 4 });
   });
 
-  it("server - a body over 16 MiB is a 413, announced or streamed, and the server goes on", async () => {
+  it("server - a body over 1 MiB is a 413, announced or streamed, and the server goes on", async () => {
     const announced = await send(port, "PUT", "/v1/echo/big", {
-      headers: { "Content-Length": String(17 * 1024 * 1024) },
+      headers: { "Content-Length": String(BODY_LIMIT + 1) },
       chunks: [Buffer.alloc(1024)],
     });
     assert.deepEqual([announced.status, announced.body], [413, "Request body too large"]);
-    const chunk = Buffer.alloc(1024 * 1024, 1);
+    const chunk = Buffer.alloc(64 * 1024, 1);
     const streamed = await send(port, "PUT", "/v1/echo/big", {
       chunks: Array.from({ length: 17 }, () => chunk),
       headers: { "Transfer-Encoding": "chunked" },
     });
     assert.deepEqual([streamed.status, streamed.body], [413, "Request body too large"]);
     const exact = await send(port, "PUT", "/v1/echo/big", {
-      body: Buffer.alloc(16 * 1024 * 1024, 2),
+      body: Buffer.alloc(BODY_LIMIT, 2),
     });
-    assert.deepEqual(JSON.parse(exact.body), { rest: "big", bytes: 16 * 1024 * 1024 });
+    assert.deepEqual(JSON.parse(exact.body), { rest: "big", bytes: BODY_LIMIT });
   });
 
   it("server - a parked query ends at its deadline, on a change, or when parked queries are released", async () => {

@@ -97,6 +97,13 @@ describe("kv", () => {
     const big = await a.call("PUT", "/v1/kv/big", Buffer.alloc(512 * 1024 + 1));
     assert.equal(big.status, 413);
     assert.equal(await big.text(), "Request body(524289 bytes) too large, max size: 524288 bytes.");
+    // Past the server's 1 MiB read limit, refused from its Content-Length in the same words.
+    const huge = await a.call("PUT", "/v1/kv/big", Buffer.alloc(4 * 1024 * 1024));
+    assert.equal(huge.status, 413);
+    assert.equal(
+      await huge.text(),
+      "Request body(4194304 bytes) too large, max size: 524288 bytes.",
+    );
     const conflict = await a.call("PUT", "/v1/kv/x?cas=0&acquire=abc", "v");
     assert.equal(conflict.status, 400);
     assert.match(await conflict.text(), /^Conflicting flags: /);

@@ -1,5 +1,5 @@
 /**
- * Snapshots past the API's 16 MiB body limit: what `snapshot save` writes, `snapshot restore`
+ * Snapshots past the API's 1 MiB body limit: what `snapshot save` writes, `snapshot restore`
  * takes back (the restore's own limit is the archive's largest possible size), and such a body is
  * read only from a caller the restore would accept.
  */

@@ -446,6 +446,13 @@ describe("txn - catalog operations", () => {
       await announced.text(),
       `Request body(${body.length} bytes) too large, max size: 524288 bytes. See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.`,
     );
+    // Past the server's 1 MiB read limit, refused from its Content-Length in the same words.
+    const huge = await a.call("PUT", "/v1/txn", JSON.stringify([...big, ...big, ...big]));
+    assert.equal(huge.status, 413);
+    assert.match(
+      await huge.text(),
+      /^Request body\(\d{7} bytes\) too large, max size: 524288 bytes\. See /,
+    );
     const streamed = await chunkedPut(new URL(a.url), "/v1/txn", body);
     assert.deepEqual(streamed, [
       413,

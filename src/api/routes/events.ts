@@ -30,7 +30,12 @@ export interface EventTarget {
 export function eventRoutes(catalog: Catalog, target: EventTarget): Route[] {
   const forMe = eventFilter(target);
   return [
-    route("/v1/event/fire/", { PUT: (req) => fire(catalog, req) }),
+    // A payload past the server's 1 MiB read limit is past serf's 512 bytes too: Consul's words.
+    route(
+      "/v1/event/fire/",
+      { PUT: (req) => fire(catalog, req) },
+      { tooLarge: () => tooLarge("before encoding") },
+    ),
     route("/v1/event/list", { GET: (req, ctx) => list(catalog, req, ctx, forMe) }),
   ];
 }
@@ -110,7 +115,7 @@ const strSize = (s: string): number => {
  * (`consul:event:<name>`) and that encoding exceed 512 bytes, before and again after wrapping
  * them in its own message (a type byte and a map of LTime, Name, Payload, CC; a fresh cluster's
  * LTime is one byte). So `deploy` takes at most 344 bytes of payload. Without it a client could
- * fire 256 events of 16 MiB each, all of which augur keeps.
+ * fire 256 events of the largest body the server reads, all of which augur keeps.
  */
 function checkUserEventSize(name: string, payload: number, filters: string[]): void {
   const KEYS = 65; // fixstr keys: ID, Name, Payload, NodeFilter, ServiceFilter, TagFilter, Version, LTime

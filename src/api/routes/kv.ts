@@ -32,13 +32,24 @@ export interface KvRouteOptions {
 export function kvRoutes(catalog: Catalog, options: KvRouteOptions = {}): Route[] {
   const internal = (req: ApiRequest): boolean => isInternalCaller(req, options.internalToken);
   return [
-    route("/v1/kv/", {
-      GET: (req, ctx) => getKv(catalog, req, ctx),
-      PUT: (req) => putKv(catalog, req, internal(req)),
-      DELETE: (req) => deleteKv(catalog, req, internal(req)),
-    }),
+    route(
+      "/v1/kv/",
+      {
+        GET: (req, ctx) => getKv(catalog, req, ctx),
+        PUT: (req) => putKv(catalog, req, internal(req)),
+        DELETE: (req) => deleteKv(catalog, req, internal(req)),
+      },
+      { tooLarge: valueTooLarge },
+    ),
   ];
 }
+
+/** Consul's 413 for a value over `kv_max_value_size`. */
+const valueTooLarge = (bytes: number): AugurError =>
+  new AugurError(
+    "TOO_LARGE",
+    `Request body(${bytes} bytes) too large, max size: ${MAX_KV_VALUE_BYTES} bytes.`,
+  );
 
 /** True when the request carries the agent's internal token (compared in constant time). */
 export function isInternalCaller(req: ApiRequest, internalToken: string | undefined): boolean {
@@ -162,12 +173,7 @@ async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Prom
   if (req.rest === "") throw badRequest("Missing key name");
   conflictingFlags(req, "cas", "acquire", "release");
   const flags = flagsParam(req);
-  if (req.body.length > MAX_KV_VALUE_BYTES) {
-    throw new AugurError(
-      "TOO_LARGE",
-      `Request body(${req.body.length} bytes) too large, max size: ${MAX_KV_VALUE_BYTES} bytes.`,
-    );
-  }
+  if (req.body.length > MAX_KV_VALUE_BYTES) throw valueTooLarge(req.body.length);
   const base = {
     key: req.rest,
     value: req.body.length > 0 ? new Uint8Array(req.body) : null,

@@ -53,10 +53,12 @@ export function snapshotRoutes(
           return empty();
         },
       },
-      // An archive may be far past the API's 16 MiB; only a caller the restore accepts may send one.
+      // An archive may be far past the API's 1 MiB; only a caller the restore accepts may send one.
       {
-        limit: SNAPSHOT_ARCHIVE_MAX_BYTES,
-        beforeBody: authorizeRestore,
+        largeBody: {
+          limit: SNAPSHOT_ARCHIVE_MAX_BYTES,
+          beforeBody: authorizeRestore,
+        },
       },
     ),
   ];

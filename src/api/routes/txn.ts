@@ -23,7 +23,7 @@ import {
   decodeServiceOp,
   decodeSessionOp,
 } from "./txn-catalog-ops.js";
-import type { ApiRequest } from "../request.js";
+import { parseJsonBody, type ApiRequest } from "../request.js";
 import { json, type ApiResult } from "../response.js";
 import { route, type Route } from "../router.js";
 import { MAX_KV_VALUE_BYTES } from "./kv.js";
@@ -35,9 +35,11 @@ const TXN_MAX_REQ_LEN_DOC = "https://www.consul.io/docs/agent/config/config-file
 
 export function txnRoutes(catalog: Catalog, options: KvRouteOptions = {}): Route[] {
   return [
-    route("/v1/txn", {
-      PUT: (req) => runTxn(catalog, req, isInternalCaller(req, options.internalToken)),
-    }),
+    route(
+      "/v1/txn",
+      { PUT: (req) => runTxn(catalog, req, isInternalCaller(req, options.internalToken)) },
+      { tooLarge: announcedTooLarge },
+    ),
   ];
 }
 
@@ -50,13 +52,11 @@ function field(obj: Record<string, unknown>, name: string): unknown {
 }
 
 function parseBody(req: ApiRequest): unknown[] {
-  let body: unknown;
-  try {
-    // Lossless: Flags are uint64 and must not round through a double.
-    body = parseJsonLossless(req.body.toString("utf8") || "null");
-  } catch (err) {
-    throw badRequest(`Failed to parse body: ${(err as Error).message}`, err);
-  }
+  // Lossless: Flags are uint64 and must not round through a double.
+  const body =
+    req.body.length === 0
+      ? null
+      : parseJsonBody(req.body, "Failed to parse body: ", parseJsonLossless);
   if (!Array.isArray(body))
     throw badRequest(
       "Failed to parse body: json: cannot unmarshal into Go value of type structs.TxnOps",
@@ -161,14 +161,17 @@ function flagsField(v: unknown): KvFlags {
   return v;
 }
 
+/** Consul's 413 for a body whose `Content-Length` is over `txn_max_req_len`. */
+const announcedTooLarge = (announced: number): AugurError =>
+  new AugurError(
+    "TOO_LARGE",
+    `Request body(${announced} bytes) too large, max size: ${MAX_TXN_BODY_BYTES} bytes. See ${TXN_MAX_REQ_LEN_DOC}.`,
+  );
+
 /** Consul's 413 for a body over `txn_max_req_len`, in its two wordings (announced or streamed). */
 function checkBodySize(req: ApiRequest): void {
   const announced = Number(req.headers["content-length"]);
-  if (announced > MAX_TXN_BODY_BYTES)
-    throw new AugurError(
-      "TOO_LARGE",
-      `Request body(${announced} bytes) too large, max size: ${MAX_TXN_BODY_BYTES} bytes. See ${TXN_MAX_REQ_LEN_DOC}.`,
-    );
+  if (announced > MAX_TXN_BODY_BYTES) throw announcedTooLarge(announced);
   if (req.body.length > MAX_TXN_BODY_BYTES)
     throw new AugurError(
       "TOO_LARGE",
