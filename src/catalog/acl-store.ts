@@ -18,7 +18,7 @@ import { parseGoDuration } from "../lib/duration.js";
 import {
   fromStoredRules,
   mergeRules,
-  parseRules,
+  parsePolicyRules,
   toStoredRules,
   type ParsedRules,
   type StoredRules,
@@ -310,7 +310,7 @@ export class AclStore {
         Name: "global-management",
         Description: "Builtin Policy that grants unlimited access",
         Rules: GLOBAL_MANAGEMENT_RULES,
-        Parsed: toStoredRules(parseRules(GLOBAL_MANAGEMENT_RULES)),
+        Parsed: toStoredRules(await parsePolicyRules(GLOBAL_MANAGEMENT_RULES)),
       } satisfies AclPolicyRecord);
     if (!this.token(ANONYMOUS_ACCESSOR_ID))
       await this.#create(key.token(ANONYMOUS_ACCESSOR_ID), {
@@ -481,7 +481,7 @@ export class AclStore {
           "Changing the Name for the builtin global-management policy is not permitted",
         );
     }
-    const parsed = parseRules(rules);
+    const parsed = await parsePolicyRules(rules);
     const id = existing?.value.ID ?? randomUUID();
     const record: AclPolicyRecord = {
       ID: id,

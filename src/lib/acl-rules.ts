@@ -5,15 +5,15 @@
  * validates as Consul does and answers its error texts.
  *
  * Bounds: rule text is at most {@link MAX_RULES_LENGTH} bytes. The HCL parser (HashiCorp's own,
- * compiled to JavaScript) is slow, about a millisecond per rule, so rules are parsed once, when a
- * policy is written (by a caller with `acl = "write"`), and stored parsed ({@link toStoredRules});
- * resolving a token never parses. JSON rules take JSON.parse. Names are matched by prefix only,
- * never as patterns.
+ * compiled to JavaScript) is slow, about 0.4 ms per rule, and recursive, so rules are parsed once,
+ * when a policy is written (by a caller with `acl = "write"`), on a worker thread, and stored
+ * parsed ({@link toStoredRules}); resolving a token never parses. JSON rules take JSON.parse.
+ * Names are matched by prefix only, never as patterns.
  *
  * @module
  */
 import { AugurError } from "./errors.js";
-import { HclSyntaxError, parseHcl } from "./hcl.js";
+import { HclSyntaxError, parseHclOffThread } from "./hcl.js";
 
 export type Access = "read" | "write" | "deny" | "list";
 
@@ -70,21 +70,42 @@ function goStruct(resource: NamedResource, name: string, policy: unknown): strin
   return `&acl.${type}{${field ?? "Name"}:${JSON.stringify(name)}, Policy:${JSON.stringify(String(policy ?? ""))}}`;
 }
 
-/** Parses and validates policy rules, HCL or JSON (HCL is a superset of JSON, as in Consul). */
-export function parseRules(text: string): ParsedRules {
+/**
+ * Parses and validates policy rules, HCL or JSON (HCL is a superset of JSON, as in Consul). HCL
+ * is parsed on a worker thread (lib/hcl.ts): its time, and a stack overflow on rules nested
+ * thousands deep, are not the event loop's.
+ */
+export async function parsePolicyRules(text: string): Promise<ParsedRules> {
+  const raw = rulesText(text) ?? (await parseHclOffThread(text).catch(syntaxError));
+  return validated(raw);
+}
+
+/** What needs no HCL parser: the length check, empty text, JSON; else undefined. */
+function rulesText(text: string): Record<string, unknown> | undefined {
   if (Buffer.byteLength(text) > MAX_RULES_LENGTH)
     throw bad(`Failed to parse ACL rules: rules are longer than ${MAX_RULES_LENGTH} bytes`);
-  if (text.trim() === "") return { named: {}, global: {} };
-  let raw: Record<string, unknown>;
+  if (text.trim() === "") return {};
+  return text.trimStart().startsWith("{") ? rawRules(() => jsonRules(text)) : undefined;
+}
+
+/** Runs a parse, its syntax errors in Consul's words. */
+function rawRules(parse: () => Record<string, unknown>): Record<string, unknown> {
   try {
-    raw = text.trimStart().startsWith("{") ? jsonRules(text) : parseHcl(text);
+    return parse();
   } catch (err) {
-    if (err instanceof HclSyntaxError)
-      throw new AugurError("BAD_REQUEST", `Failed to parse ACL rules: ${err.message}`, {
-        cause: err,
-      });
-    throw err;
+    return syntaxError(err);
   }
+}
+
+function syntaxError(err: unknown): never {
+  if (err instanceof HclSyntaxError)
+    throw new AugurError("BAD_REQUEST", `Failed to parse ACL rules: ${err.message}`, {
+      cause: err,
+    });
+  throw err;
+}
+
+function validated(raw: Record<string, unknown>): ParsedRules {
   const named: Partial<Record<NamedResource, NamedRules>> = {};
   const global: Partial<Record<GlobalResource, Access>> = {};
   for (const [key, value] of Object.entries(raw)) {

@@ -7,6 +7,8 @@
  * @module
  */
 import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type { HclAnswer, HclRequest } from "./hcl-worker.js";
 
 interface HclParser {
   parse(text: string): string;
@@ -44,12 +46,88 @@ const LIST_KEYS = new Set([
 
 export class HclSyntaxError extends Error {}
 
+/** Parses HCL on this thread: config files, and text the agent wrote itself. */
 export function parseHcl(text: string): Record<string, unknown> {
-  const out = hcl().parse(text);
+  return fromParserOutput(hcl().parse(text));
+}
+
+function fromParserOutput(out: string): Record<string, unknown> {
   if (out.startsWith("unable to parse"))
     throw new HclSyntaxError(out.replace(/^unable to parse JSON: /, ""));
   return flatten(JSON.parse(out) as unknown, "") as Record<string, unknown>;
 }
+
+/** A parse that takes longer than this is abandoned (its worker ended) and refused. */
+const OFF_THREAD_TIMEOUT_MS = 10_000;
+/** The worker ends after this long without work: it holds about 10 MB. */
+const WORKER_IDLE_MS = 30_000;
+
+/**
+ * Parses HCL a client sent (ACL policy rules) on a worker thread (lib/hcl-worker.ts), one text at
+ * a time, so that neither its time nor a stack overflow is the event loop's. Nesting too deep for
+ * the parser's stack, or a parse past {@link OFF_THREAD_TIMEOUT_MS}, is an {@link HclSyntaxError}.
+ */
+export function parseHclOffThread(text: string): Promise<Record<string, unknown>> {
+  const run = offThread.then(() => hclWorker.parse(text));
+  offThread = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  return run.then(fromParserOutput);
+}
+
+let offThread: Promise<void> = Promise.resolve();
+
+class HclWorker {
+  #worker: Worker | undefined;
+  #nextId = 0;
+  #idle: NodeJS.Timeout | undefined;
+
+  async parse(text: string): Promise<string> {
+    clearTimeout(this.#idle);
+    const worker = (this.#worker ??= this.#start());
+    const id = ++this.#nextId;
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#stop();
+          reject(new HclSyntaxError(`parsing took longer than ${OFF_THREAD_TIMEOUT_MS / 1000} s`));
+        }, OFF_THREAD_TIMEOUT_MS);
+        const settle = (answer: HclAnswer): void => {
+          if (answer.id !== id) return;
+          clearTimeout(timer);
+          worker.off("message", settle);
+          worker.off("error", failed);
+          if ("overflow" in answer) reject(new HclSyntaxError("the rules are nested too deeply"));
+          else resolve(answer.out);
+        };
+        const failed = (err: Error): void => {
+          clearTimeout(timer);
+          this.#worker = undefined;
+          reject(err);
+        };
+        worker.on("message", settle);
+        worker.once("error", failed);
+        worker.postMessage({ id, text } satisfies HclRequest);
+      });
+    } finally {
+      this.#idle = setTimeout(() => this.#stop(), WORKER_IDLE_MS).unref();
+    }
+  }
+
+  #start(): Worker {
+    const worker = new Worker(new URL("./hcl-worker.js", import.meta.url));
+    worker.unref();
+    return worker;
+  }
+
+  #stop(): void {
+    void this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+}
+
+const hclWorker = new HclWorker();
 
 function flatten(value: unknown, key: string): unknown {
   if (Array.isArray(value)) {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {
   fromStoredRules,
   mergeRules,
-  parseRules,
+  parsePolicyRules,
   toStoredRules,
   MAX_RULES_LENGTH,
   type StoredRules,
@@ -11,15 +11,18 @@ import {
 import { ANONYMOUS_ACCESSOR_ID, Authorizer } from "../../src/lib/acl-authorizer.js";
 import { isAugurError } from "../../src/lib/errors.js";
 
-const authz = (text: string | string[], fallback: "allow" | "deny" = "deny"): Authorizer =>
+const authz = async (
+  text: string | string[],
+  fallback: "allow" | "deny" = "deny",
+): Promise<Authorizer> =>
   new Authorizer(
-    mergeRules((Array.isArray(text) ? text : [text]).map(parseRules)),
+    mergeRules(await Promise.all((Array.isArray(text) ? text : [text]).map(parsePolicyRules))),
     fallback,
     "11111111-2222-3333-4444-555555555555",
   );
 
 void describe("ACL rules and authorizer", () => {
-  void it("rules - HCL and JSON spell the same policy", () => {
+  void it("rules - HCL and JSON spell the same policy", async () => {
     const hcl = `
       key_prefix "" { policy = "read" }
       key_prefix "foo/" { policy = "write" }
@@ -32,7 +35,7 @@ void describe("ACL rules and authorizer", () => {
       service_prefix: { web: { policy: "write" } },
       operator: "read",
     });
-    for (const a of [authz(hcl), authz(json)]) {
+    for (const a of [await authz(hcl), await authz(json)]) {
       assert.equal(a.allows("key", "bar", "read"), true);
       assert.equal(a.allows("key", "bar", "write"), false);
       assert.equal(a.allows("key", "foo/x", "write"), true);
@@ -44,8 +47,8 @@ void describe("ACL rules and authorizer", () => {
     }
   });
 
-  void it("authorizer - the longest prefix wins, whatever the order", () => {
-    const a = authz(`key_prefix "a/" { policy = "deny" }
+  void it("authorizer - the longest prefix wins, whatever the order", async () => {
+    const a = await authz(`key_prefix "a/" { policy = "deny" }
       key_prefix "a/b/" { policy = "write" }
       key_prefix "a/b/c/" { policy = "read" }`);
     assert.equal(a.allows("key", "a/x", "read"), false);
@@ -54,15 +57,15 @@ void describe("ACL rules and authorizer", () => {
     assert.equal(a.allows("key", "a/b/c/x", "read"), true);
   });
 
-  void it("authorizer - deny wins on a tie across policies; write beats read", () => {
-    const a = authz([`key "k" { policy = "write" }`, `key "k" { policy = "deny" }`]);
+  void it("authorizer - deny wins on a tie across policies; write beats read", async () => {
+    const a = await authz([`key "k" { policy = "write" }`, `key "k" { policy = "deny" }`]);
     assert.equal(a.allows("key", "k", "read"), false);
-    const b = authz([`key "k" { policy = "read" }`, `key "k" { policy = "write" }`]);
+    const b = await authz([`key "k" { policy = "read" }`, `key "k" { policy = "write" }`]);
     assert.equal(b.allows("key", "k", "write"), true);
   });
 
-  void it("authorizer - list grants key listing and reading, not writing", () => {
-    const a = authz(`key_prefix "l/" { policy = "list" }
+  void it("authorizer - list grants key listing and reading, not writing", async () => {
+    const a = await authz(`key_prefix "l/" { policy = "list" }
       key_prefix "r/" { policy = "read" }`);
     assert.equal(a.allows("key", "l/x", "list"), true);
     assert.equal(a.allows("key", "l/x", "read"), true);
@@ -70,23 +73,23 @@ void describe("ACL rules and authorizer", () => {
     assert.equal(a.allows("key", "r/x", "list"), false);
   });
 
-  void it("authorizer - default allow covers what no rule names, but never ACL management", () => {
-    const a = authz(`key_prefix "secret/" { policy = "deny" }`, "allow");
+  void it("authorizer - default allow covers what no rule names, but never ACL management", async () => {
+    const a = await authz(`key_prefix "secret/" { policy = "deny" }`, "allow");
     assert.equal(a.allows("key", "other", "write"), true);
     assert.equal(a.allows("key", "secret/x", "read"), false);
     assert.equal(a.allowsGlobal("operator", "write"), true);
     assert.equal(a.allowsGlobal("acl", "read"), false);
   });
 
-  void it("authorizer - a recursive delete needs write on the prefix and everything under it", () => {
-    const a = authz(`key_prefix "a/" { policy = "write" }
+  void it("authorizer - a recursive delete needs write on the prefix and everything under it", async () => {
+    const a = await authz(`key_prefix "a/" { policy = "write" }
       key "a/keep" { policy = "read" }`);
     assert.equal(a.allowsKeyWritePrefix("a/"), false);
     assert.equal(a.allowsKeyWritePrefix("a/sub/"), true);
     assert.equal(a.allowsKeyWritePrefix("b/"), false);
   });
 
-  void it("rules - bad access levels are refused with Consul's texts", () => {
+  void it("rules - bad access levels are refused with Consul's texts", async () => {
     const cases: [string, RegExp][] = [
       [
         `key_prefix "x" { policy = "admin" }`,
@@ -97,23 +100,20 @@ void describe("ACL rules and authorizer", () => {
       [`key "x" {`, /^Failed to parse ACL rules: /],
     ];
     for (const [text, message] of cases)
-      assert.throws(
-        () => parseRules(text),
+      await assert.rejects(
+        parsePolicyRules(text),
         (err: unknown) => isAugurError(err, "BAD_REQUEST") && message.test(err.message),
         text,
       );
   });
 
-  void it("rules - text over the limit is refused before it is parsed", () => {
+  void it("rules - text over the limit is refused before it is parsed", async () => {
     const big = `key_prefix "${"x".repeat(MAX_RULES_LENGTH)}" { policy = "read" }`;
-    assert.throws(
-      () => parseRules(big),
-      (err: unknown) => isAugurError(err, "BAD_REQUEST"),
-    );
+    await assert.rejects(parsePolicyRules(big), (err: unknown) => isAugurError(err, "BAD_REQUEST"));
   });
 
-  void it("authorizer - denials are worded as Consul 1.15+ words them", () => {
-    const a = authz("");
+  void it("authorizer - denials are worded as Consul 1.15+ words them", async () => {
+    const a = await authz("");
     assert.throws(
       () => a.require("key", "foo", "read"),
       (err: unknown) =>
@@ -131,19 +131,19 @@ void describe("ACL rules and authorizer", () => {
     );
   });
 
-  void it("authorizer - a megabyte name against many prefixes finds its rule", () => {
+  void it("authorizer - a megabyte name against many prefixes finds its rule", async () => {
     const text = JSON.stringify({
       key_prefix: Object.fromEntries(
         Array.from({ length: 500 }, (_, i) => [`p${i}/`, { policy: "read" }]),
       ),
     });
-    const a = authz(text);
+    const a = await authz(text);
     assert.equal(a.allows("key", "p499/" + "z".repeat(1 << 20), "read"), true);
     assert.equal(a.allows("key", "q/" + "z".repeat(1 << 20), "read"), false);
   });
 
-  void it("rules - stored rules give the same authorizer back", () => {
-    const rules = parseRules(`key_prefix "a/" { policy = "list" }
+  void it("rules - stored rules give the same authorizer back", async () => {
+    const rules = await parsePolicyRules(`key_prefix "a/" { policy = "list" }
       node "n1" { policy = "write" }
       acl = "read"`);
     const back = fromStoredRules(JSON.parse(JSON.stringify(toStoredRules(rules))) as StoredRules);
