@@ -11,50 +11,17 @@
  *
  * Run: `npm run build && node dist/bench/health-service-large.js`
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess } from "../test/helpers/agent-process.js";
 import { fmt, percentile, writeSection } from "./lib/report.js";
 import { registerAll } from "./lib/register.js";
+import { bareServer, measured, Pinger } from "./lib/stall.js";
 
 const INSTANCES = Number(process.env["BENCH_INSTANCES"] ?? 10_000);
 const NODES = 1_000;
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 10);
-
-/** A child process that GETs `url` every 2 ms; SIGUSR2 makes it print and reset its worst wait. */
-const PINGER = `
-let worst = 0;
-process.on("SIGUSR2", () => { process.stdout.write(worst.toFixed(2) + "\\n"); worst = 0; });
-process.stdout.write("ready\\n");
-(async () => { for (;;) { const s = performance.now(); try { await fetch(process.argv[1]).then((r) => r.text()); } catch {} worst = Math.max(worst, performance.now() - s); await new Promise((r) => setTimeout(r, 2)); } })();`;
-
-class Pinger {
-  readonly #proc: ChildProcess;
-  private constructor(proc: ChildProcess) {
-    this.#proc = proc;
-  }
-  /** Started once it says so: a SIGUSR2 before its handler is in place would end it. */
-  static async start(url: string): Promise<Pinger> {
-    const proc = spawn(process.execPath, ["-e", PINGER, url], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    await new Promise((resolve) => proc.stdout?.once("data", resolve));
-    return new Pinger(proc);
-  }
-  /** The worst wait since the last call. */
-  async worst(): Promise<number> {
-    const line = new Promise<string>((resolve) =>
-      this.#proc.stdout?.once("data", (d: Buffer) => resolve(d.toString())),
-    );
-    this.#proc.kill("SIGUSR2");
-    return Number(await line);
-  }
-  stop(): void {
-    this.#proc.kill();
-  }
-}
 
 function* registrations(): Generator<object> {
   for (let i = 0; i < INSTANCES; i++) {
@@ -71,36 +38,6 @@ function* registrations(): Generator<object> {
       })),
     };
   }
-}
-
-/** A bare node:http server answering every request with the bytes in `file`. */
-async function bareServer(file: string): Promise<{ url: string; proc: ChildProcess }> {
-  const code = `const body = require("node:fs").readFileSync(process.argv[1]);
-require("node:http").createServer((q, s) => {
-  if (q.url === "/ping") return s.end("ok");
-  s.writeHead(200, { "Content-Type": "application/json", "Content-Length": body.length });
-  s.end(body);
-}).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
-  const proc = spawn(process.execPath, ["-e", code, file], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<string>((resolve) =>
-    proc.stdout?.once("data", (d: Buffer) => resolve(d.toString().trim())),
-  );
-  return { url: `http://127.0.0.1:${port}`, proc };
-}
-
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** One read of `url` while `pinger` pings: the read's time and the pings' worst wait. */
-async function measured(url: string, pinger: Pinger): Promise<{ readMs: number; pingMs: number }> {
-  await pause(100);
-  await pinger.worst(); // reset
-  const start = performance.now();
-  await (await fetch(url)).arrayBuffer();
-  const readMs = performance.now() - start;
-  await pause(50);
-  return { readMs, pingMs: await pinger.worst() };
 }
 
 async function main(): Promise<void> {

@@ -27,6 +27,12 @@ export interface Stored<T> {
   readonly value: T;
   readonly createRevision: number;
   readonly modRevision: number;
+  /**
+   * What the catalog derives from this record once and keeps while it is the key's record (a
+   * KV key's pair): a record is replaced, never changed, by every write. Set on first use; every
+   * record has the field, so they share one object shape.
+   */
+  derived?: unknown;
 }
 
 /** What one applied batch changed, for listeners such as the session invalidator. */
@@ -270,6 +276,7 @@ export class CatalogView {
       value: kind === "alive" ? null : decodeRecord(kv.value),
       createRevision: kv.createRevision,
       modRevision: kv.modRevision,
+      derived: undefined,
     };
     const prev = this.#set(kind, kv.key, next, touched);
     this.#table(kind, kv.modRevision, touched);

@@ -65,6 +65,57 @@ describe("kv", () => {
     assert.equal(none.status, 404);
   });
 
+  it("kv - a recursive read's pairs are kept per record, and every write shows in the next read", async () => {
+    type Pair = { Key: string; Value: string | null; Flags: number; Session?: string };
+    const recurse = async (): Promise<Pair[]> =>
+      (await (await a.call("GET", "/v1/kv/rec/?recurse")).json()) as Pair[];
+    // Each listed pair equals what a GET of its key answers (built apart, with no shared cache).
+    const agreesWithGets = async (pairs: Pair[]): Promise<void> => {
+      for (const p of pairs) {
+        const [one] = (await (await a.call("GET", `/v1/kv/${p.Key}`)).json()) as Pair[];
+        assert.deepEqual(p, one, p.Key);
+      }
+    };
+    await a.call("PUT", "/v1/kv/rec/a", "1");
+    await a.call("PUT", "/v1/kv/rec/b", "2");
+    await agreesWithGets(await recurse());
+    // Unchanged records answer the same pair objects, read after read.
+    const catalog = a.running.catalog;
+    const [first] = catalog.kvPrefix("rec/").value;
+    assert.ok(first);
+    assert.equal(catalog.kvPrefix("rec/").value[0], first);
+
+    const session = (
+      (await (await a.call("PUT", "/v1/session/create", {})).json()) as { ID: string }
+    ).ID;
+    await a.call("PUT", "/v1/kv/rec/a", "3");
+    await a.call("PUT", "/v1/kv/rec/b?flags=7", "2");
+    await a.call("PUT", `/v1/kv/rec/a?acquire=${session}`, "4");
+    const locked = await recurse();
+    assert.deepEqual(
+      locked.map((p) => [
+        p.Key,
+        Buffer.from(p.Value ?? "", "base64").toString(),
+        p.Flags,
+        p.Session,
+      ]),
+      [
+        ["rec/a", "4", 0, session],
+        ["rec/b", "2", 7, undefined],
+      ],
+    );
+    assert.notEqual(catalog.kvPrefix("rec/").value[0], first, "a written key gets a new pair");
+    await agreesWithGets(locked);
+    await a.call("PUT", `/v1/kv/rec/a?release=${session}`, "5");
+    await a.call("DELETE", "/v1/kv/rec/b");
+    const released = await recurse();
+    assert.deepEqual(
+      released.map((p) => [p.Key, p.Session]),
+      [["rec/a", undefined]],
+    );
+    await agreesWithGets(released);
+  });
+
   it("kv - cas=0 creates only when absent; cas=N writes only at that index", async () => {
     assert.equal(await (await a.call("PUT", "/v1/kv/cas/k?cas=0", "v1")).text(), "true");
     assert.equal(await (await a.call("PUT", "/v1/kv/cas/k?cas=0", "v2")).text(), "false");
