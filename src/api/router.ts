@@ -39,7 +39,7 @@ export interface Route {
    * A larger request body than the server's default 1 MiB (a snapshot restore). Such a body is
    * read only after `beforeBody` accepted the request (its query and headers, no body yet): a
    * client the route would refuse never gets that much into the agent's memory. One such body is
-   * read at a time per route; another meanwhile is a 413 from `limit`, a 429 while one is read.
+   * read at a time per route; another meanwhile is a 429.
    */
   readonly largeBody?: {
     readonly limit: number;

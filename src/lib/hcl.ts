@@ -59,7 +59,7 @@ function fromParserOutput(out: string): Record<string, unknown> {
 
 /** A parse that takes longer than this is abandoned (its worker ended) and refused. */
 const OFF_THREAD_TIMEOUT_MS = 10_000;
-/** The worker ends after this long without work: it holds about 10 MB. */
+/** The worker ends after this long without work: with the parser loaded it holds about 30 MB. */
 const WORKER_IDLE_MS = 30_000;
 
 /**
