@@ -386,6 +386,24 @@ export class ApiServer {
     route: string,
     started: number,
   ): void {
+    // Nothing that goes wrong while the answer is encoded or written may escape: #send runs in
+    // a promise's continuation or in node's request event, where a throw ended the process (a
+    // txn answer past V8's longest string did: `RangeError: Invalid string length`).
+    try {
+      this.#sendOrThrow(req, res, result, pretty, route, started);
+    } catch (err) {
+      this.#fail(req, res, err, route, started);
+    }
+  }
+
+  #sendOrThrow(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: ApiResult,
+    pretty: boolean,
+    route: string,
+    started: number,
+  ): void {
     // An object, not a [name, value] list: writeHead takes a fresh object as it is, while a list
     // goes through removeHeader/appendHeader once per header.
     const headers = result.meta

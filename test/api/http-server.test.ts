@@ -73,6 +73,19 @@ describe("http server", () => {
             return json({ rest: req.rest, bytes: req.body.length });
           },
         }),
+        // An answer that cannot be encoded: as a handler's return value (sync) and after an
+        // await (async); once as a large list (encoded in slices).
+        route("/v1/unencodable", {
+          GET: (req) => {
+            const bad = {
+              toJSON: (): never => {
+                throw new RangeError("Invalid string length");
+              },
+            };
+            const value = req.flag("large") ? Array.from({ length: 200 }, () => bad) : bad;
+            return req.flag("async") ? Promise.resolve(json(value)) : json(value);
+          },
+        }),
         route("/v1/wait", {
           GET: async (req, ctx) => {
             const { value, meta } = await blockingRead(req, ctx, waiter, "s", () => ({
@@ -152,6 +165,15 @@ describe("http server", () => {
       body: Buffer.alloc(BODY_LIMIT, 2),
     });
     assert.deepEqual(JSON.parse(exact.body), { rest: "big", bytes: BODY_LIMIT });
+  });
+
+  it("server - an answer that cannot be encoded is a 500 and the server goes on", async () => {
+    for (const path of ["/v1/unencodable", "/v1/unencodable?async", "/v1/unencodable?large"]) {
+      const res = await send(port, "GET", path);
+      assert.deepEqual([res.status, res.body], [500, "Invalid string length"], path);
+    }
+    const after = await send(port, "PUT", "/v1/echo/still", { body: "up" });
+    assert.deepEqual(JSON.parse(after.body), { rest: "still", bytes: 2 });
   });
 
   it("server - a parked query ends at its deadline, on a change, or when parked queries are released", async () => {
