@@ -299,6 +299,15 @@ async function attemptKvOps(
   return { results: pairs, errors, applied, revision };
 }
 
+/**
+ * The most entries a transaction's `get-tree` results may hold, all its trees together. A
+ * transaction's answer is built and encoded in one piece: 128 `get-tree`s of a 20,000-key
+ * prefix (2.5 million entries) ended the agent (its JSON past V8's longest string), and one of
+ * them held every other request 0.4 s. `GET /v1/kv/<prefix>?recurse` reads a large tree in
+ * slices. On etcd a transaction touches at most 128 keys anyway (its `--max-txn-ops`).
+ */
+export const TXN_TREE_RESULTS_MAX = 1_000;
+
 /** An attempt's inputs: every key and session it touches, each compared by ModifyIndex in its transaction. */
 export async function readInputs(
   store: Store,
@@ -321,9 +330,15 @@ export async function readInputs(
     compare.push({ key: keys.kv(key), target: "modRevision", op: "=", value: e.modRevision });
   };
   // Trees always come from the store: the view has no ordered prefix scan.
+  let results = 0;
   for (const op of ops) {
     if (op.verb === "get-tree" || op.verb === "delete-tree") {
       const { kvs } = await store.range(keys.kv(op.key));
+      if (op.verb === "get-tree" && (results += kvs.length) > TXN_TREE_RESULTS_MAX)
+        throw new AugurError(
+          "TOO_LARGE",
+          `Transaction results would hold more than ${TXN_TREE_RESULTS_MAX} entries; read a large tree with GET /v1/kv/<prefix>?recurse`,
+        );
       for (const kv of kvs)
         put(kv.key.slice(PREFIX.kv.length), {
           value: decodeRecord<KvRecord>(kv.value),

@@ -45,7 +45,7 @@ export const ERRORS = {
     status: 413,
     retryable: false,
     summary:
-      "A request is over a size limit: a KV value over 512 KiB, a transaction over 128 operations (on etcd, also one touching more than 128 keys), a body over 1 MiB, a JSON body with more than 10,000 object members or 100,000 values, a snapshot over 256 MiB.",
+      "A request is over a size limit: a KV value over 512 KiB, a transaction over 128 operations (on etcd, also one touching more than 128 keys), a body over 1 MiB, a JSON body with more than 10,000 object members or 100,000 values, transaction `get-tree` results past 1,000 entries, a snapshot over 256 MiB.",
   },
   ACL_DISABLED: {
     status: 401,

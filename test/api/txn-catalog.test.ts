@@ -428,6 +428,39 @@ describe("txn - catalog operations", () => {
     assert.equal(await badDuration.text(), 'Failed to parse body: time: invalid duration "soon"');
   });
 
+  it("limits - get-tree results past 1,000 entries are a 413, all trees together; 1,000 are answered", async () => {
+    const value = Buffer.from("v").toString("base64");
+    for (let at = 0; at < 1000; at += 125)
+      assert.equal(
+        (
+          await a.call(
+            "PUT",
+            "/v1/txn",
+            Array.from({ length: 125 }, (_, i) => ({
+              KV: { Verb: "set", Key: `tree/k${String(at + i).padStart(4, "0")}`, Value: value },
+            })),
+          )
+        ).status,
+        200,
+      );
+    const tree = (n: number): object[] =>
+      Array.from({ length: n }, () => ({ KV: { Verb: "get-tree", Key: "tree/" } }));
+    const one = await a.call("PUT", "/v1/txn", tree(1));
+    assert.equal(one.status, 200);
+    assert.equal(((await one.json()) as { Results: unknown[] }).Results.length, 1000);
+    const message =
+      "Transaction results would hold more than 1000 entries; read a large tree with GET /v1/kv/<prefix>?recurse";
+    const two = await a.call("PUT", "/v1/txn", tree(2));
+    assert.deepEqual([two.status, await two.text()], [413, message]);
+    await a.call("PUT", "/v1/kv/tree/k1000", "v");
+    const over = await a.call("PUT", "/v1/txn", tree(1));
+    assert.deepEqual([over.status, await over.text()], [413, message]);
+    // 128 of them (over a 20,000-key tree, this ended the agent before the bound).
+    const many = await a.call("PUT", "/v1/txn", tree(128));
+    assert.equal(many.status, 413);
+    assert.equal((await a.call("GET", "/v1/kv/tree/k1000")).status, 200, "the agent is up");
+  });
+
   it("limits - 129 ops of any kind are a 413; a body over txn_max_req_len is a 413 in Consul's words", async () => {
     const ops = Array.from({ length: 129 }, (_, i) => nodeSet(`many-${i}`));
     const many = await a.call("PUT", "/v1/txn", ops);
