@@ -390,49 +390,38 @@ export class ApiServer {
     // a promise's continuation or in node's request event, where a throw ended the process (a
     // txn answer past V8's longest string did: `RangeError: Invalid string length`).
     try {
-      this.#sendOrThrow(req, res, result, pretty, route, started);
+      // An object, not a [name, value] list: writeHead takes a fresh object as it is, while a list
+      // goes through removeHeader/appendHeader once per header.
+      const headers = result.meta
+        ? readHeaders(this.#policy, result.meta, this.#options.storeContact?.())
+        : { "X-Consul-Default-ACL-Policy": this.#policy };
+      if (result.headers) Object.assign(headers, result.headers);
+      const status = result.status ?? 200;
+      switch (result.kind) {
+        case "json": {
+          headers["Content-Type"] = "application/json";
+          const body = encode(result.value, pretty);
+          if (typeof body === "string")
+            this.#write(req, res, status, headers, body, route, started);
+          else
+            body
+              .then((chunks) => this.#write(req, res, status, headers, chunks, route, started))
+              .catch((err: unknown) => this.#fail(req, res, err, route, started));
+          return;
+        }
+        case "raw":
+          headers["Content-Type"] = result.contentType;
+          this.#write(req, res, status, headers, result.body, route, started);
+          return;
+        case "empty":
+          this.#write(req, res, status, headers, "", route, started);
+          return;
+        case "stream":
+          this.#stream(req, res, status, headers, result, route, started);
+          return;
+      }
     } catch (err) {
       this.#fail(req, res, err, route, started);
-    }
-  }
-
-  #sendOrThrow(
-    req: IncomingMessage,
-    res: ServerResponse,
-    result: ApiResult,
-    pretty: boolean,
-    route: string,
-    started: number,
-  ): void {
-    // An object, not a [name, value] list: writeHead takes a fresh object as it is, while a list
-    // goes through removeHeader/appendHeader once per header.
-    const headers = result.meta
-      ? readHeaders(this.#policy, result.meta, this.#options.storeContact?.())
-      : { "X-Consul-Default-ACL-Policy": this.#policy };
-    if (result.headers) Object.assign(headers, result.headers);
-    const status = result.status ?? 200;
-    switch (result.kind) {
-      case "json": {
-        headers["Content-Type"] = "application/json";
-        const body = encode(result.value, pretty);
-        if (typeof body === "string") this.#write(req, res, status, headers, body, route, started);
-        else
-          body.then(
-            (chunks) => this.#write(req, res, status, headers, chunks, route, started),
-            (err: unknown) => this.#fail(req, res, err, route, started),
-          );
-        return;
-      }
-      case "raw":
-        headers["Content-Type"] = result.contentType;
-        this.#write(req, res, status, headers, result.body, route, started);
-        return;
-      case "empty":
-        this.#write(req, res, status, headers, "", route, started);
-        return;
-      case "stream":
-        this.#stream(req, res, status, headers, result, route, started);
-        return;
     }
   }
 
