@@ -146,20 +146,22 @@ export class LmdbWatchStore implements WatchStore {
     watchId: string,
     state: PersistedWatchState | null,
     records: readonly NewRecord[],
+    onQueued?: (records: readonly OutboxRecord[]) => void,
   ): Promise<OutboxRecord[]> {
     this.#check();
-    const created: OutboxRecord[] = [];
+    if (this.#failedWatches.has(watchId)) throw failedEarlier(watchId);
+    // Positions are taken now, in call order, so `onQueued` can hand the records on before the
+    // flush; the transactions apply in the same order. A commit that fails leaves a gap.
+    const created = records.map((r) => pendingRecord(r, ++this.#seq));
+    onQueued?.(created);
     await this.#write(
       () => {
         if (state !== null) void this.#db.put(["state", watchId], state);
-        for (const r of records) {
-          const seq = ++this.#seq;
-          const rec = pendingRecord(r, seq);
-          void this.#db.put(["q", seq], rec);
-          void this.#db.put(byHandler(rec.watchId, rec.handlerKey, seq), null);
-          created.push(rec);
+        for (const rec of created) {
+          void this.#db.put(["q", rec.seq], rec);
+          void this.#db.put(byHandler(rec.watchId, rec.handlerKey, rec.seq), null);
         }
-        if (records.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
+        if (created.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
       },
       true,
       watchId,

@@ -52,6 +52,7 @@ export class MemoryWatchStore implements WatchStore {
     watchId: string,
     state: PersistedWatchState | null,
     records: readonly NewRecord[],
+    onQueued?: (records: readonly OutboxRecord[]) => void,
   ): Promise<OutboxRecord[]> {
     this.#check();
     if (this.#failed.has(watchId)) throw failedEarlier(watchId);
@@ -65,12 +66,14 @@ export class MemoryWatchStore implements WatchStore {
         { cause: err },
       );
     }
-    return records.map((r) => {
+    const created = records.map((r) => {
       const seq = ++this.#seq;
       const rec = pendingRecord(r, seq);
       this.#pending.set(seq, rec);
       return rec;
     });
+    onQueued?.(created);
+    return created;
   }
 
   resume(watchId: string): void {
