@@ -29,6 +29,12 @@ import type { AppliedChange, CatalogView, Stored } from "./view.js";
 import { serfHealth } from "./health.js";
 
 export const DEFAULT_LOCK_DELAY_MS = 15_000;
+/**
+ * Consul's `structs.MaxLockDelay`: a session keeps the `LockDelay` it was given, but no lock is
+ * held back longer than this once the session is gone (one client's `LockDelay = "8760h"` would
+ * otherwise keep a lock key from everyone for a year).
+ */
+export const MAX_LOCK_DELAY_MS = 60_000;
 /** Consul's default `session_ttl_min`. */
 export const DEFAULT_SESSION_TTL_MIN_MS = 10_000;
 const MAX_TTL_MS = 24 * 3600_000;
@@ -303,7 +309,7 @@ export function releasedLock(
 ): KvRecord | null {
   const behavior = rec.LockBehavior ?? session?.Behavior ?? "release";
   if (behavior === "delete") return null;
-  const delayMs = (rec.LockDelayNs ?? session?.LockDelay ?? 0) / 1e6;
+  const delayMs = Math.min((rec.LockDelayNs ?? session?.LockDelay ?? 0) / 1e6, MAX_LOCK_DELAY_MS);
   const { Session: _s, LockBehavior: _b, LockDelayNs: _d, ...unlocked } = rec;
   return { ...unlocked, ...(delayMs > 0 ? { LockDelayUntil: now + delayMs } : {}) };
 }
