@@ -115,9 +115,9 @@ async function etcdPeer(dir: string): Promise<Watcher> {
 
 /**
  * One augur agent (-data-dir: the KV store and the outbox on disk) with two watches: `bench-key`
- * with a durable handler (the default: the event's record is flushed to the outbox while the
- * script starts, and survives a crash until the script accepted it) and `bench-key-volatile` with
- * `durable = false` (no record on disk: like etcdctl, an event not yet handled is lost in a crash).
+ * with a durable handler (the default: the event is flushed to the outbox before the script
+ * starts) and `bench-key-volatile` with `durable = false` (no outbox flush: like etcdctl, nothing
+ * survives a crash between the change and the handler).
  */
 async function augurScripts(dir: string): Promise<[Watcher, Watcher]> {
   const file = join(dir, "augur.log");
@@ -176,10 +176,8 @@ async function main(): Promise<void> {
 ${N} single-key changes each, one at a time, rotating between the three (interleaved rounds); the
 handler is \`sh -c 'date +%s%N >> file'\` in all. augur's watches are the agent's own, read
 in-process, in one agent with \`-data-dir\` (KV writes flushed to disk, as etcd's). The durable row
-is the goal's: the event's record is written to the outbox and survives a crash until the script
-accepted it; the flush runs while the script starts, and the outcome is recorded after it
-(docs/watches.md, Delivery). The \`durable = false\` row is what etcdctl offers (no record on disk:
-a crash between change and handler loses the event). Each
+is the goal's: the event is flushed to the outbox before the script starts. The \`durable = false\`
+row is what etcdctl offers (no outbox: a crash between change and handler loses the event). Each
 augur handler's next \`sh\` is started ahead, after the previous delivery ends (docs/watches.md),
 so no \`fork()\` of the agent sits between a change and its script; the command being
 \`sh -c\`, that \`sh\` runs the script itself (etcdctl starts \`sh\`, which starts \`date\`).

@@ -16,17 +16,13 @@
  * A record aborted by a stop stays pending and is delivered again after the restart: delivery
  * is at least once, and the Idempotency-Key lets receivers drop the duplicate.
  *
- * Records arrive as the outbox queues its write of them, before the flush: the head record's
- * first attempt runs during the flush, and its outcome is recorded once the flush is done (a
- * record whose write failed is dropped; see {@link Unflushed}).
- *
  * A delivered record is moved to the history while the next record is delivered (the store
  * writes both in one group commit, see lmdb-store.ts) and before that one's outcome is
  * written, so the store still sees each handler's records settled in order. Should recording
  * a delivery fail, the write is retried, not the delivery.
  *
  * The queue in memory is bounded (10,000 records or 16 MiB of bodies by default): every record
- * is in the outbox (or on its way there), so past the bound the worker stops copying new ones into memory
+ * is already in the outbox, so past the bound the worker stops copying new ones into memory
  * and, once it has worked through the queue, reads the next ones back from the outbox in queue
  * order. A handler that is down for hours holds its backlog on disk, not in the heap.
  *
@@ -88,25 +84,6 @@ interface Spilled {
   count: number;
   /** Bumped by every spill, so a reload knows whether records arrived while it read. */
   epoch: number;
-  /** The write of the last record spilled before its flush: a reload waits for it. */
-  lastWrite?: Promise<boolean>;
-}
-
-/**
- * Records handed over while the store's write of them is still being flushed. The head record's
- * first attempt starts at once instead of after the flush (a flush costs a few milliseconds,
- * most of what lies between a change and its handler), and nothing else happens to it before
- * the flush settles: its outcome is recorded, and it is retried or dead-lettered, only once it
- * is durable. If the write fails, the record was never stored and is dropped: the watch goes
- * back to its last durable state and reports the change again (the handler gets it twice, as
- * after a crash). A crash before the flush loses nothing for the same reason: the watch's state
- * is in the same write, so after the restart the change is detected again.
- */
-interface Unflushed {
-  /** Settles true once durable, false if the write failed; never rejects. */
-  readonly durable: Promise<boolean>;
-  /** Set once settled. */
-  ok?: boolean;
 }
 
 export class DeliveryWorker {
@@ -114,8 +91,6 @@ export class DeliveryWorker {
   readonly #abort = new AbortController();
   readonly #stopSignal = new AbortController();
   readonly #queue: BoundedQueue<OutboxRecord>;
-  /** Queued records whose write is not known to be durable yet. */
-  readonly #unflushed = new WeakMap<OutboxRecord, Unflushed>();
   #spilled: Spilled | undefined;
   /** The bookkeeping of the last successful delivery, written while the next one is attempted. */
   /**
@@ -172,30 +147,14 @@ export class DeliveryWorker {
     s.epoch++;
   }
 
-  /**
-   * Adds records to the queue, in `seq` order. `flushed`: the store's write of them, when it is
-   * still running (see {@link Unflushed}); without it they are already durable.
-   */
-  enqueue(records: readonly OutboxRecord[], flushed?: Promise<unknown>): void {
-    let unflushed: Unflushed | undefined;
-    if (flushed !== undefined) {
-      const u: Unflushed = {
-        durable: flushed.then(
-          () => (u.ok = true),
-          () => (u.ok = false),
-        ),
-      };
-      unflushed = u;
-    }
+  /** Adds records (already durable in the store) to the queue, in `seq` order. */
+  enqueue(records: readonly OutboxRecord[]): void {
     // Once records wait in the store, later ones wait there too: they are read back in order.
-    for (const r of records) {
-      if (unflushed !== undefined) this.#unflushed.set(r, unflushed);
-      if (this.#spilled !== undefined || !this.#queue.push(r)) this.#spill(r, unflushed);
-    }
+    for (const r of records)
+      if (this.#spilled !== undefined || !this.#queue.push(r)) this.#spill(r);
   }
 
-  #spill(r: OutboxRecord, unflushed: Unflushed | undefined): void {
-    this.#unflushed.delete(r); // read back from the store, once it is there
+  #spill(r: OutboxRecord): void {
     const s = (this.#spilled ??= {
       watchId: r.watchId,
       handlerKey: r.handlerKey,
@@ -208,7 +167,6 @@ export class DeliveryWorker {
     s.maxSeq = Math.max(s.maxSeq, r.seq);
     s.count++;
     s.epoch++;
-    if (unflushed !== undefined) s.lastWrite = unflushed.durable;
   }
 
   /**
@@ -217,8 +175,6 @@ export class DeliveryWorker {
    * on is one this worker has yet to deliver.
    */
   async #reload(s: Spilled): Promise<void> {
-    // A record spilled before its flush is in the store only once the flush is done.
-    if (s.lastWrite !== undefined) await s.lastWrite;
     const { fromSeq: from, epoch } = s;
     s.fromSeq = Infinity; // records spilled while the store is read lower it again
     const room = this.#o.queueMax?.records ?? QUEUE_MAX_RECORDS;
@@ -243,8 +199,8 @@ export class DeliveryWorker {
     let taken = 0;
     let past = false;
     for (const r of loaded) {
-      // Stored, but not handed to this worker yet (a requeue's records come once they are
-      // written): taking it now would queue it twice.
+      // Committed, but its enqueue has not come yet (it comes once the commit is flushed):
+      // taking it now would queue it twice.
       if (r.seq > s.maxSeq) {
         past = true;
         break;
@@ -309,29 +265,11 @@ export class DeliveryWorker {
         continue;
       }
       waitedFor = undefined;
-      const unflushed = this.#unflushed.get(record);
-      // A write already known to have failed: the record is not in the store (see Unflushed).
-      // With a gate, the leader's watermark counts stored records: wait for the flush first.
-      if (unflushed?.ok === false || (unflushed && this.#o.gate && !(await unflushed.durable))) {
-        this.#drop(record);
-        continue;
-      }
       const fencingToken = await this.#admit(record);
       if (fencingToken === false) continue;
       await this.#attempt(record, fencingToken);
     }
     await this.#recorded();
-  }
-
-  /** Takes the head record, whose write failed, off the queue without recording anything. */
-  #drop(record: OutboxRecord): void {
-    if (this.#queue.peek() === record) this.#queue.shift();
-    this.#unflushed.delete(record);
-    this.#o.logger.warn("watch outbox write failed; the change will be reported again", {
-      watch: record.watchId,
-      handler: this.#o.handler.target,
-      event: record.eventId,
-    });
   }
 
   /** Resolves once every delivered record so far is recorded as delivered. */
@@ -398,12 +336,6 @@ export class DeliveryWorker {
         error: `handler failed: ${toAugurError(err).message}`,
       }));
     if (this.#abort.signal.aborted) return; // stopping: the record stays pending for the next start
-    const unflushed = this.#unflushed.get(record);
-    if (unflushed !== undefined) {
-      // The first attempt ran during the flush; its outcome is recorded only on a stored record.
-      if (!(await unflushed.durable)) return this.#drop(record);
-      this.#unflushed.delete(record);
-    }
     // Earlier records' bookkeeping goes to the store while this one is delivered; the store
     // applies writes in order, so this one's lands after theirs.
     while (this.#recordings.length >= RECORDINGS_IN_FLIGHT_MAX) await this.#recordings[0];

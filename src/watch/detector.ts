@@ -5,11 +5,10 @@
  * The detector does not wait for the disk before the plan asks for the next result: the outbox
  * applies a watch's commits in order, so the next state is computed on top of one still being
  * flushed, and one watch's burst shares flushes (at most {@link COMMITS_IN_FLIGHT_MAX} wait at
- * once). A handler's first attempt may run during the flush, but nothing of it is recorded
- * before the flush (delivery-worker.ts). When a commit fails, the outbox refuses the watch's later commits, the detector goes back to what
+ * once). Nothing is delivered before it is durable (the runner enqueues on the flush). When a
+ * commit fails, the outbox refuses the watch's later commits, the detector goes back to what
  * its last durable commit reported, and the next flush reports the difference from there: the
- * lost events' changes are reported again, not skipped (a handler that already got one of them
- * during the flush gets it again).
+ * lost events' changes are reported again, not skipped.
  *
  * ```
  * starting ──first result──▶ running ──result──▶ (quiet period / hold / flap) ──flush──▶ running

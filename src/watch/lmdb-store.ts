@@ -146,22 +146,20 @@ export class LmdbWatchStore implements WatchStore {
     watchId: string,
     state: PersistedWatchState | null,
     records: readonly NewRecord[],
-    onQueued?: (records: readonly OutboxRecord[]) => void,
   ): Promise<OutboxRecord[]> {
     this.#check();
-    if (this.#failedWatches.has(watchId)) throw failedEarlier(watchId);
-    // Positions are taken now, in call order, so `onQueued` can hand the records on before the
-    // flush; the transactions apply in the same order. A commit that fails leaves a gap.
-    const created = records.map((r) => pendingRecord(r, ++this.#seq));
-    onQueued?.(created);
+    const created: OutboxRecord[] = [];
     await this.#write(
       () => {
         if (state !== null) void this.#db.put(["state", watchId], state);
-        for (const rec of created) {
-          void this.#db.put(["q", rec.seq], rec);
-          void this.#db.put(byHandler(rec.watchId, rec.handlerKey, rec.seq), null);
+        for (const r of records) {
+          const seq = ++this.#seq;
+          const rec = pendingRecord(r, seq);
+          void this.#db.put(["q", seq], rec);
+          void this.#db.put(byHandler(rec.watchId, rec.handlerKey, seq), null);
+          created.push(rec);
         }
-        if (created.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
+        if (records.length > 0) void this.#db.put(["meta", "seq"], this.#seq);
       },
       true,
       watchId,

@@ -52,7 +52,6 @@ export class MemoryWatchStore implements WatchStore {
     watchId: string,
     state: PersistedWatchState | null,
     records: readonly NewRecord[],
-    onQueued?: (records: readonly OutboxRecord[]) => void,
   ): Promise<OutboxRecord[]> {
     this.#check();
     if (this.#failed.has(watchId)) throw failedEarlier(watchId);
@@ -66,14 +65,12 @@ export class MemoryWatchStore implements WatchStore {
         { cause: err },
       );
     }
-    const created = records.map((r) => {
+    return records.map((r) => {
       const seq = ++this.#seq;
       const rec = pendingRecord(r, seq);
       this.#pending.set(seq, rec);
       return rec;
     });
-    onQueued?.(created);
-    return created;
   }
 
   resume(watchId: string): void {

@@ -1,8 +1,7 @@
 /**
- * The durable outbox: where a detected event is written, once per handler; plus each watch's
- * persisted state, written in the same transaction so a change is either recorded with its event
- * or not at all. A handler's first attempt may run while that write is flushed; everything after
- * it (recording the outcome, retries, dead letters) waits for the flush. Implementations: {@link MemoryWatchStore}
+ * The durable outbox: where a detected event is written, once per handler, before anything is
+ * delivered; plus each watch's persisted state, written in the same transaction so a change is
+ * either recorded with its event or not at all. Implementations: {@link MemoryWatchStore}
  * (`-dev`) and {@link LmdbWatchStore} (`<data_dir>/watches/`). Both pass one contract suite.
  *
  * A record's life: `pending ──delivered──▶ delivered (recent history, bounded)`,
@@ -70,17 +69,11 @@ export interface WatchStore {
    * one): this is how one watch's burst shares flushes. For the same reason, once a commit of a
    * watch fails, every later commit of that watch fails too, queued or new, until
    * {@link WatchStore.resume}: the watch first goes back to its last durable state.
-   *
-   * `onQueued`, when given, gets the records as they will be stored (ids and queue positions
-   * assigned in call order) before `commit` returns, that is before they are flushed: a
-   * handler's first attempt can start while the flush runs (see delivery-worker.ts). It is not
-   * called for a commit refused at once (the store is closed, or the watch's last commit failed).
    */
   commit(
     watchId: string,
     state: PersistedWatchState | null,
     records: readonly NewRecord[],
-    onQueued?: (records: readonly OutboxRecord[]) => void,
   ): Promise<OutboxRecord[]>;
   /**
    * Clears a watch's failed state (see `commit`); commits of the watch still queued from before

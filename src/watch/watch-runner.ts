@@ -1,7 +1,7 @@
 /**
  * One running watch: its plan (the Consul loop), its change detector, and one delivery worker
  * per handler. The detector's commit writes the watch state and one outbox record per handler
- * in one durable transaction, and hands the records to the workers as the write is queued.
+ * in one durable transaction, then hands the records to the workers.
  *
  * `created ──start──▶ running ──stop──▶ stopped`
  *
@@ -273,12 +273,10 @@ export class WatchRunner {
   }
 
   /**
-   * The detector's commit: state + durable records in one transaction, then memory records.
-   * Each worker gets its records as soon as the store has queued them, with the promise of their
-   * flush: a handler's first attempt runs while the flush does, and nothing about the attempt is
-   * recorded before it (see delivery-worker.ts). Called again before the previous call resolved
-   * (the detector does not wait for the disk): the stores apply calls in order, and records reach
-   * each worker in that order. Resolves once durable.
+   * The detector's commit: state + durable records in one transaction, then memory records;
+   * handlers get the records once they are durable. Called again before the previous call
+   * resolved (the detector does not wait for the disk): the stores apply calls in order, and
+   * records reach each worker in that order.
    */
   async #commit(
     state: PersistedWatchState | null,
@@ -301,19 +299,17 @@ export class WatchRunner {
       };
       (h.durable || this.#o.store === this.#o.memoryStore ? durable : volatile).push(rec);
     }
+    // Each handler's records are all durable or all volatile, and every call takes the same
+    // steps to its enqueue, so calls resolving in order enqueue in order. Volatile records
+    // (`durable = false`) go first: they promise nothing across a crash, so they do not wait for
+    // the flush of the watch's state (a failed flush reports their changes again).
     // Counted before the first await: the detector reads it before its next commit.
     this.#inFlightBytes += bytes;
     let enqueued = 0;
     try {
-      // Volatile records (`durable = false`) promise nothing across a crash: they are not tied
-      // to the flush of the watch's state (a failed flush reports their changes again).
       if (volatile.length > 0)
         enqueued += this.#enqueue(await this.#o.memoryStore.commit(this.def.id, null, volatile));
-      let queued: readonly OutboxRecord[] = [];
-      const flushed = this.#o.store.commit(this.def.id, state, durable, (r) => (queued = r));
-      // `onQueued` ran inside `commit`, before it returned: hand the records on now.
-      enqueued += this.#enqueue(queued, flushed);
-      await flushed;
+      enqueued += this.#enqueue(await this.#o.store.commit(this.def.id, state, durable));
     } finally {
       this.#inFlightBytes -= bytes;
     }
@@ -325,9 +321,9 @@ export class WatchRunner {
     if (event || enqueued > 0) this.#o.onChange?.();
   }
 
-  /** Hands records to their workers (`flushed`: their write, when not yet durable); returns how many. */
-  #enqueue(records: readonly OutboxRecord[], flushed?: Promise<unknown>): number {
-    for (const rec of records) this.#workers.get(rec.handlerKey)?.enqueue([rec], flushed);
+  /** Hands records to their workers; returns how many. */
+  #enqueue(records: readonly OutboxRecord[]): number {
+    for (const rec of records) this.#workers.get(rec.handlerKey)?.enqueue([rec]);
     return records.length;
   }
 

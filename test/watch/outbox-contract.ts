@@ -10,7 +10,6 @@ import type { PersistedWatchState } from "../../src/watch/detector.js";
 import {
   HISTORY_MAX as HISTORY_MAX_FOR_TEST,
   type NewRecord,
-  type OutboxRecord,
   type WatchStore,
 } from "../../src/watch/outbox.js";
 import { isAugurError } from "../../src/lib/errors.js";
@@ -77,41 +76,6 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         ["a", "d"],
       );
       assert.equal((await s.loadState("w2"))?.index, "9");
-    } finally {
-      await s.close();
-    }
-  });
-
-  void test(`${name} - onQueued gets the records as stored before commit returns; a refused commit gives none`, async () => {
-    const s = await factory.open();
-    try {
-      const queued: OutboxRecord[][] = [];
-      const first = s.commit("w1", state("1"), [rec("a"), rec("a", "h2")], (r) =>
-        queued.push([...r]),
-      );
-      const second = s.commit("w1", state("2"), [rec("b")], (r) => queued.push([...r]));
-      assert.equal(queued.length, 2, "both called before commit returned");
-      assert.deepEqual(queued, [await first, await second]);
-      assert.deepEqual(
-        queued.flat().map((r) => r.seq),
-        [...queued.flat().map((r) => r.seq)].sort((x, y) => x - y),
-        "positions in call order",
-      );
-      assert.deepEqual(await s.pending({ watchId: "w1" }), queued.flat());
-      const broken = {
-        ...state("3"),
-        get index(): string {
-          throw new RangeError("cannot encode");
-        },
-      } as PersistedWatchState;
-      await assert.rejects(s.commit("w1", broken, [rec("c")]));
-      let refused = 0;
-      await assert.rejects(s.commit("w1", state("4"), [rec("d")], () => refused++));
-      assert.equal(refused, 0, "not called for a commit refused at once");
-      assert.deepEqual(
-        (await s.pending({ watchId: "w1" })).map((r) => r.eventId),
-        ["a", "a", "b"],
-      );
     } finally {
       await s.close();
     }
