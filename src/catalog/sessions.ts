@@ -56,7 +56,8 @@ function unchanged(stored: Stored<unknown>): Compare {
 export interface SessionRequest {
   name?: string;
   node: string;
-  lockDelayMs?: number;
+  /** Whole nanoseconds (shown to clients as an int64, Go's `time.Duration`). */
+  lockDelayNs?: number;
   behavior?: string;
   ttlMs?: number;
   nodeChecks?: string[];
@@ -103,7 +104,7 @@ export class Sessions {
       ID: id,
       Name: req.name ?? "",
       Node: this.view.nodes.get(nodeLower)?.value.Node ?? req.node,
-      LockDelay: (req.lockDelayMs ?? DEFAULT_LOCK_DELAY_MS) * 1e6,
+      LockDelay: req.lockDelayNs ?? DEFAULT_LOCK_DELAY_MS * 1e6,
       Behavior: behavior as SessionBehavior,
       TTL: ttlMs ? formatGoDuration(ttlMs) : "",
       NodeChecks: nodeChecks,

@@ -19,6 +19,29 @@ describe("lock-delay", () => {
   const acquire = async (key: string, id: string): Promise<string> =>
     (await a.call("PUT", `/v1/kv/${key}?acquire=${id}`, "v")).text();
 
+  it("LockDelay is read as Consul's FixupLockDelay reads it and shown as whole nanoseconds", async () => {
+    const cases: [unknown, number][] = [
+      [1000001, 1000001], // through milliseconds this came back as 1000000.9999999999
+      ["1.000001s", 1000001000],
+      [15, 15e9], // below 1000 ns: seconds
+      ["3ns", 3e9],
+      [1.5, 1e9], // Go truncates a float64 to a Duration
+      [0.001, 0],
+      ["8760h", 8760 * 3600e9],
+    ];
+    for (const [given, ns] of cases) {
+      const id = await session({ LockDelay: given });
+      // The raw text: a client decoding it into Go's time.Duration needs an integer.
+      const raw = await (await a.call("GET", `/v1/session/info/${id}`)).text();
+      assert.match(raw, new RegExp(`"LockDelay":${ns}[,}]`), `${JSON.stringify(given)}: ${raw}`);
+    }
+    for (const body of ['{"LockDelay":1e300}', '{"LockDelay":1e400}', '{"LockDelay":"3000000h"}']) {
+      const res = await a.call("PUT", "/v1/session/create", body);
+      assert.equal(res.status, 400, body);
+      assert.match(await res.text(), /^Request decode failed: LockDelay .* out of range/);
+    }
+  });
+
   it("a LockDelay past 60 s is kept on the session but holds a lock back 60 s at most", async () => {
     const year = await session({ LockDelay: "8760h" });
     const other = await session({});

@@ -43,17 +43,33 @@ export function sessionRoutes(catalog: Catalog, nodeName: string): Route[] {
   ];
 }
 
-/** Consul's FixupLockDelay: a bare number below 1000 means seconds, otherwise nanoseconds. */
-function lockDelayMs(v: unknown): number | undefined {
+/** Go's time.Duration holds int64 nanoseconds. */
+const DURATION_MAX_NS = 2 ** 63;
+
+/**
+ * Consul's FixupLockDelay, in whole nanoseconds: a number is truncated to an integer as Go
+ * converts a float64 to a Duration, a string is a Go duration; either, below 1000 ns, is taken
+ * as seconds ("15", 15 and "15ns" all mean 15 s). Held as an integer because clients decode the
+ * session's `LockDelay` into an int64 (Go's `time.Duration`): a fraction left by a conversion
+ * through milliseconds (1000001 came back as 1000000.9999999999) made Go clients fail on every
+ * session list that held it. A value past the int64 range is refused; Consul would wrap it.
+ */
+function lockDelayNs(v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === "number") return v < 1000 ? v * 1000 : v / 1e6;
-  if (typeof v === "string") {
+  let ns: number;
+  if (typeof v === "number") ns = Math.trunc(v);
+  else if (typeof v === "string") {
     const ms = parseGoDuration(v);
     if (ms === undefined)
       throw badRequest(`Request decode failed: time: invalid duration ${JSON.stringify(v)}`);
-    return ms;
-  }
-  throw badRequest("Request decode failed: LockDelay must be a duration");
+    ns = Math.round(ms * 1e6);
+  } else throw badRequest("Request decode failed: LockDelay must be a duration");
+  if (ns < 1000) ns *= 1e9;
+  if (!Number.isFinite(ns) || Math.abs(ns) >= DURATION_MAX_NS)
+    throw badRequest(
+      `Request decode failed: LockDelay ${typeof v === "string" ? JSON.stringify(v) : String(v)} is out of range for a duration`,
+    );
+  return ns;
 }
 
 function ttlMs(v: string | undefined): number | undefined {
@@ -73,7 +89,7 @@ async function create(catalog: Catalog, req: ApiRequest, nodeName: string): Prom
     req.body.length === 0 ? {} : asObject(req.json() ?? {}, "structs.Session");
   const nodeChecks = optStringList(body, "NodeChecks") ?? optStringList(body, "Checks");
   const serviceChecks = pick(body, "ServiceChecks");
-  const delay = lockDelayMs(pick(body, "LockDelay"));
+  const delay = lockDelayNs(pick(body, "LockDelay"));
   const ttl = ttlMs(optString(body, "TTL"));
   const behavior = optString(body, "Behavior");
   const name = optString(body, "Name");
@@ -84,7 +100,7 @@ async function create(catalog: Catalog, req: ApiRequest, nodeName: string): Prom
     node,
     ...(name !== undefined ? { name } : {}),
     ...(behavior ? { behavior } : {}),
-    ...(delay !== undefined ? { lockDelayMs: delay } : {}),
+    ...(delay !== undefined ? { lockDelayNs: delay } : {}),
     ...(ttl !== undefined ? { ttlMs: ttl } : {}),
     ...(nodeChecks ? { nodeChecks } : {}),
     ...(Array.isArray(serviceChecks)
