@@ -88,7 +88,7 @@ export class Sessions {
     if (ttlMs !== 0 && (ttlMs < this.ttlMinMs || ttlMs > MAX_TTL_MS)) {
       throw new AugurError(
         "INVALID_STATE",
-        `Invalid Session TTL '${ttlMs * 1e6}', must be between [${formatGoDuration(this.ttlMinMs)}=${formatGoDuration(MAX_TTL_MS)}]`,
+        `Invalid Session TTL '${Math.round(ttlMs * 1e6)}', must be between [${formatGoDuration(this.ttlMinMs)}=${formatGoDuration(MAX_TTL_MS)}]`,
       );
     }
     const nodeLower = req.node.toLowerCase();

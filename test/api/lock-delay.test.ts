@@ -42,6 +42,14 @@ describe("lock-delay", () => {
     }
   });
 
+  it("a refused TTL is named in whole nanoseconds, as Consul names it", async () => {
+    const res = await a.call("PUT", "/v1/session/create", { TTL: "1.0000001s" });
+    assert.deepEqual(
+      [res.status, await res.text()],
+      [500, "Invalid Session TTL '1000000100', must be between [10s=24h0m0s]"],
+    );
+  });
+
   it("a LockDelay past 60 s is kept on the session but holds a lock back 60 s at most", async () => {
     const year = await session({ LockDelay: "8760h" });
     const other = await session({});
