@@ -129,6 +129,28 @@ void describe("kv - exact uint64 flags and strict txn base64", () => {
     });
   }
 
+  for (const [raw, why] of [
+    ["18446744073709551616", "value out of range"],
+    ["1.5", "invalid syntax"],
+    ["-1", "invalid syntax"],
+    ["", "invalid syntax"],
+  ] as const) {
+    test(`kv PUT and DELETE ?cas=${raw} is Consul's strconv error`, async () => {
+      await text("PUT", "/v1/kv/casbad", "v");
+      for (const method of ["PUT", "DELETE"]) {
+        const res = await text(method, `/v1/kv/casbad?cas=${raw}`, "w");
+        assert.equal(res.status, 500, method);
+        assert.equal(res.body, `strconv.ParseUint: parsing ${JSON.stringify(raw)}: ${why}`);
+      }
+      assert.equal((await text("GET", "/v1/kv/casbad?raw")).body, "v");
+    });
+  }
+
+  test("kv DELETE without a key names the missing key before a bad cas, as Consul", async () => {
+    const res = await text("DELETE", "/v1/kv/?cas=abc");
+    assert.deepEqual([res.status, res.body], [400, "Missing key name"]);
+  });
+
   test("txn - KV Flags are exact uint64 in sets and in get results", async () => {
     const body = `[{"KV":{"Verb":"set","Key":"t/a","Value":"YQ==","Flags":18446744073709551615}},{"KV":{"Verb":"set","Key":"t/b","Value":"Yg==","flags":9007199254740993}}]`;
     assert.equal((await text("PUT", "/v1/txn", body)).status, 200);

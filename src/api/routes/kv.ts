@@ -145,14 +145,17 @@ function conflictingFlags(req: ApiRequest, ...names: string[]): void {
     throw badRequest(`Conflicting flags: ${req.query.toString()}`);
 }
 
-function uint64Param(req: ApiRequest, name: string): number | undefined {
-  const raw = req.param(name);
+/**
+ * `?cas=`: Go's ParseUint, as Consul runs it on both PUT and DELETE, returning its error as is
+ * (a 500 with strconv's text, as `?flags=`). Indexes stay far below 2^53, so the number is exact.
+ */
+function casParam(req: ApiRequest): number | undefined {
+  const raw = req.param("cas");
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || BigInt(raw) > 0xffffffffffffffffn)
-    throw badRequest(
-      `Invalid ${name}: strconv.ParseUint: parsing ${JSON.stringify(raw)}: invalid syntax`,
-    );
-  return Number(raw);
+  const parsed = parseFlagsText(raw);
+  if (typeof parsed === "object")
+    throw new AugurError("BAD_REQUEST", parsed.error, { status: 500 });
+  return Number(parsed);
 }
 
 /**
@@ -173,6 +176,7 @@ async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Prom
   if (req.rest === "") throw badRequest("Missing key name");
   conflictingFlags(req, "cas", "acquire", "release");
   const flags = flagsParam(req);
+  const cas = casParam(req);
   if (req.body.length > MAX_KV_VALUE_BYTES) throw valueTooLarge(req.body.length);
   const base = {
     key: req.rest,
@@ -180,7 +184,6 @@ async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Prom
     flags,
   };
   let op: KvOp = { ...base, verb: "set" };
-  const cas = uint64Param(req, "cas");
   if (cas !== undefined) op = { ...base, verb: "cas", index: cas };
   if (req.flag("acquire")) op = { ...base, verb: "lock", session: req.param("acquire") ?? "" };
   if (req.flag("release")) op = { ...base, verb: "unlock", session: req.param("release") ?? "" };
@@ -192,8 +195,9 @@ async function putKv(catalog: Catalog, req: ApiRequest, internal: boolean): Prom
 async function deleteKv(catalog: Catalog, req: ApiRequest, internal: boolean): Promise<ApiResult> {
   checkScopeParams(req, catalog.datacenter);
   conflictingFlags(req, "recurse", "cas");
-  const cas = uint64Param(req, "cas");
+  // Consul's order: the missing key before the cas value.
   if (req.rest === "" && !req.flag("recurse")) throw badRequest("Missing key name");
+  const cas = casParam(req);
   const op: KvOp = req.flag("recurse")
     ? { verb: "delete-tree", key: req.rest }
     : cas !== undefined
