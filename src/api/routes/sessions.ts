@@ -49,7 +49,7 @@ const DURATION_MAX_NS = 2 ** 63;
 /**
  * Consul's FixupLockDelay, in whole nanoseconds: a number is truncated to an integer as Go
  * converts a float64 to a Duration, a string is a Go duration; either, below 1000 ns, is taken
- * as seconds ("15", 15 and "15ns" all mean 15 s). Held as an integer because clients decode the
+ * as seconds (15 and "15ns" both mean 15 s). Held as an integer because clients decode the
  * session's `LockDelay` into an int64 (Go's `time.Duration`): a fraction left by a conversion
  * through milliseconds (1000001 came back as 1000000.9999999999) made Go clients fail on every
  * session list that held it. A value past the int64 range is refused; Consul would wrap it.
