@@ -31,7 +31,7 @@ import {
   type NodeRecord,
   type ServiceRecord,
 } from "./records.js";
-import { CatalogView, lowerBound, type Stored } from "./view.js";
+import { CatalogView, type Stored } from "./view.js";
 import { scope, type WaitSignal } from "./scopes.js";
 import { ServiceSummaryCache } from "./service-summaries.js";
 import {
@@ -411,9 +411,7 @@ export class Catalog {
     const view = this.#view;
     const out: KVPair[] = [];
     let index = 0;
-    for (let i = lowerBound(view.kvSorted, prefix); i < view.kvSorted.length; i++) {
-      const key = view.kvSorted[i] as string;
-      if (!key.startsWith(prefix)) break;
+    for (const key of view.kvOrder.withPrefix(prefix)) {
       const s = view.kv.get(key);
       if (!s) continue;
       out.push(pairOf(s));

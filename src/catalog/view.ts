@@ -7,6 +7,7 @@
  */
 import type { KeyValue, Store, WatchBatch } from "../store/store.js";
 import { isAugurError } from "../lib/errors.js";
+import { KeyOrder } from "../lib/key-order.js";
 import {
   PREFIX,
   decodeRecord,
@@ -82,8 +83,12 @@ export class CatalogView {
   readonly checksByNode = new Map<string, Map<string, Stored<CheckRecord>>>();
   /** User KV by user key (without the `kv/` prefix). */
   readonly kv = new Map<string, Stored<KvRecord>>();
-  /** KV keys in byte order, for prefix reads. */
-  readonly kvSorted: string[] = [];
+  /**
+   * KV keys in order, for prefix reads: a B+ tree, where a new key costs O(log n). A sorted array
+   * spliced one key at a time cost 105 µs per new key at 1,000,000 keys (10 µs at 100,000), on
+   * the event loop, against 6 µs here.
+   */
+  readonly kvOrder = new KeyOrder();
   /**
    * Deleted KV keys and the revision that deleted them, oldest deletion first: prefix indexes
    * include deletions. At most {@link KV_TOMBSTONE_LIMIT} are kept; see {@link kvTombstoneFloor}.
@@ -481,10 +486,10 @@ export class CatalogView {
     touched.add(scope.kv(key));
     this.#indexLock(key, prev?.value.Session, next?.value.Session);
     if (next && !prev) {
-      insertSorted(this.kvSorted, key);
+      this.kvOrder.add(key);
       this.kvTombstones.delete(key);
     } else if (!next && prev) {
-      removeSorted(this.kvSorted, key);
+      this.kvOrder.delete(key);
     }
     return prev;
   }
@@ -517,31 +522,4 @@ function toKv(s: Stored<unknown>): KeyValue {
     modRevision: s.modRevision,
     version: 0,
   };
-}
-
-/** Byte-order comparison, as the store sorts keys. */
-export function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** First index in `sorted` whose key is ≥ `key`. */
-export function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as string) < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function insertSorted(sorted: string[], key: string): void {
-  const i = lowerBound(sorted, key);
-  if (sorted[i] !== key) sorted.splice(i, 0, key);
-}
-
-function removeSorted(sorted: string[], key: string): void {
-  const i = lowerBound(sorted, key);
-  if (sorted[i] === key) sorted.splice(i, 1);
 }

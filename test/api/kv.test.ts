@@ -116,6 +116,38 @@ describe("kv", () => {
     await agreesWithGets(released);
   });
 
+  it("kv - prefix reads stay in key order through inserts and deletes in random order", async () => {
+    // A seeded shuffle: the order of writes is not the order of keys.
+    let seed = 7;
+    const random = (): number => (seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff;
+    const names = Array.from(
+      { length: 400 },
+      (_, i) => `ord/${String(i % 7)}/${(i * 7919) % 1000}`,
+    );
+    const shuffled = [...new Set(names)].sort(() => random() - 0.5);
+    const kept = new Set<string>();
+    for (const [i, key] of shuffled.entries()) {
+      assert.equal((await a.call("PUT", `/v1/kv/${key}`, "v")).status, 200);
+      kept.add(key);
+      if (i % 5 === 4) {
+        const gone = [...kept][Math.floor(random() * kept.size)] as string;
+        assert.equal((await a.call("DELETE", `/v1/kv/${gone}`)).status, 200);
+        kept.delete(gone);
+      }
+    }
+    const sorted = [...kept].sort();
+    assert.deepEqual(await (await a.call("GET", "/v1/kv/ord/?keys")).json(), sorted);
+    const pairs = (await (await a.call("GET", "/v1/kv/ord/?recurse")).json()) as { Key: string }[];
+    assert.deepEqual(
+      pairs.map((p) => p.Key),
+      sorted,
+    );
+    assert.deepEqual(
+      await (await a.call("GET", "/v1/kv/ord/3/?keys")).json(),
+      sorted.filter((k) => k.startsWith("ord/3/")),
+    );
+  });
+
   it("kv - cas=0 creates only when absent; cas=N writes only at that index", async () => {
     assert.equal(await (await a.call("PUT", "/v1/kv/cas/k?cas=0", "v1")).text(), "true");
     assert.equal(await (await a.call("PUT", "/v1/kv/cas/k?cas=0", "v2")).text(), "false");
