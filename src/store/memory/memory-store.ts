@@ -251,7 +251,7 @@ export class MemoryStore implements Store {
   /** The keys under `prefix`, in key order. */
   #range(prefix: string): KeyValue[] {
     const out: KeyValue[] = [];
-    for (const key of this.#order.withPrefix(prefix)) out.push(this.#data.get(key) as KeyValue);
+    this.#order.forEachWithPrefix(prefix, (key) => out.push(this.#data.get(key) as KeyValue));
     return out;
   }
 
