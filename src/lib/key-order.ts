@@ -11,7 +11,7 @@ import sortedBtree from "sorted-btree";
 const BTree = sortedBtree.default;
 
 /** UTF-16 code unit order, as `<` compares strings (the order the stores and the view answer in). */
-export function compareKeys(a: string, b: string): number {
+function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -36,4 +36,9 @@ test("key order - a prefix visits exactly its keys, in order, U+FFFF at the end 
       JSON.stringify(prefix),
     );
   assert.deepEqual(collect(new KeyOrder(), ""), []);
+  // A prefix with no end of its own, past every key: nothing, not the whole tree.
+  const small = new KeyOrder();
+  small.add("a");
+  small.add("b");
+  assert.deepEqual(collect(small, "\uffff"), []);
 });
