@@ -14,16 +14,14 @@
  *
  * Run: `npm run build && node dist/bench/kv-scale.js`
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { startAgentProcess } from "../test/helpers/agent-process.js";
 import { startEtcdCluster } from "../test/helpers/etcd-cluster.js";
 import { fmt, percentile, writeSection } from "./lib/report.js";
+import { wrk } from "./lib/wrk.js";
 
-const run = promisify(execFile);
 const KEYS = Number(process.env["BENCH_KEYS"] ?? 1_000_000);
 const CLIENTS = 16;
 const SECONDS = 4;
@@ -87,14 +85,6 @@ end
     : `math.randomseed(os.time())\n${base64}wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nrequest = function()\n  return wrk.format(nil, "/v3/kv/put", nil, '{"key":"' .. enc(${key}) .. '","value":"dmFsdWU="}')\nend\n`;
 }
 
-async function wrk(url: string, lua: string): Promise<number> {
-  const { stdout } = await run("wrk", ["-t1", `-c${CLIENTS}`, `-d${SECONDS}s`, "-s", lua, url], {
-    maxBuffer: 1 << 20,
-  });
-  if (/Non-2xx/.test(stdout)) throw new Error(`non-2xx answers:\n${stdout}`);
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-}
-
 interface Figures {
   rangeMs: number;
   putsPerSecond: number;
@@ -110,7 +100,10 @@ async function measure(sides: readonly Side[]): Promise<Figures[]> {
     }
   const puts = sides.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++)
-    for (const [i, side] of sides.entries()) puts[i]?.push(await wrk(side.url, side.lua));
+    for (const [i, side] of sides.entries())
+      puts[i]?.push(
+        (await wrk(side.url, { connections: CLIENTS, seconds: SECONDS, script: side.lua })).rps,
+      );
   return sides.map((_, i) => ({
     rangeMs: percentile(
       [...(ranges[i] ?? [])].sort((a, b) => a - b),

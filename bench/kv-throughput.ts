@@ -5,36 +5,17 @@
  *
  * Run: `npm run build && node dist/bench/kv-throughput.js`
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { promisify } from "node:util";
 import { startAgentProcess } from "../test/helpers/agent-process.js";
 import { fmt, writeSection } from "./lib/report.js";
+import { wrk, type WrkResult } from "./lib/wrk.js";
 
-const run = promisify(execFile);
 const DURATION = process.env["BENCH_DURATION"] ?? "4s";
 /** Rounds alternate between the two servers; each one's median round is reported (this machine drifts). */
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
-
-interface WrkResult {
-  rps: number;
-  p99ms: number;
-}
-
-async function wrk(url: string): Promise<WrkResult> {
-  const { stdout } = await run("wrk", [
-    "-t1",
-    `-c${CONNECTIONS}`,
-    `-d${DURATION}`,
-    "--latency",
-    url,
-  ]);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
-  const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
-  return { rps, p99ms: Number(p99?.[1]) * unit };
-}
+const load = { connections: CONNECTIONS, seconds: DURATION };
 
 async function bareServer(): Promise<{ url: string; stop: () => void }> {
   const code = `require("node:http").createServer((q, s) => s.end("hello world")).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
@@ -48,13 +29,13 @@ async function main(): Promise<void> {
   const agent = await startAgentProcess();
   await fetch(`${agent.url}/v1/kv/bench/key`, { method: "PUT", body: "a small value" });
   // Warm both up so the JIT has settled before measuring.
-  await run("wrk", ["-t1", "-c10", "-d2s", bare.url]);
-  await run("wrk", ["-t1", "-c10", "-d2s", `${agent.url}/v1/kv/bench/key`]);
+  await wrk(bare.url, { connections: 10, seconds: 2 });
+  await wrk(`${agent.url}/v1/kv/bench/key`, { connections: 10, seconds: 2 });
   const bases: WrkResult[] = [];
   const kvs: WrkResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    bases.push(await wrk(bare.url));
-    kvs.push(await wrk(`${agent.url}/v1/kv/bench/key`));
+    bases.push(await wrk(bare.url, load));
+    kvs.push(await wrk(`${agent.url}/v1/kv/bench/key`, load));
   }
   const median = (list: WrkResult[]): WrkResult =>
     [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)] as WrkResult;

@@ -9,40 +9,20 @@
  *
  * Run: `npm run build && node dist/bench/cluster/kv-put.js`
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Etcd3 } from "etcd3";
 import { startAgentProcess } from "../../test/helpers/agent-process.js";
 import { startEtcdCluster } from "../../test/helpers/etcd-cluster.js";
 import { fmt, writeSection } from "../lib/report.js";
+import { wrk, type WrkResult as Result } from "../lib/wrk.js";
 
-const run = promisify(execFile);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 /** The paths run interleaved, round after round; each path's median round is reported (this shared machine drifts). */
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 16);
 const KEYS = 1000;
-
-interface Result {
-  rps: number;
-  p99ms: number;
-}
-
-async function wrk(url: string, script: string, seconds = SECONDS): Promise<Result> {
-  const { stdout } = await run(
-    "wrk",
-    ["-t1", `-c${CLIENTS}`, `-d${seconds}s`, "--latency", "-s", script, url],
-    { maxBuffer: 1 << 20 },
-  );
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
-  const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
-  if (/Non-2xx/.test(stdout)) throw new Error(`non-2xx answers:\n${stdout}`);
-  return { rps, p99ms: Number(p99?.[1]) * unit };
-}
 
 /** `CLIENTS` loops of sequential puts over gRPC for `SECONDS`; p99 from every put's latency. */
 async function grpcPuts(endpoint: string): Promise<Result> {
@@ -100,16 +80,20 @@ async function main(): Promise<void> {
       `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal keys = {${keys}}\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, "/v3/kv/put", nil, '{"key":"' .. keys[(n % ${KEYS}) + 1] .. '","value":"dmFsdWU="}')\nend\n`,
     );
     // Warm-up: JIT, connections, etcd's first allocations.
-    await wrk(agent.url, augurLua, 2);
-    await wrk(endpoint, etcdLua, 2);
+    await wrk(agent.url, { connections: CLIENTS, seconds: 2, script: augurLua });
+    await wrk(endpoint, { connections: CLIENTS, seconds: 2, script: etcdLua });
     const rounds: { agent: Result[]; gateway: Result[]; grpc: Result[] } = {
       agent: [],
       gateway: [],
       grpc: [],
     };
     for (let r = 0; r < ROUNDS; r++) {
-      rounds.agent.push(await wrk(agent.url, augurLua));
-      rounds.gateway.push(await wrk(endpoint, etcdLua));
+      rounds.agent.push(
+        await wrk(agent.url, { connections: CLIENTS, seconds: SECONDS, script: augurLua }),
+      );
+      rounds.gateway.push(
+        await wrk(endpoint, { connections: CLIENTS, seconds: SECONDS, script: etcdLua }),
+      );
       rounds.grpc.push(await grpcPuts(endpoint));
     }
     const median = (list: Result[]): Result =>

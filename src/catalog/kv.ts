@@ -329,7 +329,8 @@ export async function readInputs(
     });
     compare.push({ key: keys.kv(key), target: "modRevision", op: "=", value: e.modRevision });
   };
-  // Trees always come from the store: the view has no ordered prefix scan.
+  // Trees come from the store, not the view: a key the view has not applied yet would be left
+  // out of the tree with no compare to notice it.
   let results = 0;
   for (const op of ops) {
     if (op.verb === "get-tree" || op.verb === "delete-tree") {
